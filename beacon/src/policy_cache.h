@@ -1,0 +1,64 @@
+// The relay beacon's policy cache.
+//
+// Manifests are cached per device (targeting makes them per device) and
+// revalidated upstream with If-None-Match at most once per `ttl_s`. Files are
+// content-addressed, verified against their digest and kept forever. When the
+// upstream is unreachable, cached manifests keep being served and the
+// upstream is not retried for a backoff period, so a down upstream does not
+// hold worker threads. Thread-safe.
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <unordered_map>
+
+#include "common/http_client.h"
+#include "common/retry.h"
+#include "common/status.h"
+#include "policy/policy_set.h"
+
+namespace beacon {
+
+struct CachedManifest {
+  std::string xml;
+  std::string etag;
+  int64_t checked_at = 0;  // last successful revalidation (unix seconds)
+};
+
+class PolicyCache {
+ public:
+  PolicyCache(std::string dir, common::ClientOptions upstream, std::string beacon_name,
+              int64_t ttl_s);
+  common::Status Init();
+
+  // The manifest for a device; Unavailable when nothing is cached and the
+  // upstream cannot be reached.
+  common::StatusOr<CachedManifest> Manifest(const std::string& device,
+                                            const std::string& client_version,
+                                            int64_t policy_revision);
+  // A policy file by digest, from cache or upstream.
+  common::StatusOr<std::string> File(const std::string& sha256);
+
+ private:
+  common::Status FetchFiles(const std::string& manifest_xml);
+  common::StatusOr<common::HttpClient*> Client();
+  void MarkDown();
+  bool IsDown() const;
+
+  std::string dir_;
+  common::ClientOptions upstream_;
+  std::string name_;
+  int64_t ttl_s_;
+  policy::ObjectStore files_;
+
+  std::mutex mu_;  // guards everything below; upstream calls are serialized
+  std::unique_ptr<common::HttpClient> client_;
+  std::unordered_map<std::string, CachedManifest> manifests_;
+  common::Backoff backoff_;
+  std::chrono::steady_clock::time_point down_until_{};
+};
+
+}  // namespace beacon

@@ -1,0 +1,314 @@
+// beaconctl: the administrator's command line over the central's store.
+//
+// Only read commands exist so far (devices, software); they open the store
+// read-only, so beaconctl can run beside the importer (WAL lets readers and
+// the one writer proceed without blocking each other) and can never change
+// what is stored. Exit codes: 0 success, 1 runtime error, 2 usage error.
+//
+// Everything printed from the store was reported by devices and is therefore
+// untrusted; control characters are replaced before they reach a terminal.
+#include <algorithm>
+#include <cstddef>
+#include <cstdint>
+#include <ctime>
+#include <iostream>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+#include "common/status.h"
+#include "inventory/store.h"
+
+#ifndef BEACON_VERSION
+#define BEACON_VERSION "0.0.0-dev"  // standalone builds outside CMake
+#endif
+
+namespace {
+
+constexpr int kExitOk = 0;
+constexpr int kExitRuntime = 1;
+constexpr int kExitUsage = 2;
+
+constexpr char kDefaultDataDir[] = "/var/lib/beacon";
+
+constexpr char kUsage[] =
+    "usage: beaconctl [--data-dir DIR | --store FILE] COMMAND\n"
+    "\n"
+    "Reads the central beacon's store (read-only).\n"
+    "\n"
+    "commands:\n"
+    "  devices                  list devices, sorted by hostname\n"
+    "  software DEVICE_ID       list the packages installed on one device\n"
+    "  software --match PATTERN list packages whose name matches PATTERN on any device;\n"
+    "                           '*' matches any run of characters, '?' one character,\n"
+    "                           case is ignored (quote the pattern in the shell)\n"
+    "\n"
+    "options:\n"
+    "  --data-dir DIR   the central's data directory (default /var/lib/beacon);\n"
+    "                   the store is DIR/store.sqlite\n"
+    "  --store FILE     the store file itself\n"
+    "  --help           show this help\n"
+    "  --version        show the version\n";
+
+struct Options {
+  std::string store_path;
+  std::string command;               // "devices" or "software"
+  std::vector<std::string> operands;  // after the command
+};
+
+// Either a request to print help or the version, valid Options, or a usage
+// error message for stderr.
+struct ParseResult {
+  bool ok = false;
+  bool help = false;
+  bool version = false;
+  std::string error;
+  Options options;
+};
+
+// Accepts "--name VALUE" and "--name=VALUE"; returns false if `arg` is not
+// this option. Sets *missing when the value is absent.
+bool TakeValue(std::string_view name, const std::vector<std::string>& args, size_t* i,
+               std::string* value, bool* missing) {
+  const std::string& arg = args[*i];
+  if (arg == name) {
+    if (*i + 1 >= args.size()) {
+      *missing = true;
+      return true;
+    }
+    *value = args[++*i];
+    return true;
+  }
+  if (arg.size() > name.size() && arg.compare(0, name.size(), name) == 0 &&
+      arg[name.size()] == '=') {
+    *value = arg.substr(name.size() + 1);
+    return true;
+  }
+  return false;
+}
+
+ParseResult UsageError(std::string message) {
+  ParseResult r;
+  r.error = std::move(message);
+  return r;
+}
+
+ParseResult ParseArgs(const std::vector<std::string>& args) {
+  ParseResult r;
+  std::string data_dir, store;
+  bool have_data_dir = false, have_store = false;
+  size_t i = 0;
+  // Global options come before the command; the command owns the rest.
+  for (; i < args.size(); ++i) {
+    const std::string& arg = args[i];
+    bool missing = false;
+    if (arg == "--help" || arg == "-h") {
+      r.help = true;
+      r.ok = true;
+      return r;
+    }
+    if (arg == "--version") {
+      r.version = true;
+      r.ok = true;
+      return r;
+    }
+    if (TakeValue("--data-dir", args, &i, &data_dir, &missing)) {
+      if (missing) return UsageError("--data-dir needs a directory");
+      have_data_dir = true;
+      continue;
+    }
+    if (TakeValue("--store", args, &i, &store, &missing)) {
+      if (missing) return UsageError("--store needs a file");
+      have_store = true;
+      continue;
+    }
+    if (arg == "--") {
+      ++i;
+      break;
+    }
+    if (!arg.empty() && arg[0] == '-') return UsageError("unknown option '" + arg + "'");
+    break;
+  }
+  if (have_data_dir && have_store) return UsageError("give --data-dir or --store, not both");
+  if ((have_data_dir && data_dir.empty()) || (have_store && store.empty())) {
+    return UsageError("empty path");
+  }
+  if (i >= args.size()) return UsageError("no command given");
+
+  Options& o = r.options;
+  o.store_path = have_store ? store : (have_data_dir ? data_dir : kDefaultDataDir) +
+                                          std::string("/store.sqlite");
+  o.command = args[i++];
+  o.operands.assign(args.begin() + static_cast<std::ptrdiff_t>(i), args.end());
+
+  if (o.command == "devices") {
+    if (!o.operands.empty()) return UsageError("devices takes no arguments");
+  } else if (o.command == "software") {
+    const auto& ops = o.operands;
+    const bool by_device = ops.size() == 1 && ops[0] != "--match" && !ops[0].empty() &&
+                           ops[0][0] != '-';
+    const bool by_match = ops.size() == 2 && ops[0] == "--match";
+    if (!by_device && !by_match) {
+      return UsageError("software needs DEVICE_ID or --match PATTERN");
+    }
+  } else {
+    return UsageError("unknown command '" + o.command + "'");
+  }
+  r.ok = true;
+  return r;
+}
+
+// Device data is untrusted: a hostname with an escape sequence must not be
+// able to rewrite the administrator's terminal.
+std::string Printable(std::string_view s) {
+  std::string out;
+  out.reserve(s.size());
+  for (char c : s) {
+    const auto u = static_cast<unsigned char>(c);
+    out += (u < 0x20 || u == 0x7f) ? '?' : c;
+  }
+  return out;
+}
+
+// Display width in code points (UTF-8 continuation bytes do not count), which
+// is right for the names this table shows; wide East Asian glyphs would still
+// misalign, an accepted limitation for a plain-text table.
+size_t Width(std::string_view s) {
+  size_t n = 0;
+  for (char c : s) {
+    if ((static_cast<unsigned char>(c) & 0xc0) != 0x80) ++n;
+  }
+  return n;
+}
+
+// Prints rows as columns separated by two spaces, the header first. Columns in
+// `right` are right-aligned (numbers); the last column is not padded, so lines
+// carry no trailing blanks.
+void PrintTable(std::ostream& out, const std::vector<std::string>& header,
+                const std::vector<std::vector<std::string>>& rows,
+                const std::vector<bool>& right = {}) {
+  std::vector<size_t> widths(header.size(), 0);
+  auto measure = [&](const std::vector<std::string>& row) {
+    for (size_t c = 0; c < row.size() && c < widths.size(); ++c) {
+      widths[c] = std::max(widths[c], Width(row[c]));
+    }
+  };
+  measure(header);
+  for (const auto& row : rows) measure(row);
+
+  auto print = [&](const std::vector<std::string>& row) {
+    std::string line;
+    for (size_t c = 0; c < row.size(); ++c) {
+      const size_t pad = widths[c] - Width(row[c]);
+      const bool last = c + 1 == row.size();
+      const bool align_right = c < right.size() && right[c];
+      if (c > 0) line += "  ";
+      if (align_right) line.append(pad, ' ');
+      line += row[c];
+      if (!align_right && !last) line.append(pad, ' ');
+    }
+    out << line << '\n';
+  };
+  print(header);
+  for (const auto& row : rows) print(row);
+}
+
+std::string OrDash(const std::string& s) { return s.empty() ? "-" : Printable(s); }
+
+std::string FormatTime(int64_t unix_seconds) {
+  if (unix_seconds <= 0) return "never";
+  const std::time_t t = static_cast<std::time_t>(unix_seconds);
+  std::tm tm{};
+  if (gmtime_r(&t, &tm) == nullptr) return "?";
+  char buf[32];
+  if (std::strftime(buf, sizeof(buf), "%Y-%m-%d %H:%M:%SZ", &tm) == 0) return "?";
+  return buf;
+}
+
+common::Status CmdDevices(inventory::Store& store, std::ostream& out) {
+  ASSIGN_OR_RETURN(auto devices, store.ListDevices());
+  std::vector<std::vector<std::string>> rows;
+  rows.reserve(devices.size());
+  for (const auto& d : devices) {
+    rows.push_back({Printable(d.device_id), OrDash(d.hostname), OrDash(d.os),
+                    FormatTime(d.last_seen), OrDash(d.via), std::to_string(d.policy_revision),
+                    std::to_string(d.packages)});
+  }
+  PrintTable(out, {"DEVICE", "HOSTNAME", "OS", "LAST SEEN", "VIA", "REVISION", "PACKAGES"}, rows,
+             {false, false, false, false, false, true, true});
+  return common::Status::Ok();
+}
+
+common::Status CmdDeviceSoftware(inventory::Store& store, const std::string& device_id,
+                                 std::ostream& out) {
+  ASSIGN_OR_RETURN(auto packages, store.DeviceSoftware(device_id));
+  std::vector<std::vector<std::string>> rows;
+  rows.reserve(packages.size());
+  for (const auto& p : packages) {
+    rows.push_back({Printable(p.name), OrDash(p.version), OrDash(p.arch)});
+  }
+  PrintTable(out, {"NAME", "VERSION", "ARCH"}, rows);
+  return common::Status::Ok();
+}
+
+common::Status CmdFindSoftware(inventory::Store& store, const std::string& pattern,
+                               std::ostream& out) {
+  ASSIGN_OR_RETURN(auto packages, store.FindSoftware(pattern));
+  std::vector<std::vector<std::string>> rows;
+  rows.reserve(packages.size());
+  for (const auto& p : packages) {
+    rows.push_back({Printable(p.device_id), OrDash(p.hostname), Printable(p.name),
+                    OrDash(p.version), OrDash(p.arch)});
+  }
+  PrintTable(out, {"DEVICE", "HOSTNAME", "NAME", "VERSION", "ARCH"}, rows);
+  return common::Status::Ok();
+}
+
+int Run(const std::vector<std::string>& args, std::ostream& out, std::ostream& err) {
+  const ParseResult parsed = ParseArgs(args);
+  if (!parsed.ok) {
+    err << "beaconctl: " << parsed.error << "\n(try 'beaconctl --help')\n";
+    return kExitUsage;
+  }
+  if (parsed.help) {
+    out << kUsage;
+    return kExitOk;
+  }
+  if (parsed.version) {
+    out << "beaconctl " << BEACON_VERSION << '\n';
+    return kExitOk;
+  }
+  const Options& o = parsed.options;
+
+  auto store = inventory::OpenSqliteStore(o.store_path, /*read_only=*/true);
+  if (!store.ok()) {
+    err << "beaconctl: cannot open store: " << store.status().ToString() << '\n';
+    return kExitRuntime;
+  }
+  common::Status st;
+  if (o.command == "devices") {
+    st = CmdDevices(**store, out);
+  } else if (o.operands.size() == 2) {
+    st = CmdFindSoftware(**store, o.operands[1], out);
+  } else {
+    st = CmdDeviceSoftware(**store, o.operands[0], out);
+  }
+  if (!st.ok()) {
+    err << "beaconctl: " << st.ToString() << '\n';
+    return kExitRuntime;
+  }
+  out.flush();
+  if (!out) {
+    err << "beaconctl: error writing output\n";
+    return kExitRuntime;
+  }
+  return kExitOk;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  return Run(std::vector<std::string>(argv + 1, argv + argc), std::cout, std::cerr);
+}

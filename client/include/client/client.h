@@ -1,0 +1,60 @@
+// The endpoint client: pulls its policy, collects the inventory of the machine
+// it runs on, and uploads it through a durable outbox.
+//
+// State lives under one folder (state_dir): device-id, policy/ (the applied,
+// verified manifest and its files), outbox/ (the same spool code as the
+// beacon's) and state (times and last results, for `status`).
+// A Client is used from one thread.
+#pragma once
+
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "common/config.h"
+#include "common/status.h"
+#include "common/stop_flag.h"
+
+namespace client {
+
+const std::vector<common::ConfigKey>& ConfigKeys();
+
+class Client {
+ public:
+  // Loads or creates the device id, opens the outbox and the policy folder.
+  static common::StatusOr<std::unique_ptr<Client>> Create(const common::Config& config);
+  ~Client();
+
+  const std::string& device_id() const;
+
+  // Fetches the manifest (If-None-Match), then every file it lacks, verifying
+  // each SHA-256; applies the new manifest only when all files are present.
+  // A manifest older than the applied one is refused (FailedPrecondition).
+  common::Status CheckPolicy();
+  // Collects this machine's inventory and puts it in the outbox.
+  common::Status CollectInventory();
+  // Sends the outbox, oldest first. An upload leaves the outbox only after the
+  // beacon's 200/201. Stops at the first retryable failure (returned);
+  // refused uploads are quarantined in outbox/rejected/ and reported.
+  common::Status Flush();
+
+  // One full cycle: CheckPolicy, CollectInventory, Flush.
+  common::Status RunOnce();
+  // The daemon loop: policy and inventory on their intervals, the outbox
+  // flushed with backoff, until `stop` is set.
+  void RunLoop(common::StopFlag& stop);
+
+  // Human-readable state for `beacon-client status`.
+  std::string StatusReport() const;
+
+ private:
+  Client();
+  struct Impl;
+  std::unique_ptr<Impl> impl_;
+};
+
+// main(): beacon-client [--config FILE] [--state-dir DIR] run [--once] |
+// inventory --now | status.
+int ClientMain(int argc, char** argv);
+
+}  // namespace client

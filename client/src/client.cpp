@@ -1,0 +1,442 @@
+#include "client/client.h"
+
+#include <pthread.h>
+#include <signal.h>
+
+#include <algorithm>
+#include <ctime>
+#include <iostream>
+#include <map>
+#include <sstream>
+#include <thread>
+
+#include "common/fs.h"
+#include "common/http_client.h"
+#include "common/log.h"
+#include "common/protocol.h"
+#include "common/retry.h"
+#include "common/spool.h"
+#include "common/uuid.h"
+#include "inventory/collect.h"
+#include "inventory/inventory.h"
+#include "inventory/pack.h"
+#include "policy/manifest.h"
+#include "policy/policy_set.h"
+
+namespace client {
+
+using common::Code;
+using common::KeyType;
+using common::Status;
+using common::StatusOr;
+namespace proto = common::protocol;
+
+const std::vector<common::ConfigKey>& ConfigKeys() {
+  static const std::vector<common::ConfigKey> keys = {
+      {"server", KeyType::kString, "", "https://host:port of the beacon this client reports to (required)"},
+      {"ca_file", KeyType::kString, "/etc/beacon-client/ca.pem", "estate CA bundle; the beacon's certificate and host name are always verified against it"},
+      {"state_dir", KeyType::kString, "/var/lib/beacon-client", "device id, applied policy, outbox and state live here"},
+      {"policy_interval", KeyType::kDuration, "1h", "how often the policy manifest is checked"},
+      {"inventory_interval", KeyType::kDuration, "24h", "how often an inventory is collected and uploaded"},
+      {"outbox_max_size", KeyType::kBytes, "256M", "bytes the outbox may hold; older uploads are kept, new ones refused"},
+      {"connect_timeout", KeyType::kDuration, "10s", "TCP + TLS connect timeout"},
+      {"request_timeout", KeyType::kDuration, "60s", "read/write timeout of a request"},
+      {"backoff_base", KeyType::kDuration, "30s", "first retry delay after a failed delivery"},
+      {"backoff_cap", KeyType::kDuration, "1h", "longest retry delay"},
+      {"collect_hardware", KeyType::kBool, "true", "include hardware (CPU, memory, DMI, disks, network) in the inventory"},
+      {"collect_software", KeyType::kBool, "true", "include installed packages (dpkg) in the inventory"},
+      {"log_level", KeyType::kString, "info", "debug, info, warn or error"},
+  };
+  return keys;
+}
+
+namespace {
+
+// The small key=value file behind `status`.
+class StateFile {
+ public:
+  explicit StateFile(std::string path) : path_(std::move(path)) {
+    auto text = common::ReadFile(path_, 1 << 16);
+    if (!text.ok()) return;
+    std::istringstream in(*text);
+    std::string line;
+    while (std::getline(in, line)) {
+      size_t eq = line.find('=');
+      if (eq != std::string::npos) values_[line.substr(0, eq)] = line.substr(eq + 1);
+    }
+  }
+  std::string Get(const std::string& k) const {
+    auto it = values_.find(k);
+    return it == values_.end() ? "" : it->second;
+  }
+  int64_t GetInt(const std::string& k) const {
+    std::string v = Get(k);
+    return (!v.empty() && v.size() < 19 && v.find_first_not_of("0123456789") == std::string::npos) ? std::stoll(v) : 0;
+  }
+  void Set(const std::string& k, const std::string& v) {
+    std::string clean = v;
+    std::replace(clean.begin(), clean.end(), '\n', ' ');
+    values_[k] = clean;
+  }
+  Status Save() const {
+    std::string out;
+    for (const auto& [k, v] : values_) out += k + "=" + v + "\n";
+    return common::WriteFileAtomic(path_, out, 0600);
+  }
+
+ private:
+  std::string path_;
+  std::map<std::string, std::string> values_;
+};
+
+std::string When(int64_t t) { return t == 0 ? "never" : common::FormatRfc3339(t); }
+int64_t Now() { return static_cast<int64_t>(std::time(nullptr)); }
+
+}  // namespace
+
+struct Client::Impl {
+  common::Config config;
+  std::string state_dir;
+  std::string device;
+  std::unique_ptr<common::Spool> outbox;
+  std::unique_ptr<policy::ObjectStore> files;
+  std::unique_ptr<StateFile> state;
+  std::unique_ptr<common::HttpClient> http;
+  common::ClientOptions http_options;
+  int retry_after_s = 0;
+
+  StatusOr<common::HttpClient*> Http() {
+    if (!http) {
+      ASSIGN_OR_RETURN(http, common::HttpClient::Create(http_options));
+    }
+    return http.get();
+  }
+
+  int64_t AppliedRevision() const { return state->GetInt("policy_revision"); }
+
+  common::HeaderList Headers() const {
+    return {{proto::kDeviceHeader, device},
+            {proto::kClientVersionHeader, BEACON_VERSION},
+            {proto::kPolicyRevisionHeader, std::to_string(AppliedRevision())},
+            {proto::kOutboxDepthHeader, std::to_string(outbox->Count())}};
+  }
+
+  void Record(const std::string& what, const Status& st) {
+    state->Set(what + "_at", std::to_string(Now()));
+    state->Set(what + "_result", st.ok() ? "ok" : st.ToString());
+    Status saved = state->Save();
+    if (!saved.ok()) common::LogWarn("cannot save state: " + saved.ToString());
+  }
+
+  Status CheckPolicy() {
+    ASSIGN_OR_RETURN(common::HttpClient * cli, Http());
+    common::HeaderList headers = Headers();
+    std::string etag = state->Get("policy_etag");
+    if (!etag.empty()) headers.emplace_back("If-None-Match", etag);
+    auto res = cli->Get(proto::ManifestPath(device), headers, 1 << 20);
+    if (!res.ok()) {
+      http.reset();
+      return res.status();
+    }
+    if (res->status == 304) {
+      common::LogInfo("policy unchanged (revision " + std::to_string(AppliedRevision()) + ")");
+      return Status::Ok();
+    }
+    RETURN_IF_ERROR(common::StatusFromHttp(res->status, "GET manifest"));
+    ASSIGN_OR_RETURN(policy::Manifest manifest,
+                     policy::ParseManifestXml(res->body, "manifest from " + http_options.url));
+    if (manifest.revision < AppliedRevision()) {
+      return common::FailedPrecondition("refusing policy revision " + std::to_string(manifest.revision) +
+                                        ", older than the applied " + std::to_string(AppliedRevision()));
+    }
+    for (const auto& f : manifest.files) {
+      if (files->Has(f.sha256)) continue;
+      auto file = cli->Get(proto::FilePath(f.sha256), Headers(), 16u << 20);
+      if (!file.ok()) return file.status();
+      RETURN_IF_ERROR(common::StatusFromHttp(file->status, "GET policy file " + f.name));
+      // Put() verifies the digest: a file altered on the way is refused and
+      // the last good policy stays applied.
+      Status put = files->Put(f.sha256, file->body);
+      if (!put.ok()) return common::DataLoss("policy file " + f.name + ": " + put.message());
+    }
+    RETURN_IF_ERROR(common::WriteFileAtomic(state_dir + "/policy/manifest.xml", res->body));
+    state->Set("policy_revision", std::to_string(manifest.revision));
+    state->Set("policy_etag", policy::ManifestEtag(res->body));
+    common::LogInfo("applied policy revision " + std::to_string(manifest.revision) + " (" +
+                    std::to_string(manifest.files.size()) + " files)");
+    return Status::Ok();
+  }
+
+  Status CollectInventory() {
+    inventory::CollectOptions opts;
+    opts.hardware = config.GetBool("collect_hardware");
+    opts.software = config.GetBool("collect_software");
+    ASSIGN_OR_RETURN(inventory::Inventory inv, inventory::Collect(device, opts));
+    ASSIGN_OR_RETURN(std::string gz, inventory::Gzip(inventory::ToXml(inv)));
+    common::SpoolMeta meta;
+    meta.id = common::NewUuid();
+    meta.device = device;
+    meta.kind = "inventory";
+    meta.client_version = BEACON_VERSION;
+    meta.policy_revision = AppliedRevision();
+    RETURN_IF_ERROR(outbox->Put(meta, gz));
+    common::LogInfo("inventory collected: " + std::to_string(inv.software.size()) + " packages, " +
+                    std::to_string(gz.size()) + " bytes compressed, queued as " + meta.id);
+    return Status::Ok();
+  }
+
+  Status Send(const common::SpoolMeta& meta) {
+    ASSIGN_OR_RETURN(common::HttpClient * cli, Http());
+    common::HeaderList headers = Headers();
+    headers.emplace_back(proto::kContentSha256Header, meta.sha256);
+    auto source = [&](uint64_t offset, uint64_t len) { return outbox->ReadBody(meta.id, offset, len); };
+    auto res = cli->Put(proto::UploadPath(device, meta.kind, meta.id), headers, meta.size, source,
+                        "application/gzip");
+    if (!res.ok()) {
+      http.reset();
+      return res.status();
+    }
+    std::string ra = res->Header("retry-after");
+    retry_after_s = (!ra.empty() && ra.size() < 6 && ra.find_first_not_of("0123456789") == std::string::npos) ? std::stoi(ra) : 0;
+    return common::StatusFromHttp(res->status, "PUT " + meta.kind + " " + meta.id);
+  }
+
+  Status Flush() {
+    for (const auto& meta : outbox->List()) {
+      Status st = Send(meta);
+      switch (common::Classify(st)) {
+        case common::Outcome::kDone:
+          RETURN_IF_ERROR(outbox->Remove(meta.id));
+          state->Set("last_upload_at", std::to_string(Now()));
+          common::LogInfo("uploaded " + meta.kind + " " + meta.id);
+          break;
+        case common::Outcome::kReject:
+          common::LogError("upload " + meta.id + " refused: " + st.ToString());
+          RETURN_IF_ERROR(outbox->Reject(meta.id, st.ToString()));
+          break;
+        case common::Outcome::kRetry:
+          return st;
+      }
+    }
+    return Status::Ok();
+  }
+};
+
+Client::Client() : impl_(new Impl) {}
+Client::~Client() = default;
+
+const std::string& Client::device_id() const { return impl_->device; }
+
+StatusOr<std::unique_ptr<Client>> Client::Create(const common::Config& config) {
+  std::unique_ptr<Client> c(new Client);
+  Impl& im = *c->impl_;
+  im.config = config;
+  common::LogLevel level;
+  if (!common::ParseLogLevel(config.GetString("log_level"), &level)) {
+    return common::InvalidArgument("log_level must be debug, info, warn or error");
+  }
+  common::SetLogLevel(level);
+  im.state_dir = config.GetString("state_dir");
+  RETURN_IF_ERROR(common::MakeDirs(im.state_dir, 0700));
+  ASSIGN_OR_RETURN(im.device, common::LoadOrCreateUuidFile(im.state_dir + "/device-id"));
+  common::Spool::Options so;
+  so.dir = im.state_dir + "/outbox";
+  so.max_bytes = config.GetBytes("outbox_max_size");
+  so.min_free_bytes = 16u << 20;
+  ASSIGN_OR_RETURN(im.outbox, common::Spool::Open(so));
+  im.files = std::make_unique<policy::ObjectStore>(im.state_dir + "/policy/files");
+  RETURN_IF_ERROR(im.files->Init());
+  im.state = std::make_unique<StateFile>(im.state_dir + "/state");
+  im.http_options.url = config.GetString("server");
+  im.http_options.ca_file = config.GetString("ca_file");
+  im.http_options.connect_timeout_s = static_cast<int>(config.GetSeconds("connect_timeout"));
+  im.http_options.read_timeout_s = static_cast<int>(config.GetSeconds("request_timeout"));
+  im.http_options.write_timeout_s = im.http_options.read_timeout_s;
+  if (im.http_options.url.empty()) return common::InvalidArgument("'server' is not set");
+  std::string host;
+  int port = 0;
+  RETURN_IF_ERROR(common::ParseHttpsUrl(im.http_options.url, &host, &port));
+  return c;
+}
+
+Status Client::CheckPolicy() {
+  Status st = impl_->CheckPolicy();
+  impl_->Record("policy_check", st);
+  return st;
+}
+
+Status Client::CollectInventory() {
+  Status st = impl_->CollectInventory();
+  impl_->Record("inventory", st);
+  return st;
+}
+
+Status Client::Flush() {
+  Status st = impl_->Flush();
+  impl_->Record("flush", st);
+  return st;
+}
+
+Status Client::RunOnce() {
+  Status policy = CheckPolicy();
+  if (!policy.ok()) common::LogWarn("policy check failed: " + policy.ToString());
+  Status inv = CollectInventory();
+  if (!inv.ok()) common::LogError("inventory failed: " + inv.ToString());
+  Status flush = Flush();
+  if (!flush.ok()) return flush;
+  if (!inv.ok()) return inv;
+  return policy;
+}
+
+void Client::RunLoop(common::StopFlag& stop) {
+  Impl& im = *impl_;
+  common::Backoff backoff(std::chrono::seconds(std::max<int64_t>(1, im.config.GetSeconds("backoff_base"))),
+                          std::chrono::seconds(std::max<int64_t>(1, im.config.GetSeconds("backoff_cap"))),
+                          std::hash<std::string>{}(im.device) ^ static_cast<uint64_t>(Now()));
+  int64_t policy_every = std::max<int64_t>(1, im.config.GetSeconds("policy_interval"));
+  int64_t inventory_every = std::max<int64_t>(1, im.config.GetSeconds("inventory_interval"));
+  while (!stop.stopped()) {
+    int64_t now = Now();
+    if (now - im.state->GetInt("policy_check_at") >= policy_every) {
+      Status st = CheckPolicy();
+      if (!st.ok()) common::LogWarn("policy check failed: " + st.ToString());
+    }
+    if (now - im.state->GetInt("inventory_at") >= inventory_every) {
+      Status st = CollectInventory();
+      if (!st.ok()) common::LogError("inventory failed: " + st.ToString());
+    }
+    std::chrono::milliseconds wait{0};
+    Status st = Flush();
+    if (!st.ok()) {
+      wait = backoff.Next(std::chrono::seconds(im.retry_after_s));
+      common::LogWarn("delivery failed, next try in " + std::to_string(wait.count() / 1000) + "s: " + st.ToString());
+    } else {
+      backoff.Reset();
+      int64_t next = std::min(im.state->GetInt("policy_check_at") + policy_every,
+                              im.state->GetInt("inventory_at") + inventory_every);
+      wait = std::chrono::seconds(std::clamp<int64_t>(next - Now(), 1, 3600));
+    }
+    if (!stop.SleepFor(wait)) break;
+  }
+}
+
+std::string Client::StatusReport() const {
+  const Impl& im = *impl_;
+  std::ostringstream out;
+  auto line = [&](const std::string& k, const std::string& v) {
+    out << k << std::string(18 - std::min<size_t>(17, k.size()), ' ') << v << "\n";
+  };
+  line("device:", im.device);
+  line("server:", im.http_options.url);
+  line("version:", BEACON_VERSION);
+  line("policy revision:", std::to_string(im.AppliedRevision()));
+  line("policy checked:", When(im.state->GetInt("policy_check_at")) + " (" +
+                              (im.state->Get("policy_check_result").empty() ? "-" : im.state->Get("policy_check_result")) + ")");
+  line("inventory:", When(im.state->GetInt("inventory_at")) + " (" +
+                         (im.state->Get("inventory_result").empty() ? "-" : im.state->Get("inventory_result")) + ")");
+  line("last upload:", When(im.state->GetInt("last_upload_at")));
+  line("last delivery:", im.state->Get("flush_result").empty() ? "-" : im.state->Get("flush_result"));
+  line("outbox:", std::to_string(im.outbox->Count()) + " uploads waiting (" +
+                      std::to_string(im.outbox->Bytes()) + " bytes)");
+  return out.str();
+}
+
+namespace {
+
+void Usage(std::ostream& out) {
+  out << "usage: beacon-client [--config FILE] [--state-dir DIR] COMMAND\n\n"
+         "commands:\n"
+         "  run [--once]      check policy, collect and upload on schedule (--once: one cycle, then exit)\n"
+         "  inventory --now   collect the inventory now and upload it\n"
+         "  status            print the device id, applied policy and outbox\n\n"
+         "The default config file is /etc/beacon-client/client.conf.\n\n"
+         "Configuration keys:\n"
+      << common::ConfigHelp(ConfigKeys());
+}
+
+}  // namespace
+
+int ClientMain(int argc, char** argv) {
+  common::SetLogTag("client");
+  std::string config_path = "/etc/beacon-client/client.conf", state_dir, command;
+  bool once = false, now = false;
+  for (int i = 1; i < argc; ++i) {
+    std::string a = argv[i];
+    if (a == "--help" || a == "-h") {
+      Usage(std::cout);
+      return 0;
+    } else if (a == "--version") {
+      std::cout << "beacon-client " << BEACON_VERSION << "\n";
+      return 0;
+    } else if (a == "--config" && i + 1 < argc) {
+      config_path = argv[++i];
+    } else if ((a == "--state-dir" || a == "--data-dir") && i + 1 < argc) {
+      state_dir = argv[++i];
+    } else if (a == "--once" && command == "run") {
+      once = true;
+    } else if (a == "--now" && command == "inventory") {
+      now = true;
+    } else if (command.empty() && (a == "run" || a == "inventory" || a == "status")) {
+      command = a;
+    } else {
+      std::cerr << "beacon-client: unknown argument '" << a << "'\n";
+      Usage(std::cerr);
+      return 2;
+    }
+  }
+  if (command.empty() || (command == "inventory" && !now)) {
+    Usage(std::cerr);
+    return 2;
+  }
+  auto config = common::LoadConfig(config_path, &ConfigKeys());
+  if (!config.ok()) {
+    std::cerr << "beacon-client: " << config.status().message() << "\n";
+    return 2;
+  }
+  if (!state_dir.empty()) (void)config->Set("state_dir", state_dir, "--state-dir");
+  ::signal(SIGPIPE, SIG_IGN);
+  sigset_t set;
+  sigemptyset(&set);
+  sigaddset(&set, SIGINT);
+  sigaddset(&set, SIGTERM);
+  pthread_sigmask(SIG_BLOCK, &set, nullptr);
+  auto client = Client::Create(*config);
+  if (!client.ok()) {
+    std::cerr << "beacon-client: " << client.status().ToString() << "\n";
+    return 1;
+  }
+  Client& c = **client;
+  if (command == "status") {
+    std::cout << c.StatusReport();
+    return 0;
+  }
+  if (command == "inventory") {
+    Status st = c.CollectInventory();
+    if (st.ok()) st = c.Flush();
+    if (!st.ok()) {
+      std::cerr << "beacon-client: " << st.ToString() << "\n";
+      return 1;
+    }
+    std::cout << "inventory of device " << c.device_id() << " delivered\n";
+    return 0;
+  }
+  if (once) {
+    Status st = c.RunOnce();
+    std::cout << c.StatusReport();
+    if (!st.ok()) {
+      std::cerr << "beacon-client: " << st.ToString() << "\n";
+      return 1;
+    }
+    return 0;
+  }
+  common::StopFlag stop;
+  std::thread([set, &stop] {
+    int sig = 0;
+    sigwait(&set, &sig);
+    stop.Stop();
+  }).detach();
+  c.RunLoop(stop);
+  return 0;
+}
+
+}  // namespace client

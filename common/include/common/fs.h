@@ -1,0 +1,46 @@
+// File-system helpers with the durability rules the project relies on.
+//
+// WriteFileAtomic is the only way small state files are written: the data goes
+// to a temporary sibling, is fsynced, renamed over the target, and the parent
+// directory is fsynced, so a crash leaves either the old or the new file, never
+// a torn one. All functions are thread-safe (they share no state).
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "common/status.h"
+
+namespace common {
+
+// Reads a whole file. NotFound if it does not exist; ResourceExhausted if it is
+// larger than max_bytes (nothing is read beyond the cap).
+StatusOr<std::string> ReadFile(const std::string& path, uint64_t max_bytes = 64u << 20);
+
+// Durably replaces `path` with `data` (temp file, fsync, rename, fsync dir).
+Status WriteFileAtomic(const std::string& path, std::string_view data, int mode = 0644);
+
+// fsyncs a directory so that renames and unlinks inside it are durable.
+Status SyncDir(const std::string& dir);
+
+// mkdir -p with the given mode for the directories it creates.
+Status MakeDirs(const std::string& dir, int mode = 0755);
+
+// Writes all bytes to fd, retrying on EINTR and short writes.
+Status WriteAll(int fd, const char* data, size_t len, const std::string& what);
+
+// Names of the regular files in a directory (not recursive, no "."/".."),
+// sorted. NotFound if the directory does not exist.
+StatusOr<std::vector<std::string>> ListDir(const std::string& dir);
+
+// Bytes free for an unprivileged writer on the file system holding `dir`.
+StatusOr<uint64_t> FreeBytes(const std::string& dir);
+
+// "Internal: open /x/y: No such file or directory" style errno mapping:
+// ENOENT -> NotFound, ENOSPC/EDQUOT -> ResourceExhausted, EACCES/EPERM ->
+// PermissionDenied, everything else Internal.
+Status ErrnoStatus(const std::string& what, int err);
+
+}  // namespace common

@@ -1,0 +1,73 @@
+// The HTTPS client adapter: the only client code that includes httplib.h.
+//
+// Always verifies the server's certificate chain against the estate CA
+// bundle and its host name; there is no switch to turn that off. TLS 1.2 is
+// the minimum. Library errors become Status:
+//   certificate or host name not verified -> Unauthenticated
+//   CA bundle unreadable                  -> InvalidArgument
+//   connection refused / reset / TLS fail -> Unavailable
+//   read or write timeout                 -> DeadlineExceeded
+// HTTP statuses are returned as they are; map them with StatusFromHttp
+// (common/retry.h). One HttpClient keeps one keep-alive connection and is
+// not thread-safe.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <map>
+#include <memory>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "common/status.h"
+
+namespace common {
+
+struct ClientOptions {
+  std::string url;      // "https://host:port" (no path)
+  std::string ca_file;  // PEM bundle of the estate CA
+  int connect_timeout_s = 5;
+  int read_timeout_s = 30;
+  int write_timeout_s = 30;
+};
+
+using HeaderList = std::vector<std::pair<std::string, std::string>>;
+
+struct HttpResult {
+  int status = 0;
+  std::string body;
+  std::multimap<std::string, std::string> headers;  // names lower-cased
+  std::string Header(const std::string& lower_name) const {
+    auto it = headers.find(lower_name);
+    return it == headers.end() ? std::string() : it->second;
+  }
+};
+
+// Supplies `len` body bytes starting at `offset` (streamed uploads).
+using BodySource = std::function<StatusOr<std::string>(uint64_t offset, uint64_t len)>;
+
+class HttpClient {
+ public:
+  // InvalidArgument for a URL that is not https://host[:port].
+  static StatusOr<std::unique_ptr<HttpClient>> Create(const ClientOptions& options);
+  ~HttpClient();
+
+  // A response body over max_body is refused (ResourceExhausted).
+  StatusOr<HttpResult> Get(const std::string& path, const HeaderList& headers,
+                           uint64_t max_body = 16u << 20);
+  StatusOr<HttpResult> Put(const std::string& path, const HeaderList& headers, uint64_t size,
+                           const BodySource& source, const std::string& content_type);
+
+  const std::string& url() const;
+
+ private:
+  HttpClient();
+  struct Impl;
+  std::unique_ptr<Impl> impl_;
+};
+
+// Parses "https://host:port" (port defaults to 443).
+Status ParseHttpsUrl(const std::string& url, std::string* host, int* port);
+
+}  // namespace common

@@ -1,0 +1,29 @@
+// Logging to stderr, one line per event: "2026-11-22T16:00:00Z INFO beacon: msg".
+//
+// Thread-safe. Callers must not pass unvalidated request data (header values,
+// paths) in messages: anything from the network is validated first.
+#pragma once
+
+#include <string>
+
+namespace common {
+
+enum class LogLevel { kDebug = 0, kInfo, kWarn, kError };
+
+void SetLogLevel(LogLevel level);
+// Parses "debug", "info", "warn", "error"; false if unknown.
+bool ParseLogLevel(const std::string& s, LogLevel* out);
+// Names the process in every line ("beacon", "client").
+void SetLogTag(const std::string& tag);
+void Log(LogLevel level, const std::string& message);
+
+inline void LogDebug(const std::string& m) { Log(LogLevel::kDebug, m); }
+inline void LogInfo(const std::string& m) { Log(LogLevel::kInfo, m); }
+inline void LogWarn(const std::string& m) { Log(LogLevel::kWarn, m); }
+inline void LogError(const std::string& m) { Log(LogLevel::kError, m); }
+
+// Current time as RFC 3339 UTC ("2026-11-22T16:00:00Z").
+std::string NowRfc3339();
+std::string FormatRfc3339(int64_t unix_seconds);
+
+}  // namespace common

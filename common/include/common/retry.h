@@ -1,0 +1,49 @@
+// What to do after a failure, decided in one place.
+//
+// Every delivery (client -> beacon, beacon -> upstream) ends in one of three
+// outcomes, chosen from the Status code alone:
+//   kDone    delivered (or the peer already had it)
+//   kRetry   Unavailable, DeadlineExceeded, ResourceExhausted, Internal:
+//            back off and try again later (then fail over)
+//   kReject  InvalidArgument, PermissionDenied, Unauthenticated, NotFound,
+//            DataLoss, ...: retrying cannot help; quarantine and report
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <random>
+#include <string>
+
+#include "common/status.h"
+
+namespace common {
+
+enum class Outcome { kDone, kRetry, kReject };
+
+Outcome Classify(const Status& status);
+
+// Maps an HTTP answer to a Status: 2xx and 304 OK; 400/413/415/422 ->
+// InvalidArgument; 401 -> Unauthenticated; 403 -> PermissionDenied; 404 ->
+// NotFound; 408/429/502/503/504 -> Unavailable; 507 -> ResourceExhausted;
+// other 5xx -> Internal (retried); anything else -> Internal. `context`
+// prefixes the message.
+Status StatusFromHttp(int http_status, const std::string& context);
+
+// Capped exponential backoff with full jitter: the n-th delay is uniform in
+// [0, min(cap, base * 2^n)], so a fleet that failed together does not retry
+// together. Not thread-safe.
+class Backoff {
+ public:
+  Backoff(std::chrono::milliseconds base, std::chrono::milliseconds cap, uint64_t seed);
+  // The delay before the next attempt; at least `floor` (a Retry-After).
+  std::chrono::milliseconds Next(std::chrono::milliseconds floor = std::chrono::milliseconds(0));
+  void Reset() { attempt_ = 0; }
+  int attempt() const { return attempt_; }
+
+ private:
+  std::chrono::milliseconds base_, cap_;
+  int attempt_ = 0;
+  std::mt19937_64 rng_;
+};
+
+}  // namespace common

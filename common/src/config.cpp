@@ -1,0 +1,178 @@
+#include "common/config.h"
+
+#include <cstdlib>
+#include <sstream>
+
+#include "common/fs.h"
+
+namespace common {
+namespace {
+
+std::string Trim(const std::string& s) {
+  size_t b = s.find_first_not_of(" \t\r");
+  if (b == std::string::npos) return "";
+  size_t e = s.find_last_not_of(" \t\r");
+  return s.substr(b, e - b + 1);
+}
+
+StatusOr<int64_t> ParseInt(const std::string& s) {
+  if (s.empty() || s.size() > 18) return InvalidArgument("'" + s + "' is not an integer");
+  size_t i = (s[0] == '-') ? 1 : 0;
+  if (i == s.size()) return InvalidArgument("'" + s + "' is not an integer");
+  for (size_t j = i; j < s.size(); ++j) {
+    if (s[j] < '0' || s[j] > '9') return InvalidArgument("'" + s + "' is not an integer");
+  }
+  return static_cast<int64_t>(std::strtoll(s.c_str(), nullptr, 10));
+}
+
+StatusOr<bool> ParseBool(const std::string& s) {
+  if (s == "true" || s == "yes" || s == "on" || s == "1") return true;
+  if (s == "false" || s == "no" || s == "off" || s == "0") return false;
+  return InvalidArgument("'" + s + "' is not a boolean (true/false)");
+}
+
+Status Validate(KeyType type, const std::string& v) {
+  switch (type) {
+    case KeyType::kString: return Status::Ok();
+    case KeyType::kInt: return ParseInt(v).status();
+    case KeyType::kBool: return ParseBool(v).status();
+    case KeyType::kBytes: return ParseBytes(v).status();
+    case KeyType::kDuration: return ParseDuration(v).status();
+  }
+  return Internal("bad key type");
+}
+
+const char* TypeName(KeyType t) {
+  switch (t) {
+    case KeyType::kString: return "string";
+    case KeyType::kInt: return "integer";
+    case KeyType::kBool: return "boolean";
+    case KeyType::kBytes: return "bytes";
+    case KeyType::kDuration: return "duration";
+  }
+  return "?";
+}
+
+}  // namespace
+
+StatusOr<uint64_t> ParseBytes(const std::string& s) {
+  if (s.empty()) return InvalidArgument("empty size");
+  uint64_t mult = 1;
+  std::string num = s;
+  switch (s.back()) {
+    case 'K': case 'k': mult = 1ull << 10; num.pop_back(); break;
+    case 'M': case 'm': mult = 1ull << 20; num.pop_back(); break;
+    case 'G': case 'g': mult = 1ull << 30; num.pop_back(); break;
+    default: break;
+  }
+  auto n = ParseInt(num);
+  if (!n.ok() || *n < 0) return InvalidArgument("'" + s + "' is not a size (like 512K, 64M, 2G)");
+  return static_cast<uint64_t>(*n) * mult;
+}
+
+StatusOr<int64_t> ParseDuration(const std::string& s) {
+  if (s.empty()) return InvalidArgument("empty duration");
+  int64_t mult = 1;
+  std::string num = s;
+  switch (s.back()) {
+    case 's': num.pop_back(); break;
+    case 'm': mult = 60; num.pop_back(); break;
+    case 'h': mult = 3600; num.pop_back(); break;
+    case 'd': mult = 86400; num.pop_back(); break;
+    default: break;
+  }
+  auto n = ParseInt(num);
+  if (!n.ok() || *n < 0) return InvalidArgument("'" + s + "' is not a duration (like 30s, 5m, 1h)");
+  return *n * mult;
+}
+
+const ConfigKey* Config::Find(const std::string& name) const {
+  if (keys_ == nullptr) return nullptr;
+  for (const auto& k : *keys_) {
+    if (k.name == name) return &k;
+  }
+  return nullptr;
+}
+
+const std::string& Config::Raw(const std::string& name) const {
+  auto it = values_.find(name);
+  if (it != values_.end()) return it->second;
+  const ConfigKey* k = Find(name);
+  assert(k != nullptr && "undeclared config key");
+  return k->default_value;
+}
+
+std::string Config::GetString(const std::string& name) const { return Raw(name); }
+int64_t Config::GetInt(const std::string& name) const {
+  auto v = ParseInt(Raw(name));
+  return v.ok() ? *v : 0;
+}
+bool Config::GetBool(const std::string& name) const {
+  auto v = ParseBool(Raw(name));
+  return v.ok() && *v;
+}
+uint64_t Config::GetBytes(const std::string& name) const {
+  auto v = ParseBytes(Raw(name));
+  return v.ok() ? *v : 0;
+}
+int64_t Config::GetSeconds(const std::string& name) const {
+  auto v = ParseDuration(Raw(name));
+  return v.ok() ? *v : 0;
+}
+
+Status Config::Set(const std::string& name, const std::string& value, const std::string& where) {
+  const ConfigKey* k = Find(name);
+  if (k == nullptr) return InvalidArgument(where + ": unknown key '" + name + "'");
+  Status st = Validate(k->type, value);
+  if (!st.ok()) {
+    return InvalidArgument(where + ": " + name + ": " + st.message() + " (expected " +
+                           TypeName(k->type) + ")");
+  }
+  values_[name] = value;
+  return Status::Ok();
+}
+
+StatusOr<Config> ParseConfig(const std::string& text, const std::string& source,
+                             const std::vector<ConfigKey>* keys) {
+  Config cfg(keys);
+  std::istringstream in(text);
+  std::string line;
+  int lineno = 0;
+  std::map<std::string, int> seen;
+  while (std::getline(in, line)) {
+    ++lineno;
+    std::string where = source + ":" + std::to_string(lineno);
+    std::string t = Trim(line);
+    if (t.empty() || t[0] == '#') continue;
+    size_t eq = t.find('=');
+    if (eq == std::string::npos) return InvalidArgument(where + ": expected 'key = value'");
+    std::string key = Trim(t.substr(0, eq));
+    std::string value = Trim(t.substr(eq + 1));
+    if (auto it = seen.find(key); it != seen.end()) {
+      return InvalidArgument(where + ": '" + key + "' is already set on line " +
+                             std::to_string(it->second));
+    }
+    seen[key] = lineno;
+    RETURN_IF_ERROR(cfg.Set(key, value, where));
+  }
+  return cfg;
+}
+
+StatusOr<Config> LoadConfig(const std::string& path, const std::vector<ConfigKey>* keys) {
+  ASSIGN_OR_RETURN(std::string text, ReadFile(path, 1 << 20));
+  return ParseConfig(text, path, keys);
+}
+
+Config DefaultConfig(const std::vector<ConfigKey>* keys) { return Config(keys); }
+
+std::string ConfigHelp(const std::vector<ConfigKey>& keys) {
+  std::ostringstream out;
+  for (const auto& k : keys) {
+    out << "  " << k.name << " (" << TypeName(k.type) << ", default "
+        << (k.default_value.empty() ? "unset" : "'" + k.default_value + "'") << ")\n      "
+        << k.help << "\n";
+  }
+  return out.str();
+}
+
+}  // namespace common

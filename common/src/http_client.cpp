@@ -1,0 +1,134 @@
+#include "common/http_client.h"
+
+#include <httplib.h>
+#include <openssl/ssl.h>
+
+#include <algorithm>
+#include <cctype>
+
+namespace common {
+
+Status ParseHttpsUrl(const std::string& url, std::string* host, int* port) {
+  const std::string scheme = "https://";
+  if (url.rfind(scheme, 0) != 0) return InvalidArgument("'" + url + "' is not an https:// URL");
+  std::string rest = url.substr(scheme.size());
+  if (!rest.empty() && rest.back() == '/') rest.pop_back();
+  if (rest.empty() || rest.find('/') != std::string::npos || rest.find('@') != std::string::npos) {
+    return InvalidArgument("'" + url + "' must be https://host[:port] with no path");
+  }
+  size_t colon = rest.rfind(':');
+  *port = 443;
+  if (colon != std::string::npos && rest.find(']') == std::string::npos) {
+    std::string p = rest.substr(colon + 1);
+    if (p.empty() || p.size() > 5 || !std::all_of(p.begin(), p.end(), ::isdigit)) {
+      return InvalidArgument("'" + url + "' has a bad port");
+    }
+    *port = std::stoi(p);
+    rest = rest.substr(0, colon);
+  }
+  if (rest.empty() || *port <= 0 || *port > 65535) return InvalidArgument("'" + url + "' is not a valid URL");
+  *host = rest;
+  return Status::Ok();
+}
+
+struct HttpClient::Impl {
+  ClientOptions options;
+  std::unique_ptr<httplib::SSLClient> cli;
+};
+
+HttpClient::HttpClient() : impl_(new Impl) {}
+HttpClient::~HttpClient() = default;
+
+const std::string& HttpClient::url() const { return impl_->options.url; }
+
+StatusOr<std::unique_ptr<HttpClient>> HttpClient::Create(const ClientOptions& options) {
+  std::string host;
+  int port = 0;
+  RETURN_IF_ERROR(ParseHttpsUrl(options.url, &host, &port));
+  if (options.ca_file.empty()) return InvalidArgument("no CA bundle configured (ca_file)");
+  std::unique_ptr<HttpClient> c(new HttpClient);
+  c->impl_->options = options;
+  c->impl_->cli = std::make_unique<httplib::SSLClient>(host, port);
+  httplib::SSLClient& cli = *c->impl_->cli;
+  cli.set_ca_cert_path(options.ca_file.c_str());
+  cli.enable_server_certificate_verification(true);
+  SSL_CTX_set_min_proto_version(cli.ssl_context(), TLS1_2_VERSION);
+  cli.set_connection_timeout(options.connect_timeout_s, 0);
+  cli.set_read_timeout(options.read_timeout_s, 0);
+  cli.set_write_timeout(options.write_timeout_s, 0);
+  cli.set_keep_alive(true);
+  cli.set_tcp_nodelay(true);
+  cli.set_follow_location(false);
+  cli.set_decompress(false);
+  return c;
+}
+
+namespace {
+
+Status FromError(httplib::Error e, const std::string& what) {
+  std::string m = what + ": " + httplib::to_string(e);
+  switch (e) {
+    case httplib::Error::SSLServerVerification:
+      return Unauthenticated(what + ": server certificate or host name not verified by the estate CA");
+    case httplib::Error::SSLLoadingCerts: return InvalidArgument(what + ": cannot load the CA bundle");
+    case httplib::Error::Read:
+    case httplib::Error::Write:
+    case httplib::Error::ConnectionTimeout: return DeadlineExceeded(m);
+    case httplib::Error::Canceled: return ResourceExhausted(what + ": response too large");
+    default: return Unavailable(m);
+  }
+}
+
+HttpResult ToResult(const httplib::Response& res, std::string body) {
+  HttpResult r;
+  r.status = res.status;
+  r.body = std::move(body);
+  for (const auto& [k, v] : res.headers) {
+    std::string lk = k;
+    std::transform(lk.begin(), lk.end(), lk.begin(), ::tolower);
+    r.headers.emplace(lk, v);
+  }
+  return r;
+}
+
+httplib::Headers ToHeaders(const HeaderList& list) {
+  httplib::Headers h;
+  for (const auto& [k, v] : list) h.emplace(k, v);
+  return h;
+}
+
+}  // namespace
+
+StatusOr<HttpResult> HttpClient::Get(const std::string& path, const HeaderList& headers,
+                                     uint64_t max_body) {
+  std::string body;
+  auto res = impl_->cli->Get(path, ToHeaders(headers), [&](const char* data, size_t len) {
+    if (body.size() + len > max_body) return false;
+    body.append(data, len);
+    return true;
+  });
+  if (!res) return FromError(res.error(), "GET " + impl_->options.url + path);
+  return ToResult(res.value(), std::move(body));
+}
+
+StatusOr<HttpResult> HttpClient::Put(const std::string& path, const HeaderList& headers,
+                                     uint64_t size, const BodySource& source,
+                                     const std::string& content_type) {
+  Status source_error;
+  auto provider = [&](size_t offset, size_t length, httplib::DataSink& sink) {
+    uint64_t chunk = std::min<uint64_t>(length, 256u << 10);
+    auto data = source(offset, chunk);
+    if (!data.ok()) {
+      source_error = data.status();
+      return false;
+    }
+    return sink.write(data->data(), data->size());
+  };
+  auto res = impl_->cli->Put(path, ToHeaders(headers), static_cast<size_t>(size), provider,
+                             content_type);
+  if (!source_error.ok()) return source_error;
+  if (!res) return FromError(res.error(), "PUT " + impl_->options.url + path);
+  return ToResult(res.value(), res->body);
+}
+
+}  // namespace common

@@ -1,0 +1,59 @@
+#include "common/log.h"
+
+#include <atomic>
+#include <cstdio>
+#include <ctime>
+#include <mutex>
+
+namespace common {
+namespace {
+std::atomic<int> g_level{static_cast<int>(LogLevel::kInfo)};
+std::mutex g_mu;
+std::string g_tag = "beacon";
+const char* LevelName(LogLevel l) {
+  switch (l) {
+    case LogLevel::kDebug: return "DEBUG";
+    case LogLevel::kInfo: return "INFO";
+    case LogLevel::kWarn: return "WARN";
+    case LogLevel::kError: return "ERROR";
+  }
+  return "?";
+}
+}  // namespace
+
+void SetLogLevel(LogLevel level) { g_level = static_cast<int>(level); }
+
+bool ParseLogLevel(const std::string& s, LogLevel* out) {
+  if (s == "debug") *out = LogLevel::kDebug;
+  else if (s == "info") *out = LogLevel::kInfo;
+  else if (s == "warn") *out = LogLevel::kWarn;
+  else if (s == "error") *out = LogLevel::kError;
+  else return false;
+  return true;
+}
+
+void SetLogTag(const std::string& tag) {
+  std::lock_guard<std::mutex> lock(g_mu);
+  g_tag = tag;
+}
+
+std::string FormatRfc3339(int64_t unix_seconds) {
+  std::time_t t = static_cast<std::time_t>(unix_seconds);
+  std::tm tm{};
+  gmtime_r(&t, &tm);
+  char buf[32];
+  std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%SZ", &tm);
+  return buf;
+}
+
+std::string NowRfc3339() { return FormatRfc3339(static_cast<int64_t>(std::time(nullptr))); }
+
+void Log(LogLevel level, const std::string& message) {
+  if (static_cast<int>(level) < g_level.load()) return;
+  std::string line = NowRfc3339() + " " + LevelName(level) + " ";
+  std::lock_guard<std::mutex> lock(g_mu);
+  line += g_tag + ": " + message + "\n";
+  std::fwrite(line.data(), 1, line.size(), stderr);
+}
+
+}  // namespace common

@@ -1,0 +1,48 @@
+#include "common/retry.h"
+
+#include <algorithm>
+
+namespace common {
+
+Outcome Classify(const Status& status) {
+  switch (status.code()) {
+    case Code::kOk:
+    case Code::kAlreadyExists:  // the peer has it: delivered
+      return Outcome::kDone;
+    case Code::kUnavailable:
+    case Code::kDeadlineExceeded:
+    case Code::kResourceExhausted:
+    case Code::kInternal:
+      return Outcome::kRetry;
+    default:
+      return Outcome::kReject;
+  }
+}
+
+Status StatusFromHttp(int s, const std::string& context) {
+  std::string m = context + ": HTTP " + std::to_string(s);
+  if ((s >= 200 && s < 300) || s == 304) return Status::Ok();
+  switch (s) {
+    case 400: case 411: case 413: case 415: case 422: case 431: return InvalidArgument(m);
+    case 401: return Unauthenticated(m);
+    case 403: return PermissionDenied(m);
+    case 404: case 405: return NotFound(m);
+    case 408: case 429: case 502: case 503: case 504: return Unavailable(m);
+    case 507: return ResourceExhausted(m);
+    default: return Internal(m);
+  }
+}
+
+Backoff::Backoff(std::chrono::milliseconds base, std::chrono::milliseconds cap, uint64_t seed)
+    : base_(base), cap_(cap), rng_(seed) {}
+
+std::chrono::milliseconds Backoff::Next(std::chrono::milliseconds floor) {
+  int shift = std::min(attempt_, 30);
+  ++attempt_;
+  int64_t ceiling = std::min<int64_t>(cap_.count(), base_.count() << shift);
+  if (ceiling < 0) ceiling = cap_.count();
+  std::uniform_int_distribution<int64_t> dist(0, ceiling);
+  return std::max(floor, std::chrono::milliseconds(dist(rng_)));
+}
+
+}  // namespace common

@@ -1,0 +1,80 @@
+// The inventory document: what one device reports about itself.
+//
+// Serialized as XML (format in docs/inventory.md) and gzip-compressed for
+// upload (inventory/pack.h). ParseInventoryXml rejects anything that does not
+// match the format with "<source>:<line>:<column>: message"; it never throws.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "common/status.h"
+
+namespace inventory {
+
+struct OsInfo {
+  std::string name;         // os-release NAME, e.g. "Debian GNU/Linux"
+  std::string id;           // os-release ID, e.g. "debian"
+  std::string version;      // os-release VERSION, e.g. "12 (bookworm)"
+  std::string version_id;   // os-release VERSION_ID, e.g. "12"
+  std::string pretty_name;  // os-release PRETTY_NAME
+  std::string kernel;       // uname release, e.g. "6.1.0-18-amd64"
+  std::string arch;         // uname machine, e.g. "x86_64"
+  std::string hostname;
+  bool operator==(const OsInfo&) const = default;
+};
+
+struct Disk {
+  std::string name;  // kernel name, e.g. "vda"
+  std::string model;
+  uint64_t size_bytes = 0;
+  bool operator==(const Disk&) const = default;
+};
+
+struct NetInterface {
+  std::string name;                    // e.g. "eth0"
+  std::string mac;                     // lower-case "aa:bb:cc:dd:ee:ff", empty if none
+  std::vector<std::string> addresses;  // "192.0.2.1/24", "2001:db8::1/64"
+  bool operator==(const NetInterface&) const = default;
+};
+
+struct Hardware {
+  std::string vendor;  // DMI sys_vendor; empty when not readable
+  std::string model;   // DMI product_name
+  std::string serial;  // DMI product_serial (root only)
+  std::string cpu_model;
+  uint32_t cpu_cores = 0;  // logical processors
+  uint64_t memory_bytes = 0;
+  std::vector<Disk> disks;
+  std::vector<NetInterface> interfaces;
+  bool operator==(const Hardware&) const = default;
+};
+
+struct Package {
+  std::string name;
+  std::string version;
+  std::string arch;
+  std::string source = "dpkg";  // package database it came from
+  bool operator==(const Package&) const = default;
+};
+
+struct Inventory {
+  std::string device_id;     // UUID of the device
+  std::string collected_at;  // RFC 3339 UTC, e.g. "2026-11-22T16:00:00Z"
+  OsInfo os;
+  Hardware hardware;
+  std::vector<Package> software;
+  bool operator==(const Inventory&) const = default;
+};
+
+// Serializes to the XML format of docs/inventory.md (UTF-8, indented).
+std::string ToXml(const Inventory& inv);
+
+// Parses and validates. `source` names the input in error messages.
+// Errors: InvalidArgument with "source:line:column: message" for malformed
+// XML, unknown elements/attributes, missing required attributes, bad numbers
+// or a bad device id.
+common::StatusOr<Inventory> ParseInventoryXml(const std::string& xml, const std::string& source);
+
+}  // namespace inventory

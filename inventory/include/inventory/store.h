@@ -1,0 +1,99 @@
+// The store: where the central keeps what uploads say about the estate.
+//
+// One interface, so that a PostgreSQL backend can be added beside SQLite
+// without touching callers. Implementations serialize writes internally; a
+// Store may be used from several threads. No backend-specific SQL leaks out.
+//
+// Exactly-once import: every Import* call records the upload id in the same
+// transaction as its data. Importing an id that is already recorded changes
+// nothing and returns AlreadyExists.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "common/status.h"
+#include "inventory/inventory.h"
+
+namespace inventory {
+
+// What the transport knows about an upload, kept beside its data.
+struct UploadInfo {
+  std::string upload_id;    // client-chosen id (UUID)
+  std::string device_id;
+  std::string kind;         // "inventory", "usage", "logs", "checkins"
+  std::string sha256;       // hex digest of the body as uploaded
+  uint64_t size = 0;        // body bytes as uploaded
+  int64_t received_at = 0;  // unix seconds when the first beacon made it durable
+  std::string via;          // name of the beacon that received it from the device
+};
+
+// One device's latest check-in (a request that reached a beacon).
+struct Checkin {
+  std::string device_id;
+  int64_t seen_at = 0;  // unix seconds
+  std::string via;      // beacon that saw the request
+  std::string client_version;
+  int64_t policy_revision = 0;
+  int64_t outbox_depth = 0;
+  std::string peer;  // socket peer address as the beacon saw it
+};
+
+struct DeviceRow {
+  std::string device_id;
+  std::string hostname;
+  std::string os;  // PRETTY_NAME or "name version"
+  int64_t last_seen = 0;
+  std::string via;
+  std::string client_version;
+  int64_t policy_revision = 0;
+  int64_t outbox_depth = 0;
+  int64_t inventory_at = 0;  // unix seconds of the last imported inventory, 0 if none
+  uint64_t packages = 0;
+};
+
+struct SoftwareRow {
+  std::string device_id;
+  std::string hostname;
+  std::string name;
+  std::string version;
+  std::string arch;
+};
+
+class Store {
+ public:
+  virtual ~Store() = default;
+
+  // Replaces the device's current inventory with `inv` (hardware, disks,
+  // interfaces, packages) and records the upload. AlreadyExists if
+  // info.upload_id was imported before (nothing changes). An inventory
+  // collected earlier than the one already stored is recorded as an upload
+  // but does not replace newer data.
+  virtual common::Status ImportInventory(const UploadInfo& info, const Inventory& inv) = 0;
+
+  // Records an upload whose body is kept as an opaque blob (usage, logs).
+  virtual common::Status ImportBlob(const UploadInfo& info, const std::string& body) = 0;
+
+  // Records check-ins (upsert by device; a check-in older than the stored one
+  // does not move last_seen back). Creates unknown devices.
+  virtual common::Status RecordCheckins(const std::vector<Checkin>& checkins) = 0;
+
+  // True if the upload id has been imported.
+  virtual common::StatusOr<bool> HasUpload(const std::string& upload_id) = 0;
+
+  virtual common::StatusOr<std::vector<DeviceRow>> ListDevices() = 0;
+  virtual common::StatusOr<DeviceRow> GetDevice(const std::string& device_id) = 0;
+
+  // Installed packages of one device, sorted by name.
+  virtual common::StatusOr<std::vector<SoftwareRow>> DeviceSoftware(const std::string& device_id) = 0;
+  // Packages whose name matches a glob pattern ('*' and '?'), on any device.
+  virtual common::StatusOr<std::vector<SoftwareRow>> FindSoftware(const std::string& pattern) = 0;
+};
+
+// Opens (creating if needed) a SQLite store in WAL mode at `path` and applies
+// the schema. read_only opens an existing database for queries (beaconctl).
+common::StatusOr<std::unique_ptr<Store>> OpenSqliteStore(const std::string& path, bool read_only = false);
+
+}  // namespace inventory

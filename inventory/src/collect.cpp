@@ -1,0 +1,395 @@
+// Linux collectors. Each reads plain files under options.root so that tests run
+// against a fixture tree; system calls (uname, getifaddrs) are used only when
+// root is "/", because their answers describe this machine, not the fixture.
+// What each collector reads is listed in docs/inventory.md.
+
+#include "inventory/collect.h"
+
+#include <arpa/inet.h>
+#include <ifaddrs.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <sys/utsname.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <bit>
+#include <cctype>
+#include <cstdint>
+#include <ctime>
+#include <filesystem>
+#include <string>
+#include <string_view>
+#include <system_error>
+#include <vector>
+
+#include "common/fs.h"
+
+namespace inventory {
+namespace {
+
+using common::Status;
+using common::StatusOr;
+
+// /proc and /sys files are small; the cap only guards against a fixture or a
+// bind mount that puts something huge where a one-line file is expected.
+constexpr uint64_t kSmallFileCap = 1u << 20;
+// A dpkg status file with tens of thousands of packages is tens of MiB.
+constexpr uint64_t kDpkgStatusCap = 256u << 20;
+
+std::string_view Trim(std::string_view s) {
+  size_t b = 0;
+  size_t e = s.size();
+  while (b < e && std::isspace(static_cast<unsigned char>(s[b]))) ++b;
+  while (e > b && std::isspace(static_cast<unsigned char>(s[e - 1]))) --e;
+  return s.substr(b, e - b);
+}
+
+std::string Lower(std::string_view s) {
+  std::string out(s);
+  for (char& c : out) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  return out;
+}
+
+bool StartsWith(std::string_view s, std::string_view prefix) {
+  return s.substr(0, prefix.size()) == prefix;
+}
+
+std::vector<std::string_view> Lines(std::string_view text) {
+  std::vector<std::string_view> lines;
+  while (!text.empty()) {
+    size_t nl = text.find('\n');
+    std::string_view line = text.substr(0, nl);
+    if (!line.empty() && line.back() == '\r') line.remove_suffix(1);
+    lines.push_back(line);
+    if (nl == std::string_view::npos) break;
+    text.remove_prefix(nl + 1);
+  }
+  return lines;
+}
+
+bool ParseU64(std::string_view s, uint64_t* out) {
+  if (s.empty() || s.size() > 20) return false;
+  uint64_t n = 0;
+  for (char c : s) {
+    if (c < '0' || c > '9') return false;
+    uint64_t d = static_cast<uint64_t>(c - '0');
+    if (n > (UINT64_MAX - d) / 10) return false;
+    n = n * 10 + d;
+  }
+  *out = n;
+  return true;
+}
+
+class Root {
+ public:
+  explicit Root(const std::string& root) : root_(root.empty() ? "/" : root) {}
+
+  bool is_live() const { return root_ == "/"; }
+
+  std::string Path(std::string_view rel) const {
+    std::string p = root_;
+    if (p.back() != '/') p += '/';
+    p += rel;
+    return p;
+  }
+
+  StatusOr<std::string> Read(std::string_view rel, uint64_t cap = kSmallFileCap) const {
+    return common::ReadFile(Path(rel), cap);
+  }
+
+  // One-line sysfs/procfs values; missing or unreadable (DMI serial needs root)
+  // reads as empty, per the collectors' contract.
+  std::string ReadTrimmed(std::string_view rel) const {
+    StatusOr<std::string> text = Read(rel);
+    return text.ok() ? std::string(Trim(*text)) : std::string();
+  }
+
+  // Entries of a directory, sorted, directories and symlinks alike (sysfs
+  // entries under /sys/block and /sys/class/net are symlinks).
+  std::vector<std::string> List(std::string_view rel) const {
+    std::vector<std::string> names;
+    std::error_code ec;
+    std::filesystem::directory_iterator it(Path(rel), ec);
+    for (; !ec && it != std::filesystem::directory_iterator(); it.increment(ec)) {
+      names.push_back(it->path().filename().string());
+    }
+    std::sort(names.begin(), names.end());
+    return names;
+  }
+
+  // Where a sysfs entry's symlink points, or "" for a plain directory.
+  std::string LinkTarget(std::string_view rel) const {
+    std::error_code ec;
+    std::filesystem::path target = std::filesystem::read_symlink(Path(rel), ec);
+    return ec ? std::string() : target.string();
+  }
+
+ private:
+  std::string root_;
+};
+
+// os-release(5): KEY=VALUE with shell-like quoting. Only the quoting forms the
+// spec allows are handled; anything fancier is taken literally.
+std::string OsReleaseValue(std::string_view v) {
+  v = Trim(v);
+  if (v.size() >= 2 && (v.front() == '"' || v.front() == '\'') && v.back() == v.front()) {
+    char quote = v.front();
+    v = v.substr(1, v.size() - 2);
+    if (quote == '\'') return std::string(v);
+    std::string out;
+    for (size_t i = 0; i < v.size(); ++i) {
+      if (v[i] == '\\' && i + 1 < v.size()) ++i;
+      out += v[i];
+    }
+    return out;
+  }
+  return std::string(v);
+}
+
+Status CollectOs(const Root& root, OsInfo* os) {
+  StatusOr<std::string> text = root.Read("etc/os-release");
+  if (!text.ok()) {
+    StatusOr<std::string> fallback = root.Read("usr/lib/os-release");
+    if (!fallback.ok()) {
+      return Status(fallback.status().code(), "os-release: neither " + root.Path("etc/os-release") +
+                                                  " nor " + root.Path("usr/lib/os-release") +
+                                                  " is readable (" + text.status().message() +
+                                                  "; " + fallback.status().message() + ")");
+    }
+    text = std::move(fallback);
+  }
+  for (std::string_view line : Lines(*text)) {
+    line = Trim(line);
+    if (line.empty() || line.front() == '#') continue;
+    size_t eq = line.find('=');
+    if (eq == std::string_view::npos) continue;
+    std::string_view key = line.substr(0, eq);
+    std::string value = OsReleaseValue(line.substr(eq + 1));
+    if (key == "NAME") {
+      os->name = value;
+    } else if (key == "ID") {
+      os->id = value;
+    } else if (key == "VERSION") {
+      os->version = value;
+    } else if (key == "VERSION_ID") {
+      os->version_id = value;
+    } else if (key == "PRETTY_NAME") {
+      os->pretty_name = value;
+    }
+  }
+  // Defaults that os-release(5) itself specifies for absent keys.
+  if (os->name.empty()) os->name = "Linux";
+  if (os->id.empty()) os->id = "linux";
+  if (os->pretty_name.empty()) os->pretty_name = os->name;
+
+  os->kernel = root.ReadTrimmed("proc/sys/kernel/osrelease");
+  os->hostname = root.ReadTrimmed("proc/sys/kernel/hostname");
+  if (root.is_live()) {
+    struct utsname u {};
+    if (::uname(&u) == 0) {
+      if (os->kernel.empty()) os->kernel = u.release;
+      if (os->hostname.empty()) os->hostname = u.nodename;
+      os->arch = u.machine;
+    }
+  }
+  return Status::Ok();
+}
+
+void CollectCpu(const Root& root, Hardware* hw) {
+  StatusOr<std::string> text = root.Read("proc/cpuinfo", 16u << 20);
+  if (text.ok()) {
+    std::string fallback_model;
+    for (std::string_view line : Lines(*text)) {
+      size_t colon = line.find(':');
+      if (colon == std::string_view::npos) continue;
+      std::string_view key = Trim(line.substr(0, colon));
+      std::string_view value = Trim(line.substr(colon + 1));
+      if (key == "processor") {
+        ++hw->cpu_cores;
+      } else if (key == "model name") {
+        if (hw->cpu_model.empty()) hw->cpu_model = value;
+      } else if ((key == "Model" || key == "cpu model" || key == "Hardware") &&
+                 fallback_model.empty()) {
+        // ARM and MIPS kernels have no "model name"; these are the closest.
+        fallback_model = value;
+      }
+    }
+    if (hw->cpu_model.empty()) hw->cpu_model = fallback_model;
+  }
+  // s390 and some ARM kernels format processors differently; on the live
+  // system the scheduler's count is the truth anyway.
+  if (hw->cpu_cores == 0 && root.is_live()) {
+    long n = ::sysconf(_SC_NPROCESSORS_ONLN);
+    if (n > 0) hw->cpu_cores = static_cast<uint32_t>(n);
+  }
+}
+
+void CollectMemory(const Root& root, Hardware* hw) {
+  StatusOr<std::string> text = root.Read("proc/meminfo");
+  if (!text.ok()) return;
+  for (std::string_view line : Lines(*text)) {
+    if (!StartsWith(line, "MemTotal:")) continue;
+    std::string_view rest = Trim(line.substr(9));
+    size_t space = rest.find(' ');
+    uint64_t kib = 0;
+    // The kernel writes "kB" but means KiB.
+    if (ParseU64(rest.substr(0, space), &kib) && kib <= UINT64_MAX / 1024) {
+      hw->memory_bytes = kib * 1024;
+    }
+    break;
+  }
+}
+
+// Block devices that are not hardware: loop files, RAM disks, device-mapper
+// and md volumes (their disks are listed themselves), network block devices.
+bool IsVirtualBlock(const Root& root, const std::string& name) {
+  for (std::string_view prefix : {"loop", "ram", "zram", "dm-", "md", "nbd"}) {
+    if (StartsWith(name, prefix)) return true;
+  }
+  return root.LinkTarget("sys/block/" + name).find("/devices/virtual/") != std::string::npos;
+}
+
+void CollectDisks(const Root& root, Hardware* hw) {
+  for (const std::string& name : root.List("sys/block")) {
+    if (IsVirtualBlock(root, name)) continue;
+    Disk disk;
+    disk.name = name;
+    disk.model = root.ReadTrimmed("sys/block/" + name + "/device/model");
+    uint64_t sectors = 0;
+    // The size file counts 512-byte units whatever the device's sector size.
+    if (ParseU64(root.ReadTrimmed("sys/block/" + name + "/size"), &sectors) &&
+        sectors <= UINT64_MAX / 512) {
+      disk.size_bytes = sectors * 512;
+    }
+    hw->disks.push_back(std::move(disk));
+  }
+}
+
+int PrefixLength(const sockaddr* mask) {
+  if (mask == nullptr) return 0;
+  int bits = 0;
+  if (mask->sa_family == AF_INET) {
+    const auto* m = reinterpret_cast<const sockaddr_in*>(mask);
+    bits = std::popcount(static_cast<uint32_t>(m->sin_addr.s_addr));
+  } else if (mask->sa_family == AF_INET6) {
+    const auto* m = reinterpret_cast<const sockaddr_in6*>(mask);
+    for (uint8_t b : m->sin6_addr.s6_addr) bits += std::popcount(b);
+  }
+  return bits;
+}
+
+// "addr/prefix" of every IPv4 and IPv6 address, in the kernel's order.
+void CollectAddresses(std::vector<NetInterface>* interfaces) {
+  ifaddrs* list = nullptr;
+  if (::getifaddrs(&list) != 0) return;
+  for (ifaddrs* ifa = list; ifa != nullptr; ifa = ifa->ifa_next) {
+    if (ifa->ifa_addr == nullptr || ifa->ifa_name == nullptr) continue;
+    int family = ifa->ifa_addr->sa_family;
+    if (family != AF_INET && family != AF_INET6) continue;
+    auto itf = std::find_if(interfaces->begin(), interfaces->end(),
+                            [&](const NetInterface& i) { return i.name == ifa->ifa_name; });
+    if (itf == interfaces->end()) continue;
+    char buf[INET6_ADDRSTRLEN] = {};
+    const void* addr =
+        family == AF_INET
+            ? static_cast<const void*>(&reinterpret_cast<sockaddr_in*>(ifa->ifa_addr)->sin_addr)
+            : static_cast<const void*>(&reinterpret_cast<sockaddr_in6*>(ifa->ifa_addr)->sin6_addr);
+    if (::inet_ntop(family, addr, buf, sizeof buf) == nullptr) continue;
+    itf->addresses.push_back(std::string(buf) + "/" +
+                             std::to_string(PrefixLength(ifa->ifa_netmask)));
+  }
+  ::freeifaddrs(list);
+}
+
+void CollectInterfaces(const Root& root, Hardware* hw) {
+  for (const std::string& name : root.List("sys/class/net")) {
+    if (name == "lo") continue;
+    NetInterface itf;
+    itf.name = name;
+    itf.mac = Lower(root.ReadTrimmed("sys/class/net/" + name + "/address"));
+    // Tunnels and some virtual links report an all-zero address: no MAC.
+    if (itf.mac.find_first_not_of("0:") == std::string::npos) itf.mac.clear();
+    hw->interfaces.push_back(std::move(itf));
+  }
+  if (root.is_live()) CollectAddresses(&hw->interfaces);
+}
+
+std::string NowRfc3339() {
+  std::time_t now = std::time(nullptr);
+  std::tm tm{};
+  ::gmtime_r(&now, &tm);
+  char buf[32];
+  std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%SZ", &tm);
+  return buf;
+}
+
+}  // namespace
+
+std::vector<Package> ParseDpkgStatus(const std::string& text) {
+  std::vector<Package> packages;
+  Package pkg;
+  std::string status;
+  bool in_stanza = false;
+  auto finish = [&]() {
+    // deb822 stanzas without a name or version are damaged; skip them
+    // rather than reporting half a package.
+    if (in_stanza && status == "install ok installed" && !pkg.name.empty() &&
+        !pkg.version.empty()) {
+      packages.push_back(std::move(pkg));
+    }
+    pkg = Package();
+    status.clear();
+    in_stanza = false;
+  };
+  for (std::string_view line : Lines(text)) {
+    if (Trim(line).empty()) {
+      finish();
+      continue;
+    }
+    in_stanza = true;
+    // Continuation lines (Description, Conffiles) belong to fields we ignore.
+    if (line.front() == ' ' || line.front() == '\t') continue;
+    size_t colon = line.find(':');
+    if (colon == std::string_view::npos) continue;
+    // deb822 field names are case-insensitive.
+    std::string key = Lower(line.substr(0, colon));
+    std::string value(Trim(line.substr(colon + 1)));
+    if (key == "package") {
+      pkg.name = value;
+    } else if (key == "status") {
+      status = value;
+    } else if (key == "version") {
+      pkg.version = value;
+    } else if (key == "architecture") {
+      pkg.arch = value;
+    }
+  }
+  finish();
+  return packages;
+}
+
+StatusOr<Inventory> Collect(const std::string& device_id, const CollectOptions& options) {
+  Root root(options.root);
+  Inventory inv;
+  inv.device_id = device_id;
+  inv.collected_at = NowRfc3339();
+  RETURN_IF_ERROR(CollectOs(root, &inv.os));
+  if (options.hardware) {
+    inv.hardware.vendor = root.ReadTrimmed("sys/class/dmi/id/sys_vendor");
+    inv.hardware.model = root.ReadTrimmed("sys/class/dmi/id/product_name");
+    inv.hardware.serial = root.ReadTrimmed("sys/class/dmi/id/product_serial");
+    CollectCpu(root, &inv.hardware);
+    CollectMemory(root, &inv.hardware);
+    CollectDisks(root, &inv.hardware);
+    CollectInterfaces(root, &inv.hardware);
+  }
+  if (options.software) {
+    StatusOr<std::string> status = root.Read("var/lib/dpkg/status", kDpkgStatusCap);
+    // No dpkg database (another distribution) means no dpkg packages, not an error.
+    if (status.ok()) inv.software = ParseDpkgStatus(*status);
+  }
+  return inv;
+}
+
+}  // namespace inventory

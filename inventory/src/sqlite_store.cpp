@@ -1,0 +1,920 @@
+// SQLite backend of inventory::Store. Schema and rules: docs/store.md.
+//
+// Everything SQLite-specific (PRAGMAs, error codes, the open flags) stays in
+// this file. The SQL itself is kept to what PostgreSQL also accepts
+// (INSERT ... ON CONFLICT ... DO UPDATE, CASE instead of the two-argument
+// MAX(), LIKE ... ESCAPE instead of GLOB) so that a PostgreSQL backend can
+// start from the same statements.
+#include <sqlite3.h>
+#include <sys/stat.h>
+
+#include <cerrno>
+#include <charconv>
+#include <chrono>
+#include <cstdint>
+#include <ctime>
+#include <limits>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+#include "common/fs.h"
+#include "common/status.h"
+#include "inventory/store.h"
+
+namespace inventory {
+namespace {
+
+using common::Status;
+using common::StatusOr;
+
+// Bumped whenever the schema changes; each step in kMigrations moves the
+// database from version i to i+1, so an old store is upgraded in place.
+constexpr int kSchemaVersion = 1;
+
+// How long a statement waits for another connection's lock before giving up
+// with SQLITE_BUSY (-> Unavailable). Readers never block the writer in WAL
+// mode, so this only covers a second writer or a checkpoint; 5 s is far longer
+// than any single import should hold the lock.
+constexpr int kBusyTimeoutMs = 5000;
+
+// Version 1. Per-device child tables are keyed by (device_id, position) rather
+// than by name: package databases legitimately hold one name several times
+// (multi-arch, parallel kernels), and keeping the reported order costs nothing.
+constexpr const char* kSchemaV1[] = {
+    R"sql(CREATE TABLE devices (
+      device_id        TEXT PRIMARY KEY,
+      hostname         TEXT NOT NULL DEFAULT '',
+      os               TEXT NOT NULL DEFAULT '',
+      last_seen        INTEGER NOT NULL DEFAULT 0,
+      via              TEXT NOT NULL DEFAULT '',
+      checkin_at       INTEGER NOT NULL DEFAULT 0,
+      client_version   TEXT NOT NULL DEFAULT '',
+      policy_revision  INTEGER NOT NULL DEFAULT 0,
+      outbox_depth     INTEGER NOT NULL DEFAULT 0,
+      peer             TEXT NOT NULL DEFAULT '',
+      inventory_at     INTEGER NOT NULL DEFAULT 0,
+      inventory_upload TEXT
+    ))sql",
+    "CREATE INDEX devices_by_hostname ON devices (hostname, device_id)",
+    R"sql(CREATE TABLE uploads (
+      upload_id   TEXT PRIMARY KEY,
+      device_id   TEXT NOT NULL REFERENCES devices (device_id),
+      kind        TEXT NOT NULL,
+      sha256      TEXT NOT NULL,
+      size        INTEGER NOT NULL,
+      received_at INTEGER NOT NULL,
+      via         TEXT NOT NULL,
+      imported_at INTEGER NOT NULL
+    ))sql",
+    "CREATE INDEX uploads_by_device ON uploads (device_id, received_at)",
+    R"sql(CREATE TABLE blobs (
+      upload_id TEXT PRIMARY KEY REFERENCES uploads (upload_id),
+      body      BLOB NOT NULL
+    ))sql",
+    R"sql(CREATE TABLE os (
+      device_id   TEXT PRIMARY KEY REFERENCES devices (device_id) ON DELETE CASCADE,
+      name        TEXT NOT NULL,
+      os_id       TEXT NOT NULL,
+      version     TEXT NOT NULL,
+      version_id  TEXT NOT NULL,
+      pretty_name TEXT NOT NULL,
+      kernel      TEXT NOT NULL,
+      arch        TEXT NOT NULL,
+      hostname    TEXT NOT NULL
+    ))sql",
+    R"sql(CREATE TABLE hardware (
+      device_id    TEXT PRIMARY KEY REFERENCES devices (device_id) ON DELETE CASCADE,
+      vendor       TEXT NOT NULL,
+      model        TEXT NOT NULL,
+      serial       TEXT NOT NULL,
+      cpu_model    TEXT NOT NULL,
+      cpu_cores    INTEGER NOT NULL,
+      memory_bytes INTEGER NOT NULL
+    ))sql",
+    R"sql(CREATE TABLE disks (
+      device_id  TEXT NOT NULL REFERENCES devices (device_id) ON DELETE CASCADE,
+      position   INTEGER NOT NULL,
+      name       TEXT NOT NULL,
+      model      TEXT NOT NULL,
+      size_bytes INTEGER NOT NULL,
+      PRIMARY KEY (device_id, position)
+    ))sql",
+    R"sql(CREATE TABLE interfaces (
+      device_id TEXT NOT NULL REFERENCES devices (device_id) ON DELETE CASCADE,
+      position  INTEGER NOT NULL,
+      name      TEXT NOT NULL,
+      mac       TEXT NOT NULL,
+      PRIMARY KEY (device_id, position)
+    ))sql",
+    R"sql(CREATE TABLE addresses (
+      device_id          TEXT NOT NULL,
+      interface_position INTEGER NOT NULL,
+      position           INTEGER NOT NULL,
+      address            TEXT NOT NULL,
+      PRIMARY KEY (device_id, interface_position, position),
+      FOREIGN KEY (device_id, interface_position)
+        REFERENCES interfaces (device_id, position) ON DELETE CASCADE
+    ))sql",
+    R"sql(CREATE TABLE packages (
+      device_id TEXT NOT NULL REFERENCES devices (device_id) ON DELETE CASCADE,
+      position  INTEGER NOT NULL,
+      name      TEXT NOT NULL,
+      version   TEXT NOT NULL,
+      arch      TEXT NOT NULL,
+      source    TEXT NOT NULL,
+      PRIMARY KEY (device_id, position)
+    ))sql",
+    "CREATE INDEX packages_by_name ON packages (name)",
+};
+
+struct Migration {
+  const char* const* statements;
+  size_t count;
+};
+constexpr Migration kMigrations[] = {
+    {kSchemaV1, sizeof(kSchemaV1) / sizeof(kSchemaV1[0])},
+};
+static_assert(sizeof(kMigrations) / sizeof(kMigrations[0]) == kSchemaVersion,
+              "one migration per schema version");
+
+// Maps a SQLite result code to the project's codes, so that callers can decide
+// retry/quarantine from the code alone (STYLE.md rule 4).
+Status SqliteStatus(sqlite3* db, int rc, const std::string& context) {
+  const int primary = rc & 0xff;
+  std::string detail = db != nullptr ? sqlite3_errmsg(db) : sqlite3_errstr(rc);
+  std::string message = context + ": " + detail;
+  switch (primary) {
+    case SQLITE_BUSY:
+    case SQLITE_LOCKED:
+      return common::Unavailable(message);
+    case SQLITE_CORRUPT:
+    case SQLITE_NOTADB:
+      return common::DataLoss(message);
+    case SQLITE_FULL:
+    case SQLITE_NOMEM:
+    case SQLITE_TOOBIG:
+      return common::ResourceExhausted(message);
+    case SQLITE_PERM:
+    case SQLITE_AUTH:
+    case SQLITE_READONLY:
+      return common::PermissionDenied(message);
+    case SQLITE_CANTOPEN: {
+      // The errno says why (missing directory, permissions) better than SQLite.
+      const int err = db != nullptr ? sqlite3_system_errno(db) : 0;
+      if (err != 0) return common::ErrnoStatus(context, err);
+      return common::Internal(message);
+    }
+    case SQLITE_CONSTRAINT:
+      if (rc == SQLITE_CONSTRAINT_PRIMARYKEY || rc == SQLITE_CONSTRAINT_UNIQUE) {
+        return common::AlreadyExists(message);
+      }
+      return common::Internal(message);
+    default:
+      return common::Internal(message);
+  }
+}
+
+// Owns one prepared statement. Binding and stepping return Status so that
+// every SQLite failure carries the statement's purpose as context.
+class Stmt {
+ public:
+  Stmt(sqlite3* db, std::string what) : db_(db), what_(std::move(what)) {}
+  ~Stmt() { sqlite3_finalize(stmt_); }
+  Stmt(const Stmt&) = delete;
+  Stmt& operator=(const Stmt&) = delete;
+
+  Status Prepare(const char* sql) {
+    const int rc = sqlite3_prepare_v2(db_, sql, -1, &stmt_, nullptr);
+    if (rc != SQLITE_OK) return SqliteStatus(db_, rc, what_);
+    return Status::Ok();
+  }
+
+  Status Bind(int index, std::string_view text) {
+    // SQLITE_TRANSIENT: the caller's string may be a temporary.
+    return Check(sqlite3_bind_text64(stmt_, index, text.data(), text.size(), SQLITE_TRANSIENT,
+                                     SQLITE_UTF8));
+  }
+  Status Bind(int index, int64_t value) { return Check(sqlite3_bind_int64(stmt_, index, value)); }
+  // SQLite integers are signed 64-bit; a larger unsigned value cannot be
+  // stored faithfully, and silently wrapping it would store a lie.
+  Status BindUnsigned(int index, uint64_t value) {
+    if (value > static_cast<uint64_t>(std::numeric_limits<int64_t>::max())) {
+      return common::InvalidArgument(what_ + ": value " + std::to_string(value) +
+                                     " does not fit a signed 64-bit integer");
+    }
+    return Bind(index, static_cast<int64_t>(value));
+  }
+  Status BindBlob(int index, std::string_view bytes) {
+    return Check(sqlite3_bind_blob64(stmt_, index, bytes.data(), bytes.size(), SQLITE_STATIC));
+  }
+
+  // True if a row is available, false when the statement is done.
+  StatusOr<bool> Step() {
+    const int rc = sqlite3_step(stmt_);
+    if (rc == SQLITE_ROW) return true;
+    if (rc == SQLITE_DONE) return false;
+    return SqliteStatus(db_, rc, what_);
+  }
+  // Runs a statement that returns no rows we care about.
+  Status Run() {
+    ASSIGN_OR_RETURN(bool row, Step());
+    (void)row;
+    return Status::Ok();
+  }
+  // Makes the statement reusable for the next row of a batch.
+  Status Reset() {
+    const int rc = sqlite3_reset(stmt_);
+    sqlite3_clear_bindings(stmt_);
+    if (rc != SQLITE_OK) return SqliteStatus(db_, rc, what_);
+    return Status::Ok();
+  }
+
+  int64_t Int(int col) const { return sqlite3_column_int64(stmt_, col); }
+  std::string Text(int col) const {
+    const auto* p = reinterpret_cast<const char*>(sqlite3_column_text(stmt_, col));
+    if (p == nullptr) return std::string();
+    return std::string(p, static_cast<size_t>(sqlite3_column_bytes(stmt_, col)));
+  }
+
+ private:
+  Status Check(int rc) {
+    if (rc != SQLITE_OK) return SqliteStatus(db_, rc, what_);
+    return Status::Ok();
+  }
+
+  sqlite3* db_;
+  std::string what_;
+  sqlite3_stmt* stmt_ = nullptr;
+};
+
+// Runs SQL without parameters (PRAGMAs, DDL, transaction control).
+Status Exec(sqlite3* db, const char* sql, const std::string& what) {
+  const int rc = sqlite3_exec(db, sql, nullptr, nullptr, nullptr);
+  if (rc != SQLITE_OK) return SqliteStatus(db, rc, what);
+  return Status::Ok();
+}
+
+StatusOr<int64_t> QueryInt(sqlite3* db, const char* sql, const std::string& what) {
+  Stmt stmt(db, what);
+  RETURN_IF_ERROR(stmt.Prepare(sql));
+  ASSIGN_OR_RETURN(bool row, stmt.Step());
+  if (!row) return common::Internal(what + ": no result");
+  return stmt.Int(0);
+}
+
+// A write transaction. BEGIN IMMEDIATE takes the write lock up front, so two
+// writers queue on busy_timeout at the start instead of one failing with
+// SQLITE_BUSY halfway through when it upgrades a read lock. Rolls back unless
+// committed.
+class Transaction {
+ public:
+  explicit Transaction(sqlite3* db) : db_(db) {}
+  ~Transaction() {
+    // After some errors SQLite has already rolled back on its own; a second
+    // ROLLBACK would only fail.
+    if (active_ && !sqlite3_get_autocommit(db_)) {
+      sqlite3_exec(db_, "ROLLBACK", nullptr, nullptr, nullptr);
+    }
+  }
+  Transaction(const Transaction&) = delete;
+  Transaction& operator=(const Transaction&) = delete;
+
+  Status Begin() {
+    RETURN_IF_ERROR(Exec(db_, "BEGIN IMMEDIATE", "begin transaction"));
+    active_ = true;
+    return Status::Ok();
+  }
+  Status Commit() {
+    RETURN_IF_ERROR(Exec(db_, "COMMIT", "commit"));
+    active_ = false;
+    return Status::Ok();
+  }
+
+ private:
+  sqlite3* db_;
+  bool active_ = false;
+};
+
+bool IsDigits(std::string_view s) {
+  for (char c : s) {
+    if (c < '0' || c > '9') return false;
+  }
+  return !s.empty();
+}
+
+int ToInt(std::string_view s) {
+  int v = 0;
+  std::from_chars(s.data(), s.data() + s.size(), v);
+  return v;
+}
+
+// Parses RFC 3339 "YYYY-MM-DDTHH:MM:SS[.frac](Z|+HH:MM|-HH:MM)" to unix
+// seconds (fraction dropped). The inventory format writes UTC with 'Z', but
+// offsets are accepted because RFC 3339 allows them and rejecting a valid
+// instant would lose an upload.
+StatusOr<int64_t> ParseRfc3339(std::string_view s) {
+  auto bad = [&] {
+    return common::InvalidArgument("collected_at '" + std::string(s) +
+                                   "' is not an RFC 3339 date-time");
+  };
+  if (s.size() < 20) return bad();
+  if (s[4] != '-' || s[7] != '-' || (s[10] != 'T' && s[10] != 't' && s[10] != ' ') ||
+      s[13] != ':' || s[16] != ':') {
+    return bad();
+  }
+  const std::string_view year = s.substr(0, 4), month = s.substr(5, 2), day = s.substr(8, 2),
+                         hour = s.substr(11, 2), minute = s.substr(14, 2),
+                         second = s.substr(17, 2);
+  for (std::string_view part : {year, month, day, hour, minute, second}) {
+    if (!IsDigits(part)) return bad();
+  }
+  size_t pos = 19;
+  if (pos < s.size() && s[pos] == '.') {
+    ++pos;
+    const size_t start = pos;
+    while (pos < s.size() && s[pos] >= '0' && s[pos] <= '9') ++pos;
+    if (pos == start) return bad();
+  }
+  int64_t offset = 0;
+  const std::string_view zone = s.substr(pos);
+  if (zone == "Z" || zone == "z") {
+    offset = 0;
+  } else if (zone.size() == 6 && (zone[0] == '+' || zone[0] == '-') && zone[3] == ':' &&
+             IsDigits(zone.substr(1, 2)) && IsDigits(zone.substr(4, 2))) {
+    const int oh = ToInt(zone.substr(1, 2)), om = ToInt(zone.substr(4, 2));
+    if (oh > 23 || om > 59) return bad();
+    offset = (zone[0] == '+' ? 1 : -1) * (oh * 3600 + om * 60);
+  } else {
+    return bad();
+  }
+  const std::chrono::year_month_day ymd{std::chrono::year(ToInt(year)),
+                                        std::chrono::month(static_cast<unsigned>(ToInt(month))),
+                                        std::chrono::day(static_cast<unsigned>(ToInt(day)))};
+  const int h = ToInt(hour), m = ToInt(minute), sec = ToInt(second);
+  // sec == 60 is a leap second; it is counted as the next second's start.
+  if (!ymd.ok() || h > 23 || m > 59 || sec > 60) return bad();
+  const int64_t days = std::chrono::sys_days(ymd).time_since_epoch().count();
+  return days * 86400 + h * 3600 + m * 60 + sec - offset;
+}
+
+int64_t NowUnix() {
+  return std::chrono::duration_cast<std::chrono::seconds>(
+             std::chrono::system_clock::now().time_since_epoch())
+      .count();
+}
+
+// "*" -> "%", "?" -> "_", and the LIKE metacharacters and the escape character
+// itself are escaped, so that every other character matches only itself.
+std::string GlobToLike(std::string_view glob) {
+  std::string like;
+  like.reserve(glob.size() + 8);
+  for (char c : glob) {
+    switch (c) {
+      case '*': like += '%'; break;
+      case '?': like += '_'; break;
+      case '%':
+      case '_':
+      case '\\':
+        like += '\\';
+        like += c;
+        break;
+      default: like += c;
+    }
+  }
+  return like;
+}
+
+std::string OsDisplayName(const OsInfo& os) {
+  if (!os.pretty_name.empty()) return os.pretty_name;
+  if (os.name.empty()) return os.version;
+  if (os.version.empty()) return os.name;
+  return os.name + " " + os.version;
+}
+
+Status ValidateUpload(const UploadInfo& info) {
+  if (info.upload_id.empty()) return common::InvalidArgument("upload has no upload id");
+  if (info.device_id.empty()) {
+    return common::InvalidArgument("upload " + info.upload_id + " has no device id");
+  }
+  if (info.kind.empty()) {
+    return common::InvalidArgument("upload " + info.upload_id + " has no kind");
+  }
+  return Status::Ok();
+}
+
+// Device columns as DeviceRow wants them; the package count comes from a
+// grouped subquery so devices without an inventory still appear (count 0).
+constexpr const char* kDeviceSelect = R"sql(
+  SELECT d.device_id, d.hostname, d.os, d.last_seen, d.via, d.client_version,
+         d.policy_revision, d.outbox_depth, d.inventory_at, COALESCE(p.n, 0)
+  FROM devices d
+  LEFT JOIN (SELECT device_id, COUNT(*) AS n FROM packages GROUP BY device_id) p
+    ON p.device_id = d.device_id)sql";
+
+DeviceRow ReadDeviceRow(const Stmt& s) {
+  DeviceRow row;
+  row.device_id = s.Text(0);
+  row.hostname = s.Text(1);
+  row.os = s.Text(2);
+  row.last_seen = s.Int(3);
+  row.via = s.Text(4);
+  row.client_version = s.Text(5);
+  row.policy_revision = s.Int(6);
+  row.outbox_depth = s.Int(7);
+  row.inventory_at = s.Int(8);
+  row.packages = static_cast<uint64_t>(s.Int(9));
+  return row;
+}
+
+class SqliteStore final : public Store {
+ public:
+  SqliteStore(sqlite3* db, std::string path, bool read_only)
+      : db_(db), path_(std::move(path)), read_only_(read_only) {}
+  ~SqliteStore() override { sqlite3_close_v2(db_); }
+
+  Status ImportInventory(const UploadInfo& info, const Inventory& inv) override;
+  Status ImportBlob(const UploadInfo& info, const std::string& body) override;
+  Status RecordCheckins(const std::vector<Checkin>& checkins) override;
+  StatusOr<bool> HasUpload(const std::string& upload_id) override;
+  StatusOr<std::vector<DeviceRow>> ListDevices() override;
+  StatusOr<DeviceRow> GetDevice(const std::string& device_id) override;
+  StatusOr<std::vector<SoftwareRow>> DeviceSoftware(const std::string& device_id) override;
+  StatusOr<std::vector<SoftwareRow>> FindSoftware(const std::string& pattern) override;
+
+ private:
+  Status WritableOrError() const {
+    if (read_only_) return common::FailedPrecondition(path_ + ": store was opened read-only");
+    return Status::Ok();
+  }
+  // Inside a transaction: AlreadyExists if the id is recorded, then records
+  // the upload and brings the device row's last_seen/via up to date.
+  Status RecordUpload(const UploadInfo& info);
+  Status ReplaceDeviceInventory(const UploadInfo& info, const Inventory& inv, int64_t inventory_at);
+  StatusOr<bool> HasUploadLocked(const std::string& upload_id);
+  StatusOr<std::vector<SoftwareRow>> QuerySoftware(const char* sql, const std::string& arg,
+                                                   const std::string& what);
+
+  std::mutex mu_;  // guards db_: one statement or transaction at a time
+  sqlite3* db_;
+  const std::string path_;
+  const bool read_only_;
+};
+
+StatusOr<bool> SqliteStore::HasUploadLocked(const std::string& upload_id) {
+  Stmt s(db_, path_ + ": look up upload " + upload_id);
+  RETURN_IF_ERROR(s.Prepare("SELECT 1 FROM uploads WHERE upload_id = ?1"));
+  RETURN_IF_ERROR(s.Bind(1, upload_id));
+  return s.Step();
+}
+
+Status SqliteStore::RecordUpload(const UploadInfo& info) {
+  const std::string ctx = path_ + ": import upload " + info.upload_id;
+  ASSIGN_OR_RETURN(bool exists, HasUploadLocked(info.upload_id));
+  if (exists) return common::AlreadyExists(ctx + ": already imported");
+
+  // The device row must exist before the upload row references it. via moves
+  // with the most recent contact only; an upload relayed late must not make
+  // the device look as if it last spoke through an older path.
+  Stmt dev(db_, ctx + ": upsert device " + info.device_id);
+  RETURN_IF_ERROR(dev.Prepare(R"sql(
+    INSERT INTO devices (device_id, last_seen, via) VALUES (?1, ?2, ?3)
+    ON CONFLICT (device_id) DO UPDATE SET
+      via = CASE WHEN excluded.last_seen >= devices.last_seen AND excluded.via <> ''
+                 THEN excluded.via ELSE devices.via END,
+      last_seen = CASE WHEN excluded.last_seen > devices.last_seen
+                       THEN excluded.last_seen ELSE devices.last_seen END)sql"));
+  RETURN_IF_ERROR(dev.Bind(1, info.device_id));
+  RETURN_IF_ERROR(dev.Bind(2, info.received_at));
+  RETURN_IF_ERROR(dev.Bind(3, info.via));
+  RETURN_IF_ERROR(dev.Run());
+
+  Stmt up(db_, ctx + ": insert upload");
+  RETURN_IF_ERROR(up.Prepare(R"sql(
+    INSERT INTO uploads (upload_id, device_id, kind, sha256, size, received_at, via, imported_at)
+    VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8))sql"));
+  RETURN_IF_ERROR(up.Bind(1, info.upload_id));
+  RETURN_IF_ERROR(up.Bind(2, info.device_id));
+  RETURN_IF_ERROR(up.Bind(3, info.kind));
+  RETURN_IF_ERROR(up.Bind(4, info.sha256));
+  RETURN_IF_ERROR(up.BindUnsigned(5, info.size));
+  RETURN_IF_ERROR(up.Bind(6, info.received_at));
+  RETURN_IF_ERROR(up.Bind(7, info.via));
+  RETURN_IF_ERROR(up.Bind(8, NowUnix()));
+  return up.Run();
+}
+
+Status SqliteStore::ReplaceDeviceInventory(const UploadInfo& info, const Inventory& inv,
+                                           int64_t inventory_at) {
+  const std::string& id = info.device_id;
+  const std::string ctx = path_ + ": import upload " + info.upload_id;
+
+  {
+    Stmt s(db_, ctx + ": update device");
+    RETURN_IF_ERROR(s.Prepare(R"sql(
+      UPDATE devices SET hostname = ?2, os = ?3, inventory_at = ?4, inventory_upload = ?5
+      WHERE device_id = ?1)sql"));
+    RETURN_IF_ERROR(s.Bind(1, id));
+    RETURN_IF_ERROR(s.Bind(2, inv.os.hostname));
+    RETURN_IF_ERROR(s.Bind(3, OsDisplayName(inv.os)));
+    RETURN_IF_ERROR(s.Bind(4, inventory_at));
+    RETURN_IF_ERROR(s.Bind(5, info.upload_id));
+    RETURN_IF_ERROR(s.Run());
+  }
+
+  // Children before parents, explicitly: the result must not depend on
+  // whether foreign_keys (and so ON DELETE CASCADE) happens to be on.
+  for (const char* table : {"addresses", "interfaces", "disks", "packages", "hardware", "os"}) {
+    Stmt s(db_, ctx + ": clear " + table);
+    const std::string sql = std::string("DELETE FROM ") + table + " WHERE device_id = ?1";
+    RETURN_IF_ERROR(s.Prepare(sql.c_str()));
+    RETURN_IF_ERROR(s.Bind(1, id));
+    RETURN_IF_ERROR(s.Run());
+  }
+
+  {
+    const OsInfo& os = inv.os;
+    Stmt s(db_, ctx + ": insert os");
+    RETURN_IF_ERROR(s.Prepare(R"sql(
+      INSERT INTO os (device_id, name, os_id, version, version_id, pretty_name, kernel, arch,
+                      hostname)
+      VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9))sql"));
+    RETURN_IF_ERROR(s.Bind(1, id));
+    RETURN_IF_ERROR(s.Bind(2, os.name));
+    RETURN_IF_ERROR(s.Bind(3, os.id));
+    RETURN_IF_ERROR(s.Bind(4, os.version));
+    RETURN_IF_ERROR(s.Bind(5, os.version_id));
+    RETURN_IF_ERROR(s.Bind(6, os.pretty_name));
+    RETURN_IF_ERROR(s.Bind(7, os.kernel));
+    RETURN_IF_ERROR(s.Bind(8, os.arch));
+    RETURN_IF_ERROR(s.Bind(9, os.hostname));
+    RETURN_IF_ERROR(s.Run());
+  }
+
+  const Hardware& hw = inv.hardware;
+  {
+    Stmt s(db_, ctx + ": insert hardware");
+    RETURN_IF_ERROR(s.Prepare(R"sql(
+      INSERT INTO hardware (device_id, vendor, model, serial, cpu_model, cpu_cores, memory_bytes)
+      VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7))sql"));
+    RETURN_IF_ERROR(s.Bind(1, id));
+    RETURN_IF_ERROR(s.Bind(2, hw.vendor));
+    RETURN_IF_ERROR(s.Bind(3, hw.model));
+    RETURN_IF_ERROR(s.Bind(4, hw.serial));
+    RETURN_IF_ERROR(s.Bind(5, hw.cpu_model));
+    RETURN_IF_ERROR(s.Bind(6, static_cast<int64_t>(hw.cpu_cores)));
+    RETURN_IF_ERROR(s.BindUnsigned(7, hw.memory_bytes));
+    RETURN_IF_ERROR(s.Run());
+  }
+
+  {
+    Stmt s(db_, ctx + ": insert disk");
+    RETURN_IF_ERROR(s.Prepare(R"sql(
+      INSERT INTO disks (device_id, position, name, model, size_bytes)
+      VALUES (?1, ?2, ?3, ?4, ?5))sql"));
+    int64_t pos = 0;
+    for (const Disk& d : hw.disks) {
+      RETURN_IF_ERROR(s.Bind(1, id));
+      RETURN_IF_ERROR(s.Bind(2, pos++));
+      RETURN_IF_ERROR(s.Bind(3, d.name));
+      RETURN_IF_ERROR(s.Bind(4, d.model));
+      RETURN_IF_ERROR(s.BindUnsigned(5, d.size_bytes));
+      RETURN_IF_ERROR(s.Run());
+      RETURN_IF_ERROR(s.Reset());
+    }
+  }
+
+  {
+    Stmt ifs(db_, ctx + ": insert interface");
+    RETURN_IF_ERROR(ifs.Prepare(R"sql(
+      INSERT INTO interfaces (device_id, position, name, mac) VALUES (?1, ?2, ?3, ?4))sql"));
+    Stmt addr(db_, ctx + ": insert address");
+    RETURN_IF_ERROR(addr.Prepare(R"sql(
+      INSERT INTO addresses (device_id, interface_position, position, address)
+      VALUES (?1, ?2, ?3, ?4))sql"));
+    int64_t pos = 0;
+    for (const NetInterface& nic : hw.interfaces) {
+      RETURN_IF_ERROR(ifs.Bind(1, id));
+      RETURN_IF_ERROR(ifs.Bind(2, pos));
+      RETURN_IF_ERROR(ifs.Bind(3, nic.name));
+      RETURN_IF_ERROR(ifs.Bind(4, nic.mac));
+      RETURN_IF_ERROR(ifs.Run());
+      RETURN_IF_ERROR(ifs.Reset());
+      int64_t apos = 0;
+      for (const std::string& a : nic.addresses) {
+        RETURN_IF_ERROR(addr.Bind(1, id));
+        RETURN_IF_ERROR(addr.Bind(2, pos));
+        RETURN_IF_ERROR(addr.Bind(3, apos++));
+        RETURN_IF_ERROR(addr.Bind(4, a));
+        RETURN_IF_ERROR(addr.Run());
+        RETURN_IF_ERROR(addr.Reset());
+      }
+      ++pos;
+    }
+  }
+
+  {
+    Stmt s(db_, ctx + ": insert package");
+    RETURN_IF_ERROR(s.Prepare(R"sql(
+      INSERT INTO packages (device_id, position, name, version, arch, source)
+      VALUES (?1, ?2, ?3, ?4, ?5, ?6))sql"));
+    int64_t pos = 0;
+    for (const Package& p : inv.software) {
+      RETURN_IF_ERROR(s.Bind(1, id));
+      RETURN_IF_ERROR(s.Bind(2, pos++));
+      RETURN_IF_ERROR(s.Bind(3, p.name));
+      RETURN_IF_ERROR(s.Bind(4, p.version));
+      RETURN_IF_ERROR(s.Bind(5, p.arch));
+      RETURN_IF_ERROR(s.Bind(6, p.source));
+      RETURN_IF_ERROR(s.Run());
+      RETURN_IF_ERROR(s.Reset());
+    }
+  }
+  return Status::Ok();
+}
+
+Status SqliteStore::ImportInventory(const UploadInfo& info, const Inventory& inv) {
+  RETURN_IF_ERROR(WritableOrError());
+  RETURN_IF_ERROR(ValidateUpload(info));
+  // The transport authenticated info.device_id; a document naming another
+  // device must not overwrite that device's data.
+  if (inv.device_id != info.device_id) {
+    return common::InvalidArgument("upload " + info.upload_id + ": inventory names device '" +
+                                   inv.device_id + "' but was uploaded by '" + info.device_id +
+                                   "'");
+  }
+  StatusOr<int64_t> collected = ParseRfc3339(inv.collected_at);
+  if (!collected.ok()) return collected.status().WithContext("upload " + info.upload_id);
+
+  std::lock_guard<std::mutex> lock(mu_);
+  Transaction txn(db_);
+  RETURN_IF_ERROR(txn.Begin());
+  RETURN_IF_ERROR(RecordUpload(info));
+
+  // Uploads can arrive out of order (relays, retries). "Not older" (>=) lets
+  // a re-collection within the same second win, as the later import.
+  Stmt cur(db_, path_ + ": import upload " + info.upload_id + ": read current inventory");
+  RETURN_IF_ERROR(cur.Prepare(
+      "SELECT inventory_at, inventory_upload IS NOT NULL FROM devices WHERE device_id = ?1"));
+  RETURN_IF_ERROR(cur.Bind(1, info.device_id));
+  ASSIGN_OR_RETURN(bool found, cur.Step());
+  const bool has_inventory = found && cur.Int(1) != 0;
+  const int64_t stored_at = found ? cur.Int(0) : 0;
+  if (!has_inventory || *collected >= stored_at) {
+    RETURN_IF_ERROR(ReplaceDeviceInventory(info, inv, *collected));
+  }
+  return txn.Commit();
+}
+
+Status SqliteStore::ImportBlob(const UploadInfo& info, const std::string& body) {
+  RETURN_IF_ERROR(WritableOrError());
+  RETURN_IF_ERROR(ValidateUpload(info));
+  std::lock_guard<std::mutex> lock(mu_);
+  Transaction txn(db_);
+  RETURN_IF_ERROR(txn.Begin());
+  RETURN_IF_ERROR(RecordUpload(info));
+  Stmt s(db_, path_ + ": import upload " + info.upload_id + ": insert blob");
+  RETURN_IF_ERROR(s.Prepare("INSERT INTO blobs (upload_id, body) VALUES (?1, ?2)"));
+  RETURN_IF_ERROR(s.Bind(1, info.upload_id));
+  RETURN_IF_ERROR(s.BindBlob(2, body));
+  RETURN_IF_ERROR(s.Run());
+  return txn.Commit();
+}
+
+Status SqliteStore::RecordCheckins(const std::vector<Checkin>& checkins) {
+  RETURN_IF_ERROR(WritableOrError());
+  // Validate the whole batch first: it is applied entirely or not at all.
+  for (size_t i = 0; i < checkins.size(); ++i) {
+    if (checkins[i].device_id.empty()) {
+      return common::InvalidArgument("check-in " + std::to_string(i) + " has no device id");
+    }
+  }
+  if (checkins.empty()) return Status::Ok();
+
+  std::lock_guard<std::mutex> lock(mu_);
+  Transaction txn(db_);
+  RETURN_IF_ERROR(txn.Begin());
+  // last_seen covers every contact (check-ins and uploads); checkin_at is the
+  // time of the check-in whose client state (version, revision, outbox) is
+  // stored, so a late batch can neither move last_seen back nor replace newer
+  // client state with older.
+  Stmt s(db_, path_ + ": record check-ins");
+  RETURN_IF_ERROR(s.Prepare(R"sql(
+    INSERT INTO devices (device_id, last_seen, via, checkin_at, client_version, policy_revision,
+                         outbox_depth, peer)
+    VALUES (?1, ?2, ?3, ?2, ?4, ?5, ?6, ?7)
+    ON CONFLICT (device_id) DO UPDATE SET
+      via = CASE WHEN excluded.last_seen >= devices.last_seen AND excluded.via <> ''
+                 THEN excluded.via ELSE devices.via END,
+      last_seen = CASE WHEN excluded.last_seen > devices.last_seen
+                       THEN excluded.last_seen ELSE devices.last_seen END,
+      client_version = CASE WHEN excluded.checkin_at >= devices.checkin_at
+                            THEN excluded.client_version ELSE devices.client_version END,
+      policy_revision = CASE WHEN excluded.checkin_at >= devices.checkin_at
+                             THEN excluded.policy_revision ELSE devices.policy_revision END,
+      outbox_depth = CASE WHEN excluded.checkin_at >= devices.checkin_at
+                          THEN excluded.outbox_depth ELSE devices.outbox_depth END,
+      peer = CASE WHEN excluded.checkin_at >= devices.checkin_at
+                  THEN excluded.peer ELSE devices.peer END,
+      checkin_at = CASE WHEN excluded.checkin_at > devices.checkin_at
+                        THEN excluded.checkin_at ELSE devices.checkin_at END)sql"));
+  for (const Checkin& c : checkins) {
+    RETURN_IF_ERROR(s.Bind(1, c.device_id));
+    RETURN_IF_ERROR(s.Bind(2, c.seen_at));
+    RETURN_IF_ERROR(s.Bind(3, c.via));
+    RETURN_IF_ERROR(s.Bind(4, c.client_version));
+    RETURN_IF_ERROR(s.Bind(5, c.policy_revision));
+    RETURN_IF_ERROR(s.Bind(6, c.outbox_depth));
+    RETURN_IF_ERROR(s.Bind(7, c.peer));
+    RETURN_IF_ERROR(s.Run());
+    RETURN_IF_ERROR(s.Reset());
+  }
+  return txn.Commit();
+}
+
+StatusOr<bool> SqliteStore::HasUpload(const std::string& upload_id) {
+  std::lock_guard<std::mutex> lock(mu_);
+  return HasUploadLocked(upload_id);
+}
+
+StatusOr<std::vector<DeviceRow>> SqliteStore::ListDevices() {
+  std::lock_guard<std::mutex> lock(mu_);
+  Stmt s(db_, path_ + ": list devices");
+  const std::string sql = std::string(kDeviceSelect) + " ORDER BY d.hostname, d.device_id";
+  RETURN_IF_ERROR(s.Prepare(sql.c_str()));
+  std::vector<DeviceRow> rows;
+  while (true) {
+    ASSIGN_OR_RETURN(bool row, s.Step());
+    if (!row) break;
+    rows.push_back(ReadDeviceRow(s));
+  }
+  return rows;
+}
+
+StatusOr<DeviceRow> SqliteStore::GetDevice(const std::string& device_id) {
+  std::lock_guard<std::mutex> lock(mu_);
+  Stmt s(db_, path_ + ": get device " + device_id);
+  const std::string sql = std::string(kDeviceSelect) + " WHERE d.device_id = ?1";
+  RETURN_IF_ERROR(s.Prepare(sql.c_str()));
+  RETURN_IF_ERROR(s.Bind(1, device_id));
+  ASSIGN_OR_RETURN(bool row, s.Step());
+  if (!row) return common::NotFound(path_ + ": no device '" + device_id + "'");
+  return ReadDeviceRow(s);
+}
+
+StatusOr<std::vector<SoftwareRow>> SqliteStore::QuerySoftware(const char* sql,
+                                                              const std::string& arg,
+                                                              const std::string& what) {
+  Stmt s(db_, what);
+  RETURN_IF_ERROR(s.Prepare(sql));
+  RETURN_IF_ERROR(s.Bind(1, arg));
+  std::vector<SoftwareRow> rows;
+  while (true) {
+    ASSIGN_OR_RETURN(bool row, s.Step());
+    if (!row) break;
+    rows.push_back(SoftwareRow{s.Text(0), s.Text(1), s.Text(2), s.Text(3), s.Text(4)});
+  }
+  return rows;
+}
+
+StatusOr<std::vector<SoftwareRow>> SqliteStore::DeviceSoftware(const std::string& device_id) {
+  std::lock_guard<std::mutex> lock(mu_);
+  // A separate existence check, so that an unknown id (a typo) is NotFound
+  // rather than an empty list that looks like "no packages".
+  {
+    Stmt s(db_, path_ + ": get device " + device_id);
+    RETURN_IF_ERROR(s.Prepare("SELECT 1 FROM devices WHERE device_id = ?1"));
+    RETURN_IF_ERROR(s.Bind(1, device_id));
+    ASSIGN_OR_RETURN(bool row, s.Step());
+    if (!row) return common::NotFound(path_ + ": no device '" + device_id + "'");
+  }
+  return QuerySoftware(R"sql(
+    SELECT p.device_id, d.hostname, p.name, p.version, p.arch
+    FROM packages p JOIN devices d ON d.device_id = p.device_id
+    WHERE p.device_id = ?1
+    ORDER BY p.name, p.version, p.arch, p.position)sql",
+                       device_id, path_ + ": software of device " + device_id);
+}
+
+StatusOr<std::vector<SoftwareRow>> SqliteStore::FindSoftware(const std::string& pattern) {
+  std::lock_guard<std::mutex> lock(mu_);
+  // SQLite's LIKE ignores ASCII case; see docs/store.md for what a PostgreSQL
+  // backend has to do (ILIKE) to match the same rows.
+  return QuerySoftware(R"sql(
+    SELECT p.device_id, d.hostname, p.name, p.version, p.arch
+    FROM packages p JOIN devices d ON d.device_id = p.device_id
+    WHERE p.name LIKE ?1 ESCAPE '\'
+    ORDER BY p.name, d.hostname, p.device_id, p.version, p.arch)sql",
+                       GlobToLike(pattern), path_ + ": find software '" + pattern + "'");
+}
+
+// Brings the schema to kSchemaVersion. Runs in one IMMEDIATE transaction and
+// re-reads user_version inside it, so two processes opening a new store at
+// once do not both create the tables.
+Status Migrate(sqlite3* db, const std::string& path) {
+  Transaction txn(db);
+  RETURN_IF_ERROR(txn.Begin());
+  ASSIGN_OR_RETURN(int64_t version,
+                   QueryInt(db, "PRAGMA user_version", path + ": read schema version"));
+  if (version > kSchemaVersion) {
+    return common::FailedPrecondition(path + ": schema version " + std::to_string(version) +
+                                      " is newer than this program's " +
+                                      std::to_string(kSchemaVersion));
+  }
+  if (version < 0) return common::DataLoss(path + ": negative schema version");
+  for (int64_t v = version; v < kSchemaVersion; ++v) {
+    const Migration& m = kMigrations[v];
+    for (size_t i = 0; i < m.count; ++i) {
+      RETURN_IF_ERROR(
+          Exec(db, m.statements[i], path + ": migrate schema to version " + std::to_string(v + 1)));
+    }
+  }
+  if (version != kSchemaVersion) {
+    // PRAGMA takes no bound parameters; the value is our own constant.
+    const std::string sql = "PRAGMA user_version = " + std::to_string(kSchemaVersion);
+    RETURN_IF_ERROR(Exec(db, sql.c_str(), path + ": set schema version"));
+  }
+  return txn.Commit();
+}
+
+Status Configure(sqlite3* db, const std::string& path, bool read_only) {
+  sqlite3_extended_result_codes(db, 1);
+  const int rc = sqlite3_busy_timeout(db, kBusyTimeoutMs);
+  if (rc != SQLITE_OK) return SqliteStatus(db, rc, path + ": set busy timeout");
+
+  // The first statement reads the header, so a file that is not a database
+  // fails here with SQLITE_NOTADB -> DataLoss.
+  ASSIGN_OR_RETURN(int64_t version,
+                   QueryInt(db, "PRAGMA user_version", path + ": read schema version"));
+
+  if (read_only) {
+    // Readers need no journal settings; refuse what we cannot interpret.
+    if (version == 0) {
+      return common::FailedPrecondition(path + ": not an initialized store (schema version 0)");
+    }
+    if (version > kSchemaVersion) {
+      return common::FailedPrecondition(path + ": schema version " + std::to_string(version) +
+                                        " is newer than this program's " +
+                                        std::to_string(kSchemaVersion));
+    }
+    return Exec(db, "PRAGMA query_only = ON", path + ": set query_only");
+  }
+
+  // WAL: readers (admin API, beaconctl) never block the importer and the
+  // importer never blocks them. The mode is persistent in the file, but a
+  // filesystem without shared memory support can refuse it, so check.
+  {
+    Stmt s(db, path + ": enable WAL");
+    RETURN_IF_ERROR(s.Prepare("PRAGMA journal_mode = WAL"));
+    ASSIGN_OR_RETURN(bool row, s.Step());
+    if (!row || s.Text(0) != "wal") {
+      return common::FailedPrecondition(path + ": cannot enable WAL journal mode (got '" +
+                                        (row ? s.Text(0) : std::string()) + "')");
+    }
+  }
+  // FULL, not NORMAL: in WAL mode NORMAL may lose the last commits on power
+  // loss, yet the importer acknowledges an upload (and its spool copy is
+  // deleted) as soon as the commit returns. Losing one would break
+  // exactly-once. The cost is one fsync per import transaction.
+  RETURN_IF_ERROR(Exec(db, "PRAGMA synchronous = FULL", path + ": set synchronous"));
+  RETURN_IF_ERROR(Exec(db, "PRAGMA foreign_keys = ON", path + ": enable foreign keys"));
+  return Migrate(db, path);
+}
+
+}  // namespace
+
+StatusOr<std::unique_ptr<Store>> OpenSqliteStore(const std::string& path, bool read_only) {
+  if (path.empty()) return common::InvalidArgument("store path is empty");
+  if (read_only) {
+    // SQLITE_OPEN_READONLY already refuses to create the file, but reports a
+    // missing one as a generic CANTOPEN; stat gives the caller a NotFound.
+    struct stat st;
+    if (::stat(path.c_str(), &st) != 0) {
+      const int err = errno;
+      if (err == ENOENT) return common::NotFound(path + ": store does not exist");
+      return common::ErrnoStatus("stat " + path, err);
+    }
+  }
+  // NOMUTEX: our own mutex already serializes use of the connection.
+  const int flags =
+      (read_only ? SQLITE_OPEN_READONLY : SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE) |
+      SQLITE_OPEN_NOMUTEX;
+  sqlite3* db = nullptr;
+  const int rc = sqlite3_open_v2(path.c_str(), &db, flags, nullptr);
+  if (rc != SQLITE_OK) {
+    Status st = SqliteStatus(db, rc, "open store " + path);
+    sqlite3_close_v2(db);  // a handle is returned even on failure
+    return st;
+  }
+  Status st = Configure(db, path, read_only);
+  if (!st.ok()) {
+    sqlite3_close_v2(db);
+    return st;
+  }
+  return std::unique_ptr<Store>(std::make_unique<SqliteStore>(db, path, read_only));
+}
+
+}  // namespace inventory

@@ -1,0 +1,46 @@
+// The policy manifest: the small per-device document that names which policy
+// files a device should have, at which revision, by SHA-256.
+//
+// Files are content-addressed and immutable: a file is fetched by its hash and
+// can be cached forever at every hop. Only the manifest is revalidated (ETag /
+// If-None-Match). Format in docs/protocol.md.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "common/status.h"
+
+namespace policy {
+
+struct ManifestFile {
+  std::string name;    // a policy file name (IsPolicyFileName)
+  std::string sha256;  // lower-case hex
+  uint64_t size = 0;
+  bool operator==(const ManifestFile&) const = default;
+};
+
+struct Manifest {
+  int64_t revision = 0;             // increases with every published change
+  std::vector<ManifestFile> files;  // sorted by name, names unique
+  bool operator==(const Manifest&) const = default;
+};
+
+std::string ToXml(const Manifest& manifest);
+
+// Strict parse: InvalidArgument "source:line:column: message" for malformed
+// XML, unknown elements or attributes, bad names, digests, sizes, duplicate
+// names, or a negative revision.
+common::StatusOr<Manifest> ParseManifestXml(const std::string& xml, const std::string& source);
+
+// The strong ETag of a serialized manifest: a quoted prefix of its SHA-256.
+std::string ManifestEtag(const std::string& manifest_xml);
+
+// Policy file names: 1..64 of [A-Za-z0-9._-], not starting with '.'.
+bool IsPolicyFileName(const std::string& name);
+
+// 1-based line and column of a byte offset in text (for error messages).
+void LineColumn(const std::string& text, size_t offset, int* line, int* column);
+
+}  // namespace policy

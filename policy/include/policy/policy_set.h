@@ -1,0 +1,70 @@
+// Where policy files live on disk, on every hop.
+//
+// ObjectStore: a folder of content-addressed files named by their SHA-256.
+// Put() verifies the digest and writes atomically, so an object that exists
+// is always complete and correct. Used by the central (published objects),
+// relay beacons (cache) and clients (applied policy). Thread-safe.
+//
+// PolicySource: the central's view of its policy folder. Every file in the
+// folder is part of the policy every device gets (targeting comes later). A
+// rescan (at most once per `rescan_interval_s`) hashes changed files, stores
+// them as objects and, when the set changed, bumps the revision, which is
+// persisted so it only ever increases. Thread-safe.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <mutex>
+#include <string>
+
+#include "common/status.h"
+#include "policy/manifest.h"
+
+namespace policy {
+
+class ObjectStore {
+ public:
+  explicit ObjectStore(std::string dir) : dir_(std::move(dir)) {}
+  common::Status Init() const;
+  bool Has(const std::string& sha256) const;
+  // InvalidArgument if `data` does not hash to `sha256`.
+  common::Status Put(const std::string& sha256, const std::string& data) const;
+  // NotFound if absent; DataLoss if the stored bytes no longer match.
+  common::StatusOr<std::string> Get(const std::string& sha256) const;
+  const std::string& dir() const { return dir_; }
+
+ private:
+  std::string dir_;
+};
+
+struct PolicySnapshot {
+  Manifest manifest;
+  std::string xml;   // serialized manifest
+  std::string etag;  // ManifestEtag(xml)
+};
+
+class PolicySource {
+ public:
+  // policy_dir: the administrator's files. state_dir: objects/ and the
+  // persisted revision.
+  static common::StatusOr<std::unique_ptr<PolicySource>> Open(const std::string& policy_dir,
+                                                              const std::string& state_dir,
+                                                              int64_t rescan_interval_s);
+  // The current published snapshot (rescanning if due).
+  common::StatusOr<PolicySnapshot> Current();
+  const ObjectStore& objects() const { return objects_; }
+
+ private:
+  PolicySource(std::string policy_dir, std::string state_dir, int64_t rescan_interval_s);
+  common::Status Rescan();
+
+  std::string policy_dir_, state_dir_;
+  int64_t rescan_interval_s_;
+  ObjectStore objects_;
+  std::mutex mu_;
+  int64_t last_scan_ = -1;
+  PolicySnapshot snapshot_;
+  std::string content_key_;  // hash over (name, sha256) of the current set
+};
+
+}  // namespace policy

@@ -1,0 +1,132 @@
+#include <unistd.h>
+
+#include <string>
+#include <vector>
+
+#include <catch2/catch.hpp>
+
+#include "inventory/collect.h"
+
+namespace {
+
+using common::Code;
+using inventory::Collect;
+using inventory::CollectOptions;
+using inventory::Package;
+using inventory::ParseDpkgStatus;
+
+const std::string kDir = std::string(TEST_DATA_DIR) + "/inventory/";
+const std::string kDevice = "0f8e2a34-5b6c-4d7e-8f90-a1b2c3d4e5f6";
+
+CollectOptions FixtureRoot(const std::string& name) {
+  CollectOptions options;
+  options.root = kDir + name;
+  return options;
+}
+
+}  // namespace
+
+TEST_CASE("Collect reads every part of a fixture root", "[inventory][collect]") {
+  auto inv = Collect(kDevice, FixtureRoot("root"));
+  REQUIRE(inv.ok());
+  CHECK(inv->device_id == kDevice);
+  CHECK(inv->collected_at.size() == 20);
+  CHECK(inv->collected_at[10] == 'T');
+  CHECK(inv->collected_at.back() == 'Z');
+
+  CHECK(inv->os.name == "Debian GNU/Linux");
+  CHECK(inv->os.id == "debian");
+  CHECK(inv->os.version == "12 (bookworm)");
+  CHECK(inv->os.version_id == "12");
+  CHECK(inv->os.pretty_name == "Debian GNU/Linux 12 (bookworm)");
+  CHECK(inv->os.kernel == "6.1.0-18-amd64");
+  CHECK(inv->os.hostname == "web-01");
+  // uname() describes the machine, not the fixture.
+  CHECK(inv->os.arch.empty());
+
+  const auto& hw = inv->hardware;
+  CHECK(hw.vendor == "QEMU");
+  CHECK(hw.model == "Standard PC (Q35 + ICH9, 2009)");
+  CHECK(hw.serial == "SN-0042");
+  CHECK(hw.cpu_model == "Intel(R) Xeon(R) Gold 6230 CPU @ 2.10GHz");
+  CHECK(hw.cpu_cores == 2);
+  CHECK(hw.memory_bytes == 4028892ull * 1024);
+
+  REQUIRE(hw.disks.size() == 2);  // loop0 is skipped
+  CHECK(hw.disks[0] == inventory::Disk{"sda", "Samsung SSD 870", 1953525168ull * 512});
+  CHECK(hw.disks[1] == inventory::Disk{"vda", "QEMU HARDDISK", 41943040ull * 512});
+
+  REQUIRE(hw.interfaces.size() == 1);  // lo is skipped
+  CHECK(hw.interfaces[0].name == "eth0");
+  CHECK(hw.interfaces[0].mac == "52:54:00:ab:cd:ef");
+  CHECK(hw.interfaces[0].addresses.empty());
+
+  std::vector<Package> want = {{"adduser", "3.134", "all", "dpkg"},
+                               {"libc6", "2.36-9+deb12u4", "amd64", "dpkg"},
+                               {"zlib1g", "1:1.2.13.dfsg-1", "amd64", "dpkg"}};
+  CHECK(inv->software == want);
+}
+
+TEST_CASE("Collect honours the hardware and software switches", "[inventory][collect]") {
+  CollectOptions options = FixtureRoot("root");
+  options.hardware = false;
+  options.software = false;
+  auto inv = Collect(kDevice, options);
+  REQUIRE(inv.ok());
+  CHECK(inv->os.name == "Debian GNU/Linux");
+  CHECK(inv->hardware == inventory::Hardware{});
+  CHECK(inv->software.empty());
+}
+
+TEST_CASE("Collect falls back to usr/lib/os-release and its defaults", "[inventory][collect]") {
+  auto inv = Collect(kDevice, FixtureRoot("usr_lib_root"));
+  REQUIRE(inv.ok());
+  CHECK(inv->os.id == "alpine");
+  CHECK(inv->os.version_id == "3.19.1");
+  CHECK(inv->os.name == "Linux");
+  CHECK(inv->os.pretty_name == "Linux");
+  CHECK(inv->os.kernel.empty());
+  CHECK(inv->hardware.cpu_cores == 0);
+  CHECK(inv->hardware.disks.empty());
+  CHECK(inv->software.empty());
+}
+
+TEST_CASE("Collect fails without an os-release", "[inventory][collect]") {
+  auto inv = Collect(kDevice, FixtureRoot("missing_os_release"));
+  REQUIRE_FALSE(inv.ok());
+  CHECK(inv.status().code() == Code::kNotFound);
+  CHECK_THAT(inv.status().message(), Catch::Contains("os-release"));
+  CHECK_THAT(inv.status().message(), Catch::Contains("missing_os_release/etc/os-release"));
+
+  auto none = Collect(kDevice, FixtureRoot("no_such_root"));
+  REQUIRE_FALSE(none.ok());
+}
+
+TEST_CASE("ParseDpkgStatus keeps installed packages only", "[inventory][collect]") {
+  const std::string text =
+      "Package: a\nStatus: install ok installed\nVersion: 1\nArchitecture: amd64\n"
+      "Description: first\n more text\n .\n Package: fake\n\n"
+      "package: b\nstatus: install ok installed\nversion: 2\r\n\r\n"
+      "Package: c\nStatus: deinstall ok config-files\nVersion: 3\n\n\n\n"
+      "Package: d\nStatus: install ok half-installed\nVersion: 4\n\n"
+      "Status: install ok installed\nVersion: 5\n\n"
+      "Package: e\nStatus: install ok installed\nVersion: 6";
+  std::vector<Package> want = {
+      {"a", "1", "amd64", "dpkg"}, {"b", "2", "", "dpkg"}, {"e", "6", "", "dpkg"}};
+  CHECK(ParseDpkgStatus(text) == want);
+  CHECK(ParseDpkgStatus("").empty());
+  CHECK(ParseDpkgStatus("\n\n \n").empty());
+}
+
+TEST_CASE("Collect on the real machine is sane", "[inventory][collect][live]") {
+  auto inv = Collect(kDevice, CollectOptions{});
+  REQUIRE(inv.ok());
+  CHECK_FALSE(inv->os.name.empty());
+  CHECK_FALSE(inv->os.kernel.empty());
+  CHECK_FALSE(inv->os.arch.empty());
+  CHECK_FALSE(inv->os.hostname.empty());
+  CHECK(inv->hardware.cpu_cores > 0);
+  CHECK(inv->hardware.memory_bytes > 0);
+  for (const auto& itf : inv->hardware.interfaces) CHECK(itf.name != "lo");
+  if (::access("/var/lib/dpkg/status", R_OK) == 0) CHECK_FALSE(inv->software.empty());
+}
