@@ -1,13 +1,17 @@
 #!/bin/sh
 # Makes an estate CA and one ECDSA P-256 server certificate signed by it.
-#   scripts/make-certs.sh DIR NAME [NAME...]
-# DIR/ca.pem, DIR/ca.key        the estate CA (kept if it already exists)
+#   scripts/make-certs.sh [--ca CADIR] DIR NAME [NAME...]
+# DIR/ca.pem, DIR/ca.key        the estate CA (kept if it already exists;
+#                                copied from CADIR with --ca)
 # DIR/server.pem, DIR/server.key a certificate whose subjectAltName lists every
 #                                NAME (IP addresses become IP entries)
 set -eu
+ca_dir=""
+if [ "${1:-}" = "--ca" ]; then ca_dir=$2; shift 2; fi
 dir=$1; shift
 [ $# -ge 1 ] || { echo "usage: $0 DIR NAME [NAME...]" >&2; exit 2; }
 mkdir -p "$dir"
+if [ -n "$ca_dir" ]; then cp "$ca_dir/ca.pem" "$ca_dir/ca.key" "$dir/"; fi
 cd "$dir"
 if [ ! -f ca.pem ]; then
   openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -sha256 -days 3650 \

@@ -50,7 +50,7 @@ const std::vector<common::ConfigKey>& ConfigKeys() {
       {"backlog", KeyType::kInt, "4096", "listen backlog (pending connections the kernel queues)"},
       {"read_timeout", KeyType::kDuration, "5s", "longest wait for request bytes before the connection is closed"},
       {"write_timeout", KeyType::kDuration, "5s", "longest wait to send response bytes"},
-      {"keep_alive_timeout", KeyType::kDuration, "30s", "how long an idle keep-alive connection is kept"},
+      {"keep_alive_timeout", KeyType::kDuration, "5s", "how long an idle keep-alive connection is kept; it holds a worker thread meanwhile, and shutdown waits for it"},
       {"max_upload_size", KeyType::kBytes, "64M", "largest upload body accepted (413 above, before reading)"},
       {"max_concurrent_uploads", KeyType::kInt, "32", "uploads received at once; more get 503 with Retry-After"},
       {"spool_max_size", KeyType::kBytes, "2G", "bytes the spool may hold; more get 507 with Retry-After"},
@@ -248,13 +248,17 @@ struct Beacon::Impl {
     if (in_flight.count > config.GetInt("max_concurrent_uploads")) {
       return Unavailable(res, 503, "too many uploads in progress");
     }
+    // An upload we already hold is acknowledged after its body is read and
+    // discarded: closing early would make the sender see a write error and
+    // send it again, forever.
+    auto already_stored = [&] {
+      body([](const char*, size_t) { return true; });
+      res.status = 200;
+      res.body = "already stored\n";
+    };
     if (central()) {
       auto seen = store->HasUpload(upload_id);
-      if (seen.ok() && *seen) {
-        res.status = 200;
-        res.body = "already stored\n";
-        return;
-      }
+      if (seen.ok() && *seen) return already_stored();
     }
     common::SpoolMeta meta;
     meta.id = upload_id;
@@ -269,10 +273,7 @@ struct Beacon::Impl {
     auto writer = spool->Begin(meta);
     if (!writer.ok()) {
       switch (writer.status().code()) {
-        case Code::kAlreadyExists:
-          res.status = 200;
-          res.body = "already stored\n";
-          return;
+        case Code::kAlreadyExists: return already_stored();
         case Code::kResourceExhausted:
           common::LogWarn("upload refused: " + writer.status().message());
           return Unavailable(res, 507, "spool is full; retry later");

@@ -40,7 +40,7 @@ Status ImportEntry(inventory::Store& store, const common::Spool& spool,
     ASSIGN_OR_RETURN(inventory::Inventory inv,
                      inventory::ParseInventoryXml(*xml, "upload " + meta.id));
     if (inv.device_id != meta.device) {
-      return common::PermissionDenied("inventory names device " + inv.device_id +
+      return common::InvalidArgument("inventory names device " + inv.device_id +
                                       " but was uploaded by " + meta.device);
     }
     return store.ImportInventory(info, inv);
@@ -76,6 +76,7 @@ void RunImporter(common::Spool& spool, inventory::Store& store, CheckinTracker& 
         case common::Outcome::kReject:
           (void)spool.Reject(meta.id, st.ToString());
           break;
+        case common::Outcome::kStop:
         case common::Outcome::kRetry:
           common::LogWarn("importer: will retry " + meta.id + ": " + st.ToString());
           break;

@@ -72,6 +72,11 @@ void RunRelay(common::Spool& spool, const common::ClientOptions& upstream, commo
         case common::Outcome::kReject:
           (void)spool.Reject(meta.id, st.ToString());
           continue;
+        case common::Outcome::kStop:
+          common::LogError("relay: upstream refuses us, keeping " + meta.id + ": " + st.ToString());
+          client.reset();
+          wait = backoff.Next(std::chrono::seconds(retry_after));
+          break;
         case common::Outcome::kRetry:
           common::LogWarn("relay: " + st.ToString());
           client.reset();

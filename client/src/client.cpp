@@ -214,6 +214,7 @@ struct Client::Impl {
           common::LogError("upload " + meta.id + " refused: " + st.ToString());
           RETURN_IF_ERROR(outbox->Reject(meta.id, st.ToString()));
           break;
+        case common::Outcome::kStop:
         case common::Outcome::kRetry:
           return st;
       }

@@ -105,6 +105,14 @@ struct HttpServer::Impl {
 
   httplib::Server::HandlerResponse PreRoute(const httplib::Request& req, httplib::Response& res) {
     using HR = httplib::Server::HandlerResponse;
+    // The library writes no body for HEAD, so the closing content provider
+    // would never run and unread body bytes could be parsed as a next
+    // request. A refused HEAD is answered as a GET (the Request object is not
+    // const in the library; only the handler signature is).
+    auto Refuse = [&req](httplib::Response& r, int status, const std::string& message) {
+      if (req.method == "HEAD") const_cast<httplib::Request&>(req).method = "GET";
+      common::Refuse(r, status, message);
+    };
     // The library adds four headers of its own (REMOTE_ADDR, ...).
     if (req.headers.size() > options.max_headers + 4) {
       Refuse(res, 431, "too many header fields");

@@ -14,8 +14,11 @@ Outcome Classify(const Status& status) {
     case Code::kResourceExhausted:
     case Code::kInternal:
       return Outcome::kRetry;
-    default:
+    case Code::kInvalidArgument:
+    case Code::kDataLoss:
       return Outcome::kReject;
+    default:
+      return Outcome::kStop;
   }
 }
 

@@ -65,37 +65,39 @@ bool ParseU64(const char* s, uint64_t* out) {
 
 StatusOr<Manifest> ParseManifestXml(const std::string& xml, const std::string& source) {
   pugi::xml_document doc;
-  pugi::xml_parse_result pr = doc.load_buffer(xml.data(), xml.size(), pugi::parse_default);
+  pugi::xml_parse_result pr = doc.load_buffer(xml.data(), xml.size(), pugi::parse_default, pugi::encoding_utf8);
   auto err = [&](ptrdiff_t offset, const std::string& msg) {
     int line = 0, col = 0;
     LineColumn(xml, offset < 0 ? 0 : static_cast<size_t>(offset), &line, &col);
     return InvalidArgument(source + ":" + std::to_string(line) + ":" + std::to_string(col) + ": " + msg);
   };
   if (!pr) return err(pr.offset, std::string("not well-formed XML: ") + pr.description());
+  // Element offsets point at the name; report the '<' before it.
+  auto at = [](const pugi::xml_node& n) { return n.offset_debug() > 0 ? n.offset_debug() - 1 : 0; };
   pugi::xml_node root = doc.document_element();
-  if (std::string(root.name()) != "manifest") return err(root.offset_debug(), "root element must be <manifest>");
+  if (std::string(root.name()) != "manifest") return err(at(root), "root element must be <manifest>");
   Manifest m;
   bool have_version = false, have_revision = false;
   for (pugi::xml_attribute a : root.attributes()) {
     std::string n = a.name();
     if (n == "version") {
-      if (std::string(a.value()) != "1") return err(root.offset_debug(), "unsupported manifest version");
+      if (std::string(a.value()) != "1") return err(at(root), "unsupported manifest version");
       have_version = true;
     } else if (n == "revision") {
       uint64_t r = 0;
-      if (!ParseU64(a.value(), &r) || r > (1ull << 62)) return err(root.offset_debug(), "revision must be a non-negative integer");
+      if (!ParseU64(a.value(), &r) || r > (1ull << 62)) return err(at(root), "revision must be a non-negative integer");
       m.revision = static_cast<int64_t>(r);
       have_revision = true;
     } else {
-      return err(root.offset_debug(), "unknown attribute '" + n + "' on <manifest>");
+      return err(at(root), "unknown attribute '" + n + "' on <manifest>");
     }
   }
-  if (!have_version) return err(root.offset_debug(), "<manifest> lacks 'version'");
-  if (!have_revision) return err(root.offset_debug(), "<manifest> lacks 'revision'");
+  if (!have_version) return err(at(root), "<manifest> lacks 'version'");
+  if (!have_revision) return err(at(root), "<manifest> lacks 'revision'");
   std::set<std::string> names;
   for (pugi::xml_node f : root.children()) {
     if (f.type() != pugi::node_element) continue;
-    if (std::string(f.name()) != "file") return err(f.offset_debug(), "unknown element <" + std::string(f.name()) + ">");
+    if (std::string(f.name()) != "file") return err(at(f), "unknown element <" + std::string(f.name()) + ">");
     ManifestFile mf;
     bool have_size = false;
     for (pugi::xml_attribute a : f.attributes()) {
@@ -103,16 +105,16 @@ StatusOr<Manifest> ParseManifestXml(const std::string& xml, const std::string& s
       if (n == "name") mf.name = a.value();
       else if (n == "sha256") mf.sha256 = a.value();
       else if (n == "size") {
-        if (!ParseU64(a.value(), &mf.size)) return err(f.offset_debug(), "size must be a non-negative integer");
+        if (!ParseU64(a.value(), &mf.size)) return err(at(f), "size must be a non-negative integer");
         have_size = true;
       } else {
-        return err(f.offset_debug(), "unknown attribute '" + n + "' on <file>");
+        return err(at(f), "unknown attribute '" + n + "' on <file>");
       }
     }
-    if (!IsPolicyFileName(mf.name)) return err(f.offset_debug(), "bad or missing file name");
-    if (!common::IsHexDigest(mf.sha256)) return err(f.offset_debug(), "sha256 must be 64 lower-case hex digits");
-    if (!have_size) return err(f.offset_debug(), "<file> lacks 'size'");
-    if (!names.insert(mf.name).second) return err(f.offset_debug(), "file '" + mf.name + "' is listed twice");
+    if (!IsPolicyFileName(mf.name)) return err(at(f), "bad or missing file name");
+    if (!common::IsHexDigest(mf.sha256)) return err(at(f), "sha256 must be 64 lower-case hex digits");
+    if (!have_size) return err(at(f), "<file> lacks 'size'");
+    if (!names.insert(mf.name).second) return err(at(f), "file '" + mf.name + "' is listed twice");
     m.files.push_back(std::move(mf));
   }
   std::sort(m.files.begin(), m.files.end(), [](const auto& a, const auto& b) { return a.name < b.name; });

@@ -35,7 +35,7 @@ struct ServerOptions {
   int backlog = 4096;     // listen backlog (the library's own is 5)
   int read_timeout_s = 5;
   int write_timeout_s = 5;
-  int keep_alive_timeout_s = 30;
+  int keep_alive_timeout_s = 5;  // an idle connection holds a worker thread
   int keep_alive_max_requests = 10000;
   size_t max_headers = 64;
   size_t max_header_bytes = 4096;  // per header value

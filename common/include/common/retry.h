@@ -1,12 +1,15 @@
 // What to do after a failure, decided in one place.
 //
-// Every delivery (client -> beacon, beacon -> upstream) ends in one of three
+// Every delivery (client -> beacon, beacon -> upstream) ends in one of four
 // outcomes, chosen from the Status code alone:
-//   kDone    delivered (or the peer already had it)
+//   kDone    OK, AlreadyExists: delivered (or the peer already had it)
 //   kRetry   Unavailable, DeadlineExceeded, ResourceExhausted, Internal:
-//            back off and try again later (then fail over)
-//   kReject  InvalidArgument, PermissionDenied, Unauthenticated, NotFound,
-//            DataLoss, ...: retrying cannot help; quarantine and report
+//            transient; back off and try again (then fail over)
+//   kStop    Unauthenticated, PermissionDenied, NotFound, FailedPrecondition,
+//            ...: the peer or our configuration is wrong, not the item; keep
+//            the item, stop this round and report, try again much later
+//   kReject  InvalidArgument, DataLoss: this item itself is bad and will
+//            never be accepted; quarantine it and report
 #pragma once
 
 #include <chrono>
@@ -18,7 +21,7 @@
 
 namespace common {
 
-enum class Outcome { kDone, kRetry, kReject };
+enum class Outcome { kDone, kRetry, kStop, kReject };
 
 Outcome Classify(const Status& status);
 

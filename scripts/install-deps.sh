@@ -1,0 +1,15 @@
+#!/bin/sh
+# Installs the Debian 12 packages needed to build and test, if any is missing.
+set -eu
+pkgs="g++ cmake make pkg-config openssl iproute2 ca-certificates
+      libcpp-httplib-dev libssl-dev libarchive-dev libpugixml-dev libsqlite3-dev catch2"
+missing=""
+for p in $pkgs; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "ok installed" || missing="$missing $p"
+done
+[ -z "$missing" ] && exit 0
+echo "installing:$missing"
+as_root=""
+[ "$(id -u)" -eq 0 ] || as_root="sudo"
+$as_root apt-get update -qq
+DEBIAN_FRONTEND=noninteractive $as_root apt-get install -y -qq --no-install-recommends $missing >/dev/null

@@ -1,0 +1,48 @@
+#include "checkins.h"
+
+#include <catch2/catch.hpp>
+
+#include "common/uuid.h"
+
+TEST_CASE("check-in batches round trip") {
+  std::vector<inventory::Checkin> in = {
+      {common::NewUuid(), 1700000000, "dmz-1", "0.1.0", 3, 0, "192.0.2.7"},
+      {common::NewUuid(), 1700000005, "dmz-1", "", 0, 12, "2001:db8::1"},
+  };
+  auto out = beacon::DecodeCheckins(beacon::EncodeCheckins(in));
+  REQUIRE(out.ok());
+  REQUIRE(out->size() == 2);
+  CHECK((*out)[0].device_id == in[0].device_id);
+  CHECK((*out)[1].outbox_depth == 12);
+  CHECK((*out)[1].client_version.empty());
+  CHECK((*out)[1].peer == "2001:db8::1");
+}
+
+TEST_CASE("broken check-in batches name the line") {
+  std::string good = beacon::EncodeCheckins({{common::NewUuid(), 1, "b", "v", 1, 1, "127.0.0.1"}});
+  CHECK_FALSE(beacon::DecodeCheckins("").ok());
+  CHECK_FALSE(beacon::DecodeCheckins("hello\n").ok());
+  auto r = beacon::DecodeCheckins(good + "not-a-uuid\t1\tb\tv\t1\t1\t127.0.0.1\n");
+  REQUIRE_FALSE(r.ok());
+  CHECK(r.status().message() == "checkins:3: device id is not a UUID");
+  auto few = beacon::DecodeCheckins(good + common::NewUuid() + "\t1\n");
+  CHECK(few.status().message() == "checkins:3: expected 7 tab-separated fields");
+  auto peer = beacon::DecodeCheckins("# beacon checkins v1\n" + common::NewUuid() + "\t1\tb\tv\t1\t1\t<script>\n");
+  CHECK(peer.status().message() == "checkins:2: bad peer address");
+}
+
+TEST_CASE("the tracker keeps the newest check-in per device") {
+  beacon::CheckinTracker t;
+  std::string d = common::NewUuid();
+  t.Record({d, 10, "b", "v", 1, 0, ""});
+  t.Record({d, 5, "b", "v", 0, 0, ""});
+  t.Record({common::NewUuid(), 7, "b", "v", 0, 0, ""});
+  auto batch = t.Drain();
+  REQUIRE(batch.size() == 2);
+  for (const auto& c : batch) {
+    if (c.device_id == d) CHECK(c.seen_at == 10);
+  }
+  CHECK(t.Drain().empty());
+  t.Restore(batch);
+  CHECK(t.Drain().size() == 2);
+}

@@ -1,0 +1,110 @@
+// The central's importer: one upload, one row set, however often it arrives.
+#include "importer.h"
+
+#include <catch2/catch.hpp>
+#include <filesystem>
+
+#include "common/retry.h"
+#include "common/uuid.h"
+#include "inventory/inventory.h"
+#include "inventory/pack.h"
+
+namespace {
+
+struct Fixture {
+  std::string dir;
+  std::unique_ptr<common::Spool> spool;
+  std::unique_ptr<inventory::Store> store;
+  Fixture() {
+    char tmpl[] = "/tmp/importer-test-XXXXXX";
+    dir = ::mkdtemp(tmpl);
+    common::Spool::Options o;
+    o.dir = dir + "/spool";
+    o.min_free_bytes = 0;
+    spool = std::move(common::Spool::Open(o)).value();
+    store = std::move(inventory::OpenSqliteStore(dir + "/store.sqlite")).value();
+  }
+  ~Fixture() { std::filesystem::remove_all(dir); }
+
+  common::SpoolMeta Add(const std::string& device, const std::string& kind, const std::string& body) {
+    common::SpoolMeta m;
+    m.id = common::NewUuid();
+    m.device = device;
+    m.kind = kind;
+    m.via = "dmz";
+    REQUIRE(spool->Put(m, body).ok());
+    return spool->List().back();
+  }
+};
+
+inventory::Inventory Sample(const std::string& device, int packages) {
+  inventory::Inventory inv;
+  inv.device_id = device;
+  inv.collected_at = "2026-11-22T10:00:00Z";
+  inv.os.name = "Debian GNU/Linux";
+  inv.os.pretty_name = "Debian GNU/Linux 12 (bookworm)";
+  inv.os.hostname = "host-a";
+  for (int i = 0; i < packages; ++i) inv.software.push_back({"pkg" + std::to_string(i), "1.0", "amd64", "dpkg"});
+  return inv;
+}
+
+}  // namespace
+
+TEST_CASE("importer: the same upload twice is one row set") {
+  Fixture f;
+  std::string device = common::NewUuid();
+  auto gz = inventory::Gzip(inventory::ToXml(Sample(device, 3)));
+  REQUIRE(gz.ok());
+  auto meta = f.Add(device, "inventory", *gz);
+  REQUIRE(beacon::ImportEntry(*f.store, *f.spool, meta).ok());
+  auto row = f.store->GetDevice(device);
+  REQUIRE(row.ok());
+  CHECK(row->hostname == "host-a");
+  CHECK(row->packages == 3);
+  CHECK(row->via == "dmz");
+
+  // A relayed duplicate: same upload id arriving again.
+  CHECK(beacon::ImportEntry(*f.store, *f.spool, meta).code() == common::Code::kAlreadyExists);
+  CHECK(common::Classify(common::AlreadyExists("")) == common::Outcome::kDone);
+  CHECK(f.store->GetDevice(device)->packages == 3);
+  CHECK(f.store->DeviceSoftware(device)->size() == 3);
+}
+
+TEST_CASE("importer: bad bodies are rejected, not retried") {
+  Fixture f;
+  std::string device = common::NewUuid();
+  auto not_gzip = f.Add(device, "inventory", "<inventory/>");
+  CHECK(common::Classify(beacon::ImportEntry(*f.store, *f.spool, not_gzip)) == common::Outcome::kReject);
+
+  auto not_xml = f.Add(device, "inventory", *inventory::Gzip("definitely not xml"));
+  CHECK(common::Classify(beacon::ImportEntry(*f.store, *f.spool, not_xml)) == common::Outcome::kReject);
+
+  auto other = f.Add(device, "inventory", *inventory::Gzip(inventory::ToXml(Sample(common::NewUuid(), 1))));
+  CHECK(common::Classify(beacon::ImportEntry(*f.store, *f.spool, other)) == common::Outcome::kReject);
+
+  auto bomb = f.Add(device, "inventory", *inventory::Gzip(std::string(300u << 20, '\0')));
+  CHECK(common::Classify(beacon::ImportEntry(*f.store, *f.spool, bomb)) == common::Outcome::kReject);
+
+  auto bad_checkins = f.Add(device, "checkins", "garbage");
+  CHECK(common::Classify(beacon::ImportEntry(*f.store, *f.spool, bad_checkins)) == common::Outcome::kReject);
+
+  CHECK(f.store->GetDevice(device).status().code() == common::Code::kNotFound);
+}
+
+TEST_CASE("importer: check-in batches and blobs") {
+  Fixture f;
+  std::string device = common::NewUuid();
+  std::string body = beacon::EncodeCheckins({{device, 1700000000, "dmz", "0.1.0", 4, 2, "127.0.0.1"}});
+  auto meta = f.Add(common::NewUuid(), "checkins", body);
+  REQUIRE(beacon::ImportEntry(*f.store, *f.spool, meta).ok());
+  auto row = f.store->GetDevice(device);
+  REQUIRE(row.ok());
+  CHECK(row->last_seen == 1700000000);
+  CHECK(row->policy_revision == 4);
+  CHECK(row->outbox_depth == 2);
+
+  auto usage = f.Add(device, "usage", "some usage");
+  REQUIRE(beacon::ImportEntry(*f.store, *f.spool, usage).ok());
+  CHECK(*f.store->HasUpload(usage.id));
+  CHECK(beacon::ImportEntry(*f.store, *f.spool, usage).code() == common::Code::kAlreadyExists);
+}

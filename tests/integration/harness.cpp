@@ -1,0 +1,213 @@
+#include "integration/harness.h"
+
+#include <fcntl.h>
+#include <netinet/in.h>
+#include <signal.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <catch2/catch.hpp>
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+#include <thread>
+
+#include "support/tls_raw.h"
+
+namespace fs = std::filesystem;
+
+namespace harness {
+
+std::string MakeTempDir(const std::string& prefix) {
+  std::string tmpl = "/tmp/" + prefix + "-XXXXXX";
+  char* p = ::mkdtemp(tmpl.data());
+  REQUIRE(p != nullptr);
+  return p;
+}
+
+int FreePort() {
+  int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  REQUIRE(::bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) == 0);
+  socklen_t len = sizeof addr;
+  ::getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len);
+  ::close(fd);
+  return ntohs(addr.sin_port);
+}
+
+void WriteText(const std::string& path, const std::string& text) {
+  fs::create_directories(fs::path(path).parent_path());
+  std::ofstream(path) << text;
+}
+
+std::string ReadText(const std::string& path) {
+  std::ifstream in(path);
+  std::stringstream ss;
+  ss << in.rdbuf();
+  return ss.str();
+}
+
+size_t CountFiles(const std::string& dir) {
+  if (!fs::exists(dir)) return 0;
+  size_t n = 0;
+  for (auto& e : fs::directory_iterator(dir)) n += e.is_regular_file() ? 1 : 0;
+  return n;
+}
+
+static std::vector<char*> Argv(const std::vector<std::string>& args) {
+  std::vector<char*> v;
+  for (const auto& a : args) v.push_back(const_cast<char*>(a.c_str()));
+  v.push_back(nullptr);
+  return v;
+}
+
+Process::Process(const std::vector<std::string>& argv, const std::string& log_path)
+    : log_path_(log_path) {
+  auto args = Argv(argv);
+  pid_ = ::fork();
+  REQUIRE(pid_ >= 0);
+  if (pid_ == 0) {
+    int fd = ::open(log_path.c_str(), O_WRONLY | O_CREAT | O_APPEND, 0644);
+    ::dup2(fd, 1);
+    ::dup2(fd, 2);
+    ::execv(args[0], args.data());
+    ::_exit(127);
+  }
+}
+
+Process::~Process() {
+  if (pid_ > 0) Stop();
+}
+
+bool Process::Running() {
+  if (pid_ <= 0) return false;
+  int status = 0;
+  return ::waitpid(pid_, &status, WNOHANG) == 0;
+}
+
+int Process::Stop() {
+  if (pid_ <= 0) return -1;
+  ::kill(pid_, SIGTERM);
+  int status = 0;
+  for (int i = 0; i < 100; ++i) {
+    if (::waitpid(pid_, &status, WNOHANG) == pid_) {
+      pid_ = -1;
+      return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  }
+  ::kill(pid_, SIGKILL);
+  ::waitpid(pid_, &status, 0);
+  pid_ = -1;
+  return -1;
+}
+
+CommandResult Run(const std::vector<std::string>& argv) {
+  int fds[2];
+  REQUIRE(::pipe(fds) == 0);
+  auto args = Argv(argv);
+  pid_t pid = ::fork();
+  REQUIRE(pid >= 0);
+  if (pid == 0) {
+    ::dup2(fds[1], 1);
+    ::dup2(fds[1], 2);
+    ::close(fds[0]);
+    ::execv(args[0], args.data());
+    ::_exit(127);
+  }
+  ::close(fds[1]);
+  CommandResult r;
+  char buf[4096];
+  ssize_t n;
+  while ((n = ::read(fds[0], buf, sizeof buf)) > 0) r.output.append(buf, static_cast<size_t>(n));
+  ::close(fds[0]);
+  int status = 0;
+  ::waitpid(pid, &status, 0);
+  r.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+  return r;
+}
+
+bool WaitUntil(const std::function<bool()>& pred, std::chrono::seconds timeout) {
+  auto end = std::chrono::steady_clock::now() + timeout;
+  while (std::chrono::steady_clock::now() < end) {
+    if (pred()) return true;
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  }
+  return pred();
+}
+
+bool WaitForBeacon(int port, std::chrono::seconds timeout) {
+  return WaitUntil(
+      [port] {
+        auto r = testing_support::TlsExchange(port, "GET /v1/ping HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n", 500);
+        return testing_support::FirstStatus(r.data) == 200;
+      },
+      timeout);
+}
+
+Estate::Estate() : dir(MakeTempDir("estate")), certs(TEST_CERT_DIR), central_port(FreePort()), dmz_port(FreePort()) {
+  WriteText(dir + "/central/policy/policy.xml", "<policy>\n  <inventory hardware=\"true\" software=\"true\"/>\n</policy>\n");
+  WriteText(dir + "/central.conf",
+            "name = central\nlisten_host = 127.0.0.1\nlisten_port = " + std::to_string(central_port) +
+                "\ntls_cert = " + certs + "/server.pem\ntls_key = " + certs + "/server.key\n" +
+                "data_dir = " + dir + "/central\nstore = sqlite\ncheckin_flush_interval = 1s\n" +
+                "policy_rescan_interval = 0s\nthreads = 8\nspool_min_free = 0\nkeep_alive_timeout = 2s\n");
+  WriteText(dir + "/dmz.conf",
+            "name = dmz\nlisten_host = 127.0.0.1\nlisten_port = " + std::to_string(dmz_port) +
+                "\ntls_cert = " + certs + "/server.pem\ntls_key = " + certs + "/server.key\n" +
+                "ca_file = " + certs + "/ca.pem\ndata_dir = " + dir + "/dmz\nupstream = https://127.0.0.1:" +
+                std::to_string(central_port) + "\ncheckin_flush_interval = 1s\npolicy_cache_ttl = 0s\n" +
+                "relay_backoff_base = 1s\nrelay_backoff_cap = 2s\nmax_upload_size = 1M\nthreads = 8\nspool_min_free = 0\nkeep_alive_timeout = 2s\n");
+}
+
+Estate::~Estate() {
+  dmz.reset();
+  central.reset();
+  fs::remove_all(dir);
+}
+
+void Estate::StartCentral() {
+  central = std::make_unique<Process>(std::vector<std::string>{BEACON_BIN, "--config", dir + "/central.conf"},
+                                      dir + "/central.log");
+  REQUIRE(WaitForBeacon(central_port));
+}
+
+void Estate::StopCentral() {
+  CHECK(central->Stop() == 0);
+  central.reset();
+}
+
+void Estate::StartDmz() {
+  dmz = std::make_unique<Process>(std::vector<std::string>{BEACON_BIN, "--config", dir + "/dmz.conf"},
+                                  dir + "/dmz.log");
+  REQUIRE(WaitForBeacon(dmz_port));
+}
+
+void Estate::StopDmz() {
+  CHECK(dmz->Stop() == 0);
+  dmz.reset();
+}
+
+std::string Estate::ClientConfig(int server_port, const std::string& ca_file, const std::string& name) {
+  std::string path = dir + "/" + name + ".conf";
+  WriteText(path, "server = https://127.0.0.1:" + std::to_string(server_port) + "\nca_file = " + ca_file +
+                      "\nstate_dir = " + dir + "/" + name + "\nconnect_timeout = 3s\nrequest_timeout = 10s\n");
+  return path;
+}
+
+CommandResult Estate::Client(const std::string& config, const std::vector<std::string>& args) {
+  std::vector<std::string> argv{CLIENT_BIN, "--config", config};
+  argv.insert(argv.end(), args.begin(), args.end());
+  return Run(argv);
+}
+
+std::unique_ptr<inventory::Store> Estate::Store() {
+  auto s = inventory::OpenSqliteStore(dir + "/central/store.sqlite", true);
+  REQUIRE(s.ok());
+  return std::move(s).value();
+}
+
+}  // namespace harness

@@ -1,0 +1,75 @@
+// Integration harness: real executables on loopback ports, real certificates,
+// real files. An Estate is a temp folder with a central and a DMZ relay
+// beacon configured to talk to each other.
+#pragma once
+
+#include <sys/types.h>
+
+#include <chrono>
+#include <functional>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "inventory/store.h"
+
+namespace harness {
+
+std::string MakeTempDir(const std::string& prefix);
+// A port nothing listens on right now (bind to 0, read it, close).
+int FreePort();
+void WriteText(const std::string& path, const std::string& text);
+std::string ReadText(const std::string& path);
+size_t CountFiles(const std::string& dir);
+
+// A child process whose stdout and stderr go to a log file.
+class Process {
+ public:
+  Process(const std::vector<std::string>& argv, const std::string& log_path);
+  ~Process();
+  // SIGTERM, then SIGKILL after 10 s; returns the exit status.
+  int Stop();
+  bool Running();
+  const std::string& log_path() const { return log_path_; }
+
+ private:
+  pid_t pid_ = -1;
+  std::string log_path_;
+};
+
+struct CommandResult {
+  int exit_code = -1;
+  std::string output;  // stdout and stderr
+};
+CommandResult Run(const std::vector<std::string>& argv);
+
+// Polls `pred` every 100 ms until it is true or `timeout` passes.
+bool WaitUntil(const std::function<bool()>& pred, std::chrono::seconds timeout);
+
+// True once a TLS GET /v1/ping on the port answers 200.
+bool WaitForBeacon(int port, std::chrono::seconds timeout = std::chrono::seconds(15));
+
+class Estate {
+ public:
+  Estate();
+  ~Estate();
+  void StartCentral();
+  void StopCentral();
+  void StartDmz();
+  void StopDmz();
+
+  // Writes a client config for `server_port` and returns its path.
+  std::string ClientConfig(int server_port, const std::string& ca_file, const std::string& name = "client");
+  CommandResult Client(const std::string& config, const std::vector<std::string>& args);
+  // Opens the central's store read-only (fails the test if absent).
+  std::unique_ptr<inventory::Store> Store();
+
+  std::string dir;
+  std::string certs;
+  int central_port;
+  int dmz_port;
+  std::unique_ptr<Process> central;
+  std::unique_ptr<Process> dmz;
+};
+
+}  // namespace harness

@@ -1,0 +1,266 @@
+// End to end, with the real executables: client -> DMZ relay beacon ->
+// central -> SQLite, over TLS on loopback.
+#include <unistd.h>
+
+#include <catch2/catch.hpp>
+#include <filesystem>
+#include <regex>
+
+#include "common/http_client.h"
+#include "common/protocol.h"
+#include "common/sha256.h"
+#include "common/uuid.h"
+#include "integration/harness.h"
+#include "support/tls_raw.h"
+
+using harness::CountFiles;
+using harness::Estate;
+using harness::WaitUntil;
+using std::chrono::seconds;
+namespace proto = common::protocol;
+
+namespace {
+
+std::string DeviceOf(const Estate& e, const std::string& client) {
+  std::string id = harness::ReadText(e.dir + "/" + client + "/device-id");
+  while (!id.empty() && id.back() == '\n') id.pop_back();
+  return id;
+}
+
+std::string QueuedUploadId(const std::string& output) {
+  std::smatch m;
+  if (std::regex_search(output, m, std::regex("queued as ([0-9a-f-]{36})"))) return m[1];
+  return "";
+}
+
+std::unique_ptr<common::HttpClient> Http(int port, const std::string& ca) {
+  common::ClientOptions o;
+  o.url = "https://127.0.0.1:" + std::to_string(port);
+  o.ca_file = ca;
+  auto c = common::HttpClient::Create(o);
+  REQUIRE(c.ok());
+  return std::move(c).value();
+}
+
+bool Imported(Estate& e, const std::string& upload_id) {
+  auto s = inventory::OpenSqliteStore(e.dir + "/central/store.sqlite", true);
+  if (!s.ok()) return false;
+  auto has = (*s)->HasUpload(upload_id);
+  return has.ok() && *has;
+}
+
+std::string Hostname() {
+  char buf[256] = {};
+  ::gethostname(buf, sizeof buf - 1);
+  return buf;
+}
+
+}  // namespace
+
+TEST_CASE("a client's inventory reaches the central store through a relay beacon") {
+  Estate e;
+  e.StartCentral();
+  e.StartDmz();
+  std::string conf = e.ClientConfig(e.dmz_port, e.certs + "/ca.pem");
+  auto run = e.Client(conf, {"run", "--once"});
+  INFO(run.output);
+  REQUIRE(run.exit_code == 0);
+  std::string device = DeviceOf(e, "client");
+  REQUIRE(common::IsUuid(device));
+  std::string upload = QueuedUploadId(run.output);
+  REQUIRE(common::IsUuid(upload));
+  CHECK(run.output.find("applied policy revision 1") != std::string::npos);
+
+  REQUIRE(WaitUntil([&] { return Imported(e, upload); }, seconds(20)));
+  // Check-ins travel as batches from the relay; wait for the first one.
+  REQUIRE(WaitUntil([&] { return e.Store()->GetDevice(device).ok() && e.Store()->GetDevice(device)->last_seen > 0 &&
+                                 e.Store()->GetDevice(device)->policy_revision == 1; },
+                    seconds(20)));
+  auto row = e.Store()->GetDevice(device);
+  REQUIRE(row.ok());
+  CHECK(row->hostname == Hostname());
+  CHECK(row->via == "dmz");
+  CHECK(row->client_version == BEACON_VERSION);
+  CHECK(row->inventory_at > 0);
+  if (std::filesystem::exists("/var/lib/dpkg/status")) {
+    CHECK(row->packages > 10);
+    auto libc = e.Store()->FindSoftware("libc6");
+    REQUIRE(libc.ok());
+    CHECK_FALSE(libc->empty());
+  }
+  // The client's outbox is empty and the relay's spool too.
+  CHECK(CountFiles(e.dir + "/client/outbox/ready") == 0);
+  REQUIRE(WaitUntil([&] { return CountFiles(e.dir + "/dmz/spool/ready") == 0; }, seconds(10)));
+
+  auto ctl = harness::Run({BEACONCTL_BIN, "--data-dir", e.dir + "/central", "devices"});
+  CHECK(ctl.exit_code == 0);
+  CHECK(ctl.output.find(device) != std::string::npos);
+  CHECK(ctl.output.find("dmz") != std::string::npos);
+  auto sw = harness::Run({BEACONCTL_BIN, "--data-dir", e.dir + "/central", "software", device});
+  CHECK(sw.exit_code == 0);
+
+  auto status = e.Client(conf, {"status"});
+  CHECK(status.exit_code == 0);
+  CHECK(status.output.find(device) != std::string::npos);
+  CHECK(status.output.find("policy revision:  1") != std::string::npos);
+  CHECK(status.output.find("outbox:           0 uploads waiting") != std::string::npos);
+}
+
+TEST_CASE("an unchanged manifest is answered 304, at the relay and at the central") {
+  Estate e;
+  e.StartCentral();
+  e.StartDmz();
+  std::string device = common::NewUuid();
+  common::HeaderList headers{{proto::kDeviceHeader, device}, {proto::kClientVersionHeader, "test-1"}};
+  for (int port : {e.dmz_port, e.central_port}) {
+    INFO(port);
+    auto http = Http(port, e.certs + "/ca.pem");
+    auto first = http->Get(proto::ManifestPath(device), headers);
+    REQUIRE(first.ok());
+    CHECK(first->status == 200);
+    std::string etag = first->Header("etag");
+    REQUIRE_FALSE(etag.empty());
+    CHECK(first->body.find("<manifest version=\"1\" revision=\"1\">") != std::string::npos);
+    auto h2 = headers;
+    h2.emplace_back("If-None-Match", etag);
+    auto second = http->Get(proto::ManifestPath(device), h2);
+    REQUIRE(second.ok());
+    CHECK(second->status == 304);
+    CHECK(second->body.empty());
+    // A device may only ask for its own manifest.
+    auto other = http->Get(proto::ManifestPath(common::NewUuid()), headers);
+    CHECK(other->status == 400);
+  }
+  // The client's second cycle sees the 304.
+  std::string conf = e.ClientConfig(e.dmz_port, e.certs + "/ca.pem");
+  REQUIRE(e.Client(conf, {"run", "--once"}).exit_code == 0);
+  auto again = e.Client(conf, {"run", "--once"});
+  CHECK(again.exit_code == 0);
+  CHECK(again.output.find("policy unchanged (revision 1)") != std::string::npos);
+}
+
+TEST_CASE("an upload with a wrong digest is refused and nothing is stored") {
+  Estate e;
+  e.StartCentral();
+  e.StartDmz();
+  std::string device = common::NewUuid(), upload = common::NewUuid();
+  std::string body = "this body does not match its digest";
+  auto http = Http(e.dmz_port, e.certs + "/ca.pem");
+  common::HeaderList headers{{proto::kDeviceHeader, device},
+                             {proto::kContentSha256Header, common::Sha256Hex("something else")}};
+  auto source = [&](uint64_t off, uint64_t len) -> common::StatusOr<std::string> { return body.substr(off, len); };
+  auto res = http->Put(proto::UploadPath(device, "usage", upload), headers, body.size(), source, "application/octet-stream");
+  REQUIRE(res.ok());
+  CHECK(res->status == 400);
+  CHECK(res->body.find("SHA-256") != std::string::npos);
+  CHECK(CountFiles(e.dir + "/dmz/spool/ready") == 0);
+  CHECK(CountFiles(e.dir + "/dmz/spool/incoming") == 0);
+
+  // The same upload with the right digest is stored once, however often sent.
+  headers[1].second = common::Sha256Hex(body);
+  auto ok = http->Put(proto::UploadPath(device, "usage", upload), headers, body.size(), source, "application/octet-stream");
+  REQUIRE(ok.ok());
+  CHECK(ok->status == 201);
+  REQUIRE(WaitUntil([&] { return Imported(e, upload); }, seconds(20)));
+  auto dup = http->Put(proto::UploadPath(device, "usage", upload), headers, body.size(), source, "application/octet-stream");
+  REQUIRE(dup.ok());
+  CHECK((dup->status == 200 || dup->status == 201));
+  auto central = Http(e.central_port, e.certs + "/ca.pem");
+  auto dup2 = central->Put(proto::UploadPath(device, "usage", upload), headers, body.size(), source, "application/octet-stream");
+  REQUIRE(dup2.ok());
+  CHECK(dup2->status == 200);
+}
+
+TEST_CASE("the real beacon refuses malformed uploads before reading them and stores nothing") {
+  Estate e;
+  e.StartCentral();
+  e.StartDmz();
+  std::string device = common::NewUuid();
+  std::string path = proto::UploadPath(device, "inventory", common::NewUuid());
+  std::string base = "Host: 127.0.0.1\r\nX-Beacon-Device: " + device + "\r\nX-Beacon-Content-SHA256: " +
+                     common::Sha256Hex("hello") + "\r\n";
+  struct Case {
+    const char* name;
+    std::string request;
+    int status;
+  };
+  std::vector<Case> cases = {
+      {"chunked", "PUT " + path + " HTTP/1.1\r\n" + base + "Transfer-Encoding: chunked\r\n\r\n5\r\nhello\r\n0\r\n\r\n", 411},
+      {"Content-Encoding", "PUT " + path + " HTTP/1.1\r\n" + base + "Content-Encoding: gzip\r\nContent-Length: 5\r\n\r\nhello", 415},
+      {"duplicate Content-Length", "PUT " + path + " HTTP/1.1\r\n" + base + "Content-Length: 5\r\nContent-Length: 5\r\n\r\nhello", 400},
+      {"missing Content-Length", "PUT " + path + " HTTP/1.1\r\n" + base + "\r\n", 411},
+      {"over-size", "PUT " + path + " HTTP/1.1\r\n" + base + "Content-Length: 2097152\r\n\r\n" + std::string(4096, 'x'), 413},
+      {"body on GET", "GET " + proto::ManifestPath(device) + " HTTP/1.1\r\n" + base + "Content-Length: 5\r\n\r\nhello", 400},
+      {"unknown kind", "PUT " + proto::UploadPath(device, "secrets", common::NewUuid()) + " HTTP/1.1\r\n" + base + "Content-Length: 5\r\n\r\nhello", 404},
+      {"bad upload id", "PUT " + proto::UploadPath(device, "inventory", "not-a-uuid") + " HTTP/1.1\r\n" + base + "Content-Length: 5\r\n\r\nhello", 400},
+      {"encoded traversal", "PUT " + proto::UploadPath(device, "inventory", "..%2F..%2Fetc") + " HTTP/1.1\r\n" + base + "Content-Length: 5\r\n\r\nhello", 404},
+      {"device mismatch", "PUT " + proto::UploadPath(common::NewUuid(), "inventory", common::NewUuid()) + " HTTP/1.1\r\n" + base + "Content-Length: 5\r\n\r\nhello", 400},
+  };
+  for (const auto& c : cases) {
+    INFO(c.name);
+    auto r = testing_support::TlsExchange(e.dmz_port, c.request);
+    CHECK(testing_support::FirstStatus(r.data) == c.status);
+  }
+  CHECK(CountFiles(e.dir + "/dmz/spool/ready") == 0);
+  CHECK(CountFiles(e.dir + "/dmz/spool/incoming") == 0);
+  CHECK(e.dmz->Running());
+}
+
+TEST_CASE("with the central stopped, uploads wait in the beacon and arrive once it is back") {
+  Estate e;
+  e.StartCentral();
+  e.StartDmz();
+  std::string conf = e.ClientConfig(e.dmz_port, e.certs + "/ca.pem");
+  REQUIRE(e.Client(conf, {"run", "--once"}).exit_code == 0);  // policy cached at the relay
+  e.StopCentral();
+
+  auto inv = e.Client(conf, {"inventory", "--now"});
+  INFO(inv.output);
+  REQUIRE(inv.exit_code == 0);
+  std::string upload = QueuedUploadId(inv.output);
+  REQUIRE(common::IsUuid(upload));
+  CHECK(std::filesystem::exists(e.dir + "/dmz/spool/ready/" + upload + ".upl"));
+
+  // The relay keeps serving policy from its cache while upstream is down.
+  auto cycle = e.Client(conf, {"run", "--once"});
+  CHECK(cycle.exit_code == 0);
+  CHECK(cycle.output.find("policy unchanged") != std::string::npos);
+
+  // A restart of the relay keeps what it acknowledged.
+  e.StopDmz();
+  e.StartDmz();
+  CHECK(std::filesystem::exists(e.dir + "/dmz/spool/ready/" + upload + ".upl"));
+
+  e.StartCentral();
+  REQUIRE(WaitUntil([&] { return Imported(e, upload); }, seconds(30)));
+  REQUIRE(WaitUntil([&] { return !std::filesystem::exists(e.dir + "/dmz/spool/ready/" + upload + ".upl"); }, seconds(10)));
+}
+
+TEST_CASE("a client refuses a beacon whose certificate it cannot verify") {
+  Estate e;
+  e.StartCentral();
+  SECTION("unknown CA") {
+    std::string conf = e.ClientConfig(e.central_port, e.certs + "/other-ca/ca.pem");
+    auto run = e.Client(conf, {"run", "--once"});
+    INFO(run.output);
+    CHECK(run.exit_code == 1);
+    CHECK(run.output.find("not verified") != std::string::npos);
+    CHECK(CountFiles(e.dir + "/client/outbox/ready") == 1);  // kept for a trustworthy beacon
+  }
+  SECTION("wrong host name") {
+    int port = harness::FreePort();
+    harness::WriteText(e.dir + "/wrong.conf",
+                       "name = wrong\nlisten_host = 127.0.0.1\nlisten_port = " + std::to_string(port) +
+                           "\ntls_cert = " + e.certs + "/wrong-host/server.pem\ntls_key = " + e.certs +
+                           "/wrong-host/server.key\nca_file = " + e.certs + "/ca.pem\ndata_dir = " + e.dir +
+                           "/wrong\nupstream = https://127.0.0.1:" + std::to_string(e.central_port) + "\nspool_min_free = 0\n");
+    harness::Process wrong({BEACON_BIN, "--config", e.dir + "/wrong.conf"}, e.dir + "/wrong.log");
+    REQUIRE(harness::WaitForBeacon(port));
+    std::string conf = e.ClientConfig(port, e.certs + "/ca.pem");
+    auto run = e.Client(conf, {"run", "--once"});
+    INFO(run.output);
+    CHECK(run.exit_code == 1);
+    CHECK(run.output.find("not verified") != std::string::npos);
+    CHECK(CountFiles(e.dir + "/wrong/spool/ready") == 0);
+  }
+}
