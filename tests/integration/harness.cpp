@@ -7,6 +7,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <catch2/catch.hpp>
 #include <filesystem>
 #include <fstream>
@@ -180,7 +181,18 @@ void Estate::StopCentral() {
   central.reset();
 }
 
-void Estate::StartDmz() {
+void Estate::StartDmz(const std::string& extra_config) {
+  // Keys in extra_config replace the defaults above (a key may be set once).
+  std::istringstream base(ReadText(dir + "/dmz.conf")), extra(extra_config);
+  std::string line, kept;
+  std::vector<std::string> overridden;
+  while (std::getline(extra, line)) overridden.push_back(line.substr(0, line.find(' ')));
+  while (std::getline(base, line)) {
+    if (std::find(overridden.begin(), overridden.end(), line.substr(0, line.find(' '))) == overridden.end()) {
+      kept += line + "\n";
+    }
+  }
+  WriteText(dir + "/dmz.conf", kept + extra_config);
   dmz = std::make_unique<Process>(std::vector<std::string>{BEACON_BIN, "--config", dir + "/dmz.conf"},
                                   dir + "/dmz.log");
   REQUIRE(WaitForBeacon(dmz_port));

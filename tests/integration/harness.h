@@ -55,7 +55,8 @@ class Estate {
   ~Estate();
   void StartCentral();
   void StopCentral();
-  void StartDmz();
+  // Extra "key = value" lines for the DMZ beacon's config.
+  void StartDmz(const std::string& extra_config = "");
   void StopDmz();
 
   // Writes a client config for `server_port` and returns its path.

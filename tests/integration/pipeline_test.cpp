@@ -5,6 +5,7 @@
 #include <catch2/catch.hpp>
 #include <filesystem>
 #include <regex>
+#include <thread>
 
 #include "common/http_client.h"
 #include "common/protocol.h"
@@ -263,4 +264,53 @@ TEST_CASE("a client refuses a beacon whose certificate it cannot verify") {
     CHECK(run.output.find("not verified") != std::string::npos);
     CHECK(CountFiles(e.dir + "/wrong/spool/ready") == 0);
   }
+}
+
+TEST_CASE("a full spool answers 507 with Retry-After and keeps what it acknowledged") {
+  Estate e;  // no central: everything stays in the relay's spool
+  e.StartDmz("spool_max_size = 20K\nretry_after = 17s\ncheckin_flush_interval = 1h\n");
+  auto http = Http(e.dmz_port, e.certs + "/ca.pem");
+  std::string device = common::NewUuid();
+  std::string body(8000, 'u');
+  auto source = [&](uint64_t off, uint64_t len) -> common::StatusOr<std::string> { return body.substr(off, len); };
+  common::HeaderList headers{{proto::kDeviceHeader, device}, {proto::kContentSha256Header, common::Sha256Hex(body)}};
+  std::vector<int> statuses;
+  std::string retry_after;
+  for (int i = 0; i < 3; ++i) {
+    auto res = http->Put(proto::UploadPath(device, "usage", common::NewUuid()), headers, body.size(), source,
+                         "application/octet-stream");
+    REQUIRE(res.ok());
+    statuses.push_back(res->status);
+    if (res->status == 507) retry_after = res->Header("retry-after");
+  }
+  CHECK(statuses == std::vector<int>{201, 201, 507});
+  CHECK(retry_after == "17");
+  CHECK(CountFiles(e.dir + "/dmz/spool/ready") == 2);
+  CHECK(CountFiles(e.dir + "/dmz/spool/incoming") == 0);
+}
+
+TEST_CASE("too many uploads at once get 503 with Retry-After") {
+  Estate e;
+  e.StartDmz("max_concurrent_uploads = 1\nretry_after = 9s\n");
+  std::string device = common::NewUuid();
+  std::string body(1000, 's');
+  std::string head = "PUT " + proto::UploadPath(device, "usage", common::NewUuid()) +
+                     " HTTP/1.1\r\nHost: x\r\nX-Beacon-Device: " + device + "\r\nX-Beacon-Content-SHA256: " +
+                     common::Sha256Hex(body) + "\r\nContent-Length: 1000\r\n\r\n";
+  // A slow sender holds the only upload slot for about two seconds.
+  std::vector<std::string> pieces{head};
+  for (int i = 0; i < 10; ++i) pieces.push_back(body.substr(i * 100, 100));
+  testing_support::RawExchange slow;
+  std::thread sender([&] { slow = testing_support::TlsExchange(e.dmz_port, pieces, 3000); });
+  std::this_thread::sleep_for(std::chrono::milliseconds(500));
+  auto http = Http(e.dmz_port, e.certs + "/ca.pem");
+  auto source = [&](uint64_t off, uint64_t len) -> common::StatusOr<std::string> { return body.substr(off, len); };
+  common::HeaderList headers{{proto::kDeviceHeader, device}, {proto::kContentSha256Header, common::Sha256Hex(body)}};
+  auto busy = http->Put(proto::UploadPath(device, "usage", common::NewUuid()), headers, body.size(), source,
+                        "application/octet-stream");
+  sender.join();
+  REQUIRE(busy.ok());
+  CHECK(busy->status == 503);
+  CHECK(busy->Header("retry-after") == "9");
+  CHECK(testing_support::FirstStatus(slow.data) == 201);
 }
