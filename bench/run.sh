@@ -305,7 +305,21 @@ proc_ticks() {  # PID
   echo "$t"
 }
 
-# run_wrk NAME CONNS SCRIPT URL PROBE_PATH ARGS... -> writes $out/NAME.txt, sets w_* globals
+# "PID COMM TICKS" for every process, to name what else ran during a measurement.
+others_snapshot() {
+  local f
+  for f in /proc/[0-9]*/stat; do
+    awk '{ sub(/^[0-9]+ \(/, ""); n = split($0, a, ") "); split(a[n], b, " "); print substr($0, 1, length($0) - length(a[n]) - 2), b[12] + b[13] }' "$f" 2>/dev/null |
+      sed "s|^|${f//[^0-9]/} |" || true
+  done
+}
+others_top() {  # BEFORE AFTER: the five processes that used the most CPU in between
+  awk 'NR == FNR { t[$1] = $NF; next } { d = $NF - ($1 in t ? t[$1] : 0); if (d > 0) print d, $0 }' "$1" "$2" |
+    sort -rn | head -5 | awk '{ printf "busiest: pid %s %s %d jiffies\n", $2, $3, $1 }'
+}
+
+# run_wrk NAME CONNS SCRIPT URL PROBE_PATH ARGS... (an argument @TAG@ becomes
+# the attempt's run tag, also left in $run_tag) -> writes $out/NAME.txt, sets w_* globals
 # Uses $server_pid for the CPU accounting.
 run_wrk() {
   local name=$1 conns=$2 script=$3 url=$4 path=$5
@@ -315,15 +329,24 @@ run_wrk() {
   local before0 before1 after0 after1 sv0 sv1 wrk_cpu probe_pid
   for attempt in $(seq "$RETRIES"); do
     wait_quiet "$name"
+    # A fresh tag per attempt: bench/upload.lua builds its upload ids from it, so a
+    # repeated attempt never re-sends an id the server already stored.
+    run_tag=$(printf '%08x' $((RANDOM * 32768 + RANDOM)))
+    local args=() a
+    for a in "$@"; do args+=("${a//@TAG@/$run_tag}"); done
+    cat /proc/stat >"$out/$name.stat-before"
+    others_snapshot >"$out/$name.procs-before"
     probe "$url$path" "${probe_etag:-none}" $((dur_s / 3)) "$out/$name.probe" &
     probe_pid=$!
     read -r -a before0 <<<"$(cpu_ticks "$SERVER_CPU")"
     read -r -a before1 <<<"$(cpu_ticks "$CLIENT_CPU")"
     sv0=$(proc_ticks "$server_pid")
     timeout $((dur_s + 60)) taskset -c "$CLIENT_CPU" /usr/bin/time -f 'wrk_cpu_s=%U+%S' \
-      wrk -t"$t" -c"$conns" -d"$DURATION" --timeout 10s --latency -s "$here/$script" "$url" -- "$@" \
+      wrk -t"$t" -c"$conns" -d"$DURATION" --timeout 10s --latency -s "$here/$script" "$url" -- "${args[@]}" \
       >"$out/$name.txt" 2>&1 || { echo "run.sh: wrk failed, see $out/$name.txt" >&2; cat "$out/$name.txt" >&2; exit 1; }
     sv1=$(proc_ticks "$server_pid")
+    cat /proc/stat >"$out/$name.stat-after"
+    others_snapshot >"$out/$name.procs-after"
     read -r -a after0 <<<"$(cpu_ticks "$SERVER_CPU")"
     read -r -a after1 <<<"$(cpu_ticks "$CLIENT_CPU")"
     wait "$probe_pid" || true
@@ -337,6 +360,7 @@ run_wrk() {
     cpu_proc=$(( 100 * (sv1 - sv0) / span ))
     cpu_other=$(( 100 * (after0[0] - before0[0] + after1[0] - before1[0] - (sv1 - sv0) - ${wrk_cpu:-0}) / span ))
     echo "cpu$SERVER_CPU=${cpu_server}% cpu$CLIENT_CPU=${cpu_client}% server_process=${cpu_proc}% wrk=$(( 100 * ${wrk_cpu:-0} / span ))% other=${cpu_other}% load=$(cut -d' ' -f1-3 /proc/loadavg)" >>"$out/$name.txt"
+    others_top "$out/$name.procs-before" "$out/$name.procs-after" >>"$out/$name.txt"
     if ((cpu_other <= OTHER_MAX)); then break; fi
     if ((attempt == RETRIES)); then
       notes+=("$name: other processes used ${cpu_other}% of a core during the run (after $RETRIES attempts); its numbers are suspect")
@@ -348,7 +372,6 @@ run_wrk() {
   local line
   line=$(grep '^BENCH ' "$out/$name.txt") || { echo "run.sh: no summary in $out/$name.txt" >&2; exit 1; }
   field() { sed -n "s/.* $1=\([^ ]*\).*/\1/p" <<<"$line"; }
-  w_requests=$(field requests)
   w_rps=$(field rps)
   w_p99=$(awk -v us="$(field p99_us)" 'BEGIN { printf "%.1f ms", us / 1000 }')
   w_errors=$({ grep -o 'Non-2xx or 3xx responses: [0-9]*' "$out/$name.txt" || true; } | awk '{print $NF}')
@@ -435,17 +458,14 @@ wait_spool_empty() {  # DATA_DIR
 upload() {
   local conns=$1 threads=$THREADS
   local url tag="upload-c$conns" b_rps b_p99 b_err b_rss b_cpu b_probe b_sock b_201 stored ready drained
-  local run_tag
-
   start_beacon "$threads"
   url=https://127.0.0.1:$port
   expect_status 201 "beacon upload" -X PUT -H "X-Beacon-Device: $device" \
     -H "X-Beacon-Content-SHA256: $body_sha" --data-binary "@$body" \
     "$url/v1/devices/$device/uploads/usage/00000000-0000-4000-8000-000000000001"
   probe_etag=$(get_etag "$url/v1/devices/$device/manifest")
-  run_tag=$(printf '%08x' $((RANDOM * 32768 + RANDOM)))
   echo "== $tag beacon (threads=$threads): wrk -t$WRK_THREADS -c$conns -d$DURATION"
-  run_wrk "$tag-beacon-t$threads" "$conns" upload.lua "$url" "/v1/devices/$device/manifest" "$body" "$body_sha" "$run_tag"
+  run_wrk "$tag-beacon-t$threads" "$conns" upload.lua "$url" "/v1/devices/$device/manifest" "$body" "$body_sha" @TAG@
   b_rps=$w_rps b_p99=$w_p99 b_err=$w_errors b_cpu=$cpu_proc b_probe=$w_probe b_sock="$w_socket/$w_timeouts"
   b_201=$(tr ',' '\n' <<<"$w_statuses" | awk -F: '$1 == 201 { print $2 }')
   b_201=${b_201:-0}
@@ -468,9 +488,8 @@ upload() {
     -H "X-Beacon-Content-SHA256: $body_sha" --data-binary "@$body" \
     "$url/v1/devices/$device/uploads/usage/00000000-0000-4000-8000-000000000001"
   probe_etag=$(get_etag "$url/v1/devices/$device/manifest")
-  run_tag=$(printf '%08x' $((RANDOM * 32768 + RANDOM)))
   echo "== $tag nginx: wrk -t$WRK_THREADS -c$conns -d$DURATION"
-  run_wrk "$tag-nginx" "$conns" upload.lua "$url" "/v1/devices/$device/manifest" "$body" "$body_sha" "$run_tag"
+  run_wrk "$tag-nginx" "$conns" upload.lua "$url" "/v1/devices/$device/manifest" "$body" "$body_sha" @TAG@
   local n_201 n_files
   n_201=$(tr ',' '\n' <<<"$w_statuses" | awk -F: '$1 == 201 { print $2 }')
   n_201=${n_201:-0}

@@ -7,9 +7,12 @@
 #include <netinet/tcp.h>
 #include <openssl/ssl.h>
 #include <sys/socket.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <atomic>
+#include <chrono>
+#include <thread>
 
 #include "common/log.h"
 
@@ -88,6 +91,11 @@ struct HttpServer::Impl {
   std::unique_ptr<httplib::SSLServer> server;
   int listen_fd = -1;
   int bound_port = 0;
+  // Stop() may come before Serve() has started the library's loop (a signal
+  // at start-up); these two flags make sure it is never lost.
+  std::atomic<bool> stop_requested{false};
+  std::atomic<bool> serving{false};
+  std::atomic<bool> finished{false};
 
   // Finds the route for a request; sets *status to 404/405 when none fits.
   const Route* Find(const std::string& method, const std::string& path,
@@ -309,11 +317,26 @@ Status HttpServer::Start() {
 int HttpServer::port() const { return impl_->bound_port; }
 
 void HttpServer::Serve() {
-  if (impl_->server) impl_->server->listen_after_bind();
+  Impl& im = *impl_;
+  if (!im.server) return;
+  im.serving = true;
+  if (im.stop_requested) {
+    // The library never ran, so it will not close the socket it bound.
+    ::close(im.listen_fd);
+  } else {
+    im.server->listen_after_bind();
+  }
+  im.finished = true;
 }
 
 void HttpServer::Stop() {
-  if (impl_->server) impl_->server->stop();
+  Impl& im = *impl_;
+  im.stop_requested = true;
+  if (!im.server || !im.serving) return;
+  // Serve() has committed to listening: wait until the library runs, then
+  // stop it (stop() does nothing before that).
+  while (!im.server->is_running() && !im.finished) std::this_thread::sleep_for(std::chrono::milliseconds(1));
+  im.server->stop();
 }
 
 }  // namespace common

@@ -1,0 +1,88 @@
+// The client adapter always verifies the server: chain against the estate CA
+// and the host name.
+#include "common/http_client.h"
+
+#include <catch2/catch.hpp>
+#include <thread>
+
+#include "common/http_server.h"
+
+namespace {
+struct Server {
+  common::HttpServer server;
+  std::thread thread;
+  explicit Server(const std::string& cert_dir) : server(Options(cert_dir)) {
+    server.Get("/v1/ping", [](const common::HttpRequest&, common::HttpResponse& res) { res.body = "ok\n"; });
+    REQUIRE(server.Start().ok());
+    thread = std::thread([this] { server.Serve(); });
+  }
+  ~Server() {
+    server.Stop();
+    thread.join();
+  }
+  static common::ServerOptions Options(const std::string& dir) {
+    common::ServerOptions o;
+    o.port = 0;
+    o.cert_file = dir + "/server.pem";
+    o.key_file = dir + "/server.key";
+    o.threads = 2;
+    return o;
+  }
+};
+
+common::StatusOr<common::HttpResult> Ping(const std::string& host, int port, const std::string& ca) {
+  common::ClientOptions o;
+  o.url = "https://" + host + ":" + std::to_string(port);
+  o.ca_file = ca;
+  auto c = common::HttpClient::Create(o);
+  if (!c.ok()) return c.status();
+  return (*c)->Get("/v1/ping", {});
+}
+}  // namespace
+
+TEST_CASE("https URLs are parsed strictly") {
+  std::string host;
+  int port = 0;
+  REQUIRE(common::ParseHttpsUrl("https://beacon.example:8443", &host, &port).ok());
+  CHECK(host == "beacon.example");
+  CHECK(port == 8443);
+  REQUIRE(common::ParseHttpsUrl("https://beacon.example/", &host, &port).ok());
+  CHECK(port == 443);
+  for (const char* bad : {"http://beacon.example", "https://", "https://a:0", "https://a:99999", "https://a:80x",
+                          "https://a/path", "https://user@a", "beacon.example"}) {
+    INFO(bad);
+    CHECK(common::ParseHttpsUrl(bad, &host, &port).code() == common::Code::kInvalidArgument);
+  }
+  common::ClientOptions o;
+  o.url = "https://a";
+  CHECK(common::HttpClient::Create(o).status().code() == common::Code::kInvalidArgument);  // no CA
+}
+
+TEST_CASE("the client verifies the chain and the host name") {
+  std::string certs = TEST_CERT_DIR;
+  Server good(certs);
+  auto ok = Ping("127.0.0.1", good.server.port(), certs + "/ca.pem");
+  REQUIRE(ok.ok());
+  CHECK(ok->status == 200);
+  CHECK(Ping("localhost", good.server.port(), certs + "/ca.pem").ok());
+
+  auto unknown_ca = Ping("127.0.0.1", good.server.port(), certs + "/other-ca/ca.pem");
+  CHECK(unknown_ca.status().code() == common::Code::kUnauthenticated);
+
+  Server wrong(certs + "/wrong-host");
+  auto wrong_host = Ping("127.0.0.1", wrong.server.port(), certs + "/ca.pem");
+  CHECK(wrong_host.status().code() == common::Code::kUnauthenticated);
+
+  auto no_ca = Ping("127.0.0.1", good.server.port(), "/nonexistent/ca.pem");
+  CHECK_FALSE(no_ca.ok());
+}
+
+TEST_CASE("a closed port is Unavailable") {
+  Server s(TEST_CERT_DIR);
+  int port = s.server.port();
+  s.server.Stop();
+  s.thread.join();
+  s.thread = std::thread([] {});
+  auto r = Ping("127.0.0.1", port, std::string(TEST_CERT_DIR) + "/ca.pem");
+  CHECK(r.status().code() == common::Code::kUnavailable);
+}
