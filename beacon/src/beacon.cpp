@@ -53,7 +53,7 @@ const std::vector<common::ConfigKey>& ConfigKeys() {
       {"keep_alive_timeout", KeyType::kDuration, "5s", "how long an idle keep-alive connection is kept; it holds a worker thread meanwhile, and shutdown waits for it"},
       {"max_upload_size", KeyType::kBytes, "64M", "largest upload body accepted (413 above, before reading)"},
       {"max_concurrent_uploads", KeyType::kInt, "32", "uploads received at once; more get 503 with Retry-After"},
-      {"spool_max_size", KeyType::kBytes, "2G", "bytes the spool may hold; more get 507 with Retry-After"},
+      {"spool_max_size", KeyType::kBytes, "2G", "bytes the spool may hold; more get 503 with Retry-After"},
       {"spool_min_free", KeyType::kBytes, "256M", "disk space always left free; below it uploads get 507"},
       {"retry_after", KeyType::kDuration, "60s", "Retry-After sent with 503 and 507"},
       {"policy_cache_ttl", KeyType::kDuration, "60s", "relay: how long a cached manifest is served before revalidation upstream"},
@@ -179,9 +179,8 @@ struct Beacon::Impl {
     std::string xml, etag;
     if (central()) {
       auto snap = policy->Current();
-      if (!snap.ok()) return Unavailable(res, 503, "policy is not available");
-      xml = std::move(snap->xml);
-      etag = std::move(snap->etag);
+      xml = snap->xml;
+      etag = snap->etag;
     } else {
       auto m = cache->Manifest(ctx.device, ctx.client_version, ctx.policy_revision);
       if (!m.ok()) return Unavailable(res, 503, "policy is not available yet; upstream unreachable");
@@ -202,13 +201,11 @@ struct Beacon::Impl {
   void HandleFile(const HttpRequest& req, HttpResponse& res) {
     const std::string& sha = req.params[0];
     if (!common::IsHexDigest(sha)) return Fail(res, 400, "file name must be a SHA-256 in lower-case hex");
-    std::string etag = "\"" + sha + "\"";
-    res.Set("ETag", etag);
-    res.Set("Cache-Control", "public, max-age=31536000, immutable");
-    if (EtagMatches(req.header("If-None-Match"), etag)) {
-      res.status = 304;
-      return;
-    }
+    // File requests carry the device's headers too; count them as check-ins
+    // when they are well-formed (the path names no device to compare with).
+    std::string device = req.header(proto::kDeviceHeader);
+    DeviceContext ctx;
+    if (common::IsUuid(device) && ReadDeviceContext(req, device, &ctx).ok()) Checkin(ctx, req.peer);
     auto data = central() ? policy->objects().Get(sha) : cache->File(sha);
     if (!data.ok()) {
       switch (data.status().code()) {
@@ -218,6 +215,14 @@ struct Beacon::Impl {
           common::LogError("file " + sha + ": " + data.status().ToString());
           return Fail(res, 502, "policy file could not be obtained intact");
       }
+    }
+    // Named by its digest, the file can never change: cache it forever.
+    std::string etag = "\"" + sha + "\"";
+    res.Set("ETag", etag);
+    res.Set("Cache-Control", "public, max-age=31536000, immutable");
+    if (EtagMatches(req.header("If-None-Match"), etag)) {
+      res.status = 304;
+      return;
     }
     res.status = 200;
     res.content_type = "application/octet-stream";
@@ -250,16 +255,14 @@ struct Beacon::Impl {
     }
     // An upload we already hold is acknowledged after its body is read and
     // discarded: closing early would make the sender see a write error and
-    // send it again, forever.
+    // send it again, forever. (The store is not asked here: that would put
+    // every upload behind the importer's write lock. An id imported before
+    // is spooled again and dropped by the importer; see docs/impl.md.)
     auto already_stored = [&] {
       body([](const char*, size_t) { return true; });
       res.status = 200;
       res.body = "already stored\n";
     };
-    if (central()) {
-      auto seen = store->HasUpload(upload_id);
-      if (seen.ok() && *seen) return already_stored();
-    }
     common::SpoolMeta meta;
     meta.id = upload_id;
     meta.device = device;
@@ -274,9 +277,12 @@ struct Beacon::Impl {
     if (!writer.ok()) {
       switch (writer.status().code()) {
         case Code::kAlreadyExists: return already_stored();
-        case Code::kResourceExhausted:
+        case Code::kUnavailable:  // the spool holds spool_max_size already
           common::LogWarn("upload refused: " + writer.status().message());
-          return Unavailable(res, 507, "spool is full; retry later");
+          return Unavailable(res, 503, "spool is full; retry later");
+        case Code::kResourceExhausted:  // the disk is short of spool_min_free
+          common::LogWarn("upload refused: " + writer.status().message());
+          return Unavailable(res, 507, "not enough disk space; retry later");
         case Code::kInvalidArgument: return Fail(res, 400, writer.status().message());
         default:
           common::LogError("upload " + upload_id + ": " + writer.status().ToString());
@@ -369,8 +375,7 @@ StatusOr<std::unique_ptr<Beacon>> Beacon::Create(const common::Config& config) {
   if (!store.empty()) {
     ASSIGN_OR_RETURN(im.store, inventory::OpenSqliteStore(data + "/store.sqlite"));
     std::string policy_dir = config.GetString("policy_dir").empty() ? data + "/policy" : config.GetString("policy_dir");
-    ASSIGN_OR_RETURN(im.policy, policy::PolicySource::Open(policy_dir, data + "/policy-state",
-                                                           config.GetSeconds("policy_rescan_interval")));
+    ASSIGN_OR_RETURN(im.policy, policy::PolicySource::Open(policy_dir, data + "/policy-state"));
   } else {
     im.upstream.url = upstream;
     im.upstream.ca_file = config.GetString("ca_file");
@@ -417,6 +422,13 @@ void Beacon::Run() {
   std::vector<std::thread> threads;
   if (im.central()) {
     threads.emplace_back([&im] {
+      auto every = std::chrono::seconds(std::max<int64_t>(1, im.config.GetSeconds("policy_rescan_interval")));
+      while (im.stop.SleepFor(every)) {
+        Status st = im.policy->Rescan();
+        if (!st.ok()) common::LogError("policy: rescan failed, serving the last good revision: " + st.ToString());
+      }
+    });
+    threads.emplace_back([&im] {
       RunImporter(*im.spool, *im.store, im.checkins, im.stop,
                   std::max<int64_t>(1, im.config.GetSeconds("checkin_flush_interval")));
     });
@@ -444,8 +456,9 @@ void Beacon::Stop() {
 namespace {
 
 void Usage(std::ostream& out) {
-  out << "usage: beacon --config FILE [--data-dir DIR]\n"
+  out << "usage: beacon [--config FILE] [--data-dir DIR]\n"
          "       beacon --help | --version\n\n"
+         "The default config file is /etc/beacon/beacon.conf; --data-dir overrides its data_dir.\n"
          "Serves the agent API over HTTPS. With 'upstream' set it relays uploads and policy;\n"
          "with 'store = sqlite' it is the central and imports uploads into the store.\n\n"
          "Configuration keys:\n"
@@ -456,7 +469,7 @@ void Usage(std::ostream& out) {
 
 int BeaconMain(int argc, char** argv) {
   common::SetLogTag("beacon");
-  std::string config_path, data_dir;
+  std::string config_path = "/etc/beacon/beacon.conf", data_dir;
   for (int i = 1; i < argc; ++i) {
     std::string a = argv[i];
     if (a == "--help" || a == "-h") {
@@ -474,10 +487,6 @@ int BeaconMain(int argc, char** argv) {
       Usage(std::cerr);
       return 2;
     }
-  }
-  if (config_path.empty()) {
-    std::cerr << "beacon: --config FILE is required\n";
-    return 2;
   }
   auto config = common::LoadConfig(config_path, &ConfigKeys());
   if (!config.ok()) {

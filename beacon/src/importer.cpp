@@ -1,6 +1,7 @@
 #include "importer.h"
 
 #include <chrono>
+#include <ctime>
 
 #include "common/log.h"
 #include "common/retry.h"
@@ -60,7 +61,14 @@ void RunImporter(common::Spool& spool, inventory::Store& store, CheckinTracker& 
       checkins.Restore(std::move(batch));
     }
   };
+  // A store that keeps failing (disk full, locked) is retried with backoff
+  // rather than every pass.
+  common::Backoff backoff(std::chrono::milliseconds(500), std::chrono::seconds(30),
+                          static_cast<uint64_t>(std::time(nullptr)));
+  std::chrono::milliseconds pause{0};
   while (!stop.stopped()) {
+    if (pause.count() > 0 && !stop.SleepFor(pause)) break;
+    pause = std::chrono::milliseconds(0);
     for (const auto& meta : spool.List()) {
       if (stop.stopped()) break;
       Status st = ImportEntry(store, spool, meta);
@@ -78,9 +86,13 @@ void RunImporter(common::Spool& spool, inventory::Store& store, CheckinTracker& 
           break;
         case common::Outcome::kStop:
         case common::Outcome::kRetry:
-          common::LogWarn("importer: will retry " + meta.id + ": " + st.ToString());
+          pause = backoff.Next();
+          common::LogWarn("importer: will retry " + meta.id + " in " + std::to_string(pause.count()) +
+                          " ms: " + st.ToString());
           break;
       }
+      if (pause.count() > 0) break;
+      backoff.Reset();
     }
     auto now = std::chrono::steady_clock::now();
     if (now - last_flush >= std::chrono::seconds(flush_interval_s)) {

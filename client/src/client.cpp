@@ -202,6 +202,7 @@ struct Client::Impl {
   }
 
   Status Flush() {
+    Status refused;
     for (const auto& meta : outbox->List()) {
       Status st = Send(meta);
       switch (common::Classify(st)) {
@@ -211,15 +212,16 @@ struct Client::Impl {
           common::LogInfo("uploaded " + meta.kind + " " + meta.id);
           break;
         case common::Outcome::kReject:
-          common::LogError("upload " + meta.id + " refused: " + st.ToString());
+          common::LogError("upload " + meta.id + " refused, moved to outbox/rejected: " + st.ToString());
           RETURN_IF_ERROR(outbox->Reject(meta.id, st.ToString()));
+          if (refused.ok()) refused = st;
           break;
         case common::Outcome::kStop:
         case common::Outcome::kRetry:
           return st;
       }
     }
-    return Status::Ok();
+    return refused;
   }
 };
 
@@ -345,12 +347,13 @@ std::string Client::StatusReport() const {
 namespace {
 
 void Usage(std::ostream& out) {
-  out << "usage: beacon-client [--config FILE] [--state-dir DIR] COMMAND\n\n"
+  out << "usage: beacon-client [--config FILE] [--data-dir DIR] COMMAND\n\n"
          "commands:\n"
          "  run [--once]      check policy, collect and upload on schedule (--once: one cycle, then exit)\n"
          "  inventory --now   collect the inventory now and upload it\n"
          "  status            print the device id, applied policy and outbox\n\n"
-         "The default config file is /etc/beacon-client/client.conf.\n\n"
+         "The default config file is /etc/beacon-client/client.conf; --data-dir overrides\n"
+         "its state_dir (--state-dir is accepted too).\n\n"
          "Configuration keys:\n"
       << common::ConfigHelp(ConfigKeys());
 }

@@ -2,6 +2,7 @@
 
 #include <httplib.h>
 #include <openssl/ssl.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <cctype>
@@ -45,7 +46,12 @@ StatusOr<std::unique_ptr<HttpClient>> HttpClient::Create(const ClientOptions& op
   std::string host;
   int port = 0;
   RETURN_IF_ERROR(ParseHttpsUrl(options.url, &host, &port));
-  if (options.ca_file.empty()) return InvalidArgument("no CA bundle configured (ca_file)");
+  // A missing CA bundle is a configuration problem, not a property of any
+  // upload: FailedPrecondition makes callers keep their data and report.
+  if (options.ca_file.empty()) return FailedPrecondition("no CA bundle configured (ca_file)");
+  if (::access(options.ca_file.c_str(), R_OK) != 0) {
+    return FailedPrecondition("cannot read the CA bundle " + options.ca_file);
+  }
   std::unique_ptr<HttpClient> c(new HttpClient);
   c->impl_->options = options;
   c->impl_->cli = std::make_unique<httplib::SSLClient>(host, port);
@@ -70,11 +76,10 @@ Status FromError(httplib::Error e, const std::string& what) {
   switch (e) {
     case httplib::Error::SSLServerVerification:
       return Unauthenticated(what + ": server certificate or host name not verified by the estate CA");
-    case httplib::Error::SSLLoadingCerts: return InvalidArgument(what + ": cannot load the CA bundle");
+    case httplib::Error::SSLLoadingCerts: return FailedPrecondition(what + ": cannot load the CA bundle");
     case httplib::Error::Read:
     case httplib::Error::Write:
     case httplib::Error::ConnectionTimeout: return DeadlineExceeded(m);
-    case httplib::Error::Canceled: return ResourceExhausted(what + ": response too large");
     default: return Unavailable(m);
   }
 }
@@ -102,12 +107,19 @@ httplib::Headers ToHeaders(const HeaderList& list) {
 StatusOr<HttpResult> HttpClient::Get(const std::string& path, const HeaderList& headers,
                                      uint64_t max_body) {
   std::string body;
+  bool too_large = false;
   auto res = impl_->cli->Get(path, ToHeaders(headers), [&](const char* data, size_t len) {
-    if (body.size() + len > max_body) return false;
+    if (body.size() + len > max_body) {
+      too_large = true;
+      return false;
+    }
     body.append(data, len);
     return true;
   });
-  if (!res) return FromError(res.error(), "GET " + impl_->options.url + path);
+  if (!res) {
+    if (too_large) return ResourceExhausted("GET " + impl_->options.url + path + ": response larger than " + std::to_string(max_body) + " bytes");
+    return FromError(res.error(), "GET " + impl_->options.url + path);
+  }
   return ToResult(res.value(), std::move(body));
 }
 

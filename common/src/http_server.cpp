@@ -138,6 +138,9 @@ struct HttpServer::Impl {
         return HR::Handled;
       }
     }
+    // Ranges are not part of the protocol; a partial manifest or file must
+    // never look complete, so the whole representation is always sent.
+    if (!req.ranges.empty()) const_cast<httplib::Request&>(req).ranges.clear();
     if (req.has_header("Transfer-Encoding")) {
       Refuse(res, req.method == "PUT" ? 411 : 400,
              "Transfer-Encoding is not accepted; send Content-Length");
@@ -262,6 +265,26 @@ Status HttpServer::Start() {
       LogError("handler exception of unknown type");
     }
     Refuse(res, 500, "internal error");
+  });
+  // Every error answer closes the connection, including the ones the library
+  // writes itself before any handler runs (400 for a malformed request line
+  // or header, 414, 416): whatever body followed them is never parsed as a
+  // request. Answers already made by Refuse() keep their text.
+  svr.set_error_handler(httplib::Server::HandlerWithResponse([](const httplib::Request& req,
+                                                                httplib::Response& res) {
+    if (!res.content_provider_) {
+      if (req.method == "HEAD") const_cast<httplib::Request&>(req).method = "GET";
+      std::string text = res.body.empty() ? "error: request refused\n" : res.body;
+      res.body.clear();
+      RefuseWithBody(res, res.status, text);
+    }
+    // Handled makes the library compute Content-Length for the provider.
+    return httplib::Server::HandlerResponse::Handled;
+  }));
+  // "Expect: 100-continue" is answered before routing; check the request
+  // first so that a refused upload is never invited to send its body.
+  svr.set_expect_100_continue_handler([&im](const httplib::Request& req, httplib::Response& res) {
+    return im.PreRoute(req, res) == httplib::Server::HandlerResponse::Handled ? res.status : 100;
   });
   svr.set_pre_routing_handler(
       [&im](const httplib::Request& req, httplib::Response& res) { return im.PreRoute(req, res); });

@@ -193,8 +193,8 @@ Status Spool::Scan() {
     }
     if (!bad.ok()) {
       LogError("spool: quarantining ready/" + name + ": " + bad.message());
-      std::string dst = options_.dir + "/rejected/" + name;
-      ::rename(path.c_str(), dst.c_str());
+      std::string dst = RejectedPath(name);
+      if (::rename(path.c_str(), dst.c_str()) != 0) return ErrnoStatus("quarantine " + name, errno);
       (void)WriteFileAtomic(dst + ".reason", bad.ToString() + "\n");
       continue;
     }
@@ -214,6 +214,15 @@ Status Spool::Scan() {
   return SyncDir(options_.dir + "/rejected");
 }
 
+std::string Spool::RejectedPath(const std::string& name) const {
+  // Never replace an earlier rejected file of the same name: both are evidence.
+  std::string base = options_.dir + "/rejected/" + name;
+  std::string path = base;
+  struct stat sb {};
+  for (int n = 1; ::lstat(path.c_str(), &sb) == 0; ++n) path = base + "." + std::to_string(n);
+  return path;
+}
+
 std::string Spool::ReadyPath(const std::string& id) const {
   return options_.dir + "/ready/" + id + ".upl";
 }
@@ -225,7 +234,7 @@ StatusOr<std::unique_ptr<Spool::Writer>> Spool::Begin(SpoolMeta meta) {
     std::lock_guard<std::mutex> lock(mu_);
     if (entries_.count(meta.id)) return AlreadyExists("upload " + meta.id + " is already stored");
     if (bytes_ + reserved_ + meta.size > options_.max_bytes) {
-      return ResourceExhausted("spool is full (" + std::to_string(bytes_ + reserved_) + " of " +
+      return Unavailable("spool is full (" + std::to_string(bytes_ + reserved_) + " of " +
                                std::to_string(options_.max_bytes) + " bytes)");
     }
     reserved_ += meta.size;
@@ -269,7 +278,13 @@ Status Spool::FinishCommit(const SpoolMeta& meta, const std::string& tmp_path) {
     if (err == EEXIST) return AlreadyExists("upload " + meta.id + " is already stored");
     return ErrnoStatus("rename into ready/", err);
   }
-  RETURN_IF_ERROR(SyncDir(options_.dir + "/ready"));
+  Status synced = SyncDir(options_.dir + "/ready");
+  if (!synced.ok()) {
+    // Not durable, so not acknowledged: take it back so that the sender's
+    // retry is stored afresh instead of colliding with an unindexed file.
+    ::unlink(dst.c_str());
+    return synced;
+  }
   std::string header = EncodeSpoolHeader(meta);
   std::lock_guard<std::mutex> lock(mu_);
   entries_[meta.id] = Entry{meta, seq_++, header.size()};
@@ -375,7 +390,7 @@ Status Spool::Reject(const std::string& id, const std::string& reason) {
     bytes_ -= std::min(bytes_, it->second.meta.size);
     entries_.erase(it);
   }
-  std::string dst = options_.dir + "/rejected/" + id + ".upl";
+  std::string dst = RejectedPath(id + ".upl");
   if (::rename(ReadyPath(id).c_str(), dst.c_str()) != 0) return ErrnoStatus("reject " + id, errno);
   RETURN_IF_ERROR(WriteFileAtomic(dst + ".reason", reason + "\n"));
   RETURN_IF_ERROR(SyncDir(options_.dir + "/ready"));

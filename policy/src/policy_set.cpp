@@ -2,7 +2,6 @@
 
 #include <sys/stat.h>
 
-#include <ctime>
 #include <sstream>
 
 #include "common/fs.h"
@@ -40,32 +39,38 @@ StatusOr<std::string> ObjectStore::Get(const std::string& sha256) const {
   return data;
 }
 
-PolicySource::PolicySource(std::string policy_dir, std::string state_dir, int64_t rescan_interval_s)
+PolicySource::PolicySource(std::string policy_dir, std::string state_dir)
     : policy_dir_(std::move(policy_dir)),
       state_dir_(std::move(state_dir)),
-      rescan_interval_s_(rescan_interval_s),
-      objects_(state_dir_ + "/objects") {}
+      objects_(state_dir_ + "/objects"),
+      current_(std::make_shared<PolicySnapshot>()) {}
 
 StatusOr<std::unique_ptr<PolicySource>> PolicySource::Open(const std::string& policy_dir,
-                                                           const std::string& state_dir,
-                                                           int64_t rescan_interval_s) {
-  std::unique_ptr<PolicySource> s(new PolicySource(policy_dir, state_dir, rescan_interval_s));
+                                                           const std::string& state_dir) {
+  std::unique_ptr<PolicySource> s(new PolicySource(policy_dir, state_dir));
   RETURN_IF_ERROR(common::MakeDirs(policy_dir, 0755));
   RETURN_IF_ERROR(s->objects_.Init());
   // The revision survives restarts so that it only ever increases.
   auto saved = common::ReadFile(state_dir + "/policy-revision", 4096);
   if (saved.ok()) {
+    auto snap = std::make_shared<PolicySnapshot>();
     std::istringstream in(*saved);
-    in >> s->snapshot_.manifest.revision >> s->content_key_;
+    in >> snap->manifest.revision >> s->content_key_;
+    s->current_ = snap;
   }
   RETURN_IF_ERROR(s->Rescan());
-  s->last_scan_ = static_cast<int64_t>(std::time(nullptr));
   return s;
 }
 
+std::shared_ptr<const PolicySnapshot> PolicySource::Current() const {
+  std::lock_guard<std::mutex> lock(mu_);
+  return current_;
+}
+
 Status PolicySource::Rescan() {
+  std::lock_guard<std::mutex> scan_lock(scan_mu_);
   ASSIGN_OR_RETURN(auto names, common::ListDir(policy_dir_));
-  Manifest m;
+  auto snap = std::make_shared<PolicySnapshot>();
   std::string key_text;
   for (const auto& name : names) {
     if (!IsPolicyFileName(name)) {
@@ -75,37 +80,25 @@ Status PolicySource::Rescan() {
     ASSIGN_OR_RETURN(std::string data, common::ReadFile(policy_dir_ + "/" + name, kMaxPolicyFile));
     std::string sha = common::Sha256Hex(data);
     RETURN_IF_ERROR(objects_.Put(sha, data));
-    m.files.push_back({name, sha, data.size()});
+    snap->manifest.files.push_back({name, sha, data.size()});
     key_text += name + " " + sha + "\n";
   }
   std::string key = common::Sha256Hex(key_text);
-  if (key != content_key_ || snapshot_.xml.empty()) {
-    m.revision = snapshot_.manifest.revision + (key != content_key_ ? 1 : 0);
-    if (key != content_key_) {
-      RETURN_IF_ERROR(common::WriteFileAtomic(state_dir_ + "/policy-revision",
-                                              std::to_string(m.revision) + " " + key + "\n"));
-      common::LogInfo("policy: published revision " + std::to_string(m.revision) + " (" +
-                      std::to_string(m.files.size()) + " files)");
-    }
-    content_key_ = key;
-    snapshot_.manifest = std::move(m);
-    snapshot_.xml = ToXml(snapshot_.manifest);
-    snapshot_.etag = ManifestEtag(snapshot_.xml);
+  std::shared_ptr<const PolicySnapshot> old = Current();
+  if (key == content_key_ && !old->xml.empty()) return Status::Ok();
+  snap->manifest.revision = old->manifest.revision + (key != content_key_ ? 1 : 0);
+  if (key != content_key_) {
+    RETURN_IF_ERROR(common::WriteFileAtomic(state_dir_ + "/policy-revision",
+                                            std::to_string(snap->manifest.revision) + " " + key + "\n"));
+    common::LogInfo("policy: published revision " + std::to_string(snap->manifest.revision) + " (" +
+                    std::to_string(snap->manifest.files.size()) + " files)");
   }
-  return Status::Ok();
-}
-
-StatusOr<PolicySnapshot> PolicySource::Current() {
+  content_key_ = key;
+  snap->xml = ToXml(snap->manifest);
+  snap->etag = ManifestEtag(snap->xml);
   std::lock_guard<std::mutex> lock(mu_);
-  int64_t now = static_cast<int64_t>(std::time(nullptr));
-  if (now - last_scan_ >= rescan_interval_s_) {
-    last_scan_ = now;
-    Status st = Rescan();
-    // A broken edit keeps the last good snapshot in service.
-    if (!st.ok()) common::LogError("policy: rescan failed, serving revision " +
-                                   std::to_string(snapshot_.manifest.revision) + ": " + st.ToString());
-  }
-  return snapshot_;
+  current_ = std::move(snap);
+  return Status::Ok();
 }
 
 }  // namespace policy

@@ -136,6 +136,52 @@ TEST_CASE("a body smuggled on a GET is never parsed as a second request") {
   CHECK(s.get_calls == 0);
 }
 
+TEST_CASE("answers the library writes itself also close the connection") {
+  TestServer s;
+  std::string smuggled = "GET /v1/things/smuggled HTTP/1.1\r\n" + kHost + "\r\n";
+  struct Case {
+    const char* name;
+    std::string head;
+    int status;
+  };
+  std::vector<Case> cases = {
+      {"unknown method", "BREW /v1/things/a HTTP/1.1\r\n" + kHost + "Content-Length: 40\r\n\r\n", 400},
+      {"bare LF line endings", "GET /v1/things/a HTTP/1.1\n" + kHost + "\r\n", 400},
+      {"request target too long", "GET /v1/things/" + std::string(9000, 'a') + " HTTP/1.1\r\n" + kHost + "\r\n", 414},
+      {"unparsable Range", "GET /v1/things/a HTTP/1.1\r\n" + kHost + "Range: bytes=oops\r\n\r\n", 416},
+  };
+  for (const auto& c : cases) {
+    INFO(c.name);
+    auto r = TlsExchange(s.port(), std::vector<std::string>{c.head, smuggled});
+    CHECK(FirstStatus(r.data) == c.status);
+    CHECK(CountResponses(r.data) == 1);
+    CHECK(r.closed);
+  }
+  CHECK(s.get_calls == 0);
+}
+
+TEST_CASE("a Range header gets the whole representation") {
+  TestServer s;
+  auto r = TlsExchange(s.port(), "GET /v1/things/abc HTTP/1.1\r\n" + kHost + "Range: bytes=0-3\r\n\r\n");
+  CHECK(FirstStatus(r.data) == 200);
+  CHECK(r.data.find("Content-Range") == std::string::npos);
+  CHECK(r.data.find("thing abc peer 127.0.0.1") != std::string::npos);
+}
+
+TEST_CASE("Expect: 100-continue is checked before the body is invited") {
+  TestServer s;
+  auto refused = TlsExchange(s.port(), "PUT /v1/up/x HTTP/1.1\r\n" + kHost +
+                                           "Content-Length: 5000\r\nExpect: 100-continue\r\n\r\n");
+  CHECK(FirstStatus(refused.data) == 413);
+  CHECK(refused.data.find("100 Continue") == std::string::npos);
+  CHECK(refused.closed);
+  auto invited = TlsExchange(s.port(), std::vector<std::string>{"PUT /v1/up/x HTTP/1.1\r\n" + kHost +
+                                           "Content-Length: 5\r\nExpect: 100-continue\r\n\r\n", "hello"});
+  CHECK(FirstStatus(invited.data) == 100);
+  CHECK(invited.data.find("201 Created") != std::string::npos);
+  CHECK(s.put_bytes == 5);
+}
+
 TEST_CASE("a client-sent REMOTE_ADDR header does not change the peer") {
   TestServer s;
   auto r = TlsExchange(s.port(), "GET /v1/things/a HTTP/1.1\r\n" + kHost + "REMOTE_ADDR: 203.0.113.9\r\n\r\n");

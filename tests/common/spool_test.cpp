@@ -209,11 +209,11 @@ TEST_CASE("spool: capacity is enforced before anything is written") {
   auto spool = Open(t.path, 100);
   REQUIRE(spool->Put(Meta(std::string(60, 'a')), std::string(60, 'a')).ok());
   auto second = spool->Begin(Meta(std::string(60, 'b')));
-  CHECK(second.status().code() == common::Code::kResourceExhausted);
+  CHECK(second.status().code() == common::Code::kUnavailable);
   // Reserved space counts: two 40-byte uploads in flight fill the rest.
   auto w = spool->Begin(Meta(std::string(40, 'c')));
   REQUIRE(w.ok());
-  CHECK(spool->Begin(Meta(std::string(1, 'd'))).status().code() == common::Code::kResourceExhausted);
+  CHECK(spool->Begin(Meta(std::string(1, 'd'))).status().code() == common::Code::kUnavailable);
   w->reset();  // abandoned: its reservation is released
   CHECK(spool->Begin(Meta(std::string(40, 'e'))).ok());
 }
@@ -271,4 +271,14 @@ TEST_CASE("spool: header codec round trip and damage") {
   std::string v2 = h;
   v2[7] = '2';
   CHECK(common::DecodeSpoolHeader(v2, &off).status().code() == common::Code::kDataLoss);
+}
+
+TEST_CASE("spool: a disk short of min_free_bytes is ResourceExhausted") {
+  TempDir t;
+  common::Spool::Options o;
+  o.dir = t.path;
+  o.min_free_bytes = 1ull << 60;  // more than any disk has
+  auto spool = common::Spool::Open(o);
+  REQUIRE(spool.ok());
+  CHECK((*spool)->Begin(Meta("x")).status().code() == common::Code::kResourceExhausted);
 }

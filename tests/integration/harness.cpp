@@ -155,7 +155,7 @@ Estate::Estate() : dir(MakeTempDir("estate")), certs(TEST_CERT_DIR), central_por
             "name = central\nlisten_host = 127.0.0.1\nlisten_port = " + std::to_string(central_port) +
                 "\ntls_cert = " + certs + "/server.pem\ntls_key = " + certs + "/server.key\n" +
                 "data_dir = " + dir + "/central\nstore = sqlite\ncheckin_flush_interval = 1s\n" +
-                "policy_rescan_interval = 0s\nthreads = 8\nspool_min_free = 0\nkeep_alive_timeout = 2s\n");
+                "policy_rescan_interval = 1s\nthreads = 8\nspool_min_free = 0\nkeep_alive_timeout = 2s\n");
   WriteText(dir + "/dmz.conf",
             "name = dmz\nlisten_host = 127.0.0.1\nlisten_port = " + std::to_string(dmz_port) +
                 "\ntls_cert = " + certs + "/server.pem\ntls_key = " + certs + "/server.key\n" +

@@ -78,21 +78,23 @@ TEST_CASE("policy source: revisions only go up and survive restarts") {
   REQUIRE(common::WriteFileAtomic(pol + "/policy.xml", "<policy/>").ok());
   int64_t first = 0;
   {
-    auto src = policy::PolicySource::Open(pol, state, 0);
+    auto src = policy::PolicySource::Open(pol, state);
     REQUIRE(src.ok());
     auto snap = (*src)->Current();
-    REQUIRE(snap.ok());
     first = snap->manifest.revision;
     CHECK(first == 1);
     REQUIRE(snap->manifest.files.size() == 1);
     CHECK(*(*src)->objects().Get(snap->manifest.files[0].sha256) == "<policy/>");
     // Unchanged folder: same revision, same ETag.
-    auto again = (*src)->Current();
-    CHECK(again->etag == snap->etag);
+    REQUIRE((*src)->Rescan().ok());
+    CHECK((*src)->Current()->etag == snap->etag);
     REQUIRE(common::WriteFileAtomic(pol + "/policy.xml", "<policy v='2'/>").ok());
+    CHECK((*src)->Current()->manifest.revision == 1);  // not before the next rescan
+    REQUIRE((*src)->Rescan().ok());
     CHECK((*src)->Current()->manifest.revision == 2);
+    CHECK(snap->manifest.revision == 1);  // a snapshot in use never changes
   }
-  auto reopened = policy::PolicySource::Open(pol, state, 0);
+  auto reopened = policy::PolicySource::Open(pol, state);
   REQUIRE(reopened.ok());
   CHECK((*reopened)->Current()->manifest.revision == 2);
   // Objects refuse bytes that do not match their name.

@@ -34,8 +34,10 @@ class Client {
   // Collects this machine's inventory and puts it in the outbox.
   common::Status CollectInventory();
   // Sends the outbox, oldest first. An upload leaves the outbox only after the
-  // beacon's 200/201. Stops at the first retryable failure (returned);
-  // refused uploads are quarantined in outbox/rejected/ and reported.
+  // beacon's 200/201. Stops at the first retryable or configuration failure
+  // (returned); uploads the beacon refuses as bad (400, 413) go to
+  // outbox/rejected/ and the first such refusal is returned after the rest
+  // were sent.
   common::Status Flush();
 
   // One full cycle: CheckPolicy, CollectInventory, Flush.
@@ -53,7 +55,7 @@ class Client {
   std::unique_ptr<Impl> impl_;
 };
 
-// main(): beacon-client [--config FILE] [--state-dir DIR] run [--once] |
+// main(): beacon-client [--config FILE] [--data-dir DIR] run [--once] |
 // inventory --now | status.
 int ClientMain(int argc, char** argv);
 

@@ -4,8 +4,9 @@
 // bundle and its host name; there is no switch to turn that off. TLS 1.2 is
 // the minimum. Library errors become Status:
 //   certificate or host name not verified -> Unauthenticated
-//   CA bundle unreadable                  -> InvalidArgument
-//   connection refused / reset / TLS fail -> Unavailable
+//   CA bundle missing or unreadable       -> FailedPrecondition
+//   connection refused / reset / TLS fail -> Unavailable (also a connection
+//                                            dropped while sending a body)
 //   read or write timeout                 -> DeadlineExceeded
 // HTTP statuses are returned as they are; map them with StatusFromHttp
 // (common/retry.h). One HttpClient keeps one keep-alive connection and is

@@ -81,8 +81,9 @@ class Spool {
   ~Spool();
 
   // Starts receiving. AlreadyExists if the id is ready already (the caller
-  // answers "stored" without reading further); ResourceExhausted when the
-  // spool or the disk is full; InvalidArgument for bad metadata.
+  // answers "stored"); Unavailable when the spool holds max_bytes already
+  // (it drains as entries are delivered); ResourceExhausted when the disk is
+  // short of min_free_bytes; InvalidArgument for bad metadata.
   StatusOr<std::unique_ptr<Writer>> Begin(SpoolMeta meta);
 
   // Convenience: Begin + Append + Commit of an in-memory body, computing its
@@ -116,6 +117,7 @@ class Spool {
   explicit Spool(Options options) : options_(std::move(options)) {}
   Status Scan();
   std::string ReadyPath(const std::string& id) const;
+  std::string RejectedPath(const std::string& name) const;
   Status FinishCommit(const SpoolMeta& meta, const std::string& tmp_path);
   void Release(uint64_t bytes);
 

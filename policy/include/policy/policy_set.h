@@ -6,10 +6,11 @@
 // relay beacons (cache) and clients (applied policy). Thread-safe.
 //
 // PolicySource: the central's view of its policy folder. Every file in the
-// folder is part of the policy every device gets (targeting comes later). A
-// rescan (at most once per `rescan_interval_s`) hashes changed files, stores
-// them as objects and, when the set changed, bumps the revision, which is
-// persisted so it only ever increases. Thread-safe.
+// folder is part of the policy every device gets (targeting comes later).
+// Rescan() hashes the files, stores them as objects and, when the set
+// changed, bumps the revision, which is persisted so it only ever increases.
+// Current() is cheap (a shared pointer under a short lock) because it runs
+// on every check-in; Rescan() runs on a background thread. Thread-safe.
 #pragma once
 
 #include <cstdint>
@@ -46,25 +47,25 @@ struct PolicySnapshot {
 class PolicySource {
  public:
   // policy_dir: the administrator's files. state_dir: objects/ and the
-  // persisted revision.
+  // persisted revision. Scans once before returning.
   static common::StatusOr<std::unique_ptr<PolicySource>> Open(const std::string& policy_dir,
-                                                              const std::string& state_dir,
-                                                              int64_t rescan_interval_s);
-  // The current published snapshot (rescanning if due).
-  common::StatusOr<PolicySnapshot> Current();
+                                                              const std::string& state_dir);
+  // The snapshot in service; never null.
+  std::shared_ptr<const PolicySnapshot> Current() const;
+  // Re-reads the folder and publishes a new revision if anything changed. On
+  // error (an unreadable file) the snapshot in service stays.
+  common::Status Rescan();
   const ObjectStore& objects() const { return objects_; }
 
  private:
-  PolicySource(std::string policy_dir, std::string state_dir, int64_t rescan_interval_s);
-  common::Status Rescan();
+  PolicySource(std::string policy_dir, std::string state_dir);
 
   std::string policy_dir_, state_dir_;
-  int64_t rescan_interval_s_;
   ObjectStore objects_;
-  std::mutex mu_;
-  int64_t last_scan_ = -1;
-  PolicySnapshot snapshot_;
+  std::mutex scan_mu_;  // one rescan at a time; guards content_key_
   std::string content_key_;  // hash over (name, sha256) of the current set
+  mutable std::mutex mu_;    // guards current_
+  std::shared_ptr<const PolicySnapshot> current_;
 };
 
 }  // namespace policy
