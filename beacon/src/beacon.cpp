@@ -46,7 +46,7 @@ const std::vector<common::ConfigKey>& ConfigKeys() {
       {"upstream", KeyType::kString, "", "https://host:port of the next beacon or the central; set on relays only"},
       {"store", KeyType::kString, "", "'sqlite' makes this beacon the central (store at data_dir/store.sqlite)"},
       {"policy_dir", KeyType::kString, "", "central: folder of policy files to publish; default data_dir/policy"},
-      {"threads", KeyType::kInt, "64", "worker threads; each serves one connection at a time"},
+      {"threads", KeyType::kInt, "256", "worker threads; each serves one connection at a time, so connections beyond this wait (even for their TLS handshake)"},
       {"backlog", KeyType::kInt, "4096", "listen backlog (pending connections the kernel queues)"},
       {"read_timeout", KeyType::kDuration, "5s", "longest wait for request bytes before the connection is closed"},
       {"write_timeout", KeyType::kDuration, "5s", "longest wait to send response bytes"},
@@ -383,7 +383,11 @@ StatusOr<std::unique_ptr<Beacon>> Beacon::Create(const common::Config& config) {
     im.upstream.read_timeout_s = 30;
     im.upstream.write_timeout_s = 30;
     RETURN_IF_ERROR(common::HttpClient::Create(im.upstream).status());
-    im.cache = std::make_unique<PolicyCache>(data + "/policy-cache", im.upstream, im.name,
+    // A device waits while its manifest is revalidated: keep that short and
+    // fall back to the cache.
+    common::ClientOptions policy_upstream = im.upstream;
+    policy_upstream.read_timeout_s = 10;
+    im.cache = std::make_unique<PolicyCache>(data + "/policy-cache", policy_upstream, im.name,
                                              config.GetSeconds("policy_cache_ttl"));
     RETURN_IF_ERROR(im.cache->Init());
   }

@@ -1,6 +1,7 @@
 #include "policy_cache.h"
 
 #include <ctime>
+#include <optional>
 
 #include "common/fs.h"
 #include "common/log.h"
@@ -29,26 +30,42 @@ Status PolicyCache::Init() {
   return common::MakeDirs(dir_ + "/manifests", 0755);
 }
 
-bool PolicyCache::IsDown() const { return std::chrono::steady_clock::now() < down_until_; }
-
-void PolicyCache::MarkDown() {
-  down_until_ = std::chrono::steady_clock::now() + backoff_.Next(std::chrono::seconds(1));
-  client_.reset();  // a fresh connection next time
+bool PolicyCache::IsDown() {
+  std::lock_guard<std::mutex> lock(mu_);
+  return std::chrono::steady_clock::now() < down_until_;
 }
 
-StatusOr<common::HttpClient*> PolicyCache::Client() {
-  if (!client_) {
-    ASSIGN_OR_RETURN(client_, common::HttpClient::Create(upstream_));
+void PolicyCache::Outcome(const Status& st) {
+  std::lock_guard<std::mutex> lock(mu_);
+  if (st.ok()) {
+    backoff_.Reset();
+  } else if (common::Classify(st) == common::Outcome::kRetry) {
+    down_until_ = std::chrono::steady_clock::now() + backoff_.Next(std::chrono::seconds(1));
   }
-  return client_.get();
 }
 
-Status PolicyCache::FetchFiles(const std::string& manifest_xml) {
+StatusOr<std::unique_ptr<common::HttpClient>> PolicyCache::Take() {
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    if (!idle_.empty()) {
+      auto c = std::move(idle_.back());
+      idle_.pop_back();
+      return c;
+    }
+  }
+  return common::HttpClient::Create(upstream_);
+}
+
+void PolicyCache::Give(std::unique_ptr<common::HttpClient> client) {
+  std::lock_guard<std::mutex> lock(mu_);
+  if (idle_.size() < 8) idle_.push_back(std::move(client));
+}
+
+Status PolicyCache::FetchFiles(common::HttpClient& client, const std::string& manifest_xml) {
   ASSIGN_OR_RETURN(policy::Manifest m, policy::ParseManifestXml(manifest_xml, "upstream manifest"));
   for (const auto& f : m.files) {
     if (files_.Has(f.sha256)) continue;
-    ASSIGN_OR_RETURN(common::HttpClient * cli, Client());
-    ASSIGN_OR_RETURN(auto res, cli->Get(common::protocol::FilePath(f.sha256), {}));
+    ASSIGN_OR_RETURN(auto res, client.Get(common::protocol::FilePath(f.sha256), {}));
     RETURN_IF_ERROR(common::StatusFromHttp(res.status, "upstream file " + f.sha256));
     // Put() refuses bytes that do not hash to the name: a beacon never caches
     // a file the upstream (or the network) altered.
@@ -60,65 +77,68 @@ Status PolicyCache::FetchFiles(const std::string& manifest_xml) {
 StatusOr<CachedManifest> PolicyCache::Manifest(const std::string& device,
                                                const std::string& client_version,
                                                int64_t policy_revision) {
-  std::lock_guard<std::mutex> lock(mu_);
   int64_t now = static_cast<int64_t>(std::time(nullptr));
   std::string path = dir_ + "/manifests/" + device + ".xml";
-  auto it = manifests_.find(device);
-  if (it == manifests_.end()) {
+  std::optional<CachedManifest> cached;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    auto it = manifests_.find(device);
+    if (it != manifests_.end()) cached = it->second;
+  }
+  if (!cached) {
     auto xml = common::ReadFile(path, 1 << 20);
-    if (xml.ok()) {
-      it = manifests_.emplace(device, CachedManifest{*xml, policy::ManifestEtag(*xml), 0}).first;
-    }
+    if (xml.ok()) cached = CachedManifest{*xml, policy::ManifestEtag(*xml), 0};
   }
-  bool have = it != manifests_.end();
-  if (have && now - it->second.checked_at < ttl_s_) return it->second;
-  if (IsDown()) {
-    if (have) return it->second;
+  if (cached && now - cached->checked_at < ttl_s_) return *cached;
+  auto unavailable = [&]() -> StatusOr<CachedManifest> {
+    if (cached) return *cached;
     return common::Unavailable("upstream unreachable and no cached policy for this device");
-  }
-  auto fetch = [&]() -> Status {
-    ASSIGN_OR_RETURN(common::HttpClient * cli, Client());
-    common::HeaderList headers = DeviceHeaders(device, client_version, policy_revision, name_);
-    if (have) headers.emplace_back("If-None-Match", it->second.etag);
-    ASSIGN_OR_RETURN(auto res, cli->Get(common::protocol::ManifestPath(device), headers, 1 << 20));
-    if (res.status == 304 && have) {
-      it->second.checked_at = now;
-      return Status::Ok();
-    }
-    RETURN_IF_ERROR(common::StatusFromHttp(res.status, "upstream manifest"));
-    if (res.status != 200) return common::Unavailable("unexpected upstream status");
-    RETURN_IF_ERROR(FetchFiles(res.body));
-    RETURN_IF_ERROR(common::WriteFileAtomic(path, res.body));
-    CachedManifest fresh{res.body, policy::ManifestEtag(res.body), now};
-    it = manifests_.insert_or_assign(device, std::move(fresh)).first;
-    have = true;
-    return Status::Ok();
   };
-  Status st = fetch();
-  if (st.ok()) {
-    backoff_.Reset();
-    return it->second;
+  if (IsDown()) return unavailable();
+
+  std::unique_ptr<common::HttpClient> client;
+  CachedManifest fresh;
+  Status st = [&]() -> Status {
+    ASSIGN_OR_RETURN(client, Take());
+    common::HeaderList headers = DeviceHeaders(device, client_version, policy_revision, name_);
+    if (cached) headers.emplace_back("If-None-Match", cached->etag);
+    ASSIGN_OR_RETURN(auto res, client->Get(common::protocol::ManifestPath(device), headers, 1 << 20));
+    if (res.status == 304 && cached) {
+      fresh = *cached;
+    } else {
+      RETURN_IF_ERROR(common::StatusFromHttp(res.status, "upstream manifest"));
+      if (res.status != 200) return common::Unavailable("unexpected upstream status");
+      RETURN_IF_ERROR(FetchFiles(*client, res.body));
+      RETURN_IF_ERROR(common::WriteFileAtomic(path, res.body));
+      fresh = CachedManifest{res.body, policy::ManifestEtag(res.body), 0};
+    }
+    fresh.checked_at = now;
+    return Status::Ok();
+  }();
+  Outcome(st);
+  if (!st.ok()) {
+    common::LogWarn("policy cache: upstream manifest fetch failed: " + st.ToString());
+    return unavailable();
   }
-  common::LogWarn("policy cache: upstream manifest fetch failed: " + st.ToString());
-  if (common::Classify(st) == common::Outcome::kRetry) MarkDown();
-  if (have) return it->second;
-  return common::Unavailable("upstream unreachable and no cached policy for this device");
+  Give(std::move(client));
+  std::lock_guard<std::mutex> lock(mu_);
+  manifests_.insert_or_assign(device, fresh);
+  return fresh;
 }
 
 StatusOr<std::string> PolicyCache::File(const std::string& sha256) {
   auto cached = files_.Get(sha256);
   if (cached.ok() || cached.status().code() != common::Code::kNotFound) return cached;
-  std::lock_guard<std::mutex> lock(mu_);
   if (IsDown()) return common::Unavailable("upstream unreachable");
-  ASSIGN_OR_RETURN(common::HttpClient * cli, Client());
-  auto res = cli->Get(common::protocol::FilePath(sha256), {});
-  if (!res.ok()) {
-    MarkDown();
-    return common::Unavailable("upstream unreachable");
-  }
-  RETURN_IF_ERROR(common::StatusFromHttp(res->status, "upstream file"));
+  ASSIGN_OR_RETURN(auto client, Take());
+  auto res = client->Get(common::protocol::FilePath(sha256), {});
+  Status st = res.ok() ? common::StatusFromHttp(res->status, "upstream file") : res.status();
+  Outcome(st);
+  if (!res.ok()) return common::Unavailable("upstream unreachable");
+  RETURN_IF_ERROR(st);
+  Give(std::move(client));
   RETURN_IF_ERROR(files_.Put(sha256, res->body));
-  return res->body;
+  return std::move(res)->body;
 }
 
 }  // namespace beacon

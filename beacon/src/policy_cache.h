@@ -5,7 +5,9 @@
 // content-addressed, verified against their digest and kept forever. When the
 // upstream is unreachable, cached manifests keep being served and the
 // upstream is not retried for a backoff period, so a down upstream does not
-// hold worker threads. Thread-safe.
+// hold worker threads. No lock is held during upstream requests (each uses
+// a pooled connection), so one slow revalidation delays only its own device.
+// Thread-safe.
 #pragma once
 
 #include <chrono>
@@ -14,6 +16,7 @@
 #include <mutex>
 #include <string>
 #include <unordered_map>
+#include <vector>
 
 #include "common/http_client.h"
 #include "common/retry.h"
@@ -43,10 +46,14 @@ class PolicyCache {
   common::StatusOr<std::string> File(const std::string& sha256);
 
  private:
-  common::Status FetchFiles(const std::string& manifest_xml);
-  common::StatusOr<common::HttpClient*> Client();
-  void MarkDown();
-  bool IsDown() const;
+  common::Status FetchFiles(common::HttpClient& client, const std::string& manifest_xml);
+  // Upstream connections: Take() one (new if none is idle), Give() it back
+  // after a successful exchange; a failed one is dropped.
+  common::StatusOr<std::unique_ptr<common::HttpClient>> Take();
+  void Give(std::unique_ptr<common::HttpClient> client);
+  // Notes an upstream failure (retryable ones start a quiet period) or success.
+  void Outcome(const common::Status& status);
+  bool IsDown();
 
   std::string dir_;
   common::ClientOptions upstream_;
@@ -54,8 +61,8 @@ class PolicyCache {
   int64_t ttl_s_;
   policy::ObjectStore files_;
 
-  std::mutex mu_;  // guards everything below; upstream calls are serialized
-  std::unique_ptr<common::HttpClient> client_;
+  std::mutex mu_;  // guards everything below; never held across network I/O
+  std::vector<std::unique_ptr<common::HttpClient>> idle_;
   std::unordered_map<std::string, CachedManifest> manifests_;
   common::Backoff backoff_;
   std::chrono::steady_clock::time_point down_until_{};
