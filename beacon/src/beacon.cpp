@@ -1,7 +1,5 @@
 #include "beacon/beacon.h"
 
-#include <pthread.h>
-#include <signal.h>
 #include <unistd.h>
 
 #include <atomic>
@@ -14,6 +12,7 @@
 #include "common/fs.h"
 #include "common/http_server.h"
 #include "common/log.h"
+#include "common/process.h"
 #include "common/protocol.h"
 #include "common/sha256.h"
 #include "common/spool.h"
@@ -347,11 +346,7 @@ StatusOr<std::unique_ptr<Beacon>> Beacon::Create(const common::Config& config) {
   std::unique_ptr<Beacon> b(new Beacon);
   Impl& im = *b->impl_;
   im.config = config;
-  common::LogLevel level;
-  if (!common::ParseLogLevel(config.GetString("log_level"), &level)) {
-    return common::InvalidArgument("log_level must be debug, info, warn or error");
-  }
-  common::SetLogLevel(level);
+  RETURN_IF_ERROR(common::SetLogLevelFrom(config.GetString("log_level")));
   im.name = config.GetString("name").empty() ? HostName() : config.GetString("name");
   if (!common::IsToken(im.name)) return common::InvalidArgument("name must match [A-Za-z0-9._:-]{1,64}");
   std::string data = config.GetString("data_dir");
@@ -499,27 +494,13 @@ int BeaconMain(int argc, char** argv) {
   }
   if (!data_dir.empty()) (void)config->Set("data_dir", data_dir, "--data-dir");
 
-  // Signals are taken by one thread with sigwait(), so no handler runs on an
-  // arbitrary thread in the middle of library code.
-  sigset_t set;
-  sigemptyset(&set);
-  sigaddset(&set, SIGINT);
-  sigaddset(&set, SIGTERM);
-  pthread_sigmask(SIG_BLOCK, &set, nullptr);
-  ::signal(SIGPIPE, SIG_IGN);
-
   auto beacon = Beacon::Create(*config);
   if (!beacon.ok()) {
     common::LogError(beacon.status().ToString());
     return 1;
   }
   Beacon* b = beacon->get();
-  std::thread([set, b] {
-    int sig = 0;
-    sigwait(&set, &sig);
-    common::LogInfo("signal " + std::to_string(sig) + ": shutting down");
-    b->Stop();
-  }).detach();
+  common::StopOnTerminationSignals([b] { b->Stop(); });
   b->Run();
   return 0;
 }

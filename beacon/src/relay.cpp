@@ -30,10 +30,7 @@ Status SendUpload(common::HttpClient& client, const common::Spool& spool,
   auto res = client.Put(p::UploadPath(meta.device, meta.kind, meta.id), headers, meta.size, source,
                         "application/octet-stream");
   if (!res.ok()) return res.status();
-  std::string ra = res->Header("retry-after");
-  *retry_after_s = (!ra.empty() && ra.size() < 6 && ra.find_first_not_of("0123456789") == std::string::npos)
-                       ? std::stoi(ra)
-                       : 0;
+  *retry_after_s = common::ParseRetryAfter(res->Header("retry-after"));
   return common::StatusFromHttp(res->status, "upstream PUT " + meta.kind + " " + meta.id);
 }
 

@@ -1,6 +1,5 @@
 #include "client/client.h"
 
-#include <pthread.h>
 #include <signal.h>
 
 #include <algorithm>
@@ -8,11 +7,11 @@
 #include <iostream>
 #include <map>
 #include <sstream>
-#include <thread>
 
 #include "common/fs.h"
 #include "common/http_client.h"
 #include "common/log.h"
+#include "common/process.h"
 #include "common/protocol.h"
 #include "common/retry.h"
 #include "common/spool.h"
@@ -196,8 +195,7 @@ struct Client::Impl {
       http.reset();
       return res.status();
     }
-    std::string ra = res->Header("retry-after");
-    retry_after_s = (!ra.empty() && ra.size() < 6 && ra.find_first_not_of("0123456789") == std::string::npos) ? std::stoi(ra) : 0;
+    retry_after_s = common::ParseRetryAfter(res->Header("retry-after"));
     return common::StatusFromHttp(res->status, "PUT " + meta.kind + " " + meta.id);
   }
 
@@ -234,11 +232,7 @@ StatusOr<std::unique_ptr<Client>> Client::Create(const common::Config& config) {
   std::unique_ptr<Client> c(new Client);
   Impl& im = *c->impl_;
   im.config = config;
-  common::LogLevel level;
-  if (!common::ParseLogLevel(config.GetString("log_level"), &level)) {
-    return common::InvalidArgument("log_level must be debug, info, warn or error");
-  }
-  common::SetLogLevel(level);
+  RETURN_IF_ERROR(common::SetLogLevelFrom(config.GetString("log_level")));
   im.state_dir = config.GetString("state_dir");
   RETURN_IF_ERROR(common::MakeDirs(im.state_dir, 0700));
   ASSIGN_OR_RETURN(im.device, common::LoadOrCreateUuidFile(im.state_dir + "/device-id"));
@@ -398,12 +392,9 @@ int ClientMain(int argc, char** argv) {
     return 2;
   }
   if (!state_dir.empty()) (void)config->Set("state_dir", state_dir, "--state-dir");
+  // One-shot commands keep the default signal behaviour (Ctrl-C ends them);
+  // the daemon loop stops cleanly between steps.
   ::signal(SIGPIPE, SIG_IGN);
-  sigset_t set;
-  sigemptyset(&set);
-  sigaddset(&set, SIGINT);
-  sigaddset(&set, SIGTERM);
-  pthread_sigmask(SIG_BLOCK, &set, nullptr);
   auto client = Client::Create(*config);
   if (!client.ok()) {
     std::cerr << "beacon-client: " << client.status().ToString() << "\n";
@@ -434,11 +425,7 @@ int ClientMain(int argc, char** argv) {
     return 0;
   }
   common::StopFlag stop;
-  std::thread([set, &stop] {
-    int sig = 0;
-    sigwait(&set, &sig);
-    stop.Stop();
-  }).detach();
+  common::StopOnTerminationSignals([&stop] { stop.Stop(); });
   c.RunLoop(stop);
   return 0;
 }

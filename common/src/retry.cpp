@@ -36,6 +36,11 @@ Status StatusFromHttp(int s, const std::string& context) {
   }
 }
 
+int ParseRetryAfter(const std::string& v) {
+  if (v.empty() || v.size() > 9 || v.find_first_not_of("0123456789") != std::string::npos) return 0;
+  return std::min(std::stoi(v), 86400);
+}
+
 Backoff::Backoff(std::chrono::milliseconds base, std::chrono::milliseconds cap, uint64_t seed)
     : base_(base), cap_(cap), rng_(seed) {}
 

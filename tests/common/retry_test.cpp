@@ -48,3 +48,11 @@ TEST_CASE("backoff is capped, jittered and honours a floor") {
   b.Reset();
   CHECK(b.Next().count() <= 100);
 }
+
+TEST_CASE("Retry-After values") {
+  CHECK(common::ParseRetryAfter("30") == 30);
+  CHECK(common::ParseRetryAfter("") == 0);
+  CHECK(common::ParseRetryAfter("-5") == 0);
+  CHECK(common::ParseRetryAfter("Wed, 21 Oct 2015 07:28:00 GMT") == 0);
+  CHECK(common::ParseRetryAfter("999999999") == 86400);
+}

@@ -32,6 +32,10 @@ Outcome Classify(const Status& status);
 // prefixes the message.
 Status StatusFromHttp(int http_status, const std::string& context);
 
+// Seconds from a Retry-After header in delta-seconds form; 0 when absent or
+// malformed (HTTP dates are not used by this protocol). Capped at a day.
+int ParseRetryAfter(const std::string& value);
+
 // Capped exponential backoff with full jitter: the n-th delay is uniform in
 // [0, min(cap, base * 2^n)], so a fleet that failed together does not retry
 // together. Not thread-safe.

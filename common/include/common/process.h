@@ -1,0 +1,22 @@
+// Process plumbing shared by the executables.
+#pragma once
+
+#include <functional>
+#include <string>
+
+#include "common/status.h"
+
+namespace common {
+
+// Blocks SIGINT and SIGTERM in the calling thread (and so in every thread it
+// creates afterwards), ignores SIGPIPE, and starts a detached thread that
+// waits for either signal with sigwait() and calls `on_signal` once. No signal
+// handler ever runs in the middle of library code. Call it from main() before
+// starting other threads.
+void StopOnTerminationSignals(std::function<void()> on_signal);
+
+// Sets the log level from a configuration value; InvalidArgument naming the
+// valid values otherwise.
+Status SetLogLevelFrom(const std::string& value);
+
+}  // namespace common
