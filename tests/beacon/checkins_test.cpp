@@ -3,6 +3,7 @@
 #include <catch2/catch.hpp>
 
 #include "common/uuid.h"
+#include "support/mutate.h"
 
 TEST_CASE("check-in batches round trip") {
   std::vector<inventory::Checkin> in = {
@@ -45,4 +46,18 @@ TEST_CASE("the tracker keeps the newest check-in per device") {
   CHECK(t.Drain().empty());
   t.Restore(batch);
   CHECK(t.Drain().size() == 2);
+}
+
+TEST_CASE("mutated check-in batches decode or fail with their line") {
+  std::string good = beacon::EncodeCheckins({{common::NewUuid(), 1700000000, "dmz", "0.1.0", 3, 0, "192.0.2.7"},
+                                             {common::NewUuid(), 1700000001, "dmz", "0.1.0", 3, 1, "::1"}});
+  for (const auto& m : testing_support::Mutations(good, 3000)) {
+    auto r = beacon::DecodeCheckins(m);
+    if (r.ok()) {
+      for (const auto& c : *r) CHECK(common::IsUuid(c.device_id));
+    } else {
+      CHECK(r.status().code() == common::Code::kInvalidArgument);
+      CHECK(r.status().message().rfind("checkins:", 0) == 0);
+    }
+  }
 }

@@ -2,6 +2,8 @@
 
 #include <catch2/catch.hpp>
 
+#include "support/mutate.h"
+
 namespace {
 const std::vector<common::ConfigKey> kKeys = {
     {"name", common::KeyType::kString, "beacon", "a name"},
@@ -63,4 +65,15 @@ TEST_CASE("config: hostile input") {
   auto missing = common::LoadConfig("/nonexistent/beacon.conf", &kKeys);
   CHECK(missing.status().code() == common::Code::kNotFound);
   CHECK(common::ConfigHelp(kKeys).find("every (duration, default '1h')") != std::string::npos);
+}
+
+TEST_CASE("config: mutated files parse or fail with file:line") {
+  std::string good = "# beacon\nname = dmz-1\nport = 9000\nfast = yes\nsize = 64K\nevery = 5m\n";
+  for (const auto& m : testing_support::Mutations(good, 3000)) {
+    auto r = common::ParseConfig(m, "m.conf", &kKeys);
+    if (!r.ok()) {
+      CHECK(r.status().code() == common::Code::kInvalidArgument);
+      CHECK(r.status().message().rfind("m.conf:", 0) == 0);
+    }
+  }
 }

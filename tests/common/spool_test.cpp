@@ -14,6 +14,7 @@
 #include "common/fs.h"
 #include "common/sha256.h"
 #include "common/uuid.h"
+#include "support/mutate.h"
 
 namespace fs = std::filesystem;
 
@@ -281,4 +282,19 @@ TEST_CASE("spool: a disk short of min_free_bytes is ResourceExhausted") {
   auto spool = common::Spool::Open(o);
   REQUIRE(spool.ok());
   CHECK((*spool)->Begin(Meta("x")).status().code() == common::Code::kResourceExhausted);
+}
+
+TEST_CASE("spool: mutated headers decode intact or are DataLoss") {
+  auto m = Meta("body");
+  std::string h = common::EncodeSpoolHeader(m);
+  for (const auto& mutant : testing_support::Mutations(h, 3000)) {
+    uint64_t off = 0;
+    auto r = common::DecodeSpoolHeader(mutant, &off);
+    if (r.ok()) {
+      CHECK(r->id == m.id);  // only changes outside the checksummed header survive
+      CHECK(off <= mutant.size());
+    } else {
+      CHECK(r.status().code() == common::Code::kDataLoss);
+    }
+  }
 }

@@ -5,6 +5,7 @@
 
 #include "common/fs.h"
 #include "inventory/inventory.h"
+#include "support/mutate.h"
 
 namespace {
 
@@ -239,5 +240,19 @@ TEST_CASE("hostile and large inputs", "[inventory][xml]") {
     auto r = ParseInventoryXml(xml, "nul.xml");
     REQUIRE_FALSE(r.ok());
     CHECK_THAT(r.status().message(), Catch::StartsWith("nul.xml:11:"));
+  }
+}
+
+TEST_CASE("mutated inventories parse intact or fail with file:line:column", "[inventory][xml]") {
+  auto good = common::ReadFile(std::string(TEST_DATA_DIR) + "/inventory/good.xml");
+  REQUIRE(good.ok());
+  for (const auto& m : testing_support::Mutations(*good, 2000)) {
+    auto r = inventory::ParseInventoryXml(m, "mutant.xml");
+    if (r.ok()) {
+      CHECK(*inventory::ParseInventoryXml(inventory::ToXml(*r), "again.xml") == *r);
+    } else {
+      CHECK(r.status().code() == common::Code::kInvalidArgument);
+      CHECK(r.status().message().rfind("mutant.xml:", 0) == 0);
+    }
   }
 }

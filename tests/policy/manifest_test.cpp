@@ -6,6 +6,7 @@
 #include "common/fs.h"
 #include "common/sha256.h"
 #include "policy/policy_set.h"
+#include "support/mutate.h"
 
 namespace {
 std::string Fixture(const std::string& name) {
@@ -100,4 +101,21 @@ TEST_CASE("policy source: revisions only go up and survive restarts") {
   // Objects refuse bytes that do not match their name.
   CHECK((*reopened)->objects().Put(common::Sha256Hex("x"), "y").code() == common::Code::kInvalidArgument);
   std::filesystem::remove_all(dir);
+}
+
+TEST_CASE("manifest: mutated input is accepted intact or refused as InvalidArgument") {
+  std::string good = Fixture("manifest_good.xml");
+  int accepted = 0;
+  for (const auto& m : testing_support::Mutations(good, 3000)) {
+    auto r = policy::ParseManifestXml(m, "mutant.xml");
+    if (r.ok()) {
+      ++accepted;
+      // Whatever is accepted is well-formed: it serializes and parses back equal.
+      CHECK(*policy::ParseManifestXml(policy::ToXml(*r), "again.xml") == *r);
+    } else {
+      CHECK(r.status().code() == common::Code::kInvalidArgument);
+      CHECK(r.status().message().rfind("mutant.xml:", 0) == 0);
+    }
+  }
+  CHECK(accepted < 3000);
 }
