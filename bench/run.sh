@@ -48,6 +48,18 @@ QUIET_WAIT=${QUIET_WAIT:-120}
 RETRIES=${RETRIES:-3}
 OTHER_MAX=${OTHER_MAX:-15}
 
+# Install what is missing (Debian packages), as the README's commands do.
+"$root/scripts/install-deps.sh"
+need=""
+command -v nginx >/dev/null || need="nginx-light"
+for pkg in wrk curl sqlite3; do
+  dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "ok installed" || need="$need $pkg"
+done
+if [ -n "$need" ]; then
+  as_root=""; [ "$(id -u)" -eq 0 ] || as_root=sudo
+  $as_root apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $as_root apt-get install -y -qq --no-install-recommends $need >/dev/null
+fi
 for tool in wrk nginx curl taskset sha256sum sqlite3 openssl cmake; do
   command -v "$tool" >/dev/null || { echo "run.sh: '$tool' is not installed" >&2; exit 1; }
 done

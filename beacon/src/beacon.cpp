@@ -236,6 +236,10 @@ struct Beacon::Impl {
     Status st = ReadDeviceContext(req, device, &ctx);
     if (!st.ok()) return Fail(res, 400, st.message());
     if (!proto::IsUploadKind(kind)) return Fail(res, 404, "unknown upload kind");
+    // Check-in batches come from relaying beacons only. (Until beacons prove
+    // who they are with certificates, this keeps devices from reporting for
+    // each other by accident, not by design; see docs/impl.md.)
+    if (kind == "checkins" && ctx.via.empty()) return Fail(res, 403, "check-in batches are relayed by beacons only");
     if (!common::IsUuid(upload_id)) return Fail(res, 400, "upload id is not a UUID");
     std::string sha = req.header(proto::kContentSha256Header);
     if (!common::IsHexDigest(sha)) {
@@ -268,7 +272,10 @@ struct Beacon::Impl {
     meta.kind = kind;
     meta.sha256 = sha;
     meta.size = req.content_length;
-    meta.received_at = ctx.received_at > 0 ? ctx.received_at : static_cast<int64_t>(std::time(nullptr));
+    // A relay passes on when the first beacon received the upload; a device's
+    // own clock is not trusted for that.
+    meta.received_at = (!ctx.via.empty() && ctx.received_at > 0) ? ctx.received_at
+                                                                  : static_cast<int64_t>(std::time(nullptr));
     meta.via = ctx.via.empty() ? name : ctx.via;
     meta.client_version = ctx.client_version;
     meta.policy_revision = ctx.policy_revision;

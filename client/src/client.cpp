@@ -304,7 +304,8 @@ void Client::RunLoop(common::StopFlag& stop) {
     }
     std::chrono::milliseconds wait{0};
     Status st = Flush();
-    if (!st.ok()) {
+    // A refused upload is already quarantined: nothing is left to retry.
+    if (!st.ok() && common::Classify(st) != common::Outcome::kReject) {
       wait = backoff.Next(std::chrono::seconds(im.retry_after_s));
       common::LogWarn("delivery failed, next try in " + std::to_string(wait.count() / 1000) + "s: " + st.ToString());
     } else {
@@ -391,7 +392,7 @@ int ClientMain(int argc, char** argv) {
     std::cerr << "beacon-client: " << config.status().message() << "\n";
     return 2;
   }
-  if (!state_dir.empty()) (void)config->Set("state_dir", state_dir, "--state-dir");
+  if (!state_dir.empty()) (void)config->Set("state_dir", state_dir, "--data-dir");
   // One-shot commands keep the default signal behaviour (Ctrl-C ends them);
   // the daemon loop stops cleanly between steps.
   ::signal(SIGPIPE, SIG_IGN);

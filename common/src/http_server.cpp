@@ -276,6 +276,7 @@ Status HttpServer::Start() {
       if (req.method == "HEAD") const_cast<httplib::Request&>(req).method = "GET";
       std::string text = res.body.empty() ? "error: request refused\n" : res.body;
       res.body.clear();
+      res.headers.erase("Content-Type");  // set again with the provider
       RefuseWithBody(res, res.status, text);
     }
     // Handled makes the library compute Content-Length for the provider.

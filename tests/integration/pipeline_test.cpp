@@ -200,6 +200,7 @@ TEST_CASE("the real beacon refuses malformed uploads before reading them and sto
       {"unknown kind", "PUT " + proto::UploadPath(device, "secrets", common::NewUuid()) + " HTTP/1.1\r\n" + base + "Content-Length: 5\r\n\r\nhello", 404},
       {"bad upload id", "PUT " + proto::UploadPath(device, "inventory", "not-a-uuid") + " HTTP/1.1\r\n" + base + "Content-Length: 5\r\n\r\nhello", 400},
       {"encoded traversal", "PUT " + proto::UploadPath(device, "inventory", "..%2F..%2Fetc") + " HTTP/1.1\r\n" + base + "Content-Length: 5\r\n\r\nhello", 404},
+      {"check-ins from a device", "PUT " + proto::UploadPath(device, "checkins", common::NewUuid()) + " HTTP/1.1\r\n" + base + "Content-Length: 5\r\n\r\nhello", 403},
       {"device mismatch", "PUT " + proto::UploadPath(common::NewUuid(), "inventory", common::NewUuid()) + " HTTP/1.1\r\n" + base + "Content-Length: 5\r\n\r\nhello", 400},
   };
   for (const auto& c : cases) {
