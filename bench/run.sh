@@ -5,7 +5,7 @@
 #   bench/run.sh
 #
 # Settings (environment variables):
-#   THREADS=64            beacon `threads` (worker pool) for every scenario
+#   THREADS=256           beacon `threads` (worker pool) for every scenario
 #   THREADS_SWEEP=""      extra beacon `threads` values for the largest check-in run,
 #                         e.g. "256 1024" (beacon only; compared with the same nginx run)
 #   DURATION=10s          wrk -d for each measured run
@@ -34,7 +34,7 @@ set -euo pipefail
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 root=$(cd "$here/.." && pwd)
 
-THREADS=${THREADS:-64}
+THREADS=${THREADS:-256}
 THREADS_SWEEP=${THREADS_SWEEP:-}
 DURATION=${DURATION:-10s}
 CHECKIN_CONNS=${CHECKIN_CONNS-50 1000}
@@ -188,7 +188,7 @@ http {
   fastcgi_temp_path $n/body;
   uwsgi_temp_path $n/body;
   scgi_temp_path $n/body;
-  keepalive_timeout 30s;      # the beacon's keep_alive_timeout
+  keepalive_timeout 5s;       # the beacon's keep_alive_timeout default
   keepalive_requests 10000;   # the beacon's keep-alive request cap
   server {
     listen 127.0.0.1:$port ssl;
