@@ -117,24 +117,24 @@ struct HttpServer::Impl {
     // would never run and unread body bytes could be parsed as a next
     // request. A refused HEAD is answered as a GET (the Request object is not
     // const in the library; only the handler signature is).
-    auto Refuse = [&req](httplib::Response& r, int status, const std::string& message) {
+    auto refuse = [&req](httplib::Response& r, int status, const std::string& message) {
       if (req.method == "HEAD") const_cast<httplib::Request&>(req).method = "GET";
       common::Refuse(r, status, message);
     };
     // The library adds four headers of its own (REMOTE_ADDR, ...).
     if (req.headers.size() > options.max_headers + 4) {
-      Refuse(res, 431, "too many header fields");
+      refuse(res, 431, "too many header fields");
       return HR::Handled;
     }
     for (const auto& [name, value] : req.headers) {
       if (value.size() > options.max_header_bytes || name.size() > 256) {
-        Refuse(res, 431, "header field too large");
+        refuse(res, 431, "header field too large");
         return HR::Handled;
       }
       // 0.11.4 percent-decodes header values, so "%0D%0A" arrives as a real
       // line break; such a value must never reach a response or a log.
       if (value.find_first_of(std::string("\r\n\0", 3)) != std::string::npos) {
-        Refuse(res, 400, "control character in a header value");
+        refuse(res, 400, "control character in a header value");
         return HR::Handled;
       }
     }
@@ -142,13 +142,13 @@ struct HttpServer::Impl {
     // never look complete, so the whole representation is always sent.
     if (!req.ranges.empty()) const_cast<httplib::Request&>(req).ranges.clear();
     if (req.has_header("Transfer-Encoding")) {
-      Refuse(res, req.method == "PUT" ? 411 : 400,
+      refuse(res, req.method == "PUT" ? 411 : 400,
              "Transfer-Encoding is not accepted; send Content-Length");
       return HR::Handled;
     }
     if (req.has_header("Content-Encoding")) {
       // The library would inflate gzip/brotli bodies before any size check.
-      Refuse(res, 415, "request Content-Encoding is not accepted");
+      refuse(res, 415, "request Content-Encoding is not accepted");
       return HR::Handled;
     }
     std::vector<std::string> params;
@@ -164,30 +164,30 @@ struct HttpServer::Impl {
         }
         res.set_header("Allow", allow);
       }
-      Refuse(res, status, status == 404 ? "no such endpoint" : "method not allowed");
+      refuse(res, status, status == 404 ? "no such endpoint" : "method not allowed");
       return HR::Handled;
     }
     if (cl_count > 1) {
-      Refuse(res, 400, "duplicate Content-Length");
+      refuse(res, 400, "duplicate Content-Length");
       return HR::Handled;
     }
     if (route->method == "GET") {
       if (cl_count == 1 && cl != "0") {
-        Refuse(res, 400, "a GET or HEAD request has no body");
+        refuse(res, 400, "a GET or HEAD request has no body");
         return HR::Handled;
       }
       return HR::Unhandled;
     }
     if (cl_count == 0) {
-      Refuse(res, 411, "Content-Length is required");
+      refuse(res, 411, "Content-Length is required");
       return HR::Handled;
     }
     if (!IsDecimal(cl)) {
-      Refuse(res, 400, "Content-Length is not a decimal number");
+      refuse(res, 400, "Content-Length is not a decimal number");
       return HR::Handled;
     }
     if (std::stoull(cl) > route->max_body) {
-      Refuse(res, 413, "body larger than " + std::to_string(route->max_body) + " bytes");
+      refuse(res, 413, "body larger than " + std::to_string(route->max_body) + " bytes");
       return HR::Handled;
     }
     return HR::Unhandled;
