@@ -235,7 +235,9 @@ struct Beacon::Impl {
     DeviceContext ctx;
     Status st = ReadDeviceContext(req, device, &ctx);
     if (!st.ok()) return Fail(res, 400, st.message());
-    if (!proto::IsUploadKind(kind)) return Fail(res, 404, "unknown upload kind");
+    // 400, not 404: the item is bad, so a sender quarantines it instead of
+    // holding its queue behind it.
+    if (!proto::IsUploadKind(kind)) return Fail(res, 400, "unknown upload kind");
     // Check-in batches come from relaying beacons only. (Until beacons prove
     // who they are with certificates, this keeps devices from reporting for
     // each other by accident, not by design; see docs/impl.md.)
@@ -283,9 +285,9 @@ struct Beacon::Impl {
     if (!writer.ok()) {
       switch (writer.status().code()) {
         case Code::kAlreadyExists: return already_stored();
-        case Code::kUnavailable:  // the spool holds spool_max_size already
+        case Code::kUnavailable:  // spool_max_size reached, or this id is being received
           common::LogWarn("upload refused: " + writer.status().message());
-          return Unavailable(res, 503, "spool is full; retry later");
+          return Unavailable(res, 503, writer.status().message() + "; retry later");
         case Code::kResourceExhausted:  // the disk is short of spool_min_free
           common::LogWarn("upload refused: " + writer.status().message());
           return Unavailable(res, 507, "not enough disk space; retry later");

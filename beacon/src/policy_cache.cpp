@@ -128,15 +128,22 @@ StatusOr<CachedManifest> PolicyCache::Manifest(const std::string& device,
 
 StatusOr<std::string> PolicyCache::File(const std::string& sha256) {
   auto cached = files_.Get(sha256);
-  if (cached.ok() || cached.status().code() != common::Code::kNotFound) return cached;
+  if (cached.ok()) return cached;
+  if (cached.status().code() == common::Code::kDataLoss) {
+    // A cached copy that rotted is fetched again rather than refused forever.
+    common::LogError("policy cache: " + cached.status().message() + "; fetching it again");
+    RETURN_IF_ERROR(files_.Remove(sha256));
+  } else if (cached.status().code() != common::Code::kNotFound) {
+    return cached;
+  }
   if (IsDown()) return common::Unavailable("upstream unreachable");
   ASSIGN_OR_RETURN(auto client, Take());
   auto res = client->Get(common::protocol::FilePath(sha256), {});
   Status st = res.ok() ? common::StatusFromHttp(res->status, "upstream file") : res.status();
   Outcome(st);
   if (!res.ok()) return common::Unavailable("upstream unreachable");
+  Give(std::move(client));  // a complete exchange, whatever its status
   RETURN_IF_ERROR(st);
-  Give(std::move(client));
   RETURN_IF_ERROR(files_.Put(sha256, res->body));
   return std::move(res)->body;
 }

@@ -185,6 +185,7 @@ struct Client::Impl {
   }
 
   Status Send(const common::SpoolMeta& meta) {
+    retry_after_s = 0;  // only the answer to this request counts
     ASSIGN_OR_RETURN(common::HttpClient * cli, Http());
     common::HeaderList headers = Headers();
     headers.emplace_back(proto::kContentSha256Header, meta.sha256);

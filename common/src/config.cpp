@@ -67,6 +67,7 @@ StatusOr<uint64_t> ParseBytes(const std::string& s) {
   }
   auto n = ParseInt(num);
   if (!n.ok() || *n < 0) return InvalidArgument("'" + s + "' is not a size (like 512K, 64M, 2G)");
+  if (static_cast<uint64_t>(*n) > (uint64_t{1} << 62) / mult) return InvalidArgument("'" + s + "' is too large");
   return static_cast<uint64_t>(*n) * mult;
 }
 
@@ -83,6 +84,7 @@ StatusOr<int64_t> ParseDuration(const std::string& s) {
   }
   auto n = ParseInt(num);
   if (!n.ok() || *n < 0) return InvalidArgument("'" + s + "' is not a duration (like 30s, 5m, 1h)");
+  if (*n > (int64_t{1} << 40) / mult) return InvalidArgument("'" + s + "' is too long");
   return *n * mult;
 }
 

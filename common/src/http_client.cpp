@@ -19,7 +19,18 @@ Status ParseHttpsUrl(const std::string& url, std::string* host, int* port) {
   }
   size_t colon = rest.rfind(':');
   *port = 443;
-  if (colon != std::string::npos && rest.find(']') == std::string::npos) {
+  if (rest[0] == '[') {
+    // IPv6 literal: "[::1]" or "[::1]:8443"; the host is passed without brackets.
+    size_t close = rest.find(']');
+    if (close == std::string::npos || close == 1) return InvalidArgument("'" + url + "' has a bad IPv6 address");
+    std::string after = rest.substr(close + 1);
+    std::string p = after.empty() ? "443" : (after[0] == ':' ? after.substr(1) : "x");
+    if (p.empty() || p.size() > 5 || !std::all_of(p.begin(), p.end(), ::isdigit)) {
+      return InvalidArgument("'" + url + "' has a bad port");
+    }
+    *port = std::stoi(p);
+    rest = rest.substr(1, close - 1);
+  } else if (colon != std::string::npos) {
     std::string p = rest.substr(colon + 1);
     if (p.empty() || p.size() > 5 || !std::all_of(p.begin(), p.end(), ::isdigit)) {
       return InvalidArgument("'" + url + "' has a bad port");
@@ -77,8 +88,6 @@ Status FromError(httplib::Error e, const std::string& what) {
     case httplib::Error::SSLServerVerification:
       return Unauthenticated(what + ": server certificate or host name not verified by the estate CA");
     case httplib::Error::SSLLoadingCerts: return FailedPrecondition(what + ": cannot load the CA bundle");
-    case httplib::Error::Read:
-    case httplib::Error::Write:
     case httplib::Error::ConnectionTimeout: return DeadlineExceeded(m);
     default: return Unavailable(m);
   }

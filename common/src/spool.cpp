@@ -121,7 +121,7 @@ Spool::Writer::Writer(Spool* spool, SpoolMeta meta, std::string tmp_path, int fd
 Spool::Writer::~Writer() {
   if (impl_->fd >= 0) ::close(impl_->fd);
   if (!impl_->done) ::unlink(impl_->tmp_path.c_str());
-  impl_->spool->Release(impl_->meta.size);
+  impl_->spool->Release(impl_->meta.id, impl_->meta.size);
 }
 
 Status Spool::Writer::Append(const char* data, size_t len) {
@@ -233,15 +233,19 @@ StatusOr<std::unique_ptr<Spool::Writer>> Spool::Begin(SpoolMeta meta) {
   {
     std::lock_guard<std::mutex> lock(mu_);
     if (entries_.count(meta.id)) return AlreadyExists("upload " + meta.id + " is already stored");
+    // A second sender of the same id (a client retrying after a timeout) must
+    // not be told "stored" while the first copy is not durable yet.
+    if (receiving_.count(meta.id)) return Unavailable("upload " + meta.id + " is being received");
     if (bytes_ + reserved_ + meta.size > options_.max_bytes) {
       return Unavailable("spool is full (" + std::to_string(bytes_ + reserved_) + " of " +
                                std::to_string(options_.max_bytes) + " bytes)");
     }
     reserved_ += meta.size;
+    receiving_.insert(meta.id);
   }
   auto free_bytes = FreeBytes(options_.dir);
   if (!free_bytes.ok() || *free_bytes < options_.min_free_bytes + meta.size) {
-    Release(meta.size);
+    Release(meta.id, meta.size);
     return ResourceExhausted("disk holding the spool is short of space");
   }
   static std::atomic<uint64_t> counter{0};
@@ -249,7 +253,7 @@ StatusOr<std::unique_ptr<Spool::Writer>> Spool::Begin(SpoolMeta meta) {
                     "." + std::to_string(counter++);
   int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
   if (fd < 0) {
-    Release(meta.size);
+    Release(meta.id, meta.size);
     return ErrnoStatus("create " + tmp, errno);
   }
   std::string header = EncodeSpoolHeader(meta);
@@ -257,15 +261,16 @@ StatusOr<std::unique_ptr<Spool::Writer>> Spool::Begin(SpoolMeta meta) {
   if (!st.ok()) {
     ::close(fd);
     ::unlink(tmp.c_str());
-    Release(meta.size);
+    Release(meta.id, meta.size);
     return st;
   }
   return std::unique_ptr<Writer>(new Writer(this, std::move(meta), std::move(tmp), fd));
 }
 
-void Spool::Release(uint64_t bytes) {
+void Spool::Release(const std::string& id, uint64_t bytes) {
   std::lock_guard<std::mutex> lock(mu_);
   reserved_ -= std::min(reserved_, bytes);
+  receiving_.erase(id);
 }
 
 Status Spool::FinishCommit(const SpoolMeta& meta, const std::string& tmp_path) {
@@ -369,33 +374,32 @@ StatusOr<std::string> Spool::ReadWholeBody(const std::string& id, uint64_t max_b
 }
 
 Status Spool::Remove(const std::string& id) {
-  {
-    std::lock_guard<std::mutex> lock(mu_);
-    auto it = entries_.find(id);
-    if (it == entries_.end()) return NotFound("no spool entry " + id);
-    bytes_ -= std::min(bytes_, it->second.meta.size);
-    entries_.erase(it);
-  }
+  if (!Contains(id)) return NotFound("no spool entry " + id);
+  // The file goes first: if that fails, the entry stays indexed and counted.
   if (::unlink(ReadyPath(id).c_str()) != 0 && errno != ENOENT) {
     return ErrnoStatus("unlink spool entry " + id, errno);
   }
+  Forget(id);
   return SyncDir(options_.dir + "/ready");
 }
 
 Status Spool::Reject(const std::string& id, const std::string& reason) {
-  {
-    std::lock_guard<std::mutex> lock(mu_);
-    auto it = entries_.find(id);
-    if (it == entries_.end()) return NotFound("no spool entry " + id);
-    bytes_ -= std::min(bytes_, it->second.meta.size);
-    entries_.erase(it);
-  }
+  if (!Contains(id)) return NotFound("no spool entry " + id);
   std::string dst = RejectedPath(id + ".upl");
   if (::rename(ReadyPath(id).c_str(), dst.c_str()) != 0) return ErrnoStatus("reject " + id, errno);
+  Forget(id);
   RETURN_IF_ERROR(WriteFileAtomic(dst + ".reason", reason + "\n"));
   RETURN_IF_ERROR(SyncDir(options_.dir + "/ready"));
   LogWarn("spool: rejected " + id + ": " + reason);
   return Status::Ok();
+}
+
+void Spool::Forget(const std::string& id) {
+  std::lock_guard<std::mutex> lock(mu_);
+  auto it = entries_.find(id);
+  if (it == entries_.end()) return;
+  bytes_ -= std::min(bytes_, it->second.meta.size);
+  entries_.erase(it);
 }
 
 bool Spool::WaitForWork(std::chrono::milliseconds timeout) {

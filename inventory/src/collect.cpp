@@ -334,8 +334,10 @@ std::vector<Package> ParseDpkgStatus(const std::string& text) {
   auto finish = [&]() {
     // deb822 stanzas without a name or version are damaged; skip them
     // rather than reporting half a package.
-    if (in_stanza && status == "install ok installed" && !pkg.name.empty() &&
-        !pkg.version.empty()) {
+    // The third word of Status is the package's state; the first (the
+    // selection: install, hold, ...) does not change that it is installed.
+    bool installed = status.size() > 13 && status.compare(status.size() - 13, 13, " ok installed") == 0;
+    if (in_stanza && installed && !pkg.name.empty() && !pkg.version.empty()) {
       packages.push_back(std::move(pkg));
     }
     pkg = Package();

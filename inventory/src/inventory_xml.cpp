@@ -55,13 +55,17 @@ size_t Utf8SequenceLength(std::string_view s, size_t i) {
 
 // Collected strings (DMI fields, package versions) are bytes from the machine,
 // not necessarily UTF-8. The document must stay parseable by our own strict
-// reader, so invalid sequences become U+FFFD instead of failing serialization.
+// reader, so invalid sequences and control characters (which XML 1.0 does not
+// allow, and which would reach administrators' terminals) become U+FFFD
+// instead of failing serialization.
+bool IsXmlControl(unsigned char c) { return c < 0x20 && c != '\t' && c != '\n' && c != '\r'; }
+
 std::string SanitizeUtf8(std::string_view s) {
   std::string out;
   out.reserve(s.size());
   for (size_t i = 0; i < s.size();) {
     size_t len = Utf8SequenceLength(s, i);
-    if (len == 0) {
+    if (len == 0 || (len == 1 && IsXmlControl(static_cast<unsigned char>(s[i])))) {
       out += "\xEF\xBF\xBD";
       ++i;
     } else {
@@ -185,6 +189,9 @@ class Reader {
       size_t len = Utf8SequenceLength(text_, i);
       if (len == 0) {
         return ErrorAt(static_cast<ptrdiff_t>(i), "invalid UTF-8 byte sequence");
+      }
+      if (len == 1 && IsXmlControl(static_cast<unsigned char>(text_[i]))) {
+        return ErrorAt(static_cast<ptrdiff_t>(i), "control character not allowed in XML");
       }
       i += len;
     }

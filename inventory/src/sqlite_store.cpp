@@ -5,6 +5,7 @@
 // (INSERT ... ON CONFLICT ... DO UPDATE, CASE instead of the two-argument
 // MAX(), LIKE ... ESCAPE instead of GLOB) so that a PostgreSQL backend can
 // start from the same statements.
+#include <algorithm>
 #include <sqlite3.h>
 #include <sys/stat.h>
 
@@ -169,9 +170,9 @@ Status SqliteStatus(sqlite3* db, int rc, const std::string& context) {
       return common::Internal(message);
     }
     case SQLITE_CONSTRAINT:
-      if (rc == SQLITE_CONSTRAINT_PRIMARYKEY || rc == SQLITE_CONSTRAINT_UNIQUE) {
-        return common::AlreadyExists(message);
-      }
+      // Duplicates are found by an explicit lookup (RecordUpload). A constraint
+      // failure here is a bug, and AlreadyExists would make the importer drop
+      // the upload as delivered; Internal keeps it in the spool.
       return common::Internal(message);
     default:
       return common::Internal(message);
@@ -663,8 +664,12 @@ Status SqliteStore::ImportInventory(const UploadInfo& info, const Inventory& inv
   ASSIGN_OR_RETURN(bool found, cur.Step());
   const bool has_inventory = found && cur.Int(1) != 0;
   const int64_t stored_at = found ? cur.Int(0) : 0;
-  if (!has_inventory || *collected >= stored_at) {
-    RETURN_IF_ERROR(ReplaceDeviceInventory(info, inv, *collected));
+  // The device's clock decides the order, but a clock in the future (a bad
+  // RTC) must not freeze the device's inventory: nothing counts as collected
+  // later than an hour after a beacon first received it.
+  const int64_t effective = std::min<int64_t>(*collected, info.received_at + 3600);
+  if (!has_inventory || effective >= stored_at) {
+    RETURN_IF_ERROR(ReplaceDeviceInventory(info, inv, effective));
   }
   return txn.Commit();
 }

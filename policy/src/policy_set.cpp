@@ -1,6 +1,9 @@
 #include "policy/policy_set.h"
 
 #include <sys/stat.h>
+#include <unistd.h>
+
+#include <cerrno>
 
 #include <sstream>
 
@@ -39,6 +42,14 @@ StatusOr<std::string> ObjectStore::Get(const std::string& sha256) const {
   return data;
 }
 
+Status ObjectStore::Remove(const std::string& sha256) const {
+  if (!common::IsHexDigest(sha256)) return common::InvalidArgument("bad object digest");
+  if (::unlink((dir_ + "/" + sha256).c_str()) != 0 && errno != ENOENT) {
+    return common::ErrnoStatus("remove object " + sha256, errno);
+  }
+  return common::SyncDir(dir_);
+}
+
 PolicySource::PolicySource(std::string policy_dir, std::string state_dir)
     : policy_dir_(std::move(policy_dir)),
       state_dir_(std::move(state_dir)),
@@ -51,12 +62,20 @@ StatusOr<std::unique_ptr<PolicySource>> PolicySource::Open(const std::string& po
   RETURN_IF_ERROR(common::MakeDirs(policy_dir, 0755));
   RETURN_IF_ERROR(s->objects_.Init());
   // The revision survives restarts so that it only ever increases.
-  auto saved = common::ReadFile(state_dir + "/policy-revision", 4096);
+  // A damaged record must stop the central: starting again at 0 would make
+  // every client refuse the next revision as older than the one it has.
+  const std::string record = state_dir + "/policy-revision";
+  auto saved = common::ReadFile(record, 4096);
   if (saved.ok()) {
     auto snap = std::make_shared<PolicySnapshot>();
     std::istringstream in(*saved);
-    in >> snap->manifest.revision >> s->content_key_;
+    if (!(in >> snap->manifest.revision >> s->content_key_) || snap->manifest.revision < 0 ||
+        !common::IsHexDigest(s->content_key_)) {
+      return common::DataLoss(record + ": not '<revision> <sha256>'; restore it from a backup");
+    }
     s->current_ = snap;
+  } else if (saved.status().code() != common::Code::kNotFound) {
+    return saved.status();
   }
   RETURN_IF_ERROR(s->Rescan());
   return s;

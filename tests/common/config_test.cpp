@@ -43,6 +43,8 @@ TEST_CASE("config: errors name the file and line") {
       {"fast = maybe\n", "t.conf:1: ", "not a boolean"},
       {"size = 12Q\n", "t.conf:1: ", "not a size"},
       {"every = -5s\n", "t.conf:1: ", "not a duration"},
+      {"size = 17179869184G\n", "t.conf:1: ", "too large"},
+      {"every = 999999999999999d\n", "t.conf:1: ", "too long"},
       {"just text\n", "t.conf:1: ", "expected 'key = value'"},
       {"name = a\n\nname = b\n", "t.conf:3: ", "'name' is already set on line 1"},
   };

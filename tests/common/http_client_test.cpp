@@ -48,8 +48,15 @@ TEST_CASE("https URLs are parsed strictly") {
   CHECK(port == 8443);
   REQUIRE(common::ParseHttpsUrl("https://beacon.example/", &host, &port).ok());
   CHECK(port == 443);
+  REQUIRE(common::ParseHttpsUrl("https://[::1]:8443", &host, &port).ok());
+  CHECK(host == "::1");
+  CHECK(port == 8443);
+  REQUIRE(common::ParseHttpsUrl("https://[2001:db8::7]", &host, &port).ok());
+  CHECK(host == "2001:db8::7");
+  CHECK(port == 443);
   for (const char* bad : {"http://beacon.example", "https://", "https://a:0", "https://a:99999", "https://a:80x",
-                          "https://a/path", "https://user@a", "beacon.example"}) {
+                          "https://a/path", "https://user@a", "beacon.example", "https://[::1", "https://[]:1",
+                          "https://[::1]x", "https://[::1]:"}) {
     INFO(bad);
     CHECK(common::ParseHttpsUrl(bad, &host, &port).code() == common::Code::kInvalidArgument);
   }

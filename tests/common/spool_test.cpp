@@ -110,19 +110,22 @@ TEST_CASE("spool: the same id is stored once") {
   CHECK(spool->Count() == 1);
 }
 
-TEST_CASE("spool: concurrent writers of one id: exactly one wins") {
+TEST_CASE("spool: a second writer of an id in flight is turned away until the first is durable") {
   TempDir t;
   auto spool = Open(t.path);
   auto meta = Meta("same");
   auto a = spool->Begin(meta);
-  auto b = spool->Begin(meta);
   REQUIRE(a.ok());
-  REQUIRE(b.ok());
+  CHECK(spool->Begin(meta).status().code() == common::Code::kUnavailable);
   REQUIRE((*a)->Append("same", 4).ok());
-  REQUIRE((*b)->Append("same", 4).ok());
   CHECK((*a)->Commit().ok());
-  CHECK((*b)->Commit().code() == common::Code::kAlreadyExists);
+  CHECK(spool->Begin(meta).status().code() == common::Code::kAlreadyExists);
+  a->reset();
   CHECK(spool->Count() == 1);
+  // An abandoned writer frees its id.
+  auto other = Meta("other");
+  { auto w = spool->Begin(other); REQUIRE(w.ok()); }
+  CHECK(spool->Begin(other).ok());
 }
 
 TEST_CASE("spool: a crash before rename leaves nothing visible; ready/ survives restart") {

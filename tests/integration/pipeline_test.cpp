@@ -132,6 +132,22 @@ TEST_CASE("an unchanged manifest is answered 304, at the relay and at the centra
     auto other = http->Get(proto::ManifestPath(common::NewUuid()), headers);
     CHECK(other->status == 400);
   }
+  // A relay repairs a cached policy file that rotted on its disk.
+  {
+    auto manifest = Http(e.dmz_port, e.certs + "/ca.pem")->Get(proto::ManifestPath(device), headers);
+    REQUIRE(manifest.ok());
+    std::smatch m;
+    REQUIRE(std::regex_search(manifest->body, m, std::regex("sha256=\"([0-9a-f]{64})\"")));
+    std::string sha = m[1];
+    std::string cached = e.dir + "/dmz/policy-cache/files/" + sha;
+    REQUIRE(std::filesystem::exists(cached));
+    harness::WriteText(cached, "rotten bytes");
+    auto file = Http(e.dmz_port, e.certs + "/ca.pem")->Get(proto::FilePath(sha), headers);
+    REQUIRE(file.ok());
+    CHECK(file->status == 200);
+    CHECK(common::Sha256Hex(file->body) == sha);
+    CHECK(common::Sha256Hex(harness::ReadText(cached)) == sha);
+  }
   // The client's second cycle sees the 304.
   std::string conf = e.ClientConfig(e.dmz_port, e.certs + "/ca.pem");
   REQUIRE(e.Client(conf, {"run", "--once"}).exit_code == 0);
@@ -197,7 +213,7 @@ TEST_CASE("the real beacon refuses malformed uploads before reading them and sto
       {"missing Content-Length", "PUT " + path + " HTTP/1.1\r\n" + base + "\r\n", 411},
       {"over-size", "PUT " + path + " HTTP/1.1\r\n" + base + "Content-Length: 2097152\r\n\r\n" + std::string(4096, 'x'), 413},
       {"body on GET", "GET " + proto::ManifestPath(device) + " HTTP/1.1\r\n" + base + "Content-Length: 5\r\n\r\nhello", 400},
-      {"unknown kind", "PUT " + proto::UploadPath(device, "secrets", common::NewUuid()) + " HTTP/1.1\r\n" + base + "Content-Length: 5\r\n\r\nhello", 404},
+      {"unknown kind", "PUT " + proto::UploadPath(device, "secrets", common::NewUuid()) + " HTTP/1.1\r\n" + base + "Content-Length: 5\r\n\r\nhello", 400},
       {"bad upload id", "PUT " + proto::UploadPath(device, "inventory", "not-a-uuid") + " HTTP/1.1\r\n" + base + "Content-Length: 5\r\n\r\nhello", 400},
       {"encoded traversal", "PUT " + proto::UploadPath(device, "inventory", "..%2F..%2Fetc") + " HTTP/1.1\r\n" + base + "Content-Length: 5\r\n\r\nhello", 404},
       {"check-ins from a device", "PUT " + proto::UploadPath(device, "checkins", common::NewUuid()) + " HTTP/1.1\r\n" + base + "Content-Length: 5\r\n\r\nhello", 403},

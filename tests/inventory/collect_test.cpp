@@ -110,9 +110,10 @@ TEST_CASE("ParseDpkgStatus keeps installed packages only", "[inventory][collect]
       "Package: c\nStatus: deinstall ok config-files\nVersion: 3\n\n\n\n"
       "Package: d\nStatus: install ok half-installed\nVersion: 4\n\n"
       "Status: install ok installed\nVersion: 5\n\n"
+      "Package: h\nStatus: hold ok installed\nVersion: 7\n\n"
       "Package: e\nStatus: install ok installed\nVersion: 6";
   std::vector<Package> want = {
-      {"a", "1", "amd64", "dpkg"}, {"b", "2", "", "dpkg"}, {"e", "6", "", "dpkg"}};
+      {"a", "1", "amd64", "dpkg"}, {"b", "2", "", "dpkg"}, {"h", "7", "", "dpkg"}, {"e", "6", "", "dpkg"}};
   CHECK(ParseDpkgStatus(text) == want);
   CHECK(ParseDpkgStatus("").empty());
   CHECK(ParseDpkgStatus("\n\n \n").empty());

@@ -256,3 +256,21 @@ TEST_CASE("mutated inventories parse intact or fail with file:line:column", "[in
     }
   }
 }
+
+TEST_CASE("control characters are refused on input and replaced on output", "[inventory][xml]") {
+  auto good = common::ReadFile(std::string(TEST_DATA_DIR) + "/inventory/good.xml");
+  REQUIRE(good.ok());
+  std::string evil = *good;
+  size_t at = evil.find("hostname=\"") + 10;
+  evil.insert(at, "\x1b]0;pwned\x07");
+  auto r = inventory::ParseInventoryXml(evil, "evil.xml");
+  REQUIRE_FALSE(r.ok());
+  CHECK(r.status().message().find("control character") != std::string::npos);
+
+  auto inv = inventory::ParseInventoryXml(*good, "good.xml");
+  REQUIRE(inv.ok());
+  inv->os.hostname = "host\x1b[2Jname";
+  auto back = inventory::ParseInventoryXml(inventory::ToXml(*inv), "again.xml");
+  REQUIRE(back.ok());
+  CHECK(back->os.hostname == "host\xEF\xBF\xBD[2Jname");
+}

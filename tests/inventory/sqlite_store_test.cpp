@@ -185,14 +185,14 @@ TEST_CASE("a newer inventory replaces the device's data, an older one does not",
   auto store = MustOpen(path);
 
   REQUIRE(store
-              ->ImportInventory(Upload("u-1", kDev1, 1000),
+              ->ImportInventory(Upload("u-1", kDev1, 1795363300),
                                 MakeInventory(kDev1, "2026-11-22T16:00:00Z", {"bash", "vim"}))
               .ok());
 
   SECTION("newer replaces") {
     Inventory newer = MakeInventory(kDev1, "2026-11-22T17:30:00.250Z", {"zsh"}, "host-b");
     newer.hardware.interfaces.clear();
-    REQUIRE(store->ImportInventory(Upload("u-2", kDev1, 2000), newer).ok());
+    REQUIRE(store->ImportInventory(Upload("u-2", kDev1, 1795368700), newer).ok());
     auto sw = store->DeviceSoftware(kDev1);
     REQUIRE(sw.ok());
     CHECK(Names(*sw) == std::vector<std::string>{"zsh"});
@@ -206,11 +206,21 @@ TEST_CASE("a newer inventory replaces the device's data, an older one does not",
     CHECK(CountRows(path, "hardware") == 1);
   }
 
+  SECTION("a device clock in the future does not freeze its inventory") {
+    // Collected "in 2099" but received now: counted as received + 1 h.
+    REQUIRE(store->ImportInventory(Upload("u-f", kDev1, 1795363400),
+                                   MakeInventory(kDev1, "2099-01-01T00:00:00Z", {"future"})).ok());
+    CHECK(store->GetDevice(kDev1)->inventory_at == 1795363400 + 3600);
+    REQUIRE(store->ImportInventory(Upload("u-n", kDev1, 1795370000),
+                                   MakeInventory(kDev1, "2026-11-22T18:00:00Z", {"fixed"})).ok());
+    CHECK(Names(*store->DeviceSoftware(kDev1)) == std::vector<std::string>{"fixed"});
+  }
+
   SECTION("older is recorded but does not replace") {
     // 2026-11-22T17:00:00+02:00 is 15:00Z, an hour before the stored one.
     const Inventory older =
         MakeInventory(kDev1, "2026-11-22T17:00:00+02:00", {"ancient"}, "old-name");
-    REQUIRE(store->ImportInventory(Upload("u-0", kDev1, 3000, "dmz-2"), older).ok());
+    REQUIRE(store->ImportInventory(Upload("u-0", kDev1, 1795368800, "dmz-2"), older).ok());
     auto sw = store->DeviceSoftware(kDev1);
     REQUIRE(sw.ok());
     CHECK(Names(*sw) == std::vector<std::string>{"bash", "vim"});
@@ -219,7 +229,7 @@ TEST_CASE("a newer inventory replaces the device's data, an older one does not",
     CHECK(dev->hostname == "host-a");
     CHECK(dev->inventory_at == 1795363200);  // 2026-11-22T16:00:00Z
     // The upload itself is still contact with the device.
-    CHECK(dev->last_seen == 3000);
+    CHECK(dev->last_seen == 1795368800);
     CHECK(dev->via == "dmz-2");
     CHECK(CountRows(path, "uploads") == 2);
   }

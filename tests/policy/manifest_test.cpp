@@ -100,6 +100,9 @@ TEST_CASE("policy source: revisions only go up and survive restarts") {
   CHECK((*reopened)->Current()->manifest.revision == 2);
   // Objects refuse bytes that do not match their name.
   CHECK((*reopened)->objects().Put(common::Sha256Hex("x"), "y").code() == common::Code::kInvalidArgument);
+  // A damaged revision record stops the central instead of restarting at 0.
+  REQUIRE(common::WriteFileAtomic(state + "/policy-revision", "garbage\n").ok());
+  CHECK(policy::PolicySource::Open(pol, state).status().code() == common::Code::kDataLoss);
   std::filesystem::remove_all(dir);
 }
 

@@ -7,7 +7,8 @@
 //   CA bundle missing or unreadable       -> FailedPrecondition
 //   connection refused / reset / TLS fail -> Unavailable (also a connection
 //                                            dropped while sending a body)
-//   read or write timeout                 -> DeadlineExceeded
+//   connect timeout                       -> DeadlineExceeded
+//   read or write failure (reset, timeout) -> Unavailable
 // HTTP statuses are returned as they are; map them with StatusFromHttp
 // (common/retry.h). One HttpClient keeps one keep-alive connection and is
 // not thread-safe.

@@ -21,6 +21,7 @@
 #include <map>
 #include <memory>
 #include <mutex>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -64,8 +65,7 @@ class Spool {
     ~Writer();
     Status Append(const char* data, size_t len);
     // Verifies size and SHA-256 (InvalidArgument on mismatch, file removed),
-    // makes the entry durable and visible. AlreadyExists if an entry with the
-    // same id became ready meanwhile (this copy is dropped).
+    // makes the entry durable and visible.
     Status Commit();
 
    private:
@@ -81,7 +81,8 @@ class Spool {
   ~Spool();
 
   // Starts receiving. AlreadyExists if the id is ready already (the caller
-  // answers "stored"); Unavailable when the spool holds max_bytes already
+  // answers "stored"); Unavailable while another Writer of the same id is
+  // alive (its copy is not durable yet) or when the spool holds max_bytes
   // (it drains as entries are delivered); ResourceExhausted when the disk is
   // short of min_free_bytes; InvalidArgument for bad metadata.
   StatusOr<std::unique_ptr<Writer>> Begin(SpoolMeta meta);
@@ -119,7 +120,8 @@ class Spool {
   std::string ReadyPath(const std::string& id) const;
   std::string RejectedPath(const std::string& name) const;
   Status FinishCommit(const SpoolMeta& meta, const std::string& tmp_path);
-  void Release(uint64_t bytes);
+  void Release(const std::string& id, uint64_t bytes);
+  void Forget(const std::string& id);
 
   Options options_;
   mutable std::mutex mu_;
@@ -134,6 +136,7 @@ class Spool {
     uint64_t body_offset;
   };
   std::map<std::string, Entry> entries_;
+  std::set<std::string> receiving_;  // ids with a Writer alive
 };
 
 }  // namespace common

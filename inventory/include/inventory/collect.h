@@ -23,7 +23,7 @@ struct CollectOptions {
 common::StatusOr<Inventory> Collect(const std::string& device_id, const CollectOptions& options);
 
 // Parses a dpkg status file's text; returns the packages whose Status is
-// "install ok installed". Malformed stanzas are skipped.
+// "<selection> ok installed" (install, hold, ...). Malformed stanzas are skipped.
 std::vector<Package> ParseDpkgStatus(const std::string& text);
 
 }  // namespace inventory

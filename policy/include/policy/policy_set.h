@@ -32,6 +32,8 @@ class ObjectStore {
   common::Status Put(const std::string& sha256, const std::string& data) const;
   // NotFound if absent; DataLoss if the stored bytes no longer match.
   common::StatusOr<std::string> Get(const std::string& sha256) const;
+  // Deletes an object (a corrupt one, before fetching it again).
+  common::Status Remove(const std::string& sha256) const;
   const std::string& dir() const { return dir_; }
 
  private:
