@@ -21,6 +21,7 @@ fi
 san=""
 for n in "$@"; do
   case "$n" in
+    *:*) entry="IP:$n" ;;           # IPv6 address
     *[!0-9.]*) entry="DNS:$n" ;;
     *) entry="IP:$n" ;;
   esac

@@ -508,7 +508,9 @@ int BeaconMain(int argc, char** argv) {
     common::LogError(beacon.status().ToString());
     return 1;
   }
-  Beacon* b = beacon->get();
+  // The signal thread may call Stop() at any moment until the process ends,
+  // so the Beacon is never destroyed: it is released, and the OS reclaims it.
+  Beacon* b = beacon->release();
   common::StopOnTerminationSignals([b] { b->Stop(); });
   b->Run();
   return 0;

@@ -63,15 +63,11 @@ void PolicyCache::Give(std::unique_ptr<common::HttpClient> client) {
 
 Status PolicyCache::FetchFiles(common::HttpClient& client, const std::string& manifest_xml) {
   ASSIGN_OR_RETURN(policy::Manifest m, policy::ParseManifestXml(manifest_xml, "upstream manifest"));
-  for (const auto& f : m.files) {
-    if (files_.Has(f.sha256)) continue;
+  return policy::FetchMissingFiles(m, files_, [&](const policy::ManifestFile& f) -> StatusOr<std::string> {
     ASSIGN_OR_RETURN(auto res, client.Get(common::protocol::FilePath(f.sha256), {}));
     RETURN_IF_ERROR(common::StatusFromHttp(res.status, "upstream file " + f.sha256));
-    // Put() refuses bytes that do not hash to the name: a beacon never caches
-    // a file the upstream (or the network) altered.
-    RETURN_IF_ERROR(files_.Put(f.sha256, res.body));
-  }
-  return Status::Ok();
+    return std::move(res.body);
+  });
 }
 
 StatusOr<CachedManifest> PolicyCache::Manifest(const std::string& device,

@@ -1,5 +1,6 @@
 #include <ctime>
 
+#include "common/delivery.h"
 #include "common/log.h"
 #include "common/protocol.h"
 #include "common/retry.h"
@@ -21,17 +22,10 @@ common::HeaderList DeviceHeaders(const std::string& device, const std::string& c
 
 Status SendUpload(common::HttpClient& client, const common::Spool& spool,
                   const common::SpoolMeta& meta, int* retry_after_s) {
-  namespace p = common::protocol;
   common::HeaderList headers =
       DeviceHeaders(meta.device, meta.client_version, meta.policy_revision, meta.via);
-  headers.emplace_back(p::kContentSha256Header, meta.sha256);
-  headers.emplace_back(p::kReceivedAtHeader, std::to_string(meta.received_at));
-  auto source = [&](uint64_t offset, uint64_t len) { return spool.ReadBody(meta.id, offset, len); };
-  auto res = client.Put(p::UploadPath(meta.device, meta.kind, meta.id), headers, meta.size, source,
-                        "application/octet-stream");
-  if (!res.ok()) return res.status();
-  *retry_after_s = common::ParseRetryAfter(res->Header("retry-after"));
-  return common::StatusFromHttp(res->status, "upstream PUT " + meta.kind + " " + meta.id);
+  headers.emplace_back(common::protocol::kReceivedAtHeader, std::to_string(meta.received_at));
+  return common::SendSpoolEntry(client, spool, meta, std::move(headers), retry_after_s);
 }
 
 void RunRelay(common::Spool& spool, const common::ClientOptions& upstream, common::StopFlag& stop,

@@ -8,6 +8,7 @@
 #include <map>
 #include <sstream>
 
+#include "common/delivery.h"
 #include "common/fs.h"
 #include "common/http_client.h"
 #include "common/log.h"
@@ -148,16 +149,13 @@ struct Client::Impl {
       return common::FailedPrecondition("refusing policy revision " + std::to_string(manifest.revision) +
                                         ", older than the applied " + std::to_string(AppliedRevision()));
     }
-    for (const auto& f : manifest.files) {
-      if (files->Has(f.sha256)) continue;
-      auto file = cli->Get(proto::FilePath(f.sha256), Headers(), 16u << 20);
-      if (!file.ok()) return file.status();
-      RETURN_IF_ERROR(common::StatusFromHttp(file->status, "GET policy file " + f.name));
-      // Put() verifies the digest: a file altered on the way is refused and
-      // the last good policy stays applied.
-      Status put = files->Put(f.sha256, file->body);
-      if (!put.ok()) return common::DataLoss("policy file " + f.name + ": " + put.message());
-    }
+    // A file altered on the way is refused and the last good policy stays applied.
+    RETURN_IF_ERROR(policy::FetchMissingFiles(
+        manifest, *files, [&](const policy::ManifestFile& f) -> StatusOr<std::string> {
+          ASSIGN_OR_RETURN(auto file, cli->Get(proto::FilePath(f.sha256), Headers(), 16u << 20));
+          RETURN_IF_ERROR(common::StatusFromHttp(file.status, "GET policy file " + f.name));
+          return std::move(file.body);
+        }));
     RETURN_IF_ERROR(common::WriteFileAtomic(state_dir + "/policy/manifest.xml", res->body));
     state->Set("policy_revision", std::to_string(manifest.revision));
     state->Set("policy_etag", policy::ManifestEtag(res->body));
@@ -185,19 +183,10 @@ struct Client::Impl {
   }
 
   Status Send(const common::SpoolMeta& meta) {
-    retry_after_s = 0;  // only the answer to this request counts
     ASSIGN_OR_RETURN(common::HttpClient * cli, Http());
-    common::HeaderList headers = Headers();
-    headers.emplace_back(proto::kContentSha256Header, meta.sha256);
-    auto source = [&](uint64_t offset, uint64_t len) { return outbox->ReadBody(meta.id, offset, len); };
-    auto res = cli->Put(proto::UploadPath(device, meta.kind, meta.id), headers, meta.size, source,
-                        "application/gzip");
-    if (!res.ok()) {
-      http.reset();
-      return res.status();
-    }
-    retry_after_s = common::ParseRetryAfter(res->Header("retry-after"));
-    return common::StatusFromHttp(res->status, "PUT " + meta.kind + " " + meta.id);
+    Status st = common::SendSpoolEntry(*cli, *outbox, meta, Headers(), &retry_after_s);
+    if (common::Classify(st) == common::Outcome::kRetry) http.reset();  // a fresh connection next time
+    return st;
   }
 
   Status Flush() {
@@ -426,8 +415,9 @@ int ClientMain(int argc, char** argv) {
     }
     return 0;
   }
-  common::StopFlag stop;
-  common::StopOnTerminationSignals([&stop] { stop.Stop(); });
+  // Static: the signal thread may still use it while the process exits.
+  static common::StopFlag stop;
+  common::StopOnTerminationSignals([] { stop.Stop(); });
   c.RunLoop(stop);
   return 0;
 }

@@ -50,6 +50,20 @@ Status ObjectStore::Remove(const std::string& sha256) const {
   return common::SyncDir(dir_);
 }
 
+Status FetchMissingFiles(const Manifest& manifest, const ObjectStore& store,
+                         const std::function<StatusOr<std::string>(const ManifestFile&)>& fetch) {
+  for (const auto& f : manifest.files) {
+    if (store.Has(f.sha256)) continue;
+    ASSIGN_OR_RETURN(std::string data, fetch(f));
+    Status put = store.Put(f.sha256, data);
+    if (put.code() == common::Code::kInvalidArgument) {
+      return common::DataLoss("policy file " + f.name + ": " + put.message());
+    }
+    RETURN_IF_ERROR(put);
+  }
+  return Status::Ok();
+}
+
 PolicySource::PolicySource(std::string policy_dir, std::string state_dir)
     : policy_dir_(std::move(policy_dir)),
       state_dir_(std::move(state_dir)),

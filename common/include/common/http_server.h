@@ -48,7 +48,8 @@ struct HttpRequest {
   std::string peer;                 // socket peer address
   uint64_t content_length = 0;
   // First value of a header ("" if absent). Values contain no CR/LF/NUL but
-  // are otherwise unvalidated: check them before use.
+  // are otherwise unvalidated: check them before use. Valid only during the
+  // handler call (it refers to the library's request object).
   std::function<std::string(const std::string&)> header;
 };
 

@@ -98,18 +98,21 @@ class [[nodiscard]] StatusOr {
 
 }  // namespace common
 
-// Propagates a non-OK Status to the caller.
-#define RETURN_IF_ERROR(expr)                         \
-  do {                                                \
-    ::common::Status _st = (expr);                    \
-    if (!_st.ok()) return _st;                        \
-  } while (0)
-
 #define STATUS_CONCAT_INNER(a, b) a##b
 #define STATUS_CONCAT(a, b) STATUS_CONCAT_INNER(a, b)
+
+// Propagates a non-OK Status to the caller. (A unique variable name per use,
+// so that uses nested in lambdas do not shadow each other.)
+#define RETURN_IF_ERROR(expr) RETURN_IF_ERROR_IMPL(STATUS_CONCAT(_status_, __COUNTER__), expr)
+#define RETURN_IF_ERROR_IMPL(var, expr) \
+  do {                                  \
+    ::common::Status var = (expr);      \
+    if (!var.ok()) return var;          \
+  } while (0)
+
 // ASSIGN_OR_RETURN(auto x, Foo()); declares x from a StatusOr or returns its error.
 #define ASSIGN_OR_RETURN(lhs, expr) \
-  ASSIGN_OR_RETURN_IMPL(STATUS_CONCAT(_status_or_, __LINE__), lhs, expr)
+  ASSIGN_OR_RETURN_IMPL(STATUS_CONCAT(_status_or_, __COUNTER__), lhs, expr)
 #define ASSIGN_OR_RETURN_IMPL(tmp, lhs, expr) \
   auto tmp = (expr);                          \
   if (!tmp.ok()) return tmp.status();         \

@@ -14,6 +14,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <mutex>
 #include <string>
@@ -39,6 +40,14 @@ class ObjectStore {
  private:
   std::string dir_;
 };
+
+// Fetches every file of `manifest` that `store` lacks, through `fetch` (the
+// bytes for a digest, e.g. an HTTPS GET), and stores it. A file whose bytes do
+// not match its digest is DataLoss and nothing of it is kept: neither a
+// client nor a relay ever keeps a file that was altered on the way.
+common::Status FetchMissingFiles(
+    const Manifest& manifest, const ObjectStore& store,
+    const std::function<common::StatusOr<std::string>(const ManifestFile&)>& fetch);
 
 struct PolicySnapshot {
   Manifest manifest;
