@@ -77,12 +77,8 @@ struct DeviceContext {
   int64_t received_at = 0;
 };
 
-bool ParseCount(const std::string& s, int64_t* out) {
-  if (s.empty()) return true;
-  if (s.size() > 15 || s.find_first_not_of("0123456789") != std::string::npos) return false;
-  *out = std::stoll(s);
-  return true;
-}
+// Check-in counts are optional: absent leaves the default.
+bool ParseCount(const std::string& s, int64_t* out) { return s.empty() || common::ParseDecimal(s, out); }
 
 Status ReadDeviceContext(const HttpRequest& req, const std::string& device, DeviceContext* ctx) {
   if (!common::IsUuid(device)) return common::InvalidArgument("device id in the path is not a UUID");

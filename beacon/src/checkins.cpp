@@ -2,6 +2,7 @@
 
 #include <sstream>
 
+#include "common/config.h"
 #include "common/uuid.h"
 
 namespace beacon {
@@ -36,14 +37,7 @@ std::string EncodeCheckins(const std::vector<inventory::Checkin>& checkins) {
 }
 
 namespace {
-bool ParseI64(const std::string& s, int64_t* out) {
-  if (s.empty() || s.size() > 18) return false;
-  for (char ch : s) {
-    if (ch < '0' || ch > '9') return false;
-  }
-  *out = std::stoll(s);
-  return true;
-}
+bool ParseI64(const std::string& s, int64_t* out) { return common::ParseDecimal(s, out); }
 bool IsPeer(const std::string& s) {
   if (s.size() > 64) return false;
   for (char ch : s) {

@@ -70,8 +70,8 @@ class StateFile {
     return it == values_.end() ? "" : it->second;
   }
   int64_t GetInt(const std::string& k) const {
-    std::string v = Get(k);
-    return (!v.empty() && v.size() < 19 && v.find_first_not_of("0123456789") == std::string::npos) ? std::stoll(v) : 0;
+    int64_t v = 0;
+    return common::ParseDecimal(Get(k), &v) ? v : 0;
   }
   void Set(const std::string& k, const std::string& v) {
     std::string clean = v;

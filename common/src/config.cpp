@@ -55,6 +55,18 @@ const char* TypeName(KeyType t) {
 
 }  // namespace
 
+bool ParseDecimal(std::string_view s, int64_t* out, int64_t max) {
+  if (s.empty() || s.size() > 18) return false;
+  int64_t v = 0;
+  for (char c : s) {
+    if (c < '0' || c > '9') return false;
+    v = v * 10 + (c - '0');
+  }
+  if (v > max) return false;
+  *out = v;
+  return true;
+}
+
 StatusOr<uint64_t> ParseBytes(const std::string& s) {
   if (s.empty()) return InvalidArgument("empty size");
   uint64_t mult = 1;

@@ -14,6 +14,7 @@
 #include <chrono>
 #include <thread>
 
+#include "common/config.h"
 #include "common/log.h"
 
 namespace common {
@@ -30,11 +31,6 @@ std::vector<std::string> SplitPath(const std::string& path) {
     i = j + 1;
   }
   return out;
-}
-
-bool IsDecimal(const std::string& s) {
-  if (s.empty() || s.size() > 18) return false;
-  return std::all_of(s.begin(), s.end(), [](char c) { return c >= '0' && c <= '9'; });
 }
 
 // Refuses a request and closes the connection. In 0.11.4 a "Connection:
@@ -182,11 +178,12 @@ struct HttpServer::Impl {
       refuse(res, 411, "Content-Length is required");
       return HR::Handled;
     }
-    if (!IsDecimal(cl)) {
+    int64_t length = 0;
+    if (!ParseDecimal(cl, &length)) {
       refuse(res, 400, "Content-Length is not a decimal number");
       return HR::Handled;
     }
-    if (std::stoull(cl) > route->max_body) {
+    if (static_cast<uint64_t>(length) > route->max_body) {
       refuse(res, 413, "body larger than " + std::to_string(route->max_body) + " bytes");
       return HR::Handled;
     }
@@ -200,7 +197,8 @@ struct HttpServer::Impl {
     r.params = std::move(params);
     r.peer = req.remote_addr;  // the socket's address, never a header
     std::string cl = req.get_header_value("Content-Length");
-    r.content_length = IsDecimal(cl) ? std::stoull(cl) : 0;
+    int64_t length = 0;
+    r.content_length = ParseDecimal(cl, &length) ? static_cast<uint64_t>(length) : 0;
     r.header = [&req](const std::string& name) { return req.get_header_value(name); };
     return r;
   }

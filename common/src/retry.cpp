@@ -2,6 +2,8 @@
 
 #include <algorithm>
 
+#include "common/config.h"
+
 namespace common {
 
 Outcome Classify(const Status& status) {
@@ -37,8 +39,9 @@ Status StatusFromHttp(int s, const std::string& context) {
 }
 
 int ParseRetryAfter(const std::string& v) {
-  if (v.empty() || v.size() > 9 || v.find_first_not_of("0123456789") != std::string::npos) return 0;
-  return std::min(std::stoi(v), 86400);
+  int64_t seconds = 0;
+  if (!ParseDecimal(v, &seconds)) return 0;
+  return static_cast<int>(std::min<int64_t>(seconds, 86400));
 }
 
 Backoff::Backoff(std::chrono::milliseconds base, std::chrono::milliseconds cap, uint64_t seed)

@@ -10,6 +10,7 @@
 #include <cerrno>
 #include <sstream>
 
+#include "common/config.h"
 #include "common/fs.h"
 #include "common/log.h"
 #include "common/sha256.h"
@@ -23,13 +24,9 @@ constexpr int kVersion = 1;
 constexpr uint64_t kMaxHeader = 4096;
 
 bool ParseU64(const std::string& s, uint64_t* out) {
-  if (s.empty() || s.size() > 19) return false;
-  uint64_t v = 0;
-  for (char c : s) {
-    if (c < '0' || c > '9') return false;
-    v = v * 10 + static_cast<uint64_t>(c - '0');
-  }
-  *out = v;
+  int64_t v = 0;
+  if (!ParseDecimal(s, &v)) return false;
+  *out = static_cast<uint64_t>(v);
   return true;
 }
 
@@ -111,17 +108,20 @@ struct Spool::Writer::Impl {
   std::string tmp_path;
   int fd;
   Sha256 hash;
+  uint64_t body_offset;
   uint64_t written = 0;
   bool done = false;
 };
 
-Spool::Writer::Writer(Spool* spool, SpoolMeta meta, std::string tmp_path, int fd)
-    : impl_(new Impl{spool, std::move(meta), std::move(tmp_path), fd, {}, 0, false}) {}
+Spool::Writer::Writer(Spool* spool, SpoolMeta meta, std::string tmp_path, int fd,
+                      uint64_t body_offset)
+    : impl_(new Impl{spool, std::move(meta), std::move(tmp_path), fd, {}, body_offset, 0, false}) {}
 
 Spool::Writer::~Writer() {
   if (impl_->fd >= 0) ::close(impl_->fd);
   if (!impl_->done) ::unlink(impl_->tmp_path.c_str());
-  impl_->spool->Release(impl_->meta.id, impl_->meta.size);
+  // A committed body moved from reserved to ready bytes in FinishCommit.
+  impl_->spool->Release(impl_->meta.id, impl_->done ? 0 : impl_->meta.size);
 }
 
 Status Spool::Writer::Append(const char* data, size_t len) {
@@ -146,7 +146,7 @@ Status Spool::Writer::Commit() {
   if (::fsync(w.fd) != 0) return ErrnoStatus("fsync " + w.tmp_path, errno);
   ::close(w.fd);
   w.fd = -1;
-  Status st = w.spool->FinishCommit(w.meta, w.tmp_path);
+  Status st = w.spool->FinishCommit(w.meta, w.tmp_path, w.body_offset);
   if (st.ok()) w.done = true;
   return st;
 }
@@ -264,7 +264,7 @@ StatusOr<std::unique_ptr<Spool::Writer>> Spool::Begin(SpoolMeta meta) {
     Release(meta.id, meta.size);
     return st;
   }
-  return std::unique_ptr<Writer>(new Writer(this, std::move(meta), std::move(tmp), fd));
+  return std::unique_ptr<Writer>(new Writer(this, std::move(meta), std::move(tmp), fd, header.size()));
 }
 
 void Spool::Release(const std::string& id, uint64_t bytes) {
@@ -273,7 +273,7 @@ void Spool::Release(const std::string& id, uint64_t bytes) {
   receiving_.erase(id);
 }
 
-Status Spool::FinishCommit(const SpoolMeta& meta, const std::string& tmp_path) {
+Status Spool::FinishCommit(const SpoolMeta& meta, const std::string& tmp_path, uint64_t body_offset) {
   std::string dst = ReadyPath(meta.id);
   // RENAME_NOREPLACE: two concurrent uploads of one id must not overwrite
   // each other; the loser learns the id is already stored.
@@ -290,10 +290,10 @@ Status Spool::FinishCommit(const SpoolMeta& meta, const std::string& tmp_path) {
     ::unlink(dst.c_str());
     return synced;
   }
-  std::string header = EncodeSpoolHeader(meta);
   std::lock_guard<std::mutex> lock(mu_);
-  entries_[meta.id] = Entry{meta, seq_++, header.size()};
+  entries_[meta.id] = Entry{meta, seq_++, body_offset};
   bytes_ += meta.size;
+  reserved_ -= std::min(reserved_, meta.size);
   ++generation_;
   cv_.notify_all();
   return Status::Ok();

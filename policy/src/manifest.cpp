@@ -6,6 +6,7 @@
 #include <set>
 #include <sstream>
 
+#include "common/config.h"
 #include "common/sha256.h"
 
 namespace policy {
@@ -55,9 +56,9 @@ std::string ManifestEtag(const std::string& xml) {
 namespace {
 
 bool ParseU64(const char* s, uint64_t* out) {
-  std::string v = s;
-  if (v.empty() || v.size() > 19 || !std::all_of(v.begin(), v.end(), ::isdigit)) return false;
-  *out = std::stoull(v);
+  int64_t v = 0;
+  if (!common::ParseDecimal(s, &v)) return false;
+  *out = static_cast<uint64_t>(v);
   return true;
 }
 

@@ -9,6 +9,7 @@
 #include <cstdint>
 #include <map>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "common/status.h"
@@ -67,6 +68,11 @@ Config DefaultConfig(const std::vector<ConfigKey>* keys);
 
 // Human-readable table of keys for --help.
 std::string ConfigHelp(const std::vector<ConfigKey>& keys);
+
+// A plain decimal number: 1 to 18 digits, no sign, no spaces, at most `max`.
+// The one parser for every count, size, time and revision that arrives as
+// text (headers, spool headers, check-in batches, state files).
+bool ParseDecimal(std::string_view s, int64_t* out, int64_t max = (int64_t{1} << 62));
 
 // Value parsers shared with the command line; InvalidArgument on bad input.
 StatusOr<uint64_t> ParseBytes(const std::string& s);

@@ -70,7 +70,7 @@ class Spool {
 
    private:
     friend class Spool;
-    Writer(Spool* spool, SpoolMeta meta, std::string tmp_path, int fd);
+    Writer(Spool* spool, SpoolMeta meta, std::string tmp_path, int fd, uint64_t body_offset);
     struct Impl;
     std::unique_ptr<Impl> impl_;
   };
@@ -119,7 +119,7 @@ class Spool {
   Status Scan();
   std::string ReadyPath(const std::string& id) const;
   std::string RejectedPath(const std::string& name) const;
-  Status FinishCommit(const SpoolMeta& meta, const std::string& tmp_path);
+  Status FinishCommit(const SpoolMeta& meta, const std::string& tmp_path, uint64_t body_offset);
   void Release(const std::string& id, uint64_t bytes);
   void Forget(const std::string& id);
 
