@@ -324,7 +324,7 @@ TEST_CASE("a full spool answers 503, a short disk 507, both with Retry-After") {
 
 TEST_CASE("too many uploads at once get 503 with Retry-After") {
   Estate e;
-  e.StartDmz("max_concurrent_uploads = 1\nretry_after = 9s\n");
+  e.StartDmz("max_concurrent_uploads = 1\nretry_after = 9s\ncheckin_flush_interval = 1h\n");
   std::string device = common::NewUuid();
   std::string body(1000, 's');
   std::string head = "PUT " + proto::UploadPath(device, "usage", common::NewUuid()) +
@@ -332,10 +332,11 @@ TEST_CASE("too many uploads at once get 503 with Retry-After") {
                      common::Sha256Hex(body) + "\r\nContent-Length: 1000\r\n\r\n";
   // A slow sender holds the only upload slot for about two seconds.
   std::vector<std::string> pieces{head};
-  for (int i = 0; i < 10; ++i) pieces.push_back(body.substr(i * 100, 100));
+  for (int i = 0; i < 20; ++i) pieces.push_back(body.substr(i * 50, 50));
   testing_support::RawExchange slow;
   std::thread sender([&] { slow = testing_support::TlsExchange(e.dmz_port, pieces, 3000); });
-  std::this_thread::sleep_for(std::chrono::milliseconds(500));
+  // The slot is taken once the slow body is being written to incoming/.
+  REQUIRE(WaitUntil([&] { return CountFiles(e.dir + "/dmz/spool/incoming") == 1; }, seconds(10)));
   auto http = Http(e.dmz_port, e.certs + "/ca.pem");
   auto source = [&](uint64_t off, uint64_t len) -> common::StatusOr<std::string> { return body.substr(off, len); };
   common::HeaderList headers{{proto::kDeviceHeader, device}, {proto::kContentSha256Header, common::Sha256Hex(body)}};
