@@ -33,14 +33,18 @@ std::vector<std::string> SplitPath(const std::string& path) {
   return out;
 }
 
-// Refuses a request and closes the connection. In 0.11.4 a "Connection:
-// close" response header does not end the keep-alive loop (only the
-// request's header does), so an unread body would be parsed as the next
-// request. A content provider that returns false after writing the body makes
-// the write report failure, which does end the loop, after the client has the
-// whole response.
-void RefuseWithBody(httplib::Response& res, int status, const std::string& text) {
-  res.status = status;
+// Sends `text` as the answer's body and then closes the connection. In
+// 0.11.4 a "Connection: close" response header does not end the keep-alive
+// loop (only the request's header does), so an unread body would be parsed
+// as the next request. A content provider that returns false after writing
+// the body makes the write report failure, which does end the loop, after
+// the client has the whole response. The library writes no body for HEAD, so
+// a HEAD is answered as a GET here (the Request object is not const in the
+// library; only the handler signatures are).
+void CloseAfter(const httplib::Request& req, httplib::Response& res, const std::string& text) {
+  if (req.method == "HEAD") const_cast<httplib::Request&>(req).method = "GET";
+  res.body.clear();
+  res.headers.erase("Content-Type");  // set again with the provider
   res.set_header("Connection", "close");
   auto body = std::make_shared<std::string>(text);
   res.set_content_provider(body->size(), "text/plain",
@@ -50,8 +54,11 @@ void RefuseWithBody(httplib::Response& res, int status, const std::string& text)
                            });
 }
 
-void Refuse(httplib::Response& res, int status, const std::string& message) {
-  RefuseWithBody(res, status, "error: " + message + "\n");
+// An error answer (>= 400): the error handler installed in Start() turns it
+// into a closing one.
+void Error(httplib::Response& res, int status, const std::string& message) {
+  res.status = status;
+  res.set_content("error: " + message + "\n", "text/plain");
 }
 
 }  // namespace
@@ -109,28 +116,20 @@ struct HttpServer::Impl {
 
   httplib::Server::HandlerResponse PreRoute(const httplib::Request& req, httplib::Response& res) {
     using HR = httplib::Server::HandlerResponse;
-    // The library writes no body for HEAD, so the closing content provider
-    // would never run and unread body bytes could be parsed as a next
-    // request. A refused HEAD is answered as a GET (the Request object is not
-    // const in the library; only the handler signature is).
-    auto refuse = [&req](httplib::Response& r, int status, const std::string& message) {
-      if (req.method == "HEAD") const_cast<httplib::Request&>(req).method = "GET";
-      common::Refuse(r, status, message);
-    };
     // The library adds four headers of its own (REMOTE_ADDR, ...).
     if (req.headers.size() > options.max_headers + 4) {
-      refuse(res, 431, "too many header fields");
+      Error(res, 431, "too many header fields");
       return HR::Handled;
     }
     for (const auto& [name, value] : req.headers) {
       if (value.size() > options.max_header_bytes || name.size() > 256) {
-        refuse(res, 431, "header field too large");
+        Error(res, 431, "header field too large");
         return HR::Handled;
       }
       // 0.11.4 percent-decodes header values, so "%0D%0A" arrives as a real
       // line break; such a value must never reach a response or a log.
       if (value.find_first_of(std::string("\r\n\0", 3)) != std::string::npos) {
-        refuse(res, 400, "control character in a header value");
+        Error(res, 400, "control character in a header value");
         return HR::Handled;
       }
     }
@@ -138,13 +137,13 @@ struct HttpServer::Impl {
     // never look complete, so the whole representation is always sent.
     if (!req.ranges.empty()) const_cast<httplib::Request&>(req).ranges.clear();
     if (req.has_header("Transfer-Encoding")) {
-      refuse(res, req.method == "PUT" ? 411 : 400,
+      Error(res, req.method == "PUT" ? 411 : 400,
              "Transfer-Encoding is not accepted; send Content-Length");
       return HR::Handled;
     }
     if (req.has_header("Content-Encoding")) {
       // The library would inflate gzip/brotli bodies before any size check.
-      refuse(res, 415, "request Content-Encoding is not accepted");
+      Error(res, 415, "request Content-Encoding is not accepted");
       return HR::Handled;
     }
     std::vector<std::string> params;
@@ -160,31 +159,31 @@ struct HttpServer::Impl {
         }
         res.set_header("Allow", allow);
       }
-      refuse(res, status, status == 404 ? "no such endpoint" : "method not allowed");
+      Error(res, status, status == 404 ? "no such endpoint" : "method not allowed");
       return HR::Handled;
     }
     if (cl_count > 1) {
-      refuse(res, 400, "duplicate Content-Length");
+      Error(res, 400, "duplicate Content-Length");
       return HR::Handled;
     }
     if (route->method == "GET") {
       if (cl_count == 1 && cl != "0") {
-        refuse(res, 400, "a GET or HEAD request has no body");
+        Error(res, 400, "a GET or HEAD request has no body");
         return HR::Handled;
       }
       return HR::Unhandled;
     }
     if (cl_count == 0) {
-      refuse(res, 411, "Content-Length is required");
+      Error(res, 411, "Content-Length is required");
       return HR::Handled;
     }
     int64_t length = 0;
     if (!ParseDecimal(cl, &length)) {
-      refuse(res, 400, "Content-Length is not a decimal number");
+      Error(res, 400, "Content-Length is not a decimal number");
       return HR::Handled;
     }
     if (static_cast<uint64_t>(length) > route->max_body) {
-      refuse(res, 413, "body larger than " + std::to_string(route->max_body) + " bytes");
+      Error(res, 413, "body larger than " + std::to_string(route->max_body) + " bytes");
       return HR::Handled;
     }
     return HR::Unhandled;
@@ -262,21 +261,15 @@ Status HttpServer::Start() {
     } catch (...) {
       LogError("handler exception of unknown type");
     }
-    Refuse(res, 500, "internal error");
+    Error(res, 500, "internal error");
   });
   // Every error answer closes the connection, including the ones the library
   // writes itself before any handler runs (400 for a malformed request line
   // or header, 414, 416): whatever body followed them is never parsed as a
-  // request. Answers already made by Refuse() keep their text.
+  // request. An answer's own error text is kept.
   svr.set_error_handler(httplib::Server::HandlerWithResponse([](const httplib::Request& req,
                                                                 httplib::Response& res) {
-    if (!res.content_provider_) {
-      if (req.method == "HEAD") const_cast<httplib::Request&>(req).method = "GET";
-      std::string text = res.body.empty() ? "error: request refused\n" : res.body;
-      res.body.clear();
-      res.headers.erase("Content-Type");  // set again with the provider
-      RefuseWithBody(res, res.status, text);
-    }
+    if (!res.content_provider_) CloseAfter(req, res, res.body.empty() ? "error: request refused\n" : res.body);
     // Handled makes the library compute Content-Length for the provider.
     return httplib::Server::HandlerResponse::Handled;
   }));
@@ -292,7 +285,7 @@ Status HttpServer::Start() {
     std::vector<std::string> params;
     int status = 0;
     const Impl::Route* route = im.Find(req.method, req.path, &params, &status);
-    if (route == nullptr) return Refuse(res, status, "no such endpoint");
+    if (route == nullptr) return Error(res, status, "no such endpoint");
     HttpResponse out;
     route->handler(im.MakeRequest(req, std::move(params)), out);
     Impl::Apply(out, res);
@@ -302,7 +295,7 @@ Status HttpServer::Start() {
     std::vector<std::string> params;
     int status = 0;
     const Impl::Route* route = im.Find(req.method, req.path, &params, &status);
-    if (route == nullptr) return Refuse(res, status, "no such endpoint");
+    if (route == nullptr) return Error(res, status, "no such endpoint");
     HttpRequest in = im.MakeRequest(req, std::move(params));
     uint64_t consumed = 0;
     bool finished = false;
@@ -318,8 +311,8 @@ Status HttpServer::Start() {
     route->body_handler(in, body, out);
     if (!finished && in.content_length > 0) {
       // Part of the body is still on the wire: close rather than parse it.
-      RefuseWithBody(res, out.status, out.body.empty() ? "error: request refused\n" : out.body);
-      for (const auto& [k, v] : out.headers) res.set_header(k, v);
+      Impl::Apply(out, res);
+      CloseAfter(req, res, out.body.empty() ? "error: request refused\n" : out.body);
       return;
     }
     Impl::Apply(out, res);
