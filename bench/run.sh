@@ -115,11 +115,10 @@ free_port() {
 "$root/scripts/make-certs.sh" "$tmp/certs" 127.0.0.1 localhost
 ca=$tmp/certs/ca.pem
 
-# A small policy folder: three files, as a first deployment might publish.
+# A small policy folder: the three sample documents, as a first deployment
+# might publish.
 mkdir -p "$tmp/policy"
-printf '<schedule><window days="mon-fri" from="08:00" to="18:00"/></schedule>\n' >"$tmp/policy/schedule.xml"
-printf 'inventory_interval = 24h\nusage_interval = 1h\n' >"$tmp/policy/client.conf"
-head -c 4096 /dev/zero | tr '\0' 'x' >"$tmp/policy/notes.txt"
+cp "$root"/conf/policy/{policy,schedule,failover}.xml "$tmp/policy/"
 
 # The upload body: 100 KiB of random bytes, hashed once.
 body=$tmp/body.bin

@@ -26,7 +26,7 @@ rm -rf "$work"
 mkdir -p "$work/central/policy"
 echo "== estate CA and server certificates (ECDSA P-256) in $work/certs"
 ./scripts/make-certs.sh "$work/certs" 127.0.0.1 localhost
-printf "<policy>\n  <inventory hardware=\"true\" software=\"true\"/>\n</policy>\n" > "$work/central/policy/policy.xml"
+cp conf/policy/policy.xml conf/policy/schedule.xml conf/policy/failover.xml "$work/central/policy/"
 
 cat > "$work/central.conf" <<CONF
 name = central

@@ -10,6 +10,7 @@
 #include "common/fs.h"
 #include "common/log.h"
 #include "common/sha256.h"
+#include "policy/documents.h"
 
 namespace policy {
 
@@ -64,6 +65,13 @@ Status FetchMissingFiles(const Manifest& manifest, const ObjectStore& store,
   return Status::Ok();
 }
 
+Status ValidateDocument(const std::string& name, const std::string& data, const std::string& source) {
+  if (name == "policy.xml") return ParsePolicyXml(data, source).status();
+  if (name == "schedule.xml") return ParseScheduleXml(data, source).status();
+  if (name == "failover.xml") return ParseFailoverXml(data, source).status();
+  return Status::Ok();
+}
+
 PolicySource::PolicySource(std::string policy_dir, std::string state_dir)
     : policy_dir_(std::move(policy_dir)),
       state_dir_(std::move(state_dir)),
@@ -111,6 +119,9 @@ Status PolicySource::Rescan() {
       continue;
     }
     ASSIGN_OR_RETURN(std::string data, common::ReadFile(policy_dir_ + "/" + name, kMaxPolicyFile));
+    // Documents the client interprets are validated before anything is
+    // published: a broken edit keeps the last good revision in service.
+    RETURN_IF_ERROR(ValidateDocument(name, data, policy_dir_ + "/" + name));
     std::string sha = common::Sha256Hex(data);
     RETURN_IF_ERROR(objects_.Put(sha, data));
     snap->manifest.files.push_back({name, sha, data.size()});

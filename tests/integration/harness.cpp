@@ -150,7 +150,9 @@ bool WaitForBeacon(int port, std::chrono::seconds timeout) {
 }
 
 Estate::Estate() : dir(MakeTempDir("estate")), certs(TEST_CERT_DIR), central_port(FreePort()), dmz_port(FreePort()) {
-  WriteText(dir + "/central/policy/policy.xml", "<policy>\n  <inventory hardware=\"true\" software=\"true\"/>\n</policy>\n");
+  for (const char* name : {"policy.xml", "schedule.xml", "failover.xml"}) {
+    WriteText(dir + "/central/policy/" + name, ReadText(std::string(SOURCE_DIR) + "/conf/policy/" + name));
+  }
   WriteText(dir + "/central.conf",
             "name = central\nlisten_host = 127.0.0.1\nlisten_port = " + std::to_string(central_port) +
                 "\ntls_cert = " + certs + "/server.pem\ntls_key = " + certs + "/server.key\n" +

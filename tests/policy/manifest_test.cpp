@@ -8,6 +8,8 @@
 #include "policy/policy_set.h"
 #include "support/mutate.h"
 
+using common::Status;
+
 namespace {
 std::string Fixture(const std::string& name) {
   auto text = common::ReadFile(std::string(TEST_DATA_DIR) + "/policy/" + name);
@@ -76,7 +78,7 @@ TEST_CASE("policy source: revisions only go up and survive restarts") {
   std::string dir = ::mkdtemp(tmpl);
   std::string pol = dir + "/policy", state = dir + "/state";
   std::filesystem::create_directories(pol);
-  REQUIRE(common::WriteFileAtomic(pol + "/policy.xml", "<policy/>").ok());
+  REQUIRE(common::WriteFileAtomic(pol + "/policy.xml", "<policy version=\"1\"/>").ok());
   int64_t first = 0;
   {
     auto src = policy::PolicySource::Open(pol, state);
@@ -85,11 +87,11 @@ TEST_CASE("policy source: revisions only go up and survive restarts") {
     first = snap->manifest.revision;
     CHECK(first == 1);
     REQUIRE(snap->manifest.files.size() == 1);
-    CHECK(*(*src)->objects().Get(snap->manifest.files[0].sha256) == "<policy/>");
+    CHECK(*(*src)->objects().Get(snap->manifest.files[0].sha256) == "<policy version=\"1\"/>");
     // Unchanged folder: same revision, same ETag.
     REQUIRE((*src)->Rescan().ok());
     CHECK((*src)->Current()->etag == snap->etag);
-    REQUIRE(common::WriteFileAtomic(pol + "/policy.xml", "<policy v='2'/>").ok());
+    REQUIRE(common::WriteFileAtomic(pol + "/policy.xml", "<policy version=\"1\"><log level=\"debug\"/></policy>").ok());
     CHECK((*src)->Current()->manifest.revision == 1);  // not before the next rescan
     REQUIRE((*src)->Rescan().ok());
     CHECK((*src)->Current()->manifest.revision == 2);
@@ -100,6 +102,13 @@ TEST_CASE("policy source: revisions only go up and survive restarts") {
   CHECK((*reopened)->Current()->manifest.revision == 2);
   // Objects refuse bytes that do not match their name.
   CHECK((*reopened)->objects().Put(common::Sha256Hex("x"), "y").code() == common::Code::kInvalidArgument);
+  // A broken document is refused with its location; the last good revision stays.
+  REQUIRE(common::WriteFileAtomic(pol + "/schedule.xml", "<schedule version=\"1\">\n  <evnt/>\n</schedule>\n").ok());
+  Status broken = (*reopened)->Rescan();
+  CHECK(broken.code() == common::Code::kInvalidArgument);
+  CHECK(broken.message().rfind(pol + "/schedule.xml:2:3: ", 0) == 0);
+  CHECK((*reopened)->Current()->manifest.revision == 2);
+  std::filesystem::remove(pol + "/schedule.xml");
   // A damaged revision record stops the central instead of restarting at 0.
   REQUIRE(common::WriteFileAtomic(state + "/policy-revision", "garbage\n").ok());
   CHECK(policy::PolicySource::Open(pol, state).status().code() == common::Code::kDataLoss);

@@ -7,7 +7,7 @@
 //
 // PolicySource: the central's view of its policy folder. Every file in the
 // folder is part of the policy every device gets (targeting comes later).
-// Rescan() hashes the files, stores them as objects and, when the set
+// Rescan() validates the documents it knows (ValidateDocument), hashes the files, stores them as objects and, when the set
 // changed, bumps the revision, which is persisted so it only ever increases.
 // Current() is cheap (a shared pointer under a short lock) because it runs
 // on every check-in; Rescan() runs on a background thread. Thread-safe.
@@ -48,6 +48,12 @@ class ObjectStore {
 common::Status FetchMissingFiles(
     const Manifest& manifest, const ObjectStore& store,
     const std::function<common::StatusOr<std::string>(const ManifestFile&)>& fetch);
+
+// Validates a policy file by name: policy.xml, schedule.xml and failover.xml
+// with their parsers (policy/documents.h); other files are opaque. `source`
+// names the file in errors ("/var/lib/beacon/policy/schedule.xml:4:3: ...").
+common::Status ValidateDocument(const std::string& name, const std::string& data,
+                                const std::string& source);
 
 struct PolicySnapshot {
   Manifest manifest;
