@@ -148,6 +148,7 @@ ca_file = $ca
 data_dir = $data
 store = sqlite
 policy_dir = $tmp/policy
+policy_signing_key = $tmp/certs/policy.key
 threads = $threads
 EOF
   cp "$tmp/beacon.conf" "$out/beacon-threads$threads.conf"

@@ -3,6 +3,7 @@
 #   scripts/make-certs.sh [--ca CADIR] DIR NAME [NAME...]
 # DIR/ca.pem, DIR/ca.key        the estate CA (kept if it already exists;
 #                                copied from CADIR with --ca)
+# DIR/policy.key, DIR/policy.pub the estate's Ed25519 policy signing key pair
 # DIR/server.pem, DIR/server.key a certificate whose subjectAltName lists every
 #                                NAME (IP addresses become IP entries)
 set -eu
@@ -17,6 +18,13 @@ if [ ! -f ca.pem ]; then
   openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -sha256 -days 3650 \
     -subj "/CN=Beacon Estate CA" -keyout ca.key -out ca.pem \
     -addext "basicConstraints=critical,CA:TRUE" -addext "keyUsage=critical,keyCertSign,cRLSign" 2>/dev/null
+fi
+# The estate's policy signing key pair (Ed25519): the central signs manifests
+# with policy.key, clients verify them with policy.pub.
+if [ ! -f policy.key ]; then
+  openssl genpkey -algorithm ed25519 -out policy.key 2>/dev/null
+  openssl pkey -in policy.key -pubout -out policy.pub 2>/dev/null
+  chmod 600 policy.key
 fi
 san=""
 for n in "$@"; do

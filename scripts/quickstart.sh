@@ -24,7 +24,7 @@ done
 work=$root/build/quickstart
 rm -rf "$work"
 mkdir -p "$work/central/policy"
-echo "== estate CA and server certificates (ECDSA P-256) in $work/certs"
+echo "== estate CA, server certificates (ECDSA P-256) and policy signing key (Ed25519) in $work/certs"
 ./scripts/make-certs.sh "$work/certs" 127.0.0.1 localhost
 cp conf/policy/policy.xml conf/policy/schedule.xml conf/policy/failover.xml "$work/central/policy/"
 
@@ -36,6 +36,7 @@ tls_cert = $work/certs/server.pem
 tls_key = $work/certs/server.key
 data_dir = $work/central
 store = sqlite
+policy_signing_key = $work/certs/policy.key
 checkin_flush_interval = 1s
 CONF
 cat > "$work/dmz.conf" <<CONF
@@ -52,6 +53,7 @@ CONF
 cat > "$work/client.conf" <<CONF
 server = https://127.0.0.1:$dmz_port
 ca_file = $work/certs/ca.pem
+policy_public_key = $work/certs/policy.pub
 state_dir = $work/client
 CONF
 

@@ -44,6 +44,7 @@ const std::vector<common::ConfigKey>& ConfigKeys() {
       {"data_dir", KeyType::kString, "/var/lib/beacon", "spool, caches and (central) the store live here"},
       {"upstream", KeyType::kString, "", "https://host:port of the next beacon or the central; set on relays only"},
       {"store", KeyType::kString, "", "'sqlite' makes this beacon the central (store at data_dir/store.sqlite)"},
+      {"policy_signing_key", KeyType::kString, "/etc/beacon/policy.key", "central: PEM Ed25519 private key that signs every published manifest (openssl genpkey -algorithm ed25519)"},
       {"policy_dir", KeyType::kString, "", "central: folder of policy files to publish; default data_dir/policy"},
       {"threads", KeyType::kInt, "256", "worker threads; each serves one connection at a time, so connections beyond this wait (even for their TLS handshake)"},
       {"backlog", KeyType::kInt, "4096", "listen backlog (pending connections the kernel queues)"},
@@ -143,6 +144,7 @@ struct Beacon::Impl {
   std::string id;
   std::unique_ptr<common::Spool> spool;
   std::unique_ptr<inventory::Store> store;        // central only
+  std::unique_ptr<policy::ManifestSigner> signer;  // central only
   std::unique_ptr<policy::PolicySource> policy;   // central only
   std::unique_ptr<PolicyCache> cache;             // relay only
   common::ClientOptions upstream;                 // relay only
@@ -375,7 +377,8 @@ StatusOr<std::unique_ptr<Beacon>> Beacon::Create(const common::Config& config) {
   if (!store.empty()) {
     ASSIGN_OR_RETURN(im.store, inventory::OpenSqliteStore(data + "/store.sqlite"));
     std::string policy_dir = config.GetString("policy_dir").empty() ? data + "/policy" : config.GetString("policy_dir");
-    ASSIGN_OR_RETURN(im.policy, policy::PolicySource::Open(policy_dir, data + "/policy-state"));
+    ASSIGN_OR_RETURN(im.signer, policy::ManifestSigner::FromPemFile(config.GetString("policy_signing_key")));
+    ASSIGN_OR_RETURN(im.policy, policy::PolicySource::Open(policy_dir, data + "/policy-state", im.signer.get()));
   } else {
     im.upstream.url = upstream;
     im.upstream.ca_file = config.GetString("ca_file");

@@ -22,6 +22,7 @@
 #include "inventory/pack.h"
 #include "policy/manifest.h"
 #include "policy/policy_set.h"
+#include "policy/signing.h"
 
 namespace client {
 
@@ -35,6 +36,7 @@ const std::vector<common::ConfigKey>& ConfigKeys() {
   static const std::vector<common::ConfigKey> keys = {
       {"server", KeyType::kString, "", "https://host:port of the beacon this client reports to (required)"},
       {"ca_file", KeyType::kString, "/etc/beacon-client/ca.pem", "estate CA bundle; the beacon's certificate and host name are always verified against it"},
+      {"policy_public_key", KeyType::kString, "/etc/beacon-client/policy.pub", "the estate's PEM Ed25519 policy public key; a manifest whose signature does not verify with it is refused"},
       {"state_dir", KeyType::kString, "/var/lib/beacon-client", "device id, applied policy, outbox and state live here"},
       {"policy_interval", KeyType::kDuration, "1h", "how often the policy manifest is checked"},
       {"inventory_interval", KeyType::kDuration, "24h", "how often an inventory is collected and uploaded"},
@@ -100,6 +102,7 @@ struct Client::Impl {
   std::string device;
   std::unique_ptr<common::Spool> outbox;
   std::unique_ptr<policy::ObjectStore> files;
+  std::unique_ptr<policy::ManifestVerifier> verifier;
   std::unique_ptr<StateFile> state;
   std::unique_ptr<common::HttpClient> http;
   common::ClientOptions http_options;
@@ -145,6 +148,8 @@ struct Client::Impl {
     RETURN_IF_ERROR(common::StatusFromHttp(res->status, "GET manifest"));
     ASSIGN_OR_RETURN(policy::Manifest manifest,
                      policy::ParseManifestXml(res->body, "manifest from " + http_options.url));
+    // A beacon distributes policy but cannot forge or alter it.
+    RETURN_IF_ERROR(verifier->Verify(manifest).WithContext("manifest from " + http_options.url));
     if (manifest.revision < AppliedRevision()) {
       return common::FailedPrecondition("refusing policy revision " + std::to_string(manifest.revision) +
                                         ", older than the applied " + std::to_string(AppliedRevision()));
@@ -231,6 +236,7 @@ StatusOr<std::unique_ptr<Client>> Client::Create(const common::Config& config) {
   so.max_bytes = config.GetBytes("outbox_max_size");
   so.min_free_bytes = 16u << 20;
   ASSIGN_OR_RETURN(im.outbox, common::Spool::Open(so));
+  ASSIGN_OR_RETURN(im.verifier, policy::ManifestVerifier::FromPemFile(config.GetString("policy_public_key")));
   im.files = std::make_unique<policy::ObjectStore>(im.state_dir + "/policy/files");
   RETURN_IF_ERROR(im.files->Init());
   im.state = std::make_unique<StateFile>(im.state_dir + "/state");

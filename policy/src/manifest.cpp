@@ -39,7 +39,11 @@ bool IsPolicyFileName(const std::string& name) {
 std::string ToXml(const Manifest& m) {
   std::ostringstream out;
   out << "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n"
-      << "<manifest version=\"1\" revision=\"" << m.revision << "\">\n";
+      << "<manifest version=\"1\" revision=\"" << m.revision << "\"";
+  // The signature covers this document without the signature attribute
+  // (policy/signing.h), so it is written last and only when present.
+  if (!m.signature.empty()) out << " signature=\"" << m.signature << "\"";
+  out << ">\n";
   for (const auto& f : m.files) {
     // Names and digests are validated to a character set that needs no escaping.
     out << "  <file name=\"" << f.name << "\" sha256=\"" << f.sha256 << "\" size=\"" << f.size
@@ -89,6 +93,13 @@ StatusOr<Manifest> ParseManifestXml(const std::string& xml, const std::string& s
       if (!ParseU64(a.value(), &r) || r > (1ull << 62)) return err(at(root), "revision must be a non-negative integer");
       m.revision = static_cast<int64_t>(r);
       have_revision = true;
+    } else if (n == "signature") {
+      m.signature = a.value();
+      bool base64 = !m.signature.empty() && m.signature.size() <= 256 &&
+                    std::all_of(m.signature.begin(), m.signature.end(), [](char c) {
+                      return std::isalnum(static_cast<unsigned char>(c)) || c == '+' || c == '/' || c == '=';
+                    });
+      if (!base64) return err(at(root), "signature must be base64");
     } else {
       return err(at(root), "unknown attribute '" + n + "' on <manifest>");
     }

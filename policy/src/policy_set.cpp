@@ -72,15 +72,17 @@ Status ValidateDocument(const std::string& name, const std::string& data, const 
   return Status::Ok();
 }
 
-PolicySource::PolicySource(std::string policy_dir, std::string state_dir)
+PolicySource::PolicySource(std::string policy_dir, std::string state_dir, const ManifestSigner* signer)
     : policy_dir_(std::move(policy_dir)),
       state_dir_(std::move(state_dir)),
+      signer_(signer),
       objects_(state_dir_ + "/objects"),
       current_(std::make_shared<PolicySnapshot>()) {}
 
 StatusOr<std::unique_ptr<PolicySource>> PolicySource::Open(const std::string& policy_dir,
-                                                           const std::string& state_dir) {
-  std::unique_ptr<PolicySource> s(new PolicySource(policy_dir, state_dir));
+                                                           const std::string& state_dir,
+                                                           const ManifestSigner* signer) {
+  std::unique_ptr<PolicySource> s(new PolicySource(policy_dir, state_dir, signer));
   RETURN_IF_ERROR(common::MakeDirs(policy_dir, 0755));
   RETURN_IF_ERROR(s->objects_.Init());
   // The revision survives restarts so that it only ever increases.
@@ -137,6 +139,7 @@ Status PolicySource::Rescan() {
     common::LogInfo("policy: published revision " + std::to_string(snap->manifest.revision) + " (" +
                     std::to_string(snap->manifest.files.size()) + " files)");
   }
+  if (signer_ != nullptr) RETURN_IF_ERROR(signer_->Sign(&snap->manifest));
   content_key_ = key;
   snap->xml = ToXml(snap->manifest);
   snap->etag = ManifestEtag(snap->xml);

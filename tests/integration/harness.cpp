@@ -157,6 +157,7 @@ Estate::Estate() : dir(MakeTempDir("estate")), certs(TEST_CERT_DIR), central_por
             "name = central\nlisten_host = 127.0.0.1\nlisten_port = " + std::to_string(central_port) +
                 "\ntls_cert = " + certs + "/server.pem\ntls_key = " + certs + "/server.key\n" +
                 "data_dir = " + dir + "/central\nstore = sqlite\ncheckin_flush_interval = 1s\n" +
+                "policy_signing_key = " + certs + "/policy.key\n" +
                 "policy_rescan_interval = 1s\nthreads = 8\nspool_min_free = 0\nkeep_alive_timeout = 2s\n");
   WriteText(dir + "/dmz.conf",
             "name = dmz\nlisten_host = 127.0.0.1\nlisten_port = " + std::to_string(dmz_port) +
@@ -208,7 +209,8 @@ void Estate::StopDmz() {
 std::string Estate::ClientConfig(int server_port, const std::string& ca_file, const std::string& name) {
   std::string path = dir + "/" + name + ".conf";
   WriteText(path, "server = https://127.0.0.1:" + std::to_string(server_port) + "\nca_file = " + ca_file +
-                      "\nstate_dir = " + dir + "/" + name + "\nconnect_timeout = 3s\nrequest_timeout = 10s\n");
+                      "\nstate_dir = " + dir + "/" + name + "\nconnect_timeout = 3s\nrequest_timeout = 10s\n" +
+                      "policy_public_key = " + certs + "/policy.pub\n");
   return path;
 }
 

@@ -121,7 +121,7 @@ TEST_CASE("an unchanged manifest is answered 304, at the relay and at the centra
     CHECK(first->status == 200);
     std::string etag = first->Header("etag");
     REQUIRE_FALSE(etag.empty());
-    CHECK(first->body.find("<manifest version=\"1\" revision=\"1\">") != std::string::npos);
+    CHECK(first->body.find("<manifest version=\"1\" revision=\"1\" signature=\"") != std::string::npos);
     auto h2 = headers;
     h2.emplace_back("If-None-Match", etag);
     auto second = http->Get(proto::ManifestPath(device), h2);
@@ -182,6 +182,9 @@ TEST_CASE("an upload with a wrong digest is refused and nothing is stored") {
   auto dup = http->Put(proto::UploadPath(device, "usage", upload), headers, body.size(), source, "application/octet-stream");
   REQUIRE(dup.ok());
   CHECK((dup->status == 200 || dup->status == 201));
+  // Let the relay hand its copy on first: a PUT of an id the central is still
+  // receiving would (rightly) get 503.
+  REQUIRE(WaitUntil([&] { return CountFiles(e.dir + "/dmz/spool/ready") == 0; }, seconds(10)));
   auto central = Http(e.central_port, e.certs + "/ca.pem");
   auto dup2 = central->Put(proto::UploadPath(device, "usage", upload), headers, body.size(), source, "application/octet-stream");
   REQUIRE(dup2.ok());
@@ -347,4 +350,53 @@ TEST_CASE("too many uploads at once get 503 with Retry-After") {
   CHECK(busy->status == 503);
   CHECK(busy->Header("retry-after") == "9");
   CHECK(testing_support::FirstStatus(slow.data) == 201);
+}
+
+TEST_CASE("a client refuses a manifest a relay altered, and an older revision replayed") {
+  Estate e;
+  e.StartCentral();
+  e.StartDmz();
+  std::string conf = e.ClientConfig(e.dmz_port, e.certs + "/ca.pem");
+  REQUIRE(e.Client(conf, {"run", "--once"}).exit_code == 0);
+  std::string device = DeviceOf(e, "client");
+  std::string cached = e.dir + "/dmz/policy-cache/manifests/" + device + ".xml";
+  std::string revision1 = harness::ReadText(cached);
+  REQUIRE(revision1.find("revision=\"1\"") != std::string::npos);
+
+  // Publish revision 2 and let the client apply it.
+  harness::WriteText(e.dir + "/central/policy/extra.txt", "a new policy file\n");
+  REQUIRE(WaitUntil(
+      [&] {
+        auto r = e.Client(conf, {"run", "--once"});
+        return r.output.find("applied policy revision 2") != std::string::npos;
+      },
+      seconds(20)));
+
+  // From here the relay serves what is on its disk: the central is down and
+  // the relay restarts with an empty memory cache.
+  e.StopCentral();
+  e.StopDmz();
+
+  SECTION("a byte changed in the manifest") {
+    std::string altered = harness::ReadText(cached);
+    size_t at = altered.find("size=\"");
+    REQUIRE(at != std::string::npos);
+    altered.replace(at + 6, 1, "9");  // a different size for the first file
+    harness::WriteText(cached, altered);
+    e.StartDmz();
+    auto run = e.Client(conf, {"run", "--once"});
+    INFO(run.output);
+    CHECK(run.exit_code == 1);
+    CHECK(run.output.find("signature does not verify") != std::string::npos);
+    CHECK(run.output.find("policy revision:  2") != std::string::npos);  // the last good policy stays
+  }
+  SECTION("an older, genuinely signed revision") {
+    harness::WriteText(cached, revision1);
+    e.StartDmz();
+    auto run = e.Client(conf, {"run", "--once"});
+    INFO(run.output);
+    CHECK(run.exit_code == 1);
+    CHECK(run.output.find("refusing policy revision 1, older than the applied 2") != std::string::npos);
+    CHECK(run.output.find("policy revision:  2") != std::string::npos);
+  }
 }

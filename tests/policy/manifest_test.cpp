@@ -81,7 +81,7 @@ TEST_CASE("policy source: revisions only go up and survive restarts") {
   REQUIRE(common::WriteFileAtomic(pol + "/policy.xml", "<policy version=\"1\"/>").ok());
   int64_t first = 0;
   {
-    auto src = policy::PolicySource::Open(pol, state);
+    auto src = policy::PolicySource::Open(pol, state, nullptr);
     REQUIRE(src.ok());
     auto snap = (*src)->Current();
     first = snap->manifest.revision;
@@ -97,7 +97,7 @@ TEST_CASE("policy source: revisions only go up and survive restarts") {
     CHECK((*src)->Current()->manifest.revision == 2);
     CHECK(snap->manifest.revision == 1);  // a snapshot in use never changes
   }
-  auto reopened = policy::PolicySource::Open(pol, state);
+  auto reopened = policy::PolicySource::Open(pol, state, nullptr);
   REQUIRE(reopened.ok());
   CHECK((*reopened)->Current()->manifest.revision == 2);
   // Objects refuse bytes that do not match their name.
@@ -111,7 +111,7 @@ TEST_CASE("policy source: revisions only go up and survive restarts") {
   std::filesystem::remove(pol + "/schedule.xml");
   // A damaged revision record stops the central instead of restarting at 0.
   REQUIRE(common::WriteFileAtomic(state + "/policy-revision", "garbage\n").ok());
-  CHECK(policy::PolicySource::Open(pol, state).status().code() == common::Code::kDataLoss);
+  CHECK(policy::PolicySource::Open(pol, state, nullptr).status().code() == common::Code::kDataLoss);
   std::filesystem::remove_all(dir);
 }
 

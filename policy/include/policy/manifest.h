@@ -24,6 +24,7 @@ struct ManifestFile {
 struct Manifest {
   int64_t revision = 0;             // increases with every published change
   std::vector<ManifestFile> files;  // sorted by name, names unique
+  std::string signature;            // base64 Ed25519 signature by the central (policy/signing.h)
   bool operator==(const Manifest&) const = default;
 };
 

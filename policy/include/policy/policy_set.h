@@ -21,6 +21,7 @@
 
 #include "common/status.h"
 #include "policy/manifest.h"
+#include "policy/signing.h"
 
 namespace policy {
 
@@ -65,8 +66,11 @@ class PolicySource {
  public:
   // policy_dir: the administrator's files. state_dir: objects/ and the
   // persisted revision. Scans once before returning.
+  // `signer` (kept, not owned; may be null in tests of unsigned policy) signs
+  // every published manifest.
   static common::StatusOr<std::unique_ptr<PolicySource>> Open(const std::string& policy_dir,
-                                                              const std::string& state_dir);
+                                                              const std::string& state_dir,
+                                                              const ManifestSigner* signer);
   // The snapshot in service; never null.
   std::shared_ptr<const PolicySnapshot> Current() const;
   // Re-reads the folder and publishes a new revision if anything changed. On
@@ -75,9 +79,10 @@ class PolicySource {
   const ObjectStore& objects() const { return objects_; }
 
  private:
-  PolicySource(std::string policy_dir, std::string state_dir);
+  PolicySource(std::string policy_dir, std::string state_dir, const ManifestSigner* signer);
 
   std::string policy_dir_, state_dir_;
+  const ManifestSigner* signer_;
   ObjectStore objects_;
   std::mutex scan_mu_;  // one rescan at a time; guards content_key_
   std::string content_key_;  // hash over (name, sha256) of the current set
