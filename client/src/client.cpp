@@ -21,7 +21,9 @@
 #include "inventory/inventory.h"
 #include "inventory/pack.h"
 #include "policy/manifest.h"
+#include "policy/documents.h"
 #include "policy/policy_set.h"
+#include "policy/schedule.h"
 #include "policy/signing.h"
 
 namespace client {
@@ -38,15 +40,15 @@ const std::vector<common::ConfigKey>& ConfigKeys() {
       {"ca_file", KeyType::kString, "/etc/beacon-client/ca.pem", "estate CA bundle; the beacon's certificate and host name are always verified against it"},
       {"policy_public_key", KeyType::kString, "/etc/beacon-client/policy.pub", "the estate's PEM Ed25519 policy public key; a manifest whose signature does not verify with it is refused"},
       {"state_dir", KeyType::kString, "/var/lib/beacon-client", "device id, applied policy, outbox and state live here"},
-      {"policy_interval", KeyType::kDuration, "1h", "how often the policy manifest is checked"},
-      {"inventory_interval", KeyType::kDuration, "24h", "how often an inventory is collected and uploaded"},
+      {"policy_interval", KeyType::kDuration, "1h", "how often the policy manifest is checked until the applied policy brings a schedule.xml"},
+      {"inventory_interval", KeyType::kDuration, "24h", "how often an inventory is collected until the applied policy brings a schedule.xml"},
       {"outbox_max_size", KeyType::kBytes, "256M", "bytes the outbox may hold; older uploads are kept, new ones refused"},
       {"connect_timeout", KeyType::kDuration, "10s", "TCP + TLS connect timeout"},
       {"request_timeout", KeyType::kDuration, "60s", "read/write timeout of a request"},
       {"backoff_base", KeyType::kDuration, "30s", "first retry delay after a failed delivery"},
       {"backoff_cap", KeyType::kDuration, "1h", "longest retry delay"},
-      {"collect_hardware", KeyType::kBool, "true", "include hardware (CPU, memory, DMI, disks, network) in the inventory"},
-      {"collect_software", KeyType::kBool, "true", "include installed packages (dpkg) in the inventory"},
+      {"collect_hardware", KeyType::kBool, "true", "include hardware (CPU, memory, DMI, disks, network) in the inventory, unless the applied policy.xml says otherwise"},
+      {"collect_software", KeyType::kBool, "true", "include installed packages (dpkg) in the inventory, unless the applied policy.xml says otherwise"},
       {"log_level", KeyType::kString, "info", "debug, info, warn or error"},
   };
   return keys;
@@ -117,6 +119,54 @@ struct Client::Impl {
 
   int64_t AppliedRevision() const { return state->GetInt("policy_revision"); }
 
+  // The content of an applied policy file, or NotFound if the applied
+  // manifest does not list it. The file was verified when it was fetched.
+  StatusOr<std::string> AppliedFile(const std::string& name) const {
+    auto xml = common::ReadFile(state_dir + "/policy/manifest.xml", 1 << 20);
+    if (!xml.ok()) return common::NotFound("no policy applied yet");
+    ASSIGN_OR_RETURN(policy::Manifest m, policy::ParseManifestXml(*xml, "applied manifest"));
+    for (const auto& f : m.files) {
+      if (f.name == name) return files->Get(f.sha256);
+    }
+    return common::NotFound("the applied policy has no " + name);
+  }
+
+  // The schedule to follow: the applied schedule.xml, or, before the first
+  // policy (or if it has none), intervals from the local configuration.
+  policy::Schedule EffectiveSchedule() const {
+    auto text = AppliedFile("schedule.xml");
+    if (text.ok()) {
+      auto parsed = policy::ParseScheduleXml(*text, "applied schedule.xml");
+      if (parsed.ok()) return std::move(parsed).value();
+      common::LogError(parsed.status().message());
+    }
+    policy::Schedule s;
+    for (auto [kind, key] : {std::pair{policy::EventKind::kPolicyCheck, "policy_interval"},
+                             std::pair{policy::EventKind::kInventory, "inventory_interval"}}) {
+      policy::ScheduleEvent e;
+      e.kind = kind;
+      e.interval_seconds = std::max<int64_t>(60, config.GetSeconds(key));
+      e.start_within_seconds = e.interval_seconds;
+      s.events.push_back(e);
+    }
+    return s;
+  }
+
+  // When `kind` is next due, or 0 if the schedule does not run it.
+  int64_t NextDue(const policy::Schedule& schedule, policy::EventKind kind, const std::string& last_key,
+                  int64_t now) const {
+    const policy::ScheduleEvent* e = schedule.Find(kind);
+    if (e == nullptr) return 0;
+    return policy::NextRun(*e, device, state->GetInt(last_key), now, UtcOffset(now));
+  }
+
+  static int64_t UtcOffset(int64_t t) {
+    std::time_t tt = static_cast<std::time_t>(t);
+    std::tm tm{};
+    localtime_r(&tt, &tm);
+    return tm.tm_gmtoff;
+  }
+
   common::HeaderList Headers() const {
     return {{proto::kDeviceHeader, device},
             {proto::kClientVersionHeader, BEACON_VERSION},
@@ -173,6 +223,16 @@ struct Client::Impl {
     inventory::CollectOptions opts;
     opts.hardware = config.GetBool("collect_hardware");
     opts.software = config.GetBool("collect_software");
+    // The applied policy.xml, when there is one, decides over the local defaults.
+    if (auto text = AppliedFile("policy.xml"); text.ok()) {
+      auto p = policy::ParsePolicyXml(*text, "applied policy.xml");
+      if (p.ok()) {
+        opts.hardware = p->hardware;
+        opts.software = p->software;
+      } else {
+        common::LogError(p.status().message());
+      }
+    }
     ASSIGN_OR_RETURN(inventory::Inventory inv, inventory::Collect(device, opts));
     ASSIGN_OR_RETURN(std::string gz, inventory::Gzip(inventory::ToXml(inv)));
     common::SpoolMeta meta;
@@ -286,15 +346,18 @@ void Client::RunLoop(common::StopFlag& stop) {
   common::Backoff backoff(std::chrono::seconds(std::max<int64_t>(1, im.config.GetSeconds("backoff_base"))),
                           std::chrono::seconds(std::max<int64_t>(1, im.config.GetSeconds("backoff_cap"))),
                           std::hash<std::string>{}(im.device) ^ static_cast<uint64_t>(Now()));
-  int64_t policy_every = std::max<int64_t>(1, im.config.GetSeconds("policy_interval"));
-  int64_t inventory_every = std::max<int64_t>(1, im.config.GetSeconds("inventory_interval"));
   while (!stop.stopped()) {
+    // Re-read every round: a policy check may have brought a new schedule.
+    policy::Schedule schedule = im.EffectiveSchedule();
     int64_t now = Now();
-    if (now - im.state->GetInt("policy_check_at") >= policy_every) {
+    int64_t policy_due = im.NextDue(schedule, policy::EventKind::kPolicyCheck, "policy_check_at", now);
+    if (policy_due != 0 && policy_due <= now) {
       Status st = CheckPolicy();
       if (!st.ok()) common::LogWarn("policy check failed: " + st.ToString());
+      schedule = im.EffectiveSchedule();
     }
-    if (now - im.state->GetInt("inventory_at") >= inventory_every) {
+    int64_t inventory_due = im.NextDue(schedule, policy::EventKind::kInventory, "inventory_at", now);
+    if (inventory_due != 0 && inventory_due <= now) {
       Status st = CollectInventory();
       if (!st.ok()) common::LogError("inventory failed: " + st.ToString());
     }
@@ -306,9 +369,14 @@ void Client::RunLoop(common::StopFlag& stop) {
       common::LogWarn("delivery failed, next try in " + std::to_string(wait.count() / 1000) + "s: " + st.ToString());
     } else {
       backoff.Reset();
-      int64_t next = std::min(im.state->GetInt("policy_check_at") + policy_every,
-                              im.state->GetInt("inventory_at") + inventory_every);
-      wait = std::chrono::seconds(std::clamp<int64_t>(next - Now(), 1, 3600));
+      now = Now();
+      int64_t next = now + 3600;
+      for (auto [kind, key] : {std::pair{policy::EventKind::kPolicyCheck, "policy_check_at"},
+                               std::pair{policy::EventKind::kInventory, "inventory_at"}}) {
+        int64_t due = im.NextDue(schedule, kind, key, now);
+        if (due != 0) next = std::min(next, due);
+      }
+      wait = std::chrono::seconds(std::clamp<int64_t>(next - now, 1, 3600));
     }
     if (!stop.SleepFor(wait)) break;
   }
@@ -329,6 +397,12 @@ std::string Client::StatusReport() const {
   line("inventory:", When(im.state->GetInt("inventory_at")) + " (" +
                          (im.state->Get("inventory_result").empty() ? "-" : im.state->Get("inventory_result")) + ")");
   line("last upload:", When(im.state->GetInt("last_upload_at")));
+  policy::Schedule schedule = im.EffectiveSchedule();
+  int64_t now = Now();
+  int64_t next_policy = im.NextDue(schedule, policy::EventKind::kPolicyCheck, "policy_check_at", now);
+  int64_t next_inventory = im.NextDue(schedule, policy::EventKind::kInventory, "inventory_at", now);
+  line("next policy check:", next_policy == 0 ? "not scheduled" : When(std::max(next_policy, now)));
+  line("next inventory:", next_inventory == 0 ? "not scheduled" : When(std::max(next_inventory, now)));
   line("last delivery:", im.state->Get("flush_result").empty() ? "-" : im.state->Get("flush_result"));
   line("outbox:", std::to_string(im.outbox->Count()) + " uploads waiting (" +
                       std::to_string(im.outbox->Bytes()) + " bytes)");

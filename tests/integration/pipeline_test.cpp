@@ -105,6 +105,9 @@ TEST_CASE("a client's inventory reaches the central store through a relay beacon
   CHECK(status.output.find(device) != std::string::npos);
   CHECK(status.output.find("policy revision:  1") != std::string::npos);
   CHECK(status.output.find("outbox:           0 uploads waiting") != std::string::npos);
+  // The applied schedule.xml (conf/policy/schedule.xml) decides the next runs.
+  CHECK(std::regex_search(status.output, std::regex("next policy check: 20[0-9-]+T")));
+  CHECK(std::regex_search(status.output, std::regex("next inventory:\\s+20[0-9-]+T")));
 }
 
 TEST_CASE("an unchanged manifest is answered 304, at the relay and at the central") {
