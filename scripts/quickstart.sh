@@ -26,7 +26,10 @@ rm -rf "$work"
 mkdir -p "$work/central/policy"
 echo "== estate CA, server certificates (ECDSA P-256) and policy signing key (Ed25519) in $work/certs"
 ./scripts/make-certs.sh "$work/certs" 127.0.0.1 localhost
-cp conf/policy/policy.xml conf/policy/schedule.xml conf/policy/failover.xml "$work/central/policy/"
+cp conf/policy/policy.xml conf/policy/schedule.xml "$work/central/policy/"
+# conf/policy/failover.xml names example hosts; here every client uses the DMZ beacon.
+printf '<failover version="1">\n  <beacon url="https://127.0.0.1:%s" priority="0"/>\n</failover>\n' "$dmz_port" \
+  > "$work/central/policy/failover.xml"
 
 cat > "$work/central.conf" <<CONF
 name = central

@@ -1,9 +1,13 @@
 #include "client/client.h"
 
+#include <arpa/inet.h>
+#include <ifaddrs.h>
+#include <netinet/in.h>
 #include <signal.h>
 
 #include <algorithm>
 #include <ctime>
+#include <functional>
 #include <iostream>
 #include <map>
 #include <sstream>
@@ -40,6 +44,8 @@ const std::vector<common::ConfigKey>& ConfigKeys() {
       {"ca_file", KeyType::kString, "/etc/beacon-client/ca.pem", "estate CA bundle; the beacon's certificate and host name are always verified against it"},
       {"policy_public_key", KeyType::kString, "/etc/beacon-client/policy.pub", "the estate's PEM Ed25519 policy public key; a manifest whose signature does not verify with it is refused"},
       {"state_dir", KeyType::kString, "/var/lib/beacon-client", "device id, applied policy, outbox and state live here"},
+      {"site", KeyType::kString, "", "this device's site; failover.xml beacons marked for another site are skipped"},
+      {"failover_return_after", KeyType::kDuration, "1h", "after failing over, how long to stay on a working beacon before trying the preferred one again"},
       {"policy_interval", KeyType::kDuration, "1h", "how often the policy manifest is checked until the applied policy brings a schedule.xml"},
       {"inventory_interval", KeyType::kDuration, "24h", "how often an inventory is collected until the applied policy brings a schedule.xml"},
       {"outbox_max_size", KeyType::kBytes, "256M", "bytes the outbox may hold; older uploads are kept, new ones refused"},
@@ -110,11 +116,103 @@ struct Client::Impl {
   common::ClientOptions http_options;
   int retry_after_s = 0;
 
-  StatusOr<common::HttpClient*> Http() {
+  // The beacons to try, most preferred first: the applied failover.xml
+  // (beacons for another site or subnet left out), then the configured server.
+  std::vector<std::string> Beacons() const {
+    std::vector<std::string> urls;
+    if (auto text = AppliedFile("failover.xml"); text.ok()) {
+      auto f = policy::ParseFailoverXml(*text, "applied failover.xml");
+      if (f.ok()) {
+        std::vector<policy::FailoverBeacon> list = f->beacons;
+        std::stable_sort(list.begin(), list.end(),
+                         [](const auto& a, const auto& b) { return a.priority < b.priority; });
+        for (const auto& b : list) {
+          if (!b.site.empty() && b.site != config.GetString("site")) continue;
+          if (!b.subnet.empty() && !HasAddressIn(b.subnet)) continue;
+          urls.push_back(b.url);
+        }
+      } else {
+        common::LogError(f.status().message());
+      }
+    }
+    if (std::find(urls.begin(), urls.end(), config.GetString("server")) == urls.end()) {
+      urls.push_back(config.GetString("server"));
+    }
+    return urls;
+  }
+
+  // A connection to the beacon in use. After failing over, the preferred
+  // beacon is tried again once failover_return_after has passed.
+  StatusOr<common::HttpClient*> Http(bool may_return_to_preferred) {
+    std::vector<std::string> urls = Beacons();
+    std::string current = state->Get("beacon");
+    auto it = std::find(urls.begin(), urls.end(), current);
+    bool back_to_preferred = may_return_to_preferred && it != urls.begin() &&
+                             Now() - state->GetInt("beacon_since") >= config.GetSeconds("failover_return_after");
+    if (it == urls.end() || back_to_preferred) {
+      UseBeacon(urls.front(), it == urls.end() ? "preferred beacon" : "returning to the preferred beacon");
+    }
     if (!http) {
-      ASSIGN_OR_RETURN(http, common::HttpClient::Create(http_options));
+      common::ClientOptions o = http_options;
+      o.url = state->Get("beacon");
+      ASSIGN_OR_RETURN(http, common::HttpClient::Create(o));
     }
     return http.get();
+  }
+
+  void UseBeacon(const std::string& url, const std::string& why) {
+    if (state->Get("beacon") != url) http.reset();
+    state->Set("beacon", url);
+    state->Set("beacon_since", std::to_string(Now()));
+    state->Set("beacon_why", why);
+  }
+
+  // Runs `op` against the beacon in use; if the beacon cannot be reached (a
+  // retryable failure), moves to the next one in failover order and tries
+  // again, each beacon at most once per call. The working beacon is kept.
+  Status WithFailover(const std::function<Status(common::HttpClient&)>& op) {
+    std::vector<std::string> urls = Beacons();
+    Status st;
+    for (size_t attempt = 0; attempt < urls.size(); ++attempt) {
+      // Going back to the preferred beacon is tried first, never in the
+      // middle of failing over.
+      ASSIGN_OR_RETURN(common::HttpClient * cli, Http(attempt == 0));
+      st = op(*cli);
+      if (common::Classify(st) != common::Outcome::kRetry) return st;
+      http.reset();
+      std::string failed = state->Get("beacon");
+      auto it = std::find(urls.begin(), urls.end(), failed);
+      size_t next = it == urls.end() ? 0 : static_cast<size_t>(it - urls.begin() + 1) % urls.size();
+      common::LogWarn("beacon " + failed + " failed (" + st.ToString() + "); trying " + urls[next]);
+      UseBeacon(urls[next], "failed over: " + failed + " " + st.message());
+    }
+    return st;
+  }
+
+  static bool HasAddressIn(const std::string& cidr) {
+    size_t slash = cidr.find('/');
+    std::string net = cidr.substr(0, slash);
+    int bits = std::stoi(cidr.substr(slash + 1));
+    unsigned char want[16];
+    int family = net.find(':') == std::string::npos ? AF_INET : AF_INET6;
+    if (inet_pton(family, net.c_str(), want) != 1) return false;
+    struct ifaddrs* list = nullptr;
+    if (getifaddrs(&list) != 0) return false;
+    bool found = false;
+    for (auto* a = list; a != nullptr && !found; a = a->ifa_next) {
+      if (a->ifa_addr == nullptr || a->ifa_addr->sa_family != family) continue;
+      const unsigned char* have =
+          family == AF_INET
+              ? reinterpret_cast<const unsigned char*>(&reinterpret_cast<sockaddr_in*>(a->ifa_addr)->sin_addr)
+              : reinterpret_cast<const unsigned char*>(&reinterpret_cast<sockaddr_in6*>(a->ifa_addr)->sin6_addr);
+      bool match = true;
+      for (int b = 0; b < bits && match; ++b) {
+        match = ((have[b / 8] ^ want[b / 8]) & (0x80 >> (b % 8))) == 0;
+      }
+      found = match;
+    }
+    freeifaddrs(list);
+    return found;
   }
 
   int64_t AppliedRevision() const { return state->GetInt("policy_revision"); }
@@ -182,24 +280,24 @@ struct Client::Impl {
   }
 
   Status CheckPolicy() {
-    ASSIGN_OR_RETURN(common::HttpClient * cli, Http());
+    return WithFailover([this](common::HttpClient& cli) { return CheckPolicyAt(&cli); });
+  }
+
+  Status CheckPolicyAt(common::HttpClient* cli) {
     common::HeaderList headers = Headers();
     std::string etag = state->Get("policy_etag");
     if (!etag.empty()) headers.emplace_back("If-None-Match", etag);
     auto res = cli->Get(proto::ManifestPath(device), headers, 1 << 20);
-    if (!res.ok()) {
-      http.reset();
-      return res.status();
-    }
+    if (!res.ok()) return res.status();
     if (res->status == 304) {
       common::LogInfo("policy unchanged (revision " + std::to_string(AppliedRevision()) + ")");
       return Status::Ok();
     }
     RETURN_IF_ERROR(common::StatusFromHttp(res->status, "GET manifest"));
     ASSIGN_OR_RETURN(policy::Manifest manifest,
-                     policy::ParseManifestXml(res->body, "manifest from " + http_options.url));
+                     policy::ParseManifestXml(res->body, "manifest from " + cli->url()));
     // A beacon distributes policy but cannot forge or alter it.
-    RETURN_IF_ERROR(verifier->Verify(manifest).WithContext("manifest from " + http_options.url));
+    RETURN_IF_ERROR(verifier->Verify(manifest).WithContext("manifest from " + cli->url()));
     if (manifest.revision < AppliedRevision()) {
       return common::FailedPrecondition("refusing policy revision " + std::to_string(manifest.revision) +
                                         ", older than the applied " + std::to_string(AppliedRevision()));
@@ -248,10 +346,9 @@ struct Client::Impl {
   }
 
   Status Send(const common::SpoolMeta& meta) {
-    ASSIGN_OR_RETURN(common::HttpClient * cli, Http());
-    Status st = common::SendSpoolEntry(*cli, *outbox, meta, Headers(), &retry_after_s);
-    if (common::Classify(st) == common::Outcome::kRetry) http.reset();  // a fresh connection next time
-    return st;
+    return WithFailover([&](common::HttpClient& cli) {
+      return common::SendSpoolEntry(cli, *outbox, meta, Headers(), &retry_after_s);
+    });
   }
 
   Status Flush() {
@@ -389,7 +486,8 @@ std::string Client::StatusReport() const {
     out << k << std::string(18 - std::min<size_t>(17, k.size()), ' ') << v << "\n";
   };
   line("device:", im.device);
-  line("server:", im.http_options.url);
+  line("beacon:", (im.state->Get("beacon").empty() ? im.config.GetString("server") : im.state->Get("beacon")) +
+                      (im.state->Get("beacon_why").empty() ? "" : " (" + im.state->Get("beacon_why") + ")"));
   line("version:", BEACON_VERSION);
   line("policy revision:", std::to_string(im.AppliedRevision()));
   line("policy checked:", When(im.state->GetInt("policy_check_at")) + " (" +

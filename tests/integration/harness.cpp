@@ -150,9 +150,13 @@ bool WaitForBeacon(int port, std::chrono::seconds timeout) {
 }
 
 Estate::Estate() : dir(MakeTempDir("estate")), certs(TEST_CERT_DIR), central_port(FreePort()), dmz_port(FreePort()) {
-  for (const char* name : {"policy.xml", "schedule.xml", "failover.xml"}) {
+  for (const char* name : {"policy.xml", "schedule.xml"}) {
     WriteText(dir + "/central/policy/" + name, ReadText(std::string(SOURCE_DIR) + "/conf/policy/" + name));
   }
+  // The sample failover.xml names example hosts; this estate's clients use the DMZ relay.
+  WriteText(dir + "/central/policy/failover.xml",
+            "<failover version=\"1\">\n  <beacon url=\"https://127.0.0.1:" + std::to_string(dmz_port) +
+                "\" priority=\"0\"/>\n</failover>\n");
   WriteText(dir + "/central.conf",
             "name = central\nlisten_host = 127.0.0.1\nlisten_port = " + std::to_string(central_port) +
                 "\ntls_cert = " + certs + "/server.pem\ntls_key = " + certs + "/server.key\n" +

@@ -403,3 +403,40 @@ TEST_CASE("a client refuses a manifest a relay altered, and an older revision re
     CHECK(run.output.find("policy revision:  2") != std::string::npos);
   }
 }
+
+TEST_CASE("a client fails over to the next beacon and returns to the preferred one later") {
+  Estate e;
+  int preferred_port = harness::FreePort();  // nothing listens here yet
+  harness::WriteText(e.dir + "/central/policy/failover.xml",
+                     "<failover version=\"1\">\n"
+                     "  <beacon url=\"https://127.0.0.1:" + std::to_string(preferred_port) + "\" priority=\"0\"/>\n"
+                     "  <beacon url=\"https://127.0.0.1:" + std::to_string(e.dmz_port) + "\" priority=\"1\"/>\n"
+                     "</failover>\n");
+  e.StartCentral();
+  e.StartDmz();
+  std::string conf = e.ClientConfig(e.dmz_port, e.certs + "/ca.pem");
+  harness::WriteText(conf, harness::ReadText(conf) + "failover_return_after = 0s\n");
+  REQUIRE(e.Client(conf, {"run", "--once"}).exit_code == 0);  // policy (and failover.xml) applied
+
+  auto second = e.Client(conf, {"run", "--once"});
+  INFO(second.output);
+  CHECK(second.exit_code == 0);
+  CHECK(second.output.find("beacon https://127.0.0.1:" + std::to_string(preferred_port) + " failed") != std::string::npos);
+  CHECK(second.output.find("beacon:           https://127.0.0.1:" + std::to_string(e.dmz_port) + " (failed over") !=
+        std::string::npos);
+
+  // The preferred beacon comes up: the client goes back to it.
+  harness::WriteText(e.dir + "/preferred.conf",
+                     "name = preferred\nlisten_host = 127.0.0.1\nlisten_port = " + std::to_string(preferred_port) +
+                         "\ntls_cert = " + e.certs + "/server.pem\ntls_key = " + e.certs + "/server.key\nca_file = " +
+                         e.certs + "/ca.pem\ndata_dir = " + e.dir + "/preferred\nupstream = https://127.0.0.1:" +
+                         std::to_string(e.central_port) + "\nspool_min_free = 0\nkeep_alive_timeout = 2s\n");
+  harness::Process preferred({BEACON_BIN, "--config", e.dir + "/preferred.conf"}, e.dir + "/preferred.log");
+  REQUIRE(harness::WaitForBeacon(preferred_port));
+  auto third = e.Client(conf, {"run", "--once"});
+  INFO(third.output);
+  CHECK(third.exit_code == 0);
+  CHECK(third.output.find("beacon:           https://127.0.0.1:" + std::to_string(preferred_port) + " (returning") !=
+        std::string::npos);
+  CHECK(harness::ReadText(e.dir + "/preferred.log").find("stored inventory") != std::string::npos);
+}
