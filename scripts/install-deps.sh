@@ -2,7 +2,8 @@
 # Installs the Debian 12 packages needed to build and test, if any is missing.
 set -eu
 pkgs="g++ cmake make pkg-config openssl iproute2 ca-certificates
-      libcpp-httplib-dev libssl-dev libarchive-dev libpugixml-dev libsqlite3-dev catch2"
+      libcpp-httplib-dev libssl-dev libarchive-dev libpugixml-dev libsqlite3-dev catch2
+      squid"
 missing=""
 for p in $pkgs; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "ok installed" || missing="$missing $p"

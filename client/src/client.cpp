@@ -44,6 +44,9 @@ const std::vector<common::ConfigKey>& ConfigKeys() {
       {"ca_file", KeyType::kString, "/etc/beacon-client/ca.pem", "estate CA bundle; the beacon's certificate and host name are always verified against it"},
       {"policy_public_key", KeyType::kString, "/etc/beacon-client/policy.pub", "the estate's PEM Ed25519 policy public key; a manifest whose signature does not verify with it is refused"},
       {"state_dir", KeyType::kString, "/var/lib/beacon-client", "device id, applied policy, outbox and state live here"},
+      {"proxy", KeyType::kString, "", "HTTP proxy (http://host:port) for every request; overrides the applied policy.xml's proxy"},
+      {"proxy_username", KeyType::kString, "", "Basic authentication user for `proxy`"},
+      {"proxy_password", KeyType::kString, "", "Basic authentication password for `proxy`"},
       {"site", KeyType::kString, "", "this device's site; failover.xml beacons marked for another site are skipped"},
       {"failover_return_after", KeyType::kDuration, "1h", "after failing over, how long to stay on a working beacon before trying the preferred one again"},
       {"policy_interval", KeyType::kDuration, "1h", "how often the policy manifest is checked until the applied policy brings a schedule.xml"},
@@ -155,9 +158,28 @@ struct Client::Impl {
     if (!http) {
       common::ClientOptions o = http_options;
       o.url = state->Get("beacon");
+      SetProxy(&o);
       ASSIGN_OR_RETURN(http, common::HttpClient::Create(o));
     }
     return http.get();
+  }
+
+  // The local configuration's proxy, else the applied policy.xml's, else none.
+  void SetProxy(common::ClientOptions* o) const {
+    if (!config.GetString("proxy").empty()) {
+      o->proxy_url = config.GetString("proxy");
+      o->proxy_username = config.GetString("proxy_username");
+      o->proxy_password = config.GetString("proxy_password");
+      return;
+    }
+    auto text = AppliedFile("policy.xml");
+    if (!text.ok()) return;
+    auto p = policy::ParsePolicyXml(*text, "applied policy.xml");
+    if (p.ok() && p->proxy) {
+      o->proxy_url = p->proxy->url;
+      o->proxy_username = p->proxy->username;
+      o->proxy_password = p->proxy->password;
+    }
   }
 
   void UseBeacon(const std::string& url, const std::string& why) {
@@ -406,6 +428,9 @@ StatusOr<std::unique_ptr<Client>> Client::Create(const common::Config& config) {
   std::string host;
   int port = 0;
   RETURN_IF_ERROR(common::ParseHttpsUrl(im.http_options.url, &host, &port));
+  if (!config.GetString("proxy").empty()) {
+    RETURN_IF_ERROR(common::ParseProxyUrl(config.GetString("proxy"), &host, &port));
+  }
   return c;
 }
 

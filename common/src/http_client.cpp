@@ -43,6 +43,16 @@ Status ParseHttpsUrl(const std::string& url, std::string* host, int* port) {
   return Status::Ok();
 }
 
+Status ParseProxyUrl(const std::string& url, std::string* host, int* port) {
+  // Same shape as a beacon URL, but plain http:// and an explicit port.
+  const std::string scheme = "http://";
+  if (url.rfind(scheme, 0) != 0 || url.find(':', scheme.size()) == std::string::npos) {
+    return InvalidArgument("proxy '" + url + "' must be http://host:port");
+  }
+  return ParseHttpsUrl("https://" + url.substr(scheme.size()), host, port)
+      .WithContext("proxy");
+}
+
 struct HttpClient::Impl {
   ClientOptions options;
   std::unique_ptr<httplib::SSLClient> cli;
@@ -77,6 +87,15 @@ StatusOr<std::unique_ptr<HttpClient>> HttpClient::Create(const ClientOptions& op
   cli.set_tcp_nodelay(true);
   cli.set_follow_location(false);
   cli.set_decompress(false);
+  if (!options.proxy_url.empty()) {
+    std::string proxy_host;
+    int proxy_port = 0;
+    RETURN_IF_ERROR(ParseProxyUrl(options.proxy_url, &proxy_host, &proxy_port));
+    cli.set_proxy(proxy_host, proxy_port);
+    if (!options.proxy_username.empty()) {
+      cli.set_proxy_basic_auth(options.proxy_username, options.proxy_password);
+    }
+  }
   return c;
 }
 

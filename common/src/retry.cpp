@@ -29,7 +29,9 @@ Status StatusFromHttp(int s, const std::string& context) {
   if ((s >= 200 && s < 300) || s == 304) return Status::Ok();
   switch (s) {
     case 400: case 411: case 413: case 415: case 422: case 431: return InvalidArgument(m);
-    case 401: return Unauthenticated(m);
+    case 401:
+    case 407:  // proxy authentication required: wrong or missing credentials
+      return Unauthenticated(m);
     case 403: return PermissionDenied(m);
     case 404: case 405: return NotFound(m);
     case 408: case 429: case 502: case 503: case 504: return Unavailable(m);

@@ -440,3 +440,62 @@ TEST_CASE("a client fails over to the next beacon and returns to the preferred o
         std::string::npos);
   CHECK(harness::ReadText(e.dir + "/preferred.log").find("stored inventory") != std::string::npos);
 }
+
+TEST_CASE("a client reaches its beacon through squid with Basic authentication") {
+  Estate e;
+  e.StartCentral();
+  e.StartDmz();
+  // squid's workers run as its own user: they must reach and write this
+  // folder, which the estate's private temp folder would not allow.
+  std::string dir = harness::MakeTempDir("squid");
+  std::filesystem::permissions(dir, std::filesystem::perms::all);
+  struct Cleanup {
+    std::string dir;
+    ~Cleanup() { std::filesystem::remove_all(dir); }
+  } cleanup{dir};
+  auto hash = harness::Run({"/usr/bin/openssl", "passwd", "-apr1", "s3cret"});
+  REQUIRE(hash.exit_code == 0);
+  harness::WriteText(dir + "/passwd", "agent:" + hash.output);
+  int port = harness::FreePort();
+  harness::WriteText(dir + "/squid.conf",
+                     "http_port 127.0.0.1:" + std::to_string(port) + "\n"
+                     "auth_param basic program /usr/lib/squid/basic_ncsa_auth " + dir + "/passwd\n"
+                     "auth_param basic realm beacon-test\n"
+                     "acl authed proxy_auth REQUIRED\n"
+                     "http_access allow authed\n"
+                     "http_access deny all\n"
+                     "cache deny all\n"
+                     "buffered_logs off\n"
+                     "pid_filename " + dir + "/squid.pid\n"
+                     "access_log stdio:" + dir + "/access.log\n"
+                     "cache_log " + dir + "/cache.log\n"
+                     "cache_store_log none\n"
+                     "coredump_dir " + dir + "\n"
+                     "shutdown_lifetime 1 seconds\n");
+  harness::Process squid({"/usr/sbin/squid", "-N", "-f", dir + "/squid.conf"}, dir + "/squid.out");
+  REQUIRE(WaitUntil([&] { return harness::Run({"/usr/bin/ss", "-Hltn", "sport = :" + std::to_string(port)}).output.size() > 0; },
+                    seconds(15)));
+
+  std::string conf = e.ClientConfig(e.dmz_port, e.certs + "/ca.pem");
+  std::string base = harness::ReadText(conf) + "proxy = http://127.0.0.1:" + std::to_string(port) +
+                     "\nproxy_username = agent\n";
+  harness::WriteText(conf, base + "proxy_password = s3cret\n");
+  auto run = e.Client(conf, {"run", "--once"});
+  INFO(run.output);
+  CHECK(run.exit_code == 0);
+  // squid writes its access log when a tunnel closes, and may buffer it.
+  std::string tunnel = "TCP_TUNNEL/200";
+  std::string connect = "CONNECT 127.0.0.1:" + std::to_string(e.dmz_port) + " agent";
+  CHECK(WaitUntil([&] {
+    std::string log = harness::ReadText(dir + "/access.log");
+    return log.find(tunnel) != std::string::npos && log.find(connect) != std::string::npos;
+  }, seconds(10)));
+
+  // Wrong credentials: the proxy says 407, the upload stays in the outbox.
+  harness::WriteText(conf, base + "proxy_password = wrong\n");
+  auto refused = e.Client(conf, {"inventory", "--now"});
+  INFO(refused.output);
+  CHECK(refused.exit_code == 1);
+  CHECK(refused.output.find("HTTP 407") != std::string::npos);
+  CHECK(CountFiles(e.dir + "/client/outbox/ready") == 1);
+}

@@ -342,7 +342,7 @@ TEST_CASE("conf/policy: the shipped examples parse and round-trip") {
   INFO((p.ok() ? "" : p.status().message()));
   REQUIRE(p.ok());
   CHECK(p->file_rules.size() == 2);
-  CHECK(p->proxy);
+  CHECK_FALSE(p->proxy);  // shipped commented out: most estates connect directly
   CHECK(*policy::ParsePolicyXml(policy::ToXml(*p), "again.xml") == *p);
 
   auto s = policy::ParseScheduleXml(read("schedule.xml"), "conf/policy/schedule.xml");

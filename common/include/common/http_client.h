@@ -32,6 +32,12 @@ struct ClientOptions {
   int connect_timeout_s = 5;
   int read_timeout_s = 30;
   int write_timeout_s = 30;
+  // An HTTP proxy ("http://host:port"; empty = direct). HTTPS goes through it
+  // with CONNECT, so the proxy sees only the host and port; the beacon's
+  // certificate is still verified end to end. Basic credentials if set.
+  std::string proxy_url;
+  std::string proxy_username;
+  std::string proxy_password;
 };
 
 using HeaderList = std::vector<std::pair<std::string, std::string>>;
@@ -71,5 +77,7 @@ class HttpClient {
 
 // Parses "https://host:port" (port defaults to 443).
 Status ParseHttpsUrl(const std::string& url, std::string* host, int* port);
+// Parses a proxy "http://host:port" (the port is required).
+Status ParseProxyUrl(const std::string& url, std::string* host, int* port);
 
 }  // namespace common
