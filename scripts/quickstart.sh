@@ -86,10 +86,12 @@ device=$(cat "$work/client/device-id")
 
 echo "== waiting for the central to import the inventory and the check-in"
 ctl=("$bin/beaconctl/beaconctl" --data-dir "$work/central")
+# (Outputs are captured before they are searched: with pipefail, a grep -q that
+# stops reading early would fail the pipeline through SIGPIPE.)
 for _ in $(seq 100); do
-  if "${ctl[@]}" devices 2>/dev/null | grep "$device" | grep -qv " never "; then
-    if "${ctl[@]}" software "$device" 2>/dev/null | grep -q .; then break; fi
-  fi
+  devices=$("${ctl[@]}" devices 2>/dev/null || true)
+  software=$("${ctl[@]}" software "$device" 2>/dev/null || true)
+  if grep "$device" <<<"$devices" | grep -qv " never " && [ -n "$software" ]; then break; fi
   sleep 0.2
 done
 
@@ -97,7 +99,8 @@ echo
 echo "== beaconctl devices"
 "${ctl[@]}" devices
 echo
-echo "== beaconctl software $device (first 15 of $("${ctl[@]}" software "$device" | tail -n +2 | wc -l) packages)"
-"${ctl[@]}" software "$device" | head -n 16
+software=$("${ctl[@]}" software "$device")
+echo "== beaconctl software $device (first 15 of $(($(wc -l <<<"$software") - 1)) packages)"
+head -n 16 <<<"$software"
 echo
 echo "Logs and data are in $work. Everything started here is now stopped."
