@@ -18,8 +18,11 @@
 #include <utility>
 #include <vector>
 
+#include "common/fs.h"
 #include "common/status.h"
 #include "inventory/store.h"
+#include "policy/manifest.h"
+#include "policy/policy_set.h"
 
 #ifndef BEACON_VERSION
 #define BEACON_VERSION "0.0.0-dev"  // standalone builds outside CMake
@@ -44,6 +47,9 @@ constexpr char kUsage[] =
     "  software --match PATTERN list packages whose name matches PATTERN on any device;\n"
     "                           '*' matches any run of characters, '?' one character,\n"
     "                           case is ignored (quote the pattern in the shell)\n"
+    "  policy validate [FOLDER] check the policy files (policy.xml, schedule.xml,\n"
+    "                           failover.xml) as the central will before publishing;\n"
+    "                           FOLDER defaults to DIR/policy\n"
     "\n"
     "options:\n"
     "  --data-dir DIR   the central's data directory (default /var/lib/beacon);\n"
@@ -54,7 +60,8 @@ constexpr char kUsage[] =
 
 struct Options {
   std::string store_path;
-  std::string command;               // "devices" or "software"
+  std::string data_dir;
+  std::string command;               // "devices", "software" or "policy"
   std::vector<std::string> operands;  // after the command
 };
 
@@ -140,6 +147,7 @@ ParseResult ParseArgs(const std::vector<std::string>& args) {
   Options& o = r.options;
   o.store_path = have_store ? store : (have_data_dir ? data_dir : kDefaultDataDir) +
                                           std::string("/store.sqlite");
+  o.data_dir = have_data_dir ? data_dir : kDefaultDataDir;
   o.command = args[i++];
   o.operands.assign(args.begin() + static_cast<std::ptrdiff_t>(i), args.end());
 
@@ -152,6 +160,11 @@ ParseResult ParseArgs(const std::vector<std::string>& args) {
     const bool by_match = ops.size() == 2 && ops[0] == "--match";
     if (!by_device && !by_match) {
       return UsageError("software needs DEVICE_ID or --match PATTERN");
+    }
+  } else if (o.command == "policy") {
+    const auto& ops = o.operands;
+    if (ops.empty() || ops[0] != "validate" || ops.size() > 2) {
+      return UsageError("policy takes: validate [FOLDER]");
     }
   } else {
     return UsageError("unknown command '" + o.command + "'");
@@ -279,6 +292,33 @@ common::Status CmdFindSoftware(inventory::Store& store, const std::string& patte
   return common::Status::Ok();
 }
 
+// Validates every file of a policy folder the way the central does before it
+// publishes (policy::ValidateDocument); prints one line per file.
+common::Status CmdPolicyValidate(const std::string& folder, std::ostream& out) {
+  ASSIGN_OR_RETURN(auto names, common::ListDir(folder));
+  int bad = 0;
+  for (const auto& name : names) {
+    if (!policy::IsPolicyFileName(name)) {
+      out << "ignored  " << Printable(name) << " (not a policy file name)\n";
+      continue;
+    }
+    std::string path = folder + "/" + name;
+    auto data = common::ReadFile(path, 16u << 20);
+    common::Status st = data.ok() ? policy::ValidateDocument(name, *data, path) : data.status();
+    if (st.ok()) {
+      out << "ok       " << name << '\n';
+    } else {
+      out << "INVALID  " << st.message() << '\n';
+      ++bad;
+    }
+  }
+  if (bad > 0) {
+    return common::InvalidArgument(std::to_string(bad) + " invalid file(s) in " + folder +
+                                   "; the central keeps serving its last good revision");
+  }
+  return common::Status::Ok();
+}
+
 int Run(const std::vector<std::string>& args, std::ostream& out, std::ostream& err) {
   const ParseResult parsed = ParseArgs(args);
   if (!parsed.ok) {
@@ -294,6 +334,16 @@ int Run(const std::vector<std::string>& args, std::ostream& out, std::ostream& e
     return kExitOk;
   }
   const Options& o = parsed.options;
+
+  if (o.command == "policy") {
+    std::string folder = o.operands.size() == 2 ? o.operands[1] : o.data_dir + "/policy";
+    common::Status st = CmdPolicyValidate(folder, out);
+    if (!st.ok()) {
+      err << "beaconctl: " << st.message() << '\n';
+      return kExitRuntime;
+    }
+    return kExitOk;
+  }
 
   auto store = inventory::OpenSqliteStore(o.store_path, /*read_only=*/true);
   if (!store.ok()) {

@@ -1,9 +1,11 @@
 // The samples in conf/ parse against the key tables and document every key.
 #include <catch2/catch.hpp>
+#include <filesystem>
 
 #include "beacon/beacon.h"
 #include "client/client.h"
 #include "common/fs.h"
+#include "integration/harness.h"
 
 namespace {
 void CheckSample(const std::string& name, const std::vector<common::ConfigKey>& keys) {
@@ -26,4 +28,22 @@ TEST_CASE("conf samples match the key tables") {
   CheckSample("central.conf", beacon::ConfigKeys());
   CheckSample("beacon.conf", beacon::ConfigKeys());
   CheckSample("client.conf", client::ConfigKeys());
+}
+
+TEST_CASE("beaconctl policy validate checks a folder as the central will") {
+  std::string dir = harness::MakeTempDir("policy-validate");
+  for (const char* name : {"policy.xml", "schedule.xml", "failover.xml"}) {
+    harness::WriteText(dir + "/" + name, harness::ReadText(std::string(SOURCE_DIR) + "/conf/policy/" + name));
+  }
+  auto good = harness::Run({BEACONCTL_BIN, "policy", "validate", dir});
+  CHECK(good.exit_code == 0);
+  CHECK(good.output.find("ok       schedule.xml") != std::string::npos);
+
+  harness::WriteText(dir + "/schedule.xml",
+                     "<schedule version=\"1\">\n  <event name=\"policy-check\" window-start=\"10:00\" window-end=\"09:00\"/>\n</schedule>\n");
+  auto bad = harness::Run({BEACONCTL_BIN, "policy", "validate", dir});
+  INFO(bad.output);
+  CHECK(bad.exit_code == 1);
+  CHECK(bad.output.find("INVALID  " + dir + "/schedule.xml:2:3: ") != std::string::npos);
+  std::filesystem::remove_all(dir);
 }
