@@ -123,19 +123,14 @@ struct Client::Impl {
   // (beacons for another site or subnet left out), then the configured server.
   std::vector<std::string> Beacons() const {
     std::vector<std::string> urls;
-    if (auto text = AppliedFile("failover.xml"); text.ok()) {
-      auto f = policy::ParseFailoverXml(*text, "applied failover.xml");
-      if (f.ok()) {
-        std::vector<policy::FailoverBeacon> list = f->beacons;
-        std::stable_sort(list.begin(), list.end(),
-                         [](const auto& a, const auto& b) { return a.priority < b.priority; });
-        for (const auto& b : list) {
-          if (!b.site.empty() && b.site != config.GetString("site")) continue;
-          if (!b.subnet.empty() && !HasAddressIn(b.subnet)) continue;
-          urls.push_back(b.url);
-        }
-      } else {
-        common::LogError(f.status().message());
+    if (applied_failover) {
+      std::vector<policy::FailoverBeacon> list = applied_failover->beacons;
+      std::stable_sort(list.begin(), list.end(),
+                       [](const auto& a, const auto& b) { return a.priority < b.priority; });
+      for (const auto& b : list) {
+        if (!b.site.empty() && b.site != config.GetString("site")) continue;
+        if (!b.subnet.empty() && !HasAddressIn(b.subnet)) continue;
+        urls.push_back(b.url);
       }
     }
     if (std::find(urls.begin(), urls.end(), config.GetString("server")) == urls.end()) {
@@ -172,13 +167,10 @@ struct Client::Impl {
       o->proxy_password = config.GetString("proxy_password");
       return;
     }
-    auto text = AppliedFile("policy.xml");
-    if (!text.ok()) return;
-    auto p = policy::ParsePolicyXml(*text, "applied policy.xml");
-    if (p.ok() && p->proxy) {
-      o->proxy_url = p->proxy->url;
-      o->proxy_username = p->proxy->username;
-      o->proxy_password = p->proxy->password;
+    if (applied_policy && applied_policy->proxy) {
+      o->proxy_url = applied_policy->proxy->url;
+      o->proxy_username = applied_policy->proxy->username;
+      o->proxy_password = applied_policy->proxy->password;
     }
   }
 
@@ -239,27 +231,40 @@ struct Client::Impl {
 
   int64_t AppliedRevision() const { return state->GetInt("policy_revision"); }
 
-  // The content of an applied policy file, or NotFound if the applied
-  // manifest does not list it. The file was verified when it was fetched.
-  StatusOr<std::string> AppliedFile(const std::string& name) const {
+  // The documents of the applied policy, read when a policy is applied (and
+  // at start-up) rather than on every request. Absent: not in the policy.
+  std::optional<policy::ClientPolicy> applied_policy;
+  std::optional<policy::Schedule> applied_schedule;
+  std::optional<policy::Failover> applied_failover;
+
+  void LoadApplied() {
+    applied_policy.reset();
+    applied_schedule.reset();
+    applied_failover.reset();
     auto xml = common::ReadFile(state_dir + "/policy/manifest.xml", 1 << 20);
-    if (!xml.ok()) return common::NotFound("no policy applied yet");
-    ASSIGN_OR_RETURN(policy::Manifest m, policy::ParseManifestXml(*xml, "applied manifest"));
-    for (const auto& f : m.files) {
-      if (f.name == name) return files->Get(f.sha256);
-    }
-    return common::NotFound("the applied policy has no " + name);
+    if (!xml.ok()) return;  // no policy applied yet
+    auto manifest = policy::ParseManifestXml(*xml, "applied manifest");
+    if (!manifest.ok()) return common::LogError(manifest.status().message());
+    // Each file was verified against its digest when it was fetched.
+    auto load = [&](const std::string& name, auto parse, auto* slot) {
+      for (const auto& f : manifest->files) {
+        if (f.name != name) continue;
+        auto text = files->Get(f.sha256);
+        if (!text.ok()) return common::LogError(text.status().message());
+        auto parsed = parse(*text, "applied " + name);
+        if (!parsed.ok()) return common::LogError(parsed.status().message());
+        *slot = std::move(parsed).value();
+      }
+    };
+    load("policy.xml", policy::ParsePolicyXml, &applied_policy);
+    load("schedule.xml", policy::ParseScheduleXml, &applied_schedule);
+    load("failover.xml", policy::ParseFailoverXml, &applied_failover);
   }
 
   // The schedule to follow: the applied schedule.xml, or, before the first
   // policy (or if it has none), intervals from the local configuration.
   policy::Schedule EffectiveSchedule() const {
-    auto text = AppliedFile("schedule.xml");
-    if (text.ok()) {
-      auto parsed = policy::ParseScheduleXml(*text, "applied schedule.xml");
-      if (parsed.ok()) return std::move(parsed).value();
-      common::LogError(parsed.status().message());
-    }
+    if (applied_schedule) return *applied_schedule;
     policy::Schedule s;
     for (auto [kind, key] : {std::pair{policy::EventKind::kPolicyCheck, "policy_interval"},
                              std::pair{policy::EventKind::kInventory, "inventory_interval"}}) {
@@ -334,6 +339,7 @@ struct Client::Impl {
     RETURN_IF_ERROR(common::WriteFileAtomic(state_dir + "/policy/manifest.xml", res->body));
     state->Set("policy_revision", std::to_string(manifest.revision));
     state->Set("policy_etag", policy::ManifestEtag(res->body));
+    LoadApplied();
     common::LogInfo("applied policy revision " + std::to_string(manifest.revision) + " (" +
                     std::to_string(manifest.files.size()) + " files)");
     return Status::Ok();
@@ -344,14 +350,9 @@ struct Client::Impl {
     opts.hardware = config.GetBool("collect_hardware");
     opts.software = config.GetBool("collect_software");
     // The applied policy.xml, when there is one, decides over the local defaults.
-    if (auto text = AppliedFile("policy.xml"); text.ok()) {
-      auto p = policy::ParsePolicyXml(*text, "applied policy.xml");
-      if (p.ok()) {
-        opts.hardware = p->hardware;
-        opts.software = p->software;
-      } else {
-        common::LogError(p.status().message());
-      }
+    if (applied_policy) {
+      opts.hardware = applied_policy->hardware;
+      opts.software = applied_policy->software;
     }
     ASSIGN_OR_RETURN(inventory::Inventory inv, inventory::Collect(device, opts));
     ASSIGN_OR_RETURN(std::string gz, inventory::Gzip(inventory::ToXml(inv)));
@@ -419,6 +420,7 @@ StatusOr<std::unique_ptr<Client>> Client::Create(const common::Config& config) {
   im.files = std::make_unique<policy::ObjectStore>(im.state_dir + "/policy/files");
   RETURN_IF_ERROR(im.files->Init());
   im.state = std::make_unique<StateFile>(im.state_dir + "/state");
+  im.LoadApplied();
   im.http_options.url = config.GetString("server");
   im.http_options.ca_file = config.GetString("ca_file");
   im.http_options.connect_timeout_s = static_cast<int>(config.GetSeconds("connect_timeout"));

@@ -24,6 +24,7 @@
 #include <vector>
 
 #include "common/fs.h"
+#include "common/log.h"
 
 namespace inventory {
 namespace {
@@ -315,14 +316,6 @@ void CollectInterfaces(const Root& root, Hardware* hw) {
   if (root.is_live()) CollectAddresses(&hw->interfaces);
 }
 
-std::string NowRfc3339() {
-  std::time_t now = std::time(nullptr);
-  std::tm tm{};
-  ::gmtime_r(&now, &tm);
-  char buf[32];
-  std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%SZ", &tm);
-  return buf;
-}
 
 }  // namespace
 
@@ -375,7 +368,7 @@ StatusOr<Inventory> Collect(const std::string& device_id, const CollectOptions& 
   Root root(options.root);
   Inventory inv;
   inv.device_id = device_id;
-  inv.collected_at = NowRfc3339();
+  inv.collected_at = common::NowRfc3339();
   RETURN_IF_ERROR(CollectOs(root, &inv.os));
   if (options.hardware) {
     inv.hardware.vendor = root.ReadTrimmed("sys/class/dmi/id/sys_vendor");

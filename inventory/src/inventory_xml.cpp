@@ -14,6 +14,9 @@
 
 #include <pugixml.hpp>
 
+#include "common/text.h"
+#include "common/uuid.h"
+
 namespace inventory {
 namespace {
 
@@ -22,36 +25,6 @@ using common::StatusOr;
 
 constexpr std::string_view kFormatVersion = "1";
 
-// Returns the length of the valid UTF-8 sequence starting at s[i], or 0 if the
-// bytes there are not one (overlong forms, surrogates and values above
-// U+10FFFF included, as RFC 3629 requires).
-size_t Utf8SequenceLength(std::string_view s, size_t i) {
-  auto byte = [&](size_t k) { return static_cast<unsigned char>(s[k]); };
-  unsigned char c = byte(i);
-  if (c < 0x80) return 1;
-  size_t len;
-  uint32_t cp;
-  if (c >= 0xC2 && c <= 0xDF) {
-    len = 2;
-    cp = c & 0x1F;
-  } else if (c >= 0xE0 && c <= 0xEF) {
-    len = 3;
-    cp = c & 0x0F;
-  } else if (c >= 0xF0 && c <= 0xF4) {
-    len = 4;
-    cp = c & 0x07;
-  } else {
-    return 0;
-  }
-  if (i + len > s.size()) return 0;
-  for (size_t k = 1; k < len; ++k) {
-    if ((byte(i + k) & 0xC0) != 0x80) return 0;
-    cp = (cp << 6) | (byte(i + k) & 0x3F);
-  }
-  if (len == 3 && (cp < 0x800 || (cp >= 0xD800 && cp <= 0xDFFF))) return 0;
-  if (len == 4 && (cp < 0x10000 || cp > 0x10FFFF)) return 0;
-  return len;
-}
 
 // Collected strings (DMI fields, package versions) are bytes from the machine,
 // not necessarily UTF-8. The document must stay parseable by our own strict
@@ -64,7 +37,7 @@ std::string SanitizeUtf8(std::string_view s) {
   std::string out;
   out.reserve(s.size());
   for (size_t i = 0; i < s.size();) {
-    size_t len = Utf8SequenceLength(s, i);
+    size_t len = common::Utf8SequenceLength(s, i);
     if (len == 0 || (len == 1 && IsXmlControl(static_cast<unsigned char>(s[i])))) {
       out += "\xEF\xBF\xBD";
       ++i;
@@ -96,20 +69,7 @@ class StringWriter : public pugi::xml_writer {
   std::string* out_;
 };
 
-bool IsLowerHex(char c) { return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f'); }
-
 bool IsDigit(char c) { return c >= '0' && c <= '9'; }
-
-// Canonical text form only (RFC 9562 section 4, lower case): the id is used as
-// a file and database key, so "ABC..." and "{abc...}" must not name a second device.
-bool IsCanonicalUuid(std::string_view s) {
-  if (s.size() != 36) return false;
-  for (size_t i = 0; i < s.size(); ++i) {
-    bool dash = i == 8 || i == 13 || i == 18 || i == 23;
-    if (dash ? s[i] != '-' : !IsLowerHex(s[i])) return false;
-  }
-  return true;
-}
 
 // "YYYY-MM-DDTHH:MM:SS[.frac](Z|+HH:MM|-HH:MM)", the RFC 3339 date-time production.
 bool IsRfc3339(std::string_view s) {
@@ -186,7 +146,7 @@ class Reader {
 
   Status CheckUtf8() const {
     for (size_t i = 0; i < text_.size();) {
-      size_t len = Utf8SequenceLength(text_, i);
+      size_t len = common::Utf8SequenceLength(text_, i);
       if (len == 0) {
         return ErrorAt(static_cast<ptrdiff_t>(i), "invalid UTF-8 byte sequence");
       }
@@ -416,7 +376,7 @@ Status ReadInventory(const Reader& r, pugi::xml_node root, Inventory* inv) {
                          "' (this reader knows version " + std::string(kFormatVersion) + ")");
   }
   pugi::xml_attribute device = root.attribute("device");
-  if (!IsCanonicalUuid(device.value())) {
+  if (!common::IsUuid(device.value())) {
     return r.ErrorAt(root, device,
                      "bad device id '" + std::string(device.value()) +
                          "': want a lower-case UUID like "

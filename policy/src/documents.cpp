@@ -12,6 +12,7 @@
 #include <sstream>
 
 #include "common/config.h"
+#include "common/text.h"
 #include "policy/manifest.h"
 
 namespace policy {
@@ -73,38 +74,6 @@ bool ParseCanonicalInt(const std::string& s, int64_t max, int64_t* out) {
   return common::ParseDecimal(s, out, max);
 }
 
-bool ValidUtf8(const std::string& s) {
-  static constexpr std::array<uint32_t, 4> kMin = {0, 0x80, 0x800, 0x10000};
-  size_t i = 0;
-  while (i < s.size()) {
-    auto c = static_cast<unsigned char>(s[i]);
-    size_t n = 0;
-    uint32_t cp = c;
-    if (c < 0x80) {
-      ++i;
-      continue;
-    } else if ((c >> 5) == 0x6) {
-      n = 1, cp = c & 0x1F;
-    } else if ((c >> 4) == 0xE) {
-      n = 2, cp = c & 0x0F;
-    } else if ((c >> 3) == 0x1E) {
-      n = 3, cp = c & 0x07;
-    } else {
-      return false;
-    }
-    if (s.size() - i <= n) return false;
-    for (size_t k = 1; k <= n; ++k) {
-      auto cc = static_cast<unsigned char>(s[i + k]);
-      if ((cc >> 6) != 0x2) return false;
-      cp = (cp << 6) | (cc & 0x3F);
-    }
-    // Overlong forms, surrogates and values past U+10FFFF.
-    if (cp < kMin[n] || cp > 0x10FFFF || (cp >= 0xD800 && cp <= 0xDFFF)) return false;
-    i += n + 1;
-  }
-  return true;
-}
-
 // Free text (paths, globs, credentials): UTF-8 without control characters,
 // which XML attribute normalisation would otherwise silently turn into spaces.
 bool IsCleanText(const std::string& s, size_t max) {
@@ -113,7 +82,7 @@ bool IsCleanText(const std::string& s, size_t max) {
     auto u = static_cast<unsigned char>(c);
     if (u < 0x20 || u == 0x7F) return false;
   }
-  return ValidUtf8(s);
+  return common::IsValidUtf8(s);
 }
 
 // "/..." or a drive path "C:\..." / "C:/...".
