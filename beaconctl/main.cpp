@@ -1,9 +1,10 @@
-// beaconctl: the administrator's command line over the central's store.
+// beaconctl: the administrator's command line on the central.
 //
-// Only read commands exist so far (devices, software); they open the store
-// read-only, so beaconctl can run beside the importer (WAL lets readers and
-// the one writer proceed without blocking each other) and can never change
-// what is stored. Exit codes: 0 success, 1 runtime error, 2 usage error.
+// devices and software read the store; they open it read-only, so beaconctl
+// can run beside the importer (WAL lets readers and the one writer proceed
+// without blocking each other) and can never change what is stored. policy
+// edits, validates and publishes policy (policy_cmd.h). Exit codes: 0
+// success, 1 runtime error (or a refused edit or publish), 2 usage error.
 //
 // Everything printed from the store was reported by devices and is therefore
 // untrusted; control characters are replaced before they reach a terminal.
@@ -21,8 +22,8 @@
 #include "common/fs.h"
 #include "common/status.h"
 #include "inventory/store.h"
-#include "policy/manifest.h"
-#include "policy/policy_set.h"
+#include "common/text.h"
+#include "policy_cmd.h"
 
 #ifndef BEACON_VERSION
 #define BEACON_VERSION "0.0.0-dev"  // standalone builds outside CMake
@@ -37,9 +38,9 @@ constexpr int kExitUsage = 2;
 constexpr char kDefaultDataDir[] = "/var/lib/beacon";
 
 constexpr char kUsage[] =
-    "usage: beaconctl [--data-dir DIR | --store FILE] COMMAND\n"
+    "usage: beaconctl [--data-dir DIR | --store FILE] [--policy-dir DIR] COMMAND\n"
     "\n"
-    "Reads the central beacon's store (read-only).\n"
+    "The administrator's command line on the central beacon.\n"
     "\n"
     "commands:\n"
     "  devices                  list devices, sorted by hostname\n"
@@ -47,20 +48,32 @@ constexpr char kUsage[] =
     "  software --match PATTERN list packages whose name matches PATTERN on any device;\n"
     "                           '*' matches any run of characters, '?' one character,\n"
     "                           case is ignored (quote the pattern in the shell)\n"
-    "  policy validate [FOLDER] check the policy files (policy.xml, schedule.xml,\n"
-    "                           failover.xml) as the central will before publishing;\n"
-    "                           FOLDER defaults to DIR/policy\n"
+    "  policy validate [FOLDER] check a policy folder as publishing will\n"
+    "  policy edit GROUP [FILE...]\n"
+    "                           edit a group's files in $VISUAL or $EDITOR (default: all\n"
+    "                           its files); an invalid result is refused and nothing\n"
+    "                           changes; an emptied file is removed\n"
+    "  policy publish [-m MESSAGE]\n"
+    "                           publish the policy folder as the next revision\n"
+    "  policy history           list published revisions\n"
+    "  policy diff REV REV      show what changed between two revisions\n"
+    "  policy rollback REV [-m MESSAGE]\n"
+    "                           publish revision REV's files again as a new revision\n"
+    "  policy resolve DEVICE_ID show a device's effective policy and which group gave\n"
+    "                           each part\n"
     "\n"
     "options:\n"
-    "  --data-dir DIR   the central's data directory (default /var/lib/beacon);\n"
-    "                   the store is DIR/store.sqlite\n"
+    "  --data-dir DIR   the central's data directory (default /var/lib/beacon): the store\n"
+    "                   is DIR/store.sqlite, published revisions DIR/policy-state\n"
     "  --store FILE     the store file itself\n"
+    "  --policy-dir DIR the policy folder (default DATA_DIR/policy)\n"
     "  --help           show this help\n"
     "  --version        show the version\n";
 
 struct Options {
   std::string store_path;
   std::string data_dir;
+  std::string policy_dir;
   std::string command;               // "devices", "software" or "policy"
   std::vector<std::string> operands;  // after the command
 };
@@ -104,7 +117,7 @@ ParseResult UsageError(std::string message) {
 
 ParseResult ParseArgs(const std::vector<std::string>& args) {
   ParseResult r;
-  std::string data_dir, store;
+  std::string data_dir, store, policy_dir;
   bool have_data_dir = false, have_store = false;
   size_t i = 0;
   // Global options come before the command; the command owns the rest.
@@ -131,6 +144,10 @@ ParseResult ParseArgs(const std::vector<std::string>& args) {
       have_store = true;
       continue;
     }
+    if (TakeValue("--policy-dir", args, &i, &policy_dir, &missing)) {
+      if (missing || policy_dir.empty()) return UsageError("--policy-dir needs a directory");
+      continue;
+    }
     if (arg == "--") {
       ++i;
       break;
@@ -148,6 +165,7 @@ ParseResult ParseArgs(const std::vector<std::string>& args) {
   o.store_path = have_store ? store : (have_data_dir ? data_dir : kDefaultDataDir) +
                                           std::string("/store.sqlite");
   o.data_dir = have_data_dir ? data_dir : kDefaultDataDir;
+  o.policy_dir = policy_dir.empty() ? o.data_dir + "/policy" : policy_dir;
   o.command = args[i++];
   o.operands.assign(args.begin() + static_cast<std::ptrdiff_t>(i), args.end());
 
@@ -161,41 +179,11 @@ ParseResult ParseArgs(const std::vector<std::string>& args) {
     if (!by_device && !by_match) {
       return UsageError("software needs DEVICE_ID or --match PATTERN");
     }
-  } else if (o.command == "policy") {
-    const auto& ops = o.operands;
-    if (ops.empty() || ops[0] != "validate" || ops.size() > 2) {
-      return UsageError("policy takes: validate [FOLDER]");
-    }
-  } else {
+  } else if (o.command != "policy") {  // policy checks its own operands
     return UsageError("unknown command '" + o.command + "'");
   }
   r.ok = true;
   return r;
-}
-
-// Device data is untrusted: a hostname with an escape sequence must not be
-// able to rewrite the administrator's terminal.
-std::string Printable(std::string_view s) {
-  std::string out;
-  out.reserve(s.size());
-  for (size_t i = 0; i < s.size(); ++i) {
-    const auto u = static_cast<unsigned char>(s[i]);
-    const auto next = i + 1 < s.size() ? static_cast<unsigned char>(s[i + 1]) : 0;
-    const auto third = i + 2 < s.size() ? static_cast<unsigned char>(s[i + 2]) : 0;
-    if (u < 0x20 || u == 0x7f) {
-      out += '?';
-    } else if (u == 0xC2 && next >= 0x80 && next <= 0x9F) {
-      out += '?';  // C1 controls (U+0080..U+009F), e.g. the one-byte CSI
-      ++i;
-    } else if (u == 0xE2 && ((next == 0x80 && third >= 0xAA && third <= 0xAE) ||
-                             (next == 0x81 && third >= 0xA6 && third <= 0xA9))) {
-      out += '?';  // bidi embeddings, overrides and isolates reorder the table
-      i += 2;
-    } else {
-      out += s[i];
-    }
-  }
-  return out;
 }
 
 // Display width in code points (UTF-8 continuation bytes do not count), which
@@ -241,7 +229,7 @@ void PrintTable(std::ostream& out, const std::vector<std::string>& header,
   for (const auto& row : rows) print(row);
 }
 
-std::string OrDash(const std::string& s) { return s.empty() ? "-" : Printable(s); }
+std::string OrDash(const std::string& s) { return s.empty() ? "-" : common::Printable(s); }
 
 std::string FormatTime(int64_t unix_seconds) {
   if (unix_seconds <= 0) return "never";
@@ -258,7 +246,7 @@ common::Status CmdDevices(inventory::Store& store, std::ostream& out) {
   std::vector<std::vector<std::string>> rows;
   rows.reserve(devices.size());
   for (const auto& d : devices) {
-    rows.push_back({Printable(d.device_id), OrDash(d.hostname), OrDash(d.os),
+    rows.push_back({common::Printable(d.device_id), OrDash(d.hostname), OrDash(d.os),
                     FormatTime(d.last_seen), OrDash(d.via), std::to_string(d.policy_revision),
                     std::to_string(d.packages)});
   }
@@ -273,7 +261,7 @@ common::Status CmdDeviceSoftware(inventory::Store& store, const std::string& dev
   std::vector<std::vector<std::string>> rows;
   rows.reserve(packages.size());
   for (const auto& p : packages) {
-    rows.push_back({Printable(p.name), OrDash(p.version), OrDash(p.arch)});
+    rows.push_back({common::Printable(p.name), OrDash(p.version), OrDash(p.arch)});
   }
   PrintTable(out, {"NAME", "VERSION", "ARCH"}, rows);
   return common::Status::Ok();
@@ -285,37 +273,10 @@ common::Status CmdFindSoftware(inventory::Store& store, const std::string& patte
   std::vector<std::vector<std::string>> rows;
   rows.reserve(packages.size());
   for (const auto& p : packages) {
-    rows.push_back({Printable(p.device_id), OrDash(p.hostname), Printable(p.name),
+    rows.push_back({common::Printable(p.device_id), OrDash(p.hostname), common::Printable(p.name),
                     OrDash(p.version), OrDash(p.arch)});
   }
   PrintTable(out, {"DEVICE", "HOSTNAME", "NAME", "VERSION", "ARCH"}, rows);
-  return common::Status::Ok();
-}
-
-// Validates every file of a policy folder the way the central does before it
-// publishes (policy::ValidateDocument); prints one line per file.
-common::Status CmdPolicyValidate(const std::string& folder, std::ostream& out) {
-  ASSIGN_OR_RETURN(auto names, common::ListDir(folder));
-  int bad = 0;
-  for (const auto& name : names) {
-    if (!policy::IsPolicyFileName(name)) {
-      out << "ignored  " << Printable(name) << " (not a policy file name)\n";
-      continue;
-    }
-    std::string path = folder + "/" + name;
-    auto data = common::ReadFile(path, 16u << 20);
-    common::Status st = data.ok() ? policy::ValidateDocument(name, *data, path) : data.status();
-    if (st.ok()) {
-      out << "ok       " << name << '\n';
-    } else {
-      out << "INVALID  " << st.message() << '\n';
-      ++bad;
-    }
-  }
-  if (bad > 0) {
-    return common::InvalidArgument(std::to_string(bad) + " invalid file(s) in " + folder +
-                                   "; the central keeps serving its last good revision");
-  }
   return common::Status::Ok();
 }
 
@@ -336,11 +297,12 @@ int Run(const std::vector<std::string>& args, std::ostream& out, std::ostream& e
   const Options& o = parsed.options;
 
   if (o.command == "policy") {
-    std::string folder = o.operands.size() == 2 ? o.operands[1] : o.data_dir + "/policy";
-    common::Status st = CmdPolicyValidate(folder, out);
+    common::Status st = beaconctl::RunPolicyCommand(
+        {o.policy_dir, o.data_dir + "/policy-state", o.store_path}, o.operands, out);
+    out.flush();
     if (!st.ok()) {
       err << "beaconctl: " << st.message() << '\n';
-      return kExitRuntime;
+      return st.message().rfind("usage: ", 0) == 0 ? kExitUsage : kExitRuntime;
     }
     return kExitOk;
   }

@@ -19,6 +19,7 @@
 #include "common/uuid.h"
 #include "importer.h"
 #include "inventory/store.h"
+#include "beacon/facts.h"
 #include "policy/policy_set.h"
 #include "policy_cache.h"
 #include "upstream.h"
@@ -45,7 +46,6 @@ const std::vector<common::ConfigKey>& ConfigKeys() {
       {"upstream", KeyType::kString, "", "https://host:port of the next beacon or the central; set on relays only"},
       {"store", KeyType::kString, "", "'sqlite' makes this beacon the central (store at data_dir/store.sqlite)"},
       {"policy_signing_key", KeyType::kString, "/etc/beacon/policy.key", "central: PEM Ed25519 private key that signs every published manifest (openssl genpkey -algorithm ed25519)"},
-      {"policy_dir", KeyType::kString, "", "central: folder of policy files to publish; default data_dir/policy"},
       {"threads", KeyType::kInt, "256", "worker threads; each serves one connection at a time, so connections beyond this wait (even for their TLS handshake)"},
       {"backlog", KeyType::kInt, "4096", "listen backlog (pending connections the kernel queues)"},
       {"read_timeout", KeyType::kDuration, "5s", "longest wait for request bytes before the connection is closed"},
@@ -57,7 +57,7 @@ const std::vector<common::ConfigKey>& ConfigKeys() {
       {"spool_min_free", KeyType::kBytes, "256M", "disk space always left free; below it uploads get 507"},
       {"retry_after", KeyType::kDuration, "60s", "Retry-After sent with 503 and 507"},
       {"policy_cache_ttl", KeyType::kDuration, "60s", "relay: how long a cached manifest is served before revalidation upstream"},
-      {"policy_rescan_interval", KeyType::kDuration, "2s", "central: how often the policy folder is checked for changes"},
+      {"policy_refresh_interval", KeyType::kDuration, "2s", "central: how often it looks for a revision newly published with beaconctl"},
       {"relay_backoff_base", KeyType::kDuration, "1s", "relay: first retry delay after an upstream failure"},
       {"relay_backoff_cap", KeyType::kDuration, "5m", "relay: longest retry delay"},
       {"checkin_flush_interval", KeyType::kDuration, "10s", "how often tracked check-ins are stored (central) or sent upstream (relay)"},
@@ -175,9 +175,14 @@ struct Beacon::Impl {
     Checkin(ctx, req.peer);
     std::string xml, etag;
     if (central()) {
-      auto snap = policy->Current();
-      xml = snap->xml;
-      etag = snap->etag;
+      auto snap = policy->ManifestFor(ctx.device);
+      if (!snap.ok()) {
+        if (snap.status().code() == Code::kNotFound) return Fail(res, 404, snap.status().message());
+        common::LogError("manifest for " + ctx.device + ": " + snap.status().ToString());
+        return Unavailable(res, 503, "policy cannot be resolved right now");
+      }
+      xml = (*snap)->xml;
+      etag = (*snap)->etag;
     } else {
       auto m = cache->Manifest(ctx.device, ctx.client_version, ctx.policy_revision);
       if (!m.ok()) return Unavailable(res, 503, "policy is not available yet; upstream unreachable");
@@ -376,9 +381,11 @@ StatusOr<std::unique_ptr<Beacon>> Beacon::Create(const common::Config& config) {
 
   if (!store.empty()) {
     ASSIGN_OR_RETURN(im.store, inventory::OpenSqliteStore(data + "/store.sqlite"));
-    std::string policy_dir = config.GetString("policy_dir").empty() ? data + "/policy" : config.GetString("policy_dir");
     ASSIGN_OR_RETURN(im.signer, policy::ManifestSigner::FromPemFile(config.GetString("policy_signing_key")));
-    ASSIGN_OR_RETURN(im.policy, policy::PolicySource::Open(policy_dir, data + "/policy-state", im.signer.get()));
+    inventory::Store* store_ptr = im.store.get();
+    ASSIGN_OR_RETURN(im.policy, policy::PolicySource::Open(
+                                    data + "/policy-state", im.signer.get(),
+                                    [store_ptr](const std::string& device) { return DeviceFactsFromStore(*store_ptr, device); }));
   } else {
     im.upstream.url = upstream;
     im.upstream.ca_file = config.GetString("ca_file");
@@ -429,15 +436,17 @@ void Beacon::Run() {
   std::vector<std::thread> threads;
   if (im.central()) {
     threads.emplace_back([&im] {
-      auto every = std::chrono::seconds(std::max<int64_t>(1, im.config.GetSeconds("policy_rescan_interval")));
+      auto every = std::chrono::seconds(std::max<int64_t>(1, im.config.GetSeconds("policy_refresh_interval")));
       while (im.stop.SleepFor(every)) {
-        Status st = im.policy->Rescan();
-        if (!st.ok()) common::LogError("policy: rescan failed, serving the last good revision: " + st.ToString());
+        Status st = im.policy->Refresh();
+        if (!st.ok()) common::LogError("policy: cannot take the newest revision into service, keeping revision " +
+                                       std::to_string(im.policy->revision()) + ": " + st.ToString());
       }
     });
     threads.emplace_back([&im] {
       RunImporter(*im.spool, *im.store, im.checkins, im.stop,
-                  std::max<int64_t>(1, im.config.GetSeconds("checkin_flush_interval")));
+                  std::max<int64_t>(1, im.config.GetSeconds("checkin_flush_interval")),
+                  [&im](const std::string& device) { im.policy->Forget(device); });
     });
   } else {
     threads.emplace_back([&im] {

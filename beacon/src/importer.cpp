@@ -50,7 +50,8 @@ Status ImportEntry(inventory::Store& store, const common::Spool& spool,
 }
 
 void RunImporter(common::Spool& spool, inventory::Store& store, CheckinTracker& checkins,
-                 common::StopFlag& stop, int64_t flush_interval_s) {
+                 common::StopFlag& stop, int64_t flush_interval_s,
+                 const std::function<void(const std::string& device)>& imported_inventory) {
   auto last_flush = std::chrono::steady_clock::now();
   auto flush = [&] {
     auto batch = checkins.Drain();
@@ -76,6 +77,7 @@ void RunImporter(common::Spool& spool, inventory::Store& store, CheckinTracker& 
         case common::Outcome::kDone:
           if (st.ok()) {
             common::LogInfo("importer: imported " + meta.kind + " " + meta.id + " of device " + meta.device);
+            if (meta.kind == "inventory") imported_inventory(meta.device);
           } else {
             common::LogInfo("importer: " + meta.kind + " " + meta.id + " was imported before");
           }

@@ -7,6 +7,9 @@
 // transient store errors leave the entry for the next pass.
 #pragma once
 
+#include <functional>
+#include <string>
+
 #include "checkins.h"
 #include "common/spool.h"
 #include "inventory/store.h"
@@ -19,8 +22,10 @@ common::Status ImportEntry(inventory::Store& store, const common::Spool& spool,
                            const common::SpoolMeta& meta);
 
 // Loops until stopped: imports entries and, every flush_interval_s, writes the
-// tracked check-ins to the store.
+// tracked check-ins to the store. After each imported inventory it calls
+// `imported_inventory` with the device id (its policy may change).
 void RunImporter(common::Spool& spool, inventory::Store& store, CheckinTracker& checkins,
-                 common::StopFlag& stop, int64_t flush_interval_s);
+                 common::StopFlag& stop, int64_t flush_interval_s,
+                 const std::function<void(const std::string& device)>& imported_inventory);
 
 }  // namespace beacon

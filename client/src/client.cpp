@@ -204,26 +204,18 @@ struct Client::Impl {
   }
 
   static bool HasAddressIn(const std::string& cidr) {
-    size_t slash = cidr.find('/');
-    std::string net = cidr.substr(0, slash);
-    int bits = std::stoi(cidr.substr(slash + 1));
-    unsigned char want[16];
-    int family = net.find(':') == std::string::npos ? AF_INET : AF_INET6;
-    if (inet_pton(family, net.c_str(), want) != 1) return false;
     struct ifaddrs* list = nullptr;
     if (getifaddrs(&list) != 0) return false;
     bool found = false;
     for (auto* a = list; a != nullptr && !found; a = a->ifa_next) {
-      if (a->ifa_addr == nullptr || a->ifa_addr->sa_family != family) continue;
-      const unsigned char* have =
-          family == AF_INET
-              ? reinterpret_cast<const unsigned char*>(&reinterpret_cast<sockaddr_in*>(a->ifa_addr)->sin_addr)
-              : reinterpret_cast<const unsigned char*>(&reinterpret_cast<sockaddr_in6*>(a->ifa_addr)->sin6_addr);
-      bool match = true;
-      for (int b = 0; b < bits && match; ++b) {
-        match = ((have[b / 8] ^ want[b / 8]) & (0x80 >> (b % 8))) == 0;
-      }
-      found = match;
+      if (a->ifa_addr == nullptr) continue;
+      int family = a->ifa_addr->sa_family;
+      if (family != AF_INET && family != AF_INET6) continue;
+      const void* addr = family == AF_INET
+                             ? static_cast<const void*>(&reinterpret_cast<sockaddr_in*>(a->ifa_addr)->sin_addr)
+                             : static_cast<const void*>(&reinterpret_cast<sockaddr_in6*>(a->ifa_addr)->sin6_addr);
+      char text[INET6_ADDRSTRLEN] = {};
+      found = inet_ntop(family, addr, text, sizeof(text)) != nullptr && policy::SubnetContains(cidr, text);
     }
     freeifaddrs(list);
     return found;
@@ -325,6 +317,12 @@ struct Client::Impl {
                      policy::ParseManifestXml(res->body, "manifest from " + cli->url()));
     // A beacon distributes policy but cannot forge or alter it.
     RETURN_IF_ERROR(verifier->Verify(manifest).WithContext("manifest from " + cli->url()));
+    // Targeting gives devices different policies; a beacon must not hand
+    // this device another one's.
+    if (manifest.device != device) {
+      return common::PermissionDenied("manifest from " + cli->url() + " is for device " + manifest.device +
+                                      ", not this one");
+    }
     if (manifest.revision < AppliedRevision()) {
       return common::FailedPrecondition("refusing policy revision " + std::to_string(manifest.revision) +
                                         ", older than the applied " + std::to_string(AppliedRevision()));

@@ -41,4 +41,27 @@ bool IsValidUtf8(std::string_view s) {
   return true;
 }
 
+std::string Printable(std::string_view s) {
+  std::string out;
+  out.reserve(s.size());
+  for (size_t i = 0; i < s.size(); ++i) {
+    const auto u = static_cast<unsigned char>(s[i]);
+    const auto next = i + 1 < s.size() ? static_cast<unsigned char>(s[i + 1]) : 0;
+    const auto third = i + 2 < s.size() ? static_cast<unsigned char>(s[i + 2]) : 0;
+    if (u < 0x20 || u == 0x7f) {
+      out += '?';
+    } else if (u == 0xC2 && next >= 0x80 && next <= 0x9F) {
+      out += '?';  // C1 controls (U+0080..U+009F), e.g. the one-byte CSI
+      ++i;
+    } else if (u == 0xE2 && ((next == 0x80 && third >= 0xAA && third <= 0xAE) ||
+                             (next == 0x81 && third >= 0xA6 && third <= 0xA9))) {
+      out += '?';  // bidi embeddings, overrides and isolates reorder the table
+      i += 2;
+    } else {
+      out += s[i];
+    }
+  }
+  return out;
+}
+
 }  // namespace common

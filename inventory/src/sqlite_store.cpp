@@ -443,6 +443,7 @@ class SqliteStore final : public Store {
   StatusOr<bool> HasUpload(const std::string& upload_id) override;
   StatusOr<std::vector<DeviceRow>> ListDevices() override;
   StatusOr<DeviceRow> GetDevice(const std::string& device_id) override;
+  StatusOr<std::vector<std::string>> DeviceAddresses(const std::string& device_id) override;
   StatusOr<std::vector<SoftwareRow>> DeviceSoftware(const std::string& device_id) override;
   StatusOr<std::vector<SoftwareRow>> FindSoftware(const std::string& pattern) override;
 
@@ -768,6 +769,21 @@ StatusOr<DeviceRow> SqliteStore::GetDevice(const std::string& device_id) {
   ASSIGN_OR_RETURN(bool row, s.Step());
   if (!row) return common::NotFound(path_ + ": no device '" + device_id + "'");
   return ReadDeviceRow(s);
+}
+
+StatusOr<std::vector<std::string>> SqliteStore::DeviceAddresses(const std::string& device_id) {
+  std::lock_guard<std::mutex> lock(mu_);
+  Stmt s(db_, path_ + ": addresses of device " + device_id);
+  RETURN_IF_ERROR(s.Prepare(
+      "SELECT address FROM addresses WHERE device_id = ?1 ORDER BY interface_position, position"));
+  RETURN_IF_ERROR(s.Bind(1, device_id));
+  std::vector<std::string> out;
+  while (true) {
+    ASSIGN_OR_RETURN(bool row, s.Step());
+    if (!row) break;
+    out.push_back(s.Text(0));
+  }
+  return out;
 }
 
 StatusOr<std::vector<SoftwareRow>> SqliteStore::QuerySoftware(const char* sql,

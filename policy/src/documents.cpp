@@ -8,11 +8,13 @@
 #include <cctype>
 #include <initializer_list>
 #include <map>
+#include <optional>
 #include <set>
 #include <sstream>
 
 #include "common/config.h"
 #include "common/text.h"
+#include "common/uuid.h"
 #include "policy/manifest.h"
 
 namespace policy {
@@ -46,6 +48,17 @@ const char* CatchUpName(CatchUp catch_up) {
     case CatchUp::kAlways: return "always";
     case CatchUp::kNever: return "never";
     case CatchUp::kOnce: return "once";
+  }
+  return "?";
+}
+
+const char* MemberKindName(MemberKind kind) {
+  switch (kind) {
+    case MemberKind::kDevice: return "device";
+    case MemberKind::kHostname: return "hostname";
+    case MemberKind::kOs: return "os";
+    case MemberKind::kSubnet: return "subnet";
+    case MemberKind::kEveryone: return "everyone";
   }
   return "?";
 }
@@ -164,21 +177,30 @@ std::optional<std::string> UrlKey(const std::string& url, const std::string& sch
 }
 
 // address "/" prefix, IPv4 or IPv6, with no bits set past the prefix.
-bool IsCidr(const std::string& s) {
-  size_t slash = s.find('/');
-  if (slash == std::string::npos || s.size() > 64) return false;
-  std::string addr = s.substr(0, slash);
-  bool v6 = addr.find(':') != std::string::npos;
+struct Cidr {
+  int family = AF_INET;
   std::array<unsigned char, 16> bytes{};
-  if (inet_pton(v6 ? AF_INET6 : AF_INET, addr.c_str(), bytes.data()) != 1) return false;
+  size_t prefix = 0;
+};
+
+std::optional<Cidr> ParseCidr(const std::string& s) {
+  size_t slash = s.find('/');
+  if (slash == std::string::npos || s.size() > 64) return std::nullopt;
+  std::string addr = s.substr(0, slash);
+  Cidr c;
+  bool v6 = addr.find(':') != std::string::npos;
+  c.family = v6 ? AF_INET6 : AF_INET;
+  if (inet_pton(c.family, addr.c_str(), c.bytes.data()) != 1) return std::nullopt;
   int64_t prefix = 0;
-  if (!ParseCanonicalInt(s.substr(slash + 1), v6 ? 128 : 32, &prefix)) return false;
-  size_t len = v6 ? 16 : 4;
-  for (size_t bit = static_cast<size_t>(prefix); bit < len * 8; ++bit) {
-    if (bytes[bit / 8] & (0x80 >> (bit % 8))) return false;
+  if (!ParseCanonicalInt(s.substr(slash + 1), v6 ? 128 : 32, &prefix)) return std::nullopt;
+  c.prefix = static_cast<size_t>(prefix);
+  for (size_t bit = c.prefix; bit < (v6 ? 128u : 32u); ++bit) {
+    if (c.bytes[bit / 8] & (0x80 >> (bit % 8))) return std::nullopt;
   }
-  return true;
+  return c;
 }
+
+bool IsCidr(const std::string& s) { return ParseCidr(s).has_value(); }
 
 // "HH:MM", 00:00 .. 23:59, as minutes after midnight.
 bool ParseClock(const std::string& s, int* minutes) {
@@ -483,7 +505,9 @@ std::string ToXml(const ClientPolicy& p) {
 
 // -------------------------------------------------------------- schedule.xml
 
-StatusOr<Schedule> ParseScheduleXml(const std::string& xml, const std::string& source) {
+namespace {
+
+StatusOr<Schedule> ParseSchedule(const std::string& xml, const std::string& source, bool part) {
   Reader r(xml, source);
   pugi::xml_document doc;
   ASSIGN_OR_RETURN(Node root, r.Load(&doc, "schedule"));
@@ -555,12 +579,22 @@ StatusOr<Schedule> ParseScheduleXml(const std::string& xml, const std::string& s
     }
     sched.events.push_back(e);
   }
-  if (sched.Find(EventKind::kPolicyCheck) == nullptr) {
+  if (!part && sched.Find(EventKind::kPolicyCheck) == nullptr) {
     return r.Error(root, "<schedule> lacks the 'policy-check' event");
   }
   std::sort(sched.events.begin(), sched.events.end(),
             [](const auto& x, const auto& y) { return x.kind < y.kind; });
   return sched;
+}
+
+}  // namespace
+
+StatusOr<Schedule> ParseScheduleXml(const std::string& xml, const std::string& source) {
+  return ParseSchedule(xml, source, /*part=*/false);
+}
+
+StatusOr<Schedule> ParseSchedulePartXml(const std::string& xml, const std::string& source) {
+  return ParseSchedule(xml, source, /*part=*/true);
 }
 
 std::string ToXml(const Schedule& s) {
@@ -635,6 +669,69 @@ std::string ToXml(const Failover& f) {
   }
   out << "</failover>\n";
   return out.str();
+}
+
+// ----------------------------------------------------------------- group.xml
+
+StatusOr<GroupRules> ParseGroupXml(const std::string& xml, const std::string& source) {
+  Reader r(xml, source);
+  pugi::xml_document doc;
+  ASSIGN_OR_RETURN(Node root, r.Load(&doc, "group"));
+  ASSIGN_OR_RETURN(Attrs ra, r.Attributes(root, {"version", "priority"}));
+  if (ra.count("version") == 0) return r.Error(root, "<group> lacks 'version'");
+  if (ra["version"] != "1") return r.Error(root, "unsupported version '" + ra["version"] + "' (expected 1)");
+  GroupRules g;
+  int64_t prio = 0;
+  if (ra.count("priority") == 0) return r.Error(root, "<group> lacks 'priority'");
+  if (!ParseCanonicalInt(ra["priority"], 65535, &prio) || prio == 0) {
+    return r.Error(root, "<group> 'priority': '" + ra["priority"] + "' is not an integer 1 .. 65535");
+  }
+  g.priority = static_cast<int>(prio);
+  ASSIGN_OR_RETURN(auto nodes, r.Children(root, {"device", "hostname", "os", "subnet", "everyone"}));
+  for (const Node& n : nodes) {
+    RETURN_IF_ERROR(r.Children(n, {}).status());
+    const std::string name = n.name();
+    MemberRule rule;
+    if (name == "everyone") {
+      RETURN_IF_ERROR(r.Attributes(n, {}).status());
+      rule.kind = MemberKind::kEveryone;
+    } else if (name == "device") {
+      ASSIGN_OR_RETURN(Attrs a, r.Attributes(n, {"id"}));
+      rule.kind = MemberKind::kDevice;
+      rule.value = a["id"];
+      if (!common::IsUuid(rule.value)) {
+        return r.Error(n, "<device> 'id': '" + rule.value + "' is not a device id (a lower-case UUID)");
+      }
+    } else if (name == "subnet") {
+      ASSIGN_OR_RETURN(Attrs a, r.Attributes(n, {"cidr"}));
+      rule.kind = MemberKind::kSubnet;
+      rule.value = a["cidr"];
+      if (!IsCidr(rule.value)) {
+        return r.Error(n, "<subnet> 'cidr': '" + rule.value + "' is not a CIDR block (like 10.1.0.0/16 or fd00::/8)");
+      }
+    } else {
+      ASSIGN_OR_RETURN(Attrs a, r.Attributes(n, {"glob"}));
+      rule.kind = name == "hostname" ? MemberKind::kHostname : MemberKind::kOs;
+      rule.value = a["glob"];
+      if (!IsCleanText(rule.value, 255)) {
+        return r.Error(n, "<" + name + "> 'glob' must be 1..255 characters without control characters");
+      }
+    }
+    g.rules.push_back(std::move(rule));
+  }
+  return g;
+}
+
+bool SubnetContains(const std::string& cidr, const std::string& address) {
+  auto net = ParseCidr(cidr);
+  if (!net) return false;
+  std::string host = address.substr(0, address.find('/'));
+  std::array<unsigned char, 16> have{};
+  if (inet_pton(net->family, host.c_str(), have.data()) != 1) return false;
+  for (size_t bit = 0; bit < net->prefix; ++bit) {
+    if ((have[bit / 8] ^ net->bytes[bit / 8]) & (0x80 >> (bit % 8))) return false;
+  }
+  return true;
 }
 
 }  // namespace policy

@@ -8,6 +8,7 @@
 
 #include "common/config.h"
 #include "common/sha256.h"
+#include "common/uuid.h"
 
 namespace policy {
 
@@ -39,7 +40,7 @@ bool IsPolicyFileName(const std::string& name) {
 std::string ToXml(const Manifest& m) {
   std::ostringstream out;
   out << "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n"
-      << "<manifest version=\"1\" revision=\"" << m.revision << "\"";
+      << "<manifest version=\"1\" revision=\"" << m.revision << "\" device=\"" << m.device << "\"";
   // The signature covers this document without the signature attribute
   // (policy/signing.h), so it is written last and only when present.
   if (!m.signature.empty()) out << " signature=\"" << m.signature << "\"";
@@ -93,6 +94,9 @@ StatusOr<Manifest> ParseManifestXml(const std::string& xml, const std::string& s
       if (!ParseU64(a.value(), &r) || r > (1ull << 62)) return err(at(root), "revision must be a non-negative integer");
       m.revision = static_cast<int64_t>(r);
       have_revision = true;
+    } else if (n == "device") {
+      m.device = a.value();
+      if (!common::IsUuid(m.device)) return err(at(root), "device must be a lower-case UUID");
     } else if (n == "signature") {
       m.signature = a.value();
       bool base64 = !m.signature.empty() && m.signature.size() <= 256 &&
@@ -106,6 +110,7 @@ StatusOr<Manifest> ParseManifestXml(const std::string& xml, const std::string& s
   }
   if (!have_version) return err(at(root), "<manifest> lacks 'version'");
   if (!have_revision) return err(at(root), "<manifest> lacks 'revision'");
+  if (m.device.empty()) return err(at(root), "<manifest> lacks 'device'");
   std::set<std::string> names;
   for (pugi::xml_node f : root.children()) {
     if (f.type() != pugi::node_element) continue;

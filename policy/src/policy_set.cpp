@@ -1,3 +1,4 @@
+#include "policy/object_store.h"
 #include "policy/policy_set.h"
 
 #include <sys/stat.h>
@@ -5,12 +6,10 @@
 
 #include <cerrno>
 
-#include <sstream>
 
 #include "common/fs.h"
 #include "common/log.h"
 #include "common/sha256.h"
-#include "policy/documents.h"
 
 namespace policy {
 
@@ -18,6 +17,7 @@ using common::Status;
 using common::StatusOr;
 
 constexpr uint64_t kMaxPolicyFile = 16u << 20;
+constexpr size_t kMaxCachedManifests = 200000;
 
 Status ObjectStore::Init() const { return common::MakeDirs(dir_, 0755); }
 
@@ -65,87 +65,87 @@ Status FetchMissingFiles(const Manifest& manifest, const ObjectStore& store,
   return Status::Ok();
 }
 
-Status ValidateDocument(const std::string& name, const std::string& data, const std::string& source) {
-  if (name == "policy.xml") return ParsePolicyXml(data, source).status();
-  if (name == "schedule.xml") return ParseScheduleXml(data, source).status();
-  if (name == "failover.xml") return ParseFailoverXml(data, source).status();
-  return Status::Ok();
-}
+PolicySource::PolicySource(const std::string& state_dir, const ManifestSigner* signer, FactsLookup facts)
+    : repo_(state_dir), signer_(signer), facts_(std::move(facts)) {}
 
-PolicySource::PolicySource(std::string policy_dir, std::string state_dir, const ManifestSigner* signer)
-    : policy_dir_(std::move(policy_dir)),
-      state_dir_(std::move(state_dir)),
-      signer_(signer),
-      objects_(state_dir_ + "/objects"),
-      current_(std::make_shared<PolicySnapshot>()) {}
-
-StatusOr<std::unique_ptr<PolicySource>> PolicySource::Open(const std::string& policy_dir,
-                                                           const std::string& state_dir,
-                                                           const ManifestSigner* signer) {
-  std::unique_ptr<PolicySource> s(new PolicySource(policy_dir, state_dir, signer));
-  RETURN_IF_ERROR(common::MakeDirs(policy_dir, 0755));
-  RETURN_IF_ERROR(s->objects_.Init());
-  // The revision survives restarts so that it only ever increases.
-  // A damaged record must stop the central: starting again at 0 would make
-  // every client refuse the next revision as older than the one it has.
-  const std::string record = state_dir + "/policy-revision";
-  auto saved = common::ReadFile(record, 4096);
-  if (saved.ok()) {
-    auto snap = std::make_shared<PolicySnapshot>();
-    std::istringstream in(*saved);
-    if (!(in >> snap->manifest.revision >> s->content_key_) || snap->manifest.revision < 0 ||
-        !common::IsHexDigest(s->content_key_)) {
-      return common::DataLoss(record + ": not '<revision> <sha256>'; restore it from a backup");
-    }
-    s->current_ = snap;
-  } else if (saved.status().code() != common::Code::kNotFound) {
-    return saved.status();
-  }
-  RETURN_IF_ERROR(s->Rescan());
+StatusOr<std::unique_ptr<PolicySource>> PolicySource::Open(const std::string& state_dir,
+                                                           const ManifestSigner* signer,
+                                                           FactsLookup facts) {
+  std::unique_ptr<PolicySource> s(new PolicySource(state_dir, signer, std::move(facts)));
+  RETURN_IF_ERROR(s->repo_.Init());
+  // A damaged newest revision stops the central at start: serving an older
+  // one would be refused by every client that applied the newest.
+  RETURN_IF_ERROR(s->Refresh());
   return s;
 }
 
-std::shared_ptr<const PolicySnapshot> PolicySource::Current() const {
+int64_t PolicySource::revision() const {
   std::lock_guard<std::mutex> lock(mu_);
-  return current_;
+  return revision_;
 }
 
-Status PolicySource::Rescan() {
-  std::lock_guard<std::mutex> scan_lock(scan_mu_);
-  ASSIGN_OR_RETURN(auto names, common::ListDir(policy_dir_));
-  auto snap = std::make_shared<PolicySnapshot>();
-  std::string key_text;
-  for (const auto& name : names) {
-    if (!IsPolicyFileName(name)) {
-      common::LogWarn("policy: ignoring file with unsupported name in " + policy_dir_);
-      continue;
-    }
-    ASSIGN_OR_RETURN(std::string data, common::ReadFile(policy_dir_ + "/" + name, kMaxPolicyFile));
-    // Documents the client interprets are validated before anything is
-    // published: a broken edit keeps the last good revision in service.
-    RETURN_IF_ERROR(ValidateDocument(name, data, policy_dir_ + "/" + name));
-    std::string sha = common::Sha256Hex(data);
-    RETURN_IF_ERROR(objects_.Put(sha, data));
-    snap->manifest.files.push_back({name, sha, data.size()});
-    key_text += name + " " + sha + "\n";
+Status PolicySource::Refresh() {
+  std::lock_guard<std::mutex> refresh_lock(refresh_mu_);
+  ASSIGN_OR_RETURN(int64_t latest, repo_.Latest());
+  if (latest == revision()) return Status::Ok();
+  ASSIGN_OR_RETURN(Revision rev, repo_.Get(latest));
+  ASSIGN_OR_RETURN(TreeFiles files, repo_.Files(rev));
+  ASSIGN_OR_RETURN(auto tree, PolicyTree::FromFiles(files, "revision " + std::to_string(latest)));
+  std::lock_guard<std::mutex> lock(mu_);
+  revision_ = latest;
+  tree_ = std::move(tree);
+  manifests_.clear();
+  ++generation_;
+  common::LogInfo("policy: revision " + std::to_string(latest) + " in service (" +
+                  std::to_string(rev.files.size()) + " source files)");
+  return Status::Ok();
+}
+
+void PolicySource::Forget(const std::string& device_id) {
+  std::lock_guard<std::mutex> lock(mu_);
+  manifests_.erase(device_id);
+  ++generation_;
+}
+
+StatusOr<std::shared_ptr<const PolicySnapshot>> PolicySource::ManifestFor(const std::string& device_id) {
+  int64_t revision = 0;
+  uint64_t generation = 0;
+  std::shared_ptr<const PolicyTree> tree;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    if (auto it = manifests_.find(device_id); it != manifests_.end()) return it->second;
+    revision = revision_;
+    generation = generation_;
+    tree = tree_;
   }
-  std::string key = common::Sha256Hex(key_text);
-  std::shared_ptr<const PolicySnapshot> old = Current();
-  if (key == content_key_ && !old->xml.empty()) return Status::Ok();
-  snap->manifest.revision = old->manifest.revision + (key != content_key_ ? 1 : 0);
-  if (key != content_key_) {
-    RETURN_IF_ERROR(common::WriteFileAtomic(state_dir_ + "/policy-revision",
-                                            std::to_string(snap->manifest.revision) + " " + key + "\n"));
-    common::LogInfo("policy: published revision " + std::to_string(snap->manifest.revision) + " (" +
-                    std::to_string(snap->manifest.files.size()) + " files)");
+  if (tree == nullptr) return common::NotFound("no policy has been published yet");
+  // Resolved outside the lock: the store lookup and the signature are the
+  // slow part, and check-ins of other devices must not wait for them.
+  auto facts = facts_(device_id);
+  if (!facts.ok() && facts.status().code() != common::Code::kNotFound) return facts.status();
+  DeviceFacts device = facts.ok() ? *facts : DeviceFacts{};
+  device.device_id = device_id;
+  ASSIGN_OR_RETURN(Resolution resolved, tree->Resolve(device));
+  auto snap = std::make_shared<PolicySnapshot>();
+  snap->manifest.revision = revision;
+  snap->manifest.device = device_id;
+  for (const auto& [name, data] : resolved.files) {
+    std::string sha = common::Sha256Hex(data);
+    RETURN_IF_ERROR(objects().Put(sha, data));
+    snap->manifest.files.push_back({name, sha, data.size()});
   }
   if (signer_ != nullptr) RETURN_IF_ERROR(signer_->Sign(&snap->manifest));
-  content_key_ = key;
   snap->xml = ToXml(snap->manifest);
   snap->etag = ManifestEtag(snap->xml);
   std::lock_guard<std::mutex> lock(mu_);
-  current_ = std::move(snap);
-  return Status::Ok();
+  // Cached only if no revision and no device's facts changed meanwhile (the
+  // answer may be stale then; the next request resolves again). A bounded
+  // map (a device costs about 1 KiB), emptied when full.
+  if (generation_ == generation) {
+    if (manifests_.size() >= kMaxCachedManifests) manifests_.clear();
+    manifests_[device_id] = snap;
+  }
+  return std::shared_ptr<const PolicySnapshot>(std::move(snap));
 }
 
 }  // namespace policy

@@ -10,6 +10,7 @@ const std::string kCerts = TEST_CERT_DIR;
 policy::Manifest Sample() {
   policy::Manifest m;
   m.revision = 7;
+  m.device = "6f1e2d3c-4b5a-4968-8776-5a4b3c2d1e0f";
   m.files = {{"policy.xml", common::Sha256Hex("p"), 1}, {"schedule.xml", common::Sha256Hex("s"), 1}};
   return m;
 }
@@ -41,6 +42,9 @@ TEST_CASE("signed manifests verify, survive serialization, and nothing else does
   tampered.files[0].sha256 = common::Sha256Hex("evil");
   CHECK((*verifier)->Verify(tampered).code() == common::Code::kDataLoss);
   tampered = m;
+  tampered.device = "00000000-0000-4000-8000-000000000000";  // another device's policy
+  CHECK((*verifier)->Verify(tampered).code() == common::Code::kDataLoss);
+  tampered = m;
   tampered.files.pop_back();
   CHECK((*verifier)->Verify(tampered).code() == common::Code::kDataLoss);
   tampered = m;
@@ -60,9 +64,9 @@ TEST_CASE("policy keys must be Ed25519 PEM files") {
 }
 
 TEST_CASE("the manifest parser refuses a signature that is not base64") {
-  auto r = policy::ParseManifestXml("<manifest version=\"1\" revision=\"1\" signature=\"a\\\"b<>\"/>", "m.xml");
+  auto r = policy::ParseManifestXml("<manifest version=\"1\" revision=\"1\" device=\"6f1e2d3c-4b5a-4968-8776-5a4b3c2d1e0f\" signature=\"a\\\"b<>\"/>", "m.xml");
   CHECK_FALSE(r.ok());
-  auto s = policy::ParseManifestXml("<manifest version=\"1\" revision=\"1\" signature=\"not base64!\"/>", "m.xml");
+  auto s = policy::ParseManifestXml("<manifest version=\"1\" revision=\"1\" device=\"6f1e2d3c-4b5a-4968-8776-5a4b3c2d1e0f\" signature=\"not base64!\"/>", "m.xml");
   REQUIRE_FALSE(s.ok());
   CHECK(s.status().message().find("signature must be base64") != std::string::npos);
 }

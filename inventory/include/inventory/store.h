@@ -85,6 +85,9 @@ class Store {
 
   virtual common::StatusOr<std::vector<DeviceRow>> ListDevices() = 0;
   virtual common::StatusOr<DeviceRow> GetDevice(const std::string& device_id) = 0;
+  // The addresses of the device's interfaces in its current inventory, as
+  // reported ("192.0.2.7/24"); empty before its first inventory.
+  virtual common::StatusOr<std::vector<std::string>> DeviceAddresses(const std::string& device_id) = 0;
 
   // Installed packages of one device, sorted by name.
   virtual common::StatusOr<std::vector<SoftwareRow>> DeviceSoftware(const std::string& device_id) = 0;

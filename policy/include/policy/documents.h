@@ -105,6 +105,9 @@ struct Schedule {
 };
 
 common::StatusOr<Schedule> ParseScheduleXml(const std::string& xml, const std::string& source);
+// The schedule.xml of a group other than the default (policy/targeting.h):
+// it sets only some events, so it may leave out policy-check.
+common::StatusOr<Schedule> ParseSchedulePartXml(const std::string& xml, const std::string& source);
 std::string ToXml(const Schedule& schedule);
 
 // -------------------------------------------------------------- failover.xml
@@ -127,11 +130,41 @@ struct Failover {
 common::StatusOr<Failover> ParseFailoverXml(const std::string& xml, const std::string& source);
 std::string ToXml(const Failover& failover);
 
+// ----------------------------------------------------------------- group.xml
+
+// Who belongs to a targeting group (policy/targeting.h). A device is a member
+// when any one rule matches it.
+enum class MemberKind {
+  kDevice,    // value: a device id (UUID, lower case)
+  kHostname,  // value: a glob on the host name, case ignored
+  kOs,        // value: a glob on the OS name ("Debian GNU/Linux 12 (bookworm)"), case ignored
+  kSubnet,    // value: a CIDR block holding one of the device's addresses
+  kEveryone,  // value: ""
+};
+struct MemberRule {
+  MemberKind kind = MemberKind::kEveryone;
+  std::string value;
+  bool operator==(const MemberRule&) const = default;
+};
+struct GroupRules {
+  int priority = 0;  // 1 .. 65535; lower wins, as in failover.xml; unique in a tree
+  std::vector<MemberRule> rules;  // document order; empty = no members
+  bool operator==(const GroupRules&) const = default;
+};
+
+common::StatusOr<GroupRules> ParseGroupXml(const std::string& xml, const std::string& source);
+
 // ------------------------------------------------------------------ helpers
+
+// True if `address` ("192.0.2.7", or "192.0.2.7/24" as inventories report
+// it; the prefix is ignored) lies in the CIDR block `cidr`. False for
+// anything malformed and across address families.
+bool SubnetContains(const std::string& cidr, const std::string& address);
 
 // Names as written in the documents ("warn", "usage-upload", "once").
 const char* LogLevelName(LogLevel level);
 const char* EventKindName(EventKind kind);
 const char* CatchUpName(CatchUp catch_up);
+const char* MemberKindName(MemberKind kind);
 
 }  // namespace policy

@@ -23,6 +23,9 @@ struct ManifestFile {
 
 struct Manifest {
   int64_t revision = 0;             // increases with every published change
+  // The device this manifest was resolved for (a lower-case UUID). Signed
+  // with the rest, so that a beacon cannot hand one device's policy to another.
+  std::string device;
   std::vector<ManifestFile> files;  // sorted by name, names unique
   std::string signature;            // base64 Ed25519 signature by the central (policy/signing.h)
   bool operator==(const Manifest&) const = default;
@@ -32,7 +35,7 @@ std::string ToXml(const Manifest& manifest);
 
 // Strict parse: InvalidArgument "source:line:column: message" for malformed
 // XML, unknown elements or attributes, bad names, digests, sizes, duplicate
-// names, or a negative revision.
+// names, a negative revision, or a missing or malformed device id.
 common::StatusOr<Manifest> ParseManifestXml(const std::string& xml, const std::string& source);
 
 // The strong ETag of a serialized manifest: a quoted prefix of its SHA-256.

@@ -1,0 +1,395 @@
+#include "policy_cmd.h"
+
+#include <pwd.h>
+#include <stdlib.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstdio>
+#include <ctime>
+#include <filesystem>
+#include <iomanip>
+#include <ostream>
+
+#include "beacon/facts.h"
+#include "common/config.h"
+#include "common/fs.h"
+#include "common/text.h"
+#include "common/uuid.h"
+#include "inventory/store.h"
+#include "policy/repository.h"
+#include "policy/targeting.h"
+
+namespace beaconctl {
+
+using common::Status;
+using common::StatusOr;
+
+namespace {
+
+constexpr char kUsage[] =
+    "usage: policy validate [FOLDER] | edit GROUP [FILE...] | publish [-m MESSAGE] | history |\n"
+    "       diff REV REV | rollback REV [-m MESSAGE] | resolve DEVICE_ID";
+
+Status Usage(const std::string& why) { return common::InvalidArgument("usage: " + why + "\n" + kUsage); }
+
+// The login name recorded with a revision: the administrator behind sudo
+// when there is one.
+std::string Publisher() {
+  for (const char* var : {"SUDO_USER", "USER", "LOGNAME"}) {
+    const char* v = ::getenv(var);
+    if (v != nullptr && common::IsToken(v)) return v;
+  }
+  struct passwd* pw = ::getpwuid(::getuid());
+  if (pw != nullptr && common::IsToken(pw->pw_name)) return pw->pw_name;
+  return "uid-" + std::to_string(::getuid());
+}
+
+StatusOr<int64_t> RevisionNumber(const std::string& s) {
+  int64_t n = 0;
+  if (!common::ParseDecimal(s, &n) || n <= 0) return Usage("'" + s + "' is not a revision number");
+  return n;
+}
+
+// "-m MESSAGE" after the subcommand's own operands.
+StatusOr<std::string> Message(const std::vector<std::string>& ops, size_t from) {
+  if (ops.size() == from) return std::string();
+  if (ops.size() == from + 2 && ops[from] == "-m") return ops[from + 1];
+  return Usage("unexpected '" + ops[from] + "'");
+}
+
+// A temporary folder, removed with everything in it unless kept.
+class TempDir {
+ public:
+  static StatusOr<TempDir> Make() {
+    std::string tmpl = std::filesystem::temp_directory_path().string() + "/beaconctl-XXXXXX";
+    if (::mkdtemp(tmpl.data()) == nullptr) return common::ErrnoStatus("create a temporary folder", errno);
+    return TempDir(tmpl);
+  }
+  TempDir(TempDir&& o) noexcept : path_(std::move(o.path_)), keep_(o.keep_) { o.path_.clear(); }
+  ~TempDir() {
+    std::error_code ec;
+    if (!path_.empty() && !keep_) std::filesystem::remove_all(path_, ec);
+  }
+  const std::string& path() const { return path_; }
+  void Keep() { keep_ = true; }
+
+ private:
+  explicit TempDir(std::string path) : path_(std::move(path)) {}
+  std::string path_;
+  bool keep_ = false;
+};
+
+Status WriteTree(const policy::TreeFiles& files, const std::string& dir) {
+  for (const auto& [path, data] : files) {
+    std::string file = dir + "/" + path;
+    RETURN_IF_ERROR(common::MakeDirs(file.substr(0, file.rfind('/')), 0755));
+    RETURN_IF_ERROR(common::WriteFileAtomic(file, data));
+  }
+  return Status::Ok();
+}
+
+// The folder's tree; an absent folder is an empty tree.
+StatusOr<policy::TreeFiles> ReadFolder(const std::string& folder) {
+  auto tree = policy::ReadTreeFolder(folder);
+  if (!tree.ok() && tree.status().code() == common::Code::kNotFound) return policy::TreeFiles{};
+  return tree;
+}
+
+StatusOr<policy::TreeFiles> RevisionFiles(const policy::PolicyRepository& repo, int64_t number) {
+  ASSIGN_OR_RETURN(policy::Revision rev, repo.Get(number));
+  return repo.Files(rev);
+}
+
+// What a new file starts as in the editor.
+std::string Template(const std::string& name) {
+  if (name == policy::kGroupFile) {
+    return "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n"
+           "<!-- Members: any of <device id=\"UUID\"/> <hostname glob=\"web-*\"/> <os glob=\"Debian*\"/>\n"
+           "     <subnet cidr=\"10.1.0.0/16\"/> <everyone/>. Lower priority values win. -->\n"
+           "<group version=\"1\" priority=\"100\">\n</group>\n";
+  }
+  for (const char* root : {"policy", "schedule", "failover"}) {
+    if (name == std::string(root) + ".xml") {
+      return "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<" + std::string(root) + " version=\"1\">\n</" + root +
+             ">\n";
+    }
+  }
+  return "";
+}
+
+// Runs $VISUAL, $EDITOR or vi on the files, on the administrator's terminal.
+Status RunEditor(const std::vector<std::string>& files) {
+  std::vector<std::string> argv = {"sh", "-c", "exec ${VISUAL:-${EDITOR:-vi}} \"$@\"", "sh"};
+  argv.insert(argv.end(), files.begin(), files.end());
+  std::vector<char*> args;
+  for (auto& a : argv) args.push_back(a.data());
+  args.push_back(nullptr);
+  pid_t pid = ::fork();
+  if (pid < 0) return common::ErrnoStatus("start the editor", errno);
+  if (pid == 0) {
+    ::execvp("sh", args.data());
+    ::_exit(127);
+  }
+  int status = 0;
+  while (::waitpid(pid, &status, 0) < 0) {
+    if (errno != EINTR) return common::ErrnoStatus("wait for the editor", errno);
+  }
+  if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) {
+    return common::FailedPrecondition("the editor failed (exit status " +
+                           std::to_string(WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status)) +
+                           "); nothing changed");
+  }
+  return Status::Ok();
+}
+
+bool IsBlank(const std::string& s) { return s.find_first_not_of(" \t\r\n") == std::string::npos; }
+
+Status Validate(const std::string& folder, std::ostream& out) {
+  ASSIGN_OR_RETURN(policy::TreeFiles tree, policy::ReadTreeFolder(folder));
+  RETURN_IF_ERROR(policy::PolicyTree::FromFiles(tree, folder).status());
+  out << "ok: " << folder << " (" << tree.size() << " files) is valid and can be published\n";
+  return Status::Ok();
+}
+
+Status Edit(const PolicyPaths& paths, const std::string& group, std::vector<std::string> names,
+            std::ostream& out) {
+  if (!policy::IsGroupName(group)) return Usage("'" + group + "' is not a group name (1..64 of [a-z0-9_-])");
+  for (const auto& n : names) {
+    if (!policy::IsPolicyFileName(n)) return Usage("'" + n + "' is not a policy file name");
+  }
+  ASSIGN_OR_RETURN(policy::TreeFiles tree, ReadFolder(paths.folder));
+  const std::string prefix = group + "/";
+  if (names.empty()) {
+    for (auto it = tree.lower_bound(prefix); it != tree.end() && it->first.compare(0, prefix.size(), prefix) == 0; ++it) {
+      names.push_back(it->first.substr(prefix.size()));
+    }
+  }
+  if (names.empty()) {
+    names = group == policy::kDefaultGroup ? std::vector<std::string>{"policy.xml"}
+                                           : std::vector<std::string>{policy::kGroupFile, "policy.xml"};
+  }
+  ASSIGN_OR_RETURN(TempDir tmp, TempDir::Make());
+  RETURN_IF_ERROR(common::MakeDirs(tmp.path() + "/" + group, 0700));
+  std::vector<std::string> copies;
+  for (const auto& n : names) {
+    auto it = tree.find(prefix + n);
+    copies.push_back(tmp.path() + "/" + group + "/" + n);
+    RETURN_IF_ERROR(common::WriteFileAtomic(copies.back(), it != tree.end() ? it->second : Template(n), 0600));
+  }
+  RETURN_IF_ERROR(RunEditor(copies));
+
+  policy::TreeFiles edited = tree;
+  for (size_t i = 0; i < names.size(); ++i) {
+    ASSIGN_OR_RETURN(std::string data, common::ReadFile(copies[i], 16u << 20));
+    const std::string key = prefix + names[i];
+    if (IsBlank(data)) {
+      edited.erase(key);  // an emptied file is removed from the group
+    } else if (tree.count(key) != 0 || data != Template(names[i])) {
+      edited[key] = std::move(data);  // a new file left as its template is not created
+    }
+  }
+  if (edited == tree) {
+    out << "nothing changed\n";
+    return Status::Ok();
+  }
+  Status valid = policy::PolicyTree::FromFiles(edited, paths.folder).status();
+  if (!valid.ok()) {
+    tmp.Keep();
+    return common::InvalidArgument(valid.message() + "\nthe edit is refused and nothing changed; your copy is in " +
+                                   tmp.path() + "/" + group);
+  }
+  for (const auto& n : names) {
+    const std::string key = prefix + n, file = paths.folder + "/" + key;
+    auto before = tree.find(key);
+    auto after = edited.find(key);
+    if (after == edited.end()) {
+      if (before == tree.end()) continue;
+      if (::unlink(file.c_str()) != 0) return common::ErrnoStatus("remove " + file, errno);
+      RETURN_IF_ERROR(common::SyncDir(paths.folder + "/" + group));
+      out << "removed " << key << '\n';
+    } else if (before == tree.end() || before->second != after->second) {
+      RETURN_IF_ERROR(common::MakeDirs(paths.folder + "/" + group, 0755));
+      RETURN_IF_ERROR(common::WriteFileAtomic(file, after->second));
+      out << (before == tree.end() ? "created " : "changed ") << key << '\n';
+    }
+  }
+  out << "valid; run 'beaconctl policy publish' to put it in service\n";
+  return Status::Ok();
+}
+
+Status Publish(const PolicyPaths& paths, const std::string& message, std::ostream& out) {
+  ASSIGN_OR_RETURN(policy::TreeFiles tree, policy::ReadTreeFolder(paths.folder));
+  policy::PolicyRepository repo(paths.state);
+  RETURN_IF_ERROR(repo.Init());
+  auto rev = repo.Publish(tree, paths.folder, Publisher(), message);
+  if (!rev.ok() && rev.status().code() == common::Code::kFailedPrecondition) {
+    out << rev.status().message() << '\n';
+    return Status::Ok();
+  }
+  RETURN_IF_ERROR(rev.status());
+  out << "published revision " << rev->number << " (" << rev->files.size()
+      << " files); the central serves it within its policy_refresh_interval\n";
+  return Status::Ok();
+}
+
+std::string FormatTime(int64_t t) {
+  std::time_t tt = static_cast<std::time_t>(t);
+  std::tm tm{};
+  char buf[32] = "?";
+  if (gmtime_r(&tt, &tm) != nullptr) std::strftime(buf, sizeof(buf), "%Y-%m-%d %H:%M:%SZ", &tm);
+  return buf;
+}
+
+Status History(const PolicyPaths& paths, std::ostream& out) {
+  policy::PolicyRepository repo(paths.state);
+  RETURN_IF_ERROR(repo.Init());
+  ASSIGN_OR_RETURN(auto revisions, repo.History());
+  out << std::left << std::setw(9) << "REVISION" << std::setw(22) << "PUBLISHED" << std::setw(17) << "BY"
+      << std::setw(6) << "FILES" << "MESSAGE\n";
+  for (const auto& r : revisions) {
+    std::string message = r.message;
+    if (r.rollback_of != 0) message = "(rollback to " + std::to_string(r.rollback_of) + ") " + message;
+    out << std::setw(9) << r.number << std::setw(22) << FormatTime(r.published_at) << std::setw(17) << r.author
+        << std::setw(6) << r.files.size() << message << '\n';
+  }
+  if (revisions.empty()) out << "(nothing published yet)\n";
+  return Status::Ok();
+}
+
+// Unified diff of two revisions' files, by diff(1) over two temporary copies.
+Status Diff(const PolicyPaths& paths, int64_t a, int64_t b, std::ostream& out) {
+  policy::PolicyRepository repo(paths.state);
+  ASSIGN_OR_RETURN(policy::TreeFiles fa, RevisionFiles(repo, a));
+  ASSIGN_OR_RETURN(policy::TreeFiles fb, RevisionFiles(repo, b));
+  ASSIGN_OR_RETURN(TempDir tmp, TempDir::Make());
+  const std::string ra = "revision-" + std::to_string(a), rb = "revision-" + std::to_string(b);
+  RETURN_IF_ERROR(common::MakeDirs(tmp.path() + "/" + ra, 0700));
+  RETURN_IF_ERROR(common::MakeDirs(tmp.path() + "/" + rb, 0700));
+  RETURN_IF_ERROR(WriteTree(fa, tmp.path() + "/" + ra));
+  RETURN_IF_ERROR(WriteTree(fb, tmp.path() + "/" + rb));
+  // The temporary path is mkdtemp's: no characters the shell would interpret.
+  std::string cmd = "cd '" + tmp.path() + "' && diff -ruN " + ra + " " + rb;
+  FILE* pipe = ::popen(cmd.c_str(), "r");
+  if (pipe == nullptr) return common::ErrnoStatus("run diff", errno);
+  char buf[8192];
+  size_t n = 0;
+  while ((n = std::fread(buf, 1, sizeof(buf), pipe)) > 0) out.write(buf, static_cast<std::streamsize>(n));
+  int status = ::pclose(pipe);
+  if (!WIFEXITED(status) || WEXITSTATUS(status) > 1) return common::Internal("diff failed");
+  if (WEXITSTATUS(status) == 0) out << "revisions " << a << " and " << b << " have the same files\n";
+  return Status::Ok();
+}
+
+Status Rollback(const PolicyPaths& paths, int64_t number, const std::string& message, std::ostream& out) {
+  policy::PolicyRepository repo(paths.state);
+  RETURN_IF_ERROR(repo.Init());
+  ASSIGN_OR_RETURN(policy::TreeFiles target, RevisionFiles(repo, number));
+  ASSIGN_OR_RETURN(int64_t latest, repo.Latest());
+  ASSIGN_OR_RETURN(policy::TreeFiles newest, RevisionFiles(repo, latest));
+  // The folder is made to match the rolled-back revision, so that the next
+  // publish does not bring the bad change back; that must lose no edit.
+  ASSIGN_OR_RETURN(policy::TreeFiles folder, ReadFolder(paths.folder));
+  if (folder != newest) {
+    return common::FailedPrecondition(paths.folder + " has changes not yet published; publish or undo them first, "
+                                      "so that rolling back loses nothing");
+  }
+  auto rev = repo.Publish(target, "revision " + std::to_string(number), Publisher(),
+                          message.empty() ? "roll back to revision " + std::to_string(number) : message, number);
+  if (!rev.ok() && rev.status().code() == common::Code::kFailedPrecondition) {
+    out << rev.status().message() << '\n';
+    return Status::Ok();
+  }
+  RETURN_IF_ERROR(rev.status());
+  for (const auto& [path, data] : folder) {
+    if (target.count(path) != 0) continue;
+    std::string file = paths.folder + "/" + path;
+    if (::unlink(file.c_str()) != 0) return common::ErrnoStatus("remove " + file, errno);
+    ::rmdir(file.substr(0, file.rfind('/')).c_str());  // the group's last file: the group goes too
+  }
+  RETURN_IF_ERROR(WriteTree(target, paths.folder));
+  out << "published revision " << rev->number << " with the files of revision " << number << "; " << paths.folder
+      << " holds them again\n";
+  return Status::Ok();
+}
+
+Status Resolve(const PolicyPaths& paths, const std::string& device, std::ostream& out) {
+  if (!common::IsUuid(device)) return Usage("'" + device + "' is not a device id");
+  policy::PolicyRepository repo(paths.state);
+  ASSIGN_OR_RETURN(int64_t latest, repo.Latest());
+  if (latest == 0) return common::FailedPrecondition("nothing has been published yet");
+  ASSIGN_OR_RETURN(policy::TreeFiles files, RevisionFiles(repo, latest));
+  ASSIGN_OR_RETURN(auto tree, policy::PolicyTree::FromFiles(files, "revision " + std::to_string(latest)));
+  ASSIGN_OR_RETURN(auto store, inventory::OpenSqliteStore(paths.store, /*read_only=*/true));
+  auto facts = beacon::DeviceFactsFromStore(*store, device);
+  if (!facts.ok() && facts.status().code() != common::Code::kNotFound) return facts.status();
+  policy::DeviceFacts d = facts.ok() ? *facts : policy::DeviceFacts{};
+  d.device_id = device;
+  ASSIGN_OR_RETURN(policy::Resolution r, tree->Resolve(d));
+
+  out << "device " << device << '\n';
+  if (!facts.ok()) {
+    out << "  unknown to the central: it gets the default group until its first inventory\n";
+  } else if (!d.inventoried) {
+    out << "  no inventory yet: it gets the default group until its first inventory\n";
+  } else {
+    out << "  host " << common::Printable(d.hostname) << ", os " << common::Printable(d.os) << ", addresses";
+    for (const auto& a : d.addresses) out << ' ' << common::Printable(a);
+    out << '\n';
+  }
+  out << "revision " << latest << ", groups:";
+  for (const auto& g : r.groups) out << ' ' << g;
+  out << "\n\nPART                         GROUP\n";
+  for (const auto& o : r.origins) {
+    std::string part = o.file + (o.part.empty() ? "" : " " + o.part);
+    out << std::left << std::setw(29) << part << o.group << '\n';
+  }
+  for (const auto& [name, data] : r.files) {
+    out << "\n==> " << name << " <==\n" << data;
+    if (!data.empty() && data.back() != '\n') out << '\n';
+  }
+  return Status::Ok();
+}
+
+}  // namespace
+
+Status RunPolicyCommand(const PolicyPaths& paths, const std::vector<std::string>& ops, std::ostream& out) {
+  if (ops.empty()) return Usage("policy needs a subcommand");
+  const std::string& cmd = ops[0];
+  if (cmd == "validate") {
+    if (ops.size() > 2) return Usage("validate takes at most a FOLDER");
+    return Validate(ops.size() == 2 ? ops[1] : paths.folder, out);
+  }
+  if (cmd == "edit") {
+    if (ops.size() < 2) return Usage("edit needs a GROUP");
+    return Edit(paths, ops[1], std::vector<std::string>(ops.begin() + 2, ops.end()), out);
+  }
+  if (cmd == "publish") {
+    ASSIGN_OR_RETURN(std::string message, Message(ops, 1));
+    return Publish(paths, message, out);
+  }
+  if (cmd == "history") {
+    if (ops.size() != 1) return Usage("history takes no arguments");
+    return History(paths, out);
+  }
+  if (cmd == "diff") {
+    if (ops.size() != 3) return Usage("diff needs two revision numbers");
+    ASSIGN_OR_RETURN(int64_t a, RevisionNumber(ops[1]));
+    ASSIGN_OR_RETURN(int64_t b, RevisionNumber(ops[2]));
+    return Diff(paths, a, b, out);
+  }
+  if (cmd == "rollback") {
+    if (ops.size() < 2) return Usage("rollback needs a revision number");
+    ASSIGN_OR_RETURN(int64_t n, RevisionNumber(ops[1]));
+    ASSIGN_OR_RETURN(std::string message, Message(ops, 2));
+    return Rollback(paths, n, message, out);
+  }
+  if (cmd == "resolve") {
+    if (ops.size() != 2) return Usage("resolve needs a DEVICE_ID");
+    return Resolve(paths, ops[1], out);
+  }
+  return Usage("unknown policy subcommand '" + cmd + "'");
+}
+
+}  // namespace beaconctl

@@ -1,0 +1,42 @@
+// Where policy files live on disk, on every hop.
+//
+// ObjectStore: a folder of content-addressed files named by their SHA-256.
+// Put() verifies the digest and writes atomically, so an object that exists
+// is always complete and correct. Used by the central (published objects),
+// relay beacons (cache) and clients (applied policy). Thread-safe.
+#pragma once
+
+#include <functional>
+#include <string>
+
+#include "common/status.h"
+#include "policy/manifest.h"
+
+namespace policy {
+
+class ObjectStore {
+ public:
+  explicit ObjectStore(std::string dir) : dir_(std::move(dir)) {}
+  common::Status Init() const;
+  bool Has(const std::string& sha256) const;
+  // InvalidArgument if `data` does not hash to `sha256`.
+  common::Status Put(const std::string& sha256, const std::string& data) const;
+  // NotFound if absent; DataLoss if the stored bytes no longer match.
+  common::StatusOr<std::string> Get(const std::string& sha256) const;
+  // Deletes an object (a corrupt one, before fetching it again).
+  common::Status Remove(const std::string& sha256) const;
+  const std::string& dir() const { return dir_; }
+
+ private:
+  std::string dir_;
+};
+
+// Fetches every file of `manifest` that `store` lacks, through `fetch` (the
+// bytes for a digest, e.g. an HTTPS GET), and stores it. A file whose bytes do
+// not match its digest is DataLoss and nothing of it is kept: neither a
+// client nor a relay ever keeps a file that was altered on the way.
+common::Status FetchMissingFiles(
+    const Manifest& manifest, const ObjectStore& store,
+    const std::function<common::StatusOr<std::string>(const ManifestFile&)>& fetch);
+
+}  // namespace policy
