@@ -5,6 +5,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstdio>
 #include <ctime>
@@ -340,11 +341,14 @@ Status Resolve(const PolicyPaths& paths, const std::string& device, std::ostream
   }
   out << "revision " << latest << ", groups:";
   for (const auto& g : r.groups) out << ' ' << g;
-  out << "\n\nPART                         GROUP\n";
+  std::vector<std::pair<std::string, std::string>> rows = {{"PART", "GROUP"}};
+  size_t width = 0;
   for (const auto& o : r.origins) {
-    std::string part = o.file + (o.part.empty() ? "" : " " + o.part);
-    out << std::left << std::setw(29) << part << o.group << '\n';
+    rows.emplace_back(o.file + (o.part.empty() ? "" : " " + o.part), o.group);
+    width = std::max(width, rows.back().first.size());
   }
+  out << '\n';
+  for (const auto& [part, group] : rows) out << std::left << std::setw(static_cast<int>(width + 2)) << part << group << '\n';
   for (const auto& [name, data] : r.files) {
     out << "\n==> " << name << " <==\n" << data;
     if (!data.empty() && data.back() != '\n') out << '\n';

@@ -21,7 +21,7 @@
 #include "common/http_client.h"
 #include "common/retry.h"
 #include "common/status.h"
-#include "policy/policy_set.h"
+#include "policy/object_store.h"
 
 namespace beacon {
 

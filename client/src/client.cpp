@@ -26,7 +26,7 @@
 #include "inventory/pack.h"
 #include "policy/manifest.h"
 #include "policy/documents.h"
-#include "policy/policy_set.h"
+#include "policy/object_store.h"
 #include "policy/schedule.h"
 #include "policy/signing.h"
 

@@ -151,10 +151,11 @@ bool WaitForBeacon(int port, std::chrono::seconds timeout) {
 
 Estate::Estate() : dir(MakeTempDir("estate")), certs(TEST_CERT_DIR), central_port(FreePort()), dmz_port(FreePort()) {
   for (const char* name : {"policy.xml", "schedule.xml"}) {
-    WriteText(dir + "/central/policy/" + name, ReadText(std::string(SOURCE_DIR) + "/conf/policy/" + name));
+    WriteText(dir + "/central/policy/default/" + name,
+              ReadText(std::string(SOURCE_DIR) + "/conf/policy/default/" + name));
   }
   // The sample failover.xml names example hosts; this estate's clients use the DMZ relay.
-  WriteText(dir + "/central/policy/failover.xml",
+  WriteText(dir + "/central/policy/default/failover.xml",
             "<failover version=\"1\">\n  <beacon url=\"https://127.0.0.1:" + std::to_string(dmz_port) +
                 "\" priority=\"0\"/>\n</failover>\n");
   WriteText(dir + "/central.conf",
@@ -162,13 +163,24 @@ Estate::Estate() : dir(MakeTempDir("estate")), certs(TEST_CERT_DIR), central_por
                 "\ntls_cert = " + certs + "/server.pem\ntls_key = " + certs + "/server.key\n" +
                 "data_dir = " + dir + "/central\nstore = sqlite\ncheckin_flush_interval = 1s\n" +
                 "policy_signing_key = " + certs + "/policy.key\n" +
-                "policy_rescan_interval = 1s\nthreads = 8\nspool_min_free = 0\nkeep_alive_timeout = 2s\n");
+                "policy_refresh_interval = 1s\nthreads = 8\nspool_min_free = 0\nkeep_alive_timeout = 2s\n");
   WriteText(dir + "/dmz.conf",
             "name = dmz\nlisten_host = 127.0.0.1\nlisten_port = " + std::to_string(dmz_port) +
                 "\ntls_cert = " + certs + "/server.pem\ntls_key = " + certs + "/server.key\n" +
                 "ca_file = " + certs + "/ca.pem\ndata_dir = " + dir + "/dmz\nupstream = https://127.0.0.1:" +
                 std::to_string(central_port) + "\ncheckin_flush_interval = 1s\npolicy_cache_ttl = 0s\n" +
                 "relay_backoff_base = 1s\nrelay_backoff_cap = 2s\nmax_upload_size = 1M\nthreads = 8\nspool_min_free = 0\nkeep_alive_timeout = 2s\n");
+  // Only published revisions are served: revision 1 is the folder as written.
+  PolicyCommand({"publish", "-m", "first"});
+}
+
+CommandResult Estate::PolicyCommand(const std::vector<std::string>& args) {
+  std::vector<std::string> argv = {BEACONCTL_BIN, "--data-dir", dir + "/central", "policy"};
+  argv.insert(argv.end(), args.begin(), args.end());
+  CommandResult r = Run(argv);
+  INFO(r.output);
+  REQUIRE(r.exit_code == 0);
+  return r;
 }
 
 Estate::~Estate() {

@@ -124,7 +124,8 @@ TEST_CASE("an unchanged manifest is answered 304, at the relay and at the centra
     CHECK(first->status == 200);
     std::string etag = first->Header("etag");
     REQUIRE_FALSE(etag.empty());
-    CHECK(first->body.find("<manifest version=\"1\" revision=\"1\" signature=\"") != std::string::npos);
+    CHECK(first->body.find("<manifest version=\"1\" revision=\"1\" device=\"" + device + "\" signature=\"") !=
+          std::string::npos);
     auto h2 = headers;
     h2.emplace_back("If-None-Match", etag);
     auto second = http->Get(proto::ManifestPath(device), h2);
@@ -367,7 +368,8 @@ TEST_CASE("a client refuses a manifest a relay altered, and an older revision re
   REQUIRE(revision1.find("revision=\"1\"") != std::string::npos);
 
   // Publish revision 2 and let the client apply it.
-  harness::WriteText(e.dir + "/central/policy/extra.txt", "a new policy file\n");
+  harness::WriteText(e.dir + "/central/policy/default/extra.txt", "a new policy file\n");
+  e.PolicyCommand({"publish", "-m", "an extra file"});
   REQUIRE(WaitUntil(
       [&] {
         auto r = e.Client(conf, {"run", "--once"});
@@ -407,11 +409,12 @@ TEST_CASE("a client refuses a manifest a relay altered, and an older revision re
 TEST_CASE("a client fails over to the next beacon and returns to the preferred one later") {
   Estate e;
   int preferred_port = harness::FreePort();  // nothing listens here yet
-  harness::WriteText(e.dir + "/central/policy/failover.xml",
+  harness::WriteText(e.dir + "/central/policy/default/failover.xml",
                      "<failover version=\"1\">\n"
                      "  <beacon url=\"https://127.0.0.1:" + std::to_string(preferred_port) + "\" priority=\"0\"/>\n"
                      "  <beacon url=\"https://127.0.0.1:" + std::to_string(e.dmz_port) + "\" priority=\"1\"/>\n"
                      "</failover>\n");
+  e.PolicyCommand({"publish"});
   e.StartCentral();
   e.StartDmz();
   std::string conf = e.ClientConfig(e.dmz_port, e.certs + "/ca.pem");

@@ -3,6 +3,7 @@
 #include <catch2/catch.hpp>
 
 #include "common/fs.h"
+#include "policy/targeting.h"
 #include "support/mutate.h"
 
 namespace {
@@ -334,26 +335,46 @@ TEST_CASE("failover.xml: mutated input is accepted intact or refused as InvalidA
 
 TEST_CASE("conf/policy: the shipped examples parse and round-trip") {
   auto read = [](const std::string& name) {
-    auto text = common::ReadFile(std::string(SOURCE_DIR) + "/conf/policy/" + name);
+    auto text = common::ReadFile(std::string(SOURCE_DIR) + "/conf/policy/default/" + name);
     REQUIRE(text.ok());
     return *text;
   };
-  auto p = policy::ParsePolicyXml(read("policy.xml"), "conf/policy/policy.xml");
+  auto p = policy::ParsePolicyXml(read("policy.xml"), "conf/policy/default/policy.xml");
   INFO((p.ok() ? "" : p.status().message()));
   REQUIRE(p.ok());
   CHECK(p->file_rules.size() == 2);
   CHECK_FALSE(p->proxy);  // shipped commented out: most estates connect directly
   CHECK(*policy::ParsePolicyXml(policy::ToXml(*p), "again.xml") == *p);
 
-  auto s = policy::ParseScheduleXml(read("schedule.xml"), "conf/policy/schedule.xml");
+  auto s = policy::ParseScheduleXml(read("schedule.xml"), "conf/policy/default/schedule.xml");
   INFO((s.ok() ? "" : s.status().message()));
   REQUIRE(s.ok());
   CHECK(s->events.size() == 4);
   CHECK(*policy::ParseScheduleXml(policy::ToXml(*s), "again.xml") == *s);
 
-  auto f = policy::ParseFailoverXml(read("failover.xml"), "conf/policy/failover.xml");
+  auto f = policy::ParseFailoverXml(read("failover.xml"), "conf/policy/default/failover.xml");
   INFO((f.ok() ? "" : f.status().message()));
   REQUIRE(f.ok());
   CHECK(f->beacons.size() == 5);
   CHECK(*policy::ParseFailoverXml(policy::ToXml(*f), "again.xml") == *f);
+}
+
+TEST_CASE("conf/policy: the shipped folder is a valid tree with a servers group") {
+  auto files = policy::ReadTreeFolder(std::string(SOURCE_DIR) + "/conf/policy");
+  INFO((files.ok() ? "" : files.status().message()));
+  REQUIRE(files.ok());
+  auto tree = policy::PolicyTree::FromFiles(*files, "conf/policy");
+  INFO((tree.ok() ? "" : tree.status().message()));
+  REQUIRE(tree.ok());
+  policy::DeviceFacts db;
+  db.device_id = "11111111-2222-4333-8444-555555555555";
+  db.inventoried = true;
+  db.hostname = "db01.corp.example.com";
+  auto r = (*tree)->Resolve(db);
+  REQUIRE(r.ok());
+  CHECK(r->groups == std::vector<std::string>{"servers", "default"});
+  auto p = policy::ParsePolicyXml(r->files.at("policy.xml"), "effective");
+  REQUIRE(p.ok());
+  CHECK(p->log_level == policy::LogLevel::kWarn);  // from servers/
+  CHECK(p->file_rules.size() == 2);                 // from default/
 }
