@@ -347,7 +347,7 @@ Status Resolve(const PolicyPaths& paths, const std::string& device, std::ostream
     rows.emplace_back(o.file + (o.part.empty() ? "" : " " + o.part), o.group);
     width = std::max(width, rows.back().first.size());
   }
-  out << '\n';
+  out << "\n\n";
   for (const auto& [part, group] : rows) out << std::left << std::setw(static_cast<int>(width + 2)) << part << group << '\n';
   for (const auto& [name, data] : r.files) {
     out << "\n==> " << name << " <==\n" << data;

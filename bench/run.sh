@@ -80,7 +80,7 @@ fi
 # ---- build ----
 echo "== building (Release) in $BUILD_DIR"
 cmake -S "$root" -B "$BUILD_DIR" -DCMAKE_BUILD_TYPE=Release -DBEACON_TESTS=OFF >/dev/null
-cmake --build "$BUILD_DIR" -j"$(nproc)" --target beacon >/dev/null
+cmake --build "$BUILD_DIR" -j"$(nproc)" --target beacon beaconctl >/dev/null
 beacon_bin=$BUILD_DIR/beacon/beacon
 
 # ---- work area ----
@@ -115,10 +115,10 @@ free_port() {
 "$root/scripts/make-certs.sh" "$tmp/certs" 127.0.0.1 localhost
 ca=$tmp/certs/ca.pem
 
-# A small policy folder: the three sample documents, as a first deployment
-# might publish.
+# A small policy folder: the shipped samples (default/ and a servers group),
+# as a first deployment might publish.
 mkdir -p "$tmp/policy"
-cp "$root"/conf/policy/{policy,schedule,failover}.xml "$tmp/policy/"
+cp -r "$root"/conf/policy/. "$tmp/policy/"
 
 # The upload body: 100 KiB of random bytes, hashed once.
 body=$tmp/body.bin
@@ -138,6 +138,7 @@ start_beacon() {  # THREADS
   port=$(free_port)
   rm -rf "$data"
   mkdir -p "$data"
+  "$BUILD_DIR/beaconctl/beaconctl" --data-dir "$data" --policy-dir "$tmp/policy" policy publish -m bench >/dev/null
   cat >"$tmp/beacon.conf" <<EOF
 name = bench
 listen_host = 127.0.0.1
@@ -147,7 +148,6 @@ tls_key = $tmp/certs/server.key
 ca_file = $ca
 data_dir = $data
 store = sqlite
-policy_dir = $tmp/policy
 policy_signing_key = $tmp/certs/policy.key
 threads = $threads
 EOF

@@ -26,10 +26,10 @@ rm -rf "$work"
 mkdir -p "$work/central/policy"
 echo "== estate CA, server certificates (ECDSA P-256) and policy signing key (Ed25519) in $work/certs"
 ./scripts/make-certs.sh "$work/certs" 127.0.0.1 localhost
-cp conf/policy/policy.xml conf/policy/schedule.xml "$work/central/policy/"
-# conf/policy/failover.xml names example hosts; here every client uses the DMZ beacon.
+cp -r conf/policy/. "$work/central/policy/"
+# conf/policy/default/failover.xml names example hosts; here every client uses the DMZ beacon.
 printf '<failover version="1">\n  <beacon url="https://127.0.0.1:%s" priority="0"/>\n</failover>\n' "$dmz_port" \
-  > "$work/central/policy/failover.xml"
+  > "$work/central/policy/default/failover.xml"
 
 cat > "$work/central.conf" <<CONF
 name = central
@@ -74,6 +74,10 @@ wait_listening() {
   exit 1
 }
 
+ctl=("$bin/beaconctl/beaconctl" --data-dir "$work/central")
+echo "== publishing the policy folder (conf/policy: default/ and a servers group) as revision 1"
+"${ctl[@]}" policy publish -m "quickstart"
+
 echo "== starting the central on 127.0.0.1:$central_port and the DMZ beacon on 127.0.0.1:$dmz_port"
 "$bin/beacon/beacon" --config "$work/central.conf" >"$work/central.log" 2>&1 & pids+=($!)
 wait_listening "$work/central.log"
@@ -85,13 +89,14 @@ echo "== one client cycle: policy, inventory, upload (through the DMZ beacon)"
 device=$(cat "$work/client/device-id")
 
 echo "== waiting for the central to import the inventory and the check-in"
-ctl=("$bin/beaconctl/beaconctl" --data-dir "$work/central")
 # (Outputs are captured before they are searched: with pipefail, a grep -q that
 # stops reading early would fail the pipeline through SIGPIPE.)
 for _ in $(seq 100); do
   devices=$("${ctl[@]}" devices 2>/dev/null || true)
   software=$("${ctl[@]}" software "$device" 2>/dev/null || true)
-  if grep "$device" <<<"$devices" | grep -qv " never " && [ -n "$software" ]; then break; fi
+  # Seen, reporting the revision it applied, and its packages imported.
+  if awk -v d="$device" '$1 == d && $(NF-1) > 0 { ok = 1 } END { exit !ok }' <<<"$devices" &&
+     [ -n "$software" ]; then break; fi
   sleep 0.2
 done
 
@@ -102,5 +107,9 @@ echo
 software=$("${ctl[@]}" software "$device")
 echo "== beaconctl software $device (first 15 of $(($(wc -l <<<"$software") - 1)) packages)"
 head -n 16 <<<"$software"
+echo
+resolved=$("${ctl[@]}" policy resolve "$device")
+echo "== beaconctl policy resolve $device (which group gave each part; the documents follow)"
+sed -n '/^==> /q;p' <<<"$resolved"
 echo
 echo "Logs and data are in $work. Everything started here is now stopped."
