@@ -48,6 +48,8 @@ constexpr char kUsage[] =
     "  software --match PATTERN list packages whose name matches PATTERN on any device;\n"
     "                           '*' matches any run of characters, '?' one character,\n"
     "                           case is ignored (quote the pattern in the shell)\n"
+    "  files DEVICE_ID          list the file evidence of one device (policy.xml\n"
+    "                           <file-evidence>): path, size, modified, SHA-256\n"
     "  policy validate [FOLDER] check a policy folder as publishing will\n"
     "  policy edit GROUP [FILE...]\n"
     "                           edit a group's files in $VISUAL or $EDITOR (default: all\n"
@@ -74,7 +76,7 @@ struct Options {
   std::string store_path;
   std::string data_dir;
   std::string policy_dir;
-  std::string command;               // "devices", "software" or "policy"
+  std::string command;               // "devices", "software", "files" or "policy"
   std::vector<std::string> operands;  // after the command
 };
 
@@ -179,6 +181,10 @@ ParseResult ParseArgs(const std::vector<std::string>& args) {
     if (!by_device && !by_match) {
       return UsageError("software needs DEVICE_ID or --match PATTERN");
     }
+  } else if (o.command == "files") {
+    if (o.operands.size() != 1 || o.operands[0].empty() || o.operands[0][0] == '-') {
+      return UsageError("files needs DEVICE_ID");
+    }
   } else if (o.command != "policy") {  // policy checks its own operands
     return UsageError("unknown command '" + o.command + "'");
   }
@@ -267,6 +273,17 @@ common::Status CmdDeviceSoftware(inventory::Store& store, const std::string& dev
   return common::Status::Ok();
 }
 
+common::Status CmdDeviceFiles(inventory::Store& store, const std::string& device_id, std::ostream& out) {
+  ASSIGN_OR_RETURN(auto files, store.DeviceFiles(device_id));
+  std::vector<std::vector<std::string>> rows;
+  rows.reserve(files.size());
+  for (const auto& f : files) {
+    rows.push_back({common::Printable(f.path), std::to_string(f.size), FormatTime(f.modified), OrDash(f.sha256)});
+  }
+  PrintTable(out, {"PATH", "SIZE", "MODIFIED", "SHA256"}, rows, {false, true, false, false});
+  return common::Status::Ok();
+}
+
 common::Status CmdFindSoftware(inventory::Store& store, const std::string& pattern,
                                std::ostream& out) {
   ASSIGN_OR_RETURN(auto packages, store.FindSoftware(pattern));
@@ -315,6 +332,8 @@ int Run(const std::vector<std::string>& args, std::ostream& out, std::ostream& e
   common::Status st;
   if (o.command == "devices") {
     st = CmdDevices(**store, out);
+  } else if (o.command == "files") {
+    st = CmdDeviceFiles(**store, o.operands[0], out);
   } else if (o.operands.size() == 2) {
     st = CmdFindSoftware(**store, o.operands[1], out);
   } else {

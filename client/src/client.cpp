@@ -251,6 +251,10 @@ struct Client::Impl {
     load("policy.xml", policy::ParsePolicyXml, &applied_policy);
     load("schedule.xml", policy::ParseScheduleXml, &applied_schedule);
     load("failover.xml", policy::ParseFailoverXml, &applied_failover);
+    // The policy's log level, unless this machine's configuration sets one.
+    if (applied_policy && !config.IsSet("log_level")) {
+      (void)common::SetLogLevelFrom(policy::LogLevelName(applied_policy->log_level));
+    }
   }
 
   // The schedule to follow: the applied schedule.xml, or, before the first
@@ -306,6 +310,7 @@ struct Client::Impl {
     common::HeaderList headers = Headers();
     std::string etag = state->Get("policy_etag");
     if (!etag.empty()) headers.emplace_back("If-None-Match", etag);
+    common::LogDebug("GET manifest from " + cli->url() + (etag.empty() ? "" : " if not " + etag));
     auto res = cli->Get(proto::ManifestPath(device), headers, 1 << 20);
     if (!res.ok()) return res.status();
     if (res->status == 304) {
@@ -348,12 +353,21 @@ struct Client::Impl {
     opts.hardware = config.GetBool("collect_hardware");
     opts.software = config.GetBool("collect_software");
     // The applied policy.xml, when there is one, decides over the local defaults.
+    policy::ClientPolicy pol = applied_policy.value_or(policy::ClientPolicy{});
     if (applied_policy) {
-      opts.hardware = applied_policy->hardware;
-      opts.software = applied_policy->software;
+      opts.hardware = pol.hardware;
+      opts.software = pol.software;
     }
+    for (const auto& r : pol.file_rules) opts.file_rules.push_back({r.include, r.exclude, r.patterns});
     ASSIGN_OR_RETURN(inventory::Inventory inv, inventory::Collect(device, opts));
     ASSIGN_OR_RETURN(std::string gz, inventory::Gzip(inventory::ToXml(inv)));
+    // The policy's upload limit: a beacon would refuse the body anyway, and
+    // an outbox must not fill with uploads that can never leave.
+    if (gz.size() > pol.max_upload_bytes) {
+      return common::ResourceExhausted("inventory of " + std::to_string(gz.size()) +
+                                       " bytes compressed is over the policy's upload limit of " +
+                                       std::to_string(pol.max_upload_bytes) + " bytes; not queued");
+    }
     common::SpoolMeta meta;
     meta.id = common::NewUuid();
     meta.device = device;
@@ -362,6 +376,7 @@ struct Client::Impl {
     meta.policy_revision = AppliedRevision();
     RETURN_IF_ERROR(outbox->Put(meta, gz));
     common::LogInfo("inventory collected: " + std::to_string(inv.software.size()) + " packages, " +
+                    std::to_string(inv.files.size()) + " evidence files, " +
                     std::to_string(gz.size()) + " bytes compressed, queued as " + meta.id);
     return Status::Ok();
   }

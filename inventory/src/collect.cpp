@@ -384,6 +384,9 @@ StatusOr<Inventory> Collect(const std::string& device_id, const CollectOptions& 
     // No dpkg database (another distribution) means no dpkg packages, not an error.
     if (status.ok()) inv.software = ParseDpkgStatus(*status);
   }
+  if (!options.file_rules.empty()) {
+    inv.files = CollectFiles(options);
+  }
   return inv;
 }
 

@@ -14,6 +14,7 @@
 
 #include <pugixml.hpp>
 
+#include "common/sha256.h"
 #include "common/text.h"
 #include "common/uuid.h"
 
@@ -366,6 +367,28 @@ Status ReadSoftware(const Reader& r, pugi::xml_node el, std::vector<Package>* so
   return Status::Ok();
 }
 
+Status ReadFiles(const Reader& r, pugi::xml_node el, std::vector<FileEvidence>* files) {
+  RETURN_IF_ERROR(r.CheckAttributes(el, {}, {}));
+  for (pugi::xml_node c = el.first_child(); c; c = c.next_sibling()) {
+    RETURN_IF_ERROR(r.CheckNoText(c, el));
+    if (c.type() != pugi::node_element) continue;
+    if (std::string_view(c.name()) != "file") return r.UnknownElement(c, el);
+    RETURN_IF_ERROR(r.CheckAttributes(c, {"path", "size", "modified", "sha256"}, {"path", "size", "modified"}));
+    RETURN_IF_ERROR(r.CheckLeaf(c));
+    FileEvidence& f = files->emplace_back();
+    RETURN_IF_ERROR(r.ReadNonEmpty(c, "path", &f.path));
+    RETURN_IF_ERROR(r.ReadUint(c, "size", std::numeric_limits<uint64_t>::max(), &f.size));
+    uint64_t modified = 0;
+    RETURN_IF_ERROR(r.ReadUint(c, "modified", uint64_t{1} << 40, &modified));
+    f.modified = static_cast<int64_t>(modified);
+    f.sha256 = c.attribute("sha256").value();
+    if (!f.sha256.empty() && !common::IsHexDigest(f.sha256)) {
+      return r.ErrorAt(c, c.attribute("sha256"), "sha256 must be 64 lower-case hex digits");
+    }
+  }
+  return Status::Ok();
+}
+
 Status ReadInventory(const Reader& r, pugi::xml_node root, Inventory* inv) {
   RETURN_IF_ERROR(r.CheckAttributes(root, {"version", "device", "collected"},
                                     {"version", "device", "collected"}));
@@ -391,7 +414,7 @@ Status ReadInventory(const Reader& r, pugi::xml_node root, Inventory* inv) {
   }
   inv->collected_at = collected.value();
 
-  bool seen_os = false, seen_hw = false, seen_sw = false;
+  bool seen_os = false, seen_hw = false, seen_sw = false, seen_files = false;
   for (pugi::xml_node c = root.first_child(); c; c = c.next_sibling()) {
     RETURN_IF_ERROR(r.CheckNoText(c, root));
     if (c.type() != pugi::node_element) continue;
@@ -399,6 +422,7 @@ Status ReadInventory(const Reader& r, pugi::xml_node root, Inventory* inv) {
     bool* seen = name == "os"         ? &seen_os
                  : name == "hardware" ? &seen_hw
                  : name == "software" ? &seen_sw
+                 : name == "files"    ? &seen_files
                                       : nullptr;
     if (seen == nullptr) return r.UnknownElement(c, root);
     if (*seen) return r.ErrorAt(c, "duplicate element <" + std::string(name) + "> in <inventory>");
@@ -407,8 +431,10 @@ Status ReadInventory(const Reader& r, pugi::xml_node root, Inventory* inv) {
       RETURN_IF_ERROR(ReadOs(r, c, &inv->os));
     } else if (name == "hardware") {
       RETURN_IF_ERROR(ReadHardware(r, c, &inv->hardware));
-    } else {
+    } else if (name == "software") {
       RETURN_IF_ERROR(ReadSoftware(r, c, &inv->software));
+    } else {
+      RETURN_IF_ERROR(ReadFiles(r, c, &inv->files));
     }
   }
   if (!seen_os) return r.ErrorAt(root, "missing required element <os> in <inventory>");
@@ -466,6 +492,16 @@ std::string ToXml(const Inventory& inv) {
     SetAttr(pn, "version", p.version);
     SetAttr(pn, "arch", p.arch);
     SetAttr(pn, "source", p.source);
+  }
+  if (!inv.files.empty()) {
+    pugi::xml_node fs = root.append_child("files");
+    for (const FileEvidence& f : inv.files) {
+      pugi::xml_node fn = fs.append_child("file");
+      SetAttr(fn, "path", f.path);
+      SetAttr(fn, "size", f.size);
+      SetAttr(fn, "modified", static_cast<uint64_t>(f.modified));
+      if (!f.sha256.empty()) SetAttr(fn, "sha256", f.sha256);
+    }
   }
 
   std::string out;

@@ -34,7 +34,7 @@ using common::StatusOr;
 
 // Bumped whenever the schema changes; each step in kMigrations moves the
 // database from version i to i+1, so an old store is upgraded in place.
-constexpr int kSchemaVersion = 1;
+constexpr int kSchemaVersion = 2;
 
 // How long a statement waits for another connection's lock before giving up
 // with SQLITE_BUSY (-> Unavailable). Readers never block the writer in WAL
@@ -132,12 +132,26 @@ constexpr const char* kSchemaV1[] = {
     "CREATE INDEX packages_by_name ON packages (name)",
 };
 
+// Version 2: file evidence.
+constexpr const char* kSchemaV2[] = {
+    R"sql(CREATE TABLE files (
+      device_id TEXT NOT NULL REFERENCES devices (device_id) ON DELETE CASCADE,
+      position  INTEGER NOT NULL,
+      path      TEXT NOT NULL,
+      size      INTEGER NOT NULL,
+      modified  INTEGER NOT NULL,
+      sha256    TEXT NOT NULL,
+      PRIMARY KEY (device_id, position)
+    ))sql",
+};
+
 struct Migration {
   const char* const* statements;
   size_t count;
 };
 constexpr Migration kMigrations[] = {
     {kSchemaV1, sizeof(kSchemaV1) / sizeof(kSchemaV1[0])},
+    {kSchemaV2, sizeof(kSchemaV2) / sizeof(kSchemaV2[0])},
 };
 static_assert(sizeof(kMigrations) / sizeof(kMigrations[0]) == kSchemaVersion,
               "one migration per schema version");
@@ -444,6 +458,7 @@ class SqliteStore final : public Store {
   StatusOr<std::vector<DeviceRow>> ListDevices() override;
   StatusOr<DeviceRow> GetDevice(const std::string& device_id) override;
   StatusOr<std::vector<std::string>> DeviceAddresses(const std::string& device_id) override;
+  StatusOr<std::vector<FileEvidence>> DeviceFiles(const std::string& device_id) override;
   StatusOr<std::vector<SoftwareRow>> DeviceSoftware(const std::string& device_id) override;
   StatusOr<std::vector<SoftwareRow>> FindSoftware(const std::string& pattern) override;
 
@@ -529,7 +544,7 @@ Status SqliteStore::ReplaceDeviceInventory(const UploadInfo& info, const Invento
 
   // Children before parents, explicitly: the result must not depend on
   // whether foreign_keys (and so ON DELETE CASCADE) happens to be on.
-  for (const char* table : {"addresses", "interfaces", "disks", "packages", "hardware", "os"}) {
+  for (const char* table : {"files", "addresses", "interfaces", "disks", "packages", "hardware", "os"}) {
     Stmt s(db_, ctx + ": clear " + table);
     const std::string sql = std::string("DELETE FROM ") + table + " WHERE device_id = ?1";
     RETURN_IF_ERROR(s.Prepare(sql.c_str()));
@@ -631,6 +646,24 @@ Status SqliteStore::ReplaceDeviceInventory(const UploadInfo& info, const Invento
       RETURN_IF_ERROR(s.Bind(4, p.version));
       RETURN_IF_ERROR(s.Bind(5, p.arch));
       RETURN_IF_ERROR(s.Bind(6, p.source));
+      RETURN_IF_ERROR(s.Run());
+      RETURN_IF_ERROR(s.Reset());
+    }
+  }
+
+  {
+    Stmt s(db_, ctx + ": insert file");
+    RETURN_IF_ERROR(s.Prepare(R"sql(
+      INSERT INTO files (device_id, position, path, size, modified, sha256)
+      VALUES (?1, ?2, ?3, ?4, ?5, ?6))sql"));
+    int64_t pos = 0;
+    for (const FileEvidence& f : inv.files) {
+      RETURN_IF_ERROR(s.Bind(1, id));
+      RETURN_IF_ERROR(s.Bind(2, pos++));
+      RETURN_IF_ERROR(s.Bind(3, f.path));
+      RETURN_IF_ERROR(s.Bind(4, static_cast<int64_t>(f.size)));
+      RETURN_IF_ERROR(s.Bind(5, f.modified));
+      RETURN_IF_ERROR(s.Bind(6, f.sha256));
       RETURN_IF_ERROR(s.Run());
       RETURN_IF_ERROR(s.Reset());
     }
@@ -782,6 +815,20 @@ StatusOr<std::vector<std::string>> SqliteStore::DeviceAddresses(const std::strin
     ASSIGN_OR_RETURN(bool row, s.Step());
     if (!row) break;
     out.push_back(s.Text(0));
+  }
+  return out;
+}
+
+StatusOr<std::vector<FileEvidence>> SqliteStore::DeviceFiles(const std::string& device_id) {
+  std::lock_guard<std::mutex> lock(mu_);
+  Stmt s(db_, path_ + ": files of device " + device_id);
+  RETURN_IF_ERROR(s.Prepare("SELECT path, size, modified, sha256 FROM files WHERE device_id = ?1 ORDER BY path"));
+  RETURN_IF_ERROR(s.Bind(1, device_id));
+  std::vector<FileEvidence> out;
+  while (true) {
+    ASSIGN_OR_RETURN(bool row, s.Step());
+    if (!row) break;
+    out.push_back({s.Text(0), static_cast<uint64_t>(s.Int(1)), s.Int(2), s.Text(3)});
   }
   return out;
 }

@@ -128,10 +128,15 @@ TEST_CASE("targeting reaches devices: default until the first inventory, then th
   Estate e;
   char host[256] = {};
   REQUIRE(::gethostname(host, sizeof(host) - 1) == 0);
-  // The lab group takes this machine by host name; its policy raises the log level.
+  // The lab group takes this machine by host name; its policy raises the log
+  // level and asks for *.jar files under apps/ as evidence.
   harness::WriteText(e.dir + "/central/policy/lab/group.xml",
                      "<group version=\"1\" priority=\"10\">\n  <hostname glob=\"" + std::string(host) + "\"/>\n</group>\n");
-  harness::WriteText(e.dir + "/central/policy/lab/policy.xml", "<policy version=\"1\">\n  <log level=\"debug\"/>\n</policy>\n");
+  harness::WriteText(e.dir + "/central/policy/lab/policy.xml",
+                     "<policy version=\"1\">\n  <log level=\"debug\"/>\n  <file-evidence><rule><include path=\"" + e.dir +
+                         "/apps\"/><pattern glob=\"*.jar\"/></rule></file-evidence>\n</policy>\n");
+  harness::WriteText(e.dir + "/apps/vendor/tool.jar", "a licensed tool\n");
+  harness::WriteText(e.dir + "/apps/vendor/notes.txt", "not evidence\n");
   e.PolicyCommand({"publish", "-m", "lab"});
   e.StartCentral();
   e.StartDmz();
@@ -169,6 +174,24 @@ TEST_CASE("targeting reaches devices: default until the first inventory, then th
   CHECK(second.exit_code == 0);
   CHECK(Has(second.output, "applied policy revision 2"));
   CHECK(Has(applied_policy(), "<log level=\"debug\"/>"));
+  CHECK(Has(second.output, "inventory collected: "));
+  CHECK(Has(second.output, " 1 evidence files"));
+
+  // The client follows lab's policy: debug logging, and the evidence reaches the store.
+  auto third = e.Client(conf, {"run", "--once"});
+  CHECK(Has(third.output, "DEBUG client: GET manifest from"));
+  REQUIRE(WaitUntil(
+      [&] {
+        auto files = e.Store()->DeviceFiles(device);
+        return files.ok() && files->size() == 1;
+      },
+      seconds(20)));
+  auto listed = harness::Run({BEACONCTL_BIN, "--data-dir", e.dir + "/central", "files", device});
+  INFO(listed.output);
+  CHECK(listed.exit_code == 0);
+  CHECK(Has(listed.output, e.dir + "/apps/vendor/tool.jar"));
+  CHECK(Has(listed.output, common::Sha256Hex("a licensed tool\n")));
+  CHECK_FALSE(Has(listed.output, "notes.txt"));
   // The manifest the relay passed on names this device.
   auto manifest = policy::ParseManifestXml(
       harness::ReadText(e.dir + "/dmz/policy-cache/manifests/" + device + ".xml"), "cached manifest");

@@ -1,10 +1,13 @@
 #include <unistd.h>
 
+#include <filesystem>
+#include <fstream>
 #include <string>
 #include <vector>
 
 #include <catch2/catch.hpp>
 
+#include "common/sha256.h"
 #include "inventory/collect.h"
 
 namespace {
@@ -130,4 +133,49 @@ TEST_CASE("Collect on the real machine is sane", "[inventory][collect][live]") {
   CHECK(inv->hardware.memory_bytes > 0);
   for (const auto& itf : inv->hardware.interfaces) CHECK(itf.name != "lo");
   if (::access("/var/lib/dpkg/status", R_OK) == 0) CHECK_FALSE(inv->software.empty());
+}
+
+TEST_CASE("CollectFiles follows the rules and nothing else", "[inventory][collect]") {
+  namespace fs = std::filesystem;
+  std::string tmpl = (fs::temp_directory_path() / "collect_files.XXXXXX").string();
+  REQUIRE(::mkdtemp(tmpl.data()) != nullptr);
+  const std::string root = tmpl;
+  auto write = [&](const std::string& path, const std::string& text) {
+    fs::create_directories(fs::path(root + path).parent_path());
+    std::ofstream(root + path) << text;
+  };
+  write("/opt/app/lib/app.jar", "jar bytes");
+  write("/opt/app/lib/readme.txt", "not evidence");
+  write("/opt/cache/old.jar", "excluded");
+  write("/opt/app/big.jar", std::string(2048, 'x'));
+  write("/elsewhere/secret.jar", "outside every include");
+  fs::create_symlink(root + "/elsewhere", root + "/opt/link");            // a folder link: not followed
+  fs::create_symlink(root + "/elsewhere/secret.jar", root + "/opt/s.jar");  // a file link: not reported
+
+  CollectOptions options;
+  options.root = root;
+  options.max_hash_bytes = 1024;
+  options.file_rules = {{{"/opt", "C:\\Program Files"}, {"/opt/cache"}, {"*.jar"}}};
+  auto files = inventory::CollectFiles(options);
+  REQUIRE(files.size() == 2);
+  CHECK(files[0].path == "/opt/app/big.jar");
+  CHECK(files[0].size == 2048);
+  CHECK(files[0].sha256.empty());  // over max_hash_bytes
+  CHECK(files[1].path == "/opt/app/lib/app.jar");
+  CHECK(files[1].size == 9);
+  CHECK(files[1].sha256 == common::Sha256Hex("jar bytes"));
+  CHECK(files[1].modified > 0);
+
+  // Overlapping rules report a file once; the cap stops the walk.
+  options.file_rules.push_back({{"/opt/app"}, {}, {"*"}});
+  auto all = inventory::CollectFiles(options);
+  CHECK(all.size() == 3);  // big.jar, app.jar, readme.txt
+  options.max_files = 1;
+  CHECK(inventory::CollectFiles(options).size() == 1);
+
+  // Collect() includes them only when there are rules.
+  options.max_files = 100;
+  options.hardware = options.software = false;
+  CHECK(inventory::CollectFiles(CollectOptions{}).empty());
+  fs::remove_all(root);
 }

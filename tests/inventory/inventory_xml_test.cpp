@@ -32,6 +32,9 @@ Inventory Sample() {
   inv.hardware.interfaces = {{"eth0", "52:54:00:ab:cd:ef", {"192.0.2.10/24", "2001:db8::10/64"}}};
   inv.software = {{"adduser", "3.134", "all", "dpkg"},
                   {"libc6", "2.36-9+deb12u4", "amd64", "dpkg"}};
+  inv.files = {{"/opt/app/lib/app.jar", 52311, 1763800000,
+                "0b2c9f3e9d6a0d1b8a4d3f1e7c6b5a49382716051f4e3d2c1b0a998877665544"},
+               {"/opt/big/data.so", 4294967296, 1763800001, ""}};  // over the hashing cap
   return inv;
 }
 
@@ -132,6 +135,11 @@ TEST_CASE("broken twins of good.xml are located and explained", "[inventory][xml
     std::string m = ErrorOf("bad_collected.xml");
     CHECK_THAT(m, Catch::StartsWith("bad_collected.xml:2:70: "));
     CHECK_THAT(m, Catch::Contains("bad collected time 'yesterday'"));
+  }
+  SECTION("bad file digest") {
+    std::string m = ErrorOf("bad_file_sha256.xml");
+    CHECK_THAT(m, Catch::StartsWith("bad_file_sha256.xml:16:"));
+    CHECK_THAT(m, Catch::Contains("sha256 must be 64 lower-case hex digits"));
   }
   SECTION("not well-formed") {
     std::string m = ErrorOf("bad_not_xml.xml");

@@ -426,7 +426,7 @@ TEST_CASE("data survives closing and reopening the store", "[sqlite_store]") {
     REQUIRE(store->RecordCheckins({Checkin{kDev1, 4000, "dmz-1", "0.1.0", 3, 1, ""}}).ok());
   }
   CHECK(QueryText(path, "PRAGMA journal_mode") == "wal");
-  CHECK(QueryText(path, "PRAGMA user_version") == "1");
+  CHECK(QueryText(path, "PRAGMA user_version") == "2");
 
   // A restarted importer sees the old upload ids, so a redelivery after the
   // restart is still a duplicate.
@@ -476,4 +476,41 @@ TEST_CASE("concurrent imports from several threads all land", "[sqlite_store]") 
   for (int f : failures) CHECK(f == 0);
   CHECK(CountRows(path, "uploads") == kThreads * kPerThread);
   CHECK(CountRows(path, "packages") == 1);
+}
+
+TEST_CASE("file evidence is stored with its inventory and replaced with it", "[sqlite_store]") {
+  TempDir dir;
+  const std::string path = dir.File("store.sqlite");
+  auto store = MustOpen(path);
+  Inventory inv = MakeInventory(kDev1, "2026-11-22T16:00:00Z", {"bash"});
+  inv.files = {{"/opt/a.jar", 10, 1763800000, std::string(64, 'a')}, {"/opt/b.so", 20, 1763800001, ""}};
+  REQUIRE(store->ImportInventory(Upload("u-1", kDev1, 1795363300), inv).ok());
+  auto files = store->DeviceFiles(kDev1);
+  REQUIRE(files.ok());
+  CHECK(*files == inv.files);
+  CHECK(store->DeviceAddresses(kDev1)->size() == inv.hardware.interfaces.at(0).addresses.size());
+
+  Inventory newer = MakeInventory(kDev1, "2026-11-22T17:00:00Z", {"bash"});
+  REQUIRE(store->ImportInventory(Upload("u-2", kDev1, 1795366900), newer).ok());
+  CHECK(store->DeviceFiles(kDev1)->empty());
+  CHECK(CountRows(path, "files") == 0);
+}
+
+TEST_CASE("a version 1 store is upgraded in place", "[sqlite_store]") {
+  TempDir dir;
+  const std::string path = dir.File("store.sqlite");
+  {
+    auto store = MustOpen(path);
+    REQUIRE(store->ImportInventory(Upload("u-1", kDev1, 1795363300),
+                                   MakeInventory(kDev1, "2026-11-22T16:00:00Z", {"bash"})).ok());
+  }
+  // Make it look like a store written before file evidence existed.
+  sqlite3* db = nullptr;
+  REQUIRE(sqlite3_open(path.c_str(), &db) == SQLITE_OK);
+  REQUIRE(sqlite3_exec(db, "DROP TABLE files; PRAGMA user_version = 1;", nullptr, nullptr, nullptr) == SQLITE_OK);
+  sqlite3_close(db);
+  auto store = MustOpen(path);
+  CHECK(store->DeviceFiles(kDev1)->empty());
+  CHECK(Names(*store->DeviceSoftware(kDev1)) == std::vector<std::string>{"bash"});
+  CHECK(CountRows(path, "files") == 0);
 }

@@ -59,12 +59,23 @@ struct Package {
   bool operator==(const Package&) const = default;
 };
 
+// A file reported because its presence proves an installation the package
+// database does not show (policy.xml <file-evidence>).
+struct FileEvidence {
+  std::string path;       // absolute path on the device
+  uint64_t size = 0;      // bytes
+  int64_t modified = 0;   // mtime, unix seconds
+  std::string sha256;     // lower-case hex; empty when the file was over the hashing cap or unreadable
+  bool operator==(const FileEvidence&) const = default;
+};
+
 struct Inventory {
   std::string device_id;     // UUID of the device
   std::string collected_at;  // RFC 3339 UTC, e.g. "2026-11-22T16:00:00Z"
   OsInfo os;
   Hardware hardware;
   std::vector<Package> software;
+  std::vector<FileEvidence> files;  // sorted by path; empty without file-evidence rules
   bool operator==(const Inventory&) const = default;
 };
 

@@ -89,6 +89,9 @@ class Store {
   // reported ("192.0.2.7/24"); empty before its first inventory.
   virtual common::StatusOr<std::vector<std::string>> DeviceAddresses(const std::string& device_id) = 0;
 
+  // File evidence of one device's current inventory, sorted by path.
+  virtual common::StatusOr<std::vector<FileEvidence>> DeviceFiles(const std::string& device_id) = 0;
+
   // Installed packages of one device, sorted by name.
   virtual common::StatusOr<std::vector<SoftwareRow>> DeviceSoftware(const std::string& device_id) = 0;
   // Packages whose name matches a glob pattern ('*' and '?'), on any device.
