@@ -11,6 +11,7 @@
 #include <algorithm>
 #include <cstddef>
 #include <cstdint>
+#include <cstdio>
 #include <ctime>
 #include <iostream>
 #include <memory>
@@ -48,6 +49,8 @@ constexpr char kUsage[] =
     "  software --match PATTERN list packages whose name matches PATTERN on any device;\n"
     "                           '*' matches any run of characters, '?' one character,\n"
     "                           case is ignored (quote the pattern in the shell)\n"
+    "  usage [DEVICE_ID]        programs by running time (from usage sampling), on\n"
+    "                           every device or one\n"
     "  files DEVICE_ID          list the file evidence of one device (policy.xml\n"
     "                           <file-evidence>): path, size, modified, SHA-256\n"
     "  policy validate [FOLDER] check a policy folder as publishing will\n"
@@ -76,7 +79,7 @@ struct Options {
   std::string store_path;
   std::string data_dir;
   std::string policy_dir;
-  std::string command;               // "devices", "software", "files" or "policy"
+  std::string command;               // "devices", "software", "files", "usage" or "policy"
   std::vector<std::string> operands;  // after the command
 };
 
@@ -181,6 +184,10 @@ ParseResult ParseArgs(const std::vector<std::string>& args) {
     if (!by_device && !by_match) {
       return UsageError("software needs DEVICE_ID or --match PATTERN");
     }
+  } else if (o.command == "usage") {
+    if (o.operands.size() > 1 || (o.operands.size() == 1 && (o.operands[0].empty() || o.operands[0][0] == '-'))) {
+      return UsageError("usage takes at most a DEVICE_ID");
+    }
   } else if (o.command == "files") {
     if (o.operands.size() != 1 || o.operands[0].empty() || o.operands[0][0] == '-') {
       return UsageError("files needs DEVICE_ID");
@@ -284,6 +291,26 @@ common::Status CmdDeviceFiles(inventory::Store& store, const std::string& device
   return common::Status::Ok();
 }
 
+// Running time as "12h 05m", the resolution sampling allows.
+std::string FormatDuration(int64_t seconds) {
+  char buf[32];
+  std::snprintf(buf, sizeof buf, "%lldh %02lldm", static_cast<long long>(seconds / 3600),
+                static_cast<long long>(seconds % 3600 / 60));
+  return buf;
+}
+
+common::Status CmdUsage(inventory::Store& store, const std::string& device_id, std::ostream& out) {
+  ASSIGN_OR_RETURN(auto rows, store.UsageSummary(device_id));
+  std::vector<std::vector<std::string>> table;
+  table.reserve(rows.size());
+  for (const auto& r : rows) {
+    table.push_back({common::Printable(r.program), std::to_string(r.devices), FormatDuration(r.seconds),
+                     FormatTime(r.last_seen)});
+  }
+  PrintTable(out, {"PROGRAM", "DEVICES", "RUNNING", "LAST SEEN"}, table, {false, true, true, false});
+  return common::Status::Ok();
+}
+
 common::Status CmdFindSoftware(inventory::Store& store, const std::string& pattern,
                                std::ostream& out) {
   ASSIGN_OR_RETURN(auto packages, store.FindSoftware(pattern));
@@ -334,6 +361,8 @@ int Run(const std::vector<std::string>& args, std::ostream& out, std::ostream& e
     st = CmdDevices(**store, out);
   } else if (o.command == "files") {
     st = CmdDeviceFiles(**store, o.operands[0], out);
+  } else if (o.command == "usage") {
+    st = CmdUsage(**store, o.operands.empty() ? "" : o.operands[0], out);
   } else if (o.operands.size() == 2) {
     st = CmdFindSoftware(**store, o.operands[1], out);
   } else {

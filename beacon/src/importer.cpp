@@ -7,6 +7,7 @@
 #include "common/retry.h"
 #include "inventory/inventory.h"
 #include "inventory/pack.h"
+#include "inventory/usage.h"
 
 namespace beacon {
 
@@ -45,6 +46,12 @@ Status ImportEntry(inventory::Store& store, const common::Spool& spool,
                                       " but was uploaded by " + meta.device);
     }
     return store.ImportInventory(info, inv);
+  }
+  if (meta.kind == "usage") {
+    auto xml = inventory::Gunzip(body, kMaxInventoryXml);
+    if (!xml.ok()) return common::InvalidArgument("upload " + meta.id + ": " + xml.status().message());
+    ASSIGN_OR_RETURN(inventory::Usage usage, inventory::ParseUsageXml(*xml, "upload " + meta.id));
+    return store.ImportUsage(info, usage);
   }
   return store.ImportBlob(info, body);
 }

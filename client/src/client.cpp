@@ -4,8 +4,11 @@
 #include <ifaddrs.h>
 #include <netinet/in.h>
 #include <signal.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include <algorithm>
+#include <cerrno>
 #include <ctime>
 #include <functional>
 #include <iostream>
@@ -24,6 +27,7 @@
 #include "inventory/collect.h"
 #include "inventory/inventory.h"
 #include "inventory/pack.h"
+#include "inventory/usage.h"
 #include "policy/manifest.h"
 #include "policy/documents.h"
 #include "policy/object_store.h"
@@ -353,7 +357,7 @@ struct Client::Impl {
     opts.hardware = config.GetBool("collect_hardware");
     opts.software = config.GetBool("collect_software");
     // The applied policy.xml, when there is one, decides over the local defaults.
-    policy::ClientPolicy pol = applied_policy.value_or(policy::ClientPolicy{});
+    policy::ClientPolicy pol = Policy();
     if (applied_policy) {
       opts.hardware = pol.hardware;
       opts.software = pol.software;
@@ -380,6 +384,86 @@ struct Client::Impl {
                     std::to_string(gz.size()) + " bytes compressed, queued as " + meta.id);
     return Status::Ok();
   }
+
+  // policy.xml in force: the applied one, or the defaults before any.
+  policy::ClientPolicy Policy() const { return applied_policy.value_or(policy::ClientPolicy{}); }
+
+  std::string UsageDir() const { return state_dir + "/usage"; }
+  std::string LogDir() const { return state_dir + "/log"; }
+
+  Status SampleUsage() {
+    policy::ClientPolicy pol = Policy();
+    if (!pol.usage_enabled) return Status::Ok();
+    const std::string path = UsageDir() + "/current.xml";
+    inventory::Usage usage;
+    auto text = common::ReadFile(path, 64u << 20);
+    if (text.ok()) {
+      auto parsed = inventory::ParseUsageXml(*text, path);
+      if (parsed.ok() && parsed->device_id == device) {
+        usage = std::move(parsed).value();
+      } else {
+        common::LogError(path + " is damaged; starting a new usage period");
+      }
+    } else if (text.status().code() != common::Code::kNotFound) {
+      return text.status();
+    }
+    if (usage.samples == 0) {
+      usage.device_id = device;
+      usage.sample_seconds = pol.usage_sample_seconds;
+    }
+    usage.AddSample(Now(), inventory::RunningPrograms());
+    RETURN_IF_ERROR(common::WriteFileAtomic(path, inventory::ToXml(usage), 0600));
+    state->Set("usage_sample_at", std::to_string(Now()));
+    return Status::Ok();
+  }
+
+  // Closes the `current` files of `dir` (renamed to <new upload id>.closed,
+  // so the id is fixed before anything is queued) and puts every closed file
+  // in the outbox as `kind`. A crash in between queues it again under the
+  // same id, which the central stores once.
+  Status QueueClosed(const std::string& dir, const std::vector<std::string>& current, const std::string& kind) {
+    for (const auto& name : current) {
+      struct stat sb {};
+      if (::stat((dir + "/" + name).c_str(), &sb) != 0 || sb.st_size == 0) continue;
+      std::string closed = dir + "/" + common::NewUuid() + ".closed";
+      if (::rename((dir + "/" + name).c_str(), closed.c_str()) != 0) {
+        return common::ErrnoStatus("close " + dir + "/" + name, errno);
+      }
+      RETURN_IF_ERROR(common::SyncDir(dir));
+    }
+    ASSIGN_OR_RETURN(auto names, common::ListDir(dir));
+    const std::string suffix = ".closed";
+    for (const auto& name : names) {
+      std::string id = name.substr(0, name.size() > suffix.size() ? name.size() - suffix.size() : 0);
+      if (!common::IsUuid(id) || name != id + suffix) continue;
+      const std::string file = dir + "/" + name;
+      ASSIGN_OR_RETURN(std::string body, common::ReadFile(file, 64u << 20));
+      ASSIGN_OR_RETURN(std::string gz, inventory::Gzip(body));
+      if (gz.size() > Policy().max_upload_bytes) {
+        common::LogError(kind + " " + id + " is over the policy's upload limit; dropped");
+      } else {
+        common::SpoolMeta meta;
+        meta.id = id;
+        meta.device = device;
+        meta.kind = kind;
+        meta.client_version = BEACON_VERSION;
+        meta.policy_revision = AppliedRevision();
+        Status put = outbox->Put(meta, gz);
+        if (!put.ok() && put.code() != common::Code::kAlreadyExists) return put;
+        common::LogInfo(kind + " queued as " + id);
+      }
+      if (::unlink(file.c_str()) != 0) return common::ErrnoStatus("remove " + file, errno);
+    }
+    return common::SyncDir(dir);
+  }
+
+  Status UploadUsage() {
+    if (!Policy().usage_enabled) return Status::Ok();
+    return QueueClosed(UsageDir(), {"current.xml"}, "usage");
+  }
+
+  // The rotated log first: it holds the older lines.
+  Status UploadLogs() { return QueueClosed(LogDir(), {"client.log.1", "client.log"}, "logs"); }
 
   Status Send(const common::SpoolMeta& meta) {
     return WithFailover([&](common::HttpClient& cli) {
@@ -424,6 +508,10 @@ StatusOr<std::unique_ptr<Client>> Client::Create(const common::Config& config) {
   im.state_dir = config.GetString("state_dir");
   RETURN_IF_ERROR(common::MakeDirs(im.state_dir, 0700));
   ASSIGN_OR_RETURN(im.device, common::LoadOrCreateUuidFile(im.state_dir + "/device-id"));
+  RETURN_IF_ERROR(common::MakeDirs(im.UsageDir(), 0700));
+  RETURN_IF_ERROR(common::MakeDirs(im.LogDir(), 0700));
+  // The client's own log, uploaded at the log-upload event.
+  common::SetLogFile(im.LogDir() + "/client.log", 1u << 20);
   common::Spool::Options so;
   so.dir = im.state_dir + "/outbox";
   so.max_bytes = config.GetBytes("outbox_max_size");
@@ -461,21 +549,65 @@ Status Client::CollectInventory() {
   return st;
 }
 
+Status Client::SampleUsage() { return impl_->SampleUsage(); }
+
+Status Client::UploadUsage() {
+  Status st = impl_->UploadUsage();
+  impl_->Record("usage_upload", st);
+  return st;
+}
+
+Status Client::UploadLogs() {
+  Status st = impl_->UploadLogs();
+  impl_->Record("log_upload", st);
+  return st;
+}
+
 Status Client::Flush() {
   Status st = impl_->Flush();
   impl_->Record("flush", st);
   return st;
 }
 
+namespace {
+
+// The scheduled events, in the order a round runs them, with the state key
+// ("<key>_at") of their last run.
+struct ScheduledEvent {
+  policy::EventKind kind;
+  const char* key;
+  const char* title;  // for status
+  Status (Client::*run)();
+};
+constexpr ScheduledEvent kEvents[] = {
+    {policy::EventKind::kPolicyCheck, "policy_check", "policy check", &Client::CheckPolicy},
+    {policy::EventKind::kInventory, "inventory", "inventory", &Client::CollectInventory},
+    {policy::EventKind::kUsageUpload, "usage_upload", "usage upload", &Client::UploadUsage},
+    {policy::EventKind::kLogUpload, "log_upload", "log upload", &Client::UploadLogs},
+};
+
+}  // namespace
+
 Status Client::RunOnce() {
-  Status policy = CheckPolicy();
-  if (!policy.ok()) common::LogWarn("policy check failed: " + policy.ToString());
-  Status inv = CollectInventory();
-  if (!inv.ok()) common::LogError("inventory failed: " + inv.ToString());
+  // Every event the schedule has, once, now; usage is sampled just before
+  // its upload. Delivery problems decide the result; a failed event is
+  // logged and, if nothing else failed, returned.
+  Status first;
+  for (const ScheduledEvent& e : kEvents) {
+    if (impl_->EffectiveSchedule().Find(e.kind) == nullptr) continue;
+    if (e.kind == policy::EventKind::kUsageUpload) {
+      Status st = SampleUsage();
+      if (!st.ok()) common::LogError("usage sample failed: " + st.ToString());
+    }
+    Status st = (this->*e.run)();
+    if (!st.ok()) {
+      common::LogError(std::string(e.title) + " failed: " + st.ToString());
+      if (first.ok()) first = st;
+    }
+  }
   Status flush = Flush();
   if (!flush.ok()) return flush;
-  if (!inv.ok()) return inv;
-  return policy;
+  return first;
 }
 
 void Client::RunLoop(common::StopFlag& stop) {
@@ -483,20 +615,25 @@ void Client::RunLoop(common::StopFlag& stop) {
   common::Backoff backoff(std::chrono::seconds(std::max<int64_t>(1, im.config.GetSeconds("backoff_base"))),
                           std::chrono::seconds(std::max<int64_t>(1, im.config.GetSeconds("backoff_cap"))),
                           std::hash<std::string>{}(im.device) ^ static_cast<uint64_t>(Now()));
+  // Usage is sampled on the policy's interval, not on schedule.xml.
+  auto next_sample = [&im] {
+    policy::ClientPolicy pol = im.Policy();
+    return pol.usage_enabled ? im.state->GetInt("usage_sample_at") + pol.usage_sample_seconds : int64_t{0};
+  };
   while (!stop.stopped()) {
-    // Re-read every round: a policy check may have brought a new schedule.
-    policy::Schedule schedule = im.EffectiveSchedule();
-    int64_t now = Now();
-    int64_t policy_due = im.NextDue(schedule, policy::EventKind::kPolicyCheck, "policy_check_at", now);
-    if (policy_due != 0 && policy_due <= now) {
-      Status st = CheckPolicy();
-      if (!st.ok()) common::LogWarn("policy check failed: " + st.ToString());
-      schedule = im.EffectiveSchedule();
+    for (const ScheduledEvent& e : kEvents) {
+      // Re-read for every event: a policy check may have brought a new schedule.
+      policy::Schedule schedule = im.EffectiveSchedule();
+      int64_t now = Now();
+      int64_t due = im.NextDue(schedule, e.kind, std::string(e.key) + "_at", now);
+      if (due == 0 || due > now) continue;
+      Status st = (this->*e.run)();
+      if (!st.ok()) common::LogWarn(std::string(e.title) + " failed: " + st.ToString());
     }
-    int64_t inventory_due = im.NextDue(schedule, policy::EventKind::kInventory, "inventory_at", now);
-    if (inventory_due != 0 && inventory_due <= now) {
-      Status st = CollectInventory();
-      if (!st.ok()) common::LogError("inventory failed: " + st.ToString());
+    int64_t sample_due = next_sample();
+    if (sample_due != 0 && sample_due <= Now()) {
+      Status st = SampleUsage();
+      if (!st.ok()) common::LogWarn("usage sample failed: " + st.ToString());
     }
     std::chrono::milliseconds wait{0};
     Status st = Flush();
@@ -506,13 +643,14 @@ void Client::RunLoop(common::StopFlag& stop) {
       common::LogWarn("delivery failed, next try in " + std::to_string(wait.count() / 1000) + "s: " + st.ToString());
     } else {
       backoff.Reset();
-      now = Now();
+      int64_t now = Now();
       int64_t next = now + 3600;
-      for (auto [kind, key] : {std::pair{policy::EventKind::kPolicyCheck, "policy_check_at"},
-                               std::pair{policy::EventKind::kInventory, "inventory_at"}}) {
-        int64_t due = im.NextDue(schedule, kind, key, now);
+      policy::Schedule schedule = im.EffectiveSchedule();
+      for (const ScheduledEvent& e : kEvents) {
+        int64_t due = im.NextDue(schedule, e.kind, std::string(e.key) + "_at", now);
         if (due != 0) next = std::min(next, due);
       }
+      if (next_sample() != 0) next = std::min(next, next_sample());
       wait = std::chrono::seconds(std::clamp<int64_t>(next - now, 1, 3600));
     }
     if (!stop.SleepFor(wait)) break;
@@ -537,10 +675,14 @@ std::string Client::StatusReport() const {
   line("last upload:", When(im.state->GetInt("last_upload_at")));
   policy::Schedule schedule = im.EffectiveSchedule();
   int64_t now = Now();
-  int64_t next_policy = im.NextDue(schedule, policy::EventKind::kPolicyCheck, "policy_check_at", now);
-  int64_t next_inventory = im.NextDue(schedule, policy::EventKind::kInventory, "inventory_at", now);
-  line("next policy check:", next_policy == 0 ? "not scheduled" : When(std::max(next_policy, now)));
-  line("next inventory:", next_inventory == 0 ? "not scheduled" : When(std::max(next_inventory, now)));
+  for (const ScheduledEvent& e : kEvents) {
+    int64_t next = im.NextDue(schedule, e.kind, std::string(e.key) + "_at", now);
+    line("next " + std::string(e.title) + ":", next == 0 ? "not scheduled" : When(std::max(next, now)));
+  }
+  policy::ClientPolicy pol = im.Policy();
+  line("usage tracking:", pol.usage_enabled ? "every " + std::to_string(pol.usage_sample_seconds) + "s, last sample " +
+                                                  When(im.state->GetInt("usage_sample_at"))
+                                            : "off");
   line("last delivery:", im.state->Get("flush_result").empty() ? "-" : im.state->Get("flush_result"));
   line("outbox:", std::to_string(im.outbox->Count()) + " uploads waiting (" +
                       std::to_string(im.outbox->Bytes()) + " bytes)");

@@ -1,5 +1,9 @@
 #include "common/log.h"
 
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
 #include <atomic>
 #include <cstdio>
 #include <ctime>
@@ -10,6 +14,8 @@ namespace {
 std::atomic<int> g_level{static_cast<int>(LogLevel::kInfo)};
 std::mutex g_mu;
 std::string g_tag = "beacon";
+std::string g_file;  // guarded by g_mu
+uint64_t g_file_max = 0;
 const char* LevelName(LogLevel l) {
   switch (l) {
     case LogLevel::kDebug: return "DEBUG";
@@ -20,6 +26,12 @@ const char* LevelName(LogLevel l) {
   return "?";
 }
 }  // namespace
+
+void SetLogFile(const std::string& path, uint64_t max_bytes) {
+  std::lock_guard<std::mutex> lock(g_mu);
+  g_file = path;
+  g_file_max = max_bytes;
+}
 
 void SetLogLevel(LogLevel level) { g_level = static_cast<int>(level); }
 
@@ -54,6 +66,14 @@ void Log(LogLevel level, const std::string& message) {
   std::lock_guard<std::mutex> lock(g_mu);
   line += g_tag + ": " + message + "\n";
   std::fwrite(line.data(), 1, line.size(), stderr);
+  if (g_file.empty()) return;
+  int fd = ::open(g_file.c_str(), O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0600);
+  if (fd < 0) return;
+  ssize_t written = ::write(fd, line.data(), line.size());
+  struct stat sb {};
+  bool full = written > 0 && ::fstat(fd, &sb) == 0 && static_cast<uint64_t>(sb.st_size) > g_file_max;
+  ::close(fd);
+  if (full) ::rename(g_file.c_str(), (g_file + ".1").c_str());
 }
 
 }  // namespace common

@@ -1,7 +1,8 @@
-// XML form of the inventory document. The format is specified in docs/inventory.md;
+// XML form of the inventory and usage documents. The formats are specified in docs/inventory.md;
 // a change here must change that page too.
 
 #include "inventory/inventory.h"
+#include "inventory/usage.h"
 
 #include <algorithm>
 #include <cstddef>
@@ -222,7 +223,7 @@ class Reader {
     for (char c : v) {
       if (!ok) break;
       uint64_t d = static_cast<uint64_t>(c - '0');
-      if (!IsDigit(c) || n > (max - d) / 10) {
+      if (!IsDigit(c) || d > max || n > (max - d) / 10) {
         ok = false;
       } else {
         n = n * 10 + d;
@@ -441,6 +442,54 @@ Status ReadInventory(const Reader& r, pugi::xml_node root, Inventory* inv) {
   return Status::Ok();
 }
 
+Status ReadUsage(const Reader& r, pugi::xml_node root, Usage* u) {
+  RETURN_IF_ERROR(r.CheckAttributes(root, {"version", "device", "from", "to", "sample-interval", "samples"},
+                                    {"version", "device", "from", "to", "sample-interval", "samples"}));
+  pugi::xml_attribute version = root.attribute("version");
+  if (std::string_view(version.value()) != kFormatVersion) {
+    return r.ErrorAt(root, version, "unsupported usage version '" + std::string(version.value()) + "'");
+  }
+  pugi::xml_attribute device = root.attribute("device");
+  if (!common::IsUuid(device.value())) {
+    return r.ErrorAt(root, device, "bad device id '" + std::string(device.value()) + "'");
+  }
+  u->device_id = device.value();
+  constexpr uint64_t kMaxTime = uint64_t{1} << 40;
+  uint64_t from = 0, to = 0, interval = 0;
+  RETURN_IF_ERROR(r.ReadUint(root, "from", kMaxTime, &from));
+  RETURN_IF_ERROR(r.ReadUint(root, "to", kMaxTime, &to));
+  RETURN_IF_ERROR(r.ReadUint(root, "sample-interval", 86400, &interval));
+  RETURN_IF_ERROR(r.ReadUint(root, "samples", kMaxTime, &u->samples));
+  if (to < from) return r.ErrorAt(root, root.attribute("to"), "the period ends before it starts");
+  if (interval == 0) return r.ErrorAt(root, root.attribute("sample-interval"), "'sample-interval' must be 1 .. 86400");
+  u->period_start = static_cast<int64_t>(from);
+  u->period_end = static_cast<int64_t>(to);
+  u->sample_seconds = static_cast<int64_t>(interval);
+  for (pugi::xml_node c = root.first_child(); c; c = c.next_sibling()) {
+    RETURN_IF_ERROR(r.CheckNoText(c, root));
+    if (c.type() != pugi::node_element) continue;
+    if (std::string_view(c.name()) != "program") return r.UnknownElement(c, root);
+    RETURN_IF_ERROR(r.CheckAttributes(c, {"path", "samples", "first-seen", "last-seen"},
+                                      {"path", "samples", "first-seen", "last-seen"}));
+    RETURN_IF_ERROR(r.CheckLeaf(c));
+    ProgramUsage& p = u->programs.emplace_back();
+    RETURN_IF_ERROR(r.ReadNonEmpty(c, "path", &p.program));
+    uint64_t first = 0, last = 0;
+    RETURN_IF_ERROR(r.ReadUint(c, "samples", u->samples, &p.samples));
+    RETURN_IF_ERROR(r.ReadUint(c, "first-seen", kMaxTime, &first));
+    RETURN_IF_ERROR(r.ReadUint(c, "last-seen", kMaxTime, &last));
+    p.first_seen = static_cast<int64_t>(first);
+    p.last_seen = static_cast<int64_t>(last);
+    if (p.samples == 0 || first > last || first < from || last > to) {
+      return r.ErrorAt(c, "program '" + p.program + "': samples and times must lie within the period");
+    }
+    if (u->programs.size() > 1 && u->programs[u->programs.size() - 2].program >= p.program) {
+      return r.ErrorAt(c, "programs must be sorted by path and unique");
+    }
+  }
+  return Status::Ok();
+}
+
 }  // namespace
 
 std::string ToXml(const Inventory& inv) {
@@ -510,32 +559,76 @@ std::string ToXml(const Inventory& inv) {
   return out;
 }
 
-StatusOr<Inventory> ParseInventoryXml(const std::string& xml, const std::string& source) {
-  Reader r(xml, source);
+std::string ToXml(const Usage& u) {
+  pugi::xml_document doc;
+  pugi::xml_node decl = doc.append_child(pugi::node_declaration);
+  decl.append_attribute("version").set_value("1.0");
+  decl.append_attribute("encoding").set_value("UTF-8");
+  pugi::xml_node root = doc.append_child("usage");
+  SetAttr(root, "version", std::string(kFormatVersion));
+  SetAttr(root, "device", u.device_id);
+  SetAttr(root, "from", static_cast<uint64_t>(u.period_start));
+  SetAttr(root, "to", static_cast<uint64_t>(u.period_end));
+  SetAttr(root, "sample-interval", static_cast<uint64_t>(u.sample_seconds));
+  SetAttr(root, "samples", u.samples);
+  for (const ProgramUsage& p : u.programs) {
+    pugi::xml_node pn = root.append_child("program");
+    SetAttr(pn, "path", p.program);
+    SetAttr(pn, "samples", p.samples);
+    SetAttr(pn, "first-seen", static_cast<uint64_t>(p.first_seen));
+    SetAttr(pn, "last-seen", static_cast<uint64_t>(p.last_seen));
+  }
+  std::string out;
+  StringWriter writer(&out);
+  doc.save(writer, "  ", pugi::format_default, pugi::encoding_utf8);
+  return out;
+}
+
+namespace {
+
+// The document's one root element, which must be named `want`.
+StatusOr<pugi::xml_node> LoadRoot(const Reader& r, const std::string& xml, pugi::xml_document* doc,
+                                  std::string_view want) {
   // pugixml does not validate UTF-8; checking first keeps every string in
   // the result valid for SQLite, JSON and the dashboard downstream.
   RETURN_IF_ERROR(r.CheckUtf8());
-
-  pugi::xml_document doc;
   // load_buffer (not load_string) so that an embedded NUL is an error rather
   // than a silent end of input, and so offsets index `xml` itself.
   pugi::xml_parse_result res =
-      doc.load_buffer(xml.data(), xml.size(), pugi::parse_default, pugi::encoding_utf8);
+      doc->load_buffer(xml.data(), xml.size(), pugi::parse_default, pugi::encoding_utf8);
   if (!res) {
     return r.ErrorAt(res.offset, std::string("not well-formed XML: ") + res.description());
   }
   pugi::xml_node root;
-  for (pugi::xml_node c = doc.first_child(); c; c = c.next_sibling()) {
+  for (pugi::xml_node c = doc->first_child(); c; c = c.next_sibling()) {
     if (c.type() != pugi::node_element) continue;
     if (root) return r.ErrorAt(c, "more than one root element");
     root = c;
   }
-  if (std::string_view(root.name()) != "inventory") {
-    return r.ErrorAt(root, "root element is <" + std::string(root.name()) + ">, want <inventory>");
+  if (std::string_view(root.name()) != want) {
+    return r.ErrorAt(root, "root element is <" + std::string(root.name()) + ">, want <" + std::string(want) + ">");
   }
+  return root;
+}
+
+}  // namespace
+
+StatusOr<Inventory> ParseInventoryXml(const std::string& xml, const std::string& source) {
+  Reader r(xml, source);
+  pugi::xml_document doc;
+  ASSIGN_OR_RETURN(pugi::xml_node root, LoadRoot(r, xml, &doc, "inventory"));
   Inventory inv;
   RETURN_IF_ERROR(ReadInventory(r, root, &inv));
   return inv;
+}
+
+StatusOr<Usage> ParseUsageXml(const std::string& xml, const std::string& source) {
+  Reader r(xml, source);
+  pugi::xml_document doc;
+  ASSIGN_OR_RETURN(pugi::xml_node root, LoadRoot(r, xml, &doc, "usage"));
+  Usage usage;
+  RETURN_IF_ERROR(ReadUsage(r, root, &usage));
+  return usage;
 }
 
 }  // namespace inventory

@@ -132,8 +132,19 @@ constexpr const char* kSchemaV1[] = {
     "CREATE INDEX packages_by_name ON packages (name)",
 };
 
-// Version 2: file evidence.
+// Version 2: file evidence and usage.
 constexpr const char* kSchemaV2[] = {
+    R"sql(CREATE TABLE usage (
+      upload_id  TEXT NOT NULL REFERENCES uploads (upload_id),
+      device_id  TEXT NOT NULL REFERENCES devices (device_id) ON DELETE CASCADE,
+      program    TEXT NOT NULL,
+      samples    INTEGER NOT NULL,
+      seconds    INTEGER NOT NULL,
+      first_seen INTEGER NOT NULL,
+      last_seen  INTEGER NOT NULL,
+      PRIMARY KEY (upload_id, program)
+    ))sql",
+    "CREATE INDEX usage_by_device ON usage (device_id)",
     R"sql(CREATE TABLE files (
       device_id TEXT NOT NULL REFERENCES devices (device_id) ON DELETE CASCADE,
       position  INTEGER NOT NULL,
@@ -459,6 +470,8 @@ class SqliteStore final : public Store {
   StatusOr<DeviceRow> GetDevice(const std::string& device_id) override;
   StatusOr<std::vector<std::string>> DeviceAddresses(const std::string& device_id) override;
   StatusOr<std::vector<FileEvidence>> DeviceFiles(const std::string& device_id) override;
+  Status ImportUsage(const UploadInfo& info, const Usage& usage) override;
+  StatusOr<std::vector<UsageRow>> UsageSummary(const std::string& device_id) override;
   StatusOr<std::vector<SoftwareRow>> DeviceSoftware(const std::string& device_id) override;
   StatusOr<std::vector<SoftwareRow>> FindSoftware(const std::string& pattern) override;
 
@@ -721,6 +734,52 @@ Status SqliteStore::ImportBlob(const UploadInfo& info, const std::string& body) 
   RETURN_IF_ERROR(s.BindBlob(2, body));
   RETURN_IF_ERROR(s.Run());
   return txn.Commit();
+}
+
+Status SqliteStore::ImportUsage(const UploadInfo& info, const Usage& usage) {
+  RETURN_IF_ERROR(WritableOrError());
+  RETURN_IF_ERROR(ValidateUpload(info));
+  if (usage.device_id != info.device_id) {
+    return common::InvalidArgument("usage names device " + usage.device_id + " but was uploaded by " + info.device_id);
+  }
+  std::lock_guard<std::mutex> lock(mu_);
+  Transaction txn(db_);
+  RETURN_IF_ERROR(txn.Begin());
+  RETURN_IF_ERROR(RecordUpload(info));
+  Stmt s(db_, path_ + ": import upload " + info.upload_id + ": insert usage");
+  RETURN_IF_ERROR(s.Prepare(R"sql(
+    INSERT INTO usage (upload_id, device_id, program, samples, seconds, first_seen, last_seen)
+    VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7))sql"));
+  for (const ProgramUsage& p : usage.programs) {
+    RETURN_IF_ERROR(s.Bind(1, info.upload_id));
+    RETURN_IF_ERROR(s.Bind(2, info.device_id));
+    RETURN_IF_ERROR(s.Bind(3, p.program));
+    RETURN_IF_ERROR(s.Bind(4, static_cast<int64_t>(p.samples)));
+    // Each sample stands for one interval of running time.
+    RETURN_IF_ERROR(s.Bind(5, static_cast<int64_t>(p.samples) * usage.sample_seconds));
+    RETURN_IF_ERROR(s.Bind(6, p.first_seen));
+    RETURN_IF_ERROR(s.Bind(7, p.last_seen));
+    RETURN_IF_ERROR(s.Run());
+    RETURN_IF_ERROR(s.Reset());
+  }
+  return txn.Commit();
+}
+
+StatusOr<std::vector<UsageRow>> SqliteStore::UsageSummary(const std::string& device_id) {
+  std::lock_guard<std::mutex> lock(mu_);
+  Stmt s(db_, path_ + ": usage summary");
+  RETURN_IF_ERROR(s.Prepare(R"sql(
+    SELECT program, COUNT(DISTINCT device_id), SUM(seconds), MAX(last_seen)
+    FROM usage WHERE ?1 = '' OR device_id = ?1
+    GROUP BY program ORDER BY SUM(seconds) DESC, program)sql"));
+  RETURN_IF_ERROR(s.Bind(1, device_id));
+  std::vector<UsageRow> out;
+  while (true) {
+    ASSIGN_OR_RETURN(bool row, s.Step());
+    if (!row) break;
+    out.push_back({s.Text(0), static_cast<uint64_t>(s.Int(1)), s.Int(2), s.Int(3)});
+  }
+  return out;
 }
 
 Status SqliteStore::RecordCheckins(const std::vector<Checkin>& checkins) {

@@ -8,6 +8,7 @@
 #include "common/uuid.h"
 #include "inventory/inventory.h"
 #include "inventory/pack.h"
+#include "inventory/usage.h"
 
 namespace {
 
@@ -103,8 +104,35 @@ TEST_CASE("importer: check-in batches and blobs") {
   CHECK(row->policy_revision == 4);
   CHECK(row->outbox_depth == 2);
 
-  auto usage = f.Add(device, "usage", "some usage");
-  REQUIRE(beacon::ImportEntry(*f.store, *f.spool, usage).ok());
-  CHECK(*f.store->HasUpload(usage.id));
-  CHECK(beacon::ImportEntry(*f.store, *f.spool, usage).code() == common::Code::kAlreadyExists);
+  auto logs = f.Add(device, "logs", "some log lines");
+  REQUIRE(beacon::ImportEntry(*f.store, *f.spool, logs).ok());
+  CHECK(*f.store->HasUpload(logs.id));
+  CHECK(beacon::ImportEntry(*f.store, *f.spool, logs).code() == common::Code::kAlreadyExists);
+}
+
+TEST_CASE("importer: usage periods are parsed and stored; broken ones rejected") {
+  Fixture f;
+  std::string device = common::NewUuid();
+  inventory::Usage u;
+  u.device_id = device;
+  u.sample_seconds = 60;
+  u.AddSample(1700000000, {"/usr/bin/vim"});
+  auto good = f.Add(device, "usage", *inventory::Gzip(inventory::ToXml(u)));
+  REQUIRE(beacon::ImportEntry(*f.store, *f.spool, good).ok());
+  auto summary = f.store->UsageSummary(device);
+  REQUIRE(summary.ok());
+  REQUIRE(summary->size() == 1);
+  CHECK((*summary)[0].program == "/usr/bin/vim");
+  CHECK(beacon::ImportEntry(*f.store, *f.spool, good).code() == common::Code::kAlreadyExists);
+
+  // Not gzip, not a usage document, or another device's: rejected, never retried.
+  u.device_id = common::NewUuid();
+  for (const std::string& body : {std::string("plain text"), *inventory::Gzip("<inventory/>"),
+                                  *inventory::Gzip(inventory::ToXml(u))}) {
+    auto bad = f.Add(device, "usage", body);
+    common::Status st = beacon::ImportEntry(*f.store, *f.spool, bad);
+    CHECK(st.code() == common::Code::kInvalidArgument);
+    CHECK(common::Classify(st) == common::Outcome::kReject);
+  }
+  CHECK(f.store->UsageSummary(device)->size() == 1);
 }

@@ -170,7 +170,7 @@ TEST_CASE("an upload with a wrong digest is refused and nothing is stored") {
   common::HeaderList headers{{proto::kDeviceHeader, device},
                              {proto::kContentSha256Header, common::Sha256Hex("something else")}};
   auto source = [&](uint64_t off, uint64_t len) -> common::StatusOr<std::string> { return body.substr(off, len); };
-  auto res = http->Put(proto::UploadPath(device, "usage", upload), headers, body.size(), source, "application/octet-stream");
+  auto res = http->Put(proto::UploadPath(device, "logs", upload), headers, body.size(), source, "application/octet-stream");
   REQUIRE(res.ok());
   CHECK(res->status == 400);
   CHECK(res->body.find("SHA-256") != std::string::npos);
@@ -179,25 +179,25 @@ TEST_CASE("an upload with a wrong digest is refused and nothing is stored") {
 
   // The same upload with the right digest is stored once, however often sent.
   headers[1].second = common::Sha256Hex(body);
-  auto ok = http->Put(proto::UploadPath(device, "usage", upload), headers, body.size(), source, "application/octet-stream");
+  auto ok = http->Put(proto::UploadPath(device, "logs", upload), headers, body.size(), source, "application/octet-stream");
   REQUIRE(ok.ok());
   CHECK(ok->status == 201);
   REQUIRE(WaitUntil([&] { return Imported(e, upload); }, seconds(20)));
-  auto dup = http->Put(proto::UploadPath(device, "usage", upload), headers, body.size(), source, "application/octet-stream");
+  auto dup = http->Put(proto::UploadPath(device, "logs", upload), headers, body.size(), source, "application/octet-stream");
   REQUIRE(dup.ok());
   CHECK((dup->status == 200 || dup->status == 201));
   // Let the relay hand its copy on first: a PUT of an id the central is still
   // receiving would (rightly) get 503.
   REQUIRE(WaitUntil([&] { return CountFiles(e.dir + "/dmz/spool/ready") == 0; }, seconds(10)));
   auto central = Http(e.central_port, e.certs + "/ca.pem");
-  auto dup2 = central->Put(proto::UploadPath(device, "usage", upload), headers, body.size(), source, "application/octet-stream");
+  auto dup2 = central->Put(proto::UploadPath(device, "logs", upload), headers, body.size(), source, "application/octet-stream");
   REQUIRE(dup2.ok());
   CHECK((dup2->status == 200 || dup2->status == 201));
   // Whatever the duplicates did, the central's spool drains and the store
   // holds the upload once.
   REQUIRE(WaitUntil([&] { return CountFiles(e.dir + "/central/spool/ready") == 0; }, seconds(10)));
   CHECK(Imported(e, upload));
-  CHECK(harness::ReadText(e.dir + "/central.log").find("usage " + upload + " was imported before") != std::string::npos);
+  CHECK(harness::ReadText(e.dir + "/central.log").find("logs " + upload + " was imported before") != std::string::npos);
 }
 
 TEST_CASE("the real beacon refuses malformed uploads before reading them and stores nothing") {

@@ -133,7 +133,8 @@ TEST_CASE("targeting reaches devices: default until the first inventory, then th
   harness::WriteText(e.dir + "/central/policy/lab/group.xml",
                      "<group version=\"1\" priority=\"10\">\n  <hostname glob=\"" + std::string(host) + "\"/>\n</group>\n");
   harness::WriteText(e.dir + "/central/policy/lab/policy.xml",
-                     "<policy version=\"1\">\n  <log level=\"debug\"/>\n  <file-evidence><rule><include path=\"" + e.dir +
+                     "<policy version=\"1\">\n  <log level=\"debug\"/>\n  <usage enabled=\"true\" sample-interval=\"1m\"/>\n"
+                     "  <file-evidence><rule><include path=\"" + e.dir +
                          "/apps\"/><pattern glob=\"*.jar\"/></rule></file-evidence>\n</policy>\n");
   harness::WriteText(e.dir + "/apps/vendor/tool.jar", "a licensed tool\n");
   harness::WriteText(e.dir + "/apps/vendor/notes.txt", "not evidence\n");
@@ -177,9 +178,24 @@ TEST_CASE("targeting reaches devices: default until the first inventory, then th
   CHECK(Has(second.output, "inventory collected: "));
   CHECK(Has(second.output, " 1 evidence files"));
 
-  // The client follows lab's policy: debug logging, and the evidence reaches the store.
+  // The client follows lab's policy: debug logging, usage sampling, and the
+  // evidence, usage and its own log reach the store.
   auto third = e.Client(conf, {"run", "--once"});
+  INFO(third.output);
   CHECK(Has(third.output, "DEBUG client: GET manifest from"));
+  std::smatch logs;
+  REQUIRE(std::regex_search(third.output, logs, std::regex("logs queued as ([0-9a-f-]{36})")));
+  REQUIRE(Has(third.output, "usage queued as "));
+  const std::string client_path = std::filesystem::canonical(CLIENT_BIN).string();
+  REQUIRE(WaitUntil(
+      [&] {
+        auto usage = e.Store()->UsageSummary(device);
+        return usage.ok() && !usage->empty() && *e.Store()->HasUpload(logs[1]);
+      },
+      seconds(20)));
+  auto usage = harness::Run({BEACONCTL_BIN, "--data-dir", e.dir + "/central", "usage", device});
+  INFO(usage.output);
+  CHECK(Has(usage.output, client_path));
   REQUIRE(WaitUntil(
       [&] {
         auto files = e.Store()->DeviceFiles(device);

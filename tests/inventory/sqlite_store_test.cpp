@@ -504,13 +504,46 @@ TEST_CASE("a version 1 store is upgraded in place", "[sqlite_store]") {
     REQUIRE(store->ImportInventory(Upload("u-1", kDev1, 1795363300),
                                    MakeInventory(kDev1, "2026-11-22T16:00:00Z", {"bash"})).ok());
   }
-  // Make it look like a store written before file evidence existed.
+  // Make it look like a store written before file evidence and usage existed.
   sqlite3* db = nullptr;
   REQUIRE(sqlite3_open(path.c_str(), &db) == SQLITE_OK);
-  REQUIRE(sqlite3_exec(db, "DROP TABLE files; PRAGMA user_version = 1;", nullptr, nullptr, nullptr) == SQLITE_OK);
+  REQUIRE(sqlite3_exec(db, "DROP TABLE files; DROP TABLE usage; PRAGMA user_version = 1;", nullptr, nullptr, nullptr) == SQLITE_OK);
   sqlite3_close(db);
   auto store = MustOpen(path);
   CHECK(store->DeviceFiles(kDev1)->empty());
   CHECK(Names(*store->DeviceSoftware(kDev1)) == std::vector<std::string>{"bash"});
   CHECK(CountRows(path, "files") == 0);
+}
+
+TEST_CASE("usage periods are stored once and summed per program", "[sqlite_store]") {
+  TempDir dir;
+  const std::string path = dir.File("store.sqlite");
+  auto store = MustOpen(path);
+  inventory::Usage u1;
+  u1.device_id = kDev1;
+  u1.sample_seconds = 600;
+  u1.AddSample(1795363200, {"/usr/bin/bash", "/usr/bin/vim"});
+  u1.AddSample(1795363800, {"/usr/bin/bash"});
+  inventory::Usage u2 = u1;
+  u2.device_id = kDev2;
+  REQUIRE(store->ImportUsage(Upload("u-1", kDev1, 1795364000), u1).ok());
+  CHECK(store->ImportUsage(Upload("u-1", kDev1, 1795364000), u1).code() == Code::kAlreadyExists);
+  REQUIRE(store->ImportUsage(Upload("u-2", kDev2, 1795364000), u2).ok());
+  // A document naming another device than its uploader changes nothing.
+  CHECK(store->ImportUsage(Upload("u-3", kDev1, 1795364000), u2).code() == Code::kInvalidArgument);
+  CHECK(CountRows(path, "usage") == 4);
+
+  auto all = store->UsageSummary("");
+  REQUIRE(all.ok());
+  REQUIRE(all->size() == 2);
+  CHECK((*all)[0].program == "/usr/bin/bash");
+  CHECK((*all)[0].devices == 2);
+  CHECK((*all)[0].seconds == 2 * 2 * 600);
+  CHECK((*all)[0].last_seen == 1795363800);
+  CHECK((*all)[1].program == "/usr/bin/vim");
+  CHECK((*all)[1].seconds == 2 * 600);
+  auto one = store->UsageSummary(kDev1);
+  REQUIRE(one.ok());
+  CHECK((*one)[0].devices == 1);
+  CHECK((*one)[0].seconds == 2 * 600);
 }

@@ -33,6 +33,17 @@ class Client {
   common::Status CheckPolicy();
   // Collects this machine's inventory and puts it in the outbox.
   common::Status CollectInventory();
+  // When policy.xml enables usage tracking: adds a sample of the running
+  // programs to the current period (state_dir/usage/current.xml). OK and
+  // nothing done otherwise.
+  common::Status SampleUsage();
+  // Closes the current usage period and puts every closed one in the outbox
+  // (kind usage). A closed period keeps its upload id across a crash, so the
+  // central stores it once.
+  common::Status UploadUsage();
+  // Puts the client's own log (state_dir/log/client.log and its rotated
+  // predecessor) in the outbox (kind logs), the same way.
+  common::Status UploadLogs();
   // Sends the outbox, oldest first. An upload leaves the outbox only after the
   // beacon's 200/201. Stops at the first retryable or configuration failure
   // (returned); uploads the beacon refuses as bad (400, 413) go to
@@ -40,10 +51,12 @@ class Client {
   // were sent.
   common::Status Flush();
 
-  // One full cycle: CheckPolicy, CollectInventory, Flush.
+  // One full cycle: CheckPolicy, CollectInventory, SampleUsage, UploadUsage,
+  // UploadLogs, Flush.
   common::Status RunOnce();
-  // The daemon loop: policy and inventory on their intervals, the outbox
-  // flushed with backoff, until `stop` is set.
+  // The daemon loop: each schedule.xml event when it is due, usage samples
+  // at the policy's interval, the outbox flushed with backoff, until `stop`
+  // is set.
   void RunLoop(common::StopFlag& stop);
 
   // Human-readable state for `beacon-client status`.

@@ -1,9 +1,10 @@
-// Logging to stderr, one line per event: "2026-11-22T16:00:00Z INFO beacon: msg".
+// Logging to stderr (and optionally a file), one line per event: "2026-11-22T16:00:00Z INFO beacon: msg".
 //
 // Thread-safe. Callers must not pass unvalidated request data (header values,
 // paths) in messages: anything from the network is validated first.
 #pragma once
 
+#include <cstdint>
 #include <string>
 
 namespace common {
@@ -15,6 +16,12 @@ void SetLogLevel(LogLevel level);
 bool ParseLogLevel(const std::string& s, LogLevel* out);
 // Names the process in every line ("beacon", "client").
 void SetLogTag(const std::string& tag);
+// Also appends every line to `path` (created 0600), opened anew for each
+// line so that the file can be renamed away (log upload) at any time. When it
+// grows past max_bytes it is renamed to `path`.1, replacing the older one.
+// An empty path stops file logging. Write errors are ignored: logging never
+// fails the caller.
+void SetLogFile(const std::string& path, uint64_t max_bytes);
 void Log(LogLevel level, const std::string& message);
 
 inline void LogDebug(const std::string& m) { Log(LogLevel::kDebug, m); }

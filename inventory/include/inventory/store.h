@@ -16,6 +16,7 @@
 
 #include "common/status.h"
 #include "inventory/inventory.h"
+#include "inventory/usage.h"
 
 namespace inventory {
 
@@ -62,6 +63,13 @@ struct SoftwareRow {
   std::string arch;
 };
 
+struct UsageRow {
+  std::string program;
+  uint64_t devices = 0;  // devices that ran it
+  int64_t seconds = 0;   // estimated running time, summed over devices
+  int64_t last_seen = 0;  // unix seconds
+};
+
 class Store {
  public:
   virtual ~Store() = default;
@@ -73,7 +81,12 @@ class Store {
   // but does not replace newer data.
   virtual common::Status ImportInventory(const UploadInfo& info, const Inventory& inv) = 0;
 
-  // Records an upload whose body is kept as an opaque blob (usage, logs).
+  // Records a usage period (inventory/usage.h) with its upload.
+  // AlreadyExists for an id imported before; InvalidArgument if the document
+  // names another device than the uploader.
+  virtual common::Status ImportUsage(const UploadInfo& info, const Usage& usage) = 0;
+
+  // Records an upload whose body is kept as an opaque blob (logs).
   virtual common::Status ImportBlob(const UploadInfo& info, const std::string& body) = 0;
 
   // Records check-ins (upsert by device; a check-in older than the stored one
@@ -88,6 +101,10 @@ class Store {
   // The addresses of the device's interfaces in its current inventory, as
   // reported ("192.0.2.7/24"); empty before its first inventory.
   virtual common::StatusOr<std::vector<std::string>> DeviceAddresses(const std::string& device_id) = 0;
+
+  // Programs by estimated running time (samples x interval), most used
+  // first, over all stored periods; `device_id` "" for the whole estate.
+  virtual common::StatusOr<std::vector<UsageRow>> UsageSummary(const std::string& device_id) = 0;
 
   // File evidence of one device's current inventory, sorted by path.
   virtual common::StatusOr<std::vector<FileEvidence>> DeviceFiles(const std::string& device_id) = 0;
