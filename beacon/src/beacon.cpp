@@ -384,7 +384,7 @@ StatusOr<std::unique_ptr<Beacon>> Beacon::Create(const common::Config& config) {
     ASSIGN_OR_RETURN(im.signer, policy::ManifestSigner::FromPemFile(config.GetString("policy_signing_key")));
     inventory::Store* store_ptr = im.store.get();
     ASSIGN_OR_RETURN(im.policy, policy::PolicySource::Open(
-                                    data + "/policy-state", im.signer.get(),
+                                    data + "/policy-state", data + "/policy-served", im.signer.get(),
                                     [store_ptr](const std::string& device) { return DeviceFactsFromStore(*store_ptr, device); }));
   } else {
     im.upstream.url = upstream;

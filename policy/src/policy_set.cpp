@@ -1,13 +1,5 @@
-#include "policy/object_store.h"
 #include "policy/policy_set.h"
 
-#include <sys/stat.h>
-#include <unistd.h>
-
-#include <cerrno>
-
-
-#include "common/fs.h"
 #include "common/log.h"
 #include "common/sha256.h"
 
@@ -16,63 +8,18 @@ namespace policy {
 using common::Status;
 using common::StatusOr;
 
-constexpr uint64_t kMaxPolicyFile = 16u << 20;
 constexpr size_t kMaxCachedManifests = 200000;
 
-Status ObjectStore::Init() const { return common::MakeDirs(dir_, 0755); }
+PolicySource::PolicySource(const std::string& repository_dir, const std::string& served_dir,
+                           const ManifestSigner* signer, FactsLookup facts)
+    : repo_(repository_dir), served_(served_dir), signer_(signer), facts_(std::move(facts)) {}
 
-bool ObjectStore::Has(const std::string& sha256) const {
-  if (!common::IsHexDigest(sha256)) return false;
-  struct stat sb {};
-  return ::stat((dir_ + "/" + sha256).c_str(), &sb) == 0;
-}
-
-Status ObjectStore::Put(const std::string& sha256, const std::string& data) const {
-  if (!common::IsHexDigest(sha256)) return common::InvalidArgument("bad object digest");
-  if (common::Sha256Hex(data) != sha256) {
-    return common::InvalidArgument("object content does not match its SHA-256 " + sha256);
-  }
-  if (Has(sha256)) return Status::Ok();
-  return common::WriteFileAtomic(dir_ + "/" + sha256, data);
-}
-
-StatusOr<std::string> ObjectStore::Get(const std::string& sha256) const {
-  if (!common::IsHexDigest(sha256)) return common::InvalidArgument("bad object digest");
-  ASSIGN_OR_RETURN(std::string data, common::ReadFile(dir_ + "/" + sha256, kMaxPolicyFile));
-  if (common::Sha256Hex(data) != sha256) return common::DataLoss("object " + sha256 + " is corrupt");
-  return data;
-}
-
-Status ObjectStore::Remove(const std::string& sha256) const {
-  if (!common::IsHexDigest(sha256)) return common::InvalidArgument("bad object digest");
-  if (::unlink((dir_ + "/" + sha256).c_str()) != 0 && errno != ENOENT) {
-    return common::ErrnoStatus("remove object " + sha256, errno);
-  }
-  return common::SyncDir(dir_);
-}
-
-Status FetchMissingFiles(const Manifest& manifest, const ObjectStore& store,
-                         const std::function<StatusOr<std::string>(const ManifestFile&)>& fetch) {
-  for (const auto& f : manifest.files) {
-    if (store.Has(f.sha256)) continue;
-    ASSIGN_OR_RETURN(std::string data, fetch(f));
-    Status put = store.Put(f.sha256, data);
-    if (put.code() == common::Code::kInvalidArgument) {
-      return common::DataLoss("policy file " + f.name + ": " + put.message());
-    }
-    RETURN_IF_ERROR(put);
-  }
-  return Status::Ok();
-}
-
-PolicySource::PolicySource(const std::string& state_dir, const ManifestSigner* signer, FactsLookup facts)
-    : repo_(state_dir), signer_(signer), facts_(std::move(facts)) {}
-
-StatusOr<std::unique_ptr<PolicySource>> PolicySource::Open(const std::string& state_dir,
-                                                           const ManifestSigner* signer,
-                                                           FactsLookup facts) {
-  std::unique_ptr<PolicySource> s(new PolicySource(state_dir, signer, std::move(facts)));
+StatusOr<std::unique_ptr<PolicySource>> PolicySource::Open(const std::string& repository_dir,
+                                                           const std::string& served_dir,
+                                                           const ManifestSigner* signer, FactsLookup facts) {
+  std::unique_ptr<PolicySource> s(new PolicySource(repository_dir, served_dir, signer, std::move(facts)));
   RETURN_IF_ERROR(s->repo_.Init());
+  RETURN_IF_ERROR(s->served_.Init());
   // A damaged newest revision stops the central at start: serving an older
   // one would be refused by every client that applied the newest.
   RETURN_IF_ERROR(s->Refresh());
@@ -88,6 +35,12 @@ Status PolicySource::Refresh() {
   std::lock_guard<std::mutex> refresh_lock(refresh_mu_);
   ASSIGN_OR_RETURN(int64_t latest, repo_.Latest());
   if (latest == revision()) return Status::Ok();
+  if (latest < revision()) {
+    // Records were removed: going back would make every client that applied
+    // the newer revision refuse the policy.
+    return common::DataLoss("revision " + std::to_string(revision()) + " is in service but the newest record is " +
+                            std::to_string(latest) + "; restore the removed revision records");
+  }
   ASSIGN_OR_RETURN(Revision rev, repo_.Get(latest));
   ASSIGN_OR_RETURN(TreeFiles files, repo_.Files(rev));
   ASSIGN_OR_RETURN(auto tree, PolicyTree::FromFiles(files, "revision " + std::to_string(latest)));

@@ -150,7 +150,7 @@ StatusOr<std::shared_ptr<const PolicyTree>> PolicyTree::FromFiles(const TreeFile
     auto [it, fresh] = priorities.emplace(g.rules.priority, name);
     if (!fresh) {
       errors.push_back(source + "/" + name + "/" + kGroupFile + ": priority " + std::to_string(g.rules.priority) +
-                       " is already group '" + it->second + "''s; priorities must be unique");
+                       " is already taken by group '" + it->second + "'; priorities must be unique");
     }
     auto s = g.parts.find("schedule.xml");
     if (s != g.parts.end() && s->second.count("event policy-check") == 0 && !default_has_policy_check) {

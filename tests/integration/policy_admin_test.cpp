@@ -60,6 +60,11 @@ TEST_CASE("beaconctl policy: edit refuses a broken file, publish, history, diff,
   CHECK(Has(broken.output, e.dir + "/central/policy/default/policy.xml:" + std::to_string(line) + ":" +
                                std::to_string(column) + ": <usage> 'enabled': 'maybe' is not true or false"));
   CHECK(Has(broken.output, "the edit is refused and nothing changed"));
+  // The edited copy is kept for the administrator to fix; this test removes it.
+  std::smatch kept;
+  REQUIRE(std::regex_search(broken.output, kept, std::regex("your copy is in (\\S+)/default")));
+  CHECK(harness::ReadText(std::string(kept[1]) + "/default/policy.xml").find("enabled=\"maybe\"") != std::string::npos);
+  std::filesystem::remove_all(std::string(kept[1]));
   CHECK(harness::ReadText(policy_xml) == original);
   auto history = e.PolicyCommand({"history"});
   CHECK(Has(history.output, "1        "));

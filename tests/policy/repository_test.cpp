@@ -126,7 +126,7 @@ TEST_CASE("policy source: serves only published revisions, resolved and cached p
     if (!known) return common::NotFound("never seen");
     return server;
   };
-  auto src = policy::PolicySource::Open(tmp.path, nullptr, facts);
+  auto src = policy::PolicySource::Open(tmp.path, tmp.path + "/served", nullptr, facts);
   REQUIRE(src.ok());
   CHECK((*src)->ManifestFor(kDevice).status().code() == common::Code::kNotFound);  // nothing published
 
@@ -174,7 +174,7 @@ TEST_CASE("policy source: serves only published revisions, resolved and cached p
   // A lookup failure fails the request rather than guessing.
   (*src)->Forget(kDevice);
   auto failing = policy::PolicySource::Open(
-      tmp.path, nullptr, [](const std::string&) -> common::StatusOr<policy::DeviceFacts> {
+      tmp.path, tmp.path + "/served", nullptr, [](const std::string&) -> common::StatusOr<policy::DeviceFacts> {
         return common::Unavailable("store busy");
       });
   REQUIRE(failing.ok());
@@ -185,5 +185,25 @@ TEST_CASE("policy source: serves only published revisions, resolved and cached p
   CHECK((*src)->Refresh().code() == common::Code::kDataLoss);
   CHECK((*src)->revision() == 2);
   CHECK((*src)->ManifestFor(kDevice)->get()->manifest.revision == 2);
-  CHECK(policy::PolicySource::Open(tmp.path, nullptr, facts).status().code() == common::Code::kDataLoss);
+  // Removed records would take the central backwards: refused too.
+  std::filesystem::remove(tmp.path + "/revisions/3");
+  std::filesystem::remove(tmp.path + "/revisions/2");
+  CHECK((*src)->Refresh().code() == common::Code::kDataLoss);
+  CHECK((*src)->revision() == 2);
+  REQUIRE(common::WriteFileAtomic(tmp.path + "/revisions/3", "garbage").ok());
+  CHECK(policy::PolicySource::Open(tmp.path, tmp.path + "/served", nullptr, facts).status().code() == common::Code::kDataLoss);
+}
+
+TEST_CASE("object store: refuses wrong bytes and repairs a rotten copy") {
+  TempDir tmp;
+  policy::ObjectStore store(tmp.path + "/objects");
+  REQUIRE(store.Init().ok());
+  const std::string sha = common::Sha256Hex("good");
+  CHECK(store.Put(sha, "evil").code() == common::Code::kInvalidArgument);
+  CHECK(store.Get(sha).status().code() == common::Code::kNotFound);
+  REQUIRE(store.Put(sha, "good").ok());
+  REQUIRE(common::WriteFileAtomic(tmp.path + "/objects/" + sha, "rotten").ok());
+  CHECK(store.Get(sha).status().code() == common::Code::kDataLoss);
+  REQUIRE(store.Put(sha, "good").ok());  // the same content again replaces it
+  CHECK(*store.Get(sha) == "good");
 }

@@ -155,7 +155,7 @@ TEST_CASE("targeting: a broken tree is refused with every error and its location
 
   files = Estate();
   files["pilot/group.xml"] = Group(20, "<everyone/>");
-  CHECK(Refusal(files).find("priority 20 is already group") != std::string::npos);
+  CHECK(Refusal(files).find("priority 20 is already taken by group") != std::string::npos);
 
   files = Estate();
   files.erase("everyone/group.xml");

@@ -35,9 +35,13 @@ class PolicySource {
   // request (Unavailable: the device retries).
   using FactsLookup = std::function<common::StatusOr<DeviceFacts>(const std::string& device_id)>;
 
-  // state_dir: the repository (objects/, revisions/). `signer` (kept, not
-  // owned; may be null only in tests of unsigned policy) signs every manifest.
-  static common::StatusOr<std::unique_ptr<PolicySource>> Open(const std::string& state_dir,
+  // repository_dir: published revisions (policy/repository.h), written by
+  // beaconctl and only read here. served_dir: where the documents resolved
+  // for devices are kept and served from, written only by the central, so
+  // that the two may belong to different users. `signer` (kept, not owned;
+  // may be null only in tests of unsigned policy) signs every manifest.
+  static common::StatusOr<std::unique_ptr<PolicySource>> Open(const std::string& repository_dir,
+                                                              const std::string& served_dir,
                                                               const ManifestSigner* signer,
                                                               FactsLookup facts);
   // The signed manifest of `device_id` under the revision in service.
@@ -51,12 +55,15 @@ class PolicySource {
   void Forget(const std::string& device_id);
   // The revision in service; 0 before the first publish.
   int64_t revision() const;
-  const ObjectStore& objects() const { return repo_.objects(); }
+  // The files manifests name.
+  const ObjectStore& objects() const { return served_; }
 
  private:
-  PolicySource(const std::string& state_dir, const ManifestSigner* signer, FactsLookup facts);
+  PolicySource(const std::string& repository_dir, const std::string& served_dir, const ManifestSigner* signer,
+               FactsLookup facts);
 
   PolicyRepository repo_;
+  ObjectStore served_;
   const ManifestSigner* signer_;
   FactsLookup facts_;
   std::mutex refresh_mu_;  // one Refresh at a time

@@ -72,7 +72,9 @@ class PolicyTree {
  public:
   // Validates a whole tree: names, every document with its parser (group
   // documents as parts), group.xml in every group but the default, unique
-  // priorities, and that every merge yields a complete schedule.xml.
+  // priorities, and that every merge that yields a schedule.xml has the
+  // policy-check event (a tree may have no schedule.xml at all; clients then
+  // keep their configured intervals).
   // InvalidArgument listing every error found, one per line, each
   // "source/group/file:line:column: message" (source names the tree).
   static common::StatusOr<std::shared_ptr<const PolicyTree>> FromFiles(const TreeFiles& files,
