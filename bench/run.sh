@@ -204,7 +204,7 @@ http {
     }
     # PUT stores the body at uploads/<path>; nginx writes it to a temp file and
     # renames it, with no fsync.
-    location ~ "^/v1/devices/[0-9a-f-]{36}/uploads/usage/[0-9a-f-]{36}\$" {
+    location ~ "^/v1/devices/[0-9a-f-]{36}/uploads/logs/[0-9a-f-]{36}\$" {
       root $n/uploads;
       dav_methods PUT;
       create_full_put_path on;
@@ -421,7 +421,10 @@ checkin() {
     "$url/v1/devices/$device/manifest"
   probe_etag=$etag
   echo "== $tag beacon (threads=$threads): wrk -t$WRK_THREADS -c$conns -d$DURATION"
-  run_wrk "$tag-beacon-t$threads" "$conns" checkin.lua "$url" "/v1/devices/$device/manifest" "$etag" "$revision"
+  # Each device has its own signed manifest and ETag; fetching them also
+  # resolves every device once, as devices in service would have been.
+  python3 "$here/etags.py" 127.0.0.1 "$port" "$ca" 1000 >"$tmp/etags.txt"
+  run_wrk "$tag-beacon-t$threads" "$conns" checkin.lua "$url" "/v1/devices/$device/manifest" "@$tmp/etags.txt" "$revision"
   b_rps=$w_rps b_p99=$w_p99 b_err=$w_errors b_cpu=$cpu_proc b_probe=$w_probe
   b_sock="$w_socket/$w_timeouts"
   b_rss=$(peak_rss_mib "$beacon_pid")
@@ -474,7 +477,7 @@ upload() {
   url=https://127.0.0.1:$port
   expect_status 201 "beacon upload" -X PUT -H "X-Beacon-Device: $device" \
     -H "X-Beacon-Content-SHA256: $body_sha" --data-binary "@$body" \
-    "$url/v1/devices/$device/uploads/usage/00000000-0000-4000-8000-000000000001"
+    "$url/v1/devices/$device/uploads/logs/00000000-0000-4000-8000-000000000001"
   probe_etag=$(get_etag "$url/v1/devices/$device/manifest")
   echo "== $tag beacon (threads=$threads): wrk -t$WRK_THREADS -c$conns -d$DURATION"
   run_wrk "$tag-beacon-t$threads" "$conns" upload.lua "$url" "/v1/devices/$device/manifest" "$body" "$body_sha" @TAG@
@@ -486,7 +489,7 @@ upload() {
   ready=$(find "$tmp/beacon-data/spool/ready" -type f | wc -l)
   drained=$(wait_spool_empty "$tmp/beacon-data")
   stored=$(sqlite3 "file:$tmp/beacon-data/store.sqlite?mode=ro" \
-    "SELECT count(*) FROM uploads WHERE kind = 'usage' AND upload_id LIKE '$run_tag-%'")
+    "SELECT count(*) FROM uploads WHERE kind = 'logs' AND upload_id LIKE '$run_tag-%'")
   stop_server "$beacon_pid"
   notes+=("beacon upload run: wrk statuses $b_statuses; $ready uploads still in spool/ready when wrk stopped, importer emptied the spool ${drained}s later; store holds $stored uploads of this run (wrk counted $b_201 answers 201)")
   if ((stored < b_201)); then
@@ -498,7 +501,7 @@ upload() {
   url=https://127.0.0.1:$port
   expect_status 201 "nginx upload" -X PUT -H "X-Beacon-Device: $device" \
     -H "X-Beacon-Content-SHA256: $body_sha" --data-binary "@$body" \
-    "$url/v1/devices/$device/uploads/usage/00000000-0000-4000-8000-000000000001"
+    "$url/v1/devices/$device/uploads/logs/00000000-0000-4000-8000-000000000001"
   probe_etag=$(get_etag "$url/v1/devices/$device/manifest")
   echo "== $tag nginx: wrk -t$WRK_THREADS -c$conns -d$DURATION"
   run_wrk "$tag-nginx" "$conns" upload.lua "$url" "/v1/devices/$device/manifest" "$body" "$body_sha" @TAG@

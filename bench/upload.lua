@@ -1,4 +1,4 @@
--- 100 KiB "usage" uploads, each with an upload id never used before.
+-- 100 KiB "logs" uploads, each with an upload id never used before.
 --   wrk ... -s bench/upload.lua URL -- BODY_FILE SHA256 RUN_TAG
 -- The body is the same for every request, so its SHA-256 is computed once
 -- (by run.sh, with sha256sum) and passed in. The upload id is
@@ -24,7 +24,7 @@ function request()
   n = n + 1
   local dev = device_id(n % 1000 + 1)
   local id = string.format("%08x-%04x-4000-8000-%012x", tag, tid, n)
-  return wrk.format("PUT", "/v1/devices/" .. dev .. "/uploads/usage/" .. id, {
+  return wrk.format("PUT", "/v1/devices/" .. dev .. "/uploads/logs/" .. id, {
     ["X-Beacon-Device"] = dev,
     ["X-Beacon-Client-Version"] = "bench-0.1",
     ["X-Beacon-Content-SHA256"] = sha,
