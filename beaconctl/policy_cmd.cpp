@@ -1,5 +1,6 @@
 #include "policy_cmd.h"
 
+#include <fcntl.h>
 #include <pwd.h>
 #include <stdlib.h>
 #include <sys/wait.h>
@@ -7,7 +8,6 @@
 
 #include <algorithm>
 #include <cerrno>
-#include <cstdio>
 #include <ctime>
 #include <filesystem>
 #include <iomanip>
@@ -64,7 +64,9 @@ StatusOr<std::string> Message(const std::vector<std::string>& ops, size_t from) 
 class TempDir {
  public:
   static StatusOr<TempDir> Make() {
-    std::string tmpl = std::filesystem::temp_directory_path().string() + "/beaconctl-XXXXXX";
+    std::error_code ec;
+    std::filesystem::path base = std::filesystem::temp_directory_path(ec);
+    std::string tmpl = (ec ? std::string("/tmp") : base.string()) + "/beaconctl-XXXXXX";
     if (::mkdtemp(tmpl.data()) == nullptr) return common::ErrnoStatus("create a temporary folder", errno);
     return TempDir(tmpl);
   }
@@ -120,27 +122,47 @@ std::string Template(const std::string& name) {
   return "";
 }
 
+// Runs argv (argv[0] looked up in PATH) in `dir` ("" = here) and waits.
+// With `out`, the child's standard output is copied there; otherwise it keeps
+// the terminal. Returns the exit status, 128 + signal for a killed child.
+StatusOr<int> Spawn(std::vector<std::string> argv, const std::string& dir, std::ostream* out) {
+  std::vector<char*> args;
+  for (auto& a : argv) args.push_back(a.data());
+  args.push_back(nullptr);
+  int fds[2] = {-1, -1};
+  if (out != nullptr && ::pipe2(fds, O_CLOEXEC) != 0) return common::ErrnoStatus("pipe", errno);
+  pid_t pid = ::fork();
+  if (pid < 0) return common::ErrnoStatus("start " + argv[0], errno);
+  if (pid == 0) {
+    if (out != nullptr) ::dup2(fds[1], 1);
+    if (!dir.empty() && ::chdir(dir.c_str()) != 0) ::_exit(127);
+    ::execvp(args[0], args.data());
+    ::_exit(127);
+  }
+  if (out != nullptr) {
+    ::close(fds[1]);
+    char buf[8192];
+    ssize_t n = 0;
+    while ((n = ::read(fds[0], buf, sizeof buf)) > 0 || (n < 0 && errno == EINTR)) {
+      if (n > 0) out->write(buf, n);
+    }
+    ::close(fds[0]);
+  }
+  int status = 0;
+  while (::waitpid(pid, &status, 0) < 0) {
+    if (errno != EINTR) return common::ErrnoStatus("wait for " + argv[0], errno);
+  }
+  return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+}
+
 // Runs $VISUAL, $EDITOR or vi on the files, on the administrator's terminal.
 Status RunEditor(const std::vector<std::string>& files) {
   std::vector<std::string> argv = {"sh", "-c", "exec ${VISUAL:-${EDITOR:-vi}} \"$@\"", "sh"};
   argv.insert(argv.end(), files.begin(), files.end());
-  std::vector<char*> args;
-  for (auto& a : argv) args.push_back(a.data());
-  args.push_back(nullptr);
-  pid_t pid = ::fork();
-  if (pid < 0) return common::ErrnoStatus("start the editor", errno);
-  if (pid == 0) {
-    ::execvp("sh", args.data());
-    ::_exit(127);
-  }
-  int status = 0;
-  while (::waitpid(pid, &status, 0) < 0) {
-    if (errno != EINTR) return common::ErrnoStatus("wait for the editor", errno);
-  }
-  if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) {
-    return common::FailedPrecondition("the editor failed (exit status " +
-                           std::to_string(WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status)) +
-                           "); nothing changed");
+  ASSIGN_OR_RETURN(int status, Spawn(argv, "", nullptr));
+  if (status != 0) {
+    return common::FailedPrecondition("the editor failed (exit status " + std::to_string(status) +
+                                      "); nothing changed");
   }
   return Status::Ok();
 }
@@ -194,6 +216,14 @@ Status Edit(const PolicyPaths& paths, const std::string& group, std::vector<std:
   if (edited == tree) {
     out << "nothing changed\n";
     return Status::Ok();
+  }
+  // Someone else (another administrator, a git pull) may have changed the
+  // folder while the editor was open: writing now would undo that.
+  ASSIGN_OR_RETURN(policy::TreeFiles now, ReadFolder(paths.folder));
+  if (now != tree) {
+    tmp.Keep();
+    return common::FailedPrecondition(paths.folder + " changed while the editor was open; nothing changed, your copy is in " +
+                                      tmp.path() + "/" + group);
   }
   Status valid = policy::PolicyTree::FromFiles(edited, paths.folder).status();
   if (!valid.ok()) {
@@ -270,16 +300,9 @@ Status Diff(const PolicyPaths& paths, int64_t a, int64_t b, std::ostream& out) {
   RETURN_IF_ERROR(common::MakeDirs(tmp.path() + "/" + rb, 0700));
   RETURN_IF_ERROR(WriteTree(fa, tmp.path() + "/" + ra));
   RETURN_IF_ERROR(WriteTree(fb, tmp.path() + "/" + rb));
-  // The temporary path is mkdtemp's: no characters the shell would interpret.
-  std::string cmd = "cd '" + tmp.path() + "' && diff -ruN " + ra + " " + rb;
-  FILE* pipe = ::popen(cmd.c_str(), "r");
-  if (pipe == nullptr) return common::ErrnoStatus("run diff", errno);
-  char buf[8192];
-  size_t n = 0;
-  while ((n = std::fread(buf, 1, sizeof(buf), pipe)) > 0) out.write(buf, static_cast<std::streamsize>(n));
-  int status = ::pclose(pipe);
-  if (!WIFEXITED(status) || WEXITSTATUS(status) > 1) return common::Internal("diff failed");
-  if (WEXITSTATUS(status) == 0) out << "revisions " << a << " and " << b << " have the same files\n";
+  ASSIGN_OR_RETURN(int status, Spawn({"diff", "-ruN", ra, rb}, tmp.path(), &out));
+  if (status > 1) return common::Internal("diff failed (exit status " + std::to_string(status) + ")");
+  if (status == 0) out << "revisions " << a << " and " << b << " have the same files\n";
   return Status::Ok();
 }
 

@@ -402,7 +402,11 @@ struct Client::Impl {
       if (parsed.ok() && parsed->device_id == device) {
         usage = std::move(parsed).value();
       } else {
-        common::LogError(path + " is damaged; starting a new usage period");
+        // Kept aside for a person to look at, never overwritten.
+        common::LogError(path + " is damaged, kept as current.xml.damaged; starting a new usage period");
+        if (::rename(path.c_str(), (path + ".damaged").c_str()) != 0) {
+          return common::ErrnoStatus("set aside " + path, errno);
+        }
       }
     } else if (text.status().code() != common::Code::kNotFound) {
       return text.status();
@@ -417,26 +421,17 @@ struct Client::Impl {
     return Status::Ok();
   }
 
-  // Closes the `current` files of `dir` (renamed to <new upload id>.closed,
-  // so the id is fixed before anything is queued) and puts every closed file
-  // in the outbox as `kind`. A crash in between queues it again under the
-  // same id, which the central stores once.
+  // Puts closed files of `dir` (<upload id>.closed) in the outbox as `kind`,
+  // then closes each of the `current` files in turn (renamed to a new
+  // <upload id>.closed, so the id is fixed before anything is queued) and
+  // queues it at once, keeping their order. A crash in between leaves a
+  // closed file, queued again under the same id at the next call, which the
+  // central stores once. Nothing more is closed while a closed file cannot
+  // be queued (outbox full): closed files never pile up.
   Status QueueClosed(const std::string& dir, const std::vector<std::string>& current, const std::string& kind) {
-    for (const auto& name : current) {
-      struct stat sb {};
-      if (::stat((dir + "/" + name).c_str(), &sb) != 0 || sb.st_size == 0) continue;
-      std::string closed = dir + "/" + common::NewUuid() + ".closed";
-      if (::rename((dir + "/" + name).c_str(), closed.c_str()) != 0) {
-        return common::ErrnoStatus("close " + dir + "/" + name, errno);
-      }
-      RETURN_IF_ERROR(common::SyncDir(dir));
-    }
-    ASSIGN_OR_RETURN(auto names, common::ListDir(dir));
     const std::string suffix = ".closed";
-    for (const auto& name : names) {
-      std::string id = name.substr(0, name.size() > suffix.size() ? name.size() - suffix.size() : 0);
-      if (!common::IsUuid(id) || name != id + suffix) continue;
-      const std::string file = dir + "/" + name;
+    auto queue = [&](const std::string& id) -> Status {
+      const std::string file = dir + "/" + id + suffix;
       ASSIGN_OR_RETURN(std::string body, common::ReadFile(file, 64u << 20));
       ASSIGN_OR_RETURN(std::string gz, inventory::Gzip(body));
       if (gz.size() > Policy().max_upload_bytes) {
@@ -453,14 +448,28 @@ struct Client::Impl {
         common::LogInfo(kind + " queued as " + id);
       }
       if (::unlink(file.c_str()) != 0) return common::ErrnoStatus("remove " + file, errno);
+      return common::SyncDir(dir);
+    };
+    ASSIGN_OR_RETURN(auto names, common::ListDir(dir));
+    for (const auto& name : names) {
+      std::string id = name.substr(0, name.size() > suffix.size() ? name.size() - suffix.size() : 0);
+      if (common::IsUuid(id) && name == id + suffix) RETURN_IF_ERROR(queue(id));
     }
-    return common::SyncDir(dir);
+    for (const auto& name : current) {
+      struct stat sb {};
+      if (::stat((dir + "/" + name).c_str(), &sb) != 0 || sb.st_size == 0) continue;
+      std::string id = common::NewUuid();
+      if (::rename((dir + "/" + name).c_str(), (dir + "/" + id + suffix).c_str()) != 0) {
+        return common::ErrnoStatus("close " + dir + "/" + name, errno);
+      }
+      RETURN_IF_ERROR(common::SyncDir(dir));
+      RETURN_IF_ERROR(queue(id));
+    }
+    return Status::Ok();
   }
 
-  Status UploadUsage() {
-    if (!Policy().usage_enabled) return Status::Ok();
-    return QueueClosed(UsageDir(), {"current.xml"}, "usage");
-  }
+  // Also when usage tracking was switched off: what was sampled before is sent.
+  Status UploadUsage() { return QueueClosed(UsageDir(), {"current.xml"}, "usage"); }
 
   // The rotated log first: it holds the older lines.
   Status UploadLogs() { return QueueClosed(LogDir(), {"client.log.1", "client.log"}, "logs"); }

@@ -81,7 +81,12 @@ static std::string ParentDir(const std::string& path) {
 
 Status WriteFileAtomic(const std::string& path, std::string_view data, int mode) {
   static std::atomic<unsigned> counter{0};
-  std::string tmp = path + ".tmp." + std::to_string(::getpid()) + "." + std::to_string(counter++);
+  // A hidden sibling ("dir/.name.tmp.PID.N"): a crash leaves it behind, and
+  // folder scans that skip dot files (the policy tree) must never take it
+  // for a file of their own.
+  size_t slash = path.rfind('/');
+  std::string tmp = path.substr(0, slash + 1) + "." + path.substr(slash + 1) + ".tmp." +
+                    std::to_string(::getpid()) + "." + std::to_string(counter++);
   int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, mode);
   if (fd < 0) return ErrnoStatus("create " + tmp, errno);
   Status st = WriteAll(fd, data.data(), data.size(), tmp);

@@ -37,10 +37,15 @@ bool Under(const std::string& path, const std::string& folder) {
 
 // The SHA-256 of a file, read without following a link swapped in since it
 // was listed; "" if it cannot be read or is larger than the cap.
-std::string HashFile(const std::string& path, uint64_t size, uint64_t cap) {
-  if (size > cap) return "";
+std::string HashFile(const std::string& path, const struct stat& listed, uint64_t cap) {
+  if (static_cast<uint64_t>(listed.st_size) > cap) return "";
   int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK);
   if (fd < 0) return "";
+  struct stat sb {};
+  if (::fstat(fd, &sb) != 0 || !S_ISREG(sb.st_mode) || sb.st_ino != listed.st_ino || sb.st_dev != listed.st_dev) {
+    ::close(fd);  // replaced since it was listed
+    return "";
+  }
   common::Sha256 h;
   char buf[65536];
   uint64_t total = 0;
@@ -66,9 +71,19 @@ std::vector<FileEvidence> CollectFiles(const CollectOptions& options) {
   bool capped = false;
   for (const FileRule& rule : options.file_rules) {
     for (const std::string& include : rule.include) {
-      if (include.empty() || include[0] != '/' || IsPseudo(include)) continue;
+      if (include.empty() || include[0] != '/') continue;
+      // The include itself must be a real folder: a symbolic link in its
+      // path (a user's ~/apps pointing at /root) would lead the walk, run as
+      // root, somewhere the policy never named. "." and ".." are resolved
+      // the same way, so "/opt/../proc" is recognised as /proc.
       std::error_code ec;
-      fs::recursive_directory_iterator it(root + include, fs::directory_options::skip_permission_denied, ec);
+      fs::path lexical = fs::path(root + include).lexically_normal();
+      if (lexical.has_filename() == false) lexical = lexical.parent_path();
+      fs::path real = fs::canonical(lexical, ec);
+      if (ec || real != lexical) continue;
+      std::string walked = real.string().substr(root.size());
+      if (IsPseudo(walked.empty() ? "/" : walked)) continue;
+      fs::recursive_directory_iterator it(real, fs::directory_options::skip_permission_denied, ec);
       for (fs::recursive_directory_iterator end; !ec && it != end && !capped; it.increment(ec)) {
         std::string device_path = it->path().string().substr(root.size());
         std::error_code sec;
@@ -97,7 +112,7 @@ std::vector<FileEvidence> CollectFiles(const CollectOptions& options) {
         f.path = device_path;
         f.size = static_cast<uint64_t>(sb.st_size);
         f.modified = std::max<int64_t>(0, sb.st_mtime);
-        f.sha256 = HashFile(it->path().string(), f.size, options.max_hash_bytes);
+        f.sha256 = HashFile(it->path().string(), sb, options.max_hash_bytes);
         found.emplace(device_path, std::move(f));
       }
     }

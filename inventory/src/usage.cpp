@@ -9,10 +9,13 @@
 #include <system_error>
 
 #include "common/fs.h"
+#include "common/text.h"
 
 namespace inventory {
 
 void Usage::AddSample(int64_t now, const std::vector<std::string>& running) {
+  // A clock stepped back must not put a sample before the period's end.
+  if (samples != 0) now = std::max(now, period_end);
   if (samples == 0) period_start = now;
   period_end = std::max(period_end, now);
   ++samples;
@@ -50,8 +53,10 @@ std::vector<std::string> RunningPrograms(const std::string& proc_root) {
     } else {
       program = cmdline->substr(0, cmdline->find('\0'));
     }
-    // Names reach XML and terminals: leave out anything with control characters.
-    if (!program.empty() && program.size() <= 4096 &&
+    // Names reach XML and terminals: leave out anything that is not clean
+    // UTF-8 (two names that differ only in invalid bytes would otherwise
+    // become one after the XML writer's repair).
+    if (!program.empty() && program.size() <= 4096 && common::IsValidUtf8(program) &&
         std::none_of(program.begin(), program.end(), [](char c) { return static_cast<unsigned char>(c) < 0x20; })) {
       out.insert(program);
     }

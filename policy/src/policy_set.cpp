@@ -1,5 +1,7 @@
 #include "policy/policy_set.h"
 
+#include "common/config.h"
+#include "common/fs.h"
 #include "common/log.h"
 #include "common/sha256.h"
 
@@ -9,6 +11,7 @@ using common::Status;
 using common::StatusOr;
 
 constexpr size_t kMaxCachedManifests = 200000;
+constexpr char kServedHighFile[] = "highest-revision";
 
 PolicySource::PolicySource(const std::string& repository_dir, const std::string& served_dir,
                            const ManifestSigner* signer, FactsLookup facts)
@@ -20,6 +23,14 @@ StatusOr<std::unique_ptr<PolicySource>> PolicySource::Open(const std::string& re
   std::unique_ptr<PolicySource> s(new PolicySource(repository_dir, served_dir, signer, std::move(facts)));
   RETURN_IF_ERROR(s->repo_.Init());
   RETURN_IF_ERROR(s->served_.Init());
+  auto high = common::ReadFile(served_dir + "/" + kServedHighFile, 64);
+  if (high.ok()) {
+    if (!common::ParseDecimal(high->substr(0, high->find('\n')), &s->served_high_)) {
+      return common::DataLoss(served_dir + "/" + kServedHighFile + " is damaged");
+    }
+  } else if (high.status().code() != common::Code::kNotFound) {
+    return high.status();
+  }
   // A damaged newest revision stops the central at start: serving an older
   // one would be refused by every client that applied the newest.
   RETURN_IF_ERROR(s->Refresh());
@@ -34,21 +45,27 @@ int64_t PolicySource::revision() const {
 Status PolicySource::Refresh() {
   std::lock_guard<std::mutex> refresh_lock(refresh_mu_);
   ASSIGN_OR_RETURN(int64_t latest, repo_.Latest());
-  if (latest == revision()) return Status::Ok();
-  if (latest < revision()) {
-    // Records were removed: going back would make every client that applied
-    // the newer revision refuse the policy.
-    return common::DataLoss("revision " + std::to_string(revision()) + " is in service but the newest record is " +
-                            std::to_string(latest) + "; restore the removed revision records");
+  if (latest != 0 && latest == revision()) return Status::Ok();
+  int64_t high = std::max(revision(), served_high_);
+  if (latest < high) {
+    // Records were removed or an older backup restored: going back would make
+    // every client that applied the newer revision refuse the policy.
+    return common::DataLoss("revision " + std::to_string(high) + " was served but the newest record is " +
+                            std::to_string(latest) + "; restore the missing revision records");
   }
+  if (latest == 0) return Status::Ok();  // nothing published yet
   ASSIGN_OR_RETURN(Revision rev, repo_.Get(latest));
   ASSIGN_OR_RETURN(TreeFiles files, repo_.Files(rev));
   ASSIGN_OR_RETURN(auto tree, PolicyTree::FromFiles(files, "revision " + std::to_string(latest)));
+  if (latest > served_high_) {
+    RETURN_IF_ERROR(common::WriteFileAtomic(served_.dir() + "/" + kServedHighFile, std::to_string(latest) + "\n"));
+    served_high_ = latest;
+  }
   std::lock_guard<std::mutex> lock(mu_);
   revision_ = latest;
   tree_ = std::move(tree);
   manifests_.clear();
-  ++generation_;
+  resolving_.clear();
   common::LogInfo("policy: revision " + std::to_string(latest) + " in service (" +
                   std::to_string(rev.files.size()) + " source files)");
   return Status::Ok();
@@ -57,19 +74,20 @@ Status PolicySource::Refresh() {
 void PolicySource::Forget(const std::string& device_id) {
   std::lock_guard<std::mutex> lock(mu_);
   manifests_.erase(device_id);
-  ++generation_;
+  resolving_.erase(device_id);
 }
 
 StatusOr<std::shared_ptr<const PolicySnapshot>> PolicySource::ManifestFor(const std::string& device_id) {
   int64_t revision = 0;
-  uint64_t generation = 0;
+  uint64_t token = 0;
   std::shared_ptr<const PolicyTree> tree;
   {
     std::lock_guard<std::mutex> lock(mu_);
     if (auto it = manifests_.find(device_id); it != manifests_.end()) return it->second;
     revision = revision_;
-    generation = generation_;
     tree = tree_;
+    token = ++next_token_;
+    resolving_[device_id] = token;
   }
   if (tree == nullptr) return common::NotFound("no policy has been published yet");
   // Resolved outside the lock: the store lookup and the signature are the
@@ -91,10 +109,12 @@ StatusOr<std::shared_ptr<const PolicySnapshot>> PolicySource::ManifestFor(const 
   snap->xml = ToXml(snap->manifest);
   snap->etag = ManifestEtag(snap->xml);
   std::lock_guard<std::mutex> lock(mu_);
-  // Cached only if no revision and no device's facts changed meanwhile (the
-  // answer may be stale then; the next request resolves again). A bounded
-  // map (a device costs about 1 KiB), emptied when full.
-  if (generation_ == generation) {
+  // Cached only if neither the revision nor this device's facts changed
+  // meanwhile (the answer may be stale then; the next request resolves
+  // again). A bounded map (a device costs about 1 KiB), emptied when full.
+  auto pending = resolving_.find(device_id);
+  if (pending != resolving_.end() && pending->second == token) {
+    resolving_.erase(pending);
     if (manifests_.size() >= kMaxCachedManifests) manifests_.clear();
     manifests_[device_id] = snap;
   }

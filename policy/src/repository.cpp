@@ -82,6 +82,13 @@ StatusOr<Revision> Parse(const std::string& text, const std::string& source) {
       RevisionFile rf;
       std::string size;
       if (!(f >> rf.sha256 >> size >> rf.path) || !common::IsHexDigest(rf.sha256)) return bad("bad file line");
+      // Paths become file names when a revision is written out (diff,
+      // rollback): exactly group/name, nothing that could leave a folder.
+      size_t slash = rf.path.find('/');
+      if (slash == std::string::npos || !IsGroupName(rf.path.substr(0, slash)) ||
+          !IsPolicyFileName(rf.path.substr(slash + 1))) {
+        return bad("bad file path");
+      }
       int64_t sz = 0;
       if (!common::ParseDecimal(size, &sz)) return bad("bad file size");
       rf.size = static_cast<uint64_t>(sz);
@@ -109,6 +116,18 @@ PolicyRepository::PolicyRepository(std::string dir) : dir_(std::move(dir)), obje
 Status PolicyRepository::Init() const {
   RETURN_IF_ERROR(objects_.Init());
   return common::MakeDirs(dir_ + "/revisions", 0755);
+}
+
+StatusOr<int64_t> PolicyRepository::Floor() const {
+  // Written by centrals that published their folder on their own, before
+  // revisions were records: "<revision> <sha256>".
+  const std::string path = dir_ + "/policy-revision";
+  auto text = common::ReadFile(path, 4096);
+  if (!text.ok()) return text.status().code() == common::Code::kNotFound ? StatusOr<int64_t>(0) : text.status();
+  int64_t floor = 0;
+  std::string first = text->substr(0, text->find(' '));
+  if (!common::ParseDecimal(first, &floor)) return common::DataLoss(path + ": not '<revision> <sha256>'");
+  return floor;
 }
 
 StatusOr<int64_t> PolicyRepository::Latest() const {
@@ -187,7 +206,8 @@ StatusOr<Revision> PolicyRepository::Publish(const TreeFiles& tree, const std::s
     }
   }
   for (const auto& [path, data] : tree) RETURN_IF_ERROR(objects_.Put(common::Sha256Hex(data), data));
-  r.number = latest + 1;
+  ASSIGN_OR_RETURN(int64_t floor, Floor());
+  r.number = std::max(latest, floor) + 1;
   r.published_at = static_cast<int64_t>(std::time(nullptr));
   r.author = author;
   r.message = message;

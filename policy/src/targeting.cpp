@@ -244,7 +244,8 @@ StatusOr<TreeFiles> ReadTreeFolder(const std::string& dir) {
   if (ec) return common::ErrnoStatus("read policy folder " + dir, ec.value());
   for (const auto& g : top) {
     std::string group = g.path().filename().string();
-    if (!g.is_directory()) {
+    std::error_code type_ec;
+    if (!g.is_directory(type_ec)) {
       errors.push_back(g.path().string() + ": not a group folder; files go inside a group (default/ for every device)");
       continue;
     }
@@ -256,7 +257,8 @@ StatusOr<TreeFiles> ReadTreeFolder(const std::string& dir) {
     if (ec) return common::ErrnoStatus("read policy folder " + g.path().string(), ec.value());
     for (const auto& f : entries) {
       std::string name = f.path().filename().string();
-      if (!f.is_regular_file()) {
+      std::error_code file_ec;
+      if (!f.is_regular_file(file_ec)) {
         errors.push_back(f.path().string() + ": not a regular file (groups hold files only)");
       } else if (!IsPolicyFileName(name)) {
         errors.push_back(f.path().string() + ": policy file names are 1..64 of [A-Za-z0-9._-]");

@@ -70,6 +70,20 @@ TEST_CASE("beaconctl policy: edit refuses a broken file, publish, history, diff,
   CHECK(Has(history.output, "1        "));
   CHECK_FALSE(Has(history.output, "\n2 "));
 
+  // A change to the folder while the editor is open is not overwritten.
+  auto raced = Ctl(e, Editor(e, "race", "sed -i 's/info/warn/' \"$1\"\necho '<!-- theirs -->' >> " + e.dir +
+                                           "/central/policy/default/schedule.xml"),
+                   {"policy", "edit", "default", "policy.xml"});
+  CHECK(raced.exit_code == 1);
+  CHECK(Has(raced.output, "changed while the editor was open"));
+  CHECK(harness::ReadText(policy_xml) == original);
+  std::smatch raced_copy;
+  REQUIRE(std::regex_search(raced.output, raced_copy, std::regex("your copy is in (\\S+)/default")));
+  std::filesystem::remove_all(std::string(raced_copy[1]));
+  auto schedule = harness::ReadText(e.dir + "/central/policy/default/schedule.xml");
+  harness::WriteText(e.dir + "/central/policy/default/schedule.xml",
+                     schedule.substr(0, schedule.rfind("<!-- theirs -->")));
+
   // A failing editor changes nothing either.
   auto aborted = Ctl(e, Editor(e, "fail", "exit 3"), {"policy", "edit", "default"});
   CHECK(aborted.exit_code == 1);

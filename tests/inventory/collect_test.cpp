@@ -173,6 +173,15 @@ TEST_CASE("CollectFiles follows the rules and nothing else", "[inventory][collec
   options.max_files = 1;
   CHECK(inventory::CollectFiles(options).size() == 1);
 
+  // An include that is, or passes through, a symbolic link is not walked;
+  // ".." is resolved before the pseudo file systems are recognised.
+  options.max_files = 100;
+  options.file_rules = {{{"/opt/link"}, {}, {"*"}}, {{"/opt/app/../../elsewhere"}, {}, {"*.txt"}}};
+  CHECK(inventory::CollectFiles(options).empty());
+  options.file_rules = {{{"/opt/app/../app/lib/"}, {}, {"*.jar"}}};
+  REQUIRE(inventory::CollectFiles(options).size() == 1);
+  CHECK(inventory::CollectFiles(options)[0].path == "/opt/app/lib/app.jar");
+
   // Collect() includes them only when there are rules.
   options.max_files = 100;
   options.hardware = options.software = false;

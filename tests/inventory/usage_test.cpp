@@ -40,6 +40,11 @@ TEST_CASE("usage: samples add up per program", "[inventory][usage]") {
   CHECK(u.programs[0] == inventory::ProgramUsage{"/usr/bin/bash", 3, 1763800000, 1763800600});
   CHECK(u.programs[1] == inventory::ProgramUsage{"/usr/bin/firefox-esr", 1, 1763800000, 1763800000});
   CHECK(u.programs[2] == inventory::ProgramUsage{"/usr/bin/vim", 1, 1763800600, 1763800600});
+  // A clock stepped back counts as the period's end: the document stays valid.
+  inventory::Usage back_in_time = u;
+  back_in_time.AddSample(1763700000, {"/usr/bin/top"});
+  CHECK(back_in_time.period_end == 1763800600);
+  CHECK(inventory::ParseUsageXml(inventory::ToXml(back_in_time), "b.xml").ok());
   auto back = inventory::ParseUsageXml(inventory::ToXml(u), "u.xml");
   REQUIRE(back.ok());
   CHECK(*back == u);
@@ -88,6 +93,7 @@ TEST_CASE("usage: running programs come from /proc", "[inventory][usage]") {
   proc("43", std::string("python3\0-m\0http.server", 22), "");  // exe unreadable: argv[0]
   proc("44", std::string("vim\0other", 9), "/usr/bin/vim.basic");  // counted once
   proc("2", "", "");                                             // a kernel thread
+  proc("45", "x", std::string("/tmp/\xe8"));                     // not UTF-8: skipped
   fs::create_directories(tmpl + "/self");                        // not a pid
   auto running = inventory::RunningPrograms(tmpl);
   CHECK(running == std::vector<std::string>{"/usr/bin/vim.basic", "/usr/lib/systemd/systemd", "python3"});

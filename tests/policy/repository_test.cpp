@@ -74,6 +74,17 @@ TEST_CASE("repository: revisions are numbered, immutable and only go up") {
   CHECK(*repo.Latest() == 3);
 }
 
+TEST_CASE("repository: numbers continue above a central's old revision counter") {
+  TempDir tmp;
+  policy::PolicyRepository repo(tmp.path);
+  REQUIRE(repo.Init().ok());
+  REQUIRE(common::WriteFileAtomic(tmp.path + "/policy-revision", "41 " + std::string(64, 'a') + "\n").ok());
+  auto r = repo.Publish(Tree("info"), "policy", "alice", "");
+  REQUIRE(r.ok());
+  CHECK(r->number == 42);  // clients that applied 41 take it
+  CHECK(*repo.Latest() == 42);
+}
+
 TEST_CASE("repository: damage is reported, never papered over") {
   TempDir tmp;
   policy::PolicyRepository repo(tmp.path);
@@ -88,6 +99,14 @@ TEST_CASE("repository: damage is reported, never papered over") {
   CHECK(repo.Get(1).status().code() == common::Code::kDataLoss);
   REQUIRE(common::WriteFileAtomic(tmp.path + "/revisions/1", "garbage").ok());
   CHECK(repo.Get(1).status().code() == common::Code::kDataLoss);
+  // A record naming a path outside group/file (it would be written out by diff).
+  for (const char* path : {"../../etc/passwd", "default/../../x", "default", "Default/policy.xml", "a/b/c"}) {
+    INFO(path);
+    REQUIRE(common::WriteFileAtomic(tmp.path + "/revisions/1",
+                                    "beacon-policy-revision 1\nnumber 1\npublished-at 1\npublished-by a\nmessage \nfile " +
+                                        std::string(64, 'a') + " 1 " + path + "\n").ok());
+    CHECK(repo.Get(1).status().code() == common::Code::kDataLoss);
+  }
   CHECK(repo.History().status().code() == common::Code::kDataLoss);
 }
 
@@ -191,6 +210,10 @@ TEST_CASE("policy source: serves only published revisions, resolved and cached p
   CHECK((*src)->Refresh().code() == common::Code::kDataLoss);
   CHECK((*src)->revision() == 2);
   REQUIRE(common::WriteFileAtomic(tmp.path + "/revisions/3", "garbage").ok());
+  CHECK(policy::PolicySource::Open(tmp.path, tmp.path + "/served", nullptr, facts).status().code() == common::Code::kDataLoss);
+  // Every record gone (an old backup restored): a restarted central remembers
+  // it served revision 2 and refuses to start rather than go back.
+  std::filesystem::remove_all(tmp.path + "/revisions");
   CHECK(policy::PolicySource::Open(tmp.path, tmp.path + "/served", nullptr, facts).status().code() == common::Code::kDataLoss);
 }
 

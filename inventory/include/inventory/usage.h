@@ -33,7 +33,8 @@ struct Usage {
   bool operator==(const Usage&) const = default;
 
   // Adds one sample taken at `now` of the programs running (any order,
-  // duplicates counted once).
+  // duplicates counted once). A `now` before the period's end (the clock was
+  // stepped back) counts as the period's end.
   void AddSample(int64_t now, const std::vector<std::string>& running);
 };
 
@@ -45,7 +46,7 @@ common::StatusOr<Usage> ParseUsageXml(const std::string& xml, const std::string&
 // The programs running now, from `proc_root` (/proc): each process's
 // executable path (" (deleted)" removed), or argv[0] when the exe link cannot
 // be read (another user's process, without root). Kernel threads (no
-// command line) are skipped. Sorted, unique.
+// command line) and names that are not clean UTF-8 are skipped. Sorted, unique.
 std::vector<std::string> RunningPrograms(const std::string& proc_root = "/proc");
 
 }  // namespace inventory

@@ -69,7 +69,14 @@ class PolicySource {
   std::mutex refresh_mu_;  // one Refresh at a time
   mutable std::mutex mu_;  // guards the members below
   int64_t revision_ = 0;
-  uint64_t generation_ = 0;  // bumped by Refresh and Forget
+  // The highest revision this central ever served, kept in served_dir: a
+  // restart must not go back either (records removed, a restored backup).
+  int64_t served_high_ = 0;
+  // Resolutions in flight, by device, each with a token; Refresh clears all
+  // and Forget its device's, so that an answer resolved from facts or a
+  // revision that changed meanwhile is not cached.
+  std::unordered_map<std::string, uint64_t> resolving_;
+  uint64_t next_token_ = 0;
   std::shared_ptr<const PolicyTree> tree_;  // null before the first publish
   std::unordered_map<std::string, std::shared_ptr<const PolicySnapshot>> manifests_;  // by device
 };

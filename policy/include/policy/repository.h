@@ -10,7 +10,10 @@
 //
 // On disk, under `dir` (the central's data_dir/policy-state):
 //   objects/<sha256>   every file of every revision, content-addressed
-//                      (ObjectStore), and the documents resolved for devices
+//                      (ObjectStore)
+//   policy-revision    optional, from before revisions were records: the
+//                      last number the central published on its own; new
+//                      numbers continue above it
 //   revisions/<N>      one record per revision; format in docs/policy_format.md
 //   publish.lock       held (flock) while publishing, so that two
 //                      administrators publishing at once get N and N+1
@@ -62,7 +65,7 @@ class PolicyRepository {
   common::StatusOr<TreeFiles> Files(const Revision& revision) const;
 
   // Validates `tree` (PolicyTree::FromFiles, errors named after `source`) and
-  // publishes it as Latest()+1. FailedPrecondition "nothing to publish" when
+  // publishes it as Latest()+1 (or above a legacy policy-revision number). FailedPrecondition "nothing to publish" when
   // it equals the newest revision's tree. `author` must be a short token and
   // `message` one line of clean UTF-8 (InvalidArgument otherwise).
   common::StatusOr<Revision> Publish(const TreeFiles& tree, const std::string& source,
@@ -72,6 +75,9 @@ class PolicyRepository {
   const ObjectStore& objects() const { return objects_; }
 
  private:
+  // The legacy policy-revision number, 0 without one.
+  common::StatusOr<int64_t> Floor() const;
+
   std::string dir_;
   ObjectStore objects_;
 };

@@ -14,9 +14,10 @@
 // Priorities are unique, so the most important group is always well defined.
 //
 // A device belongs to the default group always, and to another group when any
-// of that group's rules matches it. Rules other than `everyone` and `device`
-// need the device's inventory, and until the central has imported one the
-// device has only the default group (it is "unseen").
+// of that group's rules matches it. Until the central has imported the
+// device's first inventory it is "unseen" and has only the default group,
+// whatever the rules say (even `device` and `everyone`): membership starts
+// from what the central knows.
 //
 // The documents a device gets are written by the central in canonical form
 // (policy/documents.h ToXml), so two devices with the same effective policy
