@@ -490,16 +490,28 @@ Status ReadUsage(const Reader& r, pugi::xml_node root, Usage* u) {
   return Status::Ok();
 }
 
+// A document with the XML declaration and a root element carrying version="1".
+pugi::xml_node NewDocument(pugi::xml_document* doc, const char* root_name) {
+  pugi::xml_node decl = doc->append_child(pugi::node_declaration);
+  decl.append_attribute("version").set_value("1.0");
+  decl.append_attribute("encoding").set_value("UTF-8");
+  pugi::xml_node root = doc->append_child(root_name);
+  SetAttr(root, "version", std::string(kFormatVersion));
+  return root;
+}
+
+std::string Serialize(const pugi::xml_document& doc) {
+  std::string out;
+  StringWriter writer(&out);
+  doc.save(writer, "  ", pugi::format_default, pugi::encoding_utf8);
+  return out;
+}
+
 }  // namespace
 
 std::string ToXml(const Inventory& inv) {
   pugi::xml_document doc;
-  pugi::xml_node decl = doc.append_child(pugi::node_declaration);
-  decl.append_attribute("version").set_value("1.0");
-  decl.append_attribute("encoding").set_value("UTF-8");
-
-  pugi::xml_node root = doc.append_child("inventory");
-  SetAttr(root, "version", std::string(kFormatVersion));
+  pugi::xml_node root = NewDocument(&doc, "inventory");
   SetAttr(root, "device", inv.device_id);
   SetAttr(root, "collected", inv.collected_at);
 
@@ -553,19 +565,12 @@ std::string ToXml(const Inventory& inv) {
     }
   }
 
-  std::string out;
-  StringWriter writer(&out);
-  doc.save(writer, "  ", pugi::format_default, pugi::encoding_utf8);
-  return out;
+  return Serialize(doc);
 }
 
 std::string ToXml(const Usage& u) {
   pugi::xml_document doc;
-  pugi::xml_node decl = doc.append_child(pugi::node_declaration);
-  decl.append_attribute("version").set_value("1.0");
-  decl.append_attribute("encoding").set_value("UTF-8");
-  pugi::xml_node root = doc.append_child("usage");
-  SetAttr(root, "version", std::string(kFormatVersion));
+  pugi::xml_node root = NewDocument(&doc, "usage");
   SetAttr(root, "device", u.device_id);
   SetAttr(root, "from", static_cast<uint64_t>(u.period_start));
   SetAttr(root, "to", static_cast<uint64_t>(u.period_end));
@@ -578,10 +583,7 @@ std::string ToXml(const Usage& u) {
     SetAttr(pn, "first-seen", static_cast<uint64_t>(p.first_seen));
     SetAttr(pn, "last-seen", static_cast<uint64_t>(p.last_seen));
   }
-  std::string out;
-  StringWriter writer(&out);
-  doc.save(writer, "  ", pugi::format_default, pugi::encoding_utf8);
-  return out;
+  return Serialize(doc);
 }
 
 namespace {

@@ -174,6 +174,12 @@ Estate::Estate() : dir(MakeTempDir("estate")), certs(TEST_CERT_DIR), central_por
   PolicyCommand({"publish", "-m", "first"});
 }
 
+std::string Estate::DeviceOf(const std::string& client) const {
+  std::string id = ReadText(dir + "/" + client + "/device-id");
+  while (!id.empty() && id.back() == '\n') id.pop_back();
+  return id;
+}
+
 CommandResult Estate::PolicyCommand(const std::vector<std::string>& args) {
   std::vector<std::string> argv = {BEACONCTL_BIN, "--data-dir", dir + "/central", "policy"};
   argv.insert(argv.end(), args.begin(), args.end());

@@ -62,6 +62,8 @@ class Estate {
   // Writes a client config for `server_port` and returns its path.
   std::string ClientConfig(int server_port, const std::string& ca_file, const std::string& name = "client");
   CommandResult Client(const std::string& config, const std::vector<std::string>& args);
+  // The device id the client with this state folder name made.
+  std::string DeviceOf(const std::string& client) const;
   // Runs `beaconctl --data-dir CENTRAL policy ARGS...`, which must succeed.
   CommandResult PolicyCommand(const std::vector<std::string>& args);
   // Opens the central's store read-only (fails the test if absent).

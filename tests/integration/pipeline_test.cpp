@@ -22,11 +22,6 @@ namespace proto = common::protocol;
 
 namespace {
 
-std::string DeviceOf(const Estate& e, const std::string& client) {
-  std::string id = harness::ReadText(e.dir + "/" + client + "/device-id");
-  while (!id.empty() && id.back() == '\n') id.pop_back();
-  return id;
-}
 
 std::string QueuedUploadId(const std::string& output) {
   std::smatch m;
@@ -66,7 +61,7 @@ TEST_CASE("a client's inventory reaches the central store through a relay beacon
   auto run = e.Client(conf, {"run", "--once"});
   INFO(run.output);
   REQUIRE(run.exit_code == 0);
-  std::string device = DeviceOf(e, "client");
+  std::string device = e.DeviceOf("client");
   REQUIRE(common::IsUuid(device));
   std::string upload = QueuedUploadId(run.output);
   REQUIRE(common::IsUuid(upload));
@@ -362,7 +357,7 @@ TEST_CASE("a client refuses a manifest a relay altered, and an older revision re
   e.StartDmz();
   std::string conf = e.ClientConfig(e.dmz_port, e.certs + "/ca.pem");
   REQUIRE(e.Client(conf, {"run", "--once"}).exit_code == 0);
-  std::string device = DeviceOf(e, "client");
+  std::string device = e.DeviceOf("client");
   std::string cached = e.dir + "/dmz/policy-cache/manifests/" + device + ".xml";
   std::string revision1 = harness::ReadText(cached);
   REQUIRE(revision1.find("revision=\"1\"") != std::string::npos);

@@ -35,11 +35,6 @@ CommandResult Ctl(const Estate& e, const std::string& editor, const std::vector<
 
 bool Has(const std::string& text, const std::string& part) { return text.find(part) != std::string::npos; }
 
-std::string DeviceOf(const Estate& e, const std::string& client) {
-  std::string id = harness::ReadText(e.dir + "/" + client + "/device-id");
-  while (!id.empty() && id.back() == '\n') id.pop_back();
-  return id;
-}
 
 }  // namespace
 
@@ -167,7 +162,7 @@ TEST_CASE("targeting reaches devices: default until the first inventory, then th
   INFO(first.output);
   REQUIRE(first.exit_code == 0);
   CHECK(Has(first.output, "applied policy revision 2"));
-  std::string device = DeviceOf(e, "client");
+  std::string device = e.DeviceOf("client");
   auto applied_policy = [&] {
     auto m = policy::ParseManifestXml(harness::ReadText(e.dir + "/client/policy/manifest.xml"), "applied");
     REQUIRE(m.ok());
@@ -236,7 +231,7 @@ TEST_CASE("targeting reaches devices: default until the first inventory, then th
   // A manifest resolved for another device is refused, even though it is genuinely signed.
   std::string other_conf = e.ClientConfig(e.dmz_port, e.certs + "/ca.pem", "other");
   REQUIRE(e.Client(other_conf, {"run", "--once"}).exit_code == 0);
-  std::string other = DeviceOf(e, "other");
+  std::string other = e.DeviceOf("other");
   e.StopCentral();
   e.StopDmz();
   harness::WriteText(e.dir + "/dmz/policy-cache/manifests/" + other + ".xml",
