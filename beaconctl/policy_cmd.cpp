@@ -6,11 +6,8 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include <algorithm>
 #include <cerrno>
-#include <ctime>
 #include <filesystem>
-#include <iomanip>
 #include <ostream>
 
 #include "beacon/facts.h"
@@ -21,6 +18,7 @@
 #include "inventory/store.h"
 #include "policy/repository.h"
 #include "policy/targeting.h"
+#include "table.h"
 
 namespace beaconctl {
 
@@ -205,7 +203,7 @@ Status Edit(const PolicyPaths& paths, const std::string& group, std::vector<std:
 
   policy::TreeFiles edited = tree;
   for (size_t i = 0; i < names.size(); ++i) {
-    ASSIGN_OR_RETURN(std::string data, common::ReadFile(copies[i], 16u << 20));
+    ASSIGN_OR_RETURN(std::string data, common::ReadFile(copies[i], policy::kMaxPolicyFileBytes));
     const std::string key = prefix + names[i];
     if (IsBlank(data)) {
       edited.erase(key);  // an emptied file is removed from the group
@@ -265,26 +263,18 @@ Status Publish(const PolicyPaths& paths, const std::string& message, std::ostrea
   return Status::Ok();
 }
 
-std::string FormatTime(int64_t t) {
-  std::time_t tt = static_cast<std::time_t>(t);
-  std::tm tm{};
-  char buf[32] = "?";
-  if (gmtime_r(&tt, &tm) != nullptr) std::strftime(buf, sizeof(buf), "%Y-%m-%d %H:%M:%SZ", &tm);
-  return buf;
-}
-
 Status History(const PolicyPaths& paths, std::ostream& out) {
   policy::PolicyRepository repo(paths.state);
   RETURN_IF_ERROR(repo.Init());
   ASSIGN_OR_RETURN(auto revisions, repo.History());
-  out << std::left << std::setw(9) << "REVISION" << std::setw(22) << "PUBLISHED" << std::setw(17) << "BY"
-      << std::setw(6) << "FILES" << "MESSAGE\n";
+  std::vector<std::vector<std::string>> rows;
   for (const auto& r : revisions) {
     std::string message = r.message;
     if (r.rollback_of != 0) message = "(rollback to " + std::to_string(r.rollback_of) + ") " + message;
-    out << std::setw(9) << r.number << std::setw(22) << FormatTime(r.published_at) << std::setw(17) << r.author
-        << std::setw(6) << r.files.size() << message << '\n';
+    rows.push_back({std::to_string(r.number), FormatTime(r.published_at), r.author, std::to_string(r.files.size()),
+                    message});
   }
+  PrintTable(out, {"REVISION", "PUBLISHED", "BY", "FILES", "MESSAGE"}, rows);
   if (revisions.empty()) out << "(nothing published yet)\n";
   return Status::Ok();
 }
@@ -364,14 +354,10 @@ Status Resolve(const PolicyPaths& paths, const std::string& device, std::ostream
   }
   out << "revision " << latest << ", groups:";
   for (const auto& g : r.groups) out << ' ' << g;
-  std::vector<std::pair<std::string, std::string>> rows = {{"PART", "GROUP"}};
-  size_t width = 0;
-  for (const auto& o : r.origins) {
-    rows.emplace_back(o.file + (o.part.empty() ? "" : " " + o.part), o.group);
-    width = std::max(width, rows.back().first.size());
-  }
+  std::vector<std::vector<std::string>> rows;
+  for (const auto& o : r.origins) rows.push_back({o.file + (o.part.empty() ? "" : " " + o.part), o.group});
   out << "\n\n";
-  for (const auto& [part, group] : rows) out << std::left << std::setw(static_cast<int>(width + 2)) << part << group << '\n';
+  PrintTable(out, {"PART", "GROUP"}, rows);
   for (const auto& [name, data] : r.files) {
     out << "\n==> " << name << " <==\n" << data;
     if (!data.empty() && data.back() != '\n') out << '\n';

@@ -339,7 +339,7 @@ struct Client::Impl {
     // A file altered on the way is refused and the last good policy stays applied.
     RETURN_IF_ERROR(policy::FetchMissingFiles(
         manifest, *files, [&](const policy::ManifestFile& f) -> StatusOr<std::string> {
-          ASSIGN_OR_RETURN(auto file, cli->Get(proto::FilePath(f.sha256), Headers(), 16u << 20));
+          ASSIGN_OR_RETURN(auto file, cli->Get(proto::FilePath(f.sha256), Headers(), policy::kMaxPolicyFileBytes));
           RETURN_IF_ERROR(common::StatusFromHttp(file.status, "GET policy file " + f.name));
           return std::move(file.body);
         }));
@@ -357,7 +357,7 @@ struct Client::Impl {
     opts.hardware = config.GetBool("collect_hardware");
     opts.software = config.GetBool("collect_software");
     // The applied policy.xml, when there is one, decides over the local defaults.
-    policy::ClientPolicy pol = Policy();
+    const policy::ClientPolicy& pol = Policy();
     if (applied_policy) {
       opts.hardware = pol.hardware;
       opts.software = pol.software;
@@ -372,27 +372,37 @@ struct Client::Impl {
                                        " bytes compressed is over the policy's upload limit of " +
                                        std::to_string(pol.max_upload_bytes) + " bytes; not queued");
     }
-    common::SpoolMeta meta;
-    meta.id = common::NewUuid();
-    meta.device = device;
-    meta.kind = "inventory";
-    meta.client_version = BEACON_VERSION;
-    meta.policy_revision = AppliedRevision();
-    RETURN_IF_ERROR(outbox->Put(meta, gz));
+    const std::string id = common::NewUuid();
+    RETURN_IF_ERROR(Queue("inventory", id, gz));
     common::LogInfo("inventory collected: " + std::to_string(inv.software.size()) + " packages, " +
                     std::to_string(inv.files.size()) + " evidence files, " +
-                    std::to_string(gz.size()) + " bytes compressed, queued as " + meta.id);
+                    std::to_string(gz.size()) + " bytes compressed, queued as " + id);
     return Status::Ok();
   }
 
+  // Puts an upload of this device in the outbox (AlreadyExists if `id` is
+  // there already).
+  Status Queue(const std::string& kind, const std::string& id, const std::string& body) {
+    common::SpoolMeta meta;
+    meta.id = id;
+    meta.device = device;
+    meta.kind = kind;
+    meta.client_version = BEACON_VERSION;
+    meta.policy_revision = AppliedRevision();
+    return outbox->Put(meta, body);
+  }
+
   // policy.xml in force: the applied one, or the defaults before any.
-  policy::ClientPolicy Policy() const { return applied_policy.value_or(policy::ClientPolicy{}); }
+  const policy::ClientPolicy& Policy() const {
+    static const policy::ClientPolicy kDefaults;
+    return applied_policy ? *applied_policy : kDefaults;
+  }
 
   std::string UsageDir() const { return state_dir + "/usage"; }
   std::string LogDir() const { return state_dir + "/log"; }
 
   Status SampleUsage() {
-    policy::ClientPolicy pol = Policy();
+    const policy::ClientPolicy& pol = Policy();
     if (!pol.usage_enabled) return Status::Ok();
     const std::string path = UsageDir() + "/current.xml";
     inventory::Usage usage;
@@ -437,13 +447,7 @@ struct Client::Impl {
       if (gz.size() > Policy().max_upload_bytes) {
         common::LogError(kind + " " + id + " is over the policy's upload limit; dropped");
       } else {
-        common::SpoolMeta meta;
-        meta.id = id;
-        meta.device = device;
-        meta.kind = kind;
-        meta.client_version = BEACON_VERSION;
-        meta.policy_revision = AppliedRevision();
-        Status put = outbox->Put(meta, gz);
+        Status put = Queue(kind, id, gz);
         if (!put.ok() && put.code() != common::Code::kAlreadyExists) return put;
         common::LogInfo(kind + " queued as " + id);
       }
@@ -626,7 +630,7 @@ void Client::RunLoop(common::StopFlag& stop) {
                           std::hash<std::string>{}(im.device) ^ static_cast<uint64_t>(Now()));
   // Usage is sampled on the policy's interval, not on schedule.xml.
   auto next_sample = [&im] {
-    policy::ClientPolicy pol = im.Policy();
+    const policy::ClientPolicy& pol = im.Policy();
     return pol.usage_enabled ? im.state->GetInt("usage_sample_at") + pol.usage_sample_seconds : int64_t{0};
   };
   while (!stop.stopped()) {
@@ -688,7 +692,7 @@ std::string Client::StatusReport() const {
     int64_t next = im.NextDue(schedule, e.kind, std::string(e.key) + "_at", now);
     line("next " + std::string(e.title) + ":", next == 0 ? "not scheduled" : When(std::max(next, now)));
   }
-  policy::ClientPolicy pol = im.Policy();
+  const policy::ClientPolicy& pol = im.Policy();
   line("usage tracking:", pol.usage_enabled ? "every " + std::to_string(pol.usage_sample_seconds) + "s, last sample " +
                                                   When(im.state->GetInt("usage_sample_at"))
                                             : "off");

@@ -13,10 +13,6 @@ namespace policy {
 using common::Status;
 using common::StatusOr;
 
-namespace {
-constexpr uint64_t kMaxPolicyFile = 16u << 20;
-}  // namespace
-
 Status ObjectStore::Init() const { return common::MakeDirs(dir_, 0755); }
 
 bool ObjectStore::Has(const std::string& sha256) const {
@@ -32,13 +28,13 @@ Status ObjectStore::Put(const std::string& sha256, const std::string& data) cons
   }
   // An object already there is kept only if it is still intact: a copy that
   // rotted on disk is replaced rather than served forever.
-  if (Has(sha256) && Get(sha256).ok()) return Status::Ok();
+  if (Get(sha256).ok()) return Status::Ok();
   return common::WriteFileAtomic(dir_ + "/" + sha256, data);
 }
 
 StatusOr<std::string> ObjectStore::Get(const std::string& sha256) const {
   if (!common::IsHexDigest(sha256)) return common::InvalidArgument("bad object digest");
-  ASSIGN_OR_RETURN(std::string data, common::ReadFile(dir_ + "/" + sha256, kMaxPolicyFile));
+  ASSIGN_OR_RETURN(std::string data, common::ReadFile(dir_ + "/" + sha256, kMaxPolicyFileBytes));
   if (common::Sha256Hex(data) != sha256) return common::DataLoss("object " + sha256 + " is corrupt");
   return data;
 }

@@ -66,6 +66,7 @@ Status PolicySource::Refresh() {
   tree_ = std::move(tree);
   manifests_.clear();
   resolving_.clear();
+  stored_.clear();
   common::LogInfo("policy: revision " + std::to_string(latest) + " in service (" +
                   std::to_string(rev.files.size()) + " source files)");
   return Status::Ok();
@@ -102,7 +103,18 @@ StatusOr<std::shared_ptr<const PolicySnapshot>> PolicySource::ManifestFor(const 
   snap->manifest.device = device_id;
   for (const auto& [name, data] : resolved.files) {
     std::string sha = common::Sha256Hex(data);
-    RETURN_IF_ERROR(objects().Put(sha, data));
+    // Devices with the same effective policy share documents: each is
+    // written (and a rotten copy repaired) once per revision, not per device.
+    bool stored = false;
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      stored = stored_.count(sha) != 0;
+    }
+    if (!stored) {
+      RETURN_IF_ERROR(served_.Put(sha, data));
+      std::lock_guard<std::mutex> lock(mu_);
+      stored_.insert(sha);
+    }
     snap->manifest.files.push_back({name, sha, data.size()});
   }
   if (signer_ != nullptr) RETURN_IF_ERROR(signer_->Sign(&snap->manifest));

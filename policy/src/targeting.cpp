@@ -14,6 +14,7 @@
 
 #include "common/fs.h"
 #include "policy/manifest.h"
+#include "policy/object_store.h"
 
 namespace policy {
 
@@ -21,8 +22,6 @@ using common::Status;
 using common::StatusOr;
 
 namespace {
-
-constexpr uint64_t kMaxTreeFile = 16u << 20;
 
 // The XML documents that merge part by part, and how a part is named.
 bool MergesByPart(const std::string& file) { return file == "policy.xml" || file == "schedule.xml"; }
@@ -42,6 +41,13 @@ std::map<std::string, std::string> SplitParts(const std::string& file, const std
     parts[label] = out.str();
   }
   return parts;
+}
+
+// Every error found, one per line, so an administrator fixes them in one go.
+Status JoinErrors(const std::vector<std::string>& errors) {
+  std::string all;
+  for (const auto& e : errors) all += (all.empty() ? "" : "\n") + e;
+  return common::InvalidArgument(all);
 }
 
 bool GlobMatches(const std::string& glob, const std::string& text) {
@@ -159,9 +165,7 @@ StatusOr<std::shared_ptr<const PolicyTree>> PolicyTree::FromFiles(const TreeFile
     }
   }
   if (!errors.empty()) {
-    std::string all;
-    for (const auto& e : errors) all += (all.empty() ? "" : "\n") + e;
-    return common::InvalidArgument(all);
+    return JoinErrors(errors);
   }
   for (auto& [name, g] : groups) tree->groups_.push_back(std::move(g));
   // Most important first: lowest priority value; the default (0) goes last.
@@ -263,7 +267,7 @@ StatusOr<TreeFiles> ReadTreeFolder(const std::string& dir) {
       } else if (!IsPolicyFileName(name)) {
         errors.push_back(f.path().string() + ": policy file names are 1..64 of [A-Za-z0-9._-]");
       } else {
-        auto data = common::ReadFile(f.path().string(), kMaxTreeFile);
+        auto data = common::ReadFile(f.path().string(), kMaxPolicyFileBytes);
         if (!data.ok()) {
           errors.push_back(data.status().message());
         } else {
@@ -273,9 +277,7 @@ StatusOr<TreeFiles> ReadTreeFolder(const std::string& dir) {
     }
   }
   if (!errors.empty()) {
-    std::string all;
-    for (const auto& e : errors) all += (all.empty() ? "" : "\n") + e;
-    return common::InvalidArgument(all);
+    return JoinErrors(errors);
   }
   return files;
 }

@@ -6,6 +6,7 @@
 // relay beacons (cache) and clients (applied policy). Thread-safe.
 #pragma once
 
+#include <cstdint>
 #include <functional>
 #include <string>
 
@@ -13,6 +14,9 @@
 #include "policy/manifest.h"
 
 namespace policy {
+
+// The largest policy file anywhere: in a policy folder, a revision or a store.
+inline constexpr uint64_t kMaxPolicyFileBytes = 16u << 20;
 
 class ObjectStore {
  public:

@@ -13,6 +13,7 @@
 #include <mutex>
 #include <string>
 #include <unordered_map>
+#include <unordered_set>
 
 #include "common/status.h"
 #include "policy/manifest.h"
@@ -76,6 +77,7 @@ class PolicySource {
   // and Forget its device's, so that an answer resolved from facts or a
   // revision that changed meanwhile is not cached.
   std::unordered_map<std::string, uint64_t> resolving_;
+  std::unordered_set<std::string> stored_;  // digests in served_ checked since the revision began
   uint64_t next_token_ = 0;
   std::shared_ptr<const PolicyTree> tree_;  // null before the first publish
   std::unordered_map<std::string, std::shared_ptr<const PolicySnapshot>> manifests_;  // by device
