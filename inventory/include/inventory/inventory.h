@@ -71,7 +71,11 @@ struct FileEvidence {
 
 struct Inventory {
   std::string device_id;     // UUID of the device
-  std::string collected_at;  // RFC 3339 UTC, e.g. "2026-11-22T16:00:00Z"
+  std::string collected_at;  // RFC 3339 UTC, e.g. "2026-11-22T16:00:00Z"; the device's
+                             // clock: recorded, never used to order inventories
+  // The device's own inventory counter (1, 2, ...; 0 = not numbered, from an
+  // older client). The store keeps the inventory with the highest sequence.
+  int64_t sequence = 0;
   OsInfo os;
   Hardware hardware;
   std::vector<Package> software;
