@@ -9,8 +9,21 @@ namespace beacon {
 
 void CheckinTracker::Record(inventory::Checkin c) {
   std::lock_guard<std::mutex> lock(mu_);
-  auto& slot = pending_[c.device_id];
-  if (c.seen_at >= slot.seen_at) slot = std::move(c);
+  auto it = pending_.find(c.device_id);
+  if (it == pending_.end()) {
+    if (pending_.size() >= kMaxPending) {
+      ++dropped_;
+      return;
+    }
+    pending_.emplace(c.device_id, std::move(c));
+  } else if (c.seen_at >= it->second.seen_at) {
+    it->second = std::move(c);
+  }
+}
+
+uint64_t CheckinTracker::dropped() {
+  std::lock_guard<std::mutex> lock(mu_);
+  return dropped_;
 }
 
 std::vector<inventory::Checkin> CheckinTracker::Drain() {

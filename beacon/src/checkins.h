@@ -15,8 +15,15 @@ namespace beacon {
 
 class CheckinTracker {
  public:
+  // Devices held between flushes: a request can add any device id, so the
+  // map is bounded; check-ins of further devices wait for the next flush
+  // interval (the device checks in again) and are counted in dropped().
+  static constexpr size_t kMaxPending = 200000;
+
   // Thread-safe; keeps the newest check-in per device.
   void Record(inventory::Checkin checkin);
+  // Check-ins not kept because kMaxPending devices were pending.
+  uint64_t dropped();
   // Returns and clears the pending check-ins.
   std::vector<inventory::Checkin> Drain();
   // Puts drained check-ins back after a failed hand-off (newer ones win).
@@ -25,6 +32,7 @@ class CheckinTracker {
  private:
   std::mutex mu_;
   std::unordered_map<std::string, inventory::Checkin> pending_;
+  uint64_t dropped_ = 0;
 };
 
 // The "checkins" upload body: one check-in per line, tab-separated

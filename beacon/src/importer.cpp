@@ -1,8 +1,5 @@
 #include "importer.h"
 
-#include <chrono>
-#include <ctime>
-
 #include "common/log.h"
 #include "common/retry.h"
 #include "inventory/inventory.h"
@@ -18,15 +15,7 @@ constexpr uint64_t kMaxBody = 256u << 20;
 constexpr uint64_t kMaxInventoryXml = 256u << 20;
 }  // namespace
 
-Status ImportEntry(inventory::Store& store, const common::Spool& spool,
-                   const common::SpoolMeta& meta) {
-  auto read = spool.ReadWholeBody(meta.id, kMaxBody);
-  if (!read.ok()) {
-    return read.status().code() == common::Code::kResourceExhausted
-               ? common::InvalidArgument(read.status().message())
-               : read.status();
-  }
-  const std::string& body = *read;
+Status ImportBody(inventory::Store& store, const common::SpoolMeta& meta, const std::string& body) {
   inventory::UploadInfo info{meta.id, meta.device, meta.kind, meta.sha256,
                              meta.size, meta.received_at, meta.via};
   if (meta.kind == "checkins") {
@@ -56,61 +45,28 @@ Status ImportEntry(inventory::Store& store, const common::Spool& spool,
   return store.ImportBlob(info, body);
 }
 
-void RunImporter(common::Spool& spool, inventory::Store& store, CheckinTracker& checkins,
-                 common::StopFlag& stop, int64_t flush_interval_s,
-                 const std::function<void(const std::string& device)>& imported_inventory) {
-  auto last_flush = std::chrono::steady_clock::now();
-  auto flush = [&] {
-    auto batch = checkins.Drain();
-    if (batch.empty()) return;
-    Status st = store.RecordCheckins(batch);
-    if (!st.ok()) {
-      common::LogWarn("importer: recording check-ins: " + st.ToString());
-      checkins.Restore(std::move(batch));
+common::Attempt ImportEntry(inventory::Store& store, const common::Spool& spool,
+                            const common::SpoolMeta& meta) {
+  auto body = spool.ReadWholeBody(meta, kMaxBody);
+  if (!body.ok()) {
+    // Too large to ever import: its bytes are the problem.
+    if (body.status().code() == common::Code::kResourceExhausted) {
+      return {common::InvalidArgument(body.status().message()), {}, common::Attempt::Scope::kEntry};
     }
-  };
-  // A store that keeps failing (disk full, locked) is retried with backoff
-  // rather than every pass.
-  common::Backoff backoff(std::chrono::milliseconds(500), std::chrono::seconds(30),
-                          static_cast<uint64_t>(std::time(nullptr)));
-  std::chrono::milliseconds pause{0};
-  while (!stop.stopped()) {
-    if (pause.count() > 0 && !stop.SleepFor(pause)) break;
-    pause = std::chrono::milliseconds(0);
-    for (const auto& meta : spool.List()) {
-      if (stop.stopped()) break;
-      Status st = ImportEntry(store, spool, meta);
-      switch (common::Classify(st)) {
-        case common::Outcome::kDone:
-          if (st.ok()) {
-            common::LogInfo("importer: imported " + meta.kind + " " + meta.id + " of device " + meta.device);
-            if (meta.kind == "inventory") imported_inventory(meta.device);
-          } else {
-            common::LogInfo("importer: " + meta.kind + " " + meta.id + " was imported before");
-          }
-          (void)spool.Remove(meta.id);
-          break;
-        case common::Outcome::kReject:
-          (void)spool.Reject(meta.id, st.ToString());
-          break;
-        case common::Outcome::kStop:
-        case common::Outcome::kRetry:
-          pause = backoff.Next();
-          common::LogWarn("importer: will retry " + meta.id + " in " + std::to_string(pause.count()) +
-                          " ms: " + st.ToString());
-          break;
-      }
-      if (pause.count() > 0) break;
-      backoff.Reset();
-    }
-    auto now = std::chrono::steady_clock::now();
-    if (now - last_flush >= std::chrono::seconds(flush_interval_s)) {
-      flush();
-      last_flush = now;
-    }
-    spool.WaitForWork(std::chrono::milliseconds(500));
+    return {body.status(), {}, common::Attempt::Scope::kEntry};
   }
-  flush();
+  return {ImportBody(store, meta, *body), {}, common::Attempt::Scope::kPeer};
 }
+
+Importer::Importer(common::Spool* spool, inventory::Store* store,
+                   std::function<void(const std::string& device)> imported_inventory)
+    : drain_(
+          spool,
+          [spool, store, imported = std::move(imported_inventory)](const common::SpoolMeta& meta) {
+            common::Attempt attempt = ImportEntry(*store, *spool, meta);
+            if (attempt.status.ok() && meta.kind == "inventory") imported(meta.device);
+            return attempt;
+          },
+          common::Drain::Options{"importer", std::chrono::milliseconds(500), std::chrono::seconds(30)}) {}
 
 }  // namespace beacon

@@ -1,31 +1,45 @@
 // The central's importer: the one writer of the store.
 //
-// Takes ready spool entries oldest first and imports each in one store
-// transaction together with its upload id, then deletes the entry. An upload
-// already imported (a relayed duplicate) is deleted without changing the
-// store. Bodies that cannot be parsed go to rejected/ with the reason;
-// transient store errors leave the entry for the next pass.
+// Takes ready spool entries oldest first, through the one drain loop
+// (common/drain.h), and imports each in one store transaction together with
+// its (device, upload id), then deletes the entry. An upload already
+// imported (a relayed duplicate) is deleted without changing the store.
+// Bodies that cannot be parsed go to rejected/ with the reason; an entry
+// that cannot be read is held back alone; a failing store (busy, disk full)
+// backs the whole queue off.
 #pragma once
 
 #include <functional>
 #include <string>
 
 #include "checkins.h"
+#include "common/drain.h"
 #include "common/spool.h"
 #include "inventory/store.h"
-#include "upstream.h"
 
 namespace beacon {
 
-// Imports one entry; the returned Status decides its fate (Classify()).
-common::Status ImportEntry(inventory::Store& store, const common::Spool& spool,
-                           const common::SpoolMeta& meta);
+// Parses and imports one body; the returned Status decides its fate
+// (Classify()): AlreadyExists for an upload imported before, InvalidArgument
+// for a body that can never be imported.
+common::Status ImportBody(inventory::Store& store, const common::SpoolMeta& meta, const std::string& body);
 
-// Loops until stopped: imports entries and, every flush_interval_s, writes the
-// tracked check-ins to the store. After each imported inventory it calls
+// Reads the entry (verifying its digest) and imports it. A read failure is
+// about this entry only (Attempt scope kEntry).
+common::Attempt ImportEntry(inventory::Store& store, const common::Spool& spool,
+                            const common::SpoolMeta& meta);
+
+// The importer's drain loop. After each imported inventory it calls
 // `imported_inventory` with the device id (its policy may change).
-void RunImporter(common::Spool& spool, inventory::Store& store, CheckinTracker& checkins,
-                 common::StopFlag& stop, int64_t flush_interval_s,
-                 const std::function<void(const std::string& device)>& imported_inventory);
+class Importer {
+ public:
+  Importer(common::Spool* spool, inventory::Store* store,
+           std::function<void(const std::string& device)> imported_inventory);
+  void Run(common::StopFlag& stop) { drain_.Run(stop); }
+  common::Drain::Pass RunPass() { return drain_.RunPass(); }
+
+ private:
+  common::Drain drain_;
+};
 
 }  // namespace beacon

@@ -22,8 +22,7 @@ PolicyCache::PolicyCache(std::string dir, common::ClientOptions upstream, std::s
       name_(std::move(beacon_name)),
       ttl_s_(ttl_s),
       files_(dir_ + "/files"),
-      backoff_(std::chrono::seconds(1), std::chrono::seconds(60),
-               static_cast<uint64_t>(std::time(nullptr))) {}
+      backoff_(std::chrono::seconds(1), std::chrono::seconds(60)) {}
 
 Status PolicyCache::Init() {
   RETURN_IF_ERROR(files_.Init());
@@ -118,6 +117,9 @@ StatusOr<CachedManifest> PolicyCache::Manifest(const std::string& device,
   }
   Give(std::move(client));
   std::lock_guard<std::mutex> lock(mu_);
+  // Bounded: any id a stranger sends could grow it. Emptied when full; the
+  // files on disk still answer while the upstream is down.
+  if (manifests_.size() >= kMaxCachedManifests && !manifests_.count(device)) manifests_.clear();
   manifests_.insert_or_assign(device, fresh);
   return fresh;
 }

@@ -33,6 +33,9 @@ struct CachedManifest {
 
 class PolicyCache {
  public:
+  // Manifests kept in memory (about 1 KiB each).
+  static constexpr size_t kMaxCachedManifests = 100000;
+
   PolicyCache(std::string dir, common::ClientOptions upstream, std::string beacon_name,
               int64_t ttl_s);
   common::Status Init();

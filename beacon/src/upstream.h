@@ -1,14 +1,13 @@
-// A beacon's view of its upstream: one HTTPS client per user (HttpClient is
-// not thread-safe) plus the headers a relaying beacon adds to what it
-// forwards.
+// A beacon's view of its upstream: the headers a relaying beacon adds to
+// what it forwards, and the relay loop that drains its spool upstream.
 #pragma once
 
 #include <chrono>
-#include <condition_variable>
+#include <functional>
 #include <memory>
-#include <mutex>
 #include <string>
 
+#include "common/drain.h"
 #include "common/http_client.h"
 #include "common/spool.h"
 #include "common/stop_flag.h"
@@ -19,19 +18,37 @@ namespace beacon {
 common::HeaderList DeviceHeaders(const std::string& device, const std::string& client_version,
                                  int64_t policy_revision, const std::string& via);
 
-// PUTs one spool entry upstream with its id, kind and digest. OK for 200/201.
-common::Status SendUpload(common::HttpClient& client, const common::Spool& spool,
-                          const common::SpoolMeta& meta, int* retry_after_s);
+// PUTs one spool entry upstream with its id, kind, digest and the device's
+// headers (when and by which beacon it was first received).
+common::Attempt SendUpload(common::Transport& upstream, const common::Spool& spool,
+                           const common::SpoolMeta& meta);
 
-}  // namespace beacon
+// Makes a connection to the upstream (HttpClient::Create in production).
+using Connect = std::function<common::StatusOr<std::unique_ptr<common::Transport>>()>;
 
-namespace beacon {
+// Forwards ready spool entries upstream, oldest first, through the one drain
+// loop (common/drain.h): an entry leaves the spool only after the upstream's
+// 200/201, or into rejected/ on a 422. While backing off it probes the
+// upstream with GET /v1/ping every options.probe_interval and drains as
+// soon as it answers. The connection is kept between uploads and made anew
+// after a failure.
+class Relay {
+ public:
+  Relay(common::Spool* spool, Connect connect, common::Drain::Options options);
+  // Drains until `stop`.
+  void Run(common::StopFlag& stop) { drain_.Run(stop); }
+  // One pass (tests).
+  common::Drain::Pass RunPass() { return drain_.RunPass(); }
 
-// Forwards ready spool entries upstream, oldest first. An entry leaves the
-// spool only after the upstream's 200/201; retryable failures back off
-// (capped exponential, full jitter, at least the upstream's Retry-After);
-// permanent refusals move the entry to rejected/.
-void RunRelay(common::Spool& spool, const common::ClientOptions& upstream, common::StopFlag& stop,
-              std::chrono::milliseconds backoff_base, std::chrono::milliseconds backoff_cap);
+ private:
+  common::StatusOr<common::Transport*> Upstream();
+  common::Attempt Deliver(const common::SpoolMeta& meta);
+  common::Status Probe();
+
+  common::Spool* spool_;
+  Connect connect_;
+  std::unique_ptr<common::Transport> upstream_;
+  common::Drain drain_;
+};
 
 }  // namespace beacon

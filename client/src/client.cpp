@@ -16,6 +16,7 @@
 #include <sstream>
 
 #include "common/delivery.h"
+#include "common/drain.h"
 #include "common/fs.h"
 #include "common/http_client.h"
 #include "common/log.h"
@@ -121,7 +122,7 @@ struct Client::Impl {
   std::unique_ptr<StateFile> state;
   std::unique_ptr<common::HttpClient> http;
   common::ClientOptions http_options;
-  int retry_after_s = 0;
+  std::unique_ptr<common::Drain> drain;  // the outbox's delivery loop
 
   // The beacons to try, most preferred first: the applied failover.xml
   // (beacons for another site or subnet left out), then the configured server.
@@ -478,33 +479,29 @@ struct Client::Impl {
   // The rotated log first: it holds the older lines.
   Status UploadLogs() { return QueueClosed(LogDir(), {"client.log.1", "client.log"}, "logs"); }
 
-  Status Send(const common::SpoolMeta& meta) {
-    return WithFailover([&](common::HttpClient& cli) {
-      return common::SendSpoolEntry(cli, *outbox, meta, Headers(), &retry_after_s);
+  // One delivery attempt, through failover: a beacon that cannot be reached
+  // hands over to the next. A problem with this entry alone (it cannot be
+  // read here, or it is too large for the beacon) is not the beacon's fault.
+  common::Attempt Send(const common::SpoolMeta& meta) {
+    common::Attempt attempt;
+    Status st = WithFailover([&](common::HttpClient& cli) {
+      attempt = common::SendSpoolEntry(cli, *outbox, meta, Headers());
+      return attempt.scope == common::Attempt::Scope::kEntry ? Status::Ok() : attempt.status;
     });
+    if (!st.ok() && attempt.status.ok()) attempt.status = st;  // no beacon could be used at all
+    if (common::Classify(attempt.status) == common::Outcome::kDone) {
+      state->Set("last_upload_at", std::to_string(Now()));
+    }
+    return attempt;
   }
 
+  // One pass of the drain loop over the outbox.
   Status Flush() {
-    Status refused;
-    for (const auto& meta : outbox->List()) {
-      Status st = Send(meta);
-      switch (common::Classify(st)) {
-        case common::Outcome::kDone:
-          RETURN_IF_ERROR(outbox->Remove(meta.id));
-          state->Set("last_upload_at", std::to_string(Now()));
-          common::LogInfo("uploaded " + meta.kind + " " + meta.id);
-          break;
-        case common::Outcome::kReject:
-          common::LogError("upload " + meta.id + " refused, moved to outbox/rejected: " + st.ToString());
-          RETURN_IF_ERROR(outbox->Reject(meta.id, st.ToString()));
-          if (refused.ok()) refused = st;
-          break;
-        case common::Outcome::kStop:
-        case common::Outcome::kRetry:
-          return st;
-      }
+    common::Drain::Pass pass = drain->RunPass();
+    if (pass.backing_off && pass.error.ok()) {
+      return common::Unavailable("delivery is backing off for " + std::to_string(pass.wait.count() / 1000) + "s");
     }
-    return refused;
+    return pass.error;
   }
 };
 
@@ -530,6 +527,13 @@ StatusOr<std::unique_ptr<Client>> Client::Create(const common::Config& config) {
   so.max_bytes = config.GetBytes("outbox_max_size");
   so.min_free_bytes = 16u << 20;
   ASSIGN_OR_RETURN(im.outbox, common::Spool::Open(so));
+  common::Drain::Options drain;
+  drain.name = "outbox";
+  drain.backoff_base = std::chrono::seconds(std::max<int64_t>(1, config.GetSeconds("backoff_base")));
+  drain.backoff_cap = std::chrono::seconds(std::max<int64_t>(1, config.GetSeconds("backoff_cap")));
+  Impl* impl = &im;
+  im.drain = std::make_unique<common::Drain>(
+      im.outbox.get(), [impl](const common::SpoolMeta& meta) { return impl->Send(meta); }, drain);
   ASSIGN_OR_RETURN(im.verifier, policy::ManifestVerifier::FromPemFile(config.GetString("policy_public_key")));
   im.files = std::make_unique<policy::ObjectStore>(im.state_dir + "/policy/files");
   RETURN_IF_ERROR(im.files->Init());
@@ -625,9 +629,6 @@ Status Client::RunOnce() {
 
 void Client::RunLoop(common::StopFlag& stop) {
   Impl& im = *impl_;
-  common::Backoff backoff(std::chrono::seconds(std::max<int64_t>(1, im.config.GetSeconds("backoff_base"))),
-                          std::chrono::seconds(std::max<int64_t>(1, im.config.GetSeconds("backoff_cap"))),
-                          std::hash<std::string>{}(im.device) ^ static_cast<uint64_t>(Now()));
   // Usage is sampled on the policy's interval, not on schedule.xml.
   auto next_sample = [&im] {
     const policy::ClientPolicy& pol = im.Policy();
@@ -648,23 +649,21 @@ void Client::RunLoop(common::StopFlag& stop) {
       Status st = SampleUsage();
       if (!st.ok()) common::LogWarn("usage sample failed: " + st.ToString());
     }
-    std::chrono::milliseconds wait{0};
-    Status st = Flush();
-    // A refused upload is already quarantined: nothing is left to retry.
-    if (!st.ok() && common::Classify(st) != common::Outcome::kReject) {
-      wait = backoff.Next(std::chrono::seconds(im.retry_after_s));
-      common::LogWarn("delivery failed, next try in " + std::to_string(wait.count() / 1000) + "s: " + st.ToString());
-    } else {
-      backoff.Reset();
-      int64_t now = Now();
-      int64_t next = now + 3600;
-      policy::Schedule schedule = im.EffectiveSchedule();
-      for (const ScheduledEvent& e : kEvents) {
-        int64_t due = im.NextDue(schedule, e.kind, std::string(e.key) + "_at", now);
-        if (due != 0) next = std::min(next, due);
-      }
-      if (next_sample() != 0) next = std::min(next, next_sample());
-      wait = std::chrono::seconds(std::clamp<int64_t>(next - now, 1, 3600));
+    // The drain loop logs its own failures and backs off; the next round is
+    // when the next event is due or the backoff ends, whichever is first.
+    (void)Flush();
+    int64_t now = Now();
+    int64_t next = now + 3600;
+    policy::Schedule schedule = im.EffectiveSchedule();
+    for (const ScheduledEvent& e : kEvents) {
+      int64_t due = im.NextDue(schedule, e.kind, std::string(e.key) + "_at", now);
+      if (due != 0) next = std::min(next, due);
+    }
+    if (next_sample() != 0) next = std::min(next, next_sample());
+    auto wait = std::chrono::milliseconds(std::clamp<int64_t>(next - now, 1, 3600) * 1000);
+    auto until_retry = im.drain->retry_at() - common::Drain::Clock::now();
+    if (until_retry > std::chrono::milliseconds(0) && !im.outbox->List().empty()) {
+      wait = std::min(wait, std::chrono::ceil<std::chrono::milliseconds>(until_retry));
     }
     if (!stop.SleepFor(wait)) break;
   }

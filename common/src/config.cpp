@@ -1,5 +1,6 @@
 #include "common/config.h"
 
+#include <cstdio>
 #include <cstdlib>
 #include <sstream>
 
@@ -112,7 +113,10 @@ const std::string& Config::Raw(const std::string& name) const {
   auto it = values_.find(name);
   if (it != values_.end()) return it->second;
   const ConfigKey* k = Find(name);
-  assert(k != nullptr && "undeclared config key");
+  if (k == nullptr) {
+    std::fprintf(stderr, "bug: configuration key '%s' is not declared\n", name.c_str());
+    std::abort();
+  }
   return k->default_value;
 }
 
@@ -141,6 +145,14 @@ Status Config::Set(const std::string& name, const std::string& value, const std:
   if (!st.ok()) {
     return InvalidArgument(where + ": " + name + ": " + st.message() + " (expected " +
                            TypeName(k->type) + ")");
+  }
+  if (k->type == KeyType::kInt || k->type == KeyType::kDuration) {
+    int64_t v = k->type == KeyType::kInt ? *ParseInt(value) : *ParseDuration(value);
+    if (v < k->min || v > k->max) {
+      return InvalidArgument(where + ": " + name + ": '" + value + "' is out of range (" +
+                             std::to_string(k->min) + " to " + std::to_string(k->max) +
+                             (k->type == KeyType::kDuration ? " seconds)" : ")"));
+    }
   }
   values_[name] = value;
   return Status::Ok();

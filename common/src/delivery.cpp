@@ -5,16 +5,24 @@
 
 namespace common {
 
-Status SendSpoolEntry(HttpClient& client, const Spool& spool, const SpoolMeta& meta,
-                      HeaderList headers, int* retry_after_s) {
-  *retry_after_s = 0;
+Attempt SendSpoolEntry(Transport& transport, const Spool& spool, const SpoolMeta& meta,
+                       HeaderList headers) {
   headers.emplace_back(protocol::kContentSha256Header, meta.sha256);
-  auto source = [&](uint64_t offset, uint64_t len) { return spool.ReadBody(meta.id, offset, len); };
-  auto res = client.Put(protocol::UploadPath(meta.device, meta.kind, meta.id), headers, meta.size,
-                        source, meta.kind == "inventory" ? "application/gzip" : "application/octet-stream");
-  if (!res.ok()) return res.status();
-  *retry_after_s = ParseRetryAfter(res->Header("retry-after"));
-  return StatusFromHttp(res->status, "PUT " + meta.kind + " " + meta.id);
+  Status local;
+  auto source = [&](uint64_t offset, uint64_t len) {
+    auto data = spool.ReadBody(meta, offset, len);
+    if (!data.ok()) local = data.status();
+    return data;
+  };
+  auto res = transport.Put(protocol::UploadPath(meta.device, meta.kind, meta.id), headers, meta.size,
+                           source, meta.kind == "inventory" ? "application/gzip" : "application/octet-stream");
+  if (!local.ok()) return Attempt{local, {}, Attempt::Scope::kEntry};
+  if (!res.ok()) return Attempt{res.status(), {}, Attempt::Scope::kPeer};
+  Attempt attempt;
+  attempt.status = StatusFromHttp(res->status, "PUT " + meta.kind + " " + meta.id);
+  attempt.retry_after = std::chrono::seconds(ParseRetryAfter(res->Header("retry-after")));
+  if (res->status == 413) attempt.scope = Attempt::Scope::kEntry;
+  return attempt;
 }
 
 }  // namespace common

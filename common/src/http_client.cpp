@@ -6,6 +6,7 @@
 
 #include <algorithm>
 #include <cctype>
+#include <chrono>
 
 namespace common {
 
@@ -56,6 +57,27 @@ Status ParseProxyUrl(const std::string& url, std::string* host, int* port) {
 struct HttpClient::Impl {
   ClientOptions options;
   std::unique_ptr<httplib::SSLClient> cli;
+  // The connection carried an answer and may be kept alive. 0.11.4 cannot
+  // tell that a kept-alive TLS connection was closed by the peer
+  // (cpp-httplib issue #1481), so a request on it fails without an answer.
+  bool reused = false;
+
+  // Runs `send` once, and once more on a new connection if it failed at
+  // once (a closed socket fails in well under a second; a stall is a real
+  // failure and is not repeated) without an answer on a kept-alive one.
+  template <typename Send>
+  auto WithFreshRetry(Send send) {
+    bool was_reused = reused;
+    auto start = std::chrono::steady_clock::now();
+    auto res = send();
+    if (!res && was_reused && res.error() != httplib::Error::Canceled &&
+        std::chrono::steady_clock::now() - start < std::chrono::seconds(1)) {
+      cli->stop();
+      res = send();
+    }
+    reused = static_cast<bool>(res);
+    return res;
+  }
 };
 
 HttpClient::HttpClient() : impl_(new Impl) {}
@@ -136,13 +158,16 @@ StatusOr<HttpResult> HttpClient::Get(const std::string& path, const HeaderList& 
                                      uint64_t max_body) {
   std::string body;
   bool too_large = false;
-  auto res = impl_->cli->Get(path, ToHeaders(headers), [&](const char* data, size_t len) {
-    if (body.size() + len > max_body) {
-      too_large = true;
-      return false;
-    }
-    body.append(data, len);
-    return true;
+  auto res = impl_->WithFreshRetry([&] {
+    body.clear();
+    return impl_->cli->Get(path, ToHeaders(headers), [&](const char* data, size_t len) {
+      if (body.size() + len > max_body) {
+        too_large = true;
+        return false;
+      }
+      body.append(data, len);
+      return true;
+    });
   });
   if (!res) {
     if (too_large) return ResourceExhausted("GET " + impl_->options.url + path + ": response larger than " + std::to_string(max_body) + " bytes");
@@ -164,9 +189,14 @@ StatusOr<HttpResult> HttpClient::Put(const std::string& path, const HeaderList& 
     }
     return sink.write(data->data(), data->size());
   };
-  auto res = impl_->cli->Put(path, ToHeaders(headers), static_cast<size_t>(size), provider,
-                             content_type);
-  if (!source_error.ok()) return source_error;
+  auto res = impl_->WithFreshRetry([&] {
+    return impl_->cli->Put(path, ToHeaders(headers), static_cast<size_t>(size), provider, content_type);
+  });
+  if (!source_error.ok()) {
+    impl_->cli->stop();  // part of a body may be on the wire
+    impl_->reused = false;
+    return source_error;
+  }
   if (!res) return FromError(res.error(), "PUT " + impl_->options.url + path);
   return ToResult(res.value(), res->body);
 }

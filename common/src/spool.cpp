@@ -1,13 +1,9 @@
 #include "common/spool.h"
 
-#include <fcntl.h>
-#include <stdio.h>
-#include <sys/stat.h>
 #include <unistd.h>
 
 #include <algorithm>
 #include <atomic>
-#include <cerrno>
 #include <sstream>
 
 #include "common/config.h"
@@ -22,6 +18,7 @@ namespace {
 constexpr char kMagic[] = "BSPOOL";
 constexpr int kVersion = 1;
 constexpr uint64_t kMaxHeader = 4096;
+constexpr char kSuffix[] = ".upl";
 
 bool ParseU64(const std::string& s, uint64_t* out) {
   int64_t v = 0;
@@ -45,6 +42,8 @@ Status ValidateMeta(const SpoolMeta& m) {
 
 }  // namespace
 
+std::string SpoolKey(const SpoolMeta& meta) { return meta.device + "_" + meta.id; }
+
 std::string EncodeSpoolHeader(const SpoolMeta& m) {
   std::ostringstream h;
   h << "id=" << m.id << "\n"
@@ -55,7 +54,8 @@ std::string EncodeSpoolHeader(const SpoolMeta& m) {
     << "received_at=" << m.received_at << "\n"
     << "via=" << m.via << "\n"
     << "client_version=" << m.client_version << "\n"
-    << "policy_revision=" << m.policy_revision << "\n";
+    << "policy_revision=" << m.policy_revision << "\n"
+    << "seq=" << m.seq << "\n";
   std::string header = h.str();
   return std::string(kMagic) + " " + std::to_string(kVersion) + " " +
          std::to_string(header.size()) + " " + Sha256Hex(header) + "\n" + header;
@@ -91,6 +91,7 @@ StatusOr<SpoolMeta> DecodeSpoolHeader(const std::string& data, uint64_t* body_of
     else if (k == "via") m.via = v;
     else if (k == "client_version") m.client_version = v;
     else if (k == "policy_revision") { if (!ParseU64(v, &n)) return DataLoss("bad revision"); m.policy_revision = static_cast<int64_t>(n); }
+    else if (k == "seq") { if (!ParseU64(v, &m.seq)) return DataLoss("bad seq"); }
     // Unknown keys are skipped so that a newer writer's extra metadata does
     // not make entries undeliverable after a downgrade.
   }
@@ -106,46 +107,48 @@ struct Spool::Writer::Impl {
   Spool* spool;
   SpoolMeta meta;
   std::string tmp_path;
-  int fd;
-  Sha256 hash;
+  std::unique_ptr<WritableFile> file;
   uint64_t body_offset;
+  Sha256 hash;
   uint64_t written = 0;
   bool done = false;
 };
 
-Spool::Writer::Writer(Spool* spool, SpoolMeta meta, std::string tmp_path, int fd,
-                      uint64_t body_offset)
-    : impl_(new Impl{spool, std::move(meta), std::move(tmp_path), fd, {}, body_offset, 0, false}) {}
+Spool::Writer::Writer(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
 
 Spool::Writer::~Writer() {
-  if (impl_->fd >= 0) ::close(impl_->fd);
-  if (!impl_->done) ::unlink(impl_->tmp_path.c_str());
+  Impl& w = *impl_;
+  if (w.file) (void)w.file->Close();
+  if (!w.done) (void)w.spool->env_->Remove(w.tmp_path);
   // A committed body moved from reserved to ready bytes in FinishCommit.
-  impl_->spool->Release(impl_->meta.id, impl_->done ? 0 : impl_->meta.size);
+  w.spool->Release(SpoolKey(w.meta), w.done ? 0 : w.meta.size);
 }
 
+const SpoolMeta& Spool::Writer::meta() const { return impl_->meta; }
+
 Status Spool::Writer::Append(const char* data, size_t len) {
-  if (impl_->done) return FailedPrecondition("writer already committed");
-  if (impl_->written + len > impl_->meta.size) {
-    return InvalidArgument("body is longer than its declared size");
-  }
-  impl_->hash.Update(data, len);
-  impl_->written += len;
-  return WriteAll(impl_->fd, data, len, impl_->tmp_path);
+  Impl& w = *impl_;
+  if (w.done || !w.file) return FailedPrecondition("writer already committed");
+  if (w.written + len > w.meta.size) return InvalidArgument("body is longer than its declared size");
+  w.hash.Update(data, len);
+  w.written += len;
+  return w.file->Append(std::string_view(data, len));
 }
 
 Status Spool::Writer::Commit() {
   Impl& w = *impl_;
-  if (w.done) return FailedPrecondition("writer already committed");
+  if (w.done || !w.file) return FailedPrecondition("writer already committed");
   if (w.written != w.meta.size) {
     return InvalidArgument("body has " + std::to_string(w.written) + " bytes, expected " +
                            std::to_string(w.meta.size));
   }
-  std::string digest = w.hash.HexDigest();
-  if (digest != w.meta.sha256) return InvalidArgument("body SHA-256 does not match the declared digest");
-  if (::fsync(w.fd) != 0) return ErrnoStatus("fsync " + w.tmp_path, errno);
-  ::close(w.fd);
-  w.fd = -1;
+  if (w.hash.HexDigest() != w.meta.sha256) {
+    return InvalidArgument("body SHA-256 does not match the declared digest");
+  }
+  RETURN_IF_ERROR(w.file->Sync());
+  Status closed = w.file->Close();
+  w.file.reset();
+  RETURN_IF_ERROR(closed);
   Status st = w.spool->FinishCommit(w.meta, w.tmp_path, w.body_offset);
   if (st.ok()) w.done = true;
   return st;
@@ -153,145 +156,182 @@ Status Spool::Writer::Commit() {
 
 // ---- Spool ----
 
+Spool::Spool(Options options)
+    : options_(std::move(options)), env_(options_.env != nullptr ? options_.env : Env::Default()) {}
 Spool::~Spool() = default;
 
 StatusOr<std::unique_ptr<Spool>> Spool::Open(const Options& options) {
   std::unique_ptr<Spool> s(new Spool(options));
+  Env* env = s->env_;
   for (const char* sub : {"incoming", "ready", "rejected"}) {
-    RETURN_IF_ERROR(MakeDirs(options.dir + "/" + sub, 0700));
+    RETURN_IF_ERROR(env->MakeDirs(options.dir + "/" + sub, 0700));
   }
   // Bodies in incoming/ were never acknowledged: their senders will retry.
-  ASSIGN_OR_RETURN(auto incoming, ListDir(options.dir + "/incoming"));
-  for (const auto& name : incoming) ::unlink((options.dir + "/incoming/" + name).c_str());
-  RETURN_IF_ERROR(SyncDir(options.dir + "/incoming"));
+  ASSIGN_OR_RETURN(auto incoming, env->ListDir(options.dir + "/incoming"));
+  for (const auto& name : incoming) (void)env->Remove(options.dir + "/incoming/" + name);
+  RETURN_IF_ERROR(env->SyncDir(options.dir + "/incoming"));
   RETURN_IF_ERROR(s->Scan());
   return s;
 }
 
+void Spool::Quarantine(const std::string& name, const Status& why) {
+  LogError("spool " + options_.dir + ": quarantining ready/" + name + ": " + why.message());
+  std::string dst = RejectedPath(name);
+  Status moved = env_->Rename(options_.dir + "/ready/" + name, dst);
+  if (!moved.ok()) {
+    // It stays where it is; a sender's retry of the same upload replaces
+    // it (FinishCommit), and every restart reports it again.
+    LogError("spool " + options_.dir + ": cannot quarantine ready/" + name + ": " + moved.message());
+    return;
+  }
+  Status reason = WriteFileAtomic(dst + ".reason", why.ToString() + "\n", 0600, env_);
+  if (!reason.ok()) LogError("spool " + options_.dir + ": " + reason.ToString());
+}
+
 Status Spool::Scan() {
-  ASSIGN_OR_RETURN(auto names, ListDir(options_.dir + "/ready"));
+  const std::string ready = options_.dir + "/ready";
+  ASSIGN_OR_RETURN(auto names, env_->ListDir(ready));
   std::vector<Entry> found;
   for (const auto& name : names) {
-    std::string path = options_.dir + "/ready/" + name;
-    int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
-    if (fd < 0) continue;
-    std::string buf(kMaxHeader + 256, '\0');
-    ssize_t n = ::pread(fd, buf.data(), buf.size(), 0);
-    struct stat sb {};
-    ::fstat(fd, &sb);
-    ::close(fd);
-    buf.resize(n > 0 ? static_cast<size_t>(n) : 0);
+    const std::string path = ready + "/" + name;
+    auto head = env_->ReadAt(path, 0, kMaxHeader + 256);
+    auto size = env_->FileSize(path);
+    if (!head.ok() || !size.ok()) {
+      Quarantine(name, (head.ok() ? size.status() : head.status()).WithContext("cannot be read"));
+      continue;
+    }
     uint64_t off = 0;
-    auto meta = DecodeSpoolHeader(buf, &off);
+    auto meta = DecodeSpoolHeader(*head, &off);
     Status bad;
     if (!meta.ok()) {
       bad = meta.status();
-    } else if (name != meta->id + ".upl") {
-      bad = DataLoss("file name does not match upload id");
-    } else if (static_cast<uint64_t>(sb.st_size) != off + meta->size) {
+    } else if (name != SpoolKey(*meta) + kSuffix && name != meta->id + kSuffix) {
+      // "<id>.upl" is the name entries had before the key included the device.
+      bad = DataLoss("file name does not match the entry's device and upload id");
+    } else if (*size != off + meta->size) {
       bad = DataLoss("file length does not match header");
     }
     if (!bad.ok()) {
-      LogError("spool: quarantining ready/" + name + ": " + bad.message());
-      std::string dst = RejectedPath(name);
-      if (::rename(path.c_str(), dst.c_str()) != 0) return ErrnoStatus("quarantine " + name, errno);
-      (void)WriteFileAtomic(dst + ".reason", bad.ToString() + "\n");
+      Quarantine(name, bad);
       continue;
     }
-    found.push_back(Entry{*meta, 0, off});
+    found.push_back(Entry{*meta, name, off});
   }
+  // Entries from before `seq` existed (0) go first, in the order they were
+  // received; a clock step can only misorder those.
   std::sort(found.begin(), found.end(), [](const Entry& a, const Entry& b) {
-    return a.meta.received_at != b.meta.received_at ? a.meta.received_at < b.meta.received_at
-                                                    : a.meta.id < b.meta.id;
+    if (a.meta.seq != b.meta.seq) return a.meta.seq < b.meta.seq;
+    if (a.meta.received_at != b.meta.received_at) return a.meta.received_at < b.meta.received_at;
+    return a.file < b.file;
   });
   std::lock_guard<std::mutex> lock(mu_);
   for (auto& e : found) {
-    e.seq = seq_++;
+    std::string key = SpoolKey(e.meta);
+    if (entries_.count(key)) {  // a legacy name and a new name of one upload
+      Quarantine(e.file, DataLoss("a second copy of " + key));
+      continue;
+    }
+    next_seq_ = std::max(next_seq_, e.meta.seq + 1);
     bytes_ += e.meta.size;
-    std::string id = e.meta.id;
-    entries_.emplace(id, std::move(e));
+    entries_.emplace(std::move(key), std::move(e));
   }
-  return SyncDir(options_.dir + "/rejected");
+  return env_->SyncDir(options_.dir + "/rejected");
 }
 
 std::string Spool::RejectedPath(const std::string& name) const {
   // Never replace an earlier rejected file of the same name: both are evidence.
   std::string base = options_.dir + "/rejected/" + name;
   std::string path = base;
-  struct stat sb {};
-  for (int n = 1; ::lstat(path.c_str(), &sb) == 0; ++n) path = base + "." + std::to_string(n);
+  for (int n = 1; env_->FileSize(path).status().code() != Code::kNotFound; ++n) {
+    path = base + "." + std::to_string(n);
+  }
   return path;
-}
-
-std::string Spool::ReadyPath(const std::string& id) const {
-  return options_.dir + "/ready/" + id + ".upl";
 }
 
 StatusOr<std::unique_ptr<Spool::Writer>> Spool::Begin(SpoolMeta meta) {
   RETURN_IF_ERROR(ValidateMeta(meta));
-  if (meta.received_at == 0) meta.received_at = static_cast<int64_t>(::time(nullptr));
+  if (meta.received_at == 0) meta.received_at = env_->NowSeconds();
+  const std::string key = SpoolKey(meta);
   {
     std::lock_guard<std::mutex> lock(mu_);
-    if (entries_.count(meta.id)) return AlreadyExists("upload " + meta.id + " is already stored");
-    // A second sender of the same id (a client retrying after a timeout) must
-    // not be told "stored" while the first copy is not durable yet.
-    if (receiving_.count(meta.id)) return Unavailable("upload " + meta.id + " is being received");
+    if (entries_.count(key)) return AlreadyExists("upload " + key + " is already stored");
+    // A second sender of the same upload (a client retrying after a
+    // timeout) must not be told "stored" while the first copy is not
+    // durable yet.
+    if (receiving_.count(key)) return Unavailable("upload " + key + " is being received");
+    if (entries_.size() + receiving_.size() >= options_.max_files) {
+      return Unavailable("spool holds its maximum of " + std::to_string(options_.max_files) + " uploads");
+    }
     if (bytes_ + reserved_ + meta.size > options_.max_bytes) {
       return Unavailable("spool is full (" + std::to_string(bytes_ + reserved_) + " of " +
-                               std::to_string(options_.max_bytes) + " bytes)");
+                         std::to_string(options_.max_bytes) + " bytes)");
     }
     reserved_ += meta.size;
-    receiving_.insert(meta.id);
+    receiving_.insert(key);
+    meta.seq = next_seq_++;
   }
-  auto free_bytes = FreeBytes(options_.dir);
+  auto free_bytes = env_->FreeBytes(options_.dir);
   if (!free_bytes.ok() || *free_bytes < options_.min_free_bytes + meta.size) {
-    Release(meta.id, meta.size);
+    Release(key, meta.size);
     return ResourceExhausted("disk holding the spool is short of space");
   }
   static std::atomic<uint64_t> counter{0};
-  std::string tmp = options_.dir + "/incoming/" + meta.id + "." + std::to_string(::getpid()) +
-                    "." + std::to_string(counter++);
-  int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
-  if (fd < 0) {
-    Release(meta.id, meta.size);
-    return ErrnoStatus("create " + tmp, errno);
+  std::string tmp = options_.dir + "/incoming/" + key + "." + std::to_string(::getpid()) + "." +
+                    std::to_string(counter++);
+  auto file = env_->NewWritableFile(tmp, 0600, /*exclusive=*/true);
+  if (!file.ok()) {
+    Release(key, meta.size);
+    return file.status();
   }
   std::string header = EncodeSpoolHeader(meta);
-  Status st = WriteAll(fd, header.data(), header.size(), tmp);
+  Status st = (*file)->Append(header);
   if (!st.ok()) {
-    ::close(fd);
-    ::unlink(tmp.c_str());
-    Release(meta.id, meta.size);
+    (void)(*file)->Close();
+    (void)env_->Remove(tmp);
+    Release(key, meta.size);
     return st;
   }
-  return std::unique_ptr<Writer>(new Writer(this, std::move(meta), std::move(tmp), fd, header.size()));
+  auto impl = std::make_unique<Writer::Impl>();
+  impl->spool = this;
+  impl->meta = std::move(meta);
+  impl->tmp_path = std::move(tmp);
+  impl->file = std::move(file).value();
+  impl->body_offset = header.size();
+  return std::unique_ptr<Writer>(new Writer(std::move(impl)));
 }
 
-void Spool::Release(const std::string& id, uint64_t bytes) {
+void Spool::Release(const std::string& key, uint64_t bytes) {
   std::lock_guard<std::mutex> lock(mu_);
   reserved_ -= std::min(reserved_, bytes);
-  receiving_.erase(id);
+  receiving_.erase(key);
 }
 
 Status Spool::FinishCommit(const SpoolMeta& meta, const std::string& tmp_path, uint64_t body_offset) {
-  std::string dst = ReadyPath(meta.id);
-  // RENAME_NOREPLACE: two concurrent uploads of one id must not overwrite
-  // each other; the loser learns the id is already stored.
-  if (::renameat2(AT_FDCWD, tmp_path.c_str(), AT_FDCWD, dst.c_str(), RENAME_NOREPLACE) != 0) {
-    int err = errno;
-    ::unlink(tmp_path.c_str());
-    if (err == EEXIST) return AlreadyExists("upload " + meta.id + " is already stored");
-    return ErrnoStatus("rename into ready/", err);
+  const std::string key = SpoolKey(meta);
+  const std::string file = key + kSuffix;
+  const std::string dst = options_.dir + "/ready/" + file;
+  Status renamed = env_->RenameNoReplace(tmp_path, dst);
+  if (renamed.code() == Code::kAlreadyExists) {
+    // Not indexed (Begin checked, and no other writer of this key is alive),
+    // so it is a leftover: a commit whose directory sync failed, or a file
+    // that could not be read or quarantined at start-up. This copy is whole
+    // and verified: it takes the name.
+    LogWarn("spool " + options_.dir + ": replacing the unindexed ready/" + file);
+    renamed = env_->Rename(tmp_path, dst);
   }
-  Status synced = SyncDir(options_.dir + "/ready");
+  if (!renamed.ok()) {
+    (void)env_->Remove(tmp_path);
+    return renamed;
+  }
+  Status synced = env_->SyncDir(options_.dir + "/ready");
   if (!synced.ok()) {
     // Not durable, so not acknowledged: take it back so that the sender's
-    // retry is stored afresh instead of colliding with an unindexed file.
-    ::unlink(dst.c_str());
+    // retry is stored afresh.
+    (void)env_->Remove(dst);
     return synced;
   }
   std::lock_guard<std::mutex> lock(mu_);
-  entries_[meta.id] = Entry{meta, seq_++, body_offset};
+  entries_[key] = Entry{meta, file, body_offset};
   bytes_ += meta.size;
   reserved_ -= std::min(reserved_, meta.size);
   ++generation_;
@@ -307,18 +347,24 @@ Status Spool::Put(SpoolMeta meta, const std::string& body) {
   return writer->Commit();
 }
 
-bool Spool::Contains(const std::string& id) const {
+bool Spool::Contains(const std::string& device, const std::string& id) const {
+  SpoolMeta m;
+  m.device = device;
+  m.id = id;
   std::lock_guard<std::mutex> lock(mu_);
-  return entries_.count(id) > 0;
+  return entries_.count(SpoolKey(m)) > 0;
 }
 
 std::vector<SpoolMeta> Spool::List() const {
-  std::vector<const Entry*> es;
-  std::lock_guard<std::mutex> lock(mu_);
-  for (const auto& [id, e] : entries_) es.push_back(&e);
-  std::sort(es.begin(), es.end(), [](const Entry* a, const Entry* b) { return a->seq < b->seq; });
   std::vector<SpoolMeta> out;
-  for (const Entry* e : es) out.push_back(e->meta);
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    out.reserve(entries_.size());
+    for (const auto& [key, e] : entries_) out.push_back(e.meta);
+  }
+  std::sort(out.begin(), out.end(), [](const SpoolMeta& a, const SpoolMeta& b) {
+    return a.seq != b.seq ? a.seq < b.seq : SpoolKey(a) < SpoolKey(b);
+  });
   return out;
 }
 
@@ -332,71 +378,52 @@ uint64_t Spool::Bytes() const {
   return bytes_;
 }
 
-StatusOr<std::string> Spool::ReadBody(const std::string& id, uint64_t offset, uint64_t len) const {
-  uint64_t body_offset = 0, size = 0;
-  {
-    std::lock_guard<std::mutex> lock(mu_);
-    auto it = entries_.find(id);
-    if (it == entries_.end()) return NotFound("no spool entry " + id);
-    body_offset = it->second.body_offset;
-    size = it->second.meta.size;
-  }
-  if (offset > size || len > size - offset) return InvalidArgument("read past end of body");
-  int fd = ::open(ReadyPath(id).c_str(), O_RDONLY | O_CLOEXEC);
-  if (fd < 0) return ErrnoStatus("open spool entry " + id, errno);
-  std::string out(len, '\0');
-  uint64_t got = 0;
-  while (got < len) {
-    ssize_t n = ::pread(fd, out.data() + got, len - got, static_cast<off_t>(body_offset + offset + got));
-    if (n < 0 && errno == EINTR) continue;
-    if (n <= 0) {
-      ::close(fd);
-      return DataLoss("spool entry " + id + " is shorter than its header says");
-    }
-    got += static_cast<uint64_t>(n);
-  }
-  ::close(fd);
+StatusOr<Spool::Entry> Spool::Find(const SpoolMeta& entry) const {
+  std::lock_guard<std::mutex> lock(mu_);
+  auto it = entries_.find(SpoolKey(entry));
+  if (it == entries_.end()) return NotFound("no spool entry " + SpoolKey(entry));
+  return it->second;
+}
+
+StatusOr<std::string> Spool::ReadBody(const SpoolMeta& entry, uint64_t offset, uint64_t len) const {
+  ASSIGN_OR_RETURN(Entry e, Find(entry));
+  if (offset > e.meta.size || len > e.meta.size - offset) return InvalidArgument("read past end of body");
+  ASSIGN_OR_RETURN(std::string out, env_->ReadAt(options_.dir + "/ready/" + e.file, e.body_offset + offset, len));
+  if (out.size() != len) return DataLoss("spool entry " + e.file + " is shorter than its header says");
   return out;
 }
 
-StatusOr<std::string> Spool::ReadWholeBody(const std::string& id, uint64_t max_bytes) const {
-  SpoolMeta meta;
-  {
-    std::lock_guard<std::mutex> lock(mu_);
-    auto it = entries_.find(id);
-    if (it == entries_.end()) return NotFound("no spool entry " + id);
-    meta = it->second.meta;
-  }
-  if (meta.size > max_bytes) return ResourceExhausted("spool entry " + id + " is too large");
-  ASSIGN_OR_RETURN(std::string body, ReadBody(id, 0, meta.size));
-  if (Sha256Hex(body) != meta.sha256) return DataLoss("spool entry " + id + " fails its SHA-256");
+StatusOr<std::string> Spool::ReadWholeBody(const SpoolMeta& entry, uint64_t max_bytes) const {
+  ASSIGN_OR_RETURN(Entry e, Find(entry));
+  if (e.meta.size > max_bytes) return ResourceExhausted("spool entry " + e.file + " is too large");
+  ASSIGN_OR_RETURN(std::string body, ReadBody(entry, 0, e.meta.size));
+  if (Sha256Hex(body) != e.meta.sha256) return DataLoss("spool entry " + e.file + " fails its SHA-256");
   return body;
 }
 
-Status Spool::Remove(const std::string& id) {
-  if (!Contains(id)) return NotFound("no spool entry " + id);
+Status Spool::Remove(const SpoolMeta& entry) {
+  ASSIGN_OR_RETURN(Entry e, Find(entry));
   // The file goes first: if that fails, the entry stays indexed and counted.
-  if (::unlink(ReadyPath(id).c_str()) != 0 && errno != ENOENT) {
-    return ErrnoStatus("unlink spool entry " + id, errno);
-  }
-  Forget(id);
-  return SyncDir(options_.dir + "/ready");
+  Status removed = env_->Remove(options_.dir + "/ready/" + e.file);
+  if (!removed.ok() && removed.code() != Code::kNotFound) return removed;
+  Forget(SpoolKey(e.meta));
+  return env_->SyncDir(options_.dir + "/ready");
 }
 
-Status Spool::Reject(const std::string& id, const std::string& reason) {
-  if (!Contains(id)) return NotFound("no spool entry " + id);
-  std::string dst = RejectedPath(id + ".upl");
-  if (::rename(ReadyPath(id).c_str(), dst.c_str()) != 0) return ErrnoStatus("reject " + id, errno);
-  Forget(id);
-  RETURN_IF_ERROR(WriteFileAtomic(dst + ".reason", reason + "\n"));
-  RETURN_IF_ERROR(SyncDir(options_.dir + "/ready"));
-  LogWarn("spool: rejected " + id + ": " + reason);
+Status Spool::Reject(const SpoolMeta& entry, const std::string& reason) {
+  ASSIGN_OR_RETURN(Entry e, Find(entry));
+  std::string dst = RejectedPath(e.file);
+  RETURN_IF_ERROR(env_->Rename(options_.dir + "/ready/" + e.file, dst));
+  Forget(SpoolKey(e.meta));
+  RETURN_IF_ERROR(WriteFileAtomic(dst + ".reason", reason + "\n", 0600, env_));
+  RETURN_IF_ERROR(env_->SyncDir(options_.dir + "/ready"));
+  LogWarn("spool " + options_.dir + ": rejected " + e.file + ": " + reason);
   return Status::Ok();
 }
 
-void Spool::Forget(const std::string& id) {
+void Spool::Forget(const std::string& key) {
   std::lock_guard<std::mutex> lock(mu_);
-  auto it = entries_.find(id);
+  auto it = entries_.find(key);
   if (it == entries_.end()) return;
   bytes_ -= std::min(bytes_, it->second.meta.size);
   entries_.erase(it);

@@ -90,6 +90,19 @@ StatusOr<std::shared_ptr<const PolicySnapshot>> PolicySource::ManifestFor(const 
     token = ++next_token_;
     resolving_[device_id] = token;
   }
+  // The in-flight mark goes on every way out, errors included, so the map
+  // holds only resolutions under way (at most one per worker thread).
+  struct Unmark {
+    PolicySource* source;
+    const std::string& device;
+    uint64_t token;
+    ~Unmark() {
+      std::lock_guard<std::mutex> lock(source->mu_);
+      auto it = source->resolving_.find(device);
+      if (it != source->resolving_.end() && it->second == token) source->resolving_.erase(it);
+    }
+  };
+  Unmark unmark{this, device_id, token};
   if (tree == nullptr) return common::NotFound("no policy has been published yet");
   // Resolved outside the lock: the store lookup and the signature are the
   // slow part, and check-ins of other devices must not wait for them.

@@ -57,7 +57,7 @@ TEST_CASE("importer: the same upload twice is one row set") {
   auto gz = inventory::Gzip(inventory::ToXml(Sample(device, 3)));
   REQUIRE(gz.ok());
   auto meta = f.Add(device, "inventory", *gz);
-  REQUIRE(beacon::ImportEntry(*f.store, *f.spool, meta).ok());
+  REQUIRE(beacon::ImportEntry(*f.store, *f.spool, meta).status.ok());
   auto row = f.store->GetDevice(device);
   REQUIRE(row.ok());
   CHECK(row->hostname == "host-a");
@@ -65,7 +65,7 @@ TEST_CASE("importer: the same upload twice is one row set") {
   CHECK(row->via == "dmz");
 
   // A relayed duplicate: same upload id arriving again.
-  CHECK(beacon::ImportEntry(*f.store, *f.spool, meta).code() == common::Code::kAlreadyExists);
+  CHECK(beacon::ImportEntry(*f.store, *f.spool, meta).status.code() == common::Code::kAlreadyExists);
   CHECK(common::Classify(common::AlreadyExists("")) == common::Outcome::kDone);
   CHECK(f.store->GetDevice(device)->packages == 3);
   CHECK(f.store->DeviceSoftware(device)->size() == 3);
@@ -75,19 +75,19 @@ TEST_CASE("importer: bad bodies are rejected, not retried") {
   Fixture f;
   std::string device = common::NewUuid();
   auto not_gzip = f.Add(device, "inventory", "<inventory/>");
-  CHECK(common::Classify(beacon::ImportEntry(*f.store, *f.spool, not_gzip)) == common::Outcome::kReject);
+  CHECK(common::Classify(beacon::ImportEntry(*f.store, *f.spool, not_gzip).status) == common::Outcome::kReject);
 
   auto not_xml = f.Add(device, "inventory", *inventory::Gzip("definitely not xml"));
-  CHECK(common::Classify(beacon::ImportEntry(*f.store, *f.spool, not_xml)) == common::Outcome::kReject);
+  CHECK(common::Classify(beacon::ImportEntry(*f.store, *f.spool, not_xml).status) == common::Outcome::kReject);
 
   auto other = f.Add(device, "inventory", *inventory::Gzip(inventory::ToXml(Sample(common::NewUuid(), 1))));
-  CHECK(common::Classify(beacon::ImportEntry(*f.store, *f.spool, other)) == common::Outcome::kReject);
+  CHECK(common::Classify(beacon::ImportEntry(*f.store, *f.spool, other).status) == common::Outcome::kReject);
 
   auto bomb = f.Add(device, "inventory", *inventory::Gzip(std::string(300u << 20, '\0')));
-  CHECK(common::Classify(beacon::ImportEntry(*f.store, *f.spool, bomb)) == common::Outcome::kReject);
+  CHECK(common::Classify(beacon::ImportEntry(*f.store, *f.spool, bomb).status) == common::Outcome::kReject);
 
   auto bad_checkins = f.Add(device, "checkins", "garbage");
-  CHECK(common::Classify(beacon::ImportEntry(*f.store, *f.spool, bad_checkins)) == common::Outcome::kReject);
+  CHECK(common::Classify(beacon::ImportEntry(*f.store, *f.spool, bad_checkins).status) == common::Outcome::kReject);
 
   CHECK(f.store->GetDevice(device).status().code() == common::Code::kNotFound);
 }
@@ -97,7 +97,7 @@ TEST_CASE("importer: check-in batches and blobs") {
   std::string device = common::NewUuid();
   std::string body = beacon::EncodeCheckins({{device, 1700000000, "dmz", "0.1.0", 4, 2, "127.0.0.1"}});
   auto meta = f.Add(common::NewUuid(), "checkins", body);
-  REQUIRE(beacon::ImportEntry(*f.store, *f.spool, meta).ok());
+  REQUIRE(beacon::ImportEntry(*f.store, *f.spool, meta).status.ok());
   auto row = f.store->GetDevice(device);
   REQUIRE(row.ok());
   CHECK(row->last_seen == 1700000000);
@@ -105,9 +105,9 @@ TEST_CASE("importer: check-in batches and blobs") {
   CHECK(row->outbox_depth == 2);
 
   auto logs = f.Add(device, "logs", "some log lines");
-  REQUIRE(beacon::ImportEntry(*f.store, *f.spool, logs).ok());
+  REQUIRE(beacon::ImportEntry(*f.store, *f.spool, logs).status.ok());
   CHECK(*f.store->HasUpload(logs.id));
-  CHECK(beacon::ImportEntry(*f.store, *f.spool, logs).code() == common::Code::kAlreadyExists);
+  CHECK(beacon::ImportEntry(*f.store, *f.spool, logs).status.code() == common::Code::kAlreadyExists);
 }
 
 TEST_CASE("importer: usage periods are parsed and stored; broken ones rejected") {
@@ -118,19 +118,19 @@ TEST_CASE("importer: usage periods are parsed and stored; broken ones rejected")
   u.sample_seconds = 60;
   u.AddSample(1700000000, {"/usr/bin/vim"});
   auto good = f.Add(device, "usage", *inventory::Gzip(inventory::ToXml(u)));
-  REQUIRE(beacon::ImportEntry(*f.store, *f.spool, good).ok());
+  REQUIRE(beacon::ImportEntry(*f.store, *f.spool, good).status.ok());
   auto summary = f.store->UsageSummary(device);
   REQUIRE(summary.ok());
   REQUIRE(summary->size() == 1);
   CHECK((*summary)[0].program == "/usr/bin/vim");
-  CHECK(beacon::ImportEntry(*f.store, *f.spool, good).code() == common::Code::kAlreadyExists);
+  CHECK(beacon::ImportEntry(*f.store, *f.spool, good).status.code() == common::Code::kAlreadyExists);
 
   // Not gzip, not a usage document, or another device's: rejected, never retried.
   u.device_id = common::NewUuid();
   for (const std::string& body : {std::string("plain text"), *inventory::Gzip("<inventory/>"),
                                   *inventory::Gzip(inventory::ToXml(u))}) {
     auto bad = f.Add(device, "usage", body);
-    common::Status st = beacon::ImportEntry(*f.store, *f.spool, bad);
+    common::Status st = beacon::ImportEntry(*f.store, *f.spool, bad).status;
     CHECK(st.code() == common::Code::kInvalidArgument);
     CHECK(common::Classify(st) == common::Outcome::kReject);
   }

@@ -71,8 +71,8 @@ TEST_CASE("spool: commit makes an entry durable and readable") {
   REQUIRE((*w)->Commit().ok());
   CHECK(spool->Count() == 1);
   CHECK(spool->Bytes() == body.size());
-  CHECK(*spool->ReadWholeBody(meta.id, 1 << 20) == body);
-  CHECK(*spool->ReadBody(meta.id, 6, 9) == "inventory");
+  CHECK(*spool->ReadWholeBody(meta, 1 << 20) == body);
+  CHECK(*spool->ReadBody(meta, 6, 9) == "inventory");
   CHECK(Files(t.path + "/incoming") == 0);
   auto listed = spool->List();
   REQUIRE(listed.size() == 1);
@@ -131,9 +131,11 @@ TEST_CASE("spool: a second writer of an id in flight is turned away until the fi
 TEST_CASE("spool: a crash before rename leaves nothing visible; ready/ survives restart") {
   TempDir t;
   std::string kept_id;
+  common::SpoolMeta kept;
   {
     auto spool = Open(t.path);
     auto meta = Meta("kept");
+    kept = meta;
     kept_id = meta.id;
     REQUIRE(spool->Put(meta, "kept").ok());
   }
@@ -158,20 +160,20 @@ TEST_CASE("spool: a crash before rename leaves nothing visible; ready/ survives 
   CHECK(Files(t.path + "/incoming") == 0);
   REQUIRE(spool->Count() == 1);
   CHECK(spool->List()[0].id == kept_id);
-  CHECK(*spool->ReadWholeBody(kept_id, 100) == "kept");
+  CHECK(*spool->ReadWholeBody(kept, 100) == "kept");
 }
 
 TEST_CASE("spool: corrupt entries are quarantined at start-up") {
   TempDir t;
-  std::string good_id, bad_id, truncated_id;
+  std::string good_id, bad_id, truncated_id;  // file names without ".upl"
   {
     auto spool = Open(t.path);
     auto good = Meta("good body");
     auto bad = Meta("bad body!");
     auto truncated = Meta("truncated body");
-    good_id = good.id;
-    bad_id = bad.id;
-    truncated_id = truncated.id;
+    good_id = common::SpoolKey(good);
+    bad_id = common::SpoolKey(bad);
+    truncated_id = common::SpoolKey(truncated);
     REQUIRE(spool->Put(good, "good body").ok());
     REQUIRE(spool->Put(bad, "bad body!").ok());
     REQUIRE(spool->Put(truncated, "truncated body").ok());
@@ -188,7 +190,7 @@ TEST_CASE("spool: corrupt entries are quarantined at start-up") {
 
   auto spool = Open(t.path);
   REQUIRE(spool->Count() == 1);
-  CHECK(spool->List()[0].id == good_id);
+  CHECK(common::SpoolKey(spool->List()[0]) == good_id);
   CHECK(fs::exists(t.path + "/rejected/" + bad_id + ".upl"));
   CHECK(fs::exists(t.path + "/rejected/" + bad_id + ".upl.reason"));
   CHECK(fs::exists(t.path + "/rejected/" + truncated_id + ".upl"));
@@ -201,11 +203,11 @@ TEST_CASE("spool: a body corrupted after commit is DataLoss, not delivered") {
   auto meta = Meta("0123456789");
   REQUIRE(spool->Put(meta, "0123456789").ok());
   {
-    std::fstream f(t.path + "/ready/" + meta.id + ".upl", std::ios::in | std::ios::out | std::ios::binary);
+    std::fstream f(t.path + "/ready/" + common::SpoolKey(meta) + ".upl", std::ios::in | std::ios::out | std::ios::binary);
     f.seekp(-1, std::ios::end);
     f.put('X');
   }
-  CHECK(spool->ReadWholeBody(meta.id, 100).status().code() == common::Code::kDataLoss);
+  CHECK(spool->ReadWholeBody(meta, 100).status().code() == common::Code::kDataLoss);
 }
 
 TEST_CASE("spool: capacity is enforced before anything is written") {
@@ -242,14 +244,14 @@ TEST_CASE("spool: remove and reject") {
   auto a = Meta("a"), b = Meta("b");
   REQUIRE(spool->Put(a, "a").ok());
   REQUIRE(spool->Put(b, "b").ok());
-  REQUIRE(spool->Remove(a.id).ok());
-  REQUIRE(spool->Reject(b.id, "upstream said 400").ok());
+  REQUIRE(spool->Remove(a).ok());
+  REQUIRE(spool->Reject(b, "upstream said 422").ok());
   CHECK(spool->Count() == 0);
   CHECK(spool->Bytes() == 0);
-  CHECK(spool->Remove(a.id).code() == common::Code::kNotFound);
-  auto reason = common::ReadFile(t.path + "/rejected/" + b.id + ".upl.reason");
+  CHECK(spool->Remove(a).code() == common::Code::kNotFound);
+  auto reason = common::ReadFile(t.path + "/rejected/" + common::SpoolKey(b) + ".upl.reason");
   REQUIRE(reason.ok());
-  CHECK(reason->find("upstream said 400") != std::string::npos);
+  CHECK(reason->find("upstream said 422") != std::string::npos);
   auto reopened = Open(t.path);
   CHECK(reopened->Count() == 0);
 }

@@ -167,7 +167,7 @@ TEST_CASE("an upload with a wrong digest is refused and nothing is stored") {
   auto source = [&](uint64_t off, uint64_t len) -> common::StatusOr<std::string> { return body.substr(off, len); };
   auto res = http->Put(proto::UploadPath(device, "logs", upload), headers, body.size(), source, "application/octet-stream");
   REQUIRE(res.ok());
-  CHECK(res->status == 400);
+  CHECK(res->status == 422);  // the upload itself is bad: the sender quarantines it
   CHECK(res->body.find("SHA-256") != std::string::npos);
   CHECK(CountFiles(e.dir + "/dmz/spool/ready") == 0);
   CHECK(CountFiles(e.dir + "/dmz/spool/incoming") == 0);
@@ -192,7 +192,7 @@ TEST_CASE("an upload with a wrong digest is refused and nothing is stored") {
   // holds the upload once.
   REQUIRE(WaitUntil([&] { return CountFiles(e.dir + "/central/spool/ready") == 0; }, seconds(10)));
   CHECK(Imported(e, upload));
-  CHECK(harness::ReadText(e.dir + "/central.log").find("logs " + upload + " was imported before") != std::string::npos);
+  CHECK(harness::ReadText(e.dir + "/central.log").find("already delivered logs " + device + "_" + upload) != std::string::npos);
 }
 
 TEST_CASE("the real beacon refuses malformed uploads before reading them and stores nothing") {
@@ -215,8 +215,8 @@ TEST_CASE("the real beacon refuses malformed uploads before reading them and sto
       {"missing Content-Length", "PUT " + path + " HTTP/1.1\r\n" + base + "\r\n", 411},
       {"over-size", "PUT " + path + " HTTP/1.1\r\n" + base + "Content-Length: 2097152\r\n\r\n" + std::string(4096, 'x'), 413},
       {"body on GET", "GET " + proto::ManifestPath(device) + " HTTP/1.1\r\n" + base + "Content-Length: 5\r\n\r\nhello", 400},
-      {"unknown kind", "PUT " + proto::UploadPath(device, "secrets", common::NewUuid()) + " HTTP/1.1\r\n" + base + "Content-Length: 5\r\n\r\nhello", 400},
-      {"bad upload id", "PUT " + proto::UploadPath(device, "inventory", "not-a-uuid") + " HTTP/1.1\r\n" + base + "Content-Length: 5\r\n\r\nhello", 400},
+      {"unknown kind", "PUT " + proto::UploadPath(device, "secrets", common::NewUuid()) + " HTTP/1.1\r\n" + base + "Content-Length: 5\r\n\r\nhello", 422},
+      {"bad upload id", "PUT " + proto::UploadPath(device, "inventory", "not-a-uuid") + " HTTP/1.1\r\n" + base + "Content-Length: 5\r\n\r\nhello", 422},
       {"encoded traversal", "PUT " + proto::UploadPath(device, "inventory", "..%2F..%2Fetc") + " HTTP/1.1\r\n" + base + "Content-Length: 5\r\n\r\nhello", 404},
       {"check-ins from a device", "PUT " + proto::UploadPath(device, "checkins", common::NewUuid()) + " HTTP/1.1\r\n" + base + "Content-Length: 5\r\n\r\nhello", 403},
       {"device mismatch", "PUT " + proto::UploadPath(common::NewUuid(), "inventory", common::NewUuid()) + " HTTP/1.1\r\n" + base + "Content-Length: 5\r\n\r\nhello", 400},
@@ -244,7 +244,8 @@ TEST_CASE("with the central stopped, uploads wait in the beacon and arrive once 
   REQUIRE(inv.exit_code == 0);
   std::string upload = QueuedUploadId(inv.output);
   REQUIRE(common::IsUuid(upload));
-  CHECK(std::filesystem::exists(e.dir + "/dmz/spool/ready/" + upload + ".upl"));
+  const std::string entry = e.dir + "/dmz/spool/ready/" + e.DeviceOf("client") + "_" + upload + ".upl";
+  CHECK(std::filesystem::exists(entry));
 
   // The relay keeps serving policy from its cache while upstream is down.
   auto cycle = e.Client(conf, {"run", "--once"});
@@ -254,11 +255,11 @@ TEST_CASE("with the central stopped, uploads wait in the beacon and arrive once 
   // A restart of the relay keeps what it acknowledged.
   e.StopDmz();
   e.StartDmz();
-  CHECK(std::filesystem::exists(e.dir + "/dmz/spool/ready/" + upload + ".upl"));
+  CHECK(std::filesystem::exists(entry));
 
   e.StartCentral();
   REQUIRE(WaitUntil([&] { return Imported(e, upload); }, seconds(30)));
-  REQUIRE(WaitUntil([&] { return !std::filesystem::exists(e.dir + "/dmz/spool/ready/" + upload + ".upl"); }, seconds(10)));
+  REQUIRE(WaitUntil([&] { return !std::filesystem::exists(entry); }, seconds(10)));
 }
 
 TEST_CASE("a client refuses a beacon whose certificate it cannot verify") {

@@ -29,6 +29,10 @@ struct ConfigKey {
   KeyType type;
   std::string default_value;  // in the file's own syntax; "" = empty / unset
   std::string help;
+  // The range a kInt or a kDuration (in seconds) must fall in; a value
+  // outside is refused with file:line. The default range fits an `int`.
+  int64_t min = 0;
+  int64_t max = 2147483647;
 };
 
 class Config {
@@ -36,8 +40,10 @@ class Config {
   Config() = default;
   explicit Config(const std::vector<ConfigKey>* keys) : keys_(keys) {}
 
-  // Typed accessors. The key must be declared in the table (a bug otherwise);
-  // the value was validated when parsed, so these cannot fail.
+  // Typed accessors, for filling a component's typed settings once at
+  // start-up. The key must be declared in the table: an undeclared name is a
+  // bug and aborts the process with its name. The value was validated
+  // (type and range) when parsed, so these cannot fail.
   std::string GetString(const std::string& name) const;
   int64_t GetInt(const std::string& name) const;
   bool GetBool(const std::string& name) const;

@@ -55,19 +55,40 @@ struct HttpResult {
 // Supplies `len` body bytes starting at `offset` (streamed uploads).
 using BodySource = std::function<StatusOr<std::string>(uint64_t offset, uint64_t len)>;
 
-class HttpClient {
+// The Transport seam: the requests a client or a relay makes to the next
+// hop. HttpClient is the production implementation; tests inject one that
+// refuses, stalls, cuts a body midway or answers any status
+// (tests/support/fault_transport.h). Transport errors are Status codes as
+// listed above; HTTP statuses come back in HttpResult. Not thread-safe.
+class Transport {
+ public:
+  virtual ~Transport() = default;
+  // A response body over max_body is refused (ResourceExhausted).
+  virtual StatusOr<HttpResult> Get(const std::string& path, const HeaderList& headers,
+                                   uint64_t max_body = 16u << 20) = 0;
+  // Streams `size` bytes from `source`. A connection reset or timeout while
+  // sending is Unavailable/DeadlineExceeded (the peer may have refused
+  // before reading the body): retry later with backoff.
+  virtual StatusOr<HttpResult> Put(const std::string& path, const HeaderList& headers, uint64_t size,
+                                   const BodySource& source, const std::string& content_type) = 0;
+  virtual const std::string& url() const = 0;
+};
+
+class HttpClient : public Transport {
  public:
   // InvalidArgument for a URL that is not https://host[:port].
   static StatusOr<std::unique_ptr<HttpClient>> Create(const ClientOptions& options);
-  ~HttpClient();
+  ~HttpClient() override;
 
-  // A response body over max_body is refused (ResourceExhausted).
+  // A request on a kept-alive connection that fails before any answer (the
+  // peer closed it while idle) is sent once more on a new connection: every
+  // request of this protocol is idempotent.
   StatusOr<HttpResult> Get(const std::string& path, const HeaderList& headers,
-                           uint64_t max_body = 16u << 20);
+                           uint64_t max_body = 16u << 20) override;
   StatusOr<HttpResult> Put(const std::string& path, const HeaderList& headers, uint64_t size,
-                           const BodySource& source, const std::string& content_type);
+                           const BodySource& source, const std::string& content_type) override;
 
-  const std::string& url() const;
+  const std::string& url() const override;
 
  private:
   HttpClient();

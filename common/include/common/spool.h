@@ -4,12 +4,14 @@
 // Layout under `dir` (format in docs/spool.md):
 //   incoming/  bodies being received; anything here at Open() is a crashed
 //              write and is deleted
-//   ready/     durable entries "<upload-id>.upl", each a header + body
-//   rejected/  entries that cannot be delivered (corrupt, refused upstream)
+//   ready/     durable entries "<device>_<upload-id>.upl", each a header + body
+//   rejected/  entries proven bad (or unreadable at start-up), with a reason
 //
-// An entry becomes visible in ready/ only after its bytes are fsynced, it has
-// been renamed into place without replacing anything (RENAME_NOREPLACE) and
-// ready/ has been fsynced. Once Commit() returns OK the entry survives a crash.
+// An entry is keyed by (device, upload id): the same upload id from two
+// devices is two uploads. It becomes visible in ready/ only after its bytes
+// are fsynced, it has been renamed into place and ready/ has been fsynced;
+// once Commit() returns OK the entry survives a crash or a power cut. Every
+// file-system and clock access goes through the Env of the options.
 // All methods are thread-safe; WaitForWork lets one consumer sleep until an
 // entry is committed.
 #pragma once
@@ -17,7 +19,6 @@
 #include <chrono>
 #include <condition_variable>
 #include <cstdint>
-#include <functional>
 #include <map>
 #include <memory>
 #include <mutex>
@@ -25,6 +26,7 @@
 #include <string>
 #include <vector>
 
+#include "common/env.h"
 #include "common/status.h"
 
 namespace common {
@@ -38,10 +40,11 @@ struct SpoolMeta {
   std::string kind;    // "inventory", "usage", "logs", "checkins"
   std::string sha256;  // hex digest the body must have
   uint64_t size = 0;   // body bytes
-  int64_t received_at = 0;   // unix seconds, set when first made durable
+  int64_t received_at = 0;   // unix seconds, set when first made durable; shown, never ordered by
   std::string via;           // beacon that received it from the device ("" on a client)
   std::string client_version;
   int64_t policy_revision = 0;
+  uint64_t seq = 0;  // this spool's own order (set by Begin); entries drain by it
 };
 
 // Encodes/decodes the on-disk entry header (exposed for tests and tools).
@@ -50,12 +53,17 @@ std::string EncodeSpoolHeader(const SpoolMeta& meta);
 // the magic, version, length or checksum is wrong.
 StatusOr<SpoolMeta> DecodeSpoolHeader(const std::string& data, uint64_t* body_offset);
 
+// "<device>_<id>": the entry's name in ready/ (without ".upl") and in logs.
+std::string SpoolKey(const SpoolMeta& meta);
+
 class Spool {
  public:
   struct Options {
     std::string dir;
-    uint64_t max_bytes = 1ull << 30;     // ready + incoming bodies; ResourceExhausted above
+    uint64_t max_bytes = 1ull << 30;     // ready + incoming bodies; Unavailable above
+    uint64_t max_files = 100000;         // ready + incoming entries; Unavailable above
     uint64_t min_free_bytes = 64u << 20;  // keep this much of the disk free
+    Env* env = nullptr;                   // null: Env::Default()
   };
 
   // Receives one body into incoming/. Destroying an uncommitted Writer deletes
@@ -65,78 +73,90 @@ class Spool {
     ~Writer();
     Status Append(const char* data, size_t len);
     // Verifies size and SHA-256 (InvalidArgument on mismatch, file removed),
-    // makes the entry durable and visible.
+    // makes the entry durable and visible. Any other error: nothing is
+    // visible and nothing was acknowledged; the sender may retry.
     Status Commit();
+    const SpoolMeta& meta() const;
 
    private:
     friend class Spool;
-    Writer(Spool* spool, SpoolMeta meta, std::string tmp_path, int fd, uint64_t body_offset);
     struct Impl;
+    explicit Writer(std::unique_ptr<Impl> impl);
     std::unique_ptr<Impl> impl_;
   };
 
-  // Creates the folders, deletes incoming/, indexes ready/ (a corrupt entry
-  // is moved to rejected/ and logged).
+  // Creates the folders, deletes incoming/, indexes ready/ (an entry that is
+  // corrupt or cannot be read is moved to rejected/ with the reason, and
+  // logged).
   static StatusOr<std::unique_ptr<Spool>> Open(const Options& options);
   ~Spool();
 
-  // Starts receiving. AlreadyExists if the id is ready already (the caller
-  // answers "stored"); Unavailable while another Writer of the same id is
-  // alive (its copy is not durable yet) or when the spool holds max_bytes
-  // (it drains as entries are delivered); ResourceExhausted when the disk is
-  // short of min_free_bytes; InvalidArgument for bad metadata.
+  // Starts receiving. AlreadyExists if (device, id) is ready already (the
+  // caller answers "stored"); Unavailable while another Writer of the same
+  // key is alive (its copy is not durable yet) or when the spool holds
+  // max_bytes or max_files (it drains as entries are delivered);
+  // ResourceExhausted when the disk is short of min_free_bytes;
+  // InvalidArgument for bad metadata.
   StatusOr<std::unique_ptr<Writer>> Begin(SpoolMeta meta);
 
   // Convenience: Begin + Append + Commit of an in-memory body, computing its
   // digest.
   Status Put(SpoolMeta meta, const std::string& body);
 
-  bool Contains(const std::string& id) const;
-  // Ready entries, oldest first.
+  bool Contains(const std::string& device, const std::string& id) const;
+  // Ready entries, oldest first (by seq: the order they were begun).
   std::vector<SpoolMeta> List() const;
   size_t Count() const;
   uint64_t Bytes() const;
 
-  // Reads `len` bytes of the body of `id` starting at `offset`.
-  StatusOr<std::string> ReadBody(const std::string& id, uint64_t offset, uint64_t len) const;
-  // Reads a whole body (capped), verifying its SHA-256 (DataLoss on mismatch).
-  StatusOr<std::string> ReadWholeBody(const std::string& id, uint64_t max_bytes) const;
+  // Reads up to `len` bytes of the entry's body starting at `offset`.
+  // NotFound if the entry is not indexed or its file vanished; DataLoss if
+  // the file is shorter than its header says; other codes for I/O errors.
+  StatusOr<std::string> ReadBody(const SpoolMeta& entry, uint64_t offset, uint64_t len) const;
+  // Reads a whole body (ResourceExhausted above max_bytes), verifying its
+  // SHA-256 (DataLoss on mismatch).
+  StatusOr<std::string> ReadWholeBody(const SpoolMeta& entry, uint64_t max_bytes) const;
 
-  // Deletes a delivered entry (durably).
-  Status Remove(const std::string& id);
+  // Deletes a delivered entry (durably). A file that vanished already is
+  // forgotten without error.
+  Status Remove(const SpoolMeta& entry);
   // Moves an entry to rejected/ with a reason file beside it.
-  Status Reject(const std::string& id, const std::string& reason);
+  Status Reject(const SpoolMeta& entry, const std::string& reason);
 
-  // Blocks until an entry is committed or `timeout` passes; false on timeout.
+  // Blocks until an entry is committed, Wake() is called or `timeout`
+  // passes; false on timeout.
   bool WaitForWork(std::chrono::milliseconds timeout);
-  // Wakes every WaitForWork (used at shutdown).
+  // Wakes every WaitForWork (shutdown, or the upstream is back).
   void Wake();
 
   const std::string& dir() const { return options_.dir; }
 
  private:
-  explicit Spool(Options options) : options_(std::move(options)) {}
+  struct Entry {
+    SpoolMeta meta;
+    std::string file;  // name in ready/
+    uint64_t body_offset;
+  };
+
+  explicit Spool(Options options);
   Status Scan();
-  std::string ReadyPath(const std::string& id) const;
+  void Quarantine(const std::string& name, const Status& why);
   std::string RejectedPath(const std::string& name) const;
   Status FinishCommit(const SpoolMeta& meta, const std::string& tmp_path, uint64_t body_offset);
-  void Release(const std::string& id, uint64_t bytes);
-  void Forget(const std::string& id);
+  void Release(const std::string& key, uint64_t bytes);
+  StatusOr<Entry> Find(const SpoolMeta& entry) const;
+  void Forget(const std::string& key);
 
   Options options_;
+  Env* env_;
   mutable std::mutex mu_;
   std::condition_variable cv_;
   uint64_t generation_ = 0;
-  uint64_t seq_ = 0;
+  uint64_t next_seq_ = 1;
   uint64_t reserved_ = 0;  // bytes of bodies being received
   uint64_t bytes_ = 0;     // bytes of ready bodies
-  struct Entry {
-    SpoolMeta meta;
-    uint64_t seq;
-    uint64_t body_offset;
-  };
-  std::map<std::string, Entry> entries_;
-  std::set<std::string> receiving_;  // ids with a Writer alive
+  std::map<std::string, Entry> entries_;  // by SpoolKey
+  std::set<std::string> receiving_;       // keys with a Writer alive
 };
 
 }  // namespace common

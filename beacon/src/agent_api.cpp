@@ -1,0 +1,276 @@
+#include "agent_api.h"
+
+#include <ctime>
+
+#include "common/config.h"
+#include "common/log.h"
+#include "common/protocol.h"
+#include "common/sha256.h"
+#include "common/uuid.h"
+
+namespace beacon {
+
+using common::Code;
+using common::HttpRequest;
+using common::HttpResponse;
+using common::Status;
+namespace proto = common::protocol;
+
+// Device facts carried by every agent request (validated).
+struct AgentApi::DeviceContext {
+  std::string device;
+  std::string client_version;
+  int64_t policy_revision = 0;
+  int64_t outbox_depth = 0;
+  std::string via;  // set when a beacon relays the request
+  int64_t received_at = 0;
+};
+
+namespace {
+
+using DeviceContext = AgentApi::DeviceContext;
+
+// Check-in counts are optional: absent leaves the default.
+bool ParseCount(const std::string& s, int64_t* out) { return s.empty() || common::ParseDecimal(s, out); }
+
+Status ReadDeviceContext(const HttpRequest& req, const std::string& device, DeviceContext* ctx) {
+  if (!common::IsUuid(device)) return common::InvalidArgument("device id in the path is not a UUID");
+  if (req.header(proto::kDeviceHeader) != device) {
+    return common::InvalidArgument(std::string(proto::kDeviceHeader) + " must name the device in the path");
+  }
+  ctx->device = device;
+  ctx->client_version = req.header(proto::kClientVersionHeader);
+  if (!ctx->client_version.empty() && !common::IsToken(ctx->client_version)) {
+    return common::InvalidArgument("bad " + std::string(proto::kClientVersionHeader));
+  }
+  if (!ParseCount(req.header(proto::kPolicyRevisionHeader), &ctx->policy_revision)) {
+    return common::InvalidArgument("bad " + std::string(proto::kPolicyRevisionHeader));
+  }
+  if (!ParseCount(req.header(proto::kOutboxDepthHeader), &ctx->outbox_depth)) {
+    return common::InvalidArgument("bad " + std::string(proto::kOutboxDepthHeader));
+  }
+  ctx->via = req.header(proto::kViaHeader);
+  if (!ctx->via.empty() && !common::IsToken(ctx->via)) {
+    return common::InvalidArgument("bad " + std::string(proto::kViaHeader));
+  }
+  if (!ParseCount(req.header(proto::kReceivedAtHeader), &ctx->received_at)) {
+    return common::InvalidArgument("bad " + std::string(proto::kReceivedAtHeader));
+  }
+  return Status::Ok();
+}
+
+void Fail(HttpResponse& res, int status, const std::string& message) {
+  res.status = status;
+  res.content_type = "text/plain";
+  res.body = "error: " + message + "\n";
+}
+
+bool EtagMatches(const std::string& if_none_match, const std::string& etag) {
+  if (if_none_match.empty()) return false;
+  size_t start = 0;
+  while (start <= if_none_match.size()) {
+    size_t comma = if_none_match.find(',', start);
+    if (comma == std::string::npos) comma = if_none_match.size();
+    std::string tag = if_none_match.substr(start, comma - start);
+    tag.erase(0, tag.find_first_not_of(' '));
+    tag.erase(tag.find_last_not_of(' ') + 1);
+    if (tag == "*" || tag == etag) return true;
+    start = comma + 1;
+  }
+  return false;
+}
+
+}  // namespace
+
+AgentApi::AgentApi(const Settings* settings, common::Spool* spool, CheckinTracker* checkins,
+                   policy::PolicySource* policy, PolicyCache* cache)
+    : settings_(settings),
+      spool_(spool),
+      checkins_(checkins),
+      policy_(policy),
+      cache_(cache),
+      retry_after_(std::to_string(settings->retry_after.count())) {}
+
+void AgentApi::Register(common::HttpServer& server) {
+  server.Get(proto::kPingPath, [](const HttpRequest&, HttpResponse& res) { res.body = "ok\n"; });
+  server.Get(proto::kManifestPath, [this](const HttpRequest& q, HttpResponse& r) { HandleManifest(q, r); });
+  server.Get(proto::kFilePath, [this](const HttpRequest& q, HttpResponse& r) { HandleFile(q, r); });
+  server.Put(proto::kUploadPath, settings_->max_upload_size,
+             [this](const HttpRequest& q, const common::BodyReader& body, HttpResponse& r) {
+               HandleUpload(q, body, r);
+             });
+}
+
+void AgentApi::Checkin(const DeviceContext& ctx, const std::string& peer) {
+  // A relayed request was already counted by the beacon that saw the device.
+  if (!ctx.via.empty()) return;
+  checkins_->Record({ctx.device, static_cast<int64_t>(std::time(nullptr)), settings_->name,
+                     ctx.client_version, ctx.policy_revision, ctx.outbox_depth, peer});
+}
+
+// 503 and 507: the sender keeps its data and comes back after Retry-After.
+void AgentApi::Refuse(HttpResponse& res, int status, const std::string& message) const {
+  Fail(res, status, message);
+  res.Set("Retry-After", retry_after_);
+}
+
+void AgentApi::HandleManifest(const HttpRequest& req, HttpResponse& res) {
+  DeviceContext ctx;
+  Status st = ReadDeviceContext(req, req.params[0], &ctx);
+  if (!st.ok()) return Fail(res, 400, st.message());
+  Checkin(ctx, req.peer);
+  std::string xml, etag;
+  if (policy_ != nullptr) {
+    auto snap = policy_->ManifestFor(ctx.device);
+    if (!snap.ok()) {
+      if (snap.status().code() == Code::kNotFound) return Fail(res, 404, "no policy has been published yet");
+      common::LogError("manifest for " + ctx.device + ": " + snap.status().ToString());
+      return Refuse(res, 503, "policy cannot be resolved right now");
+    }
+    xml = (*snap)->xml;
+    etag = (*snap)->etag;
+  } else {
+    auto m = cache_->Manifest(ctx.device, ctx.client_version, ctx.policy_revision);
+    if (!m.ok()) return Refuse(res, 503, "policy is not available yet; upstream unreachable");
+    xml = std::move(m->xml);
+    etag = std::move(m->etag);
+  }
+  res.Set("ETag", etag);
+  res.Set("Cache-Control", "no-cache");
+  if (EtagMatches(req.header("If-None-Match"), etag)) {
+    res.status = 304;
+    return;
+  }
+  res.status = 200;
+  res.content_type = "application/xml";
+  res.body = std::move(xml);
+}
+
+void AgentApi::HandleFile(const HttpRequest& req, HttpResponse& res) {
+  const std::string& sha = req.params[0];
+  if (!common::IsHexDigest(sha)) return Fail(res, 400, "file name must be a SHA-256 in lower-case hex");
+  // File requests carry the device's headers too; count them as check-ins
+  // when they are well-formed (the path names no device to compare with).
+  std::string device = req.header(proto::kDeviceHeader);
+  DeviceContext ctx;
+  if (common::IsUuid(device) && ReadDeviceContext(req, device, &ctx).ok()) Checkin(ctx, req.peer);
+  auto data = policy_ != nullptr ? policy_->objects().Get(sha) : cache_->File(sha);
+  if (!data.ok()) {
+    switch (data.status().code()) {
+      case Code::kNotFound: return Fail(res, 404, "no such policy file");
+      case Code::kUnavailable: return Refuse(res, 503, "upstream unreachable");
+      default:
+        common::LogError("file " + sha + ": " + data.status().ToString());
+        return Fail(res, 502, "policy file could not be obtained intact");
+    }
+  }
+  // Named by its digest, the file can never change: cache it forever.
+  std::string etag = "\"" + sha + "\"";
+  res.Set("ETag", etag);
+  res.Set("Cache-Control", "public, max-age=31536000, immutable");
+  if (EtagMatches(req.header("If-None-Match"), etag)) {
+    res.status = 304;
+    return;
+  }
+  res.status = 200;
+  res.content_type = "application/octet-stream";
+  res.body = std::move(data).value();
+}
+
+void AgentApi::HandleUpload(const HttpRequest& req, const common::BodyReader& body, HttpResponse& res) {
+  const std::string& device = req.params[0];
+  const std::string& kind = req.params[1];
+  const std::string& upload_id = req.params[2];
+  DeviceContext ctx;
+  Status st = ReadDeviceContext(req, device, &ctx);
+  if (!st.ok()) return Fail(res, 400, st.message());
+  // 422: the upload itself is bad, so a sender quarantines it instead of
+  // holding its queue behind it. (400 is for a malformed request, which a
+  // sender keeps and reports: its bytes may still be good.)
+  if (!proto::IsUploadKind(kind)) return Fail(res, 422, "unknown upload kind");
+  // Check-in batches come from relaying beacons only. (Until beacons prove
+  // who they are with certificates, this keeps devices from reporting for
+  // each other by accident, not by design; see docs/impl.md.)
+  if (kind == "checkins" && ctx.via.empty()) return Fail(res, 403, "check-in batches are relayed by beacons only");
+  if (!common::IsUuid(upload_id)) return Fail(res, 422, "upload id is not a UUID");
+  std::string sha = req.header(proto::kContentSha256Header);
+  if (!common::IsHexDigest(sha)) {
+    return Fail(res, 400, std::string(proto::kContentSha256Header) + " must be a lower-case hex SHA-256");
+  }
+  Checkin(ctx, req.peer);
+
+  struct InFlight {
+    std::atomic<int>& n;
+    int count;
+    explicit InFlight(std::atomic<int>& c) : n(c), count(++c) {}
+    ~InFlight() { --n; }
+  } in_flight(uploads_in_flight_);
+  if (in_flight.count > settings_->max_concurrent_uploads) {
+    return Refuse(res, 503, "too many uploads in progress");
+  }
+  // An upload we already hold is acknowledged after its body is read and
+  // discarded: closing early would make the sender see a write error and
+  // send it again, forever. (The store is not asked here: that would put
+  // every upload behind the importer. An upload imported before is spooled
+  // again and dropped by the importer; see docs/impl.md.)
+  auto already_stored = [&] {
+    body([](const char*, size_t) { return true; });
+    res.status = 200;
+    res.body = "already stored\n";
+  };
+  common::SpoolMeta meta;
+  meta.id = upload_id;
+  meta.device = device;
+  meta.kind = kind;
+  meta.sha256 = sha;
+  meta.size = req.content_length;
+  // A relay passes on when the first beacon received the upload; a device's
+  // own clock is not trusted for that.
+  meta.received_at = (!ctx.via.empty() && ctx.received_at > 0) ? ctx.received_at
+                                                                : static_cast<int64_t>(std::time(nullptr));
+  meta.via = ctx.via.empty() ? settings_->name : ctx.via;
+  meta.client_version = ctx.client_version;
+  meta.policy_revision = ctx.policy_revision;
+  auto writer = spool_->Begin(meta);
+  if (!writer.ok()) {
+    // The answers name the condition, never the request's own data.
+    switch (writer.status().code()) {
+      case Code::kAlreadyExists: return already_stored();
+      case Code::kUnavailable:  // spool_max_size/spool_max_files reached, or this upload is being received
+        common::LogWarn("upload " + common::SpoolKey(meta) + " refused: " + writer.status().message());
+        return Refuse(res, 503, "the spool is full or this upload is being received; retry later");
+      case Code::kResourceExhausted:  // the disk is short of spool_min_free
+        common::LogWarn("upload " + common::SpoolKey(meta) + " refused: " + writer.status().message());
+        return Refuse(res, 507, "not enough disk space; retry later");
+      case Code::kInvalidArgument: return Fail(res, 400, writer.status().message());
+      default:
+        common::LogError("upload " + common::SpoolKey(meta) + ": " + writer.status().ToString());
+        return Refuse(res, 503, "cannot store uploads right now");
+    }
+  }
+  Status write_status;
+  bool complete = body([&](const char* data, size_t len) {
+    write_status = (*writer)->Append(data, len);
+    return write_status.ok();
+  });
+  if (!write_status.ok()) {
+    common::LogError("upload " + common::SpoolKey(meta) + ": " + write_status.ToString());
+    return Refuse(res, write_status.code() == Code::kResourceExhausted ? 507 : 503,
+                  "cannot store uploads right now");
+  }
+  // The body stopped coming (read_timeout): the transfer failed, not the
+  // upload. 408 tells the sender to send it again.
+  if (!complete) return Fail(res, 408, "the body did not arrive in time; send it again");
+  Status commit = (*writer)->Commit();
+  if (commit.code() == Code::kInvalidArgument) return Fail(res, 422, commit.message());
+  if (!commit.ok()) {
+    common::LogError("upload " + common::SpoolKey(meta) + ": " + commit.ToString());
+    return Refuse(res, commit.code() == Code::kResourceExhausted ? 507 : 503, "cannot store uploads right now");
+  }
+  common::LogInfo("stored " + kind + " " + upload_id + " from device " + device + " (" +
+                  std::to_string(meta.size) + " bytes)");
+  res.status = 201;
+  res.body = "stored\n";
+}
+
+}  // namespace beacon

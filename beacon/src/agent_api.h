@@ -1,0 +1,48 @@
+// The agent API handlers: what a beacon answers to devices and to the
+// beacons below it (docs/protocol.md). Routes are registered on the server
+// engine by Register(); each handler validates every header it uses and
+// copies no request data into answers or log lines unvalidated.
+#pragma once
+
+#include <atomic>
+#include <string>
+
+#include "checkins.h"
+#include "common/http_server.h"
+#include "common/spool.h"
+#include "policy/policy_set.h"
+#include "policy_cache.h"
+#include "settings.h"
+
+namespace beacon {
+
+class AgentApi {
+ public:
+  // Exactly one of `policy` (central) and `cache` (relay) is set. All
+  // pointers outlive the AgentApi.
+  AgentApi(const Settings* settings, common::Spool* spool, CheckinTracker* checkins,
+           policy::PolicySource* policy, PolicyCache* cache);
+
+  // Adds the routes: ping, manifest, file, upload.
+  void Register(common::HttpServer& server);
+
+  struct DeviceContext;  // the validated device headers of a request
+
+ private:
+  void HandleManifest(const common::HttpRequest& req, common::HttpResponse& res);
+  void HandleFile(const common::HttpRequest& req, common::HttpResponse& res);
+  void HandleUpload(const common::HttpRequest& req, const common::BodyReader& body,
+                    common::HttpResponse& res);
+  void Checkin(const DeviceContext& ctx, const std::string& peer);
+  void Refuse(common::HttpResponse& res, int status, const std::string& message) const;
+
+  const Settings* settings_;
+  common::Spool* spool_;
+  CheckinTracker* checkins_;
+  policy::PolicySource* policy_;
+  PolicyCache* cache_;
+  std::string retry_after_;
+  std::atomic<int> uploads_in_flight_{0};
+};
+
+}  // namespace beacon

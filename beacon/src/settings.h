@@ -1,0 +1,45 @@
+// The beacon's configuration, read once into typed settings.
+//
+// The key table (ConfigKeys(), public in beacon/beacon.h) declares every key
+// with its type, range, default and help; Settings::FromConfig reads each
+// key once, so nothing looks a key up by string while serving.
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <string>
+
+#include "common/config.h"
+#include "common/http_server.h"
+#include "common/status.h"
+
+namespace beacon {
+
+struct Settings {
+  std::string name;  // this beacon's name (a token); default: the host name
+  std::string data_dir;
+  std::string upstream;  // relay: https://host:port of the next hop
+  bool central = false;  // store = sqlite
+  std::string ca_file;
+  std::string policy_signing_key;
+  common::ServerOptions server;
+  uint64_t max_upload_size = 0;
+  int max_concurrent_uploads = 0;
+  uint64_t spool_max_size = 0;
+  uint64_t spool_max_files = 0;
+  uint64_t spool_min_free = 0;
+  std::chrono::seconds retry_after{0};
+  std::chrono::seconds policy_cache_ttl{0};
+  std::chrono::seconds policy_refresh_interval{0};
+  std::chrono::seconds relay_backoff_base{0};
+  std::chrono::seconds relay_backoff_cap{0};
+  std::chrono::seconds relay_probe_interval{0};
+  std::chrono::seconds checkin_flush_interval{0};
+  std::string log_level;
+
+  // InvalidArgument for a combination the key table cannot check (exactly
+  // one of upstream and store, a bad name).
+  static common::StatusOr<Settings> FromConfig(const common::Config& config);
+};
+
+}  // namespace beacon

@@ -1,0 +1,105 @@
+// The one drain loop of every spool consumer: the client's outbox, a relay's
+// spool and the central's importer.
+//
+// A consumer supplies `deliver`, which tries one entry and reports an
+// Attempt. The loop turns its outcome (common/retry.h) into one action:
+//   done    the entry is removed from the spool
+//   reject  the entry goes to rejected/ with the reason (its own bytes are
+//           proven bad)
+//   retry   back off (full jitter above the peer's Retry-After), then try again
+//   stop    as retry, but the backoff jumps to its cap: the peer or the
+//           configuration refuses us, and the log says so at error level
+// An Attempt's scope says what a retry or stop holds back: kPeer (the peer
+// is down or refuses us) ends the pass and backs the whole queue off;
+// kEntry (this entry could not be read here, or is too large for this peer)
+// holds only that entry back, with its own backoff, and the pass goes on,
+// so one bad entry never blocks the others. Nothing but delivery or proven
+// bad bytes ever takes an entry out of the spool.
+//
+// Backing off ends early when Wake() is called or the optional `probe` (a
+// cheap request to the peer) succeeds. Not thread-safe, except Wake().
+#pragma once
+
+#include <atomic>
+#include <chrono>
+#include <functional>
+#include <map>
+#include <string>
+
+#include "common/retry.h"
+#include "common/spool.h"
+#include "common/status.h"
+#include "common/stop_flag.h"
+
+namespace common {
+
+struct Attempt {
+  enum class Scope { kPeer, kEntry };
+  Status status;                           // the answer, mapped (StatusFromHttp), or the error
+  std::chrono::seconds retry_after{0};     // the peer's Retry-After, 0 if none
+  Scope scope = Scope::kPeer;
+};
+
+class Drain {
+ public:
+  using Clock = std::chrono::steady_clock;
+  using Deliver = std::function<Attempt(const SpoolMeta&)>;
+
+  struct Options {
+    std::string name = "drain";  // prefix of log lines ("relay", "importer", "outbox")
+    std::chrono::milliseconds backoff_base{1000};
+    std::chrono::milliseconds backoff_cap{300000};
+    // While backing off, how often `probe` is tried (0: never).
+    std::chrono::milliseconds probe_interval{0};
+    // The monotonic clock; tests step their own.
+    std::function<Clock::time_point()> now = [] { return Clock::now(); };
+  };
+
+  Drain(Spool* spool, Deliver deliver, Options options, std::function<Status()> probe = nullptr);
+
+  struct Pass {
+    size_t delivered = 0;
+    size_t rejected = 0;
+    size_t held = 0;  // entries skipped or newly held back
+    // The first failure that held something back or rejected something
+    // (OK when the pass met none).
+    Status error;
+    // Set when the queue backs off (peer failure, or the spool could not be
+    // changed): the pass ended early and the next one is due after `wait`.
+    bool backing_off = false;
+    std::chrono::milliseconds wait{0};
+  };
+
+  // Tries every ready entry once, oldest first, unless the queue is backing
+  // off (then nothing is tried and `wait` is what is left of the backoff).
+  Pass RunPass();
+
+  // Passes until `stop`: right after progress, on new entries, when an
+  // entry's hold ends, and after a backoff (or sooner: Wake(), probe).
+  void Run(StopFlag& stop);
+
+  // Ends a backoff now and resets it (the peer is back). Thread-safe.
+  void Wake();
+
+  // When the queue's backoff ends (the past when it is not backing off).
+  Clock::time_point retry_at() const { return retry_at_; }
+
+ private:
+  struct Hold {
+    Clock::time_point until;
+    Backoff backoff;
+  };
+  void BackOff(const Attempt& attempt, Outcome outcome, Pass* pass);
+  std::chrono::milliseconds UntilNextHold(Clock::time_point now) const;
+
+  Spool* spool_;
+  Deliver deliver_;
+  Options options_;
+  std::function<Status()> probe_;
+  Backoff backoff_;
+  Clock::time_point retry_at_{};
+  std::map<std::string, Hold> holds_;  // by SpoolKey; only keys still in the spool
+  std::atomic<bool> woken_{false};
+};
+
+}  // namespace common

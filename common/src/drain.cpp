@@ -1,0 +1,170 @@
+#include "common/drain.h"
+
+#include <algorithm>
+#include <set>
+
+#include "common/log.h"
+
+namespace common {
+
+namespace {
+std::string Seconds(std::chrono::milliseconds d) {
+  return std::to_string((d.count() + 999) / 1000) + "s";
+}
+}  // namespace
+
+Drain::Drain(Spool* spool, Deliver deliver, Options options, std::function<Status()> probe)
+    : spool_(spool),
+      deliver_(std::move(deliver)),
+      options_(std::move(options)),
+      probe_(std::move(probe)),
+      backoff_(options_.backoff_base, options_.backoff_cap) {}
+
+void Drain::Wake() {
+  woken_ = true;
+  spool_->Wake();
+}
+
+void Drain::BackOff(const Attempt& attempt, Outcome outcome, Pass* pass) {
+  if (outcome == Outcome::kStop) backoff_.Saturate();
+  auto delay = backoff_.Next(attempt.retry_after);
+  retry_at_ = options_.now() + delay;
+  pass->backing_off = true;
+  pass->wait = delay;
+  if (pass->error.ok()) pass->error = attempt.status;
+  std::string line = options_.name + ": " + attempt.status.ToString() + "; next try in " + Seconds(delay);
+  if (outcome == Outcome::kStop) {
+    LogError(line);
+  } else {
+    LogWarn(line);
+  }
+}
+
+Drain::Pass Drain::RunPass() {
+  Pass pass;
+  if (woken_.exchange(false)) {
+    backoff_.Reset();
+    retry_at_ = Clock::time_point{};
+  }
+  auto now = options_.now();
+  if (now < retry_at_) {
+    pass.backing_off = true;
+    pass.wait = std::chrono::ceil<std::chrono::milliseconds>(retry_at_ - now);
+    return pass;
+  }
+  std::vector<SpoolMeta> entries = spool_->List();
+  {
+    std::set<std::string> keys;
+    for (const auto& m : entries) keys.insert(SpoolKey(m));
+    for (auto it = holds_.begin(); it != holds_.end();) {
+      it = keys.count(it->first) ? std::next(it) : holds_.erase(it);
+    }
+  }
+  for (const SpoolMeta& meta : entries) {
+    const std::string key = SpoolKey(meta);
+    auto hold = holds_.find(key);
+    if (hold != holds_.end() && options_.now() < hold->second.until) {
+      ++pass.held;
+      continue;
+    }
+    Attempt attempt = deliver_(meta);
+    Outcome outcome = Classify(attempt.status);
+    if (attempt.scope == Attempt::Scope::kEntry && attempt.status.code() == Code::kNotFound) {
+      // The file vanished from ready/ behind our back: nothing is left to
+      // send. Say so loudly and let the other entries go on.
+      LogError(options_.name + ": " + meta.kind + " " + key + " vanished from the spool and is lost: " +
+               attempt.status.message());
+      Status forgotten = spool_->Remove(meta);
+      if (!forgotten.ok()) LogError(options_.name + ": " + forgotten.ToString());
+      if (pass.error.ok()) pass.error = attempt.status;
+      continue;
+    }
+    switch (outcome) {
+      case Outcome::kDone: {
+        Status removed = spool_->Remove(meta);
+        if (!removed.ok()) {
+          // Delivered, but the spool cannot let go of it: pause instead of
+          // sending everything again at once (the peer dedupes what is sent).
+          BackOff(Attempt{removed.WithContext("delivered " + key + " but cannot remove it"), {}, {}},
+                  Outcome::kRetry, &pass);
+          return pass;
+        }
+        holds_.erase(key);
+        backoff_.Reset();
+        ++pass.delivered;
+        LogInfo(options_.name + ": " + (attempt.status.ok() ? "delivered " : "already delivered ") +
+                meta.kind + " " + key);
+        break;
+      }
+      case Outcome::kReject: {
+        Status rejected = spool_->Reject(meta, attempt.status.ToString());
+        if (!rejected.ok()) {
+          BackOff(Attempt{rejected.WithContext("cannot quarantine " + key), {}, {}}, Outcome::kRetry, &pass);
+          return pass;
+        }
+        holds_.erase(key);
+        ++pass.rejected;
+        if (pass.error.ok()) pass.error = attempt.status;
+        break;
+      }
+      case Outcome::kRetry:
+      case Outcome::kStop:
+        if (attempt.scope == Attempt::Scope::kPeer) {
+          BackOff(attempt, outcome, &pass);
+          return pass;
+        }
+        {
+          auto [it, fresh] = holds_.try_emplace(key, Hold{{}, Backoff(options_.backoff_base, options_.backoff_cap)});
+          (void)fresh;
+          if (outcome == Outcome::kStop) it->second.backoff.Saturate();
+          auto delay = it->second.backoff.Next(attempt.retry_after);
+          it->second.until = options_.now() + delay;
+          ++pass.held;
+          if (pass.error.ok()) pass.error = attempt.status;
+          LogWarn(options_.name + ": holding " + meta.kind + " " + key + " back for " + Seconds(delay) + ": " +
+                  attempt.status.ToString());
+        }
+        break;
+    }
+  }
+  return pass;
+}
+
+std::chrono::milliseconds Drain::UntilNextHold(Clock::time_point now) const {
+  std::chrono::milliseconds next = std::chrono::seconds(30);
+  for (const auto& [key, hold] : holds_) {
+    next = std::min(next, std::chrono::ceil<std::chrono::milliseconds>(hold.until - now));
+  }
+  return std::max(next, std::chrono::milliseconds(1));
+}
+
+void Drain::Run(StopFlag& stop) {
+  while (!stop.stopped()) {
+    Pass pass = RunPass();
+    if (!pass.backing_off) {
+      if (pass.delivered + pass.rejected > 0) continue;  // more may have come meanwhile
+      spool_->WaitForWork(UntilNextHold(options_.now()));
+      continue;
+    }
+    auto last_probe = options_.now();
+    while (!stop.stopped() && !woken_) {
+      auto now = options_.now();
+      if (now >= retry_at_) break;
+      auto step = std::chrono::ceil<std::chrono::milliseconds>(retry_at_ - now);
+      if (probe_ && options_.probe_interval.count() > 0) {
+        step = std::min(step, std::chrono::ceil<std::chrono::milliseconds>(last_probe + options_.probe_interval - now));
+      }
+      spool_->WaitForWork(std::max(step, std::chrono::milliseconds(1)));
+      if (probe_ && options_.probe_interval.count() > 0 &&
+          options_.now() - last_probe >= options_.probe_interval) {
+        last_probe = options_.now();
+        if (probe_().ok()) {
+          LogInfo(options_.name + ": the peer answers again; retrying now");
+          woken_ = true;
+        }
+      }
+    }
+  }
+}
+
+}  // namespace common
