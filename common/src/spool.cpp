@@ -242,9 +242,7 @@ std::string Spool::RejectedPath(const std::string& name) const {
   // Never replace an earlier rejected file of the same name: both are evidence.
   std::string base = options_.dir + "/rejected/" + name;
   std::string path = base;
-  for (int n = 1; env_->FileSize(path).status().code() != Code::kNotFound; ++n) {
-    path = base + "." + std::to_string(n);
-  }
+  for (int n = 1; env_->FileSize(path).ok(); ++n) path = base + "." + std::to_string(n);
   return path;
 }
 
