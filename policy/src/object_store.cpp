@@ -1,10 +1,5 @@
 #include "policy/object_store.h"
 
-#include <sys/stat.h>
-#include <unistd.h>
-
-#include <cerrno>
-
 #include "common/fs.h"
 #include "common/sha256.h"
 
@@ -13,12 +8,10 @@ namespace policy {
 using common::Status;
 using common::StatusOr;
 
-Status ObjectStore::Init() const { return common::MakeDirs(dir_, 0755); }
+Status ObjectStore::Init() const { return env_->MakeDirs(dir_, 0755); }
 
 bool ObjectStore::Has(const std::string& sha256) const {
-  if (!common::IsHexDigest(sha256)) return false;
-  struct stat sb {};
-  return ::stat((dir_ + "/" + sha256).c_str(), &sb) == 0;
+  return common::IsHexDigest(sha256) && env_->FileSize(dir_ + "/" + sha256).ok();
 }
 
 Status ObjectStore::Put(const std::string& sha256, const std::string& data) const {
@@ -29,22 +22,21 @@ Status ObjectStore::Put(const std::string& sha256, const std::string& data) cons
   // An object already there is kept only if it is still intact: a copy that
   // rotted on disk is replaced rather than served forever.
   if (Get(sha256).ok()) return Status::Ok();
-  return common::WriteFileAtomic(dir_ + "/" + sha256, data);
+  return common::WriteFileAtomic(dir_ + "/" + sha256, data, 0644, env_);
 }
 
 StatusOr<std::string> ObjectStore::Get(const std::string& sha256) const {
   if (!common::IsHexDigest(sha256)) return common::InvalidArgument("bad object digest");
-  ASSIGN_OR_RETURN(std::string data, common::ReadFile(dir_ + "/" + sha256, kMaxPolicyFileBytes));
+  ASSIGN_OR_RETURN(std::string data, env_->ReadFile(dir_ + "/" + sha256, kMaxPolicyFileBytes));
   if (common::Sha256Hex(data) != sha256) return common::DataLoss("object " + sha256 + " is corrupt");
   return data;
 }
 
 Status ObjectStore::Remove(const std::string& sha256) const {
   if (!common::IsHexDigest(sha256)) return common::InvalidArgument("bad object digest");
-  if (::unlink((dir_ + "/" + sha256).c_str()) != 0 && errno != ENOENT) {
-    return common::ErrnoStatus("remove object " + sha256, errno);
-  }
-  return common::SyncDir(dir_);
+  Status removed = env_->Remove(dir_ + "/" + sha256);
+  if (!removed.ok() && removed.code() != common::Code::kNotFound) return removed;
+  return env_->SyncDir(dir_);
 }
 
 Status FetchMissingFiles(const Manifest& manifest, const ObjectStore& store,

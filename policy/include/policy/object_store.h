@@ -10,6 +10,7 @@
 #include <functional>
 #include <string>
 
+#include "common/env.h"
 #include "common/status.h"
 #include "policy/manifest.h"
 
@@ -20,7 +21,9 @@ inline constexpr uint64_t kMaxPolicyFileBytes = 16u << 20;
 
 class ObjectStore {
  public:
-  explicit ObjectStore(std::string dir) : dir_(std::move(dir)) {}
+  // `env` null: common::Env::Default() (file access goes through the Env seam).
+  explicit ObjectStore(std::string dir, common::Env* env = nullptr)
+      : dir_(std::move(dir)), env_(env != nullptr ? env : common::Env::Default()) {}
   common::Status Init() const;
   bool Has(const std::string& sha256) const;
   // InvalidArgument if `data` does not hash to `sha256`.
@@ -33,6 +36,7 @@ class ObjectStore {
 
  private:
   std::string dir_;
+  common::Env* env_;
 };
 
 // Fetches every file of `manifest` that `store` lacks, through `fetch` (the
