@@ -111,18 +111,19 @@ bool RecordNumber(const std::string& name, int64_t* out) {
 
 }  // namespace
 
-PolicyRepository::PolicyRepository(std::string dir) : dir_(std::move(dir)), objects_(dir_ + "/objects") {}
+PolicyRepository::PolicyRepository(std::string dir, common::Env* env)
+    : dir_(std::move(dir)), env_(env != nullptr ? env : common::Env::Default()), objects_(dir_ + "/objects", env_) {}
 
 Status PolicyRepository::Init() const {
   RETURN_IF_ERROR(objects_.Init());
-  return common::MakeDirs(dir_ + "/revisions", 0755);
+  return env_->MakeDirs(dir_ + "/revisions", 0755);
 }
 
 StatusOr<int64_t> PolicyRepository::Floor() const {
   // Written by centrals that published their folder on their own, before
   // revisions were records: "<revision> <sha256>".
   const std::string path = dir_ + "/policy-revision";
-  auto text = common::ReadFile(path, 4096);
+  auto text = env_->ReadFile(path, 4096);
   if (!text.ok()) return text.status().code() == common::Code::kNotFound ? StatusOr<int64_t>(0) : text.status();
   int64_t floor = 0;
   std::string first = text->substr(0, text->find(' '));
@@ -131,7 +132,7 @@ StatusOr<int64_t> PolicyRepository::Floor() const {
 }
 
 StatusOr<int64_t> PolicyRepository::Latest() const {
-  ASSIGN_OR_RETURN(auto names, common::ListDir(dir_ + "/revisions"));
+  ASSIGN_OR_RETURN(auto names, env_->ListDir(dir_ + "/revisions"));
   int64_t latest = 0;
   for (const auto& name : names) {
     int64_t n = 0;
@@ -142,7 +143,7 @@ StatusOr<int64_t> PolicyRepository::Latest() const {
 
 StatusOr<Revision> PolicyRepository::Get(int64_t number) const {
   const std::string path = dir_ + "/revisions/" + std::to_string(number);
-  auto text = common::ReadFile(path, kMaxRecord);
+  auto text = env_->ReadFile(path, kMaxRecord);
   if (!text.ok() && text.status().code() == common::Code::kNotFound) {
     return common::NotFound("no policy revision " + std::to_string(number));
   }
@@ -212,7 +213,7 @@ StatusOr<Revision> PolicyRepository::Publish(const TreeFiles& tree, const std::s
   r.author = author;
   r.message = message;
   r.rollback_of = rollback_of;
-  RETURN_IF_ERROR(common::WriteFileAtomic(dir_ + "/revisions/" + std::to_string(r.number), Format(r)));
+  RETURN_IF_ERROR(common::WriteFileAtomic(dir_ + "/revisions/" + std::to_string(r.number), Format(r), 0644, env_));
   return r;
 }
 

@@ -51,7 +51,9 @@ struct Revision {
 
 class PolicyRepository {
  public:
-  explicit PolicyRepository(std::string dir);
+  // File access goes through `env` (null: common::Env::Default()); the
+  // publishers' lock is a POSIX flock on dir/lock.
+  explicit PolicyRepository(std::string dir, common::Env* env = nullptr);
   // Creates the folders if needed.
   common::Status Init() const;
 
@@ -79,6 +81,7 @@ class PolicyRepository {
   common::StatusOr<int64_t> Floor() const;
 
   std::string dir_;
+  common::Env* env_;
   ObjectStore objects_;
 };
 
