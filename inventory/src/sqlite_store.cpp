@@ -11,6 +11,7 @@
 #include <cerrno>
 #include <charconv>
 #include <chrono>
+#include <condition_variable>
 #include <cstdint>
 #include <ctime>
 #include <limits>
@@ -18,6 +19,7 @@
 #include <mutex>
 #include <string>
 #include <string_view>
+#include <type_traits>
 #include <utility>
 #include <vector>
 
@@ -40,6 +42,18 @@ constexpr int kSchemaVersion = 3;
 // mode, so this only covers a second writer or a checkpoint; 5 s is far longer
 // than any single import should hold the lock.
 constexpr int kBusyTimeoutMs = 5000;
+
+// The same for reader connections. In WAL mode a reader is not blocked by the
+// write lock at all; it waits only while another connection recovers the WAL
+// after a crash or rebuilds the shared-memory index, which is brief. A reader
+// serves a request (a manifest, beaconctl), so it gives up sooner than the
+// importer and its caller answers "retry later" (Unavailable).
+constexpr int kReaderBusyTimeoutMs = 2000;
+
+// Reader connections open at most at once. The beacon runs reads on its
+// worker threads; more concurrent readers than this queue for a connection
+// (never for the writer). Two cores gain nothing from more.
+constexpr size_t kMaxReaders = 4;
 
 // Version 1. Per-device child tables are keyed by (device_id, position) rather
 // than by name: package databases legitimately hold one name several times
@@ -355,13 +369,16 @@ StatusOr<int64_t> QueryInt(sqlite3* db, const char* sql, const std::string& what
   return stmt.Int(0);
 }
 
-// A write transaction. BEGIN IMMEDIATE takes the write lock up front, so two
-// writers queue on busy_timeout at the start instead of one failing with
-// SQLITE_BUSY halfway through when it upgrades a read lock. Rolls back unless
-// committed.
+// A transaction that rolls back unless committed. Writes use BEGIN IMMEDIATE:
+// it takes the write lock up front, so two writers queue on busy_timeout at
+// the start instead of one failing with SQLITE_BUSY halfway through when it
+// upgrades a read lock. Reads that need one snapshot across several
+// statements use a plain (deferred) BEGIN: in WAL mode the first SELECT
+// fixes the snapshot and no lock ever blocks the writer.
 class Transaction {
  public:
-  explicit Transaction(sqlite3* db) : db_(db) {}
+  explicit Transaction(sqlite3* db, const char* begin = "BEGIN IMMEDIATE")
+      : db_(db), begin_(begin) {}
   ~Transaction() {
     // After some errors SQLite has already rolled back on its own; a second
     // ROLLBACK would only fail.
@@ -373,7 +390,7 @@ class Transaction {
   Transaction& operator=(const Transaction&) = delete;
 
   Status Begin() {
-    RETURN_IF_ERROR(Exec(db_, "BEGIN IMMEDIATE", "begin transaction"));
+    RETURN_IF_ERROR(Exec(db_, begin_, "begin transaction"));
     active_ = true;
     return Status::Ok();
   }
@@ -385,6 +402,7 @@ class Transaction {
 
  private:
   sqlite3* db_;
+  const char* begin_;
   bool active_ = false;
 };
 
@@ -595,7 +613,9 @@ struct CloseDb {
 };
 using DbPtr = std::unique_ptr<sqlite3, CloseDb>;
 
-// NOMUTEX: the store's mutex already serializes use of the connection.
+// NOMUTEX: each connection is used by one thread at a time (the writer under
+// its mutex, a reader while leased from the pool), so SQLite's own
+// per-connection mutex would only cost time.
 StatusOr<DbPtr> OpenConnection(const std::string& path, int flags, int busy_timeout_ms) {
   sqlite3* raw = nullptr;
   const int rc = sqlite3_open_v2(path.c_str(), &raw, flags | SQLITE_OPEN_NOMUTEX, nullptr);
@@ -616,9 +636,10 @@ StatusOr<DbPtr> OpenWriter(const std::string& path) {
   // fails here with SQLITE_NOTADB -> DataLoss.
   RETURN_IF_ERROR(
       QueryInt(db.get(), "PRAGMA user_version", path + ": read schema version").status());
-  // WAL: readers (admin API, beaconctl) never block the importer and the
-  // importer never blocks them. The mode is persistent in the file, but a
-  // filesystem without shared memory support can refuse it, so check.
+  // WAL: readers (admin API, beaconctl, this store's own reader connections)
+  // never block the importer and the importer never blocks them. The mode is
+  // persistent in the file, but a filesystem without shared memory support can
+  // refuse it, so check.
   {
     Stmt s(db.get(), path + ": enable WAL");
     RETURN_IF_ERROR(s.Prepare("PRAGMA journal_mode = WAL"));
@@ -645,7 +666,7 @@ StatusOr<DbPtr> OpenWriter(const std::string& path) {
 // (query_only), and refuses a schema it was not written for: an older one
 // has not been migrated yet (only a writer migrates), a newer one is unknown.
 StatusOr<DbPtr> OpenReader(const std::string& path) {
-  ASSIGN_OR_RETURN(DbPtr db, OpenConnection(path, SQLITE_OPEN_READONLY, kBusyTimeoutMs));
+  ASSIGN_OR_RETURN(DbPtr db, OpenConnection(path, SQLITE_OPEN_READONLY, kReaderBusyTimeoutMs));
   ASSIGN_OR_RETURN(int64_t version,
                    QueryInt(db.get(), "PRAGMA user_version", path + ": read schema version"));
   if (version == 0) {
@@ -661,10 +682,69 @@ StatusOr<DbPtr> OpenReader(const std::string& path) {
   return db;
 }
 
+// Reader connections, so that no query waits for the writer: the writer's
+// mutex is held through COMMIT and its fsync, and a manifest request must not
+// queue behind an import. In WAL mode a reader sees the last commit before its
+// statement (or read transaction) started and is never blocked by the write
+// lock. A connection serves one caller at a time; at most kMaxReaders are
+// open, opened when first needed, and a caller who finds them all busy waits
+// for another reader to finish, never for the writer.
+class ReaderPool {
+ public:
+  explicit ReaderPool(std::string path) : path_(std::move(path)) {}
+  ~ReaderPool() = default;  // every lease has been returned: leases live in a call
+  ReaderPool(const ReaderPool&) = delete;
+  ReaderPool& operator=(const ReaderPool&) = delete;
+
+  // Takes an idle connection, or opens one if the bound allows.
+  StatusOr<sqlite3*> Acquire() {
+    {
+      std::unique_lock<std::mutex> lock(mu_);
+      cv_.wait(lock, [&] { return !idle_.empty() || open_ < kMaxReaders; });
+      if (!idle_.empty()) {
+        sqlite3* db = idle_.back().release();
+        idle_.pop_back();
+        return db;
+      }
+      ++open_;  // reserve the slot; the open itself runs without the lock
+    }
+    StatusOr<DbPtr> db = OpenReader(path_);
+    if (!db.ok()) {
+      std::lock_guard<std::mutex> lock(mu_);
+      --open_;
+      cv_.notify_one();
+      return db.status();
+    }
+    return std::move(db).value().release();
+  }
+
+  void Release(sqlite3* db) {
+    std::lock_guard<std::mutex> lock(mu_);
+    idle_.emplace_back(db);
+    cv_.notify_one();
+  }
+
+  // Puts an already opened reader into the pool (the read-only open checks
+  // the file with its first connection).
+  void Adopt(DbPtr db) {
+    std::lock_guard<std::mutex> lock(mu_);
+    ++open_;
+    idle_.push_back(std::move(db));
+  }
+
+ private:
+  const std::string path_;
+  std::mutex mu_;  // guards idle_ and open_
+  std::condition_variable cv_;
+  std::vector<DbPtr> idle_;
+  size_t open_ = 0;  // idle plus leased plus being opened
+};
+
 class SqliteStore final : public Store {
  public:
-  SqliteStore(DbPtr db, std::string path, bool read_only)
-      : db_(std::move(db)), path_(std::move(path)), read_only_(read_only) {}
+  // `writer` is null for a read-only store.
+  SqliteStore(DbPtr writer, std::string path)
+      : writer_(std::move(writer)), path_(std::move(path)), readers_(path_) {}
 
   Status ImportInventory(const UploadInfo& info, const Inventory& inv) override;
   Status ImportBlob(const UploadInfo& info, const std::string& body) override;
@@ -679,18 +759,29 @@ class SqliteStore final : public Store {
   StatusOr<std::vector<SoftwareRow>> DeviceSoftware(const std::string& device_id) override;
   StatusOr<std::vector<SoftwareRow>> FindSoftware(const std::string& pattern) override;
 
+  void AdoptReader(DbPtr db) { readers_.Adopt(std::move(db)); }
+
  private:
   Status WritableOrError() const {
-    if (read_only_) return common::FailedPrecondition(path_ + ": store was opened read-only");
+    if (writer_ == nullptr) {
+      return common::FailedPrecondition(path_ + ": store was opened read-only");
+    }
     return Status::Ok();
   }
-  sqlite3* writer() const { return db_.get(); }
+  sqlite3* writer() const { return writer_.get(); }
 
-  // Runs fn(db) under the mutex.
+  // Runs fn(db) on a reader connection leased for the call. Never takes
+  // write_mu_.
   template <typename Fn>
-  auto Read(Fn&& fn) {
-    std::lock_guard<std::mutex> lock(mu_);
-    return fn(db_.get());
+  std::invoke_result_t<Fn, sqlite3*> Read(Fn&& fn) {
+    StatusOr<sqlite3*> db = readers_.Acquire();
+    if (!db.ok()) return db.status();
+    struct Lease {
+      ReaderPool& pool;
+      sqlite3* db;
+      ~Lease() { pool.Release(db); }
+    } lease{readers_, *db};
+    return fn(*db);
   }
 
   // Inside a write transaction: AlreadyExists if (device, upload id) is
@@ -701,10 +792,12 @@ class SqliteStore final : public Store {
   StatusOr<std::vector<SoftwareRow>> QuerySoftware(sqlite3* db, const char* sql,
                                                    const std::string& arg, const std::string& what);
 
-  std::mutex mu_;  // guards db_: one statement or transaction at a time
-  const DbPtr db_;
+  // Declared before readers_ so that the readers close first and the writer,
+  // closing last, can checkpoint the WAL into the database.
+  std::mutex write_mu_;  // guards writer_: one write transaction at a time
+  const DbPtr writer_;
   const std::string path_;
-  const bool read_only_;
+  ReaderPool readers_;
 };
 
 Status SqliteStore::RecordUpload(const UploadInfo& info) {
@@ -912,7 +1005,7 @@ Status SqliteStore::ImportInventory(const UploadInfo& info, const Inventory& inv
   StatusOr<int64_t> collected = ParseRfc3339(inv.collected_at);
   if (!collected.ok()) return collected.status().WithContext("upload " + info.upload_id);
 
-  std::lock_guard<std::mutex> lock(mu_);
+  std::lock_guard<std::mutex> lock(write_mu_);
   Transaction txn(writer());
   RETURN_IF_ERROR(txn.Begin());
   RETURN_IF_ERROR(RecordUpload(info));
@@ -940,7 +1033,7 @@ Status SqliteStore::ImportInventory(const UploadInfo& info, const Inventory& inv
 Status SqliteStore::ImportBlob(const UploadInfo& info, const std::string& body) {
   RETURN_IF_ERROR(WritableOrError());
   RETURN_IF_ERROR(ValidateUpload(info));
-  std::lock_guard<std::mutex> lock(mu_);
+  std::lock_guard<std::mutex> lock(write_mu_);
   Transaction txn(writer());
   RETURN_IF_ERROR(txn.Begin());
   RETURN_IF_ERROR(RecordUpload(info));
@@ -959,7 +1052,7 @@ Status SqliteStore::ImportUsage(const UploadInfo& info, const Usage& usage) {
   if (usage.device_id != info.device_id) {
     return common::InvalidArgument("usage names device " + usage.device_id + " but was uploaded by " + info.device_id);
   }
-  std::lock_guard<std::mutex> lock(mu_);
+  std::lock_guard<std::mutex> lock(write_mu_);
   Transaction txn(writer());
   RETURN_IF_ERROR(txn.Begin());
   RETURN_IF_ERROR(RecordUpload(info));
@@ -992,7 +1085,7 @@ Status SqliteStore::RecordCheckins(const std::vector<Checkin>& checkins) {
   }
   if (checkins.empty()) return Status::Ok();
 
-  std::lock_guard<std::mutex> lock(mu_);
+  std::lock_guard<std::mutex> lock(write_mu_);
   Transaction txn(writer());
   RETURN_IF_ERROR(txn.Begin());
   // last_seen covers every contact (check-ins and uploads); checkin_at is the
@@ -1032,6 +1125,9 @@ Status SqliteStore::RecordCheckins(const std::vector<Checkin>& checkins) {
   }
   return txn.Commit();
 }
+
+// The queries below run on reader connections (Read) and never touch
+// writer_ or write_mu_.
 
 StatusOr<bool> SqliteStore::HasUpload(const std::string& device_id, const std::string& upload_id) {
   return Read([&](sqlite3* db) {
@@ -1144,6 +1240,10 @@ StatusOr<std::vector<SoftwareRow>> SqliteStore::QuerySoftware(sqlite3* db, const
 
 StatusOr<std::vector<SoftwareRow>> SqliteStore::DeviceSoftware(const std::string& device_id) {
   return Read([&](sqlite3* db) -> StatusOr<std::vector<SoftwareRow>> {
+    // The existence check and the list must see the same snapshot, or an
+    // import committing in between could pair "exists" with another state.
+    Transaction snapshot(db, "BEGIN");
+    RETURN_IF_ERROR(snapshot.Begin());
     // A separate existence check, so that an unknown id (a typo) is NotFound
     // rather than an empty list that looks like "no packages".
     {
@@ -1181,8 +1281,7 @@ StatusOr<std::unique_ptr<Store>> OpenSqliteStore(const std::string& path, bool r
   if (path.empty()) return common::InvalidArgument("store path is empty");
   if (!read_only) {
     ASSIGN_OR_RETURN(DbPtr writer, OpenWriter(path));
-    return std::unique_ptr<Store>(
-        std::make_unique<SqliteStore>(std::move(writer), path, /*read_only=*/false));
+    return std::unique_ptr<Store>(std::make_unique<SqliteStore>(std::move(writer), path));
   }
   // SQLITE_OPEN_READONLY already refuses to create the file, but reports a
   // missing one as a generic CANTOPEN; stat gives the caller a NotFound.
@@ -1192,9 +1291,12 @@ StatusOr<std::unique_ptr<Store>> OpenSqliteStore(const std::string& path, bool r
     if (err == ENOENT) return common::NotFound(path + ": store does not exist");
     return common::ErrnoStatus("stat " + path, err);
   }
-  ASSIGN_OR_RETURN(DbPtr reader, OpenReader(path));
-  return std::unique_ptr<Store>(
-      std::make_unique<SqliteStore>(std::move(reader), path, /*read_only=*/true));
+  // The first reader checks the file now, so a bad path fails the open
+  // rather than the first query; it then serves queries like any other.
+  ASSIGN_OR_RETURN(DbPtr first, OpenReader(path));
+  auto store = std::make_unique<SqliteStore>(nullptr, path);
+  store->AdoptReader(std::move(first));
+  return std::unique_ptr<Store>(std::move(store));
 }
 
 }  // namespace inventory

@@ -3,8 +3,10 @@
 // One interface, so that a PostgreSQL backend can be added beside SQLite
 // without touching callers. No backend-specific SQL leaks out.
 //
-// Thread safety: a Store may be used from several threads; implementations
-// serialize writes internally.
+// Thread safety: a Store may be used from several threads. Writes (Import*,
+// RecordCheckins) are serialized internally. Queries (HasUpload and every
+// method below it) never wait for a write in progress, including its commit:
+// each sees the data committed when it started.
 //
 // Exactly-once import: an upload is keyed by (device id, upload id), because
 // clients choose the ids and two devices may choose the same one. Every
@@ -133,10 +135,12 @@ class Store {
 };
 
 // Opens (creating if needed) a SQLite store in WAL mode at `path` and brings
-// its schema up to date in place (docs/store.md). read_only opens an
-// existing, up-to-date database for queries only (beaconctl): NotFound if
-// the file is missing, FailedPrecondition if its schema is older or newer
-// than this program's; write calls then return FailedPrecondition.
+// its schema up to date in place (docs/store.md). Queries run on a small pool
+// of read-only connections of their own, so they never wait for the writer's
+// connection. read_only opens an existing, up-to-date database for queries
+// only (beaconctl): NotFound if the file is missing, FailedPrecondition if its
+// schema is older or newer than this program's; write calls then return
+// FailedPrecondition.
 common::StatusOr<std::unique_ptr<Store>> OpenSqliteStore(const std::string& path, bool read_only = false);
 
 }  // namespace inventory
