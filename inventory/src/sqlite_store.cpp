@@ -5,13 +5,13 @@
 // (INSERT ... ON CONFLICT ... DO UPDATE, CASE instead of the two-argument
 // MAX(), LIKE ... ESCAPE instead of GLOB) so that a PostgreSQL backend can
 // start from the same statements.
-#include <algorithm>
 #include <sqlite3.h>
 #include <sys/stat.h>
 
 #include <cerrno>
 #include <charconv>
 #include <chrono>
+#include <condition_variable>
 #include <cstdint>
 #include <ctime>
 #include <limits>
@@ -19,6 +19,7 @@
 #include <mutex>
 #include <string>
 #include <string_view>
+#include <type_traits>
 #include <utility>
 #include <vector>
 
@@ -34,13 +35,25 @@ using common::StatusOr;
 
 // Bumped whenever the schema changes; each step in kMigrations moves the
 // database from version i to i+1, so an old store is upgraded in place.
-constexpr int kSchemaVersion = 2;
+constexpr int kSchemaVersion = 3;
 
-// How long a statement waits for another connection's lock before giving up
+// How long the writer waits for another connection's lock before giving up
 // with SQLITE_BUSY (-> Unavailable). Readers never block the writer in WAL
 // mode, so this only covers a second writer or a checkpoint; 5 s is far longer
 // than any single import should hold the lock.
 constexpr int kBusyTimeoutMs = 5000;
+
+// The same for reader connections. In WAL mode a reader is not blocked by the
+// write lock at all; it waits only while another connection recovers the WAL
+// after a crash or rebuilds the shared-memory index, which is brief. A reader
+// serves a request (a manifest, beaconctl), so it gives up sooner than the
+// importer and its caller answers "retry later" (Unavailable).
+constexpr int kReaderBusyTimeoutMs = 2000;
+
+// Reader connections open at most at once. The beacon runs reads on its
+// worker threads; more concurrent readers than this queue for a connection
+// (never for the writer). Two cores gain nothing from more.
+constexpr size_t kMaxReaders = 4;
 
 // Version 1. Per-device child tables are keyed by (device_id, position) rather
 // than by name: package databases legitimately hold one name several times
@@ -156,6 +169,69 @@ constexpr const char* kSchemaV2[] = {
     ))sql",
 };
 
+// Version 3: the key of an upload is (device_id, upload_id), not upload_id
+// alone: ids are chosen by clients, and two devices may choose the same one.
+// Every table that references an upload carries both columns. SQLite cannot
+// change a primary key in place, so uploads, blobs and usage are rebuilt
+// (create, copy, drop, rename: https://sqlite.org/lang_altertable.html#otheralter)
+// with foreign keys off; Migrate checks the references before it commits.
+// usage_by_device goes: the new primary key starts with device_id.
+// devices gains inventory_sequence, the device's own number of its current
+// inventory, which orders inventories instead of the device's clock.
+constexpr const char* kSchemaV3[] = {
+    "ALTER TABLE devices ADD COLUMN inventory_sequence INTEGER NOT NULL DEFAULT 0",
+    R"sql(CREATE TABLE uploads_v3 (
+      device_id   TEXT NOT NULL REFERENCES devices (device_id),
+      upload_id   TEXT NOT NULL,
+      kind        TEXT NOT NULL,
+      sha256      TEXT NOT NULL,
+      size        INTEGER NOT NULL,
+      received_at INTEGER NOT NULL,
+      via         TEXT NOT NULL,
+      imported_at INTEGER NOT NULL,
+      PRIMARY KEY (device_id, upload_id)
+    ))sql",
+    R"sql(INSERT INTO uploads_v3 (device_id, upload_id, kind, sha256, size, received_at, via,
+                            imported_at)
+      SELECT device_id, upload_id, kind, sha256, size, received_at, via, imported_at
+      FROM uploads)sql",
+    R"sql(CREATE TABLE blobs_v3 (
+      device_id TEXT NOT NULL,
+      upload_id TEXT NOT NULL,
+      body      BLOB NOT NULL,
+      PRIMARY KEY (device_id, upload_id),
+      FOREIGN KEY (device_id, upload_id) REFERENCES uploads (device_id, upload_id)
+    ))sql",
+    // A blob whose upload row is missing would get a NULL device_id and fail
+    // the migration (NOT NULL) rather than be dropped quietly.
+    R"sql(INSERT INTO blobs_v3 (device_id, upload_id, body)
+      SELECT u.device_id, b.upload_id, b.body
+      FROM blobs b LEFT JOIN uploads u ON u.upload_id = b.upload_id)sql",
+    R"sql(CREATE TABLE usage_v3 (
+      device_id  TEXT NOT NULL,
+      upload_id  TEXT NOT NULL,
+      program    TEXT NOT NULL,
+      samples    INTEGER NOT NULL,
+      seconds    INTEGER NOT NULL,
+      first_seen INTEGER NOT NULL,
+      last_seen  INTEGER NOT NULL,
+      PRIMARY KEY (device_id, upload_id, program),
+      FOREIGN KEY (device_id, upload_id) REFERENCES uploads (device_id, upload_id)
+    ))sql",
+    // usage.device_id is the uploader: ImportUsage refused any other.
+    R"sql(INSERT INTO usage_v3 (device_id, upload_id, program, samples, seconds, first_seen,
+                          last_seen)
+      SELECT device_id, upload_id, program, samples, seconds, first_seen, last_seen
+      FROM usage)sql",
+    "DROP TABLE usage",
+    "DROP TABLE blobs",
+    "DROP TABLE uploads",
+    "ALTER TABLE uploads_v3 RENAME TO uploads",
+    "ALTER TABLE blobs_v3 RENAME TO blobs",
+    "ALTER TABLE usage_v3 RENAME TO usage",
+    "CREATE INDEX uploads_by_device ON uploads (device_id, received_at)",
+};
+
 struct Migration {
   const char* const* statements;
   size_t count;
@@ -163,6 +239,7 @@ struct Migration {
 constexpr Migration kMigrations[] = {
     {kSchemaV1, sizeof(kSchemaV1) / sizeof(kSchemaV1[0])},
     {kSchemaV2, sizeof(kSchemaV2) / sizeof(kSchemaV2[0])},
+    {kSchemaV3, sizeof(kSchemaV3) / sizeof(kSchemaV3[0])},
 };
 static_assert(sizeof(kMigrations) / sizeof(kMigrations[0]) == kSchemaVersion,
               "one migration per schema version");
@@ -292,13 +369,16 @@ StatusOr<int64_t> QueryInt(sqlite3* db, const char* sql, const std::string& what
   return stmt.Int(0);
 }
 
-// A write transaction. BEGIN IMMEDIATE takes the write lock up front, so two
-// writers queue on busy_timeout at the start instead of one failing with
-// SQLITE_BUSY halfway through when it upgrades a read lock. Rolls back unless
-// committed.
+// A transaction that rolls back unless committed. Writes use BEGIN IMMEDIATE:
+// it takes the write lock up front, so two writers queue on busy_timeout at
+// the start instead of one failing with SQLITE_BUSY halfway through when it
+// upgrades a read lock. Reads that need one snapshot across several
+// statements use a plain (deferred) BEGIN: in WAL mode the first SELECT
+// fixes the snapshot and no lock ever blocks the writer.
 class Transaction {
  public:
-  explicit Transaction(sqlite3* db) : db_(db) {}
+  explicit Transaction(sqlite3* db, const char* begin = "BEGIN IMMEDIATE")
+      : db_(db), begin_(begin) {}
   ~Transaction() {
     // After some errors SQLite has already rolled back on its own; a second
     // ROLLBACK would only fail.
@@ -310,7 +390,7 @@ class Transaction {
   Transaction& operator=(const Transaction&) = delete;
 
   Status Begin() {
-    RETURN_IF_ERROR(Exec(db_, "BEGIN IMMEDIATE", "begin transaction"));
+    RETURN_IF_ERROR(Exec(db_, begin_, "begin transaction"));
     active_ = true;
     return Status::Ok();
   }
@@ -322,6 +402,7 @@ class Transaction {
 
  private:
   sqlite3* db_;
+  const char* begin_;
   bool active_ = false;
 };
 
@@ -432,14 +513,14 @@ Status ValidateUpload(const UploadInfo& info) {
   return Status::Ok();
 }
 
-// Device columns as DeviceRow wants them; the package count comes from a
-// grouped subquery so devices without an inventory still appear (count 0).
+// Device columns as DeviceRow wants them. The package count is a correlated
+// subquery, so that it reads only this device's rows through the packages
+// primary key (device_id, position); devices without an inventory count 0.
 constexpr const char* kDeviceSelect = R"sql(
   SELECT d.device_id, d.hostname, d.os, d.last_seen, d.via, d.client_version,
-         d.policy_revision, d.outbox_depth, d.inventory_at, COALESCE(p.n, 0)
-  FROM devices d
-  LEFT JOIN (SELECT device_id, COUNT(*) AS n FROM packages GROUP BY device_id) p
-    ON p.device_id = d.device_id)sql";
+         d.policy_revision, d.outbox_depth, d.inventory_at, d.inventory_sequence,
+         (SELECT COUNT(*) FROM packages p WHERE p.device_id = d.device_id)
+  FROM devices d)sql";
 
 DeviceRow ReadDeviceRow(const Stmt& s) {
   DeviceRow row;
@@ -452,20 +533,223 @@ DeviceRow ReadDeviceRow(const Stmt& s) {
   row.policy_revision = s.Int(6);
   row.outbox_depth = s.Int(7);
   row.inventory_at = s.Int(8);
-  row.packages = static_cast<uint64_t>(s.Int(9));
+  row.inventory_sequence = s.Int(9);
+  row.packages = static_cast<uint64_t>(s.Int(10));
   return row;
 }
 
+// Whether an inventory numbered `incoming` replaces the device's current one
+// (numbered `stored`). The device's own counter orders its inventories; its
+// clock does not, because a clock can go back. Unnumbered inventories (0, from
+// clients older than the counter) fall back to import order, the best that is
+// known about them. Once a device has sent a numbered inventory, an
+// unnumbered one never replaces it. An equal number is a re-collection the
+// store already has (the first import of it stays).
+bool Supersedes(bool has_inventory, int64_t stored, int64_t incoming) {
+  if (!has_inventory) return true;
+  if (incoming == 0 && stored == 0) return true;
+  return incoming > stored;
+}
+
+StatusOr<bool> HasUploadOn(sqlite3* db, const std::string& what, const std::string& device_id,
+                           const std::string& upload_id) {
+  Stmt s(db, what);
+  RETURN_IF_ERROR(s.Prepare("SELECT 1 FROM uploads WHERE device_id = ?1 AND upload_id = ?2"));
+  RETURN_IF_ERROR(s.Bind(1, device_id));
+  RETURN_IF_ERROR(s.Bind(2, upload_id));
+  return s.Step();
+}
+
+std::string VersionMismatch(const std::string& path, int64_t version) {
+  return path + ": schema version " + std::to_string(version) +
+         (version > kSchemaVersion ? " is newer than this program's "
+                                   : " is older than this program's ") +
+         std::to_string(kSchemaVersion);
+}
+
+// Brings the schema to kSchemaVersion. Runs in one IMMEDIATE transaction and
+// re-reads user_version inside it, so two processes opening a new store at
+// once do not both create the tables. Foreign keys must be off (the rebuild
+// of version 3 drops referenced tables), so the references are checked here
+// before the commit: a store whose rows do not line up is refused, not
+// half-migrated.
+Status Migrate(sqlite3* db, const std::string& path) {
+  Transaction txn(db);
+  RETURN_IF_ERROR(txn.Begin());
+  ASSIGN_OR_RETURN(int64_t version,
+                   QueryInt(db, "PRAGMA user_version", path + ": read schema version"));
+  if (version > kSchemaVersion) return common::FailedPrecondition(VersionMismatch(path, version));
+  if (version < 0) return common::DataLoss(path + ": negative schema version");
+  if (version == kSchemaVersion) return txn.Commit();
+  for (int64_t v = version; v < kSchemaVersion; ++v) {
+    const Migration& m = kMigrations[v];
+    for (size_t i = 0; i < m.count; ++i) {
+      RETURN_IF_ERROR(
+          Exec(db, m.statements[i], path + ": migrate schema to version " + std::to_string(v + 1)));
+    }
+  }
+  {
+    const std::string what = path + ": migrate schema to version " +
+                             std::to_string(kSchemaVersion) + ": check references";
+    Stmt s(db, what);
+    RETURN_IF_ERROR(s.Prepare("PRAGMA foreign_key_check"));
+    ASSIGN_OR_RETURN(bool bad, s.Step());
+    if (bad) {
+      return common::DataLoss(what + ": a row of table '" + s.Text(0) + "' (rowid " +
+                              std::to_string(s.Int(1)) + ") references a missing row of '" +
+                              s.Text(2) + "'");
+    }
+  }
+  // PRAGMA takes no bound parameters; the value is our own constant.
+  const std::string sql = "PRAGMA user_version = " + std::to_string(kSchemaVersion);
+  RETURN_IF_ERROR(Exec(db, sql.c_str(), path + ": set schema version"));
+  return txn.Commit();
+}
+
+// Closes a connection when its owner goes; sqlite3_close_v2 also accepts the
+// handle that a failed open returns, and nullptr.
+struct CloseDb {
+  void operator()(sqlite3* db) const { sqlite3_close_v2(db); }
+};
+using DbPtr = std::unique_ptr<sqlite3, CloseDb>;
+
+// NOMUTEX: each connection is used by one thread at a time (the writer under
+// its mutex, a reader while leased from the pool), so SQLite's own
+// per-connection mutex would only cost time.
+StatusOr<DbPtr> OpenConnection(const std::string& path, int flags, int busy_timeout_ms) {
+  sqlite3* raw = nullptr;
+  const int rc = sqlite3_open_v2(path.c_str(), &raw, flags | SQLITE_OPEN_NOMUTEX, nullptr);
+  DbPtr db(raw);
+  if (rc != SQLITE_OK) return SqliteStatus(db.get(), rc, "open store " + path);
+  sqlite3_extended_result_codes(db.get(), 1);
+  const int brc = sqlite3_busy_timeout(db.get(), busy_timeout_ms);
+  if (brc != SQLITE_OK) return SqliteStatus(db.get(), brc, path + ": set busy timeout");
+  return db;
+}
+
+// The importer's connection: creates the file if needed, sets the journal
+// and durability settings and brings the schema up to date.
+StatusOr<DbPtr> OpenWriter(const std::string& path) {
+  ASSIGN_OR_RETURN(
+      DbPtr db, OpenConnection(path, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE, kBusyTimeoutMs));
+  // The first statement reads the header, so a file that is not a database
+  // fails here with SQLITE_NOTADB -> DataLoss.
+  RETURN_IF_ERROR(
+      QueryInt(db.get(), "PRAGMA user_version", path + ": read schema version").status());
+  // WAL: readers (admin API, beaconctl, this store's own reader connections)
+  // never block the importer and the importer never blocks them. The mode is
+  // persistent in the file, but a filesystem without shared memory support can
+  // refuse it, so check.
+  {
+    Stmt s(db.get(), path + ": enable WAL");
+    RETURN_IF_ERROR(s.Prepare("PRAGMA journal_mode = WAL"));
+    ASSIGN_OR_RETURN(bool row, s.Step());
+    if (!row || s.Text(0) != "wal") {
+      return common::FailedPrecondition(path + ": cannot enable WAL journal mode (got '" +
+                                        (row ? s.Text(0) : std::string()) + "')");
+    }
+  }
+  // FULL, not NORMAL: in WAL mode NORMAL may lose the last commits on power
+  // loss, yet the importer acknowledges an upload (and its spool copy is
+  // deleted) as soon as the commit returns. Losing one would break
+  // exactly-once. The cost is one fsync per import transaction.
+  RETURN_IF_ERROR(Exec(db.get(), "PRAGMA synchronous = FULL", path + ": set synchronous"));
+  // Off while migrating (the PRAGMA is a no-op inside a transaction, so it is
+  // set around Migrate, which checks the references itself), on afterwards.
+  RETURN_IF_ERROR(Exec(db.get(), "PRAGMA foreign_keys = OFF", path + ": disable foreign keys"));
+  RETURN_IF_ERROR(Migrate(db.get(), path));
+  RETURN_IF_ERROR(Exec(db.get(), "PRAGMA foreign_keys = ON", path + ": enable foreign keys"));
+  return db;
+}
+
+// A query connection. It never creates the file and never changes it
+// (query_only), and refuses a schema it was not written for: an older one
+// has not been migrated yet (only a writer migrates), a newer one is unknown.
+StatusOr<DbPtr> OpenReader(const std::string& path) {
+  ASSIGN_OR_RETURN(DbPtr db, OpenConnection(path, SQLITE_OPEN_READONLY, kReaderBusyTimeoutMs));
+  ASSIGN_OR_RETURN(int64_t version,
+                   QueryInt(db.get(), "PRAGMA user_version", path + ": read schema version"));
+  if (version == 0) {
+    return common::FailedPrecondition(path + ": not an initialized store (schema version 0)");
+  }
+  if (version != kSchemaVersion) {
+    return common::FailedPrecondition(
+        VersionMismatch(path, version) +
+        (version < kSchemaVersion ? "; open it read-write once (start the central) to upgrade it"
+                                  : ""));
+  }
+  RETURN_IF_ERROR(Exec(db.get(), "PRAGMA query_only = ON", path + ": set query_only"));
+  return db;
+}
+
+// Reader connections, so that no query waits for the writer: the writer's
+// mutex is held through COMMIT and its fsync, and a manifest request must not
+// queue behind an import. In WAL mode a reader sees the last commit before its
+// statement (or read transaction) started and is never blocked by the write
+// lock. A connection serves one caller at a time; at most kMaxReaders are
+// open, opened when first needed, and a caller who finds them all busy waits
+// for another reader to finish, never for the writer.
+class ReaderPool {
+ public:
+  explicit ReaderPool(std::string path) : path_(std::move(path)) {}
+  ~ReaderPool() = default;  // every lease has been returned: leases live in a call
+  ReaderPool(const ReaderPool&) = delete;
+  ReaderPool& operator=(const ReaderPool&) = delete;
+
+  // Takes an idle connection, or opens one if the bound allows.
+  StatusOr<sqlite3*> Acquire() {
+    {
+      std::unique_lock<std::mutex> lock(mu_);
+      cv_.wait(lock, [&] { return !idle_.empty() || open_ < kMaxReaders; });
+      if (!idle_.empty()) {
+        sqlite3* db = idle_.back().release();
+        idle_.pop_back();
+        return db;
+      }
+      ++open_;  // reserve the slot; the open itself runs without the lock
+    }
+    StatusOr<DbPtr> db = OpenReader(path_);
+    if (!db.ok()) {
+      std::lock_guard<std::mutex> lock(mu_);
+      --open_;
+      cv_.notify_one();
+      return db.status();
+    }
+    return std::move(db).value().release();
+  }
+
+  void Release(sqlite3* db) {
+    std::lock_guard<std::mutex> lock(mu_);
+    idle_.emplace_back(db);
+    cv_.notify_one();
+  }
+
+  // Puts an already opened reader into the pool (the read-only open checks
+  // the file with its first connection).
+  void Adopt(DbPtr db) {
+    std::lock_guard<std::mutex> lock(mu_);
+    ++open_;
+    idle_.push_back(std::move(db));
+  }
+
+ private:
+  const std::string path_;
+  std::mutex mu_;  // guards idle_ and open_
+  std::condition_variable cv_;
+  std::vector<DbPtr> idle_;
+  size_t open_ = 0;  // idle plus leased plus being opened
+};
+
 class SqliteStore final : public Store {
  public:
-  SqliteStore(sqlite3* db, std::string path, bool read_only)
-      : db_(db), path_(std::move(path)), read_only_(read_only) {}
-  ~SqliteStore() override { sqlite3_close_v2(db_); }
+  // `writer` is null for a read-only store.
+  SqliteStore(DbPtr writer, std::string path)
+      : writer_(std::move(writer)), path_(std::move(path)), readers_(path_) {}
 
   Status ImportInventory(const UploadInfo& info, const Inventory& inv) override;
   Status ImportBlob(const UploadInfo& info, const std::string& body) override;
   Status RecordCheckins(const std::vector<Checkin>& checkins) override;
-  StatusOr<bool> HasUpload(const std::string& upload_id) override;
+  StatusOr<bool> HasUpload(const std::string& device_id, const std::string& upload_id) override;
   StatusOr<std::vector<DeviceRow>> ListDevices() override;
   StatusOr<DeviceRow> GetDevice(const std::string& device_id) override;
   StatusOr<std::vector<std::string>> DeviceAddresses(const std::string& device_id) override;
@@ -475,41 +759,57 @@ class SqliteStore final : public Store {
   StatusOr<std::vector<SoftwareRow>> DeviceSoftware(const std::string& device_id) override;
   StatusOr<std::vector<SoftwareRow>> FindSoftware(const std::string& pattern) override;
 
+  void AdoptReader(DbPtr db) { readers_.Adopt(std::move(db)); }
+
  private:
   Status WritableOrError() const {
-    if (read_only_) return common::FailedPrecondition(path_ + ": store was opened read-only");
+    if (writer_ == nullptr) {
+      return common::FailedPrecondition(path_ + ": store was opened read-only");
+    }
     return Status::Ok();
   }
-  // Inside a transaction: AlreadyExists if the id is recorded, then records
-  // the upload and brings the device row's last_seen/via up to date.
+  sqlite3* writer() const { return writer_.get(); }
+
+  // Runs fn(db) on a reader connection leased for the call. Never takes
+  // write_mu_.
+  template <typename Fn>
+  std::invoke_result_t<Fn, sqlite3*> Read(Fn&& fn) {
+    StatusOr<sqlite3*> db = readers_.Acquire();
+    if (!db.ok()) return db.status();
+    struct Lease {
+      ReaderPool& pool;
+      sqlite3* db;
+      ~Lease() { pool.Release(db); }
+    } lease{readers_, *db};
+    return fn(*db);
+  }
+
+  // Inside a write transaction: AlreadyExists if (device, upload id) is
+  // recorded, then records the upload and brings the device row's
+  // last_seen/via up to date.
   Status RecordUpload(const UploadInfo& info);
-  Status ReplaceDeviceInventory(const UploadInfo& info, const Inventory& inv, int64_t inventory_at);
-  StatusOr<bool> HasUploadLocked(const std::string& upload_id);
-  StatusOr<std::vector<SoftwareRow>> QuerySoftware(const char* sql, const std::string& arg,
-                                                   const std::string& what);
+  Status ReplaceDeviceInventory(const UploadInfo& info, const Inventory& inv, int64_t collected_at);
+  StatusOr<std::vector<SoftwareRow>> QuerySoftware(sqlite3* db, const char* sql,
+                                                   const std::string& arg, const std::string& what);
 
-  std::mutex mu_;  // guards db_: one statement or transaction at a time
-  sqlite3* db_;
+  // Declared before readers_ so that the readers close first and the writer,
+  // closing last, can checkpoint the WAL into the database.
+  std::mutex write_mu_;  // guards writer_: one write transaction at a time
+  const DbPtr writer_;
   const std::string path_;
-  const bool read_only_;
+  ReaderPool readers_;
 };
-
-StatusOr<bool> SqliteStore::HasUploadLocked(const std::string& upload_id) {
-  Stmt s(db_, path_ + ": look up upload " + upload_id);
-  RETURN_IF_ERROR(s.Prepare("SELECT 1 FROM uploads WHERE upload_id = ?1"));
-  RETURN_IF_ERROR(s.Bind(1, upload_id));
-  return s.Step();
-}
 
 Status SqliteStore::RecordUpload(const UploadInfo& info) {
   const std::string ctx = path_ + ": import upload " + info.upload_id;
-  ASSIGN_OR_RETURN(bool exists, HasUploadLocked(info.upload_id));
-  if (exists) return common::AlreadyExists(ctx + ": already imported");
+  ASSIGN_OR_RETURN(bool exists,
+                   HasUploadOn(writer(), ctx + ": look up upload", info.device_id, info.upload_id));
+  if (exists) return common::AlreadyExists(ctx + ": already imported for device " + info.device_id);
 
   // The device row must exist before the upload row references it. via moves
   // with the most recent contact only; an upload relayed late must not make
   // the device look as if it last spoke through an older path.
-  Stmt dev(db_, ctx + ": upsert device " + info.device_id);
+  Stmt dev(writer(), ctx + ": upsert device " + info.device_id);
   RETURN_IF_ERROR(dev.Prepare(R"sql(
     INSERT INTO devices (device_id, last_seen, via) VALUES (?1, ?2, ?3)
     ON CONFLICT (device_id) DO UPDATE SET
@@ -522,12 +822,12 @@ Status SqliteStore::RecordUpload(const UploadInfo& info) {
   RETURN_IF_ERROR(dev.Bind(3, info.via));
   RETURN_IF_ERROR(dev.Run());
 
-  Stmt up(db_, ctx + ": insert upload");
+  Stmt up(writer(), ctx + ": insert upload");
   RETURN_IF_ERROR(up.Prepare(R"sql(
-    INSERT INTO uploads (upload_id, device_id, kind, sha256, size, received_at, via, imported_at)
+    INSERT INTO uploads (device_id, upload_id, kind, sha256, size, received_at, via, imported_at)
     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8))sql"));
-  RETURN_IF_ERROR(up.Bind(1, info.upload_id));
-  RETURN_IF_ERROR(up.Bind(2, info.device_id));
+  RETURN_IF_ERROR(up.Bind(1, info.device_id));
+  RETURN_IF_ERROR(up.Bind(2, info.upload_id));
   RETURN_IF_ERROR(up.Bind(3, info.kind));
   RETURN_IF_ERROR(up.Bind(4, info.sha256));
   RETURN_IF_ERROR(up.BindUnsigned(5, info.size));
@@ -538,27 +838,29 @@ Status SqliteStore::RecordUpload(const UploadInfo& info) {
 }
 
 Status SqliteStore::ReplaceDeviceInventory(const UploadInfo& info, const Inventory& inv,
-                                           int64_t inventory_at) {
+                                           int64_t collected_at) {
   const std::string& id = info.device_id;
   const std::string ctx = path_ + ": import upload " + info.upload_id;
 
   {
-    Stmt s(db_, ctx + ": update device");
+    Stmt s(writer(), ctx + ": update device");
     RETURN_IF_ERROR(s.Prepare(R"sql(
-      UPDATE devices SET hostname = ?2, os = ?3, inventory_at = ?4, inventory_upload = ?5
+      UPDATE devices SET hostname = ?2, os = ?3, inventory_at = ?4, inventory_upload = ?5,
+                         inventory_sequence = ?6
       WHERE device_id = ?1)sql"));
     RETURN_IF_ERROR(s.Bind(1, id));
     RETURN_IF_ERROR(s.Bind(2, inv.os.hostname));
     RETURN_IF_ERROR(s.Bind(3, OsDisplayName(inv.os)));
-    RETURN_IF_ERROR(s.Bind(4, inventory_at));
+    RETURN_IF_ERROR(s.Bind(4, collected_at));
     RETURN_IF_ERROR(s.Bind(5, info.upload_id));
+    RETURN_IF_ERROR(s.Bind(6, inv.sequence));
     RETURN_IF_ERROR(s.Run());
   }
 
   // Children before parents, explicitly: the result must not depend on
   // whether foreign_keys (and so ON DELETE CASCADE) happens to be on.
   for (const char* table : {"files", "addresses", "interfaces", "disks", "packages", "hardware", "os"}) {
-    Stmt s(db_, ctx + ": clear " + table);
+    Stmt s(writer(), ctx + ": clear " + table);
     const std::string sql = std::string("DELETE FROM ") + table + " WHERE device_id = ?1";
     RETURN_IF_ERROR(s.Prepare(sql.c_str()));
     RETURN_IF_ERROR(s.Bind(1, id));
@@ -567,7 +869,7 @@ Status SqliteStore::ReplaceDeviceInventory(const UploadInfo& info, const Invento
 
   {
     const OsInfo& os = inv.os;
-    Stmt s(db_, ctx + ": insert os");
+    Stmt s(writer(), ctx + ": insert os");
     RETURN_IF_ERROR(s.Prepare(R"sql(
       INSERT INTO os (device_id, name, os_id, version, version_id, pretty_name, kernel, arch,
                       hostname)
@@ -586,7 +888,7 @@ Status SqliteStore::ReplaceDeviceInventory(const UploadInfo& info, const Invento
 
   const Hardware& hw = inv.hardware;
   {
-    Stmt s(db_, ctx + ": insert hardware");
+    Stmt s(writer(), ctx + ": insert hardware");
     RETURN_IF_ERROR(s.Prepare(R"sql(
       INSERT INTO hardware (device_id, vendor, model, serial, cpu_model, cpu_cores, memory_bytes)
       VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7))sql"));
@@ -601,7 +903,7 @@ Status SqliteStore::ReplaceDeviceInventory(const UploadInfo& info, const Invento
   }
 
   {
-    Stmt s(db_, ctx + ": insert disk");
+    Stmt s(writer(), ctx + ": insert disk");
     RETURN_IF_ERROR(s.Prepare(R"sql(
       INSERT INTO disks (device_id, position, name, model, size_bytes)
       VALUES (?1, ?2, ?3, ?4, ?5))sql"));
@@ -618,10 +920,10 @@ Status SqliteStore::ReplaceDeviceInventory(const UploadInfo& info, const Invento
   }
 
   {
-    Stmt ifs(db_, ctx + ": insert interface");
+    Stmt ifs(writer(), ctx + ": insert interface");
     RETURN_IF_ERROR(ifs.Prepare(R"sql(
       INSERT INTO interfaces (device_id, position, name, mac) VALUES (?1, ?2, ?3, ?4))sql"));
-    Stmt addr(db_, ctx + ": insert address");
+    Stmt addr(writer(), ctx + ": insert address");
     RETURN_IF_ERROR(addr.Prepare(R"sql(
       INSERT INTO addresses (device_id, interface_position, position, address)
       VALUES (?1, ?2, ?3, ?4))sql"));
@@ -647,7 +949,7 @@ Status SqliteStore::ReplaceDeviceInventory(const UploadInfo& info, const Invento
   }
 
   {
-    Stmt s(db_, ctx + ": insert package");
+    Stmt s(writer(), ctx + ": insert package");
     RETURN_IF_ERROR(s.Prepare(R"sql(
       INSERT INTO packages (device_id, position, name, version, arch, source)
       VALUES (?1, ?2, ?3, ?4, ?5, ?6))sql"));
@@ -665,7 +967,7 @@ Status SqliteStore::ReplaceDeviceInventory(const UploadInfo& info, const Invento
   }
 
   {
-    Stmt s(db_, ctx + ": insert file");
+    Stmt s(writer(), ctx + ": insert file");
     RETURN_IF_ERROR(s.Prepare(R"sql(
       INSERT INTO files (device_id, position, path, size, modified, sha256)
       VALUES (?1, ?2, ?3, ?4, ?5, ?6))sql"));
@@ -694,29 +996,36 @@ Status SqliteStore::ImportInventory(const UploadInfo& info, const Inventory& inv
                                    inv.device_id + "' but was uploaded by '" + info.device_id +
                                    "'");
   }
+  if (inv.sequence < 0) {
+    return common::InvalidArgument("upload " + info.upload_id + ": inventory sequence " +
+                                   std::to_string(inv.sequence) + " is negative");
+  }
+  // The device's clock is kept for display only; a malformed one still means
+  // a malformed document.
   StatusOr<int64_t> collected = ParseRfc3339(inv.collected_at);
   if (!collected.ok()) return collected.status().WithContext("upload " + info.upload_id);
 
-  std::lock_guard<std::mutex> lock(mu_);
-  Transaction txn(db_);
+  std::lock_guard<std::mutex> lock(write_mu_);
+  Transaction txn(writer());
   RETURN_IF_ERROR(txn.Begin());
   RETURN_IF_ERROR(RecordUpload(info));
 
-  // Uploads can arrive out of order (relays, retries). "Not older" (>=) lets
-  // a re-collection within the same second win, as the later import.
-  Stmt cur(db_, path_ + ": import upload " + info.upload_id + ": read current inventory");
-  RETURN_IF_ERROR(cur.Prepare(
-      "SELECT inventory_at, inventory_upload IS NOT NULL FROM devices WHERE device_id = ?1"));
-  RETURN_IF_ERROR(cur.Bind(1, info.device_id));
-  ASSIGN_OR_RETURN(bool found, cur.Step());
-  const bool has_inventory = found && cur.Int(1) != 0;
-  const int64_t stored_at = found ? cur.Int(0) : 0;
-  // The device's clock decides the order, but a clock in the future (a bad
-  // RTC) must not freeze the device's inventory: nothing counts as collected
-  // later than an hour after a beacon first received it.
-  const int64_t effective = std::min<int64_t>(*collected, info.received_at + 3600);
-  if (!has_inventory || effective >= stored_at) {
-    RETURN_IF_ERROR(ReplaceDeviceInventory(info, inv, effective));
+  // Uploads can arrive out of order (relays, retries); the device's own
+  // sequence says which inventory is newer (Supersedes).
+  bool has_inventory = false;
+  int64_t stored_sequence = 0;
+  {
+    Stmt cur(writer(), path_ + ": import upload " + info.upload_id + ": read current inventory");
+    RETURN_IF_ERROR(
+        cur.Prepare("SELECT inventory_sequence, inventory_upload IS NOT NULL FROM devices WHERE "
+                    "device_id = ?1"));
+    RETURN_IF_ERROR(cur.Bind(1, info.device_id));
+    ASSIGN_OR_RETURN(bool found, cur.Step());
+    has_inventory = found && cur.Int(1) != 0;
+    stored_sequence = found ? cur.Int(0) : 0;
+  }
+  if (Supersedes(has_inventory, stored_sequence, inv.sequence)) {
+    RETURN_IF_ERROR(ReplaceDeviceInventory(info, inv, *collected));
   }
   return txn.Commit();
 }
@@ -724,14 +1033,15 @@ Status SqliteStore::ImportInventory(const UploadInfo& info, const Inventory& inv
 Status SqliteStore::ImportBlob(const UploadInfo& info, const std::string& body) {
   RETURN_IF_ERROR(WritableOrError());
   RETURN_IF_ERROR(ValidateUpload(info));
-  std::lock_guard<std::mutex> lock(mu_);
-  Transaction txn(db_);
+  std::lock_guard<std::mutex> lock(write_mu_);
+  Transaction txn(writer());
   RETURN_IF_ERROR(txn.Begin());
   RETURN_IF_ERROR(RecordUpload(info));
-  Stmt s(db_, path_ + ": import upload " + info.upload_id + ": insert blob");
-  RETURN_IF_ERROR(s.Prepare("INSERT INTO blobs (upload_id, body) VALUES (?1, ?2)"));
-  RETURN_IF_ERROR(s.Bind(1, info.upload_id));
-  RETURN_IF_ERROR(s.BindBlob(2, body));
+  Stmt s(writer(), path_ + ": import upload " + info.upload_id + ": insert blob");
+  RETURN_IF_ERROR(s.Prepare("INSERT INTO blobs (device_id, upload_id, body) VALUES (?1, ?2, ?3)"));
+  RETURN_IF_ERROR(s.Bind(1, info.device_id));
+  RETURN_IF_ERROR(s.Bind(2, info.upload_id));
+  RETURN_IF_ERROR(s.BindBlob(3, body));
   RETURN_IF_ERROR(s.Run());
   return txn.Commit();
 }
@@ -742,17 +1052,17 @@ Status SqliteStore::ImportUsage(const UploadInfo& info, const Usage& usage) {
   if (usage.device_id != info.device_id) {
     return common::InvalidArgument("usage names device " + usage.device_id + " but was uploaded by " + info.device_id);
   }
-  std::lock_guard<std::mutex> lock(mu_);
-  Transaction txn(db_);
+  std::lock_guard<std::mutex> lock(write_mu_);
+  Transaction txn(writer());
   RETURN_IF_ERROR(txn.Begin());
   RETURN_IF_ERROR(RecordUpload(info));
-  Stmt s(db_, path_ + ": import upload " + info.upload_id + ": insert usage");
+  Stmt s(writer(), path_ + ": import upload " + info.upload_id + ": insert usage");
   RETURN_IF_ERROR(s.Prepare(R"sql(
-    INSERT INTO usage (upload_id, device_id, program, samples, seconds, first_seen, last_seen)
+    INSERT INTO usage (device_id, upload_id, program, samples, seconds, first_seen, last_seen)
     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7))sql"));
   for (const ProgramUsage& p : usage.programs) {
-    RETURN_IF_ERROR(s.Bind(1, info.upload_id));
-    RETURN_IF_ERROR(s.Bind(2, info.device_id));
+    RETURN_IF_ERROR(s.Bind(1, info.device_id));
+    RETURN_IF_ERROR(s.Bind(2, info.upload_id));
     RETURN_IF_ERROR(s.Bind(3, p.program));
     RETURN_IF_ERROR(s.Bind(4, static_cast<int64_t>(p.samples)));
     // Each sample stands for one interval of running time.
@@ -765,23 +1075,6 @@ Status SqliteStore::ImportUsage(const UploadInfo& info, const Usage& usage) {
   return txn.Commit();
 }
 
-StatusOr<std::vector<UsageRow>> SqliteStore::UsageSummary(const std::string& device_id) {
-  std::lock_guard<std::mutex> lock(mu_);
-  Stmt s(db_, path_ + ": usage summary");
-  RETURN_IF_ERROR(s.Prepare(R"sql(
-    SELECT program, COUNT(DISTINCT device_id), SUM(seconds), MAX(last_seen)
-    FROM usage WHERE ?1 = '' OR device_id = ?1
-    GROUP BY program ORDER BY SUM(seconds) DESC, program)sql"));
-  RETURN_IF_ERROR(s.Bind(1, device_id));
-  std::vector<UsageRow> out;
-  while (true) {
-    ASSIGN_OR_RETURN(bool row, s.Step());
-    if (!row) break;
-    out.push_back({s.Text(0), static_cast<uint64_t>(s.Int(1)), s.Int(2), s.Int(3)});
-  }
-  return out;
-}
-
 Status SqliteStore::RecordCheckins(const std::vector<Checkin>& checkins) {
   RETURN_IF_ERROR(WritableOrError());
   // Validate the whole batch first: it is applied entirely or not at all.
@@ -792,14 +1085,14 @@ Status SqliteStore::RecordCheckins(const std::vector<Checkin>& checkins) {
   }
   if (checkins.empty()) return Status::Ok();
 
-  std::lock_guard<std::mutex> lock(mu_);
-  Transaction txn(db_);
+  std::lock_guard<std::mutex> lock(write_mu_);
+  Transaction txn(writer());
   RETURN_IF_ERROR(txn.Begin());
   // last_seen covers every contact (check-ins and uploads); checkin_at is the
   // time of the check-in whose client state (version, revision, outbox) is
   // stored, so a late batch can neither move last_seen back nor replace newer
   // client state with older.
-  Stmt s(db_, path_ + ": record check-ins");
+  Stmt s(writer(), path_ + ": record check-ins");
   RETURN_IF_ERROR(s.Prepare(R"sql(
     INSERT INTO devices (device_id, last_seen, via, checkin_at, client_version, policy_revision,
                          outbox_depth, peer)
@@ -833,69 +1126,107 @@ Status SqliteStore::RecordCheckins(const std::vector<Checkin>& checkins) {
   return txn.Commit();
 }
 
-StatusOr<bool> SqliteStore::HasUpload(const std::string& upload_id) {
-  std::lock_guard<std::mutex> lock(mu_);
-  return HasUploadLocked(upload_id);
+// The queries below run on reader connections (Read) and never touch
+// writer_ or write_mu_.
+
+StatusOr<bool> SqliteStore::HasUpload(const std::string& device_id, const std::string& upload_id) {
+  return Read([&](sqlite3* db) {
+    return HasUploadOn(db, path_ + ": look up upload " + upload_id + " of device " + device_id,
+                       device_id, upload_id);
+  });
 }
 
 StatusOr<std::vector<DeviceRow>> SqliteStore::ListDevices() {
-  std::lock_guard<std::mutex> lock(mu_);
-  Stmt s(db_, path_ + ": list devices");
-  const std::string sql = std::string(kDeviceSelect) + " ORDER BY d.hostname, d.device_id";
-  RETURN_IF_ERROR(s.Prepare(sql.c_str()));
-  std::vector<DeviceRow> rows;
-  while (true) {
-    ASSIGN_OR_RETURN(bool row, s.Step());
-    if (!row) break;
-    rows.push_back(ReadDeviceRow(s));
-  }
-  return rows;
+  return Read([&](sqlite3* db) -> StatusOr<std::vector<DeviceRow>> {
+    Stmt s(db, path_ + ": list devices");
+    const std::string sql = std::string(kDeviceSelect) + " ORDER BY d.hostname, d.device_id";
+    RETURN_IF_ERROR(s.Prepare(sql.c_str()));
+    std::vector<DeviceRow> rows;
+    while (true) {
+      ASSIGN_OR_RETURN(bool row, s.Step());
+      if (!row) break;
+      rows.push_back(ReadDeviceRow(s));
+    }
+    return rows;
+  });
 }
 
 StatusOr<DeviceRow> SqliteStore::GetDevice(const std::string& device_id) {
-  std::lock_guard<std::mutex> lock(mu_);
-  Stmt s(db_, path_ + ": get device " + device_id);
-  const std::string sql = std::string(kDeviceSelect) + " WHERE d.device_id = ?1";
-  RETURN_IF_ERROR(s.Prepare(sql.c_str()));
-  RETURN_IF_ERROR(s.Bind(1, device_id));
-  ASSIGN_OR_RETURN(bool row, s.Step());
-  if (!row) return common::NotFound(path_ + ": no device '" + device_id + "'");
-  return ReadDeviceRow(s);
+  return Read([&](sqlite3* db) -> StatusOr<DeviceRow> {
+    Stmt s(db, path_ + ": get device " + device_id);
+    const std::string sql = std::string(kDeviceSelect) + " WHERE d.device_id = ?1";
+    RETURN_IF_ERROR(s.Prepare(sql.c_str()));
+    RETURN_IF_ERROR(s.Bind(1, device_id));
+    ASSIGN_OR_RETURN(bool row, s.Step());
+    if (!row) return common::NotFound(path_ + ": no device '" + device_id + "'");
+    return ReadDeviceRow(s);
+  });
 }
 
 StatusOr<std::vector<std::string>> SqliteStore::DeviceAddresses(const std::string& device_id) {
-  std::lock_guard<std::mutex> lock(mu_);
-  Stmt s(db_, path_ + ": addresses of device " + device_id);
-  RETURN_IF_ERROR(s.Prepare(
-      "SELECT address FROM addresses WHERE device_id = ?1 ORDER BY interface_position, position"));
-  RETURN_IF_ERROR(s.Bind(1, device_id));
-  std::vector<std::string> out;
-  while (true) {
-    ASSIGN_OR_RETURN(bool row, s.Step());
-    if (!row) break;
-    out.push_back(s.Text(0));
-  }
-  return out;
+  return Read([&](sqlite3* db) -> StatusOr<std::vector<std::string>> {
+    Stmt s(db, path_ + ": addresses of device " + device_id);
+    RETURN_IF_ERROR(
+        s.Prepare("SELECT address FROM addresses WHERE device_id = ?1 ORDER BY interface_position, "
+                  "position"));
+    RETURN_IF_ERROR(s.Bind(1, device_id));
+    std::vector<std::string> out;
+    while (true) {
+      ASSIGN_OR_RETURN(bool row, s.Step());
+      if (!row) break;
+      out.push_back(s.Text(0));
+    }
+    return out;
+  });
 }
 
 StatusOr<std::vector<FileEvidence>> SqliteStore::DeviceFiles(const std::string& device_id) {
-  std::lock_guard<std::mutex> lock(mu_);
-  Stmt s(db_, path_ + ": files of device " + device_id);
-  RETURN_IF_ERROR(s.Prepare("SELECT path, size, modified, sha256 FROM files WHERE device_id = ?1 ORDER BY path"));
-  RETURN_IF_ERROR(s.Bind(1, device_id));
-  std::vector<FileEvidence> out;
-  while (true) {
-    ASSIGN_OR_RETURN(bool row, s.Step());
-    if (!row) break;
-    out.push_back({s.Text(0), static_cast<uint64_t>(s.Int(1)), s.Int(2), s.Text(3)});
-  }
-  return out;
+  return Read([&](sqlite3* db) -> StatusOr<std::vector<FileEvidence>> {
+    Stmt s(db, path_ + ": files of device " + device_id);
+    RETURN_IF_ERROR(s.Prepare(
+        "SELECT path, size, modified, sha256 FROM files WHERE device_id = ?1 ORDER BY path"));
+    RETURN_IF_ERROR(s.Bind(1, device_id));
+    std::vector<FileEvidence> out;
+    while (true) {
+      ASSIGN_OR_RETURN(bool row, s.Step());
+      if (!row) break;
+      out.push_back({s.Text(0), static_cast<uint64_t>(s.Int(1)), s.Int(2), s.Text(3)});
+    }
+    return out;
+  });
 }
 
-StatusOr<std::vector<SoftwareRow>> SqliteStore::QuerySoftware(const char* sql,
+StatusOr<std::vector<UsageRow>> SqliteStore::UsageSummary(const std::string& device_id) {
+  return Read([&](sqlite3* db) -> StatusOr<std::vector<UsageRow>> {
+    Stmt s(db, path_ + ": usage summary");
+    // Two statements rather than "?1 = '' OR device_id = ?1", which would
+    // keep SQLite from using the primary key for one device.
+    if (device_id.empty()) {
+      RETURN_IF_ERROR(s.Prepare(R"sql(
+        SELECT program, COUNT(DISTINCT device_id), SUM(seconds), MAX(last_seen)
+        FROM usage
+        GROUP BY program ORDER BY SUM(seconds) DESC, program)sql"));
+    } else {
+      RETURN_IF_ERROR(s.Prepare(R"sql(
+        SELECT program, COUNT(DISTINCT device_id), SUM(seconds), MAX(last_seen)
+        FROM usage WHERE device_id = ?1
+        GROUP BY program ORDER BY SUM(seconds) DESC, program)sql"));
+      RETURN_IF_ERROR(s.Bind(1, device_id));
+    }
+    std::vector<UsageRow> out;
+    while (true) {
+      ASSIGN_OR_RETURN(bool row, s.Step());
+      if (!row) break;
+      out.push_back({s.Text(0), static_cast<uint64_t>(s.Int(1)), s.Int(2), s.Int(3)});
+    }
+    return out;
+  });
+}
+
+StatusOr<std::vector<SoftwareRow>> SqliteStore::QuerySoftware(sqlite3* db, const char* sql,
                                                               const std::string& arg,
                                                               const std::string& what) {
-  Stmt s(db_, what);
+  Stmt s(db, what);
   RETURN_IF_ERROR(s.Prepare(sql));
   RETURN_IF_ERROR(s.Bind(1, arg));
   std::vector<SoftwareRow> rows;
@@ -908,140 +1239,64 @@ StatusOr<std::vector<SoftwareRow>> SqliteStore::QuerySoftware(const char* sql,
 }
 
 StatusOr<std::vector<SoftwareRow>> SqliteStore::DeviceSoftware(const std::string& device_id) {
-  std::lock_guard<std::mutex> lock(mu_);
-  // A separate existence check, so that an unknown id (a typo) is NotFound
-  // rather than an empty list that looks like "no packages".
-  {
-    Stmt s(db_, path_ + ": get device " + device_id);
-    RETURN_IF_ERROR(s.Prepare("SELECT 1 FROM devices WHERE device_id = ?1"));
-    RETURN_IF_ERROR(s.Bind(1, device_id));
-    ASSIGN_OR_RETURN(bool row, s.Step());
-    if (!row) return common::NotFound(path_ + ": no device '" + device_id + "'");
-  }
-  return QuerySoftware(R"sql(
-    SELECT p.device_id, d.hostname, p.name, p.version, p.arch
-    FROM packages p JOIN devices d ON d.device_id = p.device_id
-    WHERE p.device_id = ?1
-    ORDER BY p.name, p.version, p.arch, p.position)sql",
-                       device_id, path_ + ": software of device " + device_id);
+  return Read([&](sqlite3* db) -> StatusOr<std::vector<SoftwareRow>> {
+    // The existence check and the list must see the same snapshot, or an
+    // import committing in between could pair "exists" with another state.
+    Transaction snapshot(db, "BEGIN");
+    RETURN_IF_ERROR(snapshot.Begin());
+    // A separate existence check, so that an unknown id (a typo) is NotFound
+    // rather than an empty list that looks like "no packages".
+    {
+      Stmt s(db, path_ + ": get device " + device_id);
+      RETURN_IF_ERROR(s.Prepare("SELECT 1 FROM devices WHERE device_id = ?1"));
+      RETURN_IF_ERROR(s.Bind(1, device_id));
+      ASSIGN_OR_RETURN(bool row, s.Step());
+      if (!row) return common::NotFound(path_ + ": no device '" + device_id + "'");
+    }
+    return QuerySoftware(db, R"sql(
+      SELECT p.device_id, d.hostname, p.name, p.version, p.arch
+      FROM packages p JOIN devices d ON d.device_id = p.device_id
+      WHERE p.device_id = ?1
+      ORDER BY p.name, p.version, p.arch, p.position)sql",
+                         device_id, path_ + ": software of device " + device_id);
+  });
 }
 
 StatusOr<std::vector<SoftwareRow>> SqliteStore::FindSoftware(const std::string& pattern) {
-  std::lock_guard<std::mutex> lock(mu_);
-  // SQLite's LIKE ignores ASCII case; see docs/store.md for what a PostgreSQL
-  // backend has to do (ILIKE) to match the same rows.
-  return QuerySoftware(R"sql(
-    SELECT p.device_id, d.hostname, p.name, p.version, p.arch
-    FROM packages p JOIN devices d ON d.device_id = p.device_id
-    WHERE p.name LIKE ?1 ESCAPE '\'
-    ORDER BY p.name, d.hostname, p.device_id, p.version, p.arch)sql",
-                       GlobToLike(pattern), path_ + ": find software '" + pattern + "'");
-}
-
-// Brings the schema to kSchemaVersion. Runs in one IMMEDIATE transaction and
-// re-reads user_version inside it, so two processes opening a new store at
-// once do not both create the tables.
-Status Migrate(sqlite3* db, const std::string& path) {
-  Transaction txn(db);
-  RETURN_IF_ERROR(txn.Begin());
-  ASSIGN_OR_RETURN(int64_t version,
-                   QueryInt(db, "PRAGMA user_version", path + ": read schema version"));
-  if (version > kSchemaVersion) {
-    return common::FailedPrecondition(path + ": schema version " + std::to_string(version) +
-                                      " is newer than this program's " +
-                                      std::to_string(kSchemaVersion));
-  }
-  if (version < 0) return common::DataLoss(path + ": negative schema version");
-  for (int64_t v = version; v < kSchemaVersion; ++v) {
-    const Migration& m = kMigrations[v];
-    for (size_t i = 0; i < m.count; ++i) {
-      RETURN_IF_ERROR(
-          Exec(db, m.statements[i], path + ": migrate schema to version " + std::to_string(v + 1)));
-    }
-  }
-  if (version != kSchemaVersion) {
-    // PRAGMA takes no bound parameters; the value is our own constant.
-    const std::string sql = "PRAGMA user_version = " + std::to_string(kSchemaVersion);
-    RETURN_IF_ERROR(Exec(db, sql.c_str(), path + ": set schema version"));
-  }
-  return txn.Commit();
-}
-
-Status Configure(sqlite3* db, const std::string& path, bool read_only) {
-  sqlite3_extended_result_codes(db, 1);
-  const int rc = sqlite3_busy_timeout(db, kBusyTimeoutMs);
-  if (rc != SQLITE_OK) return SqliteStatus(db, rc, path + ": set busy timeout");
-
-  // The first statement reads the header, so a file that is not a database
-  // fails here with SQLITE_NOTADB -> DataLoss.
-  ASSIGN_OR_RETURN(int64_t version,
-                   QueryInt(db, "PRAGMA user_version", path + ": read schema version"));
-
-  if (read_only) {
-    // Readers need no journal settings; refuse what we cannot interpret.
-    if (version == 0) {
-      return common::FailedPrecondition(path + ": not an initialized store (schema version 0)");
-    }
-    if (version > kSchemaVersion) {
-      return common::FailedPrecondition(path + ": schema version " + std::to_string(version) +
-                                        " is newer than this program's " +
-                                        std::to_string(kSchemaVersion));
-    }
-    return Exec(db, "PRAGMA query_only = ON", path + ": set query_only");
-  }
-
-  // WAL: readers (admin API, beaconctl) never block the importer and the
-  // importer never blocks them. The mode is persistent in the file, but a
-  // filesystem without shared memory support can refuse it, so check.
-  {
-    Stmt s(db, path + ": enable WAL");
-    RETURN_IF_ERROR(s.Prepare("PRAGMA journal_mode = WAL"));
-    ASSIGN_OR_RETURN(bool row, s.Step());
-    if (!row || s.Text(0) != "wal") {
-      return common::FailedPrecondition(path + ": cannot enable WAL journal mode (got '" +
-                                        (row ? s.Text(0) : std::string()) + "')");
-    }
-  }
-  // FULL, not NORMAL: in WAL mode NORMAL may lose the last commits on power
-  // loss, yet the importer acknowledges an upload (and its spool copy is
-  // deleted) as soon as the commit returns. Losing one would break
-  // exactly-once. The cost is one fsync per import transaction.
-  RETURN_IF_ERROR(Exec(db, "PRAGMA synchronous = FULL", path + ": set synchronous"));
-  RETURN_IF_ERROR(Exec(db, "PRAGMA foreign_keys = ON", path + ": enable foreign keys"));
-  return Migrate(db, path);
+  return Read([&](sqlite3* db) {
+    // SQLite's LIKE ignores ASCII case; see docs/store.md for what a
+    // PostgreSQL backend has to do (ILIKE) to match the same rows.
+    return QuerySoftware(db, R"sql(
+      SELECT p.device_id, d.hostname, p.name, p.version, p.arch
+      FROM packages p JOIN devices d ON d.device_id = p.device_id
+      WHERE p.name LIKE ?1 ESCAPE '\'
+      ORDER BY p.name, d.hostname, p.device_id, p.version, p.arch)sql",
+                         GlobToLike(pattern), path_ + ": find software '" + pattern + "'");
+  });
 }
 
 }  // namespace
 
 StatusOr<std::unique_ptr<Store>> OpenSqliteStore(const std::string& path, bool read_only) {
   if (path.empty()) return common::InvalidArgument("store path is empty");
-  if (read_only) {
-    // SQLITE_OPEN_READONLY already refuses to create the file, but reports a
-    // missing one as a generic CANTOPEN; stat gives the caller a NotFound.
-    struct stat st;
-    if (::stat(path.c_str(), &st) != 0) {
-      const int err = errno;
-      if (err == ENOENT) return common::NotFound(path + ": store does not exist");
-      return common::ErrnoStatus("stat " + path, err);
-    }
+  if (!read_only) {
+    ASSIGN_OR_RETURN(DbPtr writer, OpenWriter(path));
+    return std::unique_ptr<Store>(std::make_unique<SqliteStore>(std::move(writer), path));
   }
-  // NOMUTEX: our own mutex already serializes use of the connection.
-  const int flags =
-      (read_only ? SQLITE_OPEN_READONLY : SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE) |
-      SQLITE_OPEN_NOMUTEX;
-  sqlite3* db = nullptr;
-  const int rc = sqlite3_open_v2(path.c_str(), &db, flags, nullptr);
-  if (rc != SQLITE_OK) {
-    Status st = SqliteStatus(db, rc, "open store " + path);
-    sqlite3_close_v2(db);  // a handle is returned even on failure
-    return st;
+  // SQLITE_OPEN_READONLY already refuses to create the file, but reports a
+  // missing one as a generic CANTOPEN; stat gives the caller a NotFound.
+  struct stat st;
+  if (::stat(path.c_str(), &st) != 0) {
+    const int err = errno;
+    if (err == ENOENT) return common::NotFound(path + ": store does not exist");
+    return common::ErrnoStatus("stat " + path, err);
   }
-  Status st = Configure(db, path, read_only);
-  if (!st.ok()) {
-    sqlite3_close_v2(db);
-    return st;
-  }
-  return std::unique_ptr<Store>(std::make_unique<SqliteStore>(db, path, read_only));
+  // The first reader checks the file now, so a bad path fails the open
+  // rather than the first query; it then serves queries like any other.
+  ASSIGN_OR_RETURN(DbPtr first, OpenReader(path));
+  auto store = std::make_unique<SqliteStore>(nullptr, path);
+  store->AdoptReader(std::move(first));
+  return std::unique_ptr<Store>(std::move(store));
 }
 
 }  // namespace inventory

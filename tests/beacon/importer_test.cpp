@@ -106,7 +106,7 @@ TEST_CASE("importer: check-in batches and blobs") {
 
   auto logs = f.Add(device, "logs", "some log lines");
   REQUIRE(beacon::ImportEntry(*f.store, *f.spool, logs).status.ok());
-  CHECK(*f.store->HasUpload(logs.id));
+  CHECK(*f.store->HasUpload(device, logs.id));
   CHECK(beacon::ImportEntry(*f.store, *f.spool, logs).status.code() == common::Code::kAlreadyExists);
 }
 

@@ -38,10 +38,10 @@ std::unique_ptr<common::HttpClient> Http(int port, const std::string& ca) {
   return std::move(c).value();
 }
 
-bool Imported(Estate& e, const std::string& upload_id) {
+bool Imported(Estate& e, const std::string& device, const std::string& upload_id) {
   auto s = inventory::OpenSqliteStore(e.dir + "/central/store.sqlite", true);
   if (!s.ok()) return false;
-  auto has = (*s)->HasUpload(upload_id);
+  auto has = (*s)->HasUpload(device, upload_id);
   return has.ok() && *has;
 }
 
@@ -67,7 +67,7 @@ TEST_CASE("a client's inventory reaches the central store through a relay beacon
   REQUIRE(common::IsUuid(upload));
   CHECK(run.output.find("applied policy revision 1") != std::string::npos);
 
-  REQUIRE(WaitUntil([&] { return Imported(e, upload); }, seconds(20)));
+  REQUIRE(WaitUntil([&] { return Imported(e, device, upload); }, seconds(20)));
   // Check-ins travel as batches from the relay; wait for the first one.
   REQUIRE(WaitUntil([&] { return e.Store()->GetDevice(device).ok() && e.Store()->GetDevice(device)->last_seen > 0 &&
                                  e.Store()->GetDevice(device)->policy_revision == 1; },
@@ -177,7 +177,7 @@ TEST_CASE("an upload with a wrong digest is refused and nothing is stored") {
   auto ok = http->Put(proto::UploadPath(device, "logs", upload), headers, body.size(), source, "application/octet-stream");
   REQUIRE(ok.ok());
   CHECK(ok->status == 201);
-  REQUIRE(WaitUntil([&] { return Imported(e, upload); }, seconds(20)));
+  REQUIRE(WaitUntil([&] { return Imported(e, device, upload); }, seconds(20)));
   auto dup = http->Put(proto::UploadPath(device, "logs", upload), headers, body.size(), source, "application/octet-stream");
   REQUIRE(dup.ok());
   CHECK((dup->status == 200 || dup->status == 201));
@@ -191,7 +191,7 @@ TEST_CASE("an upload with a wrong digest is refused and nothing is stored") {
   // Whatever the duplicates did, the central's spool drains and the store
   // holds the upload once.
   REQUIRE(WaitUntil([&] { return CountFiles(e.dir + "/central/spool/ready") == 0; }, seconds(10)));
-  CHECK(Imported(e, upload));
+  CHECK(Imported(e, device, upload));
   CHECK(harness::ReadText(e.dir + "/central.log").find("already delivered logs " + device + "_" + upload) != std::string::npos);
 }
 
@@ -258,7 +258,8 @@ TEST_CASE("with the central stopped, uploads wait in the beacon and arrive once 
   CHECK(std::filesystem::exists(entry));
 
   e.StartCentral();
-  REQUIRE(WaitUntil([&] { return Imported(e, upload); }, seconds(30)));
+  const std::string device = e.DeviceOf("client");
+  REQUIRE(WaitUntil([&] { return Imported(e, device, upload); }, seconds(30)));
   REQUIRE(WaitUntil([&] { return !std::filesystem::exists(entry); }, seconds(10)));
 }
 

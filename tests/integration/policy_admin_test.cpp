@@ -204,7 +204,7 @@ TEST_CASE("targeting reaches devices: default until the first inventory, then th
   REQUIRE(WaitUntil(
       [&] {
         auto usage = e.Store()->UsageSummary(device);
-        return usage.ok() && !usage->empty() && *e.Store()->HasUpload(logs[1]);
+        return usage.ok() && !usage->empty() && *e.Store()->HasUpload(device, logs[1]);
       },
       seconds(20)));
   auto usage = harness::Run({BEACONCTL_BIN, "--data-dir", e.dir + "/central", "usage", device});

@@ -4,7 +4,9 @@
 #include <sqlite3.h>
 #include <stdlib.h>
 
+#include <atomic>
 #include <catch2/catch.hpp>
+#include <chrono>
 #include <cstdint>
 #include <filesystem>
 #include <fstream>
@@ -30,6 +32,7 @@ using inventory::UploadInfo;
 
 constexpr char kDev1[] = "11111111-1111-4111-8111-111111111111";
 constexpr char kDev2[] = "22222222-2222-4222-8222-222222222222";
+constexpr char kDev3[] = "33333333-3333-4333-8333-333333333333";
 
 class TempDir {
  public:
@@ -134,6 +137,137 @@ std::vector<std::string> Names(const std::vector<inventory::SoftwareRow>& rows) 
   return names;
 }
 
+Inventory Numbered(Inventory inv, int64_t sequence) {
+  inv.sequence = sequence;
+  return inv;
+}
+
+void MustExec(sqlite3* db, const std::string& sql) {
+  char* err = nullptr;
+  const int rc = sqlite3_exec(db, sql.c_str(), nullptr, nullptr, &err);
+  INFO(sql << ": " << (err != nullptr ? err : ""));
+  sqlite3_free(err);
+  REQUIRE(rc == SQLITE_OK);
+}
+
+// The primary key columns of a table, in key order ("device_id,upload_id").
+std::string PrimaryKey(const std::string& db_path, const std::string& table) {
+  return QueryText(
+      db_path, "SELECT group_concat(name, ',') FROM (SELECT name FROM pragma_table_info('" + table +
+                   "') WHERE pk > 0 ORDER BY pk)");
+}
+
+// A second connection to the store's file, as another process would open it.
+class RawConnection {
+ public:
+  explicit RawConnection(const std::string& path) {
+    REQUIRE(sqlite3_open_v2(path.c_str(), &db_, SQLITE_OPEN_READWRITE, nullptr) == SQLITE_OK);
+  }
+  ~RawConnection() { sqlite3_close(db_); }  // rolls back an open transaction
+  RawConnection(const RawConnection&) = delete;
+  RawConnection& operator=(const RawConnection&) = delete;
+  void Exec(const std::string& sql) { MustExec(db_, sql); }
+
+ private:
+  sqlite3* db_ = nullptr;
+};
+
+// The schema exactly as versions 1 and 2 of the store created it (frozen
+// copies: these are what the migration has to upgrade), with a few rows.
+constexpr char kSchemaV1Sql[] = R"sql(
+CREATE TABLE devices (
+  device_id TEXT PRIMARY KEY, hostname TEXT NOT NULL DEFAULT '', os TEXT NOT NULL DEFAULT '',
+  last_seen INTEGER NOT NULL DEFAULT 0, via TEXT NOT NULL DEFAULT '',
+  checkin_at INTEGER NOT NULL DEFAULT 0, client_version TEXT NOT NULL DEFAULT '',
+  policy_revision INTEGER NOT NULL DEFAULT 0, outbox_depth INTEGER NOT NULL DEFAULT 0,
+  peer TEXT NOT NULL DEFAULT '', inventory_at INTEGER NOT NULL DEFAULT 0, inventory_upload TEXT);
+CREATE INDEX devices_by_hostname ON devices (hostname, device_id);
+CREATE TABLE uploads (
+  upload_id TEXT PRIMARY KEY, device_id TEXT NOT NULL REFERENCES devices (device_id),
+  kind TEXT NOT NULL, sha256 TEXT NOT NULL, size INTEGER NOT NULL, received_at INTEGER NOT NULL,
+  via TEXT NOT NULL, imported_at INTEGER NOT NULL);
+CREATE INDEX uploads_by_device ON uploads (device_id, received_at);
+CREATE TABLE blobs (upload_id TEXT PRIMARY KEY REFERENCES uploads (upload_id), body BLOB NOT NULL);
+CREATE TABLE os (
+  device_id TEXT PRIMARY KEY REFERENCES devices (device_id) ON DELETE CASCADE,
+  name TEXT NOT NULL, os_id TEXT NOT NULL, version TEXT NOT NULL, version_id TEXT NOT NULL,
+  pretty_name TEXT NOT NULL, kernel TEXT NOT NULL, arch TEXT NOT NULL, hostname TEXT NOT NULL);
+CREATE TABLE hardware (
+  device_id TEXT PRIMARY KEY REFERENCES devices (device_id) ON DELETE CASCADE,
+  vendor TEXT NOT NULL, model TEXT NOT NULL, serial TEXT NOT NULL, cpu_model TEXT NOT NULL,
+  cpu_cores INTEGER NOT NULL, memory_bytes INTEGER NOT NULL);
+CREATE TABLE disks (
+  device_id TEXT NOT NULL REFERENCES devices (device_id) ON DELETE CASCADE,
+  position INTEGER NOT NULL, name TEXT NOT NULL, model TEXT NOT NULL, size_bytes INTEGER NOT NULL,
+  PRIMARY KEY (device_id, position));
+CREATE TABLE interfaces (
+  device_id TEXT NOT NULL REFERENCES devices (device_id) ON DELETE CASCADE,
+  position INTEGER NOT NULL, name TEXT NOT NULL, mac TEXT NOT NULL,
+  PRIMARY KEY (device_id, position));
+CREATE TABLE addresses (
+  device_id TEXT NOT NULL, interface_position INTEGER NOT NULL, position INTEGER NOT NULL,
+  address TEXT NOT NULL, PRIMARY KEY (device_id, interface_position, position),
+  FOREIGN KEY (device_id, interface_position)
+    REFERENCES interfaces (device_id, position) ON DELETE CASCADE);
+CREATE TABLE packages (
+  device_id TEXT NOT NULL REFERENCES devices (device_id) ON DELETE CASCADE,
+  position INTEGER NOT NULL, name TEXT NOT NULL, version TEXT NOT NULL, arch TEXT NOT NULL,
+  source TEXT NOT NULL, PRIMARY KEY (device_id, position));
+CREATE INDEX packages_by_name ON packages (name);
+
+INSERT INTO devices (device_id, hostname, os, last_seen, via, inventory_at, inventory_upload) VALUES
+  ('11111111-1111-4111-8111-111111111111', 'host-a', 'Debian GNU/Linux 12 (bookworm)', 1795363310,
+   'dmz-1', 1795363200, 'u-inv'),
+  ('22222222-2222-4222-8222-222222222222', '', '', 1795363400, 'dmz-2', 0, NULL);
+INSERT INTO uploads VALUES
+  ('u-inv', '11111111-1111-4111-8111-111111111111', 'inventory', 'aa', 1234, 1795363300, 'dmz-1', 1795363301),
+  ('u-log', '11111111-1111-4111-8111-111111111111', 'logs', 'bb', 2, 1795363310, 'dmz-1', 1795363311);
+INSERT INTO blobs VALUES ('u-log', X'00FF');
+INSERT INTO os VALUES ('11111111-1111-4111-8111-111111111111', 'Debian GNU/Linux', 'debian',
+  '12 (bookworm)', '12', 'Debian GNU/Linux 12 (bookworm)', '6.1.0-18-amd64', 'x86_64', 'host-a');
+INSERT INTO hardware VALUES ('11111111-1111-4111-8111-111111111111', 'QEMU', 'Standard PC', '',
+  'Virtual CPU', 2, 4294967296);
+INSERT INTO disks VALUES ('11111111-1111-4111-8111-111111111111', 0, 'vda', 'Virtio disk', 21474836480);
+INSERT INTO interfaces VALUES ('11111111-1111-4111-8111-111111111111', 0, 'eth0', '52:54:00:12:34:56');
+INSERT INTO addresses VALUES ('11111111-1111-4111-8111-111111111111', 0, 0, '192.0.2.10/24');
+INSERT INTO packages VALUES
+  ('11111111-1111-4111-8111-111111111111', 0, 'bash', '5.2-2', 'amd64', 'dpkg'),
+  ('11111111-1111-4111-8111-111111111111', 1, 'vim', '9.0-1', 'amd64', 'dpkg');
+)sql";
+
+constexpr char kSchemaV2Sql[] = R"sql(
+CREATE TABLE usage (
+  upload_id TEXT NOT NULL REFERENCES uploads (upload_id),
+  device_id TEXT NOT NULL REFERENCES devices (device_id) ON DELETE CASCADE,
+  program TEXT NOT NULL, samples INTEGER NOT NULL, seconds INTEGER NOT NULL,
+  first_seen INTEGER NOT NULL, last_seen INTEGER NOT NULL, PRIMARY KEY (upload_id, program));
+CREATE INDEX usage_by_device ON usage (device_id);
+CREATE TABLE files (
+  device_id TEXT NOT NULL REFERENCES devices (device_id) ON DELETE CASCADE,
+  position INTEGER NOT NULL, path TEXT NOT NULL, size INTEGER NOT NULL, modified INTEGER NOT NULL,
+  sha256 TEXT NOT NULL, PRIMARY KEY (device_id, position));
+
+INSERT INTO uploads VALUES
+  ('u-use', '11111111-1111-4111-8111-111111111111', 'usage', 'cc', 3, 1795363320, 'dmz-1', 1795363321);
+INSERT INTO usage VALUES
+  ('u-use', '11111111-1111-4111-8111-111111111111', '/usr/bin/bash', 3, 1800, 1795363000, 1795363300);
+INSERT INTO files VALUES ('11111111-1111-4111-8111-111111111111', 0, '/opt/a.jar', 10, 1763800000, '');
+)sql";
+
+// Writes a store as version 1 or 2 of this program left it (in WAL mode).
+void MakeOldStore(const std::string& path, int version) {
+  sqlite3* db = nullptr;
+  REQUIRE(sqlite3_open_v2(path.c_str(), &db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE, nullptr) ==
+          SQLITE_OK);
+  MustExec(db, "PRAGMA journal_mode = WAL");
+  MustExec(db, "BEGIN");
+  MustExec(db, kSchemaV1Sql);
+  if (version >= 2) MustExec(db, kSchemaV2Sql);
+  MustExec(db, "PRAGMA user_version = " + std::to_string(version));
+  MustExec(db, "COMMIT");
+  sqlite3_close(db);
+}
+
 }  // namespace
 
 TEST_CASE("importing the same upload id twice stores it once", "[sqlite_store]") {
@@ -170,90 +304,156 @@ TEST_CASE("importing the same upload id twice stores it once", "[sqlite_store]")
   CHECK(CountRows(path, "blobs") == 1);
   CHECK(QueryText(path, "SELECT hex(body) FROM blobs") == "000162696E617279");
 
-  auto has = store->HasUpload("u-2");
+  auto has = store->HasUpload(kDev1, "u-2");
   REQUIRE(has.ok());
   CHECK(*has);
-  has = store->HasUpload("u-3");
+  has = store->HasUpload(kDev1, "u-3");
+  REQUIRE(has.ok());
+  CHECK_FALSE(*has);
+  // The key is (device, upload id): another device has no upload "u-2".
+  has = store->HasUpload(kDev2, "u-2");
   REQUIRE(has.ok());
   CHECK_FALSE(*has);
 }
 
-TEST_CASE("a newer inventory replaces the device's data, an older one does not",
-          "[sqlite_store]") {
+TEST_CASE("inventories are ordered by the device's sequence, not by its clock", "[sqlite_store]") {
   TempDir dir;
   const std::string path = dir.File("store.sqlite");
   auto store = MustOpen(path);
+  using V = std::vector<std::string>;
+  auto current = [&] {
+    auto sw = store->DeviceSoftware(kDev1);
+    INFO(sw.status().ToString());
+    REQUIRE(sw.ok());
+    return Names(*sw);
+  };
 
+  // Inventory #5, collected at 2026-11-22T16:00:00Z by the device's clock.
   REQUIRE(store
-              ->ImportInventory(Upload("u-1", kDev1, 1795363300),
-                                MakeInventory(kDev1, "2026-11-22T16:00:00Z", {"bash", "vim"}))
+              ->ImportInventory(
+                  Upload("u-5", kDev1, 1795363300),
+                  Numbered(MakeInventory(kDev1, "2026-11-22T16:00:00Z", {"bash", "vim"}), 5))
               .ok());
 
-  SECTION("newer replaces") {
-    Inventory newer = MakeInventory(kDev1, "2026-11-22T17:30:00.250Z", {"zsh"}, "host-b");
-    newer.hardware.interfaces.clear();
-    REQUIRE(store->ImportInventory(Upload("u-2", kDev1, 1795368700), newer).ok());
-    auto sw = store->DeviceSoftware(kDev1);
-    REQUIRE(sw.ok());
-    CHECK(Names(*sw) == std::vector<std::string>{"zsh"});
+  SECTION("a higher sequence replaces, even from a clock that stepped back") {
+    // The RTC was reset a day back before the device collected #6.
+    Inventory next = Numbered(MakeInventory(kDev1, "2026-11-21T16:00:00Z", {"zsh"}, "host-b"), 6);
+    next.hardware.interfaces.clear();
+    REQUIRE(store->ImportInventory(Upload("u-6", kDev1, 1795366900), next).ok());
+    CHECK(current() == V{"zsh"});
     auto dev = store->GetDevice(kDev1);
     REQUIRE(dev.ok());
     CHECK(dev->hostname == "host-b");
-    CHECK(dev->inventory_at == 1795368600);  // 2026-11-22T17:30:00Z
+    CHECK(dev->inventory_sequence == 6);
+    CHECK(dev->inventory_at == 1795276800);  // the device's clock, recorded as reported
     CHECK(dev->packages == 1);
     CHECK(CountRows(path, "interfaces") == 0);
     CHECK(CountRows(path, "addresses") == 0);
     CHECK(CountRows(path, "hardware") == 1);
+    CHECK(QueryText(path, "SELECT inventory_upload FROM devices") == "u-6");
   }
 
-  SECTION("a device clock in the future does not freeze its inventory") {
-    // Collected "in 2099" but received now: counted as received + 1 h.
-    REQUIRE(store->ImportInventory(Upload("u-f", kDev1, 1795363400),
-                                   MakeInventory(kDev1, "2099-01-01T00:00:00Z", {"future"})).ok());
-    CHECK(store->GetDevice(kDev1)->inventory_at == 1795363400 + 3600);
-    REQUIRE(store->ImportInventory(Upload("u-n", kDev1, 1795370000),
-                                   MakeInventory(kDev1, "2026-11-22T18:00:00Z", {"fixed"})).ok());
-    CHECK(Names(*store->DeviceSoftware(kDev1)) == std::vector<std::string>{"fixed"});
-  }
-
-  SECTION("older is recorded but does not replace") {
-    // 2026-11-22T17:00:00+02:00 is 15:00Z, an hour before the stored one.
-    const Inventory older =
-        MakeInventory(kDev1, "2026-11-22T17:00:00+02:00", {"ancient"}, "old-name");
-    REQUIRE(store->ImportInventory(Upload("u-0", kDev1, 1795368800, "dmz-2"), older).ok());
-    auto sw = store->DeviceSoftware(kDev1);
-    REQUIRE(sw.ok());
-    CHECK(Names(*sw) == std::vector<std::string>{"bash", "vim"});
+  SECTION("a lower sequence is recorded once but replaces nothing, whatever its clock") {
+    // #4 arrives late through another beacon, from a clock a day ahead.
+    const Inventory late =
+        Numbered(MakeInventory(kDev1, "2026-11-23T16:00:00Z", {"ancient"}, "old-name"), 4);
+    REQUIRE(store->ImportInventory(Upload("u-4", kDev1, 1795368800, "dmz-2"), late).ok());
+    CHECK(current() == V{"bash", "vim"});
     auto dev = store->GetDevice(kDev1);
     REQUIRE(dev.ok());
     CHECK(dev->hostname == "host-a");
-    CHECK(dev->inventory_at == 1795363200);  // 2026-11-22T16:00:00Z
-    // The upload itself is still contact with the device.
+    CHECK(dev->inventory_sequence == 5);
+    CHECK(dev->inventory_at == 1795363200);
+    // The upload is still contact with the device, and its id is remembered:
+    // a redelivery is a duplicate.
     CHECK(dev->last_seen == 1795368800);
     CHECK(dev->via == "dmz-2");
     CHECK(CountRows(path, "uploads") == 2);
+    CHECK(*store->HasUpload(kDev1, "u-4"));
+    CHECK(store->ImportInventory(Upload("u-4", kDev1, 1795368900), late).code() ==
+          Code::kAlreadyExists);
+    CHECK(CountRows(path, "uploads") == 2);
+  }
+
+  SECTION("the same sequence again, or an unnumbered inventory, does not replace a numbered one") {
+    REQUIRE(
+        store
+            ->ImportInventory(Upload("u-5b", kDev1, 1795366900),
+                              Numbered(MakeInventory(kDev1, "2026-11-22T17:00:00Z", {"again"}), 5))
+            .ok());
+    REQUIRE(store
+                ->ImportInventory(Upload("u-0", kDev1, 1795367000),
+                                  MakeInventory(kDev1, "2026-11-22T18:00:00Z", {"legacy"}))
+                .ok());
+    CHECK(current() == V{"bash", "vim"});
+    CHECK(store->GetDevice(kDev1)->inventory_sequence == 5);
+    CHECK(CountRows(path, "uploads") == 3);
+  }
+
+  SECTION("a clock far in the future orders nothing") {
+    REQUIRE(
+        store
+            ->ImportInventory(Upload("u-7", kDev1, 1795363400),
+                              Numbered(MakeInventory(kDev1, "2099-01-01T00:00:00Z", {"future"}), 7))
+            .ok());
+    CHECK(current() == V{"future"});
+    CHECK(store->GetDevice(kDev1)->inventory_at == 4070908800);  // as reported
+    REQUIRE(
+        store
+            ->ImportInventory(Upload("u-8", kDev1, 1795370000),
+                              Numbered(MakeInventory(kDev1, "2026-11-22T18:00:00Z", {"fixed"}), 8))
+            .ok());
+    CHECK(current() == V{"fixed"});
   }
 
   SECTION("bad documents change nothing") {
     CHECK(store
               ->ImportInventory(Upload("u-9", kDev1, 5000),
-                                MakeInventory(kDev1, "yesterday", {"evil"}))
+                                Numbered(MakeInventory(kDev1, "yesterday", {"evil"}), 9))
               .code() == Code::kInvalidArgument);
     CHECK(store
               ->ImportInventory(Upload("u-9", kDev1, 5000),
-                                MakeInventory(kDev1, "2026-02-30T00:00:00Z", {"evil"}))
+                                Numbered(MakeInventory(kDev1, "2026-02-30T00:00:00Z", {"evil"}), 9))
               .code() == Code::kInvalidArgument);
     // The document names another device than the one that uploaded it.
     CHECK(store
               ->ImportInventory(Upload("u-9", kDev1, 5000),
-                                MakeInventory(kDev2, "2027-01-01T00:00:00Z", {"evil"}))
+                                Numbered(MakeInventory(kDev2, "2027-01-01T00:00:00Z", {"evil"}), 9))
               .code() == Code::kInvalidArgument);
+    CHECK(
+        store
+            ->ImportInventory(Upload("u-9", kDev1, 5000),
+                              Numbered(MakeInventory(kDev1, "2027-01-01T00:00:00Z", {"evil"}), -1))
+            .code() == Code::kInvalidArgument);
     CHECK(CountRows(path, "uploads") == 1);
     CHECK(CountRows(path, "devices") == 1);
+    CHECK(current() == V{"bash", "vim"});
+  }
+}
+
+TEST_CASE("unnumbered inventories (older clients): the later import wins", "[sqlite_store]") {
+  TempDir dir;
+  auto store = MustOpen(dir.File("store.sqlite"));
+  using V = std::vector<std::string>;
+  auto import = [&](const std::string& id, const Inventory& inv) {
+    const common::Status st = store->ImportInventory(Upload(id, kDev1, 1795363300), inv);
+    INFO(st.ToString());
+    REQUIRE(st.ok());
     auto sw = store->DeviceSoftware(kDev1);
     REQUIRE(sw.ok());
-    CHECK(Names(*sw) == std::vector<std::string>{"bash", "vim"});
-  }
+    return Names(*sw);
+  };
+  // With no sequence, the import order decides; the clock steps back, then forward.
+  CHECK(import("u-a", MakeInventory(kDev1, "2026-11-22T16:00:00Z", {"first"})) == V{"first"});
+  CHECK(import("u-b", MakeInventory(kDev1, "2026-11-22T15:00:00Z", {"second"})) == V{"second"});
+  CHECK(store->GetDevice(kDev1)->inventory_at == 1795359600);
+  CHECK(import("u-c", MakeInventory(kDev1, "2026-11-22T17:00:00Z", {"third"})) == V{"third"});
+  // The first numbered inventory takes over, whatever its clock...
+  CHECK(import("u-d", Numbered(MakeInventory(kDev1, "2026-11-20T08:00:00Z", {"numbered"}), 1)) ==
+        V{"numbered"});
+  CHECK(store->GetDevice(kDev1)->inventory_sequence == 1);
+  // ...and from then on an unnumbered one counts as older.
+  CHECK(import("u-e", MakeInventory(kDev1, "2026-11-25T00:00:00Z", {"legacy"})) == V{"numbered"});
 }
 
 TEST_CASE("check-ins upsert devices and never move back in time", "[sqlite_store]") {
@@ -426,7 +626,7 @@ TEST_CASE("data survives closing and reopening the store", "[sqlite_store]") {
     REQUIRE(store->RecordCheckins({Checkin{kDev1, 4000, "dmz-1", "0.1.0", 3, 1, ""}}).ok());
   }
   CHECK(QueryText(path, "PRAGMA journal_mode") == "wal");
-  CHECK(QueryText(path, "PRAGMA user_version") == "2");
+  CHECK(QueryText(path, "PRAGMA user_version") == "3");
 
   // A restarted importer sees the old upload ids, so a redelivery after the
   // restart is still a duplicate.
@@ -496,25 +696,6 @@ TEST_CASE("file evidence is stored with its inventory and replaced with it", "[s
   CHECK(CountRows(path, "files") == 0);
 }
 
-TEST_CASE("a version 1 store is upgraded in place", "[sqlite_store]") {
-  TempDir dir;
-  const std::string path = dir.File("store.sqlite");
-  {
-    auto store = MustOpen(path);
-    REQUIRE(store->ImportInventory(Upload("u-1", kDev1, 1795363300),
-                                   MakeInventory(kDev1, "2026-11-22T16:00:00Z", {"bash"})).ok());
-  }
-  // Make it look like a store written before file evidence and usage existed.
-  sqlite3* db = nullptr;
-  REQUIRE(sqlite3_open(path.c_str(), &db) == SQLITE_OK);
-  REQUIRE(sqlite3_exec(db, "DROP TABLE files; DROP TABLE usage; PRAGMA user_version = 1;", nullptr, nullptr, nullptr) == SQLITE_OK);
-  sqlite3_close(db);
-  auto store = MustOpen(path);
-  CHECK(store->DeviceFiles(kDev1)->empty());
-  CHECK(Names(*store->DeviceSoftware(kDev1)) == std::vector<std::string>{"bash"});
-  CHECK(CountRows(path, "files") == 0);
-}
-
 TEST_CASE("usage periods are stored once and summed per program", "[sqlite_store]") {
   TempDir dir;
   const std::string path = dir.File("store.sqlite");
@@ -546,4 +727,411 @@ TEST_CASE("usage periods are stored once and summed per program", "[sqlite_store
   REQUIRE(one.ok());
   CHECK((*one)[0].devices == 1);
   CHECK((*one)[0].seconds == 2 * 600);
+}
+
+TEST_CASE("the same upload id from two devices is two uploads, each stored once",
+          "[sqlite_store]") {
+  TempDir dir;
+  const std::string path = dir.File("store.sqlite");
+  auto store = MustOpen(path);
+  using V = std::vector<std::string>;
+
+  const Inventory inv1 = MakeInventory(kDev1, "2026-11-22T16:00:00Z", {"bash"}, "host-1");
+  const Inventory inv2 = MakeInventory(kDev2, "2026-11-22T16:00:00Z", {"zsh", "vim"}, "host-2");
+  REQUIRE(store->ImportInventory(Upload("same-id", kDev1, 1000), inv1).ok());
+  REQUIRE(store->ImportInventory(Upload("same-id", kDev2, 1001), inv2).ok());
+  CHECK(Names(*store->DeviceSoftware(kDev1)) == V{"bash"});
+  CHECK(Names(*store->DeviceSoftware(kDev2)) == V{"vim", "zsh"});
+  // Each is still stored exactly once.
+  CHECK(store->ImportInventory(Upload("same-id", kDev1, 2000), inv1).code() ==
+        Code::kAlreadyExists);
+  CHECK(store->ImportInventory(Upload("same-id", kDev2, 2000), inv2).code() ==
+        Code::kAlreadyExists);
+  CHECK(CountRows(path, "uploads") == 2);
+  CHECK(CountRows(path, "packages") == 3);
+  CHECK(*store->HasUpload(kDev1, "same-id"));
+  CHECK(*store->HasUpload(kDev2, "same-id"));
+  CHECK_FALSE(*store->HasUpload(kDev3, "same-id"));
+
+  // Opaque bodies: one id, two devices, two bodies, both kept.
+  UploadInfo log1 = Upload("log-id", kDev1, 1100);
+  UploadInfo log2 = Upload("log-id", kDev2, 1100);
+  log1.kind = log2.kind = "logs";
+  REQUIRE(store->ImportBlob(log1, "device one").ok());
+  REQUIRE(store->ImportBlob(log2, "device two").ok());
+  CHECK(store->ImportBlob(log1, "again").code() == Code::kAlreadyExists);
+  CHECK(store->ImportBlob(log2, "again").code() == Code::kAlreadyExists);
+  CHECK(CountRows(path, "blobs") == 2);
+  CHECK(QueryText(
+            path,
+            "SELECT CAST(body AS TEXT) FROM blobs WHERE upload_id = 'log-id' AND device_id = '" +
+                std::string(kDev1) + "'") == "device one");
+  CHECK(QueryText(
+            path,
+            "SELECT CAST(body AS TEXT) FROM blobs WHERE upload_id = 'log-id' AND device_id = '" +
+                std::string(kDev2) + "'") == "device two");
+
+  // Usage periods: both counted.
+  inventory::Usage u1;
+  u1.device_id = kDev1;
+  u1.sample_seconds = 600;
+  u1.AddSample(1795363200, {"/usr/bin/bash"});
+  inventory::Usage u2 = u1;
+  u2.device_id = kDev2;
+  UploadInfo use1 = Upload("use-id", kDev1, 1200);
+  UploadInfo use2 = Upload("use-id", kDev2, 1200);
+  use1.kind = use2.kind = "usage";
+  REQUIRE(store->ImportUsage(use1, u1).ok());
+  REQUIRE(store->ImportUsage(use2, u2).ok());
+  CHECK(store->ImportUsage(use2, u2).code() == Code::kAlreadyExists);
+  auto summary = store->UsageSummary("");
+  REQUIRE(summary.ok());
+  REQUIRE(summary->size() == 1);
+  CHECK((*summary)[0].devices == 2);
+  CHECK((*summary)[0].seconds == 2 * 600);
+  CHECK(CountRows(path, "uploads") == 6);
+}
+
+TEST_CASE("a version 2 store is upgraded in place: rows kept, uploads keyed by device",
+          "[sqlite_store]") {
+  TempDir dir;
+  const std::string path = dir.File("store.sqlite");
+  MakeOldStore(path, 2);
+
+  // Only a writer migrates; a reader refuses the old schema with a reason.
+  auto early = OpenSqliteStore(path, /*read_only=*/true);
+  REQUIRE_FALSE(early.ok());
+  CHECK(early.status().code() == Code::kFailedPrecondition);
+  CHECK(early.status().message().find("older") != std::string::npos);
+
+  auto store = MustOpen(path);
+  CHECK(QueryText(path, "PRAGMA user_version") == "3");
+  CHECK(PrimaryKey(path, "uploads") == "device_id,upload_id");
+  CHECK(PrimaryKey(path, "blobs") == "device_id,upload_id");
+  CHECK(PrimaryKey(path, "usage") == "device_id,upload_id,program");
+  CHECK(QueryText(path, "SELECT COUNT(*) FROM pragma_foreign_key_check") == "0");
+  CHECK(QueryText(path, "SELECT COUNT(*) FROM sqlite_master WHERE name LIKE '%_v3'") == "0");
+  CHECK(QueryText(path, "SELECT COUNT(*) FROM sqlite_master WHERE name = 'uploads_by_device'") ==
+        "1");
+
+  // Every row is still there.
+  CHECK(CountRows(path, "devices") == 2);
+  CHECK(CountRows(path, "uploads") == 3);
+  CHECK(CountRows(path, "blobs") == 1);
+  CHECK(CountRows(path, "usage") == 1);
+  CHECK(CountRows(path, "files") == 1);
+  CHECK(CountRows(path, "packages") == 2);
+  CHECK(CountRows(path, "addresses") == 1);
+  CHECK(QueryText(path, "SELECT hex(body) FROM blobs WHERE device_id = '" + std::string(kDev1) +
+                            "' AND upload_id = 'u-log'") == "00FF");
+  CHECK(QueryText(path, "SELECT imported_at FROM uploads WHERE upload_id = 'u-inv'") ==
+        "1795363301");
+  auto dev = store->GetDevice(kDev1);
+  REQUIRE(dev.ok());
+  CHECK(dev->hostname == "host-a");
+  CHECK(dev->last_seen == 1795363310);
+  CHECK(dev->inventory_at == 1795363200);
+  CHECK(dev->inventory_sequence == 0);
+  CHECK(dev->packages == 2);
+  CHECK(*store->DeviceAddresses(kDev1) == std::vector<std::string>{"192.0.2.10/24"});
+  CHECK(store->DeviceFiles(kDev1)->size() == 1);
+  auto usage = store->UsageSummary(kDev1);
+  REQUIRE(usage.ok());
+  REQUIRE(usage->size() == 1);
+  CHECK((*usage)[0].seconds == 1800);
+
+  // The old ids are remembered under their devices.
+  CHECK(*store->HasUpload(kDev1, "u-inv"));
+  CHECK(*store->HasUpload(kDev1, "u-use"));
+  CHECK_FALSE(*store->HasUpload(kDev2, "u-inv"));
+  CHECK(store
+            ->ImportInventory(Upload("u-inv", kDev1, 1795370000),
+                              MakeInventory(kDev1, "2026-11-23T00:00:00Z", {"x"}))
+            .code() == Code::kAlreadyExists);
+  UploadInfo log = Upload("u-log", kDev1, 1795370000);
+  log.kind = "logs";
+  CHECK(store->ImportBlob(log, "again").code() == Code::kAlreadyExists);
+  // The same id from another device is another upload.
+  REQUIRE(store
+              ->ImportInventory(Upload("u-inv", kDev2, 1795370000),
+                                MakeInventory(kDev2, "2026-11-23T00:00:00Z", {"zsh"}, "host-2"))
+              .ok());
+  CHECK(store->GetDevice(kDev2)->hostname == "host-2");
+  // An inventory stored before sequences existed is unnumbered: the device's
+  // first numbered one replaces it, whatever its clock says.
+  REQUIRE(store
+              ->ImportInventory(Upload("u-next", kDev1, 1795370000),
+                                Numbered(MakeInventory(kDev1, "2026-01-01T00:00:00Z", {"zsh"}), 1))
+              .ok());
+  CHECK(Names(*store->DeviceSoftware(kDev1)) == std::vector<std::string>{"zsh"});
+  CHECK(CountRows(path, "uploads") == 5);
+
+  // Opening it again changes nothing.
+  store.reset();
+  store = MustOpen(path);
+  CHECK(QueryText(path, "PRAGMA user_version") == "3");
+  CHECK(CountRows(path, "uploads") == 5);
+  CHECK(MustOpen(path, /*read_only=*/true)->GetDevice(kDev1)->inventory_sequence == 1);
+}
+
+TEST_CASE("a version 1 store is upgraded in place", "[sqlite_store]") {
+  TempDir dir;
+  const std::string path = dir.File("store.sqlite");
+  MakeOldStore(path, 1);
+  auto store = MustOpen(path);
+  CHECK(QueryText(path, "PRAGMA user_version") == "3");
+  CHECK(PrimaryKey(path, "uploads") == "device_id,upload_id");
+  CHECK(PrimaryKey(path, "blobs") == "device_id,upload_id");
+  CHECK(PrimaryKey(path, "usage") == "device_id,upload_id,program");
+  CHECK(CountRows(path, "uploads") == 2);
+  CHECK(CountRows(path, "blobs") == 1);
+  CHECK(CountRows(path, "usage") == 0);
+  CHECK(CountRows(path, "files") == 0);
+  CHECK(QueryText(path, "SELECT hex(body) FROM blobs") == "00FF");
+  CHECK(QueryText(path, "SELECT device_id FROM blobs") == kDev1);
+  CHECK(Names(*store->DeviceSoftware(kDev1)) == std::vector<std::string>{"bash", "vim"});
+  CHECK(store->DeviceFiles(kDev1)->empty());
+  CHECK(*store->HasUpload(kDev1, "u-log"));
+
+  // The tables version 2 added work.
+  inventory::Usage u;
+  u.device_id = kDev1;
+  u.sample_seconds = 60;
+  u.AddSample(1795363200, {"/usr/bin/vim"});
+  UploadInfo info = Upload("u-use", kDev1, 1795363300);
+  info.kind = "usage";
+  REQUIRE(store->ImportUsage(info, u).ok());
+  CHECK(store->UsageSummary(kDev1)->size() == 1);
+}
+
+TEST_CASE("a migration that cannot keep every row changes nothing", "[sqlite_store]") {
+  TempDir dir;
+  const std::string path = dir.File("store.sqlite");
+  MakeOldStore(path, 2);
+  Code expected = Code::kOk;
+  {
+    RawConnection raw(path);  // foreign keys are off by default, as in a hand-edited file
+    SECTION("a blob without its upload") {
+      raw.Exec("INSERT INTO blobs VALUES ('u-orphan', X'01')");
+      expected = Code::kInternal;  // NOT NULL: its device cannot be found
+    }
+    SECTION("a usage row filed under another device than its upload's") {
+      raw.Exec("INSERT INTO usage VALUES ('u-use', '" + std::string(kDev2) +
+               "', '/usr/bin/vim', 1, 600, 1795363000, 1795363000)");
+      expected = Code::kDataLoss;  // the reference check before COMMIT
+    }
+  }
+  const int64_t blobs = CountRows(path, "blobs");
+  const int64_t usage = CountRows(path, "usage");
+  auto store = OpenSqliteStore(path);
+  REQUIRE_FALSE(store.ok());
+  INFO(store.status().ToString());
+  CHECK(store.status().message().find("version 3") != std::string::npos);
+  CHECK(store.status().code() == expected);
+  // Rolled back: still version 2, old keys, every row.
+  CHECK(QueryText(path, "PRAGMA user_version") == "2");
+  CHECK(PrimaryKey(path, "uploads") == "upload_id");
+  CHECK(QueryText(path, "SELECT COUNT(*) FROM sqlite_master WHERE name LIKE '%_v3'") == "0");
+  CHECK(
+      QueryText(
+          path,
+          "SELECT COUNT(*) FROM pragma_table_info('devices') WHERE name = 'inventory_sequence'") ==
+      "0");
+  CHECK(CountRows(path, "uploads") == 3);
+  CHECK(CountRows(path, "blobs") == blobs);
+  CHECK(CountRows(path, "usage") == usage);
+}
+
+TEST_CASE("queries read committed data while another connection holds the write lock",
+          "[sqlite_store]") {
+  TempDir dir;
+  const std::string path = dir.File("store.sqlite");
+  auto store = MustOpen(path);
+  Inventory inv = Numbered(MakeInventory(kDev1, "2026-11-22T16:00:00Z", {"bash", "vim"}), 1);
+  inv.files = {{"/opt/a.jar", 10, 1763800000, ""}};
+  REQUIRE(store->ImportInventory(Upload("u-1", kDev1, 1795363300), inv).ok());
+  inventory::Usage u;
+  u.device_id = kDev1;
+  u.sample_seconds = 600;
+  u.AddSample(1795363200, {"/usr/bin/bash"});
+  UploadInfo use = Upload("u-2", kDev1, 1795363400);
+  use.kind = "usage";
+  REQUIRE(store->ImportUsage(use, u).ok());
+
+  // Another writer is in the middle of a transaction: it holds the write lock
+  // and has written rows it has not committed.
+  RawConnection raw(path);
+  raw.Exec("BEGIN IMMEDIATE");
+  raw.Exec("INSERT INTO devices (device_id, hostname) VALUES ('" + std::string(kDev3) +
+           "', 'uncommitted')");
+  raw.Exec("INSERT INTO packages VALUES ('" + std::string(kDev1) +
+           "', 99, 'uncommitted', '1', 'all', 'dpkg')");
+  raw.Exec("UPDATE devices SET hostname = 'uncommitted' WHERE device_id = '" + std::string(kDev1) +
+           "'");
+
+  // Every query answers (no busy error, no wait for the lock) with the
+  // committed data only.
+  auto committed = [](Store& s) {
+    auto devices = s.ListDevices();
+    INFO(devices.status().ToString());
+    REQUIRE(devices.ok());
+    REQUIRE(devices->size() == 1);
+    CHECK((*devices)[0].hostname == "host-a");
+    CHECK((*devices)[0].packages == 2);
+    auto dev = s.GetDevice(kDev1);
+    INFO(dev.status().ToString());
+    REQUIRE(dev.ok());
+    CHECK(dev->inventory_sequence == 1);
+    CHECK(s.GetDevice(kDev3).status().code() == Code::kNotFound);
+    auto addresses = s.DeviceAddresses(kDev1);
+    REQUIRE(addresses.ok());
+    CHECK(addresses->size() == 2);
+    auto files = s.DeviceFiles(kDev1);
+    REQUIRE(files.ok());
+    CHECK(files->size() == 1);
+    auto usage = s.UsageSummary("");
+    REQUIRE(usage.ok());
+    REQUIRE(usage->size() == 1);
+    CHECK((*usage)[0].program == "/usr/bin/bash");
+    auto software = s.DeviceSoftware(kDev1);
+    REQUIRE(software.ok());
+    CHECK(Names(*software) == std::vector<std::string>{"bash", "vim"});
+    auto found = s.FindSoftware("*");
+    REQUIRE(found.ok());
+    CHECK(Names(*found) == std::vector<std::string>{"bash", "vim"});
+    auto has = s.HasUpload(kDev1, "u-2");
+    REQUIRE(has.ok());
+    CHECK(*has);
+  };
+  committed(*store);
+  // A read-only store (beaconctl) opens and reads under the lock as well.
+  auto reader = MustOpen(path, /*read_only=*/true);
+  committed(*reader);
+  raw.Exec("ROLLBACK");
+}
+
+TEST_CASE("queries do not wait for the store's own writer", "[sqlite_store]") {
+  TempDir dir;
+  const std::string path = dir.File("store.sqlite");
+  auto store = MustOpen(path);
+  REQUIRE(store
+              ->ImportInventory(
+                  Upload("u-1", kDev1, 1000),
+                  Numbered(MakeInventory(kDev1, "2026-11-22T16:00:00Z", {"bash", "vim"}), 1))
+              .ok());
+
+  // Another connection holds the write lock, so the store's import below takes
+  // the store's writer and then waits for the lock (busy_timeout, 5 s).
+  RawConnection raw(path);
+  raw.Exec("BEGIN IMMEDIATE");
+  std::atomic<bool> started{false}, done{false};
+  common::Status import_status;
+  std::thread importer([&] {
+    started = true;
+    import_status = store->ImportInventory(
+        Upload("u-2", kDev1, 2000),
+        Numbered(MakeInventory(kDev1, "2026-11-22T17:00:00Z", {"zsh"}, "host-b"), 2));
+    done = true;
+  });
+  while (!started) std::this_thread::yield();
+  // Lets the import reach its wait. If it has not got there yet, the test
+  // proves less but is not wrong; nothing below depends on timing.
+  std::this_thread::sleep_for(std::chrono::milliseconds(100));
+
+  auto dev = store->GetDevice(kDev1);
+  INFO(dev.status().ToString());
+  REQUIRE(dev.ok());
+  CHECK(dev->hostname == "host-a");
+  CHECK(dev->packages == 2);
+  CHECK(*store->DeviceAddresses(kDev1) ==
+        std::vector<std::string>{"192.0.2.10/24", "2001:db8::10/64"});
+  CHECK(*store->HasUpload(kDev1, "u-1"));
+  CHECK_FALSE(*store->HasUpload(kDev1, "u-2"));
+  // The queries answered while the import was still waiting: they did not
+  // queue behind the writer. (The import cannot finish before ROLLBACK.)
+  CHECK_FALSE(done.load());
+
+  raw.Exec("ROLLBACK");
+  importer.join();
+  INFO(import_status.ToString());
+  REQUIRE(import_status.ok());
+  CHECK(store->GetDevice(kDev1)->hostname == "host-b");
+  CHECK(*store->HasUpload(kDev1, "u-2"));
+}
+
+TEST_CASE("a large import and many readers at once: each read sees one whole inventory",
+          "[sqlite_store]") {
+  TempDir dir;
+  const std::string path = dir.File("store.sqlite");
+  auto store = MustOpen(path);
+  REQUIRE(store
+              ->ImportInventory(Upload("u-1", kDev1, 1000),
+                                Numbered(MakeInventory(kDev1, "2026-11-22T16:00:00Z",
+                                                       {"old-a", "old-b", "old-c"}, "old"),
+                                         1))
+              .ok());
+  REQUIRE(store
+              ->ImportInventory(Upload("u-1", kDev2, 1000),
+                                MakeInventory(kDev2, "2026-11-22T16:00:00Z", {"bash"}, "other"))
+              .ok());
+
+  constexpr size_t kPackages = 20000;
+  std::vector<std::string> names;
+  for (size_t i = 0; i < kPackages; ++i) names.push_back("pkg-" + std::to_string(i));
+  const Inventory big = Numbered(MakeInventory(kDev1, "2026-11-22T17:00:00Z", names, "new"), 2);
+
+  std::atomic<bool> done{false};
+  common::Status import_status;
+  std::thread writer([&] {
+    import_status = store->ImportInventory(Upload("u-2", kDev1, 2000), big);
+    done = true;
+  });
+  // More readers than the store keeps reader connections, so some wait for
+  // a connection: they must wait for each other, never for the writer.
+  constexpr int kReaders = 6;
+  std::vector<int> wrong(kReaders, 0), reads(kReaders, 0);
+  std::vector<std::string> errors(kReaders);
+  std::vector<std::thread> readers;
+  for (int r = 0; r < kReaders; ++r) {
+    readers.emplace_back([&, r] {
+      do {
+        ++reads[r];
+        auto dev = store->GetDevice(kDev1);
+        auto sw = store->DeviceSoftware(kDev1);
+        auto list = store->ListDevices();
+        if (!dev.ok() || !sw.ok() || !list.ok()) {
+          ++wrong[r];
+          errors[r] = (!dev.ok()  ? dev.status()
+                       : !sw.ok() ? sw.status()
+                                  : list.status())
+                          .ToString();
+          continue;
+        }
+        // Old or new, never a mix of the two.
+        const bool old_row =
+            dev->hostname == "old" && dev->packages == 3 && dev->inventory_sequence == 1;
+        const bool new_row =
+            dev->hostname == "new" && dev->packages == kPackages && dev->inventory_sequence == 2;
+        if (!old_row && !new_row) ++wrong[r];
+        if (sw->size() != 3 && sw->size() != kPackages) ++wrong[r];
+        if (list->size() != 2) ++wrong[r];
+      } while (!done.load());
+    });
+  }
+  writer.join();
+  for (auto& t : readers) t.join();
+
+  INFO(import_status.ToString());
+  REQUIRE(import_status.ok());
+  for (int r = 0; r < kReaders; ++r) {
+    INFO("reader " << r << ": " << errors[r]);
+    CHECK(wrong[r] == 0);
+    CHECK(reads[r] >= 1);
+  }
+  auto dev = store->GetDevice(kDev1);
+  REQUIRE(dev.ok());
+  CHECK(dev->hostname == "new");
+  CHECK(dev->packages == kPackages);
+  CHECK(store->DeviceSoftware(kDev1)->size() == kPackages);
+  CHECK(CountRows(path, "packages") == static_cast<int64_t>(kPackages) + 1);
 }

@@ -1,12 +1,22 @@
 // The store: where the central keeps what uploads say about the estate.
 //
 // One interface, so that a PostgreSQL backend can be added beside SQLite
-// without touching callers. Implementations serialize writes internally; a
-// Store may be used from several threads. No backend-specific SQL leaks out.
+// without touching callers. No backend-specific SQL leaks out.
 //
-// Exactly-once import: every Import* call records the upload id in the same
-// transaction as its data. Importing an id that is already recorded changes
-// nothing and returns AlreadyExists.
+// Thread safety: a Store may be used from several threads. Writes (Import*,
+// RecordCheckins) are serialized internally. Queries (HasUpload and every
+// method below it) never wait for a write in progress, including its commit:
+// each sees the data committed when it started.
+//
+// Exactly-once import: an upload is keyed by (device id, upload id), because
+// clients choose the ids and two devices may choose the same one. Every
+// Import* call records that key in the same transaction as its data.
+// Importing a key that is already recorded changes nothing and returns
+// AlreadyExists; the same upload id from another device is another upload.
+//
+// Order: a device's inventories are ordered by the device's own counter
+// (Inventory::sequence), never by its clock (collected_at), which is recorded
+// for display only. See ImportInventory.
 #pragma once
 
 #include <cstdint>
@@ -51,7 +61,10 @@ struct DeviceRow {
   std::string client_version;
   int64_t policy_revision = 0;
   int64_t outbox_depth = 0;
-  int64_t inventory_at = 0;  // unix seconds of the last imported inventory, 0 if none
+  // collected_at of the current inventory, in unix seconds: the device's own
+  // clock, for display only (it orders nothing); 0 if none.
+  int64_t inventory_at = 0;
+  int64_t inventory_sequence = 0;  // Inventory::sequence of the current inventory
   uint64_t packages = 0;
 };
 
@@ -74,11 +87,16 @@ class Store {
  public:
   virtual ~Store() = default;
 
-  // Replaces the device's current inventory with `inv` (hardware, disks,
-  // interfaces, packages) and records the upload. AlreadyExists if
-  // info.upload_id was imported before (nothing changes). An inventory
-  // collected earlier than the one already stored is recorded as an upload
-  // but does not replace newer data.
+  // Records the upload and, if `inv` is newer than the device's current
+  // inventory, replaces it (os, hardware, disks, interfaces, packages, files).
+  // Newer means a higher inv.sequence than the stored one; when both are 0
+  // (clients that do not number their inventories) the later import wins; the
+  // first inventory of a device always counts. An older one is recorded as an
+  // upload (so a redelivery is still a duplicate) but replaces nothing.
+  // collected_at never orders: a device whose clock steps back loses nothing.
+  // AlreadyExists if (info.device_id, info.upload_id) was imported before
+  // (nothing changes). InvalidArgument (nothing written) if `inv` names
+  // another device, has a negative sequence or an unparsable collected_at.
   virtual common::Status ImportInventory(const UploadInfo& info, const Inventory& inv) = 0;
 
   // Records a usage period (inventory/usage.h) with its upload.
@@ -93,8 +111,9 @@ class Store {
   // does not move last_seen back). Creates unknown devices.
   virtual common::Status RecordCheckins(const std::vector<Checkin>& checkins) = 0;
 
-  // True if the upload id has been imported.
-  virtual common::StatusOr<bool> HasUpload(const std::string& upload_id) = 0;
+  // True if this device's upload with this id has been imported.
+  virtual common::StatusOr<bool> HasUpload(const std::string& device_id,
+                                           const std::string& upload_id) = 0;
 
   virtual common::StatusOr<std::vector<DeviceRow>> ListDevices() = 0;
   virtual common::StatusOr<DeviceRow> GetDevice(const std::string& device_id) = 0;
@@ -115,8 +134,13 @@ class Store {
   virtual common::StatusOr<std::vector<SoftwareRow>> FindSoftware(const std::string& pattern) = 0;
 };
 
-// Opens (creating if needed) a SQLite store in WAL mode at `path` and applies
-// the schema. read_only opens an existing database for queries (beaconctl).
+// Opens (creating if needed) a SQLite store in WAL mode at `path` and brings
+// its schema up to date in place (docs/store.md). Queries run on a small pool
+// of read-only connections of their own, so they never wait for the writer's
+// connection. read_only opens an existing, up-to-date database for queries
+// only (beaconctl): NotFound if the file is missing, FailedPrecondition if its
+// schema is older or newer than this program's; write calls then return
+// FailedPrecondition.
 common::StatusOr<std::unique_ptr<Store>> OpenSqliteStore(const std::string& path, bool read_only = false);
 
 }  // namespace inventory
