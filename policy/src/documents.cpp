@@ -1,25 +1,20 @@
 #include "policy/documents.h"
 
 #include <arpa/inet.h>
-#include <pugixml.hpp>
 
 #include <algorithm>
 #include <array>
 #include <cctype>
-#include <initializer_list>
-#include <map>
 #include <optional>
 #include <set>
 #include <sstream>
 
 #include "common/config.h"
-#include "common/text.h"
 #include "common/uuid.h"
-#include "policy/manifest.h"
+#include "common/xml.h"
 
 namespace policy {
 
-using common::InvalidArgument;
 using common::Status;
 using common::StatusOr;
 
@@ -72,8 +67,8 @@ const ScheduleEvent* Schedule::Find(EventKind kind) const {
 
 namespace {
 
-using Attrs = std::map<std::string, std::string>;
-using Node = pugi::xml_node;
+using common::xml::Document;
+using common::xml::Element;
 
 constexpr int64_t kMinute = 60;
 constexpr int64_t kDay = 86400;
@@ -87,34 +82,12 @@ bool ParseCanonicalInt(const std::string& s, int64_t max, int64_t* out) {
   return common::ParseDecimal(s, out, max);
 }
 
-// Free text (paths, globs, credentials): UTF-8 without control characters,
-// which XML attribute normalisation would otherwise silently turn into spaces.
-bool IsCleanText(const std::string& s, size_t max) {
-  if (s.empty() || s.size() > max) return false;
-  for (char c : s) {
-    auto u = static_cast<unsigned char>(c);
-    if (u < 0x20 || u == 0x7F) return false;
-  }
-  return common::IsValidUtf8(s);
-}
-
 // "/..." or a drive path "C:\..." / "C:/...".
 bool IsAbsolutePath(const std::string& s) {
-  if (!IsCleanText(s, 4096)) return false;
+  if (s.empty()) return false;
   if (s[0] == '/') return true;
   return s.size() >= 3 && std::isalpha(static_cast<unsigned char>(s[0])) && s[1] == ':' &&
          (s[2] == '\\' || s[2] == '/');
-}
-
-bool IsGlob(const std::string& s) {
-  return IsCleanText(s, 255) && s.find_first_of("/\\") == std::string::npos;
-}
-
-bool IsToken(const std::string& s) {
-  if (s.empty() || s.size() > 64) return false;
-  return std::all_of(s.begin(), s.end(), [](char c) {
-    return std::isalnum(static_cast<unsigned char>(c)) || c == '.' || c == '_' || c == '-';
-  });
 }
 
 bool IsHostName(const std::string& h) {
@@ -258,137 +231,58 @@ std::string Escape(const std::string& s) {
 const char* Bool(bool b) { return b ? "true" : "false"; }
 
 // ----------------------------------------------------------------- reading
+//
+// Every document is read with the one strict reader (common/xml.h), which
+// refuses malformed XML, duplicate attributes, text, DTDs, control characters
+// and unknown references, and locates each error at the element's '<'. What
+// is left here is each document's own grammar.
 
-// The shared strict reader: positions, attribute sets and children.
-class Reader {
- public:
-  Reader(const std::string& xml, const std::string& source) : xml_(xml), source_(source) {}
-
-  Status ErrorAt(ptrdiff_t offset, const std::string& msg) const {
-    int line = 0, col = 0;
-    LineColumn(xml_, offset < 0 ? 0 : static_cast<size_t>(offset), &line, &col);
-    return InvalidArgument(source_ + ":" + std::to_string(line) + ":" + std::to_string(col) + ": " + msg);
-  }
-  // Element offsets point at the name; report the '<' before it.
-  Status Error(const Node& n, const std::string& msg) const {
-    ptrdiff_t off = n.offset_debug();
-    if (n.type() == pugi::node_element && off > 0) --off;
-    return ErrorAt(off, msg);
-  }
-
-  // Parses the text and returns its one root element, named `root_name`,
-  // with version="1" (its other attributes are left to the caller).
-  StatusOr<Node> Load(pugi::xml_document* doc, const std::string& root_name) const {
-    pugi::xml_parse_result pr =
-        doc->load_buffer(xml_.data(), xml_.size(), pugi::parse_default, pugi::encoding_utf8);
-    if (!pr) return ErrorAt(pr.offset, std::string("not well-formed XML: ") + pr.description());
-    Node root;
-    for (Node n : doc->children()) {
-      if (n.type() != pugi::node_element) return Error(n, "text outside the root element");
-      if (root) return Error(n, "a second root element <" + std::string(n.name()) + ">");
-      root = n;
-    }
-    if (!root) return ErrorAt(0, "no root element; expected <" + root_name + ">");
-    if (root.name() != root_name) return Error(root, "root element must be <" + root_name + ">");
-    return root;
-  }
-
-  // The attributes of `n`, each one of `allowed` and none repeated.
-  StatusOr<Attrs> Attributes(const Node& n, std::initializer_list<const char*> allowed) const {
-    Attrs out;
-    for (pugi::xml_attribute a : n.attributes()) {
-      std::string name = a.name();
-      if (std::none_of(allowed.begin(), allowed.end(), [&](const char* k) { return name == k; })) {
-        return Error(n, "unknown attribute '" + name + "' on <" + n.name() + ">");
-      }
-      if (!out.emplace(name, a.value()).second) {
-        return Error(n, "attribute '" + name + "' is repeated on <" + n.name() + ">");
-      }
-    }
-    return out;
-  }
-
-  // The child elements of `n`, each one of `allowed`; text is an error.
-  StatusOr<std::vector<Node>> Children(const Node& n, std::initializer_list<const char*> allowed) const {
-    std::vector<Node> out;
-    for (Node c : n.children()) {
-      if (c.type() != pugi::node_element) return Error(c, "unexpected text in <" + std::string(n.name()) + ">");
-      std::string name = c.name();
-      if (std::none_of(allowed.begin(), allowed.end(), [&](const char* k) { return name == k; })) {
-        return Error(c, "unknown element <" + name + "> in <" + n.name() + ">");
-      }
-      out.push_back(c);
-    }
-    return out;
-  }
-
-  // The root's attributes: exactly version="1".
-  Status CheckVersion(const Node& root) const {
-    ASSIGN_OR_RETURN(Attrs attrs, Attributes(root, {"version"}));
-    auto v = attrs.find("version");
-    if (v == attrs.end()) return Error(root, "<" + std::string(root.name()) + "> lacks 'version'");
-    if (v->second != "1") return Error(root, "unsupported version '" + v->second + "' (expected 1)");
-    return Status::Ok();
-  }
-
-  Status Bool(const Node& n, const Attrs& attrs, const std::string& key, bool* out) const {
-    auto it = attrs.find(key);
-    if (it == attrs.end()) return Status::Ok();
-    if (it->second == "true") *out = true;
-    else if (it->second == "false") *out = false;
-    else return Error(n, Where(n, key) + "'" + it->second + "' is not true or false");
-    return Status::Ok();
-  }
-
-  Status Duration(const Node& n, const Attrs& attrs, const std::string& key, int64_t min, int64_t max,
-                  int64_t* out) const {
-    auto it = attrs.find(key);
-    if (it == attrs.end()) return Status::Ok();
-    auto d = common::ParseDuration(it->second);
-    if (!d.ok()) return Error(n, Where(n, key) + d.status().message());
-    if (*d < min || *d > max) {
-      return Error(n, Where(n, key) + "'" + it->second + "' is outside " + FormatDuration(min) + " .. " +
-                          FormatDuration(max));
-    }
-    *out = *d;
-    return Status::Ok();
-  }
-
-  static std::string Where(const Node& n, const std::string& key) {
-    return "<" + std::string(n.name()) + "> '" + key + "': ";
-  }
-
- private:
-  const std::string& xml_;
-  const std::string& source_;
-};
-
-std::string Get(const Attrs& attrs, const std::string& key) {
-  auto it = attrs.find(key);
-  return it == attrs.end() ? std::string() : it->second;
+// "<e> 'key': ", the start of a message about one attribute.
+std::string Where(const Element& e, std::string_view key) {
+  return "<" + std::string(e.name()) + "> '" + std::string(key) + "': ";
 }
 
-Status ParseFileRule(const Reader& r, const Node& rule, FileRule* out) {
-  RETURN_IF_ERROR(r.Attributes(rule, {}).status());
-  ASSIGN_OR_RETURN(auto children, r.Children(rule, {"include", "exclude", "pattern"}));
-  for (const Node& c : children) {
-    std::string name = c.name();
-    bool is_pattern = name == "pattern";
-    const char* key = is_pattern ? "glob" : "path";
-    ASSIGN_OR_RETURN(Attrs attrs, r.Attributes(c, {key}));
-    RETURN_IF_ERROR(r.Children(c, {}).status());
-    auto it = attrs.find(key);
-    if (it == attrs.end()) return r.Error(c, "<" + name + "> lacks '" + key + "'");
-    if (is_pattern) {
-      if (!IsGlob(it->second)) return r.Error(c, "<pattern> 'glob' must be 1..255 characters without '/', '\\' or control characters");
-      out->patterns.push_back(it->second);
+// A duration attribute within [min, max]; absent leaves *out.
+Status ReadDuration(const Element& e, std::string_view key, int64_t min, int64_t max, int64_t* out) {
+  if (!e.Has(key)) return Status::Ok();
+  auto d = common::ParseDuration(std::string(e.Value(key)));
+  if (!d.ok()) return e.AttributeError(key, Where(e, key) + d.status().message());
+  if (*d < min || *d > max) {
+    return e.ValueError(key, "is outside " + FormatDuration(min) + " .. " + FormatDuration(max));
+  }
+  *out = *d;
+  return Status::Ok();
+}
+
+// Free text (paths, globs, credentials): 1..max bytes without control
+// characters, which XML attribute normalisation would otherwise silently turn
+// into spaces.
+Status ReadText(const Element& e, std::string_view key, size_t max, std::string* out) {
+  return e.String(key, out, {.min_bytes = 1, .max_bytes = max});
+}
+
+Status ParseFileRule(const Element& rule, FileRule* out) {
+  RETURN_IF_ERROR(rule.Attributes({}));
+  ASSIGN_OR_RETURN(auto children, rule.Children({"include", "exclude", "pattern"}));
+  for (const Element& c : children) {
+    RETURN_IF_ERROR(c.Children({}).status());
+    std::string value;
+    if (c.name() == "pattern") {
+      RETURN_IF_ERROR(c.Attributes({"glob"}));
+      RETURN_IF_ERROR(ReadText(c, "glob", 255, &value));
+      if (value.find_first_of("/\\") != std::string::npos) {
+        return c.ValueError("glob", "must not contain '/' or '\\' (a glob matches a base name)");
+      }
+      out->patterns.push_back(value);
     } else {
-      if (!IsAbsolutePath(it->second)) return r.Error(c, "<" + name + "> 'path' must be an absolute path");
-      (name == "include" ? out->include : out->exclude).push_back(it->second);
+      RETURN_IF_ERROR(c.Attributes({"path"}));
+      RETURN_IF_ERROR(ReadText(c, "path", 4096, &value));
+      if (!IsAbsolutePath(value)) return c.ValueError("path", "is not an absolute path");
+      (c.name() == "include" ? out->include : out->exclude).push_back(value);
     }
   }
-  if (out->include.empty()) return r.Error(rule, "<rule> needs at least one <include>");
-  if (out->patterns.empty()) return r.Error(rule, "<rule> needs at least one <pattern>");
+  if (out->include.empty()) return rule.Error("<rule> needs at least one <include>");
+  if (out->patterns.empty()) return rule.Error("<rule> needs at least one <pattern>");
   return Status::Ok();
 }
 
@@ -397,48 +291,46 @@ Status ParseFileRule(const Reader& r, const Node& rule, FileRule* out) {
 // ---------------------------------------------------------------- policy.xml
 
 StatusOr<ClientPolicy> ParsePolicyXml(const std::string& xml, const std::string& source) {
-  Reader r(xml, source);
-  pugi::xml_document doc;
-  ASSIGN_OR_RETURN(Node root, r.Load(&doc, "policy"));
-  RETURN_IF_ERROR(r.CheckVersion(root));
+  ASSIGN_OR_RETURN(Document doc, Document::Parse(xml, source, "policy"));
+  Element root = doc.root();
+  RETURN_IF_ERROR(root.Attributes({"version"}));
+  RETURN_IF_ERROR(root.Expect("version", "1"));
   ASSIGN_OR_RETURN(auto sections,
-                   r.Children(root, {"inventory", "file-evidence", "usage", "upload", "log", "proxy"}));
+                   root.UniqueChildren({"inventory", "file-evidence", "usage", "upload", "log", "proxy"}));
   ClientPolicy p;
-  std::set<std::string> seen;
-  for (const Node& s : sections) {
-    std::string name = s.name();
-    if (!seen.insert(name).second) return r.Error(s, "<" + name + "> is given twice");
+  for (const Element& s : sections) {
+    std::string_view name = s.name();
     if (name == "file-evidence") {
-      RETURN_IF_ERROR(r.Attributes(s, {}).status());
-      ASSIGN_OR_RETURN(auto rules, r.Children(s, {"rule"}));
-      for (const Node& rule : rules) {
+      RETURN_IF_ERROR(s.Attributes({}));
+      ASSIGN_OR_RETURN(auto rules, s.Children({"rule"}));
+      for (const Element& rule : rules) {
         FileRule fr;
-        RETURN_IF_ERROR(ParseFileRule(r, rule, &fr));
+        RETURN_IF_ERROR(ParseFileRule(rule, &fr));
         p.file_rules.push_back(std::move(fr));
       }
       continue;
     }
-    RETURN_IF_ERROR(r.Children(s, {}).status());
+    RETURN_IF_ERROR(s.Children({}).status());
     if (name == "inventory") {
-      ASSIGN_OR_RETURN(Attrs a, r.Attributes(s, {"hardware", "software"}));
-      RETURN_IF_ERROR(r.Bool(s, a, "hardware", &p.hardware));
-      RETURN_IF_ERROR(r.Bool(s, a, "software", &p.software));
+      RETURN_IF_ERROR(s.Attributes({}, {"hardware", "software"}));
+      RETURN_IF_ERROR(s.Bool("hardware", &p.hardware));
+      RETURN_IF_ERROR(s.Bool("software", &p.software));
     } else if (name == "usage") {
-      ASSIGN_OR_RETURN(Attrs a, r.Attributes(s, {"enabled", "sample-interval"}));
-      RETURN_IF_ERROR(r.Bool(s, a, "enabled", &p.usage_enabled));
-      RETURN_IF_ERROR(r.Duration(s, a, "sample-interval", 1, kDay, &p.usage_sample_seconds));
+      RETURN_IF_ERROR(s.Attributes({}, {"enabled", "sample-interval"}));
+      RETURN_IF_ERROR(s.Bool("enabled", &p.usage_enabled));
+      RETURN_IF_ERROR(ReadDuration(s, "sample-interval", 1, kDay, &p.usage_sample_seconds));
     } else if (name == "upload") {
-      ASSIGN_OR_RETURN(Attrs a, r.Attributes(s, {"max-size"}));
-      if (a.count("max-size") != 0) {
-        auto b = common::ParseBytes(a["max-size"]);
-        if (!b.ok()) return r.Error(s, Reader::Where(s, "max-size") + b.status().message());
-        if (*b == 0) return r.Error(s, Reader::Where(s, "max-size") + "must be more than 0");
+      RETURN_IF_ERROR(s.Attributes({}, {"max-size"}));
+      if (s.Has("max-size")) {
+        auto b = common::ParseBytes(std::string(s.Value("max-size")));
+        if (!b.ok()) return s.AttributeError("max-size", Where(s, "max-size") + b.status().message());
+        if (*b == 0) return s.AttributeError("max-size", Where(s, "max-size") + "must be more than 0");
         p.max_upload_bytes = *b;
       }
     } else if (name == "log") {
-      ASSIGN_OR_RETURN(Attrs a, r.Attributes(s, {"level"}));
-      if (a.count("level") != 0) {
-        const std::string& v = a["level"];
+      RETURN_IF_ERROR(s.Attributes({}, {"level"}));
+      if (s.Has("level")) {
+        std::string_view v = s.Value("level");
         bool found = false;
         for (LogLevel l : {LogLevel::kDebug, LogLevel::kInfo, LogLevel::kWarn, LogLevel::kError}) {
           if (v == LogLevelName(l)) {
@@ -446,26 +338,20 @@ StatusOr<ClientPolicy> ParsePolicyXml(const std::string& xml, const std::string&
             found = true;
           }
         }
-        if (!found) return r.Error(s, "<log> 'level': '" + v + "' is not debug, info, warn or error");
+        if (!found) return s.ValueError("level", "is not debug, info, warn or error");
       }
     } else {  // proxy
-      ASSIGN_OR_RETURN(Attrs a, r.Attributes(s, {"url", "username", "password"}));
+      RETURN_IF_ERROR(s.Attributes({"url"}, {"username", "password"}));
       Proxy proxy;
-      if (a.count("url") == 0) return r.Error(s, "<proxy> lacks 'url'");
-      proxy.url = a["url"];
-      if (!UrlKey(proxy.url, "http", true, 0)) {
-        return r.Error(s, "<proxy> 'url': '" + proxy.url + "' is not http://host:port");
+      proxy.url = s.Value("url");
+      if (!UrlKey(proxy.url, "http", true, 0)) return s.ValueError("url", "is not http://host:port");
+      RETURN_IF_ERROR(ReadText(s, "username", 255, &proxy.username));
+      if (proxy.username.find(':') != std::string::npos) {
+        return s.ValueError("username", "must not contain ':' (Basic authentication could not tell where it ends)");
       }
-      proxy.username = Get(a, "username");
-      proxy.password = Get(a, "password");
-      if (a.count("username") != 0 && (!IsCleanText(proxy.username, 255) || proxy.username.find(':') != std::string::npos)) {
-        return r.Error(s, "<proxy> 'username' must be 1..255 characters without ':' or control characters");
-      }
-      if (a.count("password") != 0 && !IsCleanText(proxy.password, 255)) {
-        return r.Error(s, "<proxy> 'password' must be 1..255 characters without control characters");
-      }
+      RETURN_IF_ERROR(ReadText(s, "password", 255, &proxy.password));
       if (!proxy.password.empty() && proxy.username.empty()) {
-        return r.Error(s, "<proxy> has a 'password' but no 'username'");
+        return s.Error("<proxy> has a 'password' but no 'username'");
       }
       p.proxy = std::move(proxy);
     }
@@ -503,24 +389,23 @@ std::string ToXml(const ClientPolicy& p) {
   return out.str();
 }
 
+
 // -------------------------------------------------------------- schedule.xml
 
 namespace {
 
 StatusOr<Schedule> ParseSchedule(const std::string& xml, const std::string& source, bool part) {
-  Reader r(xml, source);
-  pugi::xml_document doc;
-  ASSIGN_OR_RETURN(Node root, r.Load(&doc, "schedule"));
-  RETURN_IF_ERROR(r.CheckVersion(root));
-  ASSIGN_OR_RETURN(auto nodes, r.Children(root, {"event"}));
+  ASSIGN_OR_RETURN(Document doc, Document::Parse(xml, source, "schedule"));
+  Element root = doc.root();
+  RETURN_IF_ERROR(root.Attributes({"version"}));
+  RETURN_IF_ERROR(root.Expect("version", "1"));
+  ASSIGN_OR_RETURN(auto nodes, root.Children({"event"}));
   Schedule sched;
-  for (const Node& n : nodes) {
-    ASSIGN_OR_RETURN(Attrs a, r.Attributes(n, {"name", "interval", "window-start", "window-end",
-                                                 "start-within", "catch-up"}));
-    RETURN_IF_ERROR(r.Children(n, {}).status());
+  for (const Element& n : nodes) {
+    RETURN_IF_ERROR(n.Attributes({"name"}, {"interval", "window-start", "window-end", "start-within", "catch-up"}));
+    RETURN_IF_ERROR(n.Children({}).status());
     ScheduleEvent e;
-    if (a.count("name") == 0) return r.Error(n, "<event> lacks 'name'");
-    const std::string& name = a["name"];
+    const std::string name(n.Value("name"));
     bool found = false;
     for (EventKind k : {EventKind::kPolicyCheck, EventKind::kInventory, EventKind::kUsageUpload,
                         EventKind::kLogUpload}) {
@@ -530,44 +415,45 @@ StatusOr<Schedule> ParseSchedule(const std::string& xml, const std::string& sour
       }
     }
     if (!found) {
-      return r.Error(n, "unknown event '" + name + "' (expected policy-check, inventory, usage-upload or log-upload)");
+      return n.AttributeError("name", "unknown event '" + name +
+                                          "' (expected policy-check, inventory, usage-upload or log-upload)");
     }
-    if (sched.Find(e.kind) != nullptr) return r.Error(n, "event '" + name + "' is listed twice");
+    if (sched.Find(e.kind) != nullptr) return n.Error("event '" + name + "' is listed twice");
     std::string what = "event '" + name + "': ";
 
-    bool has_interval = a.count("interval") != 0;
-    bool has_start = a.count("window-start") != 0, has_end = a.count("window-end") != 0;
-    if (has_interval && (has_start || has_end)) return r.Error(n, what + "has both 'interval' and a window");
+    bool has_interval = n.Has("interval");
+    bool has_start = n.Has("window-start"), has_end = n.Has("window-end");
+    if (has_interval && (has_start || has_end)) return n.Error(what + "has both 'interval' and a window");
     if (!has_interval && !has_start && !has_end) {
-      return r.Error(n, what + "needs 'interval' or 'window-start' and 'window-end'");
+      return n.Error(what + "needs 'interval' or 'window-start' and 'window-end'");
     }
-    if (has_start != has_end) return r.Error(n, what + "a window needs both 'window-start' and 'window-end'");
+    if (has_start != has_end) return n.Error(what + "a window needs both 'window-start' and 'window-end'");
     int64_t span = 0;
     if (has_interval) {
-      RETURN_IF_ERROR(r.Duration(n, a, "interval", kMinute, 30 * kDay, &e.interval_seconds));
+      RETURN_IF_ERROR(ReadDuration(n, "interval", kMinute, 30 * kDay, &e.interval_seconds));
       span = e.interval_seconds;
     } else {
       DailyWindow w;
-      if (!ParseClock(a["window-start"], &w.start_minute)) {
-        return r.Error(n, what + "'window-start': '" + a["window-start"] + "' is not a time HH:MM (00:00 .. 23:59)");
+      const std::string start(n.Value("window-start")), end(n.Value("window-end"));
+      if (!ParseClock(start, &w.start_minute)) {
+        return n.ValueError("window-start", "is not a time HH:MM (00:00 .. 23:59)");
       }
-      if (!ParseClock(a["window-end"], &w.end_minute)) {
-        return r.Error(n, what + "'window-end': '" + a["window-end"] + "' is not a time HH:MM (00:00 .. 23:59)");
-      }
+      if (!ParseClock(end, &w.end_minute)) return n.ValueError("window-end", "is not a time HH:MM (00:00 .. 23:59)");
       if (w.end_minute <= w.start_minute) {
-        return r.Error(n, what + "the window ends at " + a["window-end"] + ", not after it starts at " +
-                              a["window-start"] + " (windows lie within one day)");
+        return n.Error(what + "the window ends at " + end + ", not after it starts at " + start +
+                       " (windows lie within one day)");
       }
       e.window = w;
       span = int64_t{w.end_minute - w.start_minute} * kMinute;
     }
-    RETURN_IF_ERROR(r.Duration(n, a, "start-within", 0, 30 * kDay, &e.start_within_seconds));
+    RETURN_IF_ERROR(ReadDuration(n, "start-within", 0, 30 * kDay, &e.start_within_seconds));
     if (e.start_within_seconds > span) {
-      return r.Error(n, what + "'start-within' " + FormatDuration(e.start_within_seconds) + " is longer than the " +
-                            (has_interval ? "interval " : "window ") + FormatDuration(span));
+      return n.AttributeError("start-within", what + "'start-within' " + FormatDuration(e.start_within_seconds) +
+                                                  " is longer than the " + (has_interval ? "interval " : "window ") +
+                                                  FormatDuration(span));
     }
-    if (a.count("catch-up") != 0) {
-      const std::string& v = a["catch-up"];
+    if (n.Has("catch-up")) {
+      std::string_view v = n.Value("catch-up");
       bool ok = false;
       for (CatchUp c : {CatchUp::kAlways, CatchUp::kNever, CatchUp::kOnce}) {
         if (v == CatchUpName(c)) {
@@ -575,12 +461,12 @@ StatusOr<Schedule> ParseSchedule(const std::string& xml, const std::string& sour
           ok = true;
         }
       }
-      if (!ok) return r.Error(n, what + "'catch-up': '" + v + "' is not always, never or once");
+      if (!ok) return n.ValueError("catch-up", "is not always, never or once");
     }
     sched.events.push_back(e);
   }
   if (!part && sched.Find(EventKind::kPolicyCheck) == nullptr) {
-    return r.Error(root, "<schedule> lacks the 'policy-check' event");
+    return root.Error("<schedule> lacks the 'policy-check' event");
   }
   std::sort(sched.events.begin(), sched.events.end(),
             [](const auto& x, const auto& y) { return x.kind < y.kind; });
@@ -615,45 +501,37 @@ std::string ToXml(const Schedule& s) {
   return out.str();
 }
 
+
 // -------------------------------------------------------------- failover.xml
 
 StatusOr<Failover> ParseFailoverXml(const std::string& xml, const std::string& source) {
-  Reader r(xml, source);
-  pugi::xml_document doc;
-  ASSIGN_OR_RETURN(Node root, r.Load(&doc, "failover"));
-  RETURN_IF_ERROR(r.CheckVersion(root));
-  ASSIGN_OR_RETURN(auto nodes, r.Children(root, {"beacon"}));
+  ASSIGN_OR_RETURN(Document doc, Document::Parse(xml, source, "failover"));
+  Element root = doc.root();
+  RETURN_IF_ERROR(root.Attributes({"version"}));
+  RETURN_IF_ERROR(root.Expect("version", "1"));
+  ASSIGN_OR_RETURN(auto nodes, root.Children({"beacon"}));
   Failover f;
   std::set<std::string> keys;
-  for (const Node& n : nodes) {
-    ASSIGN_OR_RETURN(Attrs a, r.Attributes(n, {"url", "priority", "site", "subnet"}));
-    RETURN_IF_ERROR(r.Children(n, {}).status());
+  for (const Element& n : nodes) {
+    RETURN_IF_ERROR(n.Attributes({"url", "priority"}, {"site", "subnet"}));
+    RETURN_IF_ERROR(n.Children({}).status());
     FailoverBeacon b;
-    if (a.count("url") == 0) return r.Error(n, "<beacon> lacks 'url'");
-    if (a.count("priority") == 0) return r.Error(n, "<beacon> lacks 'priority'");
-    b.url = a["url"];
+    b.url = n.Value("url");
     auto key = UrlKey(b.url, "https", false, 443);
-    if (!key) return r.Error(n, "<beacon> 'url': '" + b.url + "' is not https://host[:port]");
-    if (!keys.insert(*key).second) return r.Error(n, "beacon '" + b.url + "' is listed twice");
+    if (!key) return n.ValueError("url", "is not https://host[:port]");
+    if (!keys.insert(*key).second) return n.Error("beacon '" + b.url + "' is listed twice");
     int64_t prio = 0;
-    if (!ParseCanonicalInt(a["priority"], 65535, &prio)) {
-      return r.Error(n, "<beacon> 'priority': '" + a["priority"] + "' is not an integer 0 .. 65535");
-    }
+    RETURN_IF_ERROR(n.Decimal("priority", &prio, 0, 65535));
     b.priority = static_cast<int>(prio);
-    if (a.count("site") != 0 && a.count("subnet") != 0) return r.Error(n, "<beacon> has both 'site' and 'subnet'");
-    if (a.count("site") != 0) {
-      b.site = a["site"];
-      if (!IsToken(b.site)) return r.Error(n, "<beacon> 'site': '" + b.site + "' is not 1..64 of [A-Za-z0-9._-]");
-    }
-    if (a.count("subnet") != 0) {
-      b.subnet = a["subnet"];
-      if (!IsCidr(b.subnet)) {
-        return r.Error(n, "<beacon> 'subnet': '" + b.subnet + "' is not a CIDR block (like 10.1.0.0/16 or fd00::/8)");
-      }
+    if (n.Has("site") && n.Has("subnet")) return n.Error("<beacon> has both 'site' and 'subnet'");
+    RETURN_IF_ERROR(n.Token("site", &b.site));
+    if (n.Has("subnet")) {
+      b.subnet = n.Value("subnet");
+      if (!IsCidr(b.subnet)) return n.ValueError("subnet", "is not a CIDR block (like 10.1.0.0/16 or fd00::/8)");
     }
     f.beacons.push_back(std::move(b));
   }
-  if (f.beacons.empty()) return r.Error(root, "<failover> lists no <beacon>");
+  if (f.beacons.empty()) return root.Error("<failover> lists no <beacon>");
   return f;
 }
 
@@ -671,51 +549,40 @@ std::string ToXml(const Failover& f) {
   return out.str();
 }
 
+
 // ----------------------------------------------------------------- group.xml
 
 StatusOr<GroupRules> ParseGroupXml(const std::string& xml, const std::string& source) {
-  Reader r(xml, source);
-  pugi::xml_document doc;
-  ASSIGN_OR_RETURN(Node root, r.Load(&doc, "group"));
-  ASSIGN_OR_RETURN(Attrs ra, r.Attributes(root, {"version", "priority"}));
-  if (ra.count("version") == 0) return r.Error(root, "<group> lacks 'version'");
-  if (ra["version"] != "1") return r.Error(root, "unsupported version '" + ra["version"] + "' (expected 1)");
+  ASSIGN_OR_RETURN(Document doc, Document::Parse(xml, source, "group"));
+  Element root = doc.root();
+  RETURN_IF_ERROR(root.Attributes({"version", "priority"}));
+  RETURN_IF_ERROR(root.Expect("version", "1"));
   GroupRules g;
   int64_t prio = 0;
-  if (ra.count("priority") == 0) return r.Error(root, "<group> lacks 'priority'");
-  if (!ParseCanonicalInt(ra["priority"], 65535, &prio) || prio == 0) {
-    return r.Error(root, "<group> 'priority': '" + ra["priority"] + "' is not an integer 1 .. 65535");
-  }
+  RETURN_IF_ERROR(root.Decimal("priority", &prio, 1, 65535));
   g.priority = static_cast<int>(prio);
-  ASSIGN_OR_RETURN(auto nodes, r.Children(root, {"device", "hostname", "os", "subnet", "everyone"}));
-  for (const Node& n : nodes) {
-    RETURN_IF_ERROR(r.Children(n, {}).status());
-    const std::string name = n.name();
+  ASSIGN_OR_RETURN(auto nodes, root.Children({"device", "hostname", "os", "subnet", "everyone"}));
+  for (const Element& n : nodes) {
+    RETURN_IF_ERROR(n.Children({}).status());
+    const std::string_view name = n.name();
     MemberRule rule;
     if (name == "everyone") {
-      RETURN_IF_ERROR(r.Attributes(n, {}).status());
+      RETURN_IF_ERROR(n.Attributes({}));
       rule.kind = MemberKind::kEveryone;
     } else if (name == "device") {
-      ASSIGN_OR_RETURN(Attrs a, r.Attributes(n, {"id"}));
+      RETURN_IF_ERROR(n.Attributes({"id"}));
       rule.kind = MemberKind::kDevice;
-      rule.value = a["id"];
-      if (!common::IsUuid(rule.value)) {
-        return r.Error(n, "<device> 'id': '" + rule.value + "' is not a device id (a lower-case UUID)");
-      }
+      rule.value = n.Value("id");
+      if (!common::IsUuid(rule.value)) return n.ValueError("id", "is not a device id (a lower-case UUID)");
     } else if (name == "subnet") {
-      ASSIGN_OR_RETURN(Attrs a, r.Attributes(n, {"cidr"}));
+      RETURN_IF_ERROR(n.Attributes({"cidr"}));
       rule.kind = MemberKind::kSubnet;
-      rule.value = a["cidr"];
-      if (!IsCidr(rule.value)) {
-        return r.Error(n, "<subnet> 'cidr': '" + rule.value + "' is not a CIDR block (like 10.1.0.0/16 or fd00::/8)");
-      }
+      rule.value = n.Value("cidr");
+      if (!IsCidr(rule.value)) return n.ValueError("cidr", "is not a CIDR block (like 10.1.0.0/16 or fd00::/8)");
     } else {
-      ASSIGN_OR_RETURN(Attrs a, r.Attributes(n, {"glob"}));
+      RETURN_IF_ERROR(n.Attributes({"glob"}));
       rule.kind = name == "hostname" ? MemberKind::kHostname : MemberKind::kOs;
-      rule.value = a["glob"];
-      if (!IsCleanText(rule.value, 255)) {
-        return r.Error(n, "<" + name + "> 'glob' must be 1..255 characters without control characters");
-      }
+      RETURN_IF_ERROR(ReadText(n, "glob", 255, &rule.value));
     }
     g.rules.push_back(std::move(rule));
   }
@@ -735,3 +602,4 @@ bool SubnetContains(const std::string& cidr, const std::string& address) {
 }
 
 }  // namespace policy
+

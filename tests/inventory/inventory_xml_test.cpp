@@ -98,6 +98,39 @@ TEST_CASE("ToXml replaces invalid UTF-8 so its output always parses", "[inventor
         "cd");
 }
 
+TEST_CASE("inventory XML carries the device's sequence number", "[inventory][xml]") {
+  Inventory inv = Sample();
+  CHECK(ToXml(inv).find("sequence=") == std::string::npos);  // 0: not numbered, not written
+  inv.sequence = 42;
+  std::string xml = ToXml(inv);
+  CHECK(xml.find(" sequence=\"42\"") != std::string::npos);
+  auto parsed = ParseInventoryXml(xml, "mem");
+  REQUIRE(parsed.ok());
+  CHECK(parsed->sequence == 42);
+  CHECK(*parsed == inv);
+  inv.sequence = 999999999999999999;  // the largest the decimal parser takes
+  CHECK(*ParseInventoryXml(ToXml(inv), "mem") == inv);
+
+  const std::string head =
+      "<inventory version=\"1\" device=\"0f8e2a34-5b6c-4d7e-8f90-a1b2c3d4e5f6\" "
+      "collected=\"2026-11-22T16:00:00Z\"";
+  auto with = [&](const std::string& attr) {
+    return ParseInventoryXml(head + attr + "><os name=\"x\"/></inventory>", "s.xml");
+  };
+  CHECK(with("")->sequence == 0);  // absent: an older client's inventory
+  CHECK(with(" sequence=\"0\"")->sequence == 0);
+  CHECK(with(" sequence=\"7\"")->sequence == 7);
+  for (const char* bad : {"-1", "07", "+7", "7.0", "", "1000000000000000000", "seven"}) {
+    INFO(bad);
+    auto r = with(std::string(" sequence=\"") + bad + "\"");
+    REQUIRE_FALSE(r.ok());
+    CHECK_THAT(r.status().message(),
+               Catch::StartsWith("s.xml:1:1: <inventory> 'sequence': '") && Catch::Contains("is not a decimal integer"));
+  }
+  std::string m = ErrorOf("bad_sequence.xml");
+  CHECK(m == "bad_sequence.xml:2:1: <inventory> 'sequence': '007' is not a decimal integer 0 .. 999999999999999999");
+}
+
 TEST_CASE("good fixture parses to the expected inventory", "[inventory][xml]") {
   auto parsed = ParseInventoryXml(Fixture("good.xml"), "good.xml");
   REQUIRE(parsed.ok());
@@ -112,34 +145,34 @@ TEST_CASE("broken twins of good.xml are located and explained", "[inventory][xml
   }
   SECTION("unknown attribute") {
     std::string m = ErrorOf("bad_unknown_attribute.xml");
-    CHECK_THAT(m, Catch::StartsWith("bad_unknown_attribute.xml:13:79: "));
+    CHECK_THAT(m, Catch::StartsWith("bad_unknown_attribute.xml:13:5: "));
     CHECK_THAT(m, Catch::Contains("unknown attribute 'license' on <package>"));
   }
   SECTION("missing device") {
     std::string m = ErrorOf("bad_missing_device.xml");
     CHECK_THAT(m, Catch::StartsWith("bad_missing_device.xml:2:1: "));
-    CHECK_THAT(m, Catch::Contains("missing required attribute 'device' on <inventory>"));
+    CHECK_THAT(m, Catch::Contains("<inventory> lacks 'device'"));
   }
   SECTION("bad number") {
     std::string m = ErrorOf("bad_number.xml");
-    CHECK_THAT(m, Catch::StartsWith("bad_number.xml:4:150: "));
+    CHECK_THAT(m, Catch::StartsWith("bad_number.xml:4:3: "));
     CHECK_THAT(m, Catch::Contains("'memory-bytes'"));
-    CHECK_THAT(m, Catch::Contains("'4G' is not a decimal integer"));
+    CHECK_THAT(m, Catch::Contains("<hardware> 'memory-bytes': '4G' is not a decimal integer 0 .. 999999999999999999"));
   }
   SECTION("bad device id") {
     std::string m = ErrorOf("bad_device_id.xml");
-    CHECK_THAT(m, Catch::StartsWith("bad_device_id.xml:2:24: "));
-    CHECK_THAT(m, Catch::Contains("bad device id '0F8E2A34-5B6C-4D7E-8F90-A1B2C3D4E5F6'"));
+    CHECK_THAT(m, Catch::StartsWith("bad_device_id.xml:2:1: "));
+    CHECK_THAT(m, Catch::Contains("<inventory> 'device': '0F8E2A34-5B6C-4D7E-8F90-A1B2C3D4E5F6' is not a lower-case UUID"));
   }
   SECTION("bad collected time") {
     std::string m = ErrorOf("bad_collected.xml");
-    CHECK_THAT(m, Catch::StartsWith("bad_collected.xml:2:70: "));
-    CHECK_THAT(m, Catch::Contains("bad collected time 'yesterday'"));
+    CHECK_THAT(m, Catch::StartsWith("bad_collected.xml:2:1: "));
+    CHECK_THAT(m, Catch::Contains("<inventory> 'collected': 'yesterday' is not an RFC 3339 date-time"));
   }
   SECTION("bad file digest") {
     std::string m = ErrorOf("bad_file_sha256.xml");
-    CHECK_THAT(m, Catch::StartsWith("bad_file_sha256.xml:16:"));
-    CHECK_THAT(m, Catch::Contains("sha256 must be 64 lower-case hex digits"));
+    CHECK_THAT(m, Catch::StartsWith("bad_file_sha256.xml:16:5: "));
+    CHECK_THAT(m, Catch::Contains("<file> 'sha256': 'not-a-digest' is not 64 lower-case hex digits"));
   }
   SECTION("not well-formed") {
     std::string m = ErrorOf("bad_not_xml.xml");
@@ -159,34 +192,37 @@ TEST_CASE("strict validation of small documents", "[inventory][xml]") {
     return r.status().message();
   };
   CHECK(ParseInventoryXml(head + "<os name=\"x\"/></inventory>", "t.xml").ok());
-  CHECK_THAT(error(head + "</inventory>"), Catch::Contains("missing required element <os>"));
+  CHECK_THAT(error(head + "</inventory>"), Catch::StartsWith("t.xml:1:1: <inventory> lacks <os>"));
   CHECK_THAT(error(head + "<os name=\"x\"/><os name=\"y\"/></inventory>"),
-             Catch::Contains("duplicate element <os>"));
+             Catch::StartsWith("t.xml:1:117: <os> is given twice in <inventory>"));
   CHECK_THAT(error(head + "<os name=\"x\" name=\"y\"/></inventory>"),
-             Catch::StartsWith("t.xml:1:116: ") && Catch::Contains("duplicate attribute 'name'"));
+             Catch::StartsWith("t.xml:1:103: ") && Catch::Contains("duplicate attribute 'name' on <os>"));
   CHECK_THAT(error(head + "<os name=\"x\">text</os></inventory>"),
              Catch::Contains("unexpected text in <os>"));
   CHECK_THAT(error(head + "<os name=\"x\"/><hardware cpu-cores=\"4294967296\"/></inventory>"),
              Catch::Contains("'cpu-cores'"));
   CHECK_THAT(error(head + "<os name=\"x\"/><hardware cpu-cores=\"-1\"/></inventory>"),
              Catch::Contains("'-1' is not a decimal integer"));
-  CHECK_THAT(error(head + "<os name=\"x\"/><hardware memory-bytes=\"18446744073709551616\"/>"
+  // Numbers go through common::ParseDecimal: at most 18 digits.
+  CHECK_THAT(error(head + "<os name=\"x\"/><hardware memory-bytes=\"1000000000000000000\"/>"
                           "</inventory>"),
              Catch::Contains("'memory-bytes'"));
-  CHECK(ParseInventoryXml(head + "<os name=\"x\"/><hardware memory-bytes=\"18446744073709551615\"/>"
+  CHECK(ParseInventoryXml(head + "<os name=\"x\"/><hardware memory-bytes=\"999999999999999999\"/>"
                                  "</inventory>",
                           "t.xml")
             .ok());
+  CHECK_THAT(error(head + "<os name=\"x\"/><hardware cpu-cores=\"08\"/></inventory>"),
+             Catch::Contains("'08' is not a decimal integer"));  // one spelling per number
   CHECK_THAT(error(head + "<os name=\"x\"/><software><package name=\"a\"/></software></inventory>"),
-             Catch::Contains("missing required attribute 'version' on <package>"));
+             Catch::Contains("<package> lacks 'version'"));
   CHECK_THAT(error(head + "<os name=\"x\"/><software><package name=\"\" version=\"1\"/>"
                           "</software></inventory>"),
-             Catch::Contains("'name' on <package> must not be empty"));
+             Catch::Contains("<package> 'name' must not be empty"));
   CHECK_THAT(error("<inventory version=\"2\" device=\"0f8e2a34-5b6c-4d7e-8f90-a1b2c3d4e5f6\" "
                    "collected=\"2026-11-22T16:00:00Z\"><os name=\"x\"/></inventory>"),
-             Catch::StartsWith("t.xml:1:12: ") && Catch::Contains("unsupported inventory version"));
-  CHECK_THAT(error("<policy/>"), Catch::Contains("root element is <policy>"));
-  CHECK_THAT(error(""), Catch::StartsWith("t.xml:1:1: ") && Catch::Contains("not well-formed"));
+             Catch::StartsWith("t.xml:1:1: <inventory> 'version': '2' is not supported (expected 1)"));
+  CHECK_THAT(error("<policy/>"), Catch::Contains("root element is <policy>, expected <inventory>"));
+  CHECK(error("") == "t.xml:1:1: no root element; expected <inventory>");
   CHECK_THAT(error(head + "<os name=\"\xC3\x28\"/></inventory>"),
              Catch::StartsWith("t.xml:1:113: ") && Catch::Contains("invalid UTF-8"));
   // Multi-byte characters count as one column.
@@ -248,6 +284,61 @@ TEST_CASE("hostile and large inputs", "[inventory][xml]") {
     auto r = ParseInventoryXml(xml, "nul.xml");
     REQUIRE_FALSE(r.ok());
     CHECK_THAT(r.status().message(), Catch::StartsWith("nul.xml:11:"));
+  }
+}
+
+TEST_CASE("hostile inventories are refused with their location", "[inventory][xml]") {
+  const std::string good = Fixture("good.xml");
+  auto error = [](const std::string& xml) {
+    auto r = ParseInventoryXml(xml, "h.xml");
+    REQUIRE_FALSE(r.ok());
+    CHECK(r.status().code() == Code::kInvalidArgument);
+    return r.status().message();
+  };
+  auto replace = [&](const std::string& from, const std::string& to) {
+    std::string x = good;
+    size_t at = x.find(from);
+    REQUIRE(at != std::string::npos);
+    return x.replace(at, from.size(), to);
+  };
+  SECTION("entity expansion (a DOCTYPE) never happens") {
+    CHECK(ErrorOf("bad_doctype.xml") ==
+          "bad_doctype.xml:2:1: a DOCTYPE is not allowed (no DTD, no entities)");
+    CHECK(error(replace("hostname=\"web-01\"", "hostname=\"&xxe;\"")) ==
+          "h.xml:3:176: entity reference '&xxe;' is not allowed: only &amp; &lt; &gt; &quot; &apos; and character "
+          "references");
+  }
+  SECTION("control characters, raw or as references") {
+    CHECK(error(replace("hostname=\"web-01\"", "hostname=\"web&#x1b;[2J\"")) ==
+          "h.xml:3:179: control character U+001B is not allowed (written '&#x1b;')");
+    CHECK(error(replace("hostname=\"web-01\"", "hostname=\"web\xC2\x9B\"")) ==
+          "h.xml:3:179: control character U+009B is not allowed");
+  }
+  SECTION("duplicate attributes") {
+    CHECK(error(replace("<disk name=\"vda\"", "<disk name=\"vda\" name=\"vdb\"")) ==
+          "h.xml:5:5: duplicate attribute 'name' on <disk>");
+  }
+  SECTION("a huge attribute value") {
+    CHECK(error(replace("hostname=\"web-01\"", "hostname=\"" + std::string(100000, 'a') + "\"")) ==
+          "h.xml:3:3: <os> 'hostname' is 100000 bytes long, more than the 8192 allowed");
+  }
+  SECTION("too many elements") {
+    std::string flood = good;
+    std::string packages;
+    for (int i = 0; i < 4'000'000; ++i) packages += "<p/>";
+    flood.insert(flood.find("</software>"), packages);
+    CHECK_THAT(error(flood), Catch::StartsWith("h.xml:14:") && Catch::EndsWith("more than 4000000 elements (the limit for this document)"));
+  }
+  SECTION("the writer keeps what it writes within the reader's rules") {
+    Inventory inv = Sample();
+    inv.os.hostname = std::string(20000, 'h');             // cut to 8 KiB
+    inv.hardware.vendor = "del\x7f c1\xC2\x9B";             // replaced
+    inv.hardware.memory_bytes = UINT64_MAX;                // written as the largest decimal
+    auto back = ParseInventoryXml(ToXml(inv), "w.xml");
+    REQUIRE(back.ok());
+    CHECK(back->os.hostname == std::string(8192, 'h'));
+    CHECK(back->hardware.vendor == "del\xEF\xBF\xBD c1\xEF\xBF\xBD");
+    CHECK(back->hardware.memory_bytes == 999999999999999999u);
   }
 }
 

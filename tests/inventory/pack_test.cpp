@@ -74,11 +74,18 @@ TEST_CASE("gunzip refuses truncated and corrupt streams", "[inventory][pack]") {
     auto r = Gunzip(gz->substr(0, gz->size() / 2));
     REQUIRE_FALSE(r.ok());
     CHECK(r.status().code() == Code::kInvalidArgument);
+    CHECK(r.status().message() == "gunzip: truncated gzip stream (it ends before its trailer)");
   }
   SECTION("trailer missing") {
     auto r = Gunzip(gz->substr(0, gz->size() - 8));
     REQUIRE_FALSE(r.ok());
     CHECK(r.status().code() == Code::kInvalidArgument);
+    CHECK_THAT(r.status().message(), Catch::Contains("truncated"));
+  }
+  SECTION("header only") {
+    auto r = Gunzip(gz->substr(0, 10));
+    REQUIRE_FALSE(r.ok());
+    CHECK_THAT(r.status().message(), Catch::Contains("truncated"));
   }
   SECTION("CRC flipped") {
     std::string bad = *gz;
@@ -86,6 +93,32 @@ TEST_CASE("gunzip refuses truncated and corrupt streams", "[inventory][pack]") {
     auto r = Gunzip(bad);
     REQUIRE_FALSE(r.ok());
     CHECK(r.status().code() == Code::kInvalidArgument);
+    CHECK(r.status().message() == "gunzip: corrupt gzip stream: incorrect data check");
+  }
+  SECTION("length flipped") {
+    std::string bad = *gz;
+    bad[bad.size() - 1] = static_cast<char>(bad[bad.size() - 1] ^ 0x01);
+    auto r = Gunzip(bad);
+    REQUIRE_FALSE(r.ok());
+    CHECK(r.status().message() == "gunzip: corrupt gzip stream: incorrect length check");
+  }
+  SECTION("deflate data damaged") {
+    // Random input is stored, not compressed, so damage a compressible one.
+    auto text = Gzip(std::string(100000, 'a') + "b");
+    REQUIRE(text.ok());
+    std::string bad = *text;
+    bad[12] = static_cast<char>(bad[12] ^ 0xFF);
+    auto r = Gunzip(bad);
+    REQUIRE_FALSE(r.ok());
+    CHECK(r.status().code() == Code::kInvalidArgument);
+    CHECK_THAT(r.status().message(), Catch::StartsWith("gunzip: "));
+  }
+  SECTION("bad header flags") {
+    std::string bad = *gz;
+    bad[2] = 7;  // compression method other than deflate
+    auto r = Gunzip(bad);
+    REQUIRE_FALSE(r.ok());
+    CHECK_THAT(r.status().message(), Catch::StartsWith("gunzip: corrupt gzip stream: "));
   }
 }
 
@@ -98,6 +131,7 @@ TEST_CASE("gunzip accepts one member with nothing after it", "[inventory][pack]"
     auto r = Gunzip(*a + "junk");
     REQUIRE_FALSE(r.ok());
     CHECK(r.status().code() == Code::kInvalidArgument);
+    CHECK_THAT(r.status().message(), Catch::Contains("bytes after the gzip trailer"));
   }
   SECTION("concatenated members") {
     auto r = Gunzip(*a + *b);
@@ -120,6 +154,15 @@ TEST_CASE("gunzip stops a decompression bomb at the cap", "[inventory][pack]") {
   auto r = Gunzip(*gz, 1u << 20);
   REQUIRE_FALSE(r.ok());
   CHECK(r.status().code() == Code::kResourceExhausted);
+  CHECK(r.status().message() == "gunzip: output exceeds 1048576 bytes");
+  // A bomb over the default cap (64 MiB): 100 MiB of zeros is about 100 KiB of gzip.
+  auto big = Gzip(std::string(100u << 20, '\0'));
+  REQUIRE(big.ok());
+  CHECK(big->size() < 200u << 10);
+  auto bomb = Gunzip(*big);
+  REQUIRE_FALSE(bomb.ok());
+  CHECK(bomb.status().code() == Code::kResourceExhausted);
+  CHECK(bomb.status().message() == "gunzip: output exceeds 67108864 bytes");
   // Exactly at the cap is allowed.
   auto exact = Gunzip(*gz, 10u << 20);
   REQUIRE(exact.ok());
@@ -127,6 +170,14 @@ TEST_CASE("gunzip stops a decompression bomb at the cap", "[inventory][pack]") {
 }
 
 TEST_CASE("gunzip reads what gzip(1) wrote", "[inventory][pack]") {
+  // "hello\n" compressed by `gzip` with its file name ("h") in the header.
+  const std::string named(
+      "\x1f\x8b\x08\x08\x00\x00\x00\x00\x00\x03h\x00\xcb\x48\xcd\xc9\xc9\xe7\x02\x00"
+      "\x20\x30\x3a\x36\x06\x00\x00\x00",
+      28);
+  auto n = Gunzip(named);
+  REQUIRE(n.ok());
+  CHECK(*n == "hello\n");
   // "hello\n" compressed by `gzip -n`.
   const std::string gz(
       "\x1f\x8b\x08\x00\x00\x00\x00\x00\x00\x03\xcb\x48\xcd\xc9\xc9\xe7\x02\x00"

@@ -59,16 +59,16 @@ TEST_CASE("usage: broken documents are refused with their location", "[inventory
     return x.replace(at, from.size(), to);
   };
   CHECK(ErrorOf(with("samples=\"3\"", "samples=\"three\"")).find("u.xml:2:") == 0);
-  CHECK(ErrorOf(with("samples=\"3\" first-seen", "samples=\"4\" first-seen")).find("is not a decimal integer in [0, 3]") !=
+  CHECK(ErrorOf(with("samples=\"3\" first-seen", "samples=\"4\" first-seen")).find("<program> 'samples': '4' is not a decimal integer 0 .. 3") !=
         std::string::npos);  // more samples than the period has
   CHECK(ErrorOf(with("to=\"1763800600\"", "to=\"1763700000\"")).find("the period ends before it starts") !=
         std::string::npos);
   CHECK(ErrorOf(with("/usr/bin/vim", "/usr/bin/a")).find("sorted by path and unique") != std::string::npos);
   CHECK(ErrorOf(with("<program path=\"/usr/bin/vim\"", "<proc path=\"/usr/bin/vim\"")).find("unknown element <proc>") !=
         std::string::npos);
-  CHECK(ErrorOf(with("sample-interval=\"300\"", "sample-interval=\"0\"")).find("'sample-interval' must be") !=
+  CHECK(ErrorOf(with("sample-interval=\"300\"", "sample-interval=\"0\"")).find("<usage> 'sample-interval': '0' is not a decimal integer 1 .. 86400") !=
         std::string::npos);
-  CHECK(ErrorOf("<inventory/>").find("want <usage>") != std::string::npos);
+  CHECK(ErrorOf("<inventory/>").find("root element is <inventory>, expected <usage>") != std::string::npos);
   for (const auto& m : testing_support::Mutations(good, 2000)) {
     auto r = inventory::ParseUsageXml(m, "mutant.xml");
     if (r.ok()) {
@@ -77,6 +77,29 @@ TEST_CASE("usage: broken documents are refused with their location", "[inventory
       CHECK(r.status().message().rfind("mutant.xml:", 0) == 0);
     }
   }
+}
+
+TEST_CASE("usage: hostile documents are refused with their location", "[inventory][usage]") {
+  std::string good = inventory::ToXml(Sample());
+  auto with = [&](const std::string& from, const std::string& to) {
+    std::string x = good;
+    size_t at = x.find(from);
+    REQUIRE(at != std::string::npos);
+    return x.replace(at, from.size(), to);
+  };
+  const std::string laughs =
+      "<!DOCTYPE usage [<!ENTITY a \"aaaaaaaaaa\"><!ENTITY b \"&a;&a;&a;&a;&a;&a;&a;&a;\">]>\n<usage";
+  CHECK(ErrorOf(with("<usage", laughs)) == "u.xml:2:1: a DOCTYPE is not allowed (no DTD, no entities)");
+  CHECK(ErrorOf(with("path=\"/usr/bin/vim\"", "path=\"/usr/bin/&b;\"")) ==
+        "u.xml:5:27: entity reference '&b;' is not allowed: only &amp; &lt; &gt; &quot; &apos; and character references");
+  CHECK(ErrorOf(with("path=\"/usr/bin/vim\"", "path=\"/usr/bin/vim\" path=\"/x\"")) ==
+        "u.xml:5:3: duplicate attribute 'path' on <program>");
+  CHECK(ErrorOf(with("path=\"/usr/bin/vim\"", "path=\"/usr/bin/\x1b[31mvim\"")) ==
+        "u.xml:5:27: control character U+001B is not allowed");
+  CHECK(ErrorOf(with("path=\"/usr/bin/vim\"", "path=\"/" + std::string(10000, 'v') + "\"")) ==
+        "u.xml:5:3: <program> 'path' is 10001 bytes long, more than the 8192 allowed");
+  CHECK(ErrorOf(with("samples=\"3\"", "samples=\"03\"")) ==
+        "u.xml:2:1: <usage> 'samples': '03' is not a decimal integer 0 .. 999999999999999999");
 }
 
 TEST_CASE("usage: running programs come from /proc", "[inventory][usage]") {

@@ -33,7 +33,7 @@ TEST_CASE("manifest: round trip") {
   REQUIRE_FALSE(r.ok());
   CHECK(r.status().message() == "anonymous.xml:1:1: <manifest> lacks 'device'");
   CHECK(policy::ParseManifestXml(policy::ToXml(policy::Manifest{}), "empty-device.xml").status().message() ==
-        "empty-device.xml:2:1: device must be a lower-case UUID");
+        "empty-device.xml:2:1: <manifest> 'device': '' is not a lower-case UUID");
 }
 
 TEST_CASE("manifest: good fixture and its broken twins") {
@@ -46,11 +46,11 @@ TEST_CASE("manifest: good fixture and its broken twins") {
     std::string file, where, what;
   };
   for (const auto& c : std::vector<Case>{
-           {"manifest_bad_digest.xml", "manifest_bad_digest.xml:4:3: ", "sha256 must be 64 lower-case hex"},
+           {"manifest_bad_digest.xml", "manifest_bad_digest.xml:4:3: ", "<file> 'sha256': 'FCDE2B2EDBA56BF408601FB721FE9B5C338D10EE429EA04FAE5511B68FBF8FB9' is not 64 lower-case hex digits"},
            {"manifest_bad_unknown.xml", "manifest_bad_unknown.xml:4:3: ", "unknown element <script>"},
-           {"manifest_bad_name.xml", "manifest_bad_name.xml:3:3: ", "bad or missing file name"},
+           {"manifest_bad_name.xml", "manifest_bad_name.xml:3:3: ", "<file> 'name': '../../etc/passwd' is not a policy file name"},
            {"manifest_bad_xml.xml", "manifest_bad_xml.xml:", "not well-formed XML"},
-           {"manifest_bad_device.xml", "manifest_bad_device.xml:2:1: ", "device must be a lower-case UUID"},
+           {"manifest_bad_device.xml", "manifest_bad_device.xml:2:1: ", "'device': '6F1E2D3C-4B5A-4968-8776-5A4B3C2D1E0F' is not a lower-case UUID"},
        }) {
     INFO(c.file);
     auto r = policy::ParseManifestXml(Fixture(c.file), c.file);

@@ -68,5 +68,5 @@ TEST_CASE("the manifest parser refuses a signature that is not base64") {
   CHECK_FALSE(r.ok());
   auto s = policy::ParseManifestXml("<manifest version=\"1\" revision=\"1\" device=\"6f1e2d3c-4b5a-4968-8776-5a4b3c2d1e0f\" signature=\"not base64!\"/>", "m.xml");
   REQUIRE_FALSE(s.ok());
-  CHECK(s.status().message().find("signature must be base64") != std::string::npos);
+  CHECK(s.status().message().find("<manifest> 'signature': 'not base64!' is not base64") != std::string::npos);
 }

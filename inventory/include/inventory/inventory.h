@@ -75,6 +75,8 @@ struct Inventory {
                              // clock: recorded, never used to order inventories
   // The device's own inventory counter (1, 2, ...; 0 = not numbered, from an
   // older client). The store keeps the inventory with the highest sequence.
+  // Written as the root's `sequence` attribute when > 0; absent reads as 0.
+  // At most 999999999999999999 (the decimal parser's 18 digits).
   int64_t sequence = 0;
   OsInfo os;
   Hardware hardware;
@@ -83,13 +85,18 @@ struct Inventory {
   bool operator==(const Inventory&) const = default;
 };
 
-// Serializes to the XML format of docs/inventory.md (UTF-8, indented).
+// Serializes to the XML format of docs/inventory.md (UTF-8, indented). Text
+// the reader would refuse (invalid UTF-8, control characters other than tab,
+// LF and CR) becomes U+FFFD and values are cut to 8 KiB, so the output always
+// parses.
 std::string ToXml(const Inventory& inv);
 
-// Parses and validates. `source` names the input in error messages.
-// Errors: InvalidArgument with "source:line:column: message" for malformed
-// XML, unknown elements/attributes, missing required attributes, bad numbers
-// or a bad device id.
+// Parses and validates with the one strict XML reader (common/xml.h, which
+// lists what every document refuses and how errors are located). `source`
+// names the input in error messages. Errors: InvalidArgument with
+// "source:line:column: message" for malformed XML, unknown elements or
+// attributes, missing required attributes, bad numbers, times or device id,
+// and documents over 256 MiB, 4,000,000 elements or 8 KiB in one value.
 common::StatusOr<Inventory> ParseInventoryXml(const std::string& xml, const std::string& source);
 
 }  // namespace inventory

@@ -6,12 +6,14 @@
 // touches the network, the clock or the disk. Formats in
 // docs/policy_format.md; complete commented examples in conf/policy/.
 //
-// Every parser is strict: malformed XML, a root other than the expected one,
-// a `version` other than "1", unknown elements or attributes, a repeated
-// attribute or element, missing required attributes, bad values and
+// Every parser is strict, through the one XML reader (common/xml.h, which
+// lists what every document refuses): malformed XML, a root other than the
+// expected one, a `version` other than "1", unknown elements or attributes, a
+// repeated attribute or element, missing required attributes, bad values and
 // impossible combinations are InvalidArgument "source:line:column: message",
 // where line:column is the '<' of the offending element (for an attribute,
-// of the element that carries it). Comments are allowed; non-blank text is
+// of the element that carries it; for a bad character, that character).
+// Comments are allowed; non-blank text, DTDs and processing instructions are
 // not. ToXml writes a document its parser accepts and reads back equal
 // (Parse(ToXml(x)) == x for every parsed x).
 //

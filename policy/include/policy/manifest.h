@@ -33,9 +33,11 @@ struct Manifest {
 
 std::string ToXml(const Manifest& manifest);
 
-// Strict parse: InvalidArgument "source:line:column: message" for malformed
-// XML, unknown elements or attributes, bad names, digests, sizes, duplicate
-// names, a negative revision, or a missing or malformed device id.
+// Strict parse with the one XML reader (common/xml.h, which says what every
+// document refuses and where errors are located): InvalidArgument
+// "source:line:column: message" also for unknown elements or attributes, bad
+// names, digests or sizes, duplicate names, a revision that is not a decimal
+// 0 .. 999999999999999999, or a missing or malformed device id.
 common::StatusOr<Manifest> ParseManifestXml(const std::string& xml, const std::string& source);
 
 // The strong ETag of a serialized manifest: a quoted prefix of its SHA-256.
@@ -43,8 +45,5 @@ std::string ManifestEtag(const std::string& manifest_xml);
 
 // Policy file names: 1..64 of [A-Za-z0-9._-], not starting with '.'.
 bool IsPolicyFileName(const std::string& name);
-
-// 1-based line and column of a byte offset in text (for error messages).
-void LineColumn(const std::string& text, size_t offset, int* line, int* column);
 
 }  // namespace policy
