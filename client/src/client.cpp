@@ -37,35 +37,9 @@
 namespace client {
 
 using common::Code;
-using common::KeyType;
 using common::Status;
 using common::StatusOr;
 namespace proto = common::protocol;
-
-const std::vector<common::ConfigKey>& ConfigKeys() {
-  static const std::vector<common::ConfigKey> keys = {
-      {"server", KeyType::kString, "", "https://host:port of the beacon this client reports to (required)"},
-      {"ca_file", KeyType::kString, "/etc/beacon-client/ca.pem", "estate CA bundle; the beacon's certificate and host name are always verified against it"},
-      {"policy_public_key", KeyType::kString, "/etc/beacon-client/policy.pub", "the estate's PEM Ed25519 policy public key; a manifest whose signature does not verify with it is refused"},
-      {"state_dir", KeyType::kString, "/var/lib/beacon-client", "device id, applied policy, outbox and state live here"},
-      {"proxy", KeyType::kString, "", "HTTP proxy (http://host:port) for every request; overrides the applied policy.xml's proxy"},
-      {"proxy_username", KeyType::kString, "", "Basic authentication user for `proxy`"},
-      {"proxy_password", KeyType::kString, "", "Basic authentication password for `proxy`"},
-      {"site", KeyType::kString, "", "this device's site; failover.xml beacons marked for another site are skipped"},
-      {"failover_return_after", KeyType::kDuration, "1h", "after failing over, how long to stay on a working beacon before trying the preferred one again"},
-      {"policy_interval", KeyType::kDuration, "1h", "how often the policy manifest is checked until the applied policy brings a schedule.xml"},
-      {"inventory_interval", KeyType::kDuration, "24h", "how often an inventory is collected until the applied policy brings a schedule.xml"},
-      {"outbox_max_size", KeyType::kBytes, "256M", "bytes the outbox may hold; older uploads are kept, new ones refused"},
-      {"connect_timeout", KeyType::kDuration, "10s", "TCP + TLS connect timeout"},
-      {"request_timeout", KeyType::kDuration, "60s", "read/write timeout of a request"},
-      {"backoff_base", KeyType::kDuration, "30s", "first retry delay after a failed delivery"},
-      {"backoff_cap", KeyType::kDuration, "1h", "longest retry delay"},
-      {"collect_hardware", KeyType::kBool, "true", "include hardware (CPU, memory, DMI, disks, network) in the inventory, unless the applied policy.xml says otherwise"},
-      {"collect_software", KeyType::kBool, "true", "include installed packages (dpkg) in the inventory, unless the applied policy.xml says otherwise"},
-      {"log_level", KeyType::kString, "info", "debug, info, warn or error"},
-  };
-  return keys;
-}
 
 namespace {
 
@@ -112,7 +86,7 @@ int64_t Now() { return static_cast<int64_t>(std::time(nullptr)); }
 }  // namespace
 
 struct Client::Impl {
-  common::Config config;
+  ClientSettings settings;
   std::string state_dir;
   std::string device;
   std::unique_ptr<common::Spool> outbox;
@@ -132,14 +106,12 @@ struct Client::Impl {
       std::stable_sort(list.begin(), list.end(),
                        [](const auto& a, const auto& b) { return a.priority < b.priority; });
       for (const auto& b : list) {
-        if (!b.site.empty() && b.site != config.GetString("site")) continue;
+        if (!b.site.empty() && b.site != settings.site) continue;
         if (!b.subnet.empty() && !HasAddressIn(b.subnet)) continue;
         urls.push_back(b.url);
       }
     }
-    if (std::find(urls.begin(), urls.end(), config.GetString("server")) == urls.end()) {
-      urls.push_back(config.GetString("server"));
-    }
+    if (std::find(urls.begin(), urls.end(), settings.server) == urls.end()) urls.push_back(settings.server);
     return urls;
   }
 
@@ -150,7 +122,7 @@ struct Client::Impl {
     std::string current = state->Get("beacon");
     auto it = std::find(urls.begin(), urls.end(), current);
     bool back_to_preferred = may_return_to_preferred && it != urls.begin() &&
-                             Now() - state->GetInt("beacon_since") >= config.GetSeconds("failover_return_after");
+                             Now() - state->GetInt("beacon_since") >= settings.failover_return_after.count();
     if (it == urls.end() || back_to_preferred) {
       UseBeacon(urls.front(), it == urls.end() ? "preferred beacon" : "returning to the preferred beacon");
     }
@@ -165,10 +137,10 @@ struct Client::Impl {
 
   // The local configuration's proxy, else the applied policy.xml's, else none.
   void SetProxy(common::ClientOptions* o) const {
-    if (!config.GetString("proxy").empty()) {
-      o->proxy_url = config.GetString("proxy");
-      o->proxy_username = config.GetString("proxy_username");
-      o->proxy_password = config.GetString("proxy_password");
+    if (!settings.proxy.empty()) {
+      o->proxy_url = settings.proxy;
+      o->proxy_username = settings.proxy_username;
+      o->proxy_password = settings.proxy_password;
       return;
     }
     if (applied_policy && applied_policy->proxy) {
@@ -256,7 +228,7 @@ struct Client::Impl {
     load("schedule.xml", policy::ParseScheduleXml, &applied_schedule);
     load("failover.xml", policy::ParseFailoverXml, &applied_failover);
     // The policy's log level, unless this machine's configuration sets one.
-    if (applied_policy && !config.IsSet("log_level")) {
+    if (applied_policy && !settings.log_level_set) {
       (void)common::SetLogLevelFrom(policy::LogLevelName(applied_policy->log_level));
     }
   }
@@ -266,11 +238,11 @@ struct Client::Impl {
   policy::Schedule EffectiveSchedule() const {
     if (applied_schedule) return *applied_schedule;
     policy::Schedule s;
-    for (auto [kind, key] : {std::pair{policy::EventKind::kPolicyCheck, "policy_interval"},
-                             std::pair{policy::EventKind::kInventory, "inventory_interval"}}) {
+    for (auto [kind, interval] : {std::pair{policy::EventKind::kPolicyCheck, settings.policy_interval},
+                                  std::pair{policy::EventKind::kInventory, settings.inventory_interval}}) {
       policy::ScheduleEvent e;
       e.kind = kind;
-      e.interval_seconds = std::max<int64_t>(60, config.GetSeconds(key));
+      e.interval_seconds = interval.count();  // at least 60 s (ClientSettings::Validate)
       e.start_within_seconds = e.interval_seconds;
       s.events.push_back(e);
     }
@@ -354,8 +326,8 @@ struct Client::Impl {
 
   Status CollectInventory() {
     inventory::CollectOptions opts;
-    opts.hardware = config.GetBool("collect_hardware");
-    opts.software = config.GetBool("collect_software");
+    opts.hardware = settings.collect_hardware;
+    opts.software = settings.collect_software;
     // The applied policy.xml, when there is one, decides over the local defaults.
     const policy::ClientPolicy& pol = Policy();
     if (applied_policy) {
@@ -513,12 +485,13 @@ Client::~Client() = default;
 
 const std::string& Client::device_id() const { return impl_->device; }
 
-StatusOr<std::unique_ptr<Client>> Client::Create(const common::Config& config) {
+StatusOr<std::unique_ptr<Client>> Client::Create(const ClientSettings& settings) {
+  RETURN_IF_ERROR(settings.Validate());
   std::unique_ptr<Client> c(new Client);
   Impl& im = *c->impl_;
-  im.config = config;
-  RETURN_IF_ERROR(common::SetLogLevelFrom(config.GetString("log_level")));
-  im.state_dir = config.GetString("state_dir");
+  im.settings = settings;
+  common::SetLogLevel(settings.log_level);
+  im.state_dir = settings.state_dir;
   RETURN_IF_ERROR(common::MakeDirs(im.state_dir, 0700));
   ASSIGN_OR_RETURN(im.device, common::LoadOrCreateUuidFile(im.state_dir + "/device-id"));
   RETURN_IF_ERROR(common::MakeDirs(im.UsageDir(), 0700));
@@ -527,26 +500,20 @@ StatusOr<std::unique_ptr<Client>> Client::Create(const common::Config& config) {
   common::SetLogFile(im.LogDir() + "/client.log", 1u << 20);
   common::Spool::Options so;
   so.dir = im.state_dir + "/outbox";
-  so.max_bytes = config.GetBytes("outbox_max_size");
+  so.max_bytes = settings.outbox_max_size;
   so.min_free_bytes = 16u << 20;
   ASSIGN_OR_RETURN(im.outbox, common::Spool::Open(so));
-  ASSIGN_OR_RETURN(im.verifier, policy::ManifestVerifier::FromPemFile(config.GetString("policy_public_key")));
+  ASSIGN_OR_RETURN(im.verifier, policy::ManifestVerifier::FromPemFile(settings.policy_public_key));
   im.files = std::make_unique<policy::ObjectStore>(im.state_dir + "/policy/files");
   RETURN_IF_ERROR(im.files->Init());
   im.state = std::make_unique<StateFile>(im.state_dir + "/state");
   im.LoadApplied();
-  im.http_options.url = config.GetString("server");
-  im.http_options.ca_file = config.GetString("ca_file");
-  im.http_options.connect_timeout_s = static_cast<int>(config.GetSeconds("connect_timeout"));
-  im.http_options.read_timeout_s = static_cast<int>(config.GetSeconds("request_timeout"));
+  im.http_options.url = settings.server;
+  im.http_options.ca_file = settings.ca_file;
+  // Both within 1 s .. 1 h (ClientSettings::Validate), so they fit an int.
+  im.http_options.connect_timeout_s = static_cast<int>(settings.connect_timeout.count());
+  im.http_options.read_timeout_s = static_cast<int>(settings.request_timeout.count());
   im.http_options.write_timeout_s = im.http_options.read_timeout_s;
-  if (im.http_options.url.empty()) return common::InvalidArgument("'server' is not set");
-  std::string host;
-  int port = 0;
-  RETURN_IF_ERROR(common::ParseHttpsUrl(im.http_options.url, &host, &port));
-  if (!config.GetString("proxy").empty()) {
-    RETURN_IF_ERROR(common::ParseProxyUrl(config.GetString("proxy"), &host, &port));
-  }
   return c;
 }
 
@@ -625,8 +592,7 @@ Status Client::RunOnce() {
 
 void Client::RunLoop(common::StopFlag& stop) {
   Impl& im = *impl_;
-  common::Backoff backoff(std::chrono::seconds(std::max<int64_t>(1, im.config.GetSeconds("backoff_base"))),
-                          std::chrono::seconds(std::max<int64_t>(1, im.config.GetSeconds("backoff_cap"))),
+  common::Backoff backoff(im.settings.backoff_base, im.settings.backoff_cap,
                           std::hash<std::string>{}(im.device) ^ static_cast<uint64_t>(Now()));
   // Usage is sampled on the policy's interval, not on schedule.xml.
   auto next_sample = [&im] {
@@ -677,7 +643,7 @@ std::string Client::StatusReport() const {
     out << k << std::string(18 - std::min<size_t>(17, k.size()), ' ') << v << "\n";
   };
   line("device:", im.device);
-  line("beacon:", (im.state->Get("beacon").empty() ? im.config.GetString("server") : im.state->Get("beacon")) +
+  line("beacon:", (im.state->Get("beacon").empty() ? im.settings.server : im.state->Get("beacon")) +
                       (im.state->Get("beacon_why").empty() ? "" : " (" + im.state->Get("beacon_why") + ")"));
   line("version:", BEACON_VERSION);
   line("policy revision:", std::to_string(im.AppliedRevision()));
@@ -756,10 +722,15 @@ int ClientMain(int argc, char** argv) {
     return 2;
   }
   if (!state_dir.empty()) (void)config->Set("state_dir", state_dir, "--data-dir");
+  auto settings = ClientSettings::FromConfig(*config);
+  if (!settings.ok()) {
+    std::cerr << "beacon-client: " << config_path << ": " << settings.status().message() << "\n";
+    return 2;
+  }
   // One-shot commands keep the default signal behaviour (Ctrl-C ends them);
   // the daemon loop stops cleanly between steps.
   ::signal(SIGPIPE, SIG_IGN);
-  auto client = Client::Create(*config);
+  auto client = Client::Create(*settings);
   if (!client.ok()) {
     std::cerr << "beacon-client: " << client.status().ToString() << "\n";
     return 1;

@@ -1,9 +1,11 @@
-// The samples in conf/ parse against the key tables and document every key.
+// The samples in conf/ parse against the key tables and document every key;
+// the client's typed settings.
 #include <catch2/catch.hpp>
 #include <filesystem>
 
 #include "beacon/beacon.h"
 #include "client/client.h"
+#include "client/settings.h"
 #include "common/fs.h"
 #include "integration/harness.h"
 
@@ -28,6 +30,52 @@ TEST_CASE("conf samples match the key tables") {
   CheckSample("central.conf", beacon::ConfigKeys());
   CheckSample("beacon.conf", beacon::ConfigKeys());
   CheckSample("client.conf", client::ConfigKeys());
+}
+
+TEST_CASE("client settings: the struct's defaults are the key table's, and ranges are checked") {
+  auto parse = [](const std::string& text) {
+    auto config = common::ParseConfig("server = https://beacon.example.org:8443\n" + text, "client.conf",
+                                      &client::ConfigKeys());
+    REQUIRE(config.ok());
+    return client::ClientSettings::FromConfig(*config);
+  };
+  auto defaults = parse("");
+  REQUIRE(defaults.ok());
+  client::ClientSettings expected;
+  expected.server = "https://beacon.example.org:8443";
+  CHECK(*defaults == expected);
+  CHECK_FALSE(defaults->log_level_set);
+
+  auto set = parse("connect_timeout = 5m\nrequest_timeout = 1h\npolicy_interval = 1m\nlog_level = debug\n"
+                   "failover_return_after = 0s\nbackoff_base = 1s\nbackoff_cap = 1s\noutbox_max_size = 1\n");
+  REQUIRE(set.ok());
+  CHECK(set->connect_timeout == std::chrono::minutes(5));
+  CHECK(set->policy_interval == std::chrono::minutes(1));
+  CHECK(set->log_level == common::LogLevel::kDebug);
+  CHECK(set->log_level_set);
+
+  for (auto [text, message] : std::vector<std::pair<std::string, std::string>>{
+           {"connect_timeout = 0s", "'connect_timeout' is 0s; it must be from 1s to 5m"},
+           {"request_timeout = 61m", "'request_timeout' is 61m; it must be from 1s to 1h"},
+           {"request_timeout = 9999d", "'request_timeout' is 9999d"},
+           {"policy_interval = 59s", "'policy_interval' is 59s; it must be from 1m to 365d"},
+           {"inventory_interval = 366d", "'inventory_interval' is 366d"},
+           {"failover_return_after = 31d", "'failover_return_after' is 31d"},
+           {"backoff_base = 0s", "'backoff_base' is 0s"},
+           {"backoff_cap = 10s", "'backoff_cap' is 10s; it must be from 30s to 1d"},
+           {"outbox_max_size = 0", "'outbox_max_size' must be more than 0"},
+           {"log_level = loud", "'log_level' is 'loud'"},
+           {"proxy = https://proxy:3128", "proxy"},
+       }) {
+    INFO(text);
+    auto bad = parse(text + "\n");
+    REQUIRE_FALSE(bad.ok());
+    CHECK(bad.status().code() == common::Code::kInvalidArgument);
+    CHECK(bad.status().message().find(message) != std::string::npos);
+  }
+  auto no_server = common::ParseConfig("", "client.conf", &client::ConfigKeys());
+  REQUIRE(no_server.ok());
+  CHECK(client::ClientSettings::FromConfig(*no_server).status().message() == "'server' is not set");
 }
 
 TEST_CASE("beaconctl policy validate checks a folder as publishing will") {

@@ -9,20 +9,18 @@
 
 #include <memory>
 #include <string>
-#include <vector>
 
-#include "common/config.h"
+#include "client/settings.h"
 #include "common/status.h"
 #include "common/stop_flag.h"
 
 namespace client {
 
-const std::vector<common::ConfigKey>& ConfigKeys();
-
 class Client {
  public:
   // Loads or creates the device id, opens the outbox and the policy folder.
-  static common::StatusOr<std::unique_ptr<Client>> Create(const common::Config& config);
+  // InvalidArgument if `settings` do not Validate().
+  static common::StatusOr<std::unique_ptr<Client>> Create(const ClientSettings& settings);
   ~Client();
 
   const std::string& device_id() const;
@@ -69,7 +67,8 @@ class Client {
 };
 
 // main(): beacon-client [--config FILE] [--data-dir DIR] run [--once] |
-// inventory --now | status.
+// inventory --now | status; --help, --version. Exit codes: 0 success, 1
+// runtime error, 2 usage or configuration error.
 int ClientMain(int argc, char** argv);
 
 }  // namespace client
