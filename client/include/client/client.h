@@ -3,7 +3,8 @@
 //
 // State lives under one folder (state_dir): device-id, policy/ (the applied,
 // verified manifest and its files), outbox/ (the same spool code as the
-// beacon's) and state (times and last results, for `status`).
+// beacon's), usage/, log/ and state (times and last results, for `status`
+// and the scheduler).
 // A Client is used from one thread.
 #pragma once
 

@@ -1,0 +1,44 @@
+#include "state_file.h"
+
+#include <algorithm>
+#include <sstream>
+
+#include "common/config.h"
+#include "common/fs.h"
+
+namespace client {
+
+StateFile::StateFile(std::string path) : path_(std::move(path)) {
+  auto text = common::ReadFile(path_, 1 << 16);
+  if (!text.ok()) return;
+  std::istringstream in(*text);
+  std::string line;
+  while (std::getline(in, line)) {
+    size_t eq = line.find('=');
+    if (eq != std::string::npos) values_[line.substr(0, eq)] = line.substr(eq + 1);
+  }
+}
+
+std::string StateFile::Get(const std::string& key) const {
+  auto it = values_.find(key);
+  return it == values_.end() ? "" : it->second;
+}
+
+int64_t StateFile::GetInt(const std::string& key) const {
+  int64_t v = 0;
+  return common::ParseDecimal(Get(key), &v) ? v : 0;
+}
+
+void StateFile::Set(const std::string& key, const std::string& value) {
+  std::string clean = value;
+  std::replace(clean.begin(), clean.end(), '\n', ' ');
+  values_[key] = clean;
+}
+
+common::Status StateFile::Save() const {
+  std::string out;
+  for (const auto& [k, v] : values_) out += k + "=" + v + "\n";
+  return common::WriteFileAtomic(path_, out, 0600);
+}
+
+}  // namespace client
