@@ -1,5 +1,5 @@
 // The samples in conf/ parse against the key tables and document every key;
-// the client's typed settings.
+// the client's typed settings and the command lines that read them.
 #include <catch2/catch.hpp>
 #include <filesystem>
 
@@ -76,6 +76,40 @@ TEST_CASE("client settings: the struct's defaults are the key table's, and range
   auto no_server = common::ParseConfig("", "client.conf", &client::ConfigKeys());
   REQUIRE(no_server.ok());
   CHECK(client::ClientSettings::FromConfig(*no_server).status().message() == "'server' is not set");
+}
+
+TEST_CASE("beacon-client: --help lists every option and configuration key, and usage errors exit 2") {
+  auto help = harness::Run({CLIENT_BIN, "--help"});
+  CHECK(help.exit_code == 0);
+  for (const char* part : {"--config", "--data-dir", "--state-dir", "--version", "run", "--once", "inventory",
+                           "status", "Configuration keys"}) {
+    INFO(help.output << "\nmissing: " << part);
+    CHECK(help.output.find(part) != std::string::npos);
+  }
+  // Every configuration key, after the options.
+  for (const auto& k : client::ConfigKeys()) {
+    INFO(k.name);
+    CHECK(help.output.find(k.name, help.output.find("Configuration keys")) != std::string::npos);
+  }
+  auto version = harness::Run({CLIENT_BIN, "--version"});
+  CHECK(version.exit_code == 0);
+  CHECK(version.output == std::string("beacon-client ") + BEACON_VERSION + "\n");
+  for (const std::vector<std::string>& args : std::vector<std::vector<std::string>>{
+           {}, {"inventory"}, {"bogus"}, {"run", "--now"}, {"--once", "run"}, {"run", "status"}, {"--config"}}) {
+    std::vector<std::string> argv{CLIENT_BIN};
+    argv.insert(argv.end(), args.begin(), args.end());
+    auto r = harness::Run(argv);
+    INFO(r.output);
+    CHECK(r.exit_code == 2);
+  }
+  // A value out of range is a configuration error naming the key.
+  std::string dir = harness::MakeTempDir("client-conf");
+  harness::WriteText(dir + "/client.conf", "server = https://127.0.0.1:1\nstate_dir = " + dir +
+                                               "/state\nconnect_timeout = 0s\n");
+  auto range = harness::Run({CLIENT_BIN, "status", "--config", dir + "/client.conf"});
+  CHECK(range.exit_code == 2);
+  CHECK(range.output.find(dir + "/client.conf: 'connect_timeout' is 0s") != std::string::npos);
+  std::filesystem::remove_all(dir);
 }
 
 TEST_CASE("beaconctl policy validate checks a folder as publishing will") {
