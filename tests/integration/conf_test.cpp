@@ -112,6 +112,29 @@ TEST_CASE("beacon-client: --help lists every option and configuration key, and u
   std::filesystem::remove_all(dir);
 }
 
+TEST_CASE("beaconctl: --help lists every command, and usage errors exit 2") {
+  auto ctl = harness::Run({BEACONCTL_BIN, "--help"});
+  CHECK(ctl.exit_code == 0);
+  for (const char* part : {"--data-dir", "--store", "--policy-dir", "--version", "devices", "software DEVICE_ID",
+                           "software --match PATTERN", "usage [DEVICE_ID]", "files DEVICE_ID", "policy validate",
+                           "policy edit", "policy publish", "policy history", "policy diff", "policy rollback",
+                           "policy resolve"}) {
+    INFO(ctl.output << "\nmissing: " << part);
+    CHECK(ctl.output.find(part) != std::string::npos);
+  }
+  CHECK(harness::Run({BEACONCTL_BIN, "--version"}).exit_code == 0);
+  for (const std::vector<std::string>& args : std::vector<std::vector<std::string>>{
+           {}, {"bogus"}, {"devices", "extra"}, {"software"}, {"software", "a", "--match", "b"}, {"files"},
+           {"usage", "a", "b"}, {"--data-dir", "/x", "--store", "/y", "devices"}, {"--data-dir", "", "devices"}, {"files", ""},
+           {"--policy-dir"}, {"policy"}, {"policy", "bogus"}, {"policy", "publish", "extra"}}) {
+    std::vector<std::string> argv{BEACONCTL_BIN};
+    argv.insert(argv.end(), args.begin(), args.end());
+    auto r = harness::Run(argv);
+    INFO(r.output);
+    CHECK(r.exit_code == 2);
+  }
+}
+
 TEST_CASE("beaconctl policy validate checks a folder as publishing will") {
   std::string dir = harness::MakeTempDir("policy-validate");
   std::filesystem::copy(std::string(SOURCE_DIR) + "/conf/policy", dir, std::filesystem::copy_options::recursive);
