@@ -110,7 +110,7 @@ StatusOr<std::unique_ptr<Client>> Client::Create(const ClientSettings& settings)
   so.max_bytes = settings.outbox_max_size;
   so.min_free_bytes = 16u << 20;
   ASSIGN_OR_RETURN(im.outbox, common::Spool::Open(so));
-  im.state = std::make_unique<StateFile>(dir + "/state");
+  ASSIGN_OR_RETURN(im.state, StateFile::Open(dir + "/state"));
   ASSIGN_OR_RETURN(im.applied, AppliedPolicy::Open(settings, im.device, im.state.get()));
   im.beacons = std::make_unique<BeaconSelector>(settings, im.state.get(), im.applied.get());
   im.uploads = std::make_unique<Uploads>(settings, im.device, im.outbox.get(), im.applied.get(), im.state.get());
@@ -233,7 +233,8 @@ std::string Client::StatusReport() const {
   line("version:", BEACON_VERSION);
   line("policy revision:", std::to_string(im.applied->revision()));
   line("policy checked:", result("policy_check"));
-  line("inventory:", result("inventory"));
+  const int64_t sequence = state.GetInt("inventory_sequence");
+  line("inventory:", result("inventory") + (sequence == 0 ? "" : ", #" + std::to_string(sequence)));
   line("last upload:", When(state.GetInt("last_upload_at")));
   policy::Schedule schedule = im.applied->EffectiveSchedule();
   int64_t now = Now();

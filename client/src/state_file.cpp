@@ -8,15 +8,20 @@
 
 namespace client {
 
-StateFile::StateFile(std::string path) : path_(std::move(path)) {
-  auto text = common::ReadFile(path_, 1 << 16);
-  if (!text.ok()) return;
+common::StatusOr<std::unique_ptr<StateFile>> StateFile::Open(const std::string& path) {
+  std::unique_ptr<StateFile> state(new StateFile(path));
+  auto text = common::ReadFile(path, 1 << 16);
+  if (!text.ok()) {
+    if (text.status().code() == common::Code::kNotFound) return state;  // a new device
+    return text.status().WithContext("read the client's state");
+  }
   std::istringstream in(*text);
   std::string line;
   while (std::getline(in, line)) {
     size_t eq = line.find('=');
-    if (eq != std::string::npos) values_[line.substr(0, eq)] = line.substr(eq + 1);
+    if (eq != std::string::npos) state->values_[line.substr(0, eq)] = line.substr(eq + 1);
   }
+  return state;
 }
 
 std::string StateFile::Get(const std::string& key) const {

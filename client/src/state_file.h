@@ -1,11 +1,13 @@
 // The client's small key=value state file (STATE_DIR/state): what `status`
-// shows and what the scheduler must remember across restarts.
+// shows and what the scheduler and the inventory counter must remember
+// across restarts.
 //
 // Keys in use:
 //   beacon, beacon_since, beacon_why     the beacon in use, since when, why (beacons.h)
 //   policy_revision, policy_etag         the applied manifest (applied_policy.h)
 //   <event>_at, <event>_result           last run of policy_check, inventory,
 //                                        usage_upload, log_upload, flush
+//   inventory_sequence                   the last inventory number handed out (uploads.h)
 //   usage_sample_at, last_upload_at      last usage sample, last delivered upload
 //
 // Set() changes memory only; Save() writes the whole file durably (temporary
@@ -15,6 +17,7 @@
 
 #include <cstdint>
 #include <map>
+#include <memory>
 #include <string>
 
 #include "common/status.h"
@@ -23,8 +26,11 @@ namespace client {
 
 class StateFile {
  public:
-  // Reads `path`; a missing or unreadable file is an empty state.
-  explicit StateFile(std::string path);
+  // Reads `path`; a missing file is an empty state. A file that exists but
+  // cannot be read is an error rather than an empty state: saving over it
+  // would restart inventory_sequence, and the store would then keep the
+  // device's older inventories over its new ones.
+  static common::StatusOr<std::unique_ptr<StateFile>> Open(const std::string& path);
 
   // "" or 0 when the key is absent (or, for GetInt, not a decimal number).
   std::string Get(const std::string& key) const;
@@ -36,6 +42,8 @@ class StateFile {
   common::Status Save() const;
 
  private:
+  explicit StateFile(std::string path) : path_(std::move(path)) {}
+
   std::string path_;
   std::map<std::string, std::string> values_;
 };

@@ -39,6 +39,9 @@ Status Uploads::CollectInventory() {
   }
   for (const auto& r : pol.file_rules) opts.file_rules.push_back({r.include, r.exclude, r.patterns});
   ASSIGN_OR_RETURN(inventory::Inventory inv, inventory::Collect(device_, opts));
+  // The store keeps the newest inventory by this number, never by the
+  // device's clock (DESIGN.md "Order comes from the device's own sequence").
+  inv.sequence = state_->GetInt("inventory_sequence") + 1;
   ASSIGN_OR_RETURN(std::string gz, inventory::Gzip(inventory::ToXml(inv)));
   // The policy's upload limit: a beacon would refuse the body anyway, and
   // an outbox must not fill with uploads that can never leave.
@@ -47,9 +50,15 @@ Status Uploads::CollectInventory() {
                                      " bytes compressed is over the policy's upload limit of " +
                                      std::to_string(pol.max_upload_bytes) + " bytes; not queued");
   }
+  // Durable before the upload exists: after a crash the counter is never
+  // behind a queued inventory, so no number is used twice. A number whose
+  // upload then fails to queue is skipped; gaps are harmless.
+  state_->SetInt("inventory_sequence", inv.sequence);
+  RETURN_IF_ERROR(state_->Save().WithContext("save the inventory sequence"));
   const std::string id = common::NewUuid();
   RETURN_IF_ERROR(Queue("inventory", id, gz));
-  common::LogInfo("inventory collected: " + std::to_string(inv.software.size()) + " packages, " + std::to_string(inv.files.size()) + " evidence files, " +
+  common::LogInfo("inventory collected: #" + std::to_string(inv.sequence) + ", " +
+                  std::to_string(inv.software.size()) + " packages, " + std::to_string(inv.files.size()) + " evidence files, " +
                   std::to_string(gz.size()) + " bytes compressed, queued as " + id);
   return Status::Ok();
 }

@@ -1,5 +1,5 @@
-// What the client puts in its outbox on schedule: inventories, usage
-// periods and its own log.
+// What the client puts in its outbox on schedule: inventories (numbered),
+// usage periods and its own log.
 //
 // Files: STATE_DIR/usage/current.xml (the open usage period) and
 // STATE_DIR/log/client.log[.1]; a period or log closed for upload is
@@ -30,9 +30,11 @@ class Uploads {
           StateFile* state);
 
   // Collects this machine's inventory as the applied policy.xml (or the
-  // configuration, before any) says and queues it. ResourceExhausted
-  // (nothing queued) when it is over the policy's upload limit or the outbox
-  // is full.
+  // configuration, before any) says, numbers it with the next
+  // inventory_sequence, saves that number durably in the state file and
+  // only then queues the upload, so a number is never handed out twice.
+  // ResourceExhausted (nothing queued) when it is over the policy's upload
+  // limit or the outbox is full.
   common::Status CollectInventory();
   // When policy.xml enables usage tracking: adds a sample of the running
   // programs to the current period. OK and nothing done otherwise.

@@ -112,6 +112,18 @@ TEST_CASE("beacon-client: --help lists every option and configuration key, and u
   std::filesystem::remove_all(dir);
 }
 
+TEST_CASE("beacon-client does not start over a state file it cannot read") {
+  // Starting afresh would restart the inventory sequence.
+  std::string dir = harness::MakeTempDir("client-state");
+  std::filesystem::create_directories(dir + "/state/state");  // a folder where the file should be
+  harness::WriteText(dir + "/client.conf", "server = https://127.0.0.1:1\nstate_dir = " + dir + "/state\n");
+  auto r = harness::Run({CLIENT_BIN, "--config", dir + "/client.conf", "status"});
+  INFO(r.output);
+  CHECK(r.exit_code == 1);
+  CHECK(r.output.find("read the client's state") != std::string::npos);
+  std::filesystem::remove_all(dir);
+}
+
 TEST_CASE("beaconctl: --help lists every command, and usage errors exit 2") {
   auto ctl = harness::Run({BEACONCTL_BIN, "--help"});
   CHECK(ctl.exit_code == 0);

@@ -3,8 +3,8 @@
 //
 // State lives under one folder (state_dir): device-id, policy/ (the applied,
 // verified manifest and its files), outbox/ (the same spool code as the
-// beacon's), usage/, log/ and state (times and last results, for `status`
-// and the scheduler).
+// beacon's), usage/, log/ and state (times, last results and the inventory
+// sequence counter, for `status` and the scheduler).
 // A Client is used from one thread.
 #pragma once
 
@@ -30,7 +30,8 @@ class Client {
   // each SHA-256; applies the new manifest only when all files are present.
   // A manifest older than the applied one is refused (FailedPrecondition).
   common::Status CheckPolicy();
-  // Collects this machine's inventory and puts it in the outbox.
+  // Collects this machine's inventory, numbers it (the state file's
+  // inventory_sequence, saved durably first) and puts it in the outbox.
   common::Status CollectInventory();
   // When policy.xml enables usage tracking: adds a sample of the running
   // programs to the current period (state_dir/usage/current.xml). OK and
