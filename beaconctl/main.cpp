@@ -79,15 +79,18 @@ struct CommandLine {
     app_.description("The administrator's command line on the central beacon.");
     // Before any subcommand: they inherit the help flag.
     app_.set_help_flag("-h,--help", "show this help and exit");
-    app_.set_version_flag("--version", std::string("beaconctl ") + BEACON_VERSION, "show the version and exit");
-    auto not_empty = [](const std::string& s) { return s.empty() ? std::string("must not be empty") : std::string(); };
-    CLI::Option* data_dir =
-        app_.add_option("--data-dir", data_dir_,
-                        "the central's data directory (default /var/lib/beacon): the store is DIR/store.sqlite, "
-                        "published revisions DIR/policy-state")
-            ->type_name("DIR")
-            ->take_last()
-            ->check(not_empty);
+    app_.set_version_flag("--version", std::string("beaconctl ") + BEACON_VERSION,
+                          "show the version and exit");
+    auto not_empty = [](const std::string& s) {
+      return s.empty() ? std::string("must not be empty") : std::string();
+    };
+    CLI::Option* data_dir = app_.add_option("--data-dir", data_dir_,
+                                            "the central's data directory (default "
+                                            "/var/lib/beacon): the store is DIR/store.sqlite, "
+                                            "published revisions DIR/policy-state")
+                                ->type_name("DIR")
+                                ->take_last()
+                                ->check(not_empty);
     app_.add_option("--store", store_, "the store file itself")
         ->type_name("FILE")
         ->take_last()
@@ -99,13 +102,18 @@ struct CommandLine {
         ->check(not_empty);
     app_.require_subcommand(1);
     devices_ = app_.add_subcommand("devices", "list devices, sorted by hostname");
-    software_ = app_.add_subcommand("software", "list one device's packages, or matching packages on any device");
-    CLI::Option* device = software_->add_option("DEVICE_ID", device_, "the device")->check(not_empty);
-    software_->add_option("--match", match_, "'*' any run of characters, '?' one character, case ignored")
+    software_ = app_.add_subcommand(
+        "software", "list one device's packages, or matching packages on any device");
+    CLI::Option* device =
+        software_->add_option("DEVICE_ID", device_, "the device")->check(not_empty);
+    software_
+        ->add_option("--match", match_,
+                     "'*' any run of characters, '?' one character, case ignored")
         ->type_name("PATTERN")
         ->excludes(device);
     usage_ = app_.add_subcommand("usage", "programs by running time, on every device or one");
-    usage_->add_option("DEVICE_ID", device_, "the device (default: every device)")->check(not_empty);
+    usage_->add_option("DEVICE_ID", device_, "the device (default: every device)")
+        ->check(not_empty);
     files_ = app_.add_subcommand("files", "list the file evidence of one device");
     files_->add_option("DEVICE_ID", device_, "the device")->required()->check(not_empty);
     policy_ = std::make_unique<beaconctl::PolicyCommand>(app_);
@@ -138,7 +146,9 @@ struct CommandLine {
 
   std::string data_dir() const { return data_dir_.empty() ? kDefaultDataDir : data_dir_; }
   std::string store_path() const { return store_.empty() ? data_dir() + "/store.sqlite" : store_; }
-  std::string policy_dir() const { return policy_dir_.empty() ? data_dir() + "/policy" : policy_dir_; }
+  std::string policy_dir() const {
+    return policy_dir_.empty() ? data_dir() + "/policy" : policy_dir_;
+  }
 
   CLI::App app_;
   std::unique_ptr<beaconctl::PolicyCommand> policy_;
@@ -225,7 +235,8 @@ int Run(const std::vector<std::string>& args, std::ostream& out, std::ostream& e
   if (int code = cl.Parse(args, out, err); code >= 0) return code;
 
   if (cl.policy_->chosen()) {
-    common::Status st = cl.policy_->Run({cl.policy_dir(), cl.data_dir() + "/policy-state", cl.store_path()}, out);
+    common::Status st =
+        cl.policy_->Run({cl.policy_dir(), cl.data_dir() + "/policy-state", cl.store_path()}, out);
     out.flush();
     if (!st.ok()) {
       err << "beaconctl: " << st.message() << '\n';

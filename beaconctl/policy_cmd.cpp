@@ -358,23 +358,31 @@ Status Resolve(const PolicyPaths& paths, const std::string& device, std::ostream
 }  // namespace
 
 PolicyCommand::PolicyCommand(CLI::App& app) {
-  policy_ = app.add_subcommand("policy", "edit, validate and publish policy (see 'beaconctl policy --help')");
+  policy_ = app.add_subcommand("policy",
+                               "edit, validate and publish policy (see 'beaconctl policy --help')");
   policy_->require_subcommand(1);
   validate_ = policy_->add_subcommand("validate", "check a policy folder as publishing will");
   validate_->add_option("FOLDER", folder_, "the folder (default: the policy folder)");
-  edit_ = policy_->add_subcommand(
-      "edit", "edit a group's files in $VISUAL or $EDITOR (default: all its files); an invalid result is refused "
-              "and nothing changes; an emptied file is removed");
-  edit_->add_option("GROUP", group_, "the group's folder ('default' holds the policy of every device)")->required();
+  edit_ = policy_->add_subcommand("edit",
+                                  "edit a group's files in $VISUAL or $EDITOR (default: all its "
+                                  "files); an invalid result is refused and nothing changes; an "
+                                  "emptied file is removed");
+  edit_
+      ->add_option("GROUP", group_,
+                   "the group's folder ('default' holds the policy of every device)")
+      ->required();
   edit_->add_option("FILE", files_, "policy.xml, schedule.xml, failover.xml or group.xml");
   publish_ = policy_->add_subcommand("publish", "publish the policy folder as the next revision");
-  publish_->add_option("-m,--message", message_, "why, recorded with the revision")->type_name("MESSAGE");
+  publish_->add_option("-m,--message", message_, "why, recorded with the revision")
+      ->type_name("MESSAGE");
   history_ = policy_->add_subcommand("history", "list published revisions");
   diff_ = policy_->add_subcommand("diff", "show what changed between two revisions");
   diff_->add_option("REV", revisions_, "two revision numbers")->required()->expected(2);
-  rollback_ = policy_->add_subcommand("rollback", "publish revision REV's files again as a new revision");
+  rollback_ =
+      policy_->add_subcommand("rollback", "publish revision REV's files again as a new revision");
   rollback_->add_option("REV", revisions_, "the revision to go back to")->required()->expected(1);
-  rollback_->add_option("-m,--message", message_, "why, recorded with the revision")->type_name("MESSAGE");
+  rollback_->add_option("-m,--message", message_, "why, recorded with the revision")
+      ->type_name("MESSAGE");
   resolve_ = policy_->add_subcommand(
       "resolve", "show a device's effective policy and which group gave each part");
   resolve_->add_option("DEVICE_ID", device_, "the device")->required();

@@ -49,12 +49,12 @@ class PolicyCommand {
   CLI::App* diff_ = nullptr;
   CLI::App* rollback_ = nullptr;
   CLI::App* resolve_ = nullptr;
-  std::string folder_;              // validate [FOLDER]
-  std::string group_;               // edit GROUP
-  std::vector<std::string> files_;  // edit GROUP [FILE...]
-  std::string message_;             // publish, rollback -m MESSAGE
+  std::string folder_;                  // validate [FOLDER]
+  std::string group_;                   // edit GROUP
+  std::vector<std::string> files_;      // edit GROUP [FILE...]
+  std::string message_;                 // publish, rollback -m MESSAGE
   std::vector<std::string> revisions_;  // diff REV REV, rollback REV
-  std::string device_;              // resolve DEVICE_ID
+  std::string device_;                  // resolve DEVICE_ID
 };
 
 }  // namespace beaconctl

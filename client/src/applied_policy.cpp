@@ -28,10 +28,14 @@ int64_t UtcOffset(int64_t t) {
 }  // namespace
 
 AppliedPolicy::AppliedPolicy(const ClientSettings& settings, std::string device, StateFile* state)
-    : settings_(settings), device_(std::move(device)), dir_(settings.state_dir + "/policy"), state_(state) {}
+    : settings_(settings),
+      device_(std::move(device)),
+      dir_(settings.state_dir + "/policy"),
+      state_(state) {}
 
 StatusOr<std::unique_ptr<AppliedPolicy>> AppliedPolicy::Open(const ClientSettings& settings,
-                                                              const std::string& device, StateFile* state) {
+                                                             const std::string& device,
+                                                             StateFile* state) {
   std::unique_ptr<AppliedPolicy> p(new AppliedPolicy(settings, device, state));
   ASSIGN_OR_RETURN(p->verifier_, policy::ManifestVerifier::FromPemFile(settings.policy_public_key));
   p->files_ = std::make_unique<policy::ObjectStore>(p->dir_ + "/files");
@@ -78,8 +82,9 @@ const policy::ClientPolicy& AppliedPolicy::Policy() const {
 policy::Schedule AppliedPolicy::EffectiveSchedule() const {
   if (schedule_) return *schedule_;
   policy::Schedule s;
-  for (auto [kind, interval] : {std::pair{policy::EventKind::kPolicyCheck, settings_.policy_interval},
-                                std::pair{policy::EventKind::kInventory, settings_.inventory_interval}}) {
+  for (auto [kind, interval] :
+       {std::pair{policy::EventKind::kPolicyCheck, settings_.policy_interval},
+        std::pair{policy::EventKind::kInventory, settings_.inventory_interval}}) {
     policy::ScheduleEvent e;
     e.kind = kind;
     e.interval_seconds = interval.count();  // at least 60 s (ClientSettings)
@@ -89,8 +94,8 @@ policy::Schedule AppliedPolicy::EffectiveSchedule() const {
   return s;
 }
 
-int64_t AppliedPolicy::NextDue(const policy::Schedule& schedule, policy::EventKind kind, int64_t last_run,
-                               int64_t now) const {
+int64_t AppliedPolicy::NextDue(const policy::Schedule& schedule, policy::EventKind kind,
+                               int64_t last_run, int64_t now) const {
   const policy::ScheduleEvent* e = schedule.Find(kind);
   if (e == nullptr) return 0;
   return policy::NextRun(*e, device_, last_run, now, UtcOffset(now));
@@ -108,23 +113,26 @@ Status AppliedPolicy::Check(common::HttpClient& beacon, const common::HeaderList
     return Status::Ok();
   }
   RETURN_IF_ERROR(common::StatusFromHttp(res->status, "GET manifest"));
-  ASSIGN_OR_RETURN(policy::Manifest manifest, policy::ParseManifestXml(res->body, "manifest from " + beacon.url()));
+  ASSIGN_OR_RETURN(policy::Manifest manifest,
+                   policy::ParseManifestXml(res->body, "manifest from " + beacon.url()));
   // A beacon distributes policy but cannot forge or alter it.
   RETURN_IF_ERROR(verifier_->Verify(manifest).WithContext("manifest from " + beacon.url()));
   // Targeting gives devices different policies; a beacon must not hand
   // this device another one's.
   if (manifest.device != device_) {
-    return common::PermissionDenied("manifest from " + beacon.url() + " is for device " + manifest.device +
-                                    ", not this one");
+    return common::PermissionDenied("manifest from " + beacon.url() + " is for device " +
+                                    manifest.device + ", not this one");
   }
   if (manifest.revision < revision()) {
-    return common::FailedPrecondition("refusing policy revision " + std::to_string(manifest.revision) +
+    return common::FailedPrecondition("refusing policy revision " +
+                                      std::to_string(manifest.revision) +
                                       ", older than the applied " + std::to_string(revision()));
   }
   // A file altered on the way is refused and the last good policy stays applied.
   RETURN_IF_ERROR(policy::FetchMissingFiles(
       manifest, *files_, [&](const policy::ManifestFile& f) -> StatusOr<std::string> {
-        ASSIGN_OR_RETURN(auto file, beacon.Get(proto::FilePath(f.sha256), headers, policy::kMaxPolicyFileBytes));
+        ASSIGN_OR_RETURN(
+            auto file, beacon.Get(proto::FilePath(f.sha256), headers, policy::kMaxPolicyFileBytes));
         RETURN_IF_ERROR(common::StatusFromHttp(file.status, "GET policy file " + f.name));
         return std::move(file.body);
       }));

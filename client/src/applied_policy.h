@@ -28,7 +28,8 @@ class AppliedPolicy {
   // Opens the policy folder and reads the public key; then Load()s what is
   // applied. `state` must outlive the AppliedPolicy.
   static common::StatusOr<std::unique_ptr<AppliedPolicy>> Open(const ClientSettings& settings,
-                                                               const std::string& device, StateFile* state);
+                                                               const std::string& device,
+                                                               StateFile* state);
 
   // Reads the applied manifest's documents again (at start-up and after a
   // new policy is applied), rather than on every request. A document that
@@ -50,7 +51,8 @@ class AppliedPolicy {
   policy::Schedule EffectiveSchedule() const;
   // When `kind` is next due after a run at `last_run`, with this device's
   // spread and the local UTC offset; 0 if the schedule does not run it.
-  int64_t NextDue(const policy::Schedule& schedule, policy::EventKind kind, int64_t last_run, int64_t now) const;
+  int64_t NextDue(const policy::Schedule& schedule, policy::EventKind kind, int64_t last_run,
+                  int64_t now) const;
 
   // One policy check against `beacon`: GETs the manifest (If-None-Match with
   // the applied ETag), verifies its signature, that it names this device and

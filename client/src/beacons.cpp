@@ -19,7 +19,8 @@ namespace {
 int64_t Now() { return static_cast<int64_t>(std::time(nullptr)); }
 }  // namespace
 
-BeaconSelector::BeaconSelector(const ClientSettings& settings, StateFile* state, const AppliedPolicy* applied)
+BeaconSelector::BeaconSelector(const ClientSettings& settings, StateFile* state,
+                               const AppliedPolicy* applied)
     : settings_(settings), state_(state), applied_(applied) {
   options_.ca_file = settings.ca_file;
   // Both within 1 s .. 1 h (ClientSettings::Validate), so they fit an int.
@@ -32,24 +33,28 @@ std::vector<std::string> BeaconSelector::Beacons() const {
   std::vector<std::string> urls;
   if (applied_->failover()) {
     std::vector<policy::FailoverBeacon> list = applied_->failover()->beacons;
-    std::stable_sort(list.begin(), list.end(), [](const auto& a, const auto& b) { return a.priority < b.priority; });
+    std::stable_sort(list.begin(), list.end(),
+                     [](const auto& a, const auto& b) { return a.priority < b.priority; });
     for (const auto& b : list) {
       if (!b.site.empty() && b.site != settings_.site) continue;
       if (!b.subnet.empty() && !HasAddressIn(b.subnet)) continue;
       urls.push_back(b.url);
     }
   }
-  if (std::find(urls.begin(), urls.end(), settings_.server) == urls.end()) urls.push_back(settings_.server);
+  if (std::find(urls.begin(), urls.end(), settings_.server) == urls.end())
+    urls.push_back(settings_.server);
   return urls;
 }
 
 StatusOr<common::HttpClient*> BeaconSelector::Http(bool may_return_to_preferred) {
   std::vector<std::string> urls = Beacons();
   auto it = std::find(urls.begin(), urls.end(), state_->Get("beacon"));
-  bool back_to_preferred = may_return_to_preferred && it != urls.begin() &&
-                           Now() - state_->GetInt("beacon_since") >= settings_.failover_return_after.count();
+  bool back_to_preferred =
+      may_return_to_preferred && it != urls.begin() &&
+      Now() - state_->GetInt("beacon_since") >= settings_.failover_return_after.count();
   if (it == urls.end() || back_to_preferred) {
-    UseBeacon(urls.front(), it == urls.end() ? "preferred beacon" : "returning to the preferred beacon");
+    UseBeacon(urls.front(),
+              it == urls.end() ? "preferred beacon" : "returning to the preferred beacon");
   }
   if (!http_) {
     common::ClientOptions o = options_;
@@ -108,11 +113,13 @@ bool BeaconSelector::HasAddressIn(const std::string& cidr) {
     if (a->ifa_addr == nullptr) continue;
     int family = a->ifa_addr->sa_family;
     if (family != AF_INET && family != AF_INET6) continue;
-    const void* addr = family == AF_INET
-                           ? static_cast<const void*>(&reinterpret_cast<sockaddr_in*>(a->ifa_addr)->sin_addr)
-                           : static_cast<const void*>(&reinterpret_cast<sockaddr_in6*>(a->ifa_addr)->sin6_addr);
+    const void* addr =
+        family == AF_INET
+            ? static_cast<const void*>(&reinterpret_cast<sockaddr_in*>(a->ifa_addr)->sin_addr)
+            : static_cast<const void*>(&reinterpret_cast<sockaddr_in6*>(a->ifa_addr)->sin6_addr);
     char text[INET6_ADDRSTRLEN] = {};
-    found = inet_ntop(family, addr, text, sizeof(text)) != nullptr && policy::SubnetContains(cidr, text);
+    found = inet_ntop(family, addr, text, sizeof(text)) != nullptr &&
+            policy::SubnetContains(cidr, text);
   }
   freeifaddrs(list);
   return found;

@@ -49,7 +49,7 @@ class BeaconSelector {
   const ClientSettings settings_;
   StateFile* state_;
   const AppliedPolicy* applied_;
-  common::ClientOptions options_;  // everything but the URL and the proxy
+  common::ClientOptions options_;             // everything but the URL and the proxy
   std::unique_ptr<common::HttpClient> http_;  // to state_'s "beacon"; null until needed
 };
 

@@ -83,7 +83,8 @@ struct Client::Impl {
   // schedule.xml), or 0 when usage tracking is off.
   int64_t NextSample() const {
     const policy::ClientPolicy& pol = applied->Policy();
-    return pol.usage_enabled ? state->GetInt("usage_sample_at") + pol.usage_sample_seconds : int64_t{0};
+    return pol.usage_enabled ? state->GetInt("usage_sample_at") + pol.usage_sample_seconds
+                             : int64_t{0};
   }
 };
 
@@ -113,7 +114,8 @@ StatusOr<std::unique_ptr<Client>> Client::Create(const ClientSettings& settings)
   ASSIGN_OR_RETURN(im.state, StateFile::Open(dir + "/state"));
   ASSIGN_OR_RETURN(im.applied, AppliedPolicy::Open(settings, im.device, im.state.get()));
   im.beacons = std::make_unique<BeaconSelector>(settings, im.state.get(), im.applied.get());
-  im.uploads = std::make_unique<Uploads>(settings, im.device, im.outbox.get(), im.applied.get(), im.state.get());
+  im.uploads = std::make_unique<Uploads>(settings, im.device, im.outbox.get(), im.applied.get(),
+                                         im.state.get());
   im.delivery = std::make_unique<OutboxDelivery>(im.outbox.get(), im.beacons.get(), im.state.get(),
                                                  [&im] { return im.CheckInHeaders(); });
   return c;
@@ -228,8 +230,9 @@ std::string Client::StatusReport() const {
            (state.Get(what + "_result").empty() ? "-" : state.Get(what + "_result")) + ")";
   };
   line("device:", im.device);
-  line("beacon:", (state.Get("beacon").empty() ? im.settings.server : state.Get("beacon")) +
-                      (state.Get("beacon_why").empty() ? "" : " (" + state.Get("beacon_why") + ")"));
+  line("beacon:",
+       (state.Get("beacon").empty() ? im.settings.server : state.Get("beacon")) +
+           (state.Get("beacon_why").empty() ? "" : " (" + state.Get("beacon_why") + ")"));
   line("version:", BEACON_VERSION);
   line("policy revision:", std::to_string(im.applied->revision()));
   line("policy checked:", result("policy_check"));
@@ -243,12 +246,13 @@ std::string Client::StatusReport() const {
     line("next " + std::string(e.title) + ":", next == 0 ? "not scheduled" : When(std::max(next, now)));
   }
   const policy::ClientPolicy& pol = im.applied->Policy();
-  line("usage tracking:", pol.usage_enabled ? "every " + std::to_string(pol.usage_sample_seconds) +
-                                                  "s, last sample " + When(state.GetInt("usage_sample_at"))
-                                            : "off");
+  line("usage tracking:", pol.usage_enabled
+                              ? "every " + std::to_string(pol.usage_sample_seconds) +
+                                    "s, last sample " + When(state.GetInt("usage_sample_at"))
+                              : "off");
   line("last delivery:", state.Get("flush_result").empty() ? "-" : state.Get("flush_result"));
-  line("outbox:", std::to_string(im.outbox->Count()) + " uploads waiting (" + std::to_string(im.outbox->Bytes()) +
-                      " bytes)");
+  line("outbox:", std::to_string(im.outbox->Count()) + " uploads waiting (" +
+                      std::to_string(im.outbox->Bytes()) + " bytes)");
   return out.str();
 }
 

@@ -34,10 +34,12 @@ struct Command {
 
 // Declares the command line on `app`; parsing fills `c`.
 void Declare(CLI::App& app, Command& c) {
-  app.description("The endpoint client: checks its policy, collects this machine's inventory and uploads it "
-                  "through a durable outbox.");
+  app.description(
+      "The endpoint client: checks its policy, collects this machine's inventory and uploads it "
+      "through a durable outbox.");
   app.set_help_flag("-h,--help", "show this help and exit");
-  app.set_version_flag("--version", std::string("beacon-client ") + BEACON_VERSION, "show the version and exit");
+  app.set_version_flag("--version", std::string("beacon-client ") + BEACON_VERSION,
+                       "show the version and exit");
   app.add_option("--config", c.config_path, "configuration file")
       ->type_name("FILE")
       ->capture_default_str()
@@ -47,9 +49,11 @@ void Declare(CLI::App& app, Command& c) {
       ->take_last();
   app.require_subcommand(1);
 
-  c.run = app.add_subcommand("run", "check policy, collect and upload on schedule (--once: one cycle, then exit)");
+  c.run = app.add_subcommand(
+      "run", "check policy, collect and upload on schedule (--once: one cycle, then exit)");
   c.run->add_flag("--once", c.once, "one cycle, then exit (1 if any step failed)");
-  c.inventory = app.add_subcommand("inventory", "collect the inventory now and upload it (needs --now)");
+  c.inventory =
+      app.add_subcommand("inventory", "collect the inventory now and upload it (needs --now)");
   c.inventory->add_flag("--now", c.now, "collect and upload now")->required();
   c.status = app.add_subcommand("status", "print the device id, applied policy and outbox");
   // The global options may follow the command, as in `run --config FILE`.

@@ -27,7 +27,8 @@ Status OutboxDelivery::Flush() {
         common::LogInfo("uploaded " + meta.kind + " " + meta.id);
         break;
       case common::Outcome::kReject:
-        common::LogError("upload " + meta.id + " refused, moved to outbox/rejected: " + st.ToString());
+        common::LogError("upload " + meta.id +
+                         " refused, moved to outbox/rejected: " + st.ToString());
         RETURN_IF_ERROR(outbox_->Reject(meta.id, st.ToString()));
         if (refused.ok()) refused = st;
         break;

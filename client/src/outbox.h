@@ -24,7 +24,8 @@ class OutboxDelivery {
   using HeaderSource = std::function<common::HeaderList()>;
 
   // All pointers must outlive the OutboxDelivery.
-  OutboxDelivery(common::Spool* outbox, BeaconSelector* beacons, StateFile* state, HeaderSource headers)
+  OutboxDelivery(common::Spool* outbox, BeaconSelector* beacons, StateFile* state,
+                 HeaderSource headers)
       : outbox_(outbox), beacons_(beacons), state_(state), headers_(std::move(headers)) {}
 
   // Sends the outbox, oldest first, failing over between beacons. Stops at

@@ -9,6 +9,8 @@ using common::Status;
 using common::StatusOr;
 
 const std::vector<common::ConfigKey>& ConfigKeys() {
+  // One key a line, to read as a table.
+  // clang-format off
   static const std::vector<common::ConfigKey> keys = {
       {"server", KeyType::kString, "", "https://host:port of the beacon this client reports to (required)"},
       {"ca_file", KeyType::kString, "/etc/beacon-client/ca.pem", "estate CA bundle; the beacon's certificate and host name are always verified against it"},
@@ -30,6 +32,7 @@ const std::vector<common::ConfigKey>& ConfigKeys() {
       {"collect_software", KeyType::kBool, "true", "include installed packages (dpkg) in the inventory, unless the applied policy.xml says otherwise"},
       {"log_level", KeyType::kString, "info", "debug, info, warn or error"},
   };
+  // clang-format on
   return keys;
 }
 
@@ -40,7 +43,8 @@ constexpr int64_t kMinute = 60, kHour = 3600, kDay = 86400;
 // "90s", "5m", "1h", "30d": the largest unit that divides the value, as a
 // configuration file would write it.
 std::string Format(int64_t seconds) {
-  for (auto [unit, suffix] : {std::pair{kDay, "d"}, std::pair{kHour, "h"}, std::pair{kMinute, "m"}}) {
+  for (auto [unit, suffix] :
+       {std::pair{kDay, "d"}, std::pair{kHour, "h"}, std::pair{kMinute, "m"}}) {
     if (seconds != 0 && seconds % unit == 0) return std::to_string(seconds / unit) + suffix;
   }
   return std::to_string(seconds) + "s";
@@ -50,8 +54,8 @@ std::string Format(int64_t seconds) {
 Status InRange(const std::string& key, std::chrono::seconds value, int64_t lo, int64_t hi) {
   const int64_t v = value.count();
   if (v < lo || v > hi) {
-    return common::InvalidArgument("'" + key + "' is " + Format(v) + "; it must be from " + Format(lo) + " to " +
-                                   Format(hi));
+    return common::InvalidArgument("'" + key + "' is " + Format(v) + "; it must be from " +
+                                   Format(lo) + " to " + Format(hi));
   }
   return Status::Ok();
 }
@@ -80,7 +84,8 @@ StatusOr<ClientSettings> ClientSettings::FromConfig(const common::Config& config
   s.collect_software = config.GetBool("collect_software");
   const std::string level = config.GetString("log_level");
   if (!common::ParseLogLevel(level, &s.log_level)) {
-    return common::InvalidArgument("'log_level' is '" + level + "'; it must be debug, info, warn or error");
+    return common::InvalidArgument("'log_level' is '" + level +
+                                   "'; it must be debug, info, warn or error");
   }
   s.log_level_set = config.IsSet("log_level");
   RETURN_IF_ERROR(s.Validate());
@@ -91,8 +96,10 @@ Status ClientSettings::Validate() const {
   if (server.empty()) return common::InvalidArgument("'server' is not set");
   std::string host;
   int port = 0;
-  RETURN_IF_ERROR(common::ParseHttpsUrl(server, &host, &port));
-  if (!proxy.empty()) RETURN_IF_ERROR(common::ParseProxyUrl(proxy, &host, &port));
+  RETURN_IF_ERROR(common::ParseHttpsUrl(server, &host, &port).WithContext("'server'"));
+  if (!proxy.empty()) {
+    RETURN_IF_ERROR(common::ParseProxyUrl(proxy, &host, &port).WithContext("'proxy'"));
+  }
   if (state_dir.empty()) return common::InvalidArgument("'state_dir' is empty");
   if (outbox_max_size == 0) return common::InvalidArgument("'outbox_max_size' must be more than 0");
   RETURN_IF_ERROR(InRange("failover_return_after", failover_return_after, 0, 30 * kDay));

@@ -25,7 +25,11 @@ int64_t Now() { return static_cast<int64_t>(std::time(nullptr)); }
 
 Uploads::Uploads(const ClientSettings& settings, std::string device, common::Spool* outbox,
                  const AppliedPolicy* applied, StateFile* state)
-    : settings_(settings), device_(std::move(device)), outbox_(outbox), applied_(applied), state_(state) {}
+    : settings_(settings),
+      device_(std::move(device)),
+      outbox_(outbox),
+      applied_(applied),
+      state_(state) {}
 
 Status Uploads::CollectInventory() {
   inventory::CollectOptions opts;
@@ -37,7 +41,8 @@ Status Uploads::CollectInventory() {
     opts.hardware = pol.hardware;
     opts.software = pol.software;
   }
-  for (const auto& r : pol.file_rules) opts.file_rules.push_back({r.include, r.exclude, r.patterns});
+  for (const auto& r : pol.file_rules)
+    opts.file_rules.push_back({r.include, r.exclude, r.patterns});
   ASSIGN_OR_RETURN(inventory::Inventory inv, inventory::Collect(device_, opts));
   // The store keeps the newest inventory by this number, never by the
   // device's clock (DESIGN.md "Order comes from the device's own sequence").
@@ -58,7 +63,8 @@ Status Uploads::CollectInventory() {
   const std::string id = common::NewUuid();
   RETURN_IF_ERROR(Queue("inventory", id, gz));
   common::LogInfo("inventory collected: #" + std::to_string(inv.sequence) + ", " +
-                  std::to_string(inv.software.size()) + " packages, " + std::to_string(inv.files.size()) + " evidence files, " +
+                  std::to_string(inv.software.size()) + " packages, " +
+                  std::to_string(inv.files.size()) + " evidence files, " +
                   std::to_string(gz.size()) + " bytes compressed, queued as " + id);
   return Status::Ok();
 }
@@ -85,7 +91,8 @@ Status Uploads::SampleUsage() {
       usage = std::move(parsed).value();
     } else {
       // Kept aside for a person to look at, never overwritten.
-      common::LogError(path + " is damaged, kept as current.xml.damaged; starting a new usage period");
+      common::LogError(path +
+                       " is damaged, kept as current.xml.damaged; starting a new usage period");
       if (::rename(path.c_str(), (path + ".damaged").c_str()) != 0) {
         return common::ErrnoStatus("set aside " + path, errno);
       }
@@ -110,7 +117,8 @@ Status Uploads::SampleUsage() {
 // closed file, queued again under the same id at the next call, which the
 // central stores once. Nothing more is closed while a closed file cannot
 // be queued (outbox full): closed files never pile up.
-Status Uploads::QueueClosed(const std::string& dir, const std::vector<std::string>& current, const std::string& kind) {
+Status Uploads::QueueClosed(const std::string& dir, const std::vector<std::string>& current,
+                            const std::string& kind) {
   const std::string suffix = ".closed";
   auto queue = [&](const std::string& id) -> Status {
     const std::string file = dir + "/" + id + suffix;
@@ -144,9 +152,13 @@ Status Uploads::QueueClosed(const std::string& dir, const std::vector<std::strin
   return Status::Ok();
 }
 
-Status Uploads::UploadUsage() { return QueueClosed(UsageDir(settings_.state_dir), {"current.xml"}, "usage"); }
+Status Uploads::UploadUsage() {
+  return QueueClosed(UsageDir(settings_.state_dir), {"current.xml"}, "usage");
+}
 
 // The rotated log first: it holds the older lines.
-Status Uploads::UploadLogs() { return QueueClosed(LogDir(settings_.state_dir), {"client.log.1", "client.log"}, "logs"); }
+Status Uploads::UploadLogs() {
+  return QueueClosed(LogDir(settings_.state_dir), {"client.log.1", "client.log"}, "logs");
+}
 
 }  // namespace client

@@ -26,8 +26,8 @@ inline std::string LogDir(const std::string& state_dir) { return state_dir + "/l
 class Uploads {
  public:
   // `outbox`, `applied` and `state` must outlive the Uploads.
-  Uploads(const ClientSettings& settings, std::string device, common::Spool* outbox, const AppliedPolicy* applied,
-          StateFile* state);
+  Uploads(const ClientSettings& settings, std::string device, common::Spool* outbox,
+          const AppliedPolicy* applied, StateFile* state);
 
   // Collects this machine's inventory as the applied policy.xml (or the
   // configuration, before any) says, numbers it with the next
@@ -49,7 +49,8 @@ class Uploads {
   // Puts an upload of this device in the outbox (AlreadyExists if `id` is
   // there already).
   common::Status Queue(const std::string& kind, const std::string& id, const std::string& body);
-  common::Status QueueClosed(const std::string& dir, const std::vector<std::string>& current, const std::string& kind);
+  common::Status QueueClosed(const std::string& dir, const std::vector<std::string>& current,
+                             const std::string& kind);
 
   const ClientSettings settings_;
   const std::string device_;

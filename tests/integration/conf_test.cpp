@@ -34,8 +34,8 @@ TEST_CASE("conf samples match the key tables") {
 
 TEST_CASE("client settings: the struct's defaults are the key table's, and ranges are checked") {
   auto parse = [](const std::string& text) {
-    auto config = common::ParseConfig("server = https://beacon.example.org:8443\n" + text, "client.conf",
-                                      &client::ConfigKeys());
+    auto config = common::ParseConfig("server = https://beacon.example.org:8443\n" + text,
+                                      "client.conf", &client::ConfigKeys());
     REQUIRE(config.ok());
     return client::ClientSettings::FromConfig(*config);
   };
@@ -46,8 +46,9 @@ TEST_CASE("client settings: the struct's defaults are the key table's, and range
   CHECK(*defaults == expected);
   CHECK_FALSE(defaults->log_level_set);
 
-  auto set = parse("connect_timeout = 5m\nrequest_timeout = 1h\npolicy_interval = 1m\nlog_level = debug\n"
-                   "failover_return_after = 0s\nbackoff_base = 1s\nbackoff_cap = 1s\noutbox_max_size = 1\n");
+  auto set = parse(
+      "connect_timeout = 5m\nrequest_timeout = 1h\npolicy_interval = 1m\nlog_level = debug\n"
+      "failover_return_after = 0s\nbackoff_base = 1s\nbackoff_cap = 1s\noutbox_max_size = 1\n");
   REQUIRE(set.ok());
   CHECK(set->connect_timeout == std::chrono::minutes(5));
   CHECK(set->policy_interval == std::chrono::minutes(1));
@@ -78,11 +79,12 @@ TEST_CASE("client settings: the struct's defaults are the key table's, and range
   CHECK(client::ClientSettings::FromConfig(*no_server).status().message() == "'server' is not set");
 }
 
-TEST_CASE("beacon-client: --help lists every option and configuration key, and usage errors exit 2") {
+TEST_CASE(
+    "beacon-client: --help lists every option and configuration key, and usage errors exit 2") {
   auto help = harness::Run({CLIENT_BIN, "--help"});
   CHECK(help.exit_code == 0);
-  for (const char* part : {"--config", "--data-dir", "--state-dir", "--version", "run", "--once", "inventory",
-                           "status", "Configuration keys"}) {
+  for (const char* part : {"--config", "--data-dir", "--state-dir", "--version", "run", "--once",
+                           "inventory", "status", "Configuration keys"}) {
     INFO(help.output << "\nmissing: " << part);
     CHECK(help.output.find(part) != std::string::npos);
   }
@@ -94,8 +96,14 @@ TEST_CASE("beacon-client: --help lists every option and configuration key, and u
   auto version = harness::Run({CLIENT_BIN, "--version"});
   CHECK(version.exit_code == 0);
   CHECK(version.output == std::string("beacon-client ") + BEACON_VERSION + "\n");
-  for (const std::vector<std::string>& args : std::vector<std::vector<std::string>>{
-           {}, {"inventory"}, {"bogus"}, {"run", "--now"}, {"--once", "run"}, {"run", "status"}, {"--config"}}) {
+  for (const std::vector<std::string>& args :
+       std::vector<std::vector<std::string>>{{},
+                                             {"inventory"},
+                                             {"bogus"},
+                                             {"run", "--now"},
+                                             {"--once", "run"},
+                                             {"run", "status"},
+                                             {"--config"}}) {
     std::vector<std::string> argv{CLIENT_BIN};
     argv.insert(argv.end(), args.begin(), args.end());
     auto r = harness::Run(argv);
@@ -116,7 +124,8 @@ TEST_CASE("beacon-client does not start over a state file it cannot read") {
   // Starting afresh would restart the inventory sequence.
   std::string dir = harness::MakeTempDir("client-state");
   std::filesystem::create_directories(dir + "/state/state");  // a folder where the file should be
-  harness::WriteText(dir + "/client.conf", "server = https://127.0.0.1:1\nstate_dir = " + dir + "/state\n");
+  harness::WriteText(dir + "/client.conf",
+                     "server = https://127.0.0.1:1\nstate_dir = " + dir + "/state\n");
   auto r = harness::Run({CLIENT_BIN, "--config", dir + "/client.conf", "status"});
   INFO(r.output);
   CHECK(r.exit_code == 1);
@@ -127,18 +136,29 @@ TEST_CASE("beacon-client does not start over a state file it cannot read") {
 TEST_CASE("beaconctl: --help lists every command, and usage errors exit 2") {
   auto ctl = harness::Run({BEACONCTL_BIN, "--help"});
   CHECK(ctl.exit_code == 0);
-  for (const char* part : {"--data-dir", "--store", "--policy-dir", "--version", "devices", "software DEVICE_ID",
-                           "software --match PATTERN", "usage [DEVICE_ID]", "files DEVICE_ID", "policy validate",
-                           "policy edit", "policy publish", "policy history", "policy diff", "policy rollback",
-                           "policy resolve"}) {
+  for (const char* part : {"--data-dir", "--store", "--policy-dir", "--version", "devices",
+                           "software DEVICE_ID", "software --match PATTERN", "usage [DEVICE_ID]",
+                           "files DEVICE_ID", "policy validate", "policy edit", "policy publish",
+                           "policy history", "policy diff", "policy rollback", "policy resolve"}) {
     INFO(ctl.output << "\nmissing: " << part);
     CHECK(ctl.output.find(part) != std::string::npos);
   }
   CHECK(harness::Run({BEACONCTL_BIN, "--version"}).exit_code == 0);
-  for (const std::vector<std::string>& args : std::vector<std::vector<std::string>>{
-           {}, {"bogus"}, {"devices", "extra"}, {"software"}, {"software", "a", "--match", "b"}, {"files"},
-           {"usage", "a", "b"}, {"--data-dir", "/x", "--store", "/y", "devices"}, {"--data-dir", "", "devices"}, {"files", ""},
-           {"--policy-dir"}, {"policy"}, {"policy", "bogus"}, {"policy", "publish", "extra"}}) {
+  for (const std::vector<std::string>& args :
+       std::vector<std::vector<std::string>>{{},
+                                             {"bogus"},
+                                             {"devices", "extra"},
+                                             {"software"},
+                                             {"software", "a", "--match", "b"},
+                                             {"files"},
+                                             {"usage", "a", "b"},
+                                             {"--data-dir", "/x", "--store", "/y", "devices"},
+                                             {"--data-dir", "", "devices"},
+                                             {"files", ""},
+                                             {"--policy-dir"},
+                                             {"policy"},
+                                             {"policy", "bogus"},
+                                             {"policy", "publish", "extra"}}) {
     std::vector<std::string> argv{BEACONCTL_BIN};
     argv.insert(argv.end(), args.begin(), args.end());
     auto r = harness::Run(argv);
