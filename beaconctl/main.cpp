@@ -144,10 +144,10 @@ struct CommandLine {
     return -1;
   }
 
-  std::string data_dir() const { return data_dir_.empty() ? kDefaultDataDir : data_dir_; }
-  std::string store_path() const { return store_.empty() ? data_dir() + "/store.sqlite" : store_; }
-  std::string policy_dir() const {
-    return policy_dir_.empty() ? data_dir() + "/policy" : policy_dir_;
+  std::string DataDir() const { return data_dir_.empty() ? kDefaultDataDir : data_dir_; }
+  std::string StorePath() const { return store_.empty() ? DataDir() + "/store.sqlite" : store_; }
+  std::string PolicyDir() const {
+    return policy_dir_.empty() ? DataDir() + "/policy" : policy_dir_;
   }
 
   CLI::App app_;
@@ -234,9 +234,9 @@ int Run(const std::vector<std::string>& args, std::ostream& out, std::ostream& e
   CommandLine cl;
   if (int code = cl.Parse(args, out, err); code >= 0) return code;
 
-  if (cl.policy_->chosen()) {
+  if (cl.policy_->Chosen()) {
     common::Status st =
-        cl.policy_->Run({cl.policy_dir(), cl.data_dir() + "/policy-state", cl.store_path()}, out);
+        cl.policy_->Run({cl.PolicyDir(), cl.DataDir() + "/policy-state", cl.StorePath()}, out);
     out.flush();
     if (!st.ok()) {
       err << "beaconctl: " << st.message() << '\n';
@@ -249,7 +249,7 @@ int Run(const std::vector<std::string>& args, std::ostream& out, std::ostream& e
     return kExitOk;
   }
 
-  auto store = inventory::OpenSqliteStore(cl.store_path(), /*read_only=*/true);
+  auto store = inventory::OpenSqliteStore(cl.StorePath(), /*read_only=*/true);
   if (!store.ok()) {
     err << "beaconctl: cannot open store: " << store.status().ToString() << '\n';
     return kExitRuntime;

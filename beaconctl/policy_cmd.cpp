@@ -388,7 +388,7 @@ PolicyCommand::PolicyCommand(CLI::App& app) {
   resolve_->add_option("DEVICE_ID", device_, "the device")->required();
 }
 
-bool PolicyCommand::chosen() const { return policy_->parsed(); }
+bool PolicyCommand::Chosen() const { return policy_->parsed(); }
 
 Status PolicyCommand::Run(const PolicyPaths& paths, std::ostream& out) const {
   if (validate_->parsed()) return Validate(folder_.empty() ? paths.folder : folder_, out);

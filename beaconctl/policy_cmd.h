@@ -33,7 +33,7 @@ class PolicyCommand {
   explicit PolicyCommand(CLI::App& app);
 
   // Whether the command line chose `policy`.
-  bool chosen() const;
+  bool Chosen() const;
 
   // Runs the chosen subcommand. Operands the syntax cannot check (revision
   // numbers, group names, device ids) are InvalidArgument prefixed "usage: ";

@@ -72,7 +72,7 @@ void AppliedPolicy::Load() {
   }
 }
 
-int64_t AppliedPolicy::revision() const { return state_->GetInt("policy_revision"); }
+int64_t AppliedPolicy::Revision() const { return state_->GetInt("policy_revision"); }
 
 const policy::ClientPolicy& AppliedPolicy::Policy() const {
   static const policy::ClientPolicy kDefaults;
@@ -109,7 +109,7 @@ Status AppliedPolicy::Check(common::HttpClient& beacon, const common::HeaderList
   auto res = beacon.Get(proto::ManifestPath(device_), manifest_headers, 1 << 20);
   if (!res.ok()) return res.status();
   if (res->status == 304) {
-    common::LogInfo("policy unchanged (revision " + std::to_string(revision()) + ")");
+    common::LogInfo("policy unchanged (revision " + std::to_string(Revision()) + ")");
     return Status::Ok();
   }
   RETURN_IF_ERROR(common::StatusFromHttp(res->status, "GET manifest"));
@@ -123,10 +123,10 @@ Status AppliedPolicy::Check(common::HttpClient& beacon, const common::HeaderList
     return common::PermissionDenied("manifest from " + beacon.url() + " is for device " +
                                     manifest.device + ", not this one");
   }
-  if (manifest.revision < revision()) {
+  if (manifest.revision < Revision()) {
     return common::FailedPrecondition("refusing policy revision " +
                                       std::to_string(manifest.revision) +
-                                      ", older than the applied " + std::to_string(revision()));
+                                      ", older than the applied " + std::to_string(Revision()));
   }
   // A file altered on the way is refused and the last good policy stays applied.
   RETURN_IF_ERROR(policy::FetchMissingFiles(

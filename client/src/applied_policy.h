@@ -38,13 +38,13 @@ class AppliedPolicy {
   void Load();
 
   // The applied revision; 0 before the first policy.
-  int64_t revision() const;
+  int64_t Revision() const;
   // policy.xml in force: the applied one, or its defaults before any.
   const policy::ClientPolicy& Policy() const;
   // Whether a policy.xml is applied (its hardware/software choices then win
   // over the local configuration's).
-  bool has_policy_xml() const { return policy_.has_value(); }
-  const std::optional<policy::Failover>& failover() const { return failover_; }
+  bool HasPolicyXml() const { return policy_.has_value(); }
+  const std::optional<policy::Failover>& FailoverXml() const { return failover_; }
 
   // The schedule to follow: the applied schedule.xml, or, before the first
   // policy (or if it has none), policy_interval and inventory_interval.

@@ -31,8 +31,8 @@ BeaconSelector::BeaconSelector(const ClientSettings& settings, StateFile* state,
 
 std::vector<std::string> BeaconSelector::Beacons() const {
   std::vector<std::string> urls;
-  if (applied_->failover()) {
-    std::vector<policy::FailoverBeacon> list = applied_->failover()->beacons;
+  if (applied_->FailoverXml()) {
+    std::vector<policy::FailoverBeacon> list = applied_->FailoverXml()->beacons;
     std::stable_sort(list.begin(), list.end(),
                      [](const auto& a, const auto& b) { return a.priority < b.priority; });
     for (const auto& b : list) {
@@ -72,7 +72,7 @@ void BeaconSelector::SetProxy(common::ClientOptions* o) const {
     o->proxy_password = settings_.proxy_password;
     return;
   }
-  if (applied_->has_policy_xml() && applied_->Policy().proxy) {
+  if (applied_->HasPolicyXml() && applied_->Policy().proxy) {
     o->proxy_url = applied_->Policy().proxy->url;
     o->proxy_username = applied_->Policy().proxy->username;
     o->proxy_password = applied_->Policy().proxy->password;

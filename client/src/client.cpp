@@ -64,7 +64,7 @@ struct Client::Impl {
   common::HeaderList CheckInHeaders() const {
     return {{proto::kDeviceHeader, device},
             {proto::kClientVersionHeader, BEACON_VERSION},
-            {proto::kPolicyRevisionHeader, std::to_string(applied->revision())},
+            {proto::kPolicyRevisionHeader, std::to_string(applied->Revision())},
             {proto::kOutboxDepthHeader, std::to_string(outbox->Count())}};
   }
 
@@ -200,7 +200,7 @@ void Client::RunLoop(common::StopFlag& stop) {
     Status st = Flush();
     // A refused upload is already quarantined: nothing is left to retry.
     if (!st.ok() && common::Classify(st) != common::Outcome::kReject) {
-      wait = backoff.Next(std::chrono::seconds(im.delivery->retry_after_s()));
+      wait = backoff.Next(std::chrono::seconds(im.delivery->RetryAfterSeconds()));
       common::LogWarn("delivery failed, next try in " + std::to_string(wait.count() / 1000) + "s: " + st.ToString());
     } else {
       backoff.Reset();
@@ -234,7 +234,7 @@ std::string Client::StatusReport() const {
        (state.Get("beacon").empty() ? im.settings.server : state.Get("beacon")) +
            (state.Get("beacon_why").empty() ? "" : " (" + state.Get("beacon_why") + ")"));
   line("version:", BEACON_VERSION);
-  line("policy revision:", std::to_string(im.applied->revision()));
+  line("policy revision:", std::to_string(im.applied->Revision()));
   line("policy checked:", result("policy_check"));
   const int64_t sequence = state.GetInt("inventory_sequence");
   line("inventory:", result("inventory") + (sequence == 0 ? "" : ", #" + std::to_string(sequence)));

@@ -36,7 +36,7 @@ class OutboxDelivery {
 
   // The Retry-After of the last answer, in seconds (0 if none): the floor of
   // the next backoff delay.
-  int retry_after_s() const { return retry_after_s_; }
+  int RetryAfterSeconds() const { return retry_after_s_; }
 
  private:
   common::Status Send(const common::SpoolMeta& meta);

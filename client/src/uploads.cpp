@@ -37,7 +37,7 @@ Status Uploads::CollectInventory() {
   opts.software = settings_.collect_software;
   // The applied policy.xml, when there is one, decides over the local defaults.
   const policy::ClientPolicy& pol = applied_->Policy();
-  if (applied_->has_policy_xml()) {
+  if (applied_->HasPolicyXml()) {
     opts.hardware = pol.hardware;
     opts.software = pol.software;
   }
@@ -75,7 +75,7 @@ Status Uploads::Queue(const std::string& kind, const std::string& id, const std:
   meta.device = device_;
   meta.kind = kind;
   meta.client_version = BEACON_VERSION;
-  meta.policy_revision = applied_->revision();
+  meta.policy_revision = applied_->Revision();
   return outbox_->Put(meta, body);
 }
 
