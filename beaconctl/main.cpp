@@ -8,13 +8,13 @@
 //
 // Everything printed from the store was reported by devices and is therefore
 // untrusted; control characters are replaced before they reach a terminal.
+#include <CLI/CLI.hpp>
 #include <cstddef>
 #include <cstdint>
 #include <cstdio>
 #include <iostream>
 #include <memory>
 #include <string>
-#include <string_view>
 #include <utility>
 #include <vector>
 
@@ -41,12 +41,10 @@ constexpr int kExitUsage = 2;
 
 constexpr char kDefaultDataDir[] = "/var/lib/beacon";
 
-constexpr char kUsage[] =
-    "usage: beaconctl [--data-dir DIR | --store FILE] [--policy-dir DIR] COMMAND\n"
-    "\n"
-    "The administrator's command line on the central beacon.\n"
-    "\n"
-    "commands:\n"
+// What the top-level --help lists after the options: every command with its
+// operands, including policy's subcommands.
+constexpr char kCommands[] =
+    "Commands:\n"
     "  devices                  list devices, sorted by hostname\n"
     "  software DEVICE_ID       list the packages installed on one device\n"
     "  software --match PATTERN list packages whose name matches PATTERN on any device;\n"
@@ -70,137 +68,97 @@ constexpr char kUsage[] =
     "  policy resolve DEVICE_ID show a device's effective policy and which group gave\n"
     "                           each part\n"
     "\n"
-    "options:\n"
-    "  --data-dir DIR   the central's data directory (default /var/lib/beacon): the store\n"
-    "                   is DIR/store.sqlite, published revisions DIR/policy-state\n"
-    "  --store FILE     the store file itself\n"
-    "  --policy-dir DIR the policy folder (default DATA_DIR/policy)\n"
-    "  --help           show this help\n"
-    "  --version        show the version\n";
+    "Every command takes --help. Exit codes: 0 success, 1 error (or a refused edit or\n"
+    "publish), 2 usage error.\n";
 
-struct Options {
-  std::string store_path;
-  std::string data_dir;
-  std::string policy_dir;
-  std::string command;               // "devices", "software", "files", "usage" or "policy"
-  std::vector<std::string> operands;  // after the command
+// The command line, parsed with CLI11 (libcli11-dev). Global options come
+// before the command; each command owns the rest.
+struct CommandLine {
+  CommandLine() {
+    app_.name("beaconctl");
+    app_.description("The administrator's command line on the central beacon.");
+    // Before any subcommand: they inherit the help flag.
+    app_.set_help_flag("-h,--help", "show this help and exit");
+    app_.set_version_flag("--version", std::string("beaconctl ") + BEACON_VERSION,
+                          "show the version and exit");
+    auto not_empty = [](const std::string& s) {
+      return s.empty() ? std::string("must not be empty") : std::string();
+    };
+    CLI::Option* data_dir = app_.add_option("--data-dir", data_dir_,
+                                            "the central's data directory (default "
+                                            "/var/lib/beacon): the store is DIR/store.sqlite, "
+                                            "published revisions DIR/policy-state")
+                                ->type_name("DIR")
+                                ->take_last()
+                                ->check(not_empty);
+    app_.add_option("--store", store_, "the store file itself")
+        ->type_name("FILE")
+        ->take_last()
+        ->check(not_empty)
+        ->excludes(data_dir);
+    app_.add_option("--policy-dir", policy_dir_, "the policy folder (default DATA_DIR/policy)")
+        ->type_name("DIR")
+        ->take_last()
+        ->check(not_empty);
+    app_.require_subcommand(1);
+    devices_ = app_.add_subcommand("devices", "list devices, sorted by hostname");
+    software_ = app_.add_subcommand(
+        "software", "list one device's packages, or matching packages on any device");
+    CLI::Option* device =
+        software_->add_option("DEVICE_ID", device_, "the device")->check(not_empty);
+    software_
+        ->add_option("--match", match_,
+                     "'*' any run of characters, '?' one character, case ignored")
+        ->type_name("PATTERN")
+        ->excludes(device);
+    usage_ = app_.add_subcommand("usage", "programs by running time, on every device or one");
+    usage_->add_option("DEVICE_ID", device_, "the device (default: every device)")
+        ->check(not_empty);
+    files_ = app_.add_subcommand("files", "list the file evidence of one device");
+    files_->add_option("DEVICE_ID", device_, "the device")->required()->check(not_empty);
+    policy_ = std::make_unique<beaconctl::PolicyCommand>(app_);
+    // The commands are listed in full by kCommands instead.
+    for (CLI::App* sub : app_.get_subcommands([](CLI::App*) { return true; })) sub->group("");
+    app_.footer(kCommands);
+  }
+
+  // Exit code and messages for help, version and usage errors; -1 to go on.
+  int Parse(const std::vector<std::string>& args, std::ostream& out, std::ostream& err) {
+    // CLI11 takes the arguments last first.
+    std::vector<std::string> reversed(args.rbegin(), args.rend());
+    try {
+      app_.parse(reversed);
+      if (software_->parsed() && device_.empty() && match_.empty()) {
+        throw CLI::ValidationError("software", "needs DEVICE_ID or --match PATTERN");
+      }
+    } catch (const CLI::CallForHelp&) {
+      out << app_.help();
+      return kExitOk;
+    } catch (const CLI::CallForVersion&) {
+      out << "beaconctl " << BEACON_VERSION << '\n';
+      return kExitOk;
+    } catch (const CLI::ParseError& e) {
+      err << "beaconctl: " << e.what() << "\n(try 'beaconctl --help')\n";
+      return kExitUsage;
+    }
+    return -1;
+  }
+
+  std::string DataDir() const { return data_dir_.empty() ? kDefaultDataDir : data_dir_; }
+  std::string StorePath() const { return store_.empty() ? DataDir() + "/store.sqlite" : store_; }
+  std::string PolicyDir() const {
+    return policy_dir_.empty() ? DataDir() + "/policy" : policy_dir_;
+  }
+
+  CLI::App app_;
+  std::unique_ptr<beaconctl::PolicyCommand> policy_;
+  CLI::App* devices_ = nullptr;
+  CLI::App* software_ = nullptr;
+  CLI::App* usage_ = nullptr;
+  CLI::App* files_ = nullptr;
+  std::string data_dir_, store_, policy_dir_;
+  std::string device_, match_;
 };
-
-// Either a request to print help or the version, valid Options, or a usage
-// error message for stderr.
-struct ParseResult {
-  bool ok = false;
-  bool help = false;
-  bool version = false;
-  std::string error;
-  Options options;
-};
-
-// Accepts "--name VALUE" and "--name=VALUE"; returns false if `arg` is not
-// this option. Sets *missing when the value is absent.
-bool TakeValue(std::string_view name, const std::vector<std::string>& args, size_t* i,
-               std::string* value, bool* missing) {
-  const std::string& arg = args[*i];
-  if (arg == name) {
-    if (*i + 1 >= args.size()) {
-      *missing = true;
-      return true;
-    }
-    *value = args[++*i];
-    return true;
-  }
-  if (arg.size() > name.size() && arg.compare(0, name.size(), name) == 0 &&
-      arg[name.size()] == '=') {
-    *value = arg.substr(name.size() + 1);
-    return true;
-  }
-  return false;
-}
-
-ParseResult UsageError(std::string message) {
-  ParseResult r;
-  r.error = std::move(message);
-  return r;
-}
-
-ParseResult ParseArgs(const std::vector<std::string>& args) {
-  ParseResult r;
-  std::string data_dir, store, policy_dir;
-  bool have_data_dir = false, have_store = false;
-  size_t i = 0;
-  // Global options come before the command; the command owns the rest.
-  for (; i < args.size(); ++i) {
-    const std::string& arg = args[i];
-    bool missing = false;
-    if (arg == "--help" || arg == "-h") {
-      r.help = true;
-      r.ok = true;
-      return r;
-    }
-    if (arg == "--version") {
-      r.version = true;
-      r.ok = true;
-      return r;
-    }
-    if (TakeValue("--data-dir", args, &i, &data_dir, &missing)) {
-      if (missing) return UsageError("--data-dir needs a directory");
-      have_data_dir = true;
-      continue;
-    }
-    if (TakeValue("--store", args, &i, &store, &missing)) {
-      if (missing) return UsageError("--store needs a file");
-      have_store = true;
-      continue;
-    }
-    if (TakeValue("--policy-dir", args, &i, &policy_dir, &missing)) {
-      if (missing || policy_dir.empty()) return UsageError("--policy-dir needs a directory");
-      continue;
-    }
-    if (arg == "--") {
-      ++i;
-      break;
-    }
-    if (!arg.empty() && arg[0] == '-') return UsageError("unknown option '" + arg + "'");
-    break;
-  }
-  if (have_data_dir && have_store) return UsageError("give --data-dir or --store, not both");
-  if ((have_data_dir && data_dir.empty()) || (have_store && store.empty())) {
-    return UsageError("empty path");
-  }
-  if (i >= args.size()) return UsageError("no command given");
-
-  Options& o = r.options;
-  o.store_path = have_store ? store : (have_data_dir ? data_dir : kDefaultDataDir) +
-                                          std::string("/store.sqlite");
-  o.data_dir = have_data_dir ? data_dir : kDefaultDataDir;
-  o.policy_dir = policy_dir.empty() ? o.data_dir + "/policy" : policy_dir;
-  o.command = args[i++];
-  o.operands.assign(args.begin() + static_cast<std::ptrdiff_t>(i), args.end());
-
-  if (o.command == "devices") {
-    if (!o.operands.empty()) return UsageError("devices takes no arguments");
-  } else if (o.command == "software") {
-    const auto& ops = o.operands;
-    const bool by_device = ops.size() == 1 && ops[0] != "--match" && !ops[0].empty() &&
-                           ops[0][0] != '-';
-    const bool by_match = ops.size() == 2 && ops[0] == "--match";
-    if (!by_device && !by_match) {
-      return UsageError("software needs DEVICE_ID or --match PATTERN");
-    }
-  } else if (o.command == "usage") {
-    if (o.operands.size() > 1 || (o.operands.size() == 1 && (o.operands[0].empty() || o.operands[0][0] == '-'))) {
-      return UsageError("usage takes at most a DEVICE_ID");
-    }
-  } else if (o.command == "files") {
-    if (o.operands.size() != 1 || o.operands[0].empty() || o.operands[0][0] == '-') {
-      return UsageError("files needs DEVICE_ID");
-    }
-  } else if (o.command != "policy") {  // policy checks its own operands
-    return UsageError("unknown command '" + o.command + "'");
-  }
-  r.ok = true;
-  return r;
-}
 
 common::Status CmdDevices(inventory::Store& store, std::ostream& out) {
   ASSIGN_OR_RETURN(auto devices, store.ListDevices());
@@ -273,48 +231,40 @@ common::Status CmdFindSoftware(inventory::Store& store, const std::string& patte
 }
 
 int Run(const std::vector<std::string>& args, std::ostream& out, std::ostream& err) {
-  const ParseResult parsed = ParseArgs(args);
-  if (!parsed.ok) {
-    err << "beaconctl: " << parsed.error << "\n(try 'beaconctl --help')\n";
-    return kExitUsage;
-  }
-  if (parsed.help) {
-    out << kUsage;
-    return kExitOk;
-  }
-  if (parsed.version) {
-    out << "beaconctl " << BEACON_VERSION << '\n';
-    return kExitOk;
-  }
-  const Options& o = parsed.options;
+  CommandLine cl;
+  if (int code = cl.Parse(args, out, err); code >= 0) return code;
 
-  if (o.command == "policy") {
-    common::Status st = beaconctl::RunPolicyCommand(
-        {o.policy_dir, o.data_dir + "/policy-state", o.store_path}, o.operands, out);
+  if (cl.policy_->Chosen()) {
+    common::Status st =
+        cl.policy_->Run({cl.PolicyDir(), cl.DataDir() + "/policy-state", cl.StorePath()}, out);
     out.flush();
     if (!st.ok()) {
       err << "beaconctl: " << st.message() << '\n';
-      return st.message().rfind("usage: ", 0) == 0 ? kExitUsage : kExitRuntime;
+      if (st.message().rfind("usage: ", 0) == 0) {
+        err << "(try 'beaconctl policy --help')\n";
+        return kExitUsage;
+      }
+      return kExitRuntime;
     }
     return kExitOk;
   }
 
-  auto store = inventory::OpenSqliteStore(o.store_path, /*read_only=*/true);
+  auto store = inventory::OpenSqliteStore(cl.StorePath(), /*read_only=*/true);
   if (!store.ok()) {
     err << "beaconctl: cannot open store: " << store.status().ToString() << '\n';
     return kExitRuntime;
   }
   common::Status st;
-  if (o.command == "devices") {
+  if (cl.devices_->parsed()) {
     st = CmdDevices(**store, out);
-  } else if (o.command == "files") {
-    st = CmdDeviceFiles(**store, o.operands[0], out);
-  } else if (o.command == "usage") {
-    st = CmdUsage(**store, o.operands.empty() ? "" : o.operands[0], out);
-  } else if (o.operands.size() == 2) {
-    st = CmdFindSoftware(**store, o.operands[1], out);
+  } else if (cl.files_->parsed()) {
+    st = CmdDeviceFiles(**store, cl.device_, out);
+  } else if (cl.usage_->parsed()) {
+    st = CmdUsage(**store, cl.device_, out);
+  } else if (!cl.match_.empty()) {
+    st = CmdFindSoftware(**store, cl.match_, out);
   } else {
-    st = CmdDeviceSoftware(**store, o.operands[0], out);
+    st = CmdDeviceSoftware(**store, cl.device_, out);
   }
   if (!st.ok()) {
     err << "beaconctl: " << st.ToString() << '\n';

@@ -6,6 +6,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <CLI/CLI.hpp>
 #include <cerrno>
 #include <filesystem>
 #include <ostream>
@@ -27,11 +28,7 @@ using common::StatusOr;
 
 namespace {
 
-constexpr char kUsage[] =
-    "usage: policy validate [FOLDER] | edit GROUP [FILE...] | publish [-m MESSAGE] | history |\n"
-    "       diff REV REV | rollback REV [-m MESSAGE] | resolve DEVICE_ID";
-
-Status Usage(const std::string& why) { return common::InvalidArgument("usage: " + why + "\n" + kUsage); }
+Status Usage(const std::string& why) { return common::InvalidArgument("usage: " + why); }
 
 // The login name recorded with a revision: the administrator behind sudo
 // when there is one.
@@ -49,13 +46,6 @@ StatusOr<int64_t> RevisionNumber(const std::string& s) {
   int64_t n = 0;
   if (!common::ParseDecimal(s, &n) || n <= 0) return Usage("'" + s + "' is not a revision number");
   return n;
-}
-
-// "-m MESSAGE" after the subcommand's own operands.
-StatusOr<std::string> Message(const std::vector<std::string>& ops, size_t from) {
-  if (ops.size() == from) return std::string();
-  if (ops.size() == from + 2 && ops[from] == "-m") return ops[from + 1];
-  return Usage("unexpected '" + ops[from] + "'");
 }
 
 // A temporary folder, removed with everything in it unless kept.
@@ -367,42 +357,55 @@ Status Resolve(const PolicyPaths& paths, const std::string& device, std::ostream
 
 }  // namespace
 
-Status RunPolicyCommand(const PolicyPaths& paths, const std::vector<std::string>& ops, std::ostream& out) {
-  if (ops.empty()) return Usage("policy needs a subcommand");
-  const std::string& cmd = ops[0];
-  if (cmd == "validate") {
-    if (ops.size() > 2) return Usage("validate takes at most a FOLDER");
-    return Validate(ops.size() == 2 ? ops[1] : paths.folder, out);
-  }
-  if (cmd == "edit") {
-    if (ops.size() < 2) return Usage("edit needs a GROUP");
-    return Edit(paths, ops[1], std::vector<std::string>(ops.begin() + 2, ops.end()), out);
-  }
-  if (cmd == "publish") {
-    ASSIGN_OR_RETURN(std::string message, Message(ops, 1));
-    return Publish(paths, message, out);
-  }
-  if (cmd == "history") {
-    if (ops.size() != 1) return Usage("history takes no arguments");
-    return History(paths, out);
-  }
-  if (cmd == "diff") {
-    if (ops.size() != 3) return Usage("diff needs two revision numbers");
-    ASSIGN_OR_RETURN(int64_t a, RevisionNumber(ops[1]));
-    ASSIGN_OR_RETURN(int64_t b, RevisionNumber(ops[2]));
+PolicyCommand::PolicyCommand(CLI::App& app) {
+  policy_ = app.add_subcommand("policy",
+                               "edit, validate and publish policy (see 'beaconctl policy --help')");
+  policy_->require_subcommand(1);
+  validate_ = policy_->add_subcommand("validate", "check a policy folder as publishing will");
+  validate_->add_option("FOLDER", folder_, "the folder (default: the policy folder)");
+  edit_ = policy_->add_subcommand("edit",
+                                  "edit a group's files in $VISUAL or $EDITOR (default: all its "
+                                  "files); an invalid result is refused and nothing changes; an "
+                                  "emptied file is removed");
+  edit_
+      ->add_option("GROUP", group_,
+                   "the group's folder ('default' holds the policy of every device)")
+      ->required();
+  edit_->add_option("FILE", files_, "policy.xml, schedule.xml, failover.xml or group.xml");
+  publish_ = policy_->add_subcommand("publish", "publish the policy folder as the next revision");
+  publish_->add_option("-m,--message", message_, "why, recorded with the revision")
+      ->type_name("MESSAGE");
+  history_ = policy_->add_subcommand("history", "list published revisions");
+  diff_ = policy_->add_subcommand("diff", "show what changed between two revisions");
+  diff_->add_option("REV", revisions_, "two revision numbers")->required()->expected(2);
+  rollback_ =
+      policy_->add_subcommand("rollback", "publish revision REV's files again as a new revision");
+  rollback_->add_option("REV", revisions_, "the revision to go back to")->required()->expected(1);
+  rollback_->add_option("-m,--message", message_, "why, recorded with the revision")
+      ->type_name("MESSAGE");
+  resolve_ = policy_->add_subcommand(
+      "resolve", "show a device's effective policy and which group gave each part");
+  resolve_->add_option("DEVICE_ID", device_, "the device")->required();
+}
+
+bool PolicyCommand::Chosen() const { return policy_->parsed(); }
+
+Status PolicyCommand::Run(const PolicyPaths& paths, std::ostream& out) const {
+  if (validate_->parsed()) return Validate(folder_.empty() ? paths.folder : folder_, out);
+  if (edit_->parsed()) return Edit(paths, group_, files_, out);
+  if (publish_->parsed()) return Publish(paths, message_, out);
+  if (history_->parsed()) return History(paths, out);
+  if (diff_->parsed()) {
+    ASSIGN_OR_RETURN(int64_t a, RevisionNumber(revisions_.at(0)));
+    ASSIGN_OR_RETURN(int64_t b, RevisionNumber(revisions_.at(1)));
     return Diff(paths, a, b, out);
   }
-  if (cmd == "rollback") {
-    if (ops.size() < 2) return Usage("rollback needs a revision number");
-    ASSIGN_OR_RETURN(int64_t n, RevisionNumber(ops[1]));
-    ASSIGN_OR_RETURN(std::string message, Message(ops, 2));
-    return Rollback(paths, n, message, out);
+  if (rollback_->parsed()) {
+    ASSIGN_OR_RETURN(int64_t n, RevisionNumber(revisions_.at(0)));
+    return Rollback(paths, n, message_, out);
   }
-  if (cmd == "resolve") {
-    if (ops.size() != 2) return Usage("resolve needs a DEVICE_ID");
-    return Resolve(paths, ops[1], out);
-  }
-  return Usage("unknown policy subcommand '" + cmd + "'");
+  if (resolve_->parsed()) return Resolve(paths, device_, out);
+  return Usage("policy needs a subcommand");
 }
 
 }  // namespace beaconctl

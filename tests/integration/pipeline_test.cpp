@@ -100,6 +100,7 @@ TEST_CASE("a client's inventory reaches the central store through a relay beacon
   CHECK(status.output.find(device) != std::string::npos);
   CHECK(status.output.find("policy revision:  1") != std::string::npos);
   CHECK(status.output.find("outbox:           0 uploads waiting") != std::string::npos);
+  CHECK(std::regex_search(status.output, std::regex("inventory:\\s+20[0-9-]+T\\S+ \\(ok\\), #1\n")));
   // The applied schedule.xml (conf/policy/schedule.xml) decides the next runs.
   CHECK(std::regex_search(status.output, std::regex("next policy check: 20[0-9-]+T")));
   CHECK(std::regex_search(status.output, std::regex("next inventory:\\s+20[0-9-]+T")));
@@ -153,6 +154,7 @@ TEST_CASE("an unchanged manifest is answered 304, at the relay and at the centra
   auto again = e.Client(conf, {"run", "--once"});
   CHECK(again.exit_code == 0);
   CHECK(again.output.find("policy unchanged (revision 1)") != std::string::npos);
+  CHECK(again.output.find("inventory collected: #2, ") != std::string::npos);  // numbered by the device
 }
 
 TEST_CASE("an upload with a wrong digest is refused and nothing is stored") {

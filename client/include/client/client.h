@@ -3,26 +3,25 @@
 //
 // State lives under one folder (state_dir): device-id, policy/ (the applied,
 // verified manifest and its files), outbox/ (the same spool code as the
-// beacon's) and state (times and last results, for `status`).
+// beacon's), usage/, log/ and state (times, last results and the inventory
+// sequence counter, for `status` and the scheduler).
 // A Client is used from one thread.
 #pragma once
 
 #include <memory>
 #include <string>
-#include <vector>
 
-#include "common/config.h"
+#include "client/settings.h"
 #include "common/status.h"
 #include "common/stop_flag.h"
 
 namespace client {
 
-const std::vector<common::ConfigKey>& ConfigKeys();
-
 class Client {
  public:
   // Loads or creates the device id, opens the outbox and the policy folder.
-  static common::StatusOr<std::unique_ptr<Client>> Create(const common::Config& config);
+  // InvalidArgument if `settings` do not Validate().
+  static common::StatusOr<std::unique_ptr<Client>> Create(const ClientSettings& settings);
   ~Client();
 
   const std::string& device_id() const;
@@ -31,7 +30,8 @@ class Client {
   // each SHA-256; applies the new manifest only when all files are present.
   // A manifest older than the applied one is refused (FailedPrecondition).
   common::Status CheckPolicy();
-  // Collects this machine's inventory and puts it in the outbox.
+  // Collects this machine's inventory, numbers it (the state file's
+  // inventory_sequence, saved durably first) and puts it in the outbox.
   common::Status CollectInventory();
   // When policy.xml enables usage tracking: adds a sample of the running
   // programs to the current period (state_dir/usage/current.xml). OK and
@@ -69,7 +69,8 @@ class Client {
 };
 
 // main(): beacon-client [--config FILE] [--data-dir DIR] run [--once] |
-// inventory --now | status.
+// inventory --now | status; --help, --version. Exit codes: 0 success, 1
+// runtime error, 2 usage or configuration error.
 int ClientMain(int argc, char** argv);
 
 }  // namespace client

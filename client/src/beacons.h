@@ -1,0 +1,56 @@
+// Which beacon the client talks to: the failover order, sticking to the one
+// that works, returning to the preferred one later, and the proxy to reach
+// them through.
+//
+// The beacon in use, since when and why are kept in the state file, so a
+// restarted client stays where it was and `status` can say why. Used from
+// one thread.
+#pragma once
+
+#include <functional>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "applied_policy.h"
+#include "client/settings.h"
+#include "common/http_client.h"
+#include "common/status.h"
+#include "state_file.h"
+
+namespace client {
+
+class BeaconSelector {
+ public:
+  // `state` and `applied` must outlive the selector.
+  BeaconSelector(const ClientSettings& settings, StateFile* state, const AppliedPolicy* applied);
+
+  // Runs `op` against the beacon in use; if the beacon cannot be reached (a
+  // retryable failure, common::Classify), moves to the next one in failover
+  // order and tries again, each beacon at most once per call. The working
+  // beacon is kept. Returns `op`'s last result.
+  common::Status WithFailover(const std::function<common::Status(common::HttpClient&)>& op);
+
+  // The beacons to try, most preferred first: the applied failover.xml
+  // (beacons for another site or subnet left out), then the configured server.
+  std::vector<std::string> Beacons() const;
+
+  // True if one of this machine's addresses is in `cidr`.
+  static bool HasAddressIn(const std::string& cidr);
+
+ private:
+  // A connection to the beacon in use. After failing over, the preferred
+  // beacon is tried again once failover_return_after has passed.
+  common::StatusOr<common::HttpClient*> Http(bool may_return_to_preferred);
+  // The local configuration's proxy, else the applied policy.xml's, else none.
+  void SetProxy(common::ClientOptions* o) const;
+  void UseBeacon(const std::string& url, const std::string& why);
+
+  const ClientSettings settings_;
+  StateFile* state_;
+  const AppliedPolicy* applied_;
+  common::ClientOptions options_;             // everything but the URL and the proxy
+  std::unique_ptr<common::HttpClient> http_;  // to state_'s "beacon"; null until needed
+};
+
+}  // namespace client

@@ -1,0 +1,129 @@
+// beacon-client's command line, parsed with CLI11 (libcli11-dev): the
+// commands, the global options (before or after the command) and --help,
+// which ends with every configuration key of ConfigKeys().
+#include <signal.h>
+
+#include <CLI/CLI.hpp>
+#include <iostream>
+#include <string>
+
+#include "client/client.h"
+#include "common/log.h"
+#include "common/process.h"
+
+namespace client {
+
+namespace {
+
+constexpr int kExitOk = 0;
+constexpr int kExitRuntime = 1;
+constexpr int kExitUsage = 2;
+
+constexpr char kDefaultConfig[] = "/etc/beacon-client/client.conf";
+
+// What the command line asked for.
+struct Command {
+  std::string config_path = kDefaultConfig;
+  std::string data_dir;  // overrides state_dir when not empty
+  CLI::App* run = nullptr;
+  CLI::App* inventory = nullptr;
+  CLI::App* status = nullptr;
+  bool once = false;
+  bool now = false;
+};
+
+// Declares the command line on `app`; parsing fills `c`.
+void Declare(CLI::App& app, Command& c) {
+  app.description(
+      "The endpoint client: checks its policy, collects this machine's inventory and uploads it "
+      "through a durable outbox.");
+  app.set_help_flag("-h,--help", "show this help and exit");
+  app.set_version_flag("--version", std::string("beacon-client ") + BEACON_VERSION,
+                       "show the version and exit");
+  app.add_option("--config", c.config_path, "configuration file")
+      ->type_name("FILE")
+      ->capture_default_str()
+      ->take_last();
+  app.add_option("--data-dir,--state-dir", c.data_dir, "overrides the configuration's state_dir")
+      ->type_name("DIR")
+      ->take_last();
+  app.require_subcommand(1);
+
+  c.run = app.add_subcommand(
+      "run", "check policy, collect and upload on schedule (--once: one cycle, then exit)");
+  c.run->add_flag("--once", c.once, "one cycle, then exit (1 if any step failed)");
+  c.inventory =
+      app.add_subcommand("inventory", "collect the inventory now and upload it (needs --now)");
+  c.inventory->add_flag("--now", c.now, "collect and upload now")->required();
+  c.status = app.add_subcommand("status", "print the device id, applied policy and outbox");
+  // The global options may follow the command, as in `run --config FILE`.
+  for (CLI::App* sub : {c.run, c.inventory, c.status}) sub->fallthrough();
+
+  app.footer("Configuration keys (in the --config file):\n" + common::ConfigHelp(ConfigKeys()));
+}
+
+int Fail(int code, const std::string& message) {
+  std::cerr << "beacon-client: " << message << "\n";
+  return code;
+}
+
+int Execute(const Command& cmd) {
+  auto config = common::LoadConfig(cmd.config_path, &ConfigKeys());
+  if (!config.ok()) return Fail(kExitUsage, config.status().message());
+  if (!cmd.data_dir.empty()) (void)config->Set("state_dir", cmd.data_dir, "--data-dir");
+  auto settings = ClientSettings::FromConfig(*config);
+  if (!settings.ok()) return Fail(kExitUsage, cmd.config_path + ": " + settings.status().message());
+  // One-shot commands keep the default signal behaviour (Ctrl-C ends them);
+  // the daemon loop stops cleanly between steps.
+  ::signal(SIGPIPE, SIG_IGN);
+  auto client = Client::Create(*settings);
+  if (!client.ok()) return Fail(kExitRuntime, client.status().ToString());
+  Client& c = **client;
+  if (cmd.status->parsed()) {
+    std::cout << c.StatusReport();
+    return kExitOk;
+  }
+  if (cmd.inventory->parsed()) {
+    common::Status st = c.CollectInventory();
+    if (st.ok()) st = c.Flush();
+    if (!st.ok()) return Fail(kExitRuntime, st.ToString());
+    std::cout << "inventory of device " << c.device_id() << " delivered\n";
+    return kExitOk;
+  }
+  if (cmd.once) {
+    common::Status st = c.RunOnce();
+    std::cout << c.StatusReport();
+    if (!st.ok()) return Fail(kExitRuntime, st.ToString());
+    return kExitOk;
+  }
+  // Static: the signal thread may still use it while the process exits.
+  static common::StopFlag stop;
+  common::StopOnTerminationSignals([] { stop.Stop(); });
+  c.RunLoop(stop);
+  return kExitOk;
+}
+
+}  // namespace
+
+int ClientMain(int argc, char** argv) {
+  common::SetLogTag("client");
+  CLI::App app;
+  app.name("beacon-client");
+  Command cmd;
+  Declare(app, cmd);
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::CallForHelp&) {
+    std::cout << app.help();
+    return kExitOk;
+  } catch (const CLI::CallForVersion&) {
+    std::cout << "beacon-client " << BEACON_VERSION << "\n";
+    return kExitOk;
+  } catch (const CLI::ParseError& e) {
+    std::cerr << "beacon-client: " << e.what() << "\n\n" << app.help();
+    return kExitUsage;
+  }
+  return Execute(cmd);
+}
+
+}  // namespace client

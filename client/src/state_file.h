@@ -1,0 +1,51 @@
+// The client's small key=value state file (STATE_DIR/state): what `status`
+// shows and what the scheduler and the inventory counter must remember
+// across restarts.
+//
+// Keys in use:
+//   beacon, beacon_since, beacon_why     the beacon in use, since when, why (beacons.h)
+//   policy_revision, policy_etag         the applied manifest (applied_policy.h)
+//   <event>_at, <event>_result           last run of policy_check, inventory,
+//                                        usage_upload, log_upload, flush
+//   inventory_sequence                   the last inventory number handed out (uploads.h)
+//   usage_sample_at, last_upload_at      last usage sample, last delivered upload
+//
+// Set() changes memory only; Save() writes the whole file durably (temporary
+// file, fsync, rename, directory fsync), so a crash leaves the old or the new
+// file. Not thread-safe: the Client uses it from one thread.
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <memory>
+#include <string>
+
+#include "common/status.h"
+
+namespace client {
+
+class StateFile {
+ public:
+  // Reads `path`; a missing file is an empty state. A file that exists but
+  // cannot be read is an error rather than an empty state: saving over it
+  // would restart inventory_sequence, and the store would then keep the
+  // device's older inventories over its new ones.
+  static common::StatusOr<std::unique_ptr<StateFile>> Open(const std::string& path);
+
+  // "" or 0 when the key is absent (or, for GetInt, not a decimal number).
+  std::string Get(const std::string& key) const;
+  int64_t GetInt(const std::string& key) const;
+  // Newlines in `value` become spaces: one line per key.
+  void Set(const std::string& key, const std::string& value);
+  void SetInt(const std::string& key, int64_t value) { Set(key, std::to_string(value)); }
+
+  common::Status Save() const;
+
+ private:
+  explicit StateFile(std::string path) : path_(std::move(path)) {}
+
+  std::string path_;
+  std::map<std::string, std::string> values_;
+};
+
+}  // namespace client

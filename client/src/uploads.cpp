@@ -1,0 +1,164 @@
+#include "uploads.h"
+
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstdio>
+#include <ctime>
+
+#include "common/fs.h"
+#include "common/log.h"
+#include "common/uuid.h"
+#include "inventory/collect.h"
+#include "inventory/inventory.h"
+#include "inventory/pack.h"
+#include "inventory/usage.h"
+
+namespace client {
+
+using common::Status;
+
+namespace {
+int64_t Now() { return static_cast<int64_t>(std::time(nullptr)); }
+}  // namespace
+
+Uploads::Uploads(const ClientSettings& settings, std::string device, common::Spool* outbox,
+                 const AppliedPolicy* applied, StateFile* state)
+    : settings_(settings),
+      device_(std::move(device)),
+      outbox_(outbox),
+      applied_(applied),
+      state_(state) {}
+
+Status Uploads::CollectInventory() {
+  inventory::CollectOptions opts;
+  opts.hardware = settings_.collect_hardware;
+  opts.software = settings_.collect_software;
+  // The applied policy.xml, when there is one, decides over the local defaults.
+  const policy::ClientPolicy& pol = applied_->Policy();
+  if (applied_->HasPolicyXml()) {
+    opts.hardware = pol.hardware;
+    opts.software = pol.software;
+  }
+  for (const auto& r : pol.file_rules)
+    opts.file_rules.push_back({r.include, r.exclude, r.patterns});
+  ASSIGN_OR_RETURN(inventory::Inventory inv, inventory::Collect(device_, opts));
+  // The store keeps the newest inventory by this number, never by the
+  // device's clock (DESIGN.md "Order comes from the device's own sequence").
+  inv.sequence = state_->GetInt("inventory_sequence") + 1;
+  ASSIGN_OR_RETURN(std::string gz, inventory::Gzip(inventory::ToXml(inv)));
+  // The policy's upload limit: a beacon would refuse the body anyway, and
+  // an outbox must not fill with uploads that can never leave.
+  if (gz.size() > pol.max_upload_bytes) {
+    return common::ResourceExhausted("inventory of " + std::to_string(gz.size()) +
+                                     " bytes compressed is over the policy's upload limit of " +
+                                     std::to_string(pol.max_upload_bytes) + " bytes; not queued");
+  }
+  // Durable before the upload exists: after a crash the counter is never
+  // behind a queued inventory, so no number is used twice. A number whose
+  // upload then fails to queue is skipped; gaps are harmless.
+  state_->SetInt("inventory_sequence", inv.sequence);
+  RETURN_IF_ERROR(state_->Save().WithContext("save the inventory sequence"));
+  const std::string id = common::NewUuid();
+  RETURN_IF_ERROR(Queue("inventory", id, gz));
+  common::LogInfo("inventory collected: #" + std::to_string(inv.sequence) + ", " +
+                  std::to_string(inv.software.size()) + " packages, " +
+                  std::to_string(inv.files.size()) + " evidence files, " +
+                  std::to_string(gz.size()) + " bytes compressed, queued as " + id);
+  return Status::Ok();
+}
+
+Status Uploads::Queue(const std::string& kind, const std::string& id, const std::string& body) {
+  common::SpoolMeta meta;
+  meta.id = id;
+  meta.device = device_;
+  meta.kind = kind;
+  meta.client_version = BEACON_VERSION;
+  meta.policy_revision = applied_->Revision();
+  return outbox_->Put(meta, body);
+}
+
+Status Uploads::SampleUsage() {
+  const policy::ClientPolicy& pol = applied_->Policy();
+  if (!pol.usage_enabled) return Status::Ok();
+  const std::string path = UsageDir(settings_.state_dir) + "/current.xml";
+  inventory::Usage usage;
+  auto text = common::ReadFile(path, 64u << 20);
+  if (text.ok()) {
+    auto parsed = inventory::ParseUsageXml(*text, path);
+    if (parsed.ok() && parsed->device_id == device_) {
+      usage = std::move(parsed).value();
+    } else {
+      // Kept aside for a person to look at, never overwritten.
+      common::LogError(path +
+                       " is damaged, kept as current.xml.damaged; starting a new usage period");
+      if (::rename(path.c_str(), (path + ".damaged").c_str()) != 0) {
+        return common::ErrnoStatus("set aside " + path, errno);
+      }
+    }
+  } else if (text.status().code() != common::Code::kNotFound) {
+    return text.status();
+  }
+  if (usage.samples == 0) {
+    usage.device_id = device_;
+    usage.sample_seconds = pol.usage_sample_seconds;
+  }
+  usage.AddSample(Now(), inventory::RunningPrograms());
+  RETURN_IF_ERROR(common::WriteFileAtomic(path, inventory::ToXml(usage), 0600));
+  state_->SetInt("usage_sample_at", Now());
+  return Status::Ok();
+}
+
+// Puts closed files of `dir` (<upload id>.closed) in the outbox as `kind`,
+// then closes each of the `current` files in turn (renamed to a new
+// <upload id>.closed, so the id is fixed before anything is queued) and
+// queues it at once, keeping their order. A crash in between leaves a
+// closed file, queued again under the same id at the next call, which the
+// central stores once. Nothing more is closed while a closed file cannot
+// be queued (outbox full): closed files never pile up.
+Status Uploads::QueueClosed(const std::string& dir, const std::vector<std::string>& current,
+                            const std::string& kind) {
+  const std::string suffix = ".closed";
+  auto queue = [&](const std::string& id) -> Status {
+    const std::string file = dir + "/" + id + suffix;
+    ASSIGN_OR_RETURN(std::string body, common::ReadFile(file, 64u << 20));
+    ASSIGN_OR_RETURN(std::string gz, inventory::Gzip(body));
+    if (gz.size() > applied_->Policy().max_upload_bytes) {
+      common::LogError(kind + " " + id + " is over the policy's upload limit; dropped");
+    } else {
+      Status put = Queue(kind, id, gz);
+      if (!put.ok() && put.code() != common::Code::kAlreadyExists) return put;
+      common::LogInfo(kind + " queued as " + id);
+    }
+    if (::unlink(file.c_str()) != 0) return common::ErrnoStatus("remove " + file, errno);
+    return common::SyncDir(dir);
+  };
+  ASSIGN_OR_RETURN(auto names, common::ListDir(dir));
+  for (const auto& name : names) {
+    std::string id = name.substr(0, name.size() > suffix.size() ? name.size() - suffix.size() : 0);
+    if (common::IsUuid(id) && name == id + suffix) RETURN_IF_ERROR(queue(id));
+  }
+  for (const auto& name : current) {
+    struct stat sb {};
+    if (::stat((dir + "/" + name).c_str(), &sb) != 0 || sb.st_size == 0) continue;
+    std::string id = common::NewUuid();
+    if (::rename((dir + "/" + name).c_str(), (dir + "/" + id + suffix).c_str()) != 0) {
+      return common::ErrnoStatus("close " + dir + "/" + name, errno);
+    }
+    RETURN_IF_ERROR(common::SyncDir(dir));
+    RETURN_IF_ERROR(queue(id));
+  }
+  return Status::Ok();
+}
+
+Status Uploads::UploadUsage() {
+  return QueueClosed(UsageDir(settings_.state_dir), {"current.xml"}, "usage");
+}
+
+// The rotated log first: it holds the older lines.
+Status Uploads::UploadLogs() {
+  return QueueClosed(LogDir(settings_.state_dir), {"client.log.1", "client.log"}, "logs");
+}
+
+}  // namespace client
