@@ -106,6 +106,14 @@ int Process::Stop() {
   return -1;
 }
 
+void Process::Kill() {
+  if (pid_ <= 0) return;
+  ::kill(pid_, SIGKILL);
+  int status = 0;
+  ::waitpid(pid_, &status, 0);
+  pid_ = -1;
+}
+
 CommandResult Run(const std::vector<std::string>& argv) {
   int fds[2];
   REQUIRE(::pipe(fds) == 0);
@@ -195,20 +203,9 @@ Estate::~Estate() {
   fs::remove_all(dir);
 }
 
-void Estate::StartCentral() {
-  central = std::make_unique<Process>(std::vector<std::string>{BEACON_BIN, "--config", dir + "/central.conf"},
-                                      dir + "/central.log");
-  REQUIRE(WaitForBeacon(central_port));
-}
-
-void Estate::StopCentral() {
-  CHECK(central->Stop() == 0);
-  central.reset();
-}
-
-void Estate::StartDmz(const std::string& extra_config) {
-  // Keys in extra_config replace the defaults above (a key may be set once).
-  std::istringstream base(ReadText(dir + "/dmz.conf")), extra(extra_config);
+// Keys in extra_config replace the ones in the file (a key may be set once).
+static void MergeConfig(const std::string& path, const std::string& extra_config) {
+  std::istringstream base(ReadText(path)), extra(extra_config);
   std::string line, kept;
   std::vector<std::string> overridden;
   while (std::getline(extra, line)) overridden.push_back(line.substr(0, line.find(' ')));
@@ -217,7 +214,27 @@ void Estate::StartDmz(const std::string& extra_config) {
       kept += line + "\n";
     }
   }
-  WriteText(dir + "/dmz.conf", kept + extra_config);
+  WriteText(path, kept + extra_config);
+}
+
+void Estate::StartCentral() {
+  central = std::make_unique<Process>(std::vector<std::string>{BEACON_BIN, "--config", dir + "/central.conf"},
+                                      dir + "/central.log");
+  REQUIRE(WaitForBeacon(central_port));
+}
+
+void Estate::StartCentral(const std::string& extra_config) {
+  MergeConfig(dir + "/central.conf", extra_config);
+  StartCentral();
+}
+
+void Estate::StopCentral() {
+  CHECK(central->Stop() == 0);
+  central.reset();
+}
+
+void Estate::StartDmz(const std::string& extra_config) {
+  MergeConfig(dir + "/dmz.conf", extra_config);
   dmz = std::make_unique<Process>(std::vector<std::string>{BEACON_BIN, "--config", dir + "/dmz.conf"},
                                   dir + "/dmz.log");
   REQUIRE(WaitForBeacon(dmz_port));

@@ -29,6 +29,9 @@ class Process {
   ~Process();
   // SIGTERM, then SIGKILL after 10 s; returns the exit status.
   int Stop();
+  // SIGKILL at once (a crash: nothing is flushed or closed cleanly), then
+  // reaps the process.
+  void Kill();
   bool Running();
   const std::string& log_path() const { return log_path_; }
 
@@ -54,6 +57,9 @@ class Estate {
   Estate();
   ~Estate();
   void StartCentral();
+  // As StartCentral, with extra "key = value" lines for the central's config
+  // (they replace the defaults, as StartDmz's do).
+  void StartCentral(const std::string& extra_config);
   void StopCentral();
   // Extra "key = value" lines for the DMZ beacon's config.
   void StartDmz(const std::string& extra_config = "");
