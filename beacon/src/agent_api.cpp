@@ -158,7 +158,8 @@ void AgentApi::HandleFile(const HttpRequest& req, HttpResponse& res) {
   if (!data.ok()) {
     switch (data.status().code()) {
       case Code::kNotFound: return Fail(res, 404, "no such policy file");
-      case Code::kUnavailable: return Refuse(res, 503, "upstream unreachable");
+      case Code::kUnavailable:
+      case Code::kDeadlineExceeded: return Refuse(res, 503, "upstream unreachable");
       default:
         common::LogError("file " + sha + ": " + data.status().ToString());
         return Fail(res, 502, "policy file could not be obtained intact");

@@ -39,11 +39,17 @@ struct Beacon::Impl {
   std::unique_ptr<AgentApi> api;
   std::unique_ptr<common::HttpServer> server;
   CheckinTracker checkins;
+  uint64_t reported_dropped = 0;
   common::StopFlag stop;
 
   // Hands the tracked check-ins on: to the store (central), or upstream as
   // a "checkins" upload through the spool (relay). Kept in memory on failure.
   void FlushCheckins() {
+    if (uint64_t dropped = checkins.dropped(); dropped > reported_dropped) {
+      common::LogWarn("check-ins of " + std::to_string(dropped - reported_dropped) + " requests were not kept: " +
+                      std::to_string(CheckinTracker::kMaxPending) + " devices were pending");
+      reported_dropped = dropped;
+    }
     auto batch = checkins.Drain();
     if (batch.empty()) return;
     Status st;

@@ -11,8 +11,14 @@ namespace beacon {
 using common::Status;
 
 namespace {
-constexpr uint64_t kMaxBody = 256u << 20;
 constexpr uint64_t kMaxInventoryXml = 256u << 20;
+
+// A store that reports damage (a corrupt database file) says nothing about
+// the upload: stop and report, never reject the upload for it.
+Status FromStore(const Status& st) {
+  if (st.code() != common::Code::kDataLoss) return st;
+  return common::FailedPrecondition("the store is damaged: " + st.message());
+}
 }  // namespace
 
 Status ImportBody(inventory::Store& store, const common::SpoolMeta& meta, const std::string& body) {
@@ -22,7 +28,7 @@ Status ImportBody(inventory::Store& store, const common::SpoolMeta& meta, const 
     ASSIGN_OR_RETURN(auto batch, DecodeCheckins(body));
     // Re-applying a batch is harmless (newest check-in wins), so a duplicate
     // needs no upload record.
-    return store.RecordCheckins(batch);
+    return FromStore(store.RecordCheckins(batch));
   }
   if (meta.kind == "inventory") {
     auto xml = inventory::Gunzip(body, kMaxInventoryXml);
@@ -34,20 +40,20 @@ Status ImportBody(inventory::Store& store, const common::SpoolMeta& meta, const 
       return common::InvalidArgument("inventory names device " + inv.device_id +
                                       " but was uploaded by " + meta.device);
     }
-    return store.ImportInventory(info, inv);
+    return FromStore(store.ImportInventory(info, inv));
   }
   if (meta.kind == "usage") {
     auto xml = inventory::Gunzip(body, kMaxInventoryXml);
     if (!xml.ok()) return common::InvalidArgument("upload " + meta.id + ": " + xml.status().message());
     ASSIGN_OR_RETURN(inventory::Usage usage, inventory::ParseUsageXml(*xml, "upload " + meta.id));
-    return store.ImportUsage(info, usage);
+    return FromStore(store.ImportUsage(info, usage));
   }
-  return store.ImportBlob(info, body);
+  return FromStore(store.ImportBlob(info, body));
 }
 
 common::Attempt ImportEntry(inventory::Store& store, const common::Spool& spool,
                             const common::SpoolMeta& meta) {
-  auto body = spool.ReadWholeBody(meta, kMaxBody);
+  auto body = spool.ReadWholeBody(meta, kMaxImportBody);
   if (!body.ok()) {
     // Too large to ever import: its bytes are the problem.
     if (body.status().code() == common::Code::kResourceExhausted) {

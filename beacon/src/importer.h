@@ -19,6 +19,10 @@
 
 namespace beacon {
 
+// The largest upload the importer reads; a beacon accepts no larger one
+// (max_upload_size), so nothing acknowledged is too large to import.
+inline constexpr uint64_t kMaxImportBody = 256u << 20;
+
 // Parses and imports one body; the returned Status decides its fate
 // (Classify()): AlreadyExists for an upload imported before, InvalidArgument
 // for a body that can never be imported.

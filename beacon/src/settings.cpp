@@ -3,6 +3,7 @@
 #include <unistd.h>
 
 #include "beacon/beacon.h"
+#include "importer.h"
 #include "common/uuid.h"
 
 namespace beacon {
@@ -26,7 +27,7 @@ const std::vector<common::ConfigKey>& ConfigKeys() {
       {"read_timeout", KeyType::kDuration, "5s", "longest wait for request bytes before the connection is closed (a body cut short by it is answered 408)", 1, 3600},
       {"write_timeout", KeyType::kDuration, "5s", "longest wait to send response bytes", 1, 3600},
       {"keep_alive_timeout", KeyType::kDuration, "5s", "how long an idle keep-alive connection is kept; it holds a worker thread meanwhile, and shutdown waits for it", 1, 3600},
-      {"max_upload_size", KeyType::kBytes, "64M", "largest upload body accepted (413 above, before reading)"},
+      {"max_upload_size", KeyType::kBytes, "64M", "largest upload body accepted (413 above, before reading); at most 256M"},
       {"max_concurrent_uploads", KeyType::kInt, "32", "uploads received at once; more get 503 with Retry-After", 1, 100000},
       {"spool_max_size", KeyType::kBytes, "2G", "bytes the spool may hold; more get 503 with Retry-After"},
       {"spool_max_files", KeyType::kInt, "100000", "uploads the spool may hold; more get 503 with Retry-After", 1, 100000000},
@@ -79,6 +80,9 @@ common::StatusOr<Settings> Settings::FromConfig(const common::Config& c) {
   s.server.write_timeout_s = static_cast<int>(c.GetSeconds("write_timeout"));
   s.server.keep_alive_timeout_s = static_cast<int>(c.GetSeconds("keep_alive_timeout"));
   s.max_upload_size = c.GetBytes("max_upload_size");
+  if (s.max_upload_size > kMaxImportBody) {
+    return common::InvalidArgument("max_upload_size may be at most 256M: the central imports nothing larger");
+  }
   s.max_concurrent_uploads = static_cast<int>(c.GetInt("max_concurrent_uploads"));
   s.spool_max_size = c.GetBytes("spool_max_size");
   s.spool_max_files = static_cast<uint64_t>(c.GetInt("spool_max_files"));

@@ -28,9 +28,10 @@ using Connect = std::function<common::StatusOr<std::unique_ptr<common::Transport
 
 // Forwards ready spool entries upstream, oldest first, through the one drain
 // loop (common/drain.h): an entry leaves the spool only after the upstream's
-// 200/201, or into rejected/ on a 422. While backing off it probes the
-// upstream with GET /v1/ping every options.probe_interval and drains as
-// soon as it answers. The connection is kept between uploads and made anew
+// 200/201, or into rejected/ when its bytes are proven bad (the upstream's
+// 422, or a spool file found truncated here). While backing off after the
+// upstream could not be reached, it probes it with GET /v1/ping every
+// options.probe_interval and drains as soon as it answers. The connection is kept between uploads and made anew
 // after a failure.
 class Relay {
  public:

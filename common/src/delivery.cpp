@@ -19,6 +19,7 @@ Attempt SendSpoolEntry(Transport& transport, const Spool& spool, const SpoolMeta
   if (!local.ok()) return Attempt{local, {}, Attempt::Scope::kEntry};
   if (!res.ok()) return Attempt{res.status(), {}, Attempt::Scope::kPeer};
   Attempt attempt;
+  attempt.answered = true;
   attempt.status = StatusFromHttp(res->status, "PUT " + meta.kind + " " + meta.id);
   attempt.retry_after = std::chrono::seconds(ParseRetryAfter(res->Header("retry-after")));
   if (res->status == 413) attempt.scope = Attempt::Scope::kEntry;

@@ -29,6 +29,7 @@ void Drain::BackOff(const Attempt& attempt, Outcome outcome, Pass* pass) {
   if (outcome == Outcome::kStop) backoff_.Saturate();
   auto delay = backoff_.Next(attempt.retry_after);
   retry_at_ = options_.now() + delay;
+  unreachable_ = !attempt.answered;
   pass->backing_off = true;
   pass->wait = delay;
   if (pass->error.ok()) pass->error = attempt.status;
@@ -151,12 +152,12 @@ void Drain::Run(StopFlag& stop) {
       auto now = options_.now();
       if (now >= retry_at_) break;
       auto step = std::chrono::ceil<std::chrono::milliseconds>(retry_at_ - now);
-      if (probe_ && options_.probe_interval.count() > 0) {
+      const bool probing = probe_ && options_.probe_interval.count() > 0 && unreachable_;
+      if (probing) {
         step = std::min(step, std::chrono::ceil<std::chrono::milliseconds>(last_probe + options_.probe_interval - now));
       }
       spool_->WaitForWork(std::max(step, std::chrono::milliseconds(1)));
-      if (probe_ && options_.probe_interval.count() > 0 &&
-          options_.now() - last_probe >= options_.probe_interval) {
+      if (probing && options_.now() - last_probe >= options_.probe_interval) {
         last_probe = options_.now();
         if (probe_().ok()) {
           LogInfo(options_.name + ": the peer answers again; retrying now");

@@ -65,13 +65,15 @@ struct HttpClient::Impl {
   // Runs `send` once, and once more on a new connection if it failed at
   // once (a closed socket fails in well under a second; a stall is a real
   // failure and is not repeated) without an answer on a kept-alive one.
-  template <typename Send>
-  auto WithFreshRetry(Send send) {
+  // `ours` tells a failure we caused (a body over its cap, a body source
+  // that failed): those are not the connection's fault. (0.11.4 reports a
+  // PUT whose body cannot be written as Canceled, like our own stops.)
+  template <typename Send, typename Ours>
+  auto WithFreshRetry(Send send, Ours ours) {
     bool was_reused = reused;
     auto start = std::chrono::steady_clock::now();
     auto res = send();
-    if (!res && was_reused && res.error() != httplib::Error::Canceled &&
-        std::chrono::steady_clock::now() - start < std::chrono::seconds(1)) {
+    if (!res && was_reused && !ours() && std::chrono::steady_clock::now() - start < std::chrono::seconds(1)) {
       cli->stop();
       res = send();
     }
@@ -168,7 +170,7 @@ StatusOr<HttpResult> HttpClient::Get(const std::string& path, const HeaderList& 
       body.append(data, len);
       return true;
     });
-  });
+  }, [&] { return too_large; });
   if (!res) {
     if (too_large) return ResourceExhausted("GET " + impl_->options.url + path + ": response larger than " + std::to_string(max_body) + " bytes");
     return FromError(res.error(), "GET " + impl_->options.url + path);
@@ -189,9 +191,9 @@ StatusOr<HttpResult> HttpClient::Put(const std::string& path, const HeaderList& 
     }
     return sink.write(data->data(), data->size());
   };
-  auto res = impl_->WithFreshRetry([&] {
-    return impl_->cli->Put(path, ToHeaders(headers), static_cast<size_t>(size), provider, content_type);
-  });
+  auto res = impl_->WithFreshRetry(
+      [&] { return impl_->cli->Put(path, ToHeaders(headers), static_cast<size_t>(size), provider, content_type); },
+      [&] { return !source_error.ok(); });
   if (!source_error.ok()) {
     impl_->cli->stop();  // part of a body may be on the wire
     impl_->reused = false;

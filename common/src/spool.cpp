@@ -235,6 +235,8 @@ Status Spool::Scan() {
     bytes_ += e.meta.size;
     entries_.emplace(std::move(key), std::move(e));
   }
+  // Quarantines moved names out of ready/ into rejected/.
+  RETURN_IF_ERROR(env_->SyncDir(ready));
   return env_->SyncDir(options_.dir + "/rejected");
 }
 
@@ -411,9 +413,11 @@ Status Spool::Remove(const SpoolMeta& entry) {
 Status Spool::Reject(const SpoolMeta& entry, const std::string& reason) {
   ASSIGN_OR_RETURN(Entry e, Find(entry));
   std::string dst = RejectedPath(e.file);
+  // The reason first: a rejected entry never lacks one.
+  RETURN_IF_ERROR(WriteFileAtomic(dst + ".reason", reason + "\n", 0600, env_));
   RETURN_IF_ERROR(env_->Rename(options_.dir + "/ready/" + e.file, dst));
   Forget(SpoolKey(e.meta));
-  RETURN_IF_ERROR(WriteFileAtomic(dst + ".reason", reason + "\n", 0600, env_));
+  RETURN_IF_ERROR(env_->SyncDir(options_.dir + "/rejected"));
   RETURN_IF_ERROR(env_->SyncDir(options_.dir + "/ready"));
   LogWarn("spool " + options_.dir + ": rejected " + e.file + ": " + reason);
   return Status::Ok();

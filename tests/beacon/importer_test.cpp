@@ -110,7 +110,7 @@ TEST_CASE("importer: check-in batches and blobs") {
   CHECK(beacon::ImportEntry(*f.store, *f.spool, logs).status.code() == common::Code::kAlreadyExists);
 }
 
-TEST_CASE("importer: usage periods are parsed and stored; broken ones rejected") {
+TEST_CASE("importer: usage periods are parsed and stored, broken ones rejected") {
   Fixture f;
   std::string device = common::NewUuid();
   inventory::Usage u;

@@ -147,7 +147,7 @@ TEST_CASE("drain: the wait is the Retry-After plus jitter, and a stop waits up t
   CHECK(refused.wait <= std::chrono::seconds(60));
 }
 
-TEST_CASE("drain: a peer failure ends the pass; entries keep their order") {
+TEST_CASE("drain: a peer failure ends the pass, and entries keep their order") {
   Rig rig;
   auto a = rig.Put("a"), b = rig.Put("b"), c = rig.Put("c");
   rig.peer.script = {FaultTransport::Answer(201), FaultTransport::Answer(503)};
@@ -251,7 +251,7 @@ TEST_CASE("drain: Run probes the peer while backing off and drains when it answe
         return up ? common::Status::Ok() : common::Unavailable("down");
       });
   rig.Put("a");
-  rig.peer.script.push_back(FaultTransport::Answer(503, "3600"));
+  rig.peer.script.push_back(FaultTransport::Fail(Step::kRefuse));  // the peer is down
   common::StopFlag stop;
   std::thread t([&] { drain.Run(stop); });
   while (probes < 3) std::this_thread::sleep_for(std::chrono::milliseconds(5));
@@ -259,6 +259,34 @@ TEST_CASE("drain: Run probes the peer while backing off and drains when it answe
   up = true;
   for (int i = 0; i < 2000 && rig.spool->Count() > 0; ++i) std::this_thread::sleep_for(std::chrono::milliseconds(5));
   CHECK(rig.spool->Count() == 0);
+  stop.Stop();
+  rig.spool->Wake();
+  t.join();
+}
+
+TEST_CASE("drain: a peer that answered 503 with Retry-After is not probed out of its backoff") {
+  Rig rig;
+  Drain::Options d;
+  d.name = "answered";
+  d.backoff_base = std::chrono::seconds(1);
+  d.backoff_cap = std::chrono::seconds(1);
+  d.probe_interval = std::chrono::milliseconds(10);
+  std::atomic<int> probes{0};
+  Drain drain(
+      rig.spool.get(), [&](const common::SpoolMeta& m) { return common::SendSpoolEntry(rig.peer, *rig.spool, m, {}); },
+      d, [&] {
+        ++probes;
+        return common::Status::Ok();  // the peer is up: it just asked us to wait
+      });
+  rig.Put("a");
+  rig.peer.script.push_back(FaultTransport::Answer(503, "3600"));
+  common::StopFlag stop;
+  std::thread t([&] { drain.Run(stop); });
+  while (rig.peer.paths.empty()) std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  std::this_thread::sleep_for(std::chrono::milliseconds(300));
+  CHECK(probes == 0);
+  CHECK(rig.peer.paths.size() == 1);  // the hour is honoured
+  CHECK(rig.spool->Count() == 1);
   stop.Stop();
   rig.spool->Wake();
   t.join();

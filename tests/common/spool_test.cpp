@@ -128,7 +128,7 @@ TEST_CASE("spool: a second writer of an id in flight is turned away until the fi
   CHECK(spool->Begin(other).ok());
 }
 
-TEST_CASE("spool: a crash before rename leaves nothing visible; ready/ survives restart") {
+TEST_CASE("spool: a crash before rename leaves nothing visible, and ready/ survives restart") {
   TempDir t;
   std::string kept_id;
   common::SpoolMeta kept;

@@ -16,8 +16,9 @@
 // so one bad entry never blocks the others. Nothing but delivery or proven
 // bad bytes ever takes an entry out of the spool.
 //
-// Backing off ends early when Wake() is called or the optional `probe` (a
-// cheap request to the peer) succeeds. Not thread-safe, except Wake().
+// Backing off ends early when Wake() is called, or when the optional `probe`
+// (a cheap request to the peer) succeeds after the peer could not be
+// reached at all. Not thread-safe, except Wake().
 #pragma once
 
 #include <atomic>
@@ -38,6 +39,10 @@ struct Attempt {
   Status status;                           // the answer, mapped (StatusFromHttp), or the error
   std::chrono::seconds retry_after{0};     // the peer's Retry-After, 0 if none
   Scope scope = Scope::kPeer;
+  // The peer answered (an HTTP status). A backoff after an answer (503
+  // with Retry-After, 403) is kept whole; only one after the peer could not
+  // be reached is cut short by a successful probe.
+  bool answered = false;
 };
 
 class Drain {
@@ -98,6 +103,7 @@ class Drain {
   std::function<Status()> probe_;
   Backoff backoff_;
   Clock::time_point retry_at_{};
+  bool unreachable_ = false;  // the backoff is for a peer that did not answer
   std::map<std::string, Hold> holds_;  // by SpoolKey; only keys still in the spool
   std::atomic<bool> woken_{false};
 };
