@@ -2,7 +2,7 @@
 # Installs the Debian 12 packages needed to build and test, if any is missing.
 set -eu
 pkgs="g++ cmake make pkg-config openssl iproute2 ca-certificates
-      libcpp-httplib-dev libssl-dev libarchive-dev libpugixml-dev libsqlite3-dev catch2
+      libcpp-httplib-dev libssl-dev libpugixml-dev libsqlite3-dev catch2
       libcli11-dev zlib1g-dev
       squid"
 missing=""

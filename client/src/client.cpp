@@ -12,6 +12,7 @@
 #include "beacons.h"
 #include "common/fs.h"
 #include "common/log.h"
+#include "common/time.h"
 #include "common/protocol.h"
 #include "common/retry.h"
 #include "common/spool.h"

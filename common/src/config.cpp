@@ -16,14 +16,14 @@ std::string Trim(const std::string& s) {
   return s.substr(b, e - b + 1);
 }
 
+// A decimal integer, optionally negative: ParseDecimal with a sign.
 StatusOr<int64_t> ParseInt(const std::string& s) {
-  if (s.empty() || s.size() > 18) return InvalidArgument("'" + s + "' is not an integer");
-  size_t i = (s[0] == '-') ? 1 : 0;
-  if (i == s.size()) return InvalidArgument("'" + s + "' is not an integer");
-  for (size_t j = i; j < s.size(); ++j) {
-    if (s[j] < '0' || s[j] > '9') return InvalidArgument("'" + s + "' is not an integer");
+  bool negative = !s.empty() && s[0] == '-';
+  int64_t v = 0;
+  if (!ParseDecimal(std::string_view(s).substr(negative ? 1 : 0), &v)) {
+    return InvalidArgument("'" + s + "' is not an integer");
   }
-  return static_cast<int64_t>(std::strtoll(s.c_str(), nullptr, 10));
+  return negative ? -v : v;
 }
 
 StatusOr<bool> ParseBool(const std::string& s) {

@@ -1,5 +1,7 @@
 #include "common/http_client.h"
 
+#include "common/config.h"
+
 #include <httplib.h>
 #include <openssl/ssl.h>
 #include <unistd.h>
@@ -26,17 +28,14 @@ Status ParseHttpsUrl(const std::string& url, std::string* host, int* port) {
     if (close == std::string::npos || close == 1) return InvalidArgument("'" + url + "' has a bad IPv6 address");
     std::string after = rest.substr(close + 1);
     std::string p = after.empty() ? "443" : (after[0] == ':' ? after.substr(1) : "x");
-    if (p.empty() || p.size() > 5 || !std::all_of(p.begin(), p.end(), ::isdigit)) {
-      return InvalidArgument("'" + url + "' has a bad port");
-    }
-    *port = std::stoi(p);
+    int64_t n = 0;
+    if (!ParseDecimal(p, &n, 65535)) return InvalidArgument("'" + url + "' has a bad port");
+    *port = static_cast<int>(n);
     rest = rest.substr(1, close - 1);
   } else if (colon != std::string::npos) {
-    std::string p = rest.substr(colon + 1);
-    if (p.empty() || p.size() > 5 || !std::all_of(p.begin(), p.end(), ::isdigit)) {
-      return InvalidArgument("'" + url + "' has a bad port");
-    }
-    *port = std::stoi(p);
+    int64_t n = 0;
+    if (!ParseDecimal(rest.substr(colon + 1), &n, 65535)) return InvalidArgument("'" + url + "' has a bad port");
+    *port = static_cast<int>(n);
     rest = rest.substr(0, colon);
   }
   if (rest.empty() || *port <= 0 || *port > 65535) return InvalidArgument("'" + url + "' is not a valid URL");

@@ -1,5 +1,7 @@
 #include "common/log.h"
 
+#include "common/time.h"
+
 #include <fcntl.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -47,15 +49,6 @@ bool ParseLogLevel(const std::string& s, LogLevel* out) {
 void SetLogTag(const std::string& tag) {
   std::lock_guard<std::mutex> lock(g_mu);
   g_tag = tag;
-}
-
-std::string FormatRfc3339(int64_t unix_seconds) {
-  std::time_t t = static_cast<std::time_t>(unix_seconds);
-  std::tm tm{};
-  gmtime_r(&t, &tm);
-  char buf[32];
-  std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%SZ", &tm);
-  return buf;
 }
 
 std::string NowRfc3339() { return FormatRfc3339(static_cast<int64_t>(std::time(nullptr))); }

@@ -1,6 +1,7 @@
 #include "common/time.h"
 
 #include <chrono>
+#include <cstdio>
 
 namespace common {
 namespace {
@@ -63,6 +64,19 @@ StatusOr<int64_t> ParseRfc3339(std::string_view s) {
   }
   const int64_t days = std::chrono::sys_days(ymd).time_since_epoch().count();
   return days * 86400 + hour * 3600 + minute * 60 + second - offset;
+}
+
+std::string FormatRfc3339(int64_t unix_seconds) {
+  const std::chrono::sys_seconds t{std::chrono::seconds(unix_seconds)};
+  const auto days = std::chrono::floor<std::chrono::days>(t);
+  const std::chrono::year_month_day ymd{days};
+  const std::chrono::hh_mm_ss hms{t - days};
+  char buf[32];
+  std::snprintf(buf, sizeof buf, "%04d-%02u-%02uT%02d:%02d:%02dZ", static_cast<int>(ymd.year()),
+                static_cast<unsigned>(ymd.month()), static_cast<unsigned>(ymd.day()),
+                static_cast<int>(hms.hours().count()), static_cast<int>(hms.minutes().count()),
+                static_cast<int>(hms.seconds().count()));
+  return buf;
 }
 
 }  // namespace common

@@ -25,6 +25,7 @@
 
 #include "common/fs.h"
 #include "common/status.h"
+#include "common/time.h"
 #include "inventory/store.h"
 
 namespace inventory {
@@ -405,68 +406,6 @@ class Transaction {
   const char* begin_;
   bool active_ = false;
 };
-
-bool IsDigits(std::string_view s) {
-  for (char c : s) {
-    if (c < '0' || c > '9') return false;
-  }
-  return !s.empty();
-}
-
-int ToInt(std::string_view s) {
-  int v = 0;
-  std::from_chars(s.data(), s.data() + s.size(), v);
-  return v;
-}
-
-// Parses RFC 3339 "YYYY-MM-DDTHH:MM:SS[.frac](Z|+HH:MM|-HH:MM)" to unix
-// seconds (fraction dropped). The inventory format writes UTC with 'Z', but
-// offsets are accepted because RFC 3339 allows them and rejecting a valid
-// instant would lose an upload.
-StatusOr<int64_t> ParseRfc3339(std::string_view s) {
-  auto bad = [&] {
-    return common::InvalidArgument("collected_at '" + std::string(s) +
-                                   "' is not an RFC 3339 date-time");
-  };
-  if (s.size() < 20) return bad();
-  if (s[4] != '-' || s[7] != '-' || (s[10] != 'T' && s[10] != 't' && s[10] != ' ') ||
-      s[13] != ':' || s[16] != ':') {
-    return bad();
-  }
-  const std::string_view year = s.substr(0, 4), month = s.substr(5, 2), day = s.substr(8, 2),
-                         hour = s.substr(11, 2), minute = s.substr(14, 2),
-                         second = s.substr(17, 2);
-  for (std::string_view part : {year, month, day, hour, minute, second}) {
-    if (!IsDigits(part)) return bad();
-  }
-  size_t pos = 19;
-  if (pos < s.size() && s[pos] == '.') {
-    ++pos;
-    const size_t start = pos;
-    while (pos < s.size() && s[pos] >= '0' && s[pos] <= '9') ++pos;
-    if (pos == start) return bad();
-  }
-  int64_t offset = 0;
-  const std::string_view zone = s.substr(pos);
-  if (zone == "Z" || zone == "z") {
-    offset = 0;
-  } else if (zone.size() == 6 && (zone[0] == '+' || zone[0] == '-') && zone[3] == ':' &&
-             IsDigits(zone.substr(1, 2)) && IsDigits(zone.substr(4, 2))) {
-    const int oh = ToInt(zone.substr(1, 2)), om = ToInt(zone.substr(4, 2));
-    if (oh > 23 || om > 59) return bad();
-    offset = (zone[0] == '+' ? 1 : -1) * (oh * 3600 + om * 60);
-  } else {
-    return bad();
-  }
-  const std::chrono::year_month_day ymd{std::chrono::year(ToInt(year)),
-                                        std::chrono::month(static_cast<unsigned>(ToInt(month))),
-                                        std::chrono::day(static_cast<unsigned>(ToInt(day)))};
-  const int h = ToInt(hour), m = ToInt(minute), sec = ToInt(second);
-  // sec == 60 is a leap second; it is counted as the next second's start.
-  if (!ymd.ok() || h > 23 || m > 59 || sec > 60) return bad();
-  const int64_t days = std::chrono::sys_days(ymd).time_since_epoch().count();
-  return days * 86400 + h * 3600 + m * 60 + sec - offset;
-}
 
 int64_t NowUnix() {
   return std::chrono::duration_cast<std::chrono::seconds>(
@@ -1002,7 +941,7 @@ Status SqliteStore::ImportInventory(const UploadInfo& info, const Inventory& inv
   }
   // The device's clock is kept for display only; a malformed one still means
   // a malformed document.
-  StatusOr<int64_t> collected = ParseRfc3339(inv.collected_at);
+  StatusOr<int64_t> collected = common::ParseRfc3339(inv.collected_at);
   if (!collected.ok()) return collected.status().WithContext("upload " + info.upload_id);
 
   std::lock_guard<std::mutex> lock(write_mu_);

@@ -31,6 +31,5 @@ inline void LogError(const std::string& m) { Log(LogLevel::kError, m); }
 
 // Current time as RFC 3339 UTC ("2026-11-22T16:00:00Z").
 std::string NowRfc3339();
-std::string FormatRfc3339(int64_t unix_seconds);
 
 }  // namespace common

@@ -33,8 +33,6 @@ StatusOr<int64_t> ParseRfc3339(std::string_view text);
 
 // UTC, whole seconds, upper-case "T" and "Z": "2026-11-22T16:00:00Z".
 // ParseRfc3339(FormatRfc3339(t)) == t for every t from 1970 to the end of 9999.
-// (Declared in common/log.h as well, where it is defined today; it moves to
-// time.cpp once log.cpp is free to change.)
 std::string FormatRfc3339(int64_t unix_seconds);
 
 }  // namespace common
