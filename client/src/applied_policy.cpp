@@ -38,7 +38,7 @@ StatusOr<std::unique_ptr<AppliedPolicy>> AppliedPolicy::Open(const ClientSetting
                                                              StateFile* state) {
   std::unique_ptr<AppliedPolicy> p(new AppliedPolicy(settings, device, state));
   ASSIGN_OR_RETURN(p->verifier_, policy::ManifestVerifier::FromPemFile(settings.policy_public_key));
-  p->files_ = std::make_unique<policy::ObjectStore>(p->dir_ + "/files");
+  p->files_ = std::make_unique<policy::ObjectStore>(p->dir_ + "/files", settings.env);
   RETURN_IF_ERROR(p->files_->Init());
   p->Load();
   return p;
@@ -48,7 +48,7 @@ void AppliedPolicy::Load() {
   policy_.reset();
   schedule_.reset();
   failover_.reset();
-  auto xml = common::ReadFile(dir_ + "/manifest.xml", 1 << 20);
+  auto xml = common::ReadFile(dir_ + "/manifest.xml", 1 << 20, settings_.env);
   if (!xml.ok()) return;  // no policy applied yet
   auto manifest = policy::ParseManifestXml(*xml, "applied manifest");
   if (!manifest.ok()) return common::LogError(manifest.status().message());
@@ -136,7 +136,7 @@ Status AppliedPolicy::Check(common::HttpClient& beacon, const common::HeaderList
         RETURN_IF_ERROR(common::StatusFromHttp(file.status, "GET policy file " + f.name));
         return std::move(file.body);
       }));
-  RETURN_IF_ERROR(common::WriteFileAtomic(dir_ + "/manifest.xml", res->body));
+  RETURN_IF_ERROR(common::WriteFileAtomic(dir_ + "/manifest.xml", res->body, 0644, settings_.env));
   state_->SetInt("policy_revision", manifest.revision);
   state_->Set("policy_etag", policy::ManifestEtag(res->body));
   Load();

@@ -101,18 +101,19 @@ StatusOr<std::unique_ptr<Client>> Client::Create(const ClientSettings& settings)
   im.settings = settings;
   const std::string& dir = settings.state_dir;
   common::SetLogLevel(settings.log_level);
-  RETURN_IF_ERROR(common::MakeDirs(dir, 0700));
+  RETURN_IF_ERROR(common::MakeDirs(dir, 0700, settings.env));
   ASSIGN_OR_RETURN(im.device, common::LoadOrCreateUuidFile(dir + "/device-id"));
-  RETURN_IF_ERROR(common::MakeDirs(UsageDir(dir), 0700));
-  RETURN_IF_ERROR(common::MakeDirs(LogDir(dir), 0700));
+  RETURN_IF_ERROR(common::MakeDirs(UsageDir(dir), 0700, settings.env));
+  RETURN_IF_ERROR(common::MakeDirs(LogDir(dir), 0700, settings.env));
   // The client's own log, uploaded at the log-upload event.
   common::SetLogFile(LogDir(dir) + "/client.log", 1u << 20);
   common::Spool::Options so;
   so.dir = dir + "/outbox";
   so.max_bytes = settings.outbox_max_size;
   so.min_free_bytes = 16u << 20;
+  so.env = settings.env;
   ASSIGN_OR_RETURN(im.outbox, common::Spool::Open(so));
-  ASSIGN_OR_RETURN(im.state, StateFile::Open(dir + "/state"));
+  ASSIGN_OR_RETURN(im.state, StateFile::Open(dir + "/state", settings.env));
   ASSIGN_OR_RETURN(im.applied, AppliedPolicy::Open(settings, im.device, im.state.get()));
   im.beacons = std::make_unique<BeaconSelector>(settings, im.state.get(), im.applied.get());
   im.uploads = std::make_unique<Uploads>(settings, im.device, im.outbox.get(), im.applied.get(),

@@ -8,9 +8,9 @@
 
 namespace client {
 
-common::StatusOr<std::unique_ptr<StateFile>> StateFile::Open(const std::string& path) {
-  std::unique_ptr<StateFile> state(new StateFile(path));
-  auto text = common::ReadFile(path, 1 << 16);
+common::StatusOr<std::unique_ptr<StateFile>> StateFile::Open(const std::string& path, common::Env* env) {
+  std::unique_ptr<StateFile> state(new StateFile(path, env));
+  auto text = common::ReadFile(path, 1 << 16, env);
   if (!text.ok()) {
     if (text.status().code() == common::Code::kNotFound) return state;  // a new device
     return text.status().WithContext("read the client's state");
@@ -43,7 +43,7 @@ void StateFile::Set(const std::string& key, const std::string& value) {
 common::Status StateFile::Save() const {
   std::string out;
   for (const auto& [k, v] : values_) out += k + "=" + v + "\n";
-  return common::WriteFileAtomic(path_, out, 0600);
+  return common::WriteFileAtomic(path_, out, 0600, env_);
 }
 
 }  // namespace client

@@ -20,6 +20,7 @@
 #include <memory>
 #include <string>
 
+#include "common/env.h"
 #include "common/status.h"
 
 namespace client {
@@ -30,7 +31,8 @@ class StateFile {
   // cannot be read is an error rather than an empty state: saving over it
   // would restart inventory_sequence, and the store would then keep the
   // device's older inventories over its new ones.
-  static common::StatusOr<std::unique_ptr<StateFile>> Open(const std::string& path);
+  // `env` null: common::Env::Default().
+  static common::StatusOr<std::unique_ptr<StateFile>> Open(const std::string& path, common::Env* env = nullptr);
 
   // "" or 0 when the key is absent (or, for GetInt, not a decimal number).
   std::string Get(const std::string& key) const;
@@ -42,9 +44,10 @@ class StateFile {
   common::Status Save() const;
 
  private:
-  explicit StateFile(std::string path) : path_(std::move(path)) {}
+  StateFile(std::string path, common::Env* env) : path_(std::move(path)), env_(env) {}
 
   std::string path_;
+  common::Env* env_;
   std::map<std::string, std::string> values_;
 };
 

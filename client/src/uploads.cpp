@@ -84,7 +84,7 @@ Status Uploads::SampleUsage() {
   if (!pol.usage_enabled) return Status::Ok();
   const std::string path = UsageDir(settings_.state_dir) + "/current.xml";
   inventory::Usage usage;
-  auto text = common::ReadFile(path, 64u << 20);
+  auto text = common::ReadFile(path, 64u << 20, settings_.env);
   if (text.ok()) {
     auto parsed = inventory::ParseUsageXml(*text, path);
     if (parsed.ok() && parsed->device_id == device_) {
@@ -93,9 +93,7 @@ Status Uploads::SampleUsage() {
       // Kept aside for a person to look at, never overwritten.
       common::LogError(path +
                        " is damaged, kept as current.xml.damaged; starting a new usage period");
-      if (::rename(path.c_str(), (path + ".damaged").c_str()) != 0) {
-        return common::ErrnoStatus("set aside " + path, errno);
-      }
+      RETURN_IF_ERROR(Env()->Rename(path, path + ".damaged").WithContext("set aside"));
     }
   } else if (text.status().code() != common::Code::kNotFound) {
     return text.status();
@@ -105,7 +103,7 @@ Status Uploads::SampleUsage() {
     usage.sample_seconds = pol.usage_sample_seconds;
   }
   usage.AddSample(Now(), inventory::RunningPrograms());
-  RETURN_IF_ERROR(common::WriteFileAtomic(path, inventory::ToXml(usage), 0600));
+  RETURN_IF_ERROR(common::WriteFileAtomic(path, inventory::ToXml(usage), 0600, settings_.env));
   state_->SetInt("usage_sample_at", Now());
   return Status::Ok();
 }
@@ -122,7 +120,7 @@ Status Uploads::QueueClosed(const std::string& dir, const std::vector<std::strin
   const std::string suffix = ".closed";
   auto queue = [&](const std::string& id) -> Status {
     const std::string file = dir + "/" + id + suffix;
-    ASSIGN_OR_RETURN(std::string body, common::ReadFile(file, 64u << 20));
+    ASSIGN_OR_RETURN(std::string body, common::ReadFile(file, 64u << 20, settings_.env));
     ASSIGN_OR_RETURN(std::string gz, inventory::Gzip(body));
     if (gz.size() > applied_->Policy().max_upload_bytes) {
       common::LogError(kind + " " + id + " is over the policy's upload limit; dropped");
@@ -131,22 +129,20 @@ Status Uploads::QueueClosed(const std::string& dir, const std::vector<std::strin
       if (!put.ok() && put.code() != common::Code::kAlreadyExists) return put;
       common::LogInfo(kind + " queued as " + id);
     }
-    if (::unlink(file.c_str()) != 0) return common::ErrnoStatus("remove " + file, errno);
-    return common::SyncDir(dir);
+    RETURN_IF_ERROR(Env()->Remove(file));
+    return Env()->SyncDir(dir);
   };
-  ASSIGN_OR_RETURN(auto names, common::ListDir(dir));
+  ASSIGN_OR_RETURN(auto names, Env()->ListDir(dir));
   for (const auto& name : names) {
     std::string id = name.substr(0, name.size() > suffix.size() ? name.size() - suffix.size() : 0);
     if (common::IsUuid(id) && name == id + suffix) RETURN_IF_ERROR(queue(id));
   }
   for (const auto& name : current) {
-    struct stat sb {};
-    if (::stat((dir + "/" + name).c_str(), &sb) != 0 || sb.st_size == 0) continue;
+    auto size = Env()->FileSize(dir + "/" + name);
+    if (!size.ok() || *size == 0) continue;
     std::string id = common::NewUuid();
-    if (::rename((dir + "/" + name).c_str(), (dir + "/" + id + suffix).c_str()) != 0) {
-      return common::ErrnoStatus("close " + dir + "/" + name, errno);
-    }
-    RETURN_IF_ERROR(common::SyncDir(dir));
+    RETURN_IF_ERROR(Env()->Rename(dir + "/" + name, dir + "/" + id + suffix).WithContext("close"));
+    RETURN_IF_ERROR(Env()->SyncDir(dir));
     RETURN_IF_ERROR(queue(id));
   }
   return Status::Ok();

@@ -52,6 +52,8 @@ class Uploads {
   common::Status QueueClosed(const std::string& dir, const std::vector<std::string>& current,
                              const std::string& kind);
 
+  common::Env* Env() const { return settings_.env != nullptr ? settings_.env : common::Env::Default(); }
+
   const ClientSettings settings_;
   const std::string device_;
   common::Spool* outbox_;

@@ -14,6 +14,7 @@
 #include <vector>
 
 #include "common/config.h"
+#include "common/env.h"
 #include "common/log.h"
 #include "common/status.h"
 
@@ -70,6 +71,11 @@ struct ClientSettings {
 
   // Reads every key of ConfigKeys() from `config` (which supplies the
   // defaults), then Validate()s.
+  // Not a configuration key: the seam every file access of the client goes
+  // through (outbox, state, applied policy, usage and log periods). Null is
+  // common::Env::Default(); tests inject a fault Env.
+  common::Env* env = nullptr;
+
   static common::StatusOr<ClientSettings> FromConfig(const common::Config& config);
 
   // Checks the ranges above, that `server` is an https URL and `proxy` an
