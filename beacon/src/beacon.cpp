@@ -88,6 +88,7 @@ StatusOr<std::unique_ptr<Beacon>> Beacon::Create(const common::Config& config) {
   so.max_bytes = s.spool_max_size;
   so.max_files = s.spool_max_files;
   so.min_free_bytes = s.spool_min_free;
+  so.max_rejected_bytes = s.spool_max_rejected;
   ASSIGN_OR_RETURN(im.spool, common::Spool::Open(so));
 
   if (s.central) {

@@ -13,6 +13,13 @@ using common::Status;
 namespace {
 constexpr uint64_t kMaxInventoryXml = 256u << 20;
 
+// A body that cannot be inflated will never import (reject), unless the
+// failure is ours (out of memory): that is retried.
+Status FromGunzip(const common::SpoolMeta& meta, const Status& st) {
+  if (st.code() == common::Code::kInternal) return st;
+  return common::InvalidArgument("upload " + meta.id + ": " + st.message());
+}
+
 // A store that reports damage (a corrupt database file) says nothing about
 // the upload: stop and report, never reject the upload for it.
 Status FromStore(const Status& st) {
@@ -32,8 +39,7 @@ Status ImportBody(inventory::Store& store, const common::SpoolMeta& meta, const 
   }
   if (meta.kind == "inventory") {
     auto xml = inventory::Gunzip(body, kMaxInventoryXml);
-    // An oversized (bomb) or corrupt body will never import: reject, not retry.
-    if (!xml.ok()) return common::InvalidArgument("upload " + meta.id + ": " + xml.status().message());
+    if (!xml.ok()) return FromGunzip(meta, xml.status());
     ASSIGN_OR_RETURN(inventory::Inventory inv,
                      inventory::ParseInventoryXml(*xml, "upload " + meta.id));
     if (inv.device_id != meta.device) {
@@ -44,7 +50,7 @@ Status ImportBody(inventory::Store& store, const common::SpoolMeta& meta, const 
   }
   if (meta.kind == "usage") {
     auto xml = inventory::Gunzip(body, kMaxInventoryXml);
-    if (!xml.ok()) return common::InvalidArgument("upload " + meta.id + ": " + xml.status().message());
+    if (!xml.ok()) return FromGunzip(meta, xml.status());
     ASSIGN_OR_RETURN(inventory::Usage usage, inventory::ParseUsageXml(*xml, "upload " + meta.id));
     return FromStore(store.ImportUsage(info, usage));
   }

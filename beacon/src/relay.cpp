@@ -42,7 +42,12 @@ common::StatusOr<common::Transport*> Relay::Upstream() {
 
 common::Attempt Relay::Deliver(const common::SpoolMeta& meta) {
   auto upstream = Upstream();
-  if (!upstream.ok()) return common::Attempt{upstream.status(), {}, common::Attempt::Scope::kPeer};
+  if (!upstream.ok()) {
+    // No connection could even be made: nothing about this upload, never a rejection.
+    const Status& st = upstream.status();
+    return common::Attempt{
+        common::Classify(st) == common::Outcome::kReject ? common::FailedPrecondition(st.message()) : st, {}, {}};
+  }
   common::Attempt attempt = SendUpload(**upstream, *spool_, meta);
   // After a failed exchange the connection's state is unknown: a new one.
   if (!attempt.status.ok() && attempt.status.code() != common::Code::kAlreadyExists) upstream_.reset();

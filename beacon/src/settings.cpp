@@ -31,6 +31,7 @@ const std::vector<common::ConfigKey>& ConfigKeys() {
       {"max_concurrent_uploads", KeyType::kInt, "32", "uploads received at once; more get 503 with Retry-After", 1, 100000},
       {"spool_max_size", KeyType::kBytes, "2G", "bytes the spool may hold; more get 503 with Retry-After"},
       {"spool_max_files", KeyType::kInt, "100000", "uploads the spool may hold; more get 503 with Retry-After", 1, 100000000},
+      {"spool_max_rejected", KeyType::kBytes, "256M", "bytes spool/rejected/ may hold; above it a rejected upload keeps only its header and first 4 KiB"},
       {"spool_min_free", KeyType::kBytes, "256M", "disk space always left free; below it uploads get 507"},
       {"retry_after", KeyType::kDuration, "60s", "Retry-After sent with 503 and 507", 1, 86400},
       {"policy_cache_ttl", KeyType::kDuration, "60s", "relay: how long a cached manifest is served before revalidation upstream", 0, 86400},
@@ -87,6 +88,7 @@ common::StatusOr<Settings> Settings::FromConfig(const common::Config& c) {
   s.spool_max_size = c.GetBytes("spool_max_size");
   s.spool_max_files = static_cast<uint64_t>(c.GetInt("spool_max_files"));
   s.spool_min_free = c.GetBytes("spool_min_free");
+  s.spool_max_rejected = c.GetBytes("spool_max_rejected");
   s.retry_after = std::chrono::seconds(c.GetSeconds("retry_after"));
   s.policy_cache_ttl = std::chrono::seconds(c.GetSeconds("policy_cache_ttl"));
   s.policy_refresh_interval = std::chrono::seconds(c.GetSeconds("policy_refresh_interval"));

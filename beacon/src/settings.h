@@ -28,6 +28,7 @@ struct Settings {
   uint64_t spool_max_size = 0;
   uint64_t spool_max_files = 0;
   uint64_t spool_min_free = 0;
+  uint64_t spool_max_rejected = 0;
   std::chrono::seconds retry_after{0};
   std::chrono::seconds policy_cache_ttl{0};
   std::chrono::seconds policy_refresh_interval{0};

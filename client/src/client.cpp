@@ -52,6 +52,7 @@ constexpr ScheduledEvent kEvents[] = {
 // Declared in this order so that each part is destroyed before what it uses.
 struct Client::Impl {
   ClientSettings settings;
+  std::unique_ptr<StateLock> lock;  // held while this process works on the state folder
   std::string device;
   std::unique_ptr<common::Spool> outbox;
   std::unique_ptr<StateFile> state;
@@ -102,6 +103,7 @@ StatusOr<std::unique_ptr<Client>> Client::Create(const ClientSettings& settings)
   const std::string& dir = settings.state_dir;
   common::SetLogLevel(settings.log_level);
   RETURN_IF_ERROR(common::MakeDirs(dir, 0700, settings.env));
+  ASSIGN_OR_RETURN(im.lock, StateLock::Acquire(dir, std::chrono::seconds(60)));
   ASSIGN_OR_RETURN(im.device, common::LoadOrCreateUuidFile(dir + "/device-id"));
   RETURN_IF_ERROR(common::MakeDirs(UsageDir(dir), 0700, settings.env));
   RETURN_IF_ERROR(common::MakeDirs(LogDir(dir), 0700, settings.env));
@@ -111,6 +113,7 @@ StatusOr<std::unique_ptr<Client>> Client::Create(const ClientSettings& settings)
   so.dir = dir + "/outbox";
   so.max_bytes = settings.outbox_max_size;
   so.min_free_bytes = 16u << 20;
+  so.max_rejected_bytes = settings.outbox_max_size / 4;
   so.env = settings.env;
   ASSIGN_OR_RETURN(im.outbox, common::Spool::Open(so));
   ASSIGN_OR_RETURN(im.state, StateFile::Open(dir + "/state", settings.env));
@@ -182,7 +185,29 @@ Status Client::RunOnce() {
 
 void Client::RunLoop(common::StopFlag& stop) {
   Impl& im = *impl_;
+  bool first = true;
   while (!stop.stopped()) {
+    // The state folder is held only while a round works, so that
+    // `inventory --now` or `status` can run between rounds; after taking it
+    // again, everything another process may have changed is read anew.
+    if (!first) {
+      auto lock = StateLock::Acquire(im.settings.state_dir, std::chrono::minutes(10));
+      if (!lock.ok()) {
+        common::LogWarn(lock.status().ToString());
+        continue;
+      }
+      im.lock = std::move(lock).value();
+      Status reloaded = im.state->Reload();
+      if (reloaded.ok()) reloaded = im.outbox->Reload();
+      if (!reloaded.ok()) {
+        common::LogError("cannot read the state folder again: " + reloaded.ToString());
+        im.lock.reset();
+        if (!stop.SleepFor(std::chrono::minutes(1))) break;
+        continue;
+      }
+      im.applied->Load();
+    }
+    first = false;
     for (const ScheduledEvent& e : kEvents) {
       // Re-read for every event: a policy check may have brought a new schedule.
       policy::Schedule schedule = im.applied->EffectiveSchedule();
@@ -214,6 +239,7 @@ void Client::RunLoop(common::StopFlag& stop) {
     if (until_retry > std::chrono::milliseconds(0) && im.outbox->Count() > 0) {
       wait = std::min(wait, std::chrono::ceil<std::chrono::milliseconds>(until_retry));
     }
+    im.lock.reset();
     if (!stop.SleepFor(wait)) break;
   }
 }

@@ -30,7 +30,11 @@ common::Attempt OutboxDelivery::Send(const common::SpoolMeta& meta) {
     attempt = common::SendSpoolEntry(beacon, *outbox_, meta, headers_());
     return attempt.scope == common::Attempt::Scope::kEntry ? Status::Ok() : attempt.status;
   });
-  if (!st.ok() && attempt.status.ok()) attempt.status = st;  // no beacon could be used at all
+  if (!st.ok() && attempt.status.ok()) {
+    // No beacon could be used at all (a bad URL, no CA bundle): nothing
+    // about this upload, so never a rejection.
+    attempt.status = common::Classify(st) == common::Outcome::kReject ? common::FailedPrecondition(st.message()) : st;
+  }
   if (common::Classify(attempt.status) == common::Outcome::kDone) {
     state_->SetInt("last_upload_at", static_cast<int64_t>(std::time(nullptr)));
   }

@@ -16,6 +16,7 @@
 #pragma once
 
 #include <cstdint>
+#include <chrono>
 #include <map>
 #include <memory>
 #include <string>
@@ -42,6 +43,9 @@ class StateFile {
   void SetInt(const std::string& key, int64_t value) { Set(key, std::to_string(value)); }
 
   common::Status Save() const;
+  // Reads the file again (another beacon-client process may have written
+  // it while this one did not hold the state lock).
+  common::Status Reload();
 
  private:
   StateFile(std::string path, common::Env* env) : path_(std::move(path)), env_(env) {}
@@ -49,6 +53,24 @@ class StateFile {
   std::string path_;
   common::Env* env_;
   std::map<std::string, std::string> values_;
+};
+
+// One beacon-client at a time works on a state folder: an exclusive flock on
+// STATE_DIR/lock, held while it reads or changes anything there. Without it
+// a daemon and an `inventory --now` would each keep their own copy of the
+// state (and hand out one inventory number twice) and of the outbox index.
+class StateLock {
+ public:
+  // Waits up to `wait` for the lock; Unavailable if another process keeps
+  // it that long.
+  static common::StatusOr<std::unique_ptr<StateLock>> Acquire(const std::string& dir, std::chrono::seconds wait);
+  ~StateLock();
+  StateLock(const StateLock&) = delete;
+  StateLock& operator=(const StateLock&) = delete;
+
+ private:
+  explicit StateLock(int fd) : fd_(fd) {}
+  int fd_;
 };
 
 }  // namespace client

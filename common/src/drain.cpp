@@ -20,11 +20,6 @@ Drain::Drain(Spool* spool, Deliver deliver, Options options, std::function<Statu
       probe_(std::move(probe)),
       backoff_(options_.backoff_base, options_.backoff_cap) {}
 
-void Drain::Wake() {
-  woken_ = true;
-  spool_->Wake();
-}
-
 void Drain::BackOff(const Attempt& attempt, Outcome outcome, Pass* pass) {
   if (outcome == Outcome::kStop) backoff_.Saturate();
   auto delay = backoff_.Next(attempt.retry_after);
@@ -43,7 +38,8 @@ void Drain::BackOff(const Attempt& attempt, Outcome outcome, Pass* pass) {
 
 Drain::Pass Drain::RunPass() {
   Pass pass;
-  if (woken_.exchange(false)) {
+  if (woken_) {
+    woken_ = false;
     backoff_.Reset();
     retry_at_ = Clock::time_point{};
   }
@@ -86,7 +82,8 @@ Drain::Pass Drain::RunPass() {
         if (!removed.ok()) {
           // Delivered, but the spool cannot let go of it: pause instead of
           // sending everything again at once (the peer dedupes what is sent).
-          BackOff(Attempt{removed.WithContext("delivered " + key + " but cannot remove it"), {}, {}},
+          // (answered: the peer is fine, our disk is not; no probe ends this.)
+          BackOff(Attempt{removed.WithContext("delivered " + key + " but cannot remove it"), {}, {}, true},
                   Outcome::kRetry, &pass);
           return pass;
         }
@@ -100,7 +97,7 @@ Drain::Pass Drain::RunPass() {
       case Outcome::kReject: {
         Status rejected = spool_->Reject(meta, attempt.status.ToString());
         if (!rejected.ok()) {
-          BackOff(Attempt{rejected.WithContext("cannot quarantine " + key), {}, {}}, Outcome::kRetry, &pass);
+          BackOff(Attempt{rejected.WithContext("cannot quarantine " + key), {}, {}, true}, Outcome::kRetry, &pass);
           return pass;
         }
         holds_.erase(key);
@@ -141,22 +138,25 @@ std::chrono::milliseconds Drain::UntilNextHold(Clock::time_point now) const {
 
 void Drain::Run(StopFlag& stop) {
   while (!stop.stopped()) {
+    // Read before the pass: a commit, Wake() or stop during it is not missed.
+    uint64_t seen = spool_->Generation();
     Pass pass = RunPass();
     if (!pass.backing_off) {
       if (pass.delivered + pass.rejected > 0) continue;  // more may have come meanwhile
-      spool_->WaitForWork(UntilNextHold(options_.now()));
+      spool_->WaitForWork(seen, UntilNextHold(options_.now()));
       continue;
     }
     auto last_probe = options_.now();
-    while (!stop.stopped() && !woken_) {
+    for (;;) {
+      seen = spool_->Generation();
       auto now = options_.now();
-      if (now >= retry_at_) break;
+      if (stop.stopped() || woken_ || now >= retry_at_) break;
       auto step = std::chrono::ceil<std::chrono::milliseconds>(retry_at_ - now);
       const bool probing = probe_ && options_.probe_interval.count() > 0 && unreachable_;
       if (probing) {
         step = std::min(step, std::chrono::ceil<std::chrono::milliseconds>(last_probe + options_.probe_interval - now));
       }
-      spool_->WaitForWork(std::max(step, std::chrono::milliseconds(1)));
+      spool_->WaitForWork(seen, std::max(step, std::chrono::milliseconds(1)));
       if (probing && options_.now() - last_probe >= options_.probe_interval) {
         last_probe = options_.now();
         if (probe_().ok()) {

@@ -162,22 +162,33 @@ Spool::~Spool() = default;
 
 StatusOr<std::unique_ptr<Spool>> Spool::Open(const Options& options) {
   std::unique_ptr<Spool> s(new Spool(options));
-  Env* env = s->env_;
   for (const char* sub : {"incoming", "ready", "rejected"}) {
-    RETURN_IF_ERROR(env->MakeDirs(options.dir + "/" + sub, 0700));
+    RETURN_IF_ERROR(s->env_->MakeDirs(options.dir + "/" + sub, 0700));
+  }
+  RETURN_IF_ERROR(s->Reload());
+  return s;
+}
+
+Status Spool::Reload() {
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    entries_.clear();
+    bytes_ = 0;
+    rejected_bytes_ = 0;
   }
   // Bodies in incoming/ were never acknowledged: their senders will retry.
-  ASSIGN_OR_RETURN(auto incoming, env->ListDir(options.dir + "/incoming"));
-  for (const auto& name : incoming) (void)env->Remove(options.dir + "/incoming/" + name);
-  RETURN_IF_ERROR(env->SyncDir(options.dir + "/incoming"));
-  RETURN_IF_ERROR(s->Scan());
-  return s;
+  ASSIGN_OR_RETURN(auto incoming, env_->ListDir(options_.dir + "/incoming"));
+  for (const auto& name : incoming) (void)env_->Remove(options_.dir + "/incoming/" + name);
+  RETURN_IF_ERROR(env_->SyncDir(options_.dir + "/incoming"));
+  return Scan();
 }
 
 void Spool::Quarantine(const std::string& name, const Status& why) {
   LogError("spool " + options_.dir + ": quarantining ready/" + name + ": " + why.message());
   std::string dst = RejectedPath(name);
+  auto size = env_->FileSize(options_.dir + "/ready/" + name);
   Status moved = env_->Rename(options_.dir + "/ready/" + name, dst);
+  if (moved.ok() && size.ok()) rejected_bytes_ += *size;
   if (!moved.ok()) {
     // It stays where it is; a sender's retry of the same upload replaces
     // it (FinishCommit), and every restart reports it again.
@@ -190,6 +201,11 @@ void Spool::Quarantine(const std::string& name, const Status& why) {
 
 Status Spool::Scan() {
   const std::string ready = options_.dir + "/ready";
+  ASSIGN_OR_RETURN(auto rejected, env_->ListDir(options_.dir + "/rejected"));
+  for (const auto& name : rejected) {
+    auto size = env_->FileSize(options_.dir + "/rejected/" + name);
+    if (size.ok()) rejected_bytes_ += *size;
+  }
   ASSIGN_OR_RETURN(auto names, env_->ListDir(ready));
   std::vector<Entry> found;
   for (const auto& name : names) {
@@ -197,7 +213,11 @@ Status Spool::Scan() {
     auto head = env_->ReadAt(path, 0, kMaxHeader + 256);
     auto size = env_->FileSize(path);
     if (!head.ok() || !size.ok()) {
-      Quarantine(name, (head.ok() ? size.status() : head.status()).WithContext("cannot be read"));
+      // Not proven bad, so never quarantined (EACCES after a run as root,
+      // EMFILE, EIO): it stays where it is, reported at every start, and a
+      // sender's resend of the same upload replaces it (FinishCommit).
+      LogError("spool " + options_.dir + ": cannot read ready/" + name + ", left in place: " +
+               (head.ok() ? size.status() : head.status()).message());
       continue;
     }
     uint64_t off = 0;
@@ -412,11 +432,38 @@ Status Spool::Remove(const SpoolMeta& entry) {
 
 Status Spool::Reject(const SpoolMeta& entry, const std::string& reason) {
   ASSIGN_OR_RETURN(Entry e, Find(entry));
-  std::string dst = RejectedPath(e.file);
+  const std::string src = options_.dir + "/ready/" + e.file;
+  const std::string dst = RejectedPath(e.file);
+  const uint64_t file_size = e.body_offset + e.meta.size;
+  uint64_t rejected_bytes = 0;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    rejected_bytes = rejected_bytes_;
+  }
+  const bool cut = rejected_bytes + file_size > options_.max_rejected_bytes;
   // The reason first: a rejected entry never lacks one.
-  RETURN_IF_ERROR(WriteFileAtomic(dst + ".reason", reason + "\n", 0600, env_));
-  RETURN_IF_ERROR(env_->Rename(options_.dir + "/ready/" + e.file, dst));
+  RETURN_IF_ERROR(WriteFileAtomic(dst + ".reason",
+                                  reason + (cut ? " (kept: the header and the first 4 KiB of the body; rejected/ "
+                                                  "holds its maximum of " +
+                                                      std::to_string(options_.max_rejected_bytes) + " bytes)"
+                                                : "") +
+                                      "\n",
+                                  0600, env_));
+  uint64_t kept = file_size;
+  if (cut) {
+    ASSIGN_OR_RETURN(std::string head, env_->ReadAt(src, 0, e.body_offset + std::min<uint64_t>(e.meta.size, 4096)));
+    RETURN_IF_ERROR(WriteFileAtomic(dst, head, 0600, env_));
+    Status removed = env_->Remove(src);
+    if (!removed.ok() && removed.code() != Code::kNotFound) return removed;
+    kept = head.size();
+  } else {
+    RETURN_IF_ERROR(env_->Rename(src, dst));
+  }
   Forget(SpoolKey(e.meta));
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    rejected_bytes_ += kept;
+  }
   RETURN_IF_ERROR(env_->SyncDir(options_.dir + "/rejected"));
   RETURN_IF_ERROR(env_->SyncDir(options_.dir + "/ready"));
   LogWarn("spool " + options_.dir + ": rejected " + e.file + ": " + reason);
@@ -431,10 +478,14 @@ void Spool::Forget(const std::string& key) {
   entries_.erase(it);
 }
 
-bool Spool::WaitForWork(std::chrono::milliseconds timeout) {
+uint64_t Spool::Generation() const {
+  std::lock_guard<std::mutex> lock(mu_);
+  return generation_;
+}
+
+bool Spool::WaitForWork(uint64_t seen, std::chrono::milliseconds timeout) {
   std::unique_lock<std::mutex> lock(mu_);
-  uint64_t gen = generation_;
-  return cv_.wait_for(lock, timeout, [&] { return generation_ != gen; });
+  return cv_.wait_for(lock, timeout, [&] { return generation_ != seen; });
 }
 
 void Spool::Wake() {

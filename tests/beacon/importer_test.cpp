@@ -136,3 +136,59 @@ TEST_CASE("importer: usage periods are parsed and stored, broken ones rejected")
   }
   CHECK(f.store->UsageSummary(device)->size() == 1);
 }
+
+namespace {
+
+// A real store whose writes report damage, as SQLite does for a corrupt
+// database file (SQLITE_CORRUPT -> DataLoss): fault injection through the
+// Store seam.
+class DamagedStore : public inventory::Store {
+ public:
+  explicit DamagedStore(inventory::Store* real) : real_(real) {}
+  common::Status ImportInventory(const inventory::UploadInfo&, const inventory::Inventory&) override { return Damage(); }
+  common::Status ImportUsage(const inventory::UploadInfo&, const inventory::Usage&) override { return Damage(); }
+  common::Status ImportBlob(const inventory::UploadInfo&, const std::string&) override { return Damage(); }
+  common::Status RecordCheckins(const std::vector<inventory::Checkin>&) override { return Damage(); }
+  common::StatusOr<bool> HasUpload(const std::string& d, const std::string& u) override { return real_->HasUpload(d, u); }
+  common::StatusOr<std::vector<inventory::DeviceRow>> ListDevices() override { return real_->ListDevices(); }
+  common::StatusOr<inventory::DeviceRow> GetDevice(const std::string& d) override { return real_->GetDevice(d); }
+  common::StatusOr<std::vector<std::string>> DeviceAddresses(const std::string& d) override {
+    return real_->DeviceAddresses(d);
+  }
+  common::StatusOr<std::vector<inventory::UsageRow>> UsageSummary(const std::string& d) override {
+    return real_->UsageSummary(d);
+  }
+  common::StatusOr<std::vector<inventory::FileEvidence>> DeviceFiles(const std::string& d) override {
+    return real_->DeviceFiles(d);
+  }
+  common::StatusOr<std::vector<inventory::SoftwareRow>> DeviceSoftware(const std::string& d) override {
+    return real_->DeviceSoftware(d);
+  }
+  common::StatusOr<std::vector<inventory::SoftwareRow>> FindSoftware(const std::string& p) override {
+    return real_->FindSoftware(p);
+  }
+
+ private:
+  static common::Status Damage() { return common::DataLoss("store.sqlite: database disk image is malformed"); }
+  inventory::Store* real_;
+};
+
+}  // namespace
+
+TEST_CASE("importer: a damaged store stops the importer and rejects no upload") {
+  Fixture f;
+  DamagedStore damaged(f.store.get());
+  std::string device = common::NewUuid();
+  auto gz = inventory::Gzip(inventory::ToXml(Sample(device, 2)));
+  REQUIRE(gz.ok());
+  f.Add(device, "inventory", *gz);
+  f.Add(device, "logs", "log lines");
+  beacon::Importer importer(f.spool.get(), &damaged, [](const std::string&) {});
+  auto pass = importer.RunPass();
+  CHECK(pass.backing_off);
+  CHECK(pass.rejected == 0);
+  CHECK(pass.error.code() == common::Code::kFailedPrecondition);
+  CHECK(pass.error.message().find("damaged") != std::string::npos);
+  CHECK(f.spool->Count() == 2);
+  CHECK(std::filesystem::is_empty(f.dir + "/spool/rejected"));
+}

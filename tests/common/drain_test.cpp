@@ -222,18 +222,6 @@ TEST_CASE("drain: when the spool cannot let go of a delivered entry it pauses in
   CHECK(rig.drain->RunPass().delivered == 2);  // the peer dedupes the resend
 }
 
-TEST_CASE("drain: Wake ends a backoff at once and resets it") {
-  Rig rig;
-  rig.Put("a");
-  rig.peer.script.push_back(FaultTransport::Answer(503, "3600"));
-  REQUIRE(rig.drain->RunPass().backing_off);
-  CHECK(rig.drain->RunPass().backing_off);
-  rig.drain->Wake();
-  auto pass = rig.drain->RunPass();
-  CHECK(pass.delivered == 1);
-  CHECK_FALSE(pass.backing_off);
-}
-
 TEST_CASE("drain: Run probes the peer while backing off and drains when it answers") {
   Rig rig;
   // A real clock here: Run sleeps.

@@ -3,6 +3,7 @@
 #include <catch2/catch.hpp>
 #include <filesystem>
 
+#include "common/fs.h"
 #include "common/sha256.h"
 #include "common/spool.h"
 #include "common/uuid.h"
@@ -215,7 +216,7 @@ TEST_CASE("spool: a clock stepped back or forward changes no order") {
   CHECK(listed == order);
 }
 
-TEST_CASE("spool: an entry that cannot be read at start-up is quarantined and logged, and its upload can be sent again") {
+TEST_CASE("spool: an entry that cannot be read at start-up stays in place, and a resend of its upload is stored") {
   TempDir t;
   FaultEnv env;
   auto m = Meta(1);
@@ -227,13 +228,17 @@ TEST_CASE("spool: an entry that cannot be read at start-up is quarantined and lo
   auto spool = Open(t.path, &env);
   env.FailReadsOf("", 0);
   CHECK(spool->Count() == 0);
-  CHECK(fs::exists(t.path + "/rejected/" + common::SpoolKey(m) + ".upl"));
-  auto reason = env.ReadFile(t.path + "/rejected/" + common::SpoolKey(m) + ".upl.reason", 1000);
-  REQUIRE(reason.ok());
-  CHECK(reason->find("cannot be read") != std::string::npos);
-  // Not "already stored": a resend is stored afresh.
+  // Not proven bad: never moved to rejected/.
+  CHECK(fs::exists(t.path + "/ready/" + common::SpoolKey(m) + ".upl"));
+  CHECK(Files(t.path + "/rejected") == 0);
+  // Not "already stored": a resend is stored and takes the name.
   CHECK(spool->Put(m, Body(1)).ok());
   CHECK(spool->Contains(m.device, m.id));
+  CHECK(*spool->ReadWholeBody(m, 1 << 20) == Body(1));
+  // And a restart (the disk readable again) indexes it once.
+  spool.reset();
+  auto again = Open(t.path, &env);
+  CHECK(again->Count() == 1);
 }
 
 TEST_CASE("spool: the same upload id from two devices is two entries") {
@@ -274,4 +279,40 @@ TEST_CASE("spool: an entry from before the device was in the name is still deliv
   CHECK(*spool->ReadWholeBody(m, 100) == "legacy");
   REQUIRE(spool->Remove(m).ok());
   CHECK(Files(t.path + "/ready") == 0);
+}
+
+TEST_CASE("spool: rejected/ is bounded: past its cap a rejected upload keeps its header and 4 KiB") {
+  TempDir t;
+  common::Spool::Options o;
+  o.dir = t.path;
+  o.min_free_bytes = 0;
+  o.max_rejected_bytes = 15000;
+  auto spool = std::move(common::Spool::Open(o)).value();
+  auto a = Meta(1), b = Meta(2);
+  REQUIRE(spool->Put(a, std::string(10000, 'a')).ok());
+  REQUIRE(spool->Put(b, std::string(10000, 'b')).ok());
+  REQUIRE(spool->Reject(a, "InvalidArgument: not gzip").ok());
+  REQUIRE(spool->Reject(b, "InvalidArgument: not gzip").ok());
+  const std::string ra = t.path + "/rejected/" + common::SpoolKey(a) + ".upl";
+  const std::string rb = t.path + "/rejected/" + common::SpoolKey(b) + ".upl";
+  CHECK(fs::file_size(ra) > 10000);  // whole
+  CHECK(fs::file_size(rb) < 10000);  // cut
+  uint64_t off = 0;
+  auto head = common::ReadFile(rb, 1 << 20);
+  REQUIRE(head.ok());
+  auto meta = common::DecodeSpoolHeader(*head, &off);
+  REQUIRE(meta.ok());  // the header (who, what, digest) is kept as evidence
+  CHECK(meta->id == b.id);
+  CHECK(head->size() - off == 4096);
+  auto reason = common::ReadFile(rb + ".reason", 4096);
+  REQUIRE(reason.ok());
+  CHECK(reason->find("first 4 KiB") != std::string::npos);
+  CHECK(spool->Count() == 0);
+  // The count survives a restart: the next one is cut at once.
+  spool.reset();
+  auto again = std::move(common::Spool::Open(o)).value();
+  auto c = Meta(3);
+  REQUIRE(again->Put(c, std::string(6000, 'c')).ok());
+  REQUIRE(again->Reject(c, "InvalidArgument: x").ok());
+  CHECK(fs::file_size(t.path + "/rejected/" + common::SpoolKey(c) + ".upl") < 6000);
 }

@@ -7,6 +7,7 @@
 
 #include "client/client.h"
 #include "client/settings.h"
+#include "state_file.h"
 #include "common/spool.h"
 #include "inventory/inventory.h"
 #include "inventory/pack.h"
@@ -74,5 +75,33 @@ TEST_CASE("client: ENOSPC or EIO while an inventory is queued loses nothing and 
     CHECK(numbers.insert(inv->sequence).second);  // never handed out twice
   }
   c->reset();
+  fs::remove_all(dir);
+}
+
+TEST_CASE("client: one process at a time works on a state folder") {
+  char tmpl[] = "/tmp/client-lock-XXXXXX";
+  const std::string dir = ::mkdtemp(tmpl);
+  client::ClientSettings settings;
+  settings.server = "https://127.0.0.1:1";
+  settings.ca_file = std::string(TEST_CERT_DIR) + "/ca.pem";
+  settings.policy_public_key = std::string(TEST_CERT_DIR) + "/policy.pub";
+  settings.state_dir = dir;
+  settings.collect_software = false;
+  {
+    auto held = client::StateLock::Acquire(dir, std::chrono::seconds(0));
+    REQUIRE(held.ok());
+    // A second one (another beacon-client process would block the same way) waits, then gives up.
+    auto second = client::StateLock::Acquire(dir, std::chrono::seconds(0));
+    CHECK(second.status().code() == common::Code::kUnavailable);
+  }
+  // Released: a client takes it, numbers an inventory and saves its state;
+  // a later one (after the first let go) continues the numbering.
+  for (int round = 1; round <= 2; ++round) {
+    auto c = client::Client::Create(settings);
+    REQUIRE(c.ok());
+    CHECK(client::StateLock::Acquire(dir, std::chrono::seconds(0)).status().code() == common::Code::kUnavailable);
+    REQUIRE((*c)->CollectInventory().ok());
+    CHECK((*c)->StatusReport().find("#" + std::to_string(round)) != std::string::npos);
+  }
   fs::remove_all(dir);
 }

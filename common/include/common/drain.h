@@ -16,12 +16,12 @@
 // so one bad entry never blocks the others. Nothing but delivery or proven
 // bad bytes ever takes an entry out of the spool.
 //
-// Backing off ends early when Wake() is called, or when the optional `probe`
-// (a cheap request to the peer) succeeds after the peer could not be
-// reached at all. Not thread-safe, except Wake().
+// Backing off ends early when the optional `probe` (a cheap request to the
+// peer) succeeds after the peer could not be reached at all. Not
+// thread-safe: one thread runs the loop (stopping it: the StopFlag, then
+// Spool::Wake()).
 #pragma once
 
-#include <atomic>
 #include <chrono>
 #include <functional>
 #include <map>
@@ -80,11 +80,9 @@ class Drain {
   Pass RunPass();
 
   // Passes until `stop`: right after progress, on new entries, when an
-  // entry's hold ends, and after a backoff (or sooner: Wake(), probe).
+  // entry's hold ends, and after a backoff (or sooner, when the probe finds
+  // the peer back).
   void Run(StopFlag& stop);
-
-  // Ends a backoff now and resets it (the peer is back). Thread-safe.
-  void Wake();
 
   // When the queue's backoff ends (the past when it is not backing off).
   Clock::time_point retry_at() const { return retry_at_; }
@@ -105,7 +103,7 @@ class Drain {
   Clock::time_point retry_at_{};
   bool unreachable_ = false;  // the backoff is for a peer that did not answer
   std::map<std::string, Hold> holds_;  // by SpoolKey; only keys still in the spool
-  std::atomic<bool> woken_{false};
+  bool woken_ = false;  // the probe found the peer back
 };
 
 }  // namespace common

@@ -63,6 +63,10 @@ class Spool {
     uint64_t max_bytes = 1ull << 30;     // ready + incoming bodies; Unavailable above
     uint64_t max_files = 100000;         // ready + incoming entries; Unavailable above
     uint64_t min_free_bytes = 64u << 20;  // keep this much of the disk free
+    // Bytes rejected/ may hold. Above it a rejected entry keeps only its
+    // header and the first 4 KiB of its body (its reason says so), so that
+    // uploads rejected by the thousand cannot fill the disk.
+    uint64_t max_rejected_bytes = 256u << 20;
     Env* env = nullptr;                   // null: Env::Default()
   };
 
@@ -85,11 +89,17 @@ class Spool {
     std::unique_ptr<Impl> impl_;
   };
 
-  // Creates the folders, deletes incoming/, indexes ready/ (an entry that is
-  // corrupt or cannot be read is moved to rejected/ with the reason, and
-  // logged).
+  // Creates the folders, deletes incoming/, indexes ready/. An entry proven
+  // corrupt (bad header, length or name) is moved to rejected/ with the
+  // reason; one that cannot be read is left in place unindexed (a resend of
+  // it replaces it). Both are logged.
   static StatusOr<std::unique_ptr<Spool>> Open(const Options& options);
   ~Spool();
+
+  // Forgets the index and reads the folder again as Open() does (another
+  // process may have changed it; the caller holds whatever lock makes it
+  // the only user now). No Writer may be alive.
+  Status Reload();
 
   // Starts receiving. AlreadyExists if (device, id) is ready already (the
   // caller answers "stored"); Unavailable while another Writer of the same
@@ -120,12 +130,17 @@ class Spool {
   // Deletes a delivered entry (durably). A file that vanished already is
   // forgotten without error.
   Status Remove(const SpoolMeta& entry);
-  // Moves an entry to rejected/ with a reason file beside it.
+  // Moves an entry to rejected/ with a reason file beside it (cut to its
+  // header and 4 KiB of body when rejected/ holds max_rejected_bytes).
   Status Reject(const SpoolMeta& entry, const std::string& reason);
 
-  // Blocks until an entry is committed, Wake() is called or `timeout`
-  // passes; false on timeout.
-  bool WaitForWork(std::chrono::milliseconds timeout);
+  // A counter that changes whenever an entry is committed or Wake() is
+  // called. Read it before looking at the spool, then wait with it, so that
+  // nothing that happens in between is missed.
+  uint64_t Generation() const;
+  // Blocks until Generation() differs from `seen` or `timeout` passes;
+  // false on timeout.
+  bool WaitForWork(uint64_t seen, std::chrono::milliseconds timeout);
   // Wakes every WaitForWork (shutdown, or the upstream is back).
   void Wake();
 
@@ -155,6 +170,7 @@ class Spool {
   uint64_t next_seq_ = 1;
   uint64_t reserved_ = 0;  // bytes of bodies being received
   uint64_t bytes_ = 0;     // bytes of ready bodies
+  uint64_t rejected_bytes_ = 0;  // bytes of files in rejected/
   std::map<std::string, Entry> entries_;  // by SpoolKey
   std::set<std::string> receiving_;       // keys with a Writer alive
 };
