@@ -44,11 +44,12 @@ class Client {
   // Puts the client's own log (state_dir/log/client.log and its rotated
   // predecessor) in the outbox (kind logs), the same way.
   common::Status UploadLogs();
-  // Sends the outbox, oldest first. An upload leaves the outbox only after the
-  // beacon's 200/201. Stops at the first retryable or configuration failure
-  // (returned); uploads the beacon refuses as bad (400, 413) go to
-  // outbox/rejected/ and the first such refusal is returned after the rest
-  // were sent.
+  // One pass of the outbox's drain loop (common/drain.h), oldest first. An
+  // upload leaves the outbox only after the beacon's 200/201, or into
+  // outbox/rejected/ when the beacon proves its bytes bad (422). A beacon
+  // that cannot be reached or refuses us ends the pass and starts a backoff
+  // (later calls send nothing until it ends); a 413 holds that upload alone.
+  // Returns the first failure met (OK if none).
   common::Status Flush();
 
   // One full cycle: CheckPolicy, CollectInventory, SampleUsage, UploadUsage,

@@ -23,7 +23,9 @@ StatusOr<std::string> ReadFile(const std::string& path, uint64_t max_bytes = 64u
                                Env* env = nullptr);
 
 // Durably replaces `path` with `data` (temp file, fsync, rename, fsync dir).
-// On failure the target is unchanged and the temporary file is removed.
+// On failure the temporary file is removed and the target is either unchanged
+// or (when only the final directory fsync failed) replaced but perhaps not
+// yet durable.
 Status WriteFileAtomic(const std::string& path, std::string_view data, int mode = 0644,
                        Env* env = nullptr);
 
