@@ -12,6 +12,7 @@
 #include "common/sha256.h"
 #include "common/uuid.h"
 #include "support/fault_env.h"
+#include "support/temp_dir.h"
 #include "support/fault_transport.h"
 
 namespace fs = std::filesystem;
@@ -21,16 +22,9 @@ using testing_support::FaultEnv;
 using testing_support::FaultTransport;
 using Step = FaultTransport::Step;
 
-namespace {
+using testing_support::TempDir;
 
-struct TempDir {
-  std::string path;
-  TempDir() {
-    char tmpl[] = "/tmp/drain-test-XXXXXX";
-    path = ::mkdtemp(tmpl);
-  }
-  ~TempDir() { fs::remove_all(path); }
-};
+namespace {
 
 // A spool, a scripted peer and a drain loop between them, on a clock the
 // test steps.

@@ -8,20 +8,14 @@
 #include "common/spool.h"
 #include "common/uuid.h"
 #include "support/fault_env.h"
+#include "support/temp_dir.h"
 
 namespace fs = std::filesystem;
 using testing_support::FaultEnv;
 
-namespace {
+using testing_support::TempDir;
 
-struct TempDir {
-  std::string path;
-  TempDir() {
-    char tmpl[] = "/tmp/spool-fault-XXXXXX";
-    path = ::mkdtemp(tmpl);
-  }
-  ~TempDir() { fs::remove_all(path); }
-};
+namespace {
 
 common::SpoolMeta Meta(int n) {
   common::SpoolMeta m;

@@ -15,19 +15,13 @@
 #include "common/sha256.h"
 #include "common/uuid.h"
 #include "support/mutate.h"
+#include "support/temp_dir.h"
 
 namespace fs = std::filesystem;
 
-namespace {
+using testing_support::TempDir;
 
-struct TempDir {
-  std::string path;
-  TempDir() {
-    char tmpl[] = "/tmp/spool-test-XXXXXX";
-    path = ::mkdtemp(tmpl);
-  }
-  ~TempDir() { fs::remove_all(path); }
-};
+namespace {
 
 common::SpoolMeta Meta(const std::string& body, const std::string& kind = "inventory") {
   common::SpoolMeta m;

@@ -9,19 +9,13 @@
 #include "common/fs.h"
 #include "common/sha256.h"
 #include "policy/policy_set.h"
+#include "support/temp_dir.h"
 
 namespace {
 
 const std::string kDevice = "6f1e2d3c-4b5a-4968-8776-5a4b3c2d1e0f";
 
-struct TempDir {
-  std::string path;
-  TempDir() {
-    char tmpl[] = "/tmp/repository-test-XXXXXX";
-    path = ::mkdtemp(tmpl);
-  }
-  ~TempDir() { std::filesystem::remove_all(path); }
-};
+using testing_support::TempDir;
 
 policy::TreeFiles Tree(const std::string& level) {
   return {{"default/policy.xml", "<policy version=\"1\"><log level=\"" + level + "\"/></policy>"}};
