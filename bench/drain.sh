@@ -485,13 +485,15 @@ cpu_busy_s() { awk '$1 == "cpu" { print ($2 + $3 + $4 + $7 + $8) / 100 }' /proc/
 # A central scenario leaves gigabytes of dirty pages (its store's WAL, see
 # docs/benchmarks.md); their writeback would slow the next scenario's fsyncs.
 # Before each scenario: sync, and wait (at most 120 s) until the kernel holds
-# less than 32 MiB dirty or under writeback. Prints the MiB found dirty.
+# less than 32 MiB dirty or under writeback. Prints the MiB that were dirty
+# or under writeback before the sync.
 settle() {
-  local i kb first=""
+  local i kb first
+  dirty_kb() { awk '/^(Dirty|Writeback):/ { s += $2 } END { print s }' /proc/meminfo; }
+  first=$(($(dirty_kb) >> 10))
   sync
   for i in $(seq 240); do
-    kb=$(awk '/^(Dirty|Writeback):/ { s += $2 } END { print s }' /proc/meminfo)
-    [[ -n $first ]] || first=$((kb >> 10))
+    kb=$(dirty_kb)
     ((kb < 32768)) && break
     sleep 0.5
   done
@@ -555,6 +557,9 @@ relay_drain() {
   local probe_s=${PROBE_INTERVAL%s}
   phase=$(awk -v p="$probe_s" -v r="$RANDOM" 'BEGIN { printf "%.1f", 1 + p * r / 32768 }')
   echo "   relay backs off ${long}s; upstream returns in ${phase}s"
+  others_snapshot >"$d/procs-before"  # before the sleep: it takes seconds on a busy machine
+  local busy0 busy1
+  busy0=$(cpu_busy_s)
   sleep "$phase"
 
   local mon=$out/$name-r$run.monitor pidfile=$d/upstream.pid margs
@@ -562,9 +567,6 @@ relay_drain() {
   margs=(port="$up_port" timeout="$DRAIN_TIMEOUT" ready="$d/relay/spool/ready" expect="$UPLOADS"
     relay_pid="$relay_pid" upstream_pidfile="$pidfile" series="$out/$name-r$run.series")
   [[ $kind == central ]] && margs+=(store="$up_data/store.sqlite")
-  others_snapshot >"$d/procs-before"
-  local busy0 busy1
-  busy0=$(cpu_busy_s)
   python3 "$tmp/monitor.py" "${margs[@]}" >"$mon" 2>&1 &
   local mon_pid=$!
   pids+=("$mon_pid")
@@ -726,9 +728,10 @@ def one_second_rates(r):
         t += 1
     return out
 
-ref = [int(r["uploads"]) / num(r["wall_s"]) for r in by("curl-nginx")]
-ref_med = statistics.median(ref) if ref else None
-print("| scenario | runs | uploads/s median (min-max) | ratio to curl -> nginx | first delivery after the upstream listens, s | upstream's store has all, s after it listens | sender CPU per upload, us | receiver CPU per upload, us | slowest / fastest 1-s rate |")
+# The reference of the same round (run number): rounds differ more than
+# scenarios within a round on a shared machine.
+ref = {r["run"]: int(r["uploads"]) / num(r["wall_s"]) for r in by("curl-nginx")}
+print("| scenario | runs | uploads/s median (min-max) | ratio to curl -> nginx of the same round | first delivery after the upstream listens, s | upstream's store has all, s after it listens | sender CPU per upload, us | receiver CPU per upload, us | slowest / fastest 1-s rate |")
 print("|---|---:|---:|---:|---|---|---:|---:|---|")
 for name in ["relay-central", "relay-nginx", "curl-central", "curl-nginx"]:
     rs = by(name)
@@ -751,7 +754,7 @@ for name in ["relay-central", "relay-nginx", "curl-central", "curl-nginx"]:
         scpu = [num(r["curl_cpu_s"]) * 1e6 / int(r["uploads"]) for r in rs]
         rcpu = [num(r["upstream_cpu_s"]) * 1e6 / int(r["uploads"]) for r in rs]
         slow = "-"
-    ratio = spread([x / ref_med for x in rates if x], "%.2f") if ref_med else "n/a"
+    ratio = spread([x / ref[r["run"]] for x, r in zip(rates, rs) if x and r["run"] in ref], "%.2f")
     print("| %s | %d | %s | %s | %s | %s | %s | %s | %s |" % (name, len(rs), spread(rates), ratio, first, store,
           spread(scpu), spread(rcpu), slow))
 print()
