@@ -58,6 +58,7 @@ Drain::Pass Drain::RunPass() {
     }
   }
   for (const SpoolMeta& meta : entries) {
+    if (stop_ != nullptr && stop_->stopped()) break;  // a shutdown does not wait for the backlog
     const std::string key = SpoolKey(meta);
     auto hold = holds_.find(key);
     if (hold != holds_.end() && options_.now() < hold->second.until) {
@@ -137,6 +138,7 @@ std::chrono::milliseconds Drain::UntilNextHold(Clock::time_point now) const {
 }
 
 void Drain::Run(StopFlag& stop) {
+  stop_ = &stop;
   while (!stop.stopped()) {
     // Read before the pass: a commit, Wake() or stop during it is not missed.
     uint64_t seen = spool_->Generation();

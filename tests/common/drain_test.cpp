@@ -274,6 +274,25 @@ TEST_CASE("drain: a peer that answered 503 with Retry-After is not probed out of
   t.join();
 }
 
+TEST_CASE("drain: a stop ends a pass over a backlog after the entry in hand") {
+  Rig rig;
+  for (int i = 0; i < 200; ++i) rig.Put("entry " + std::to_string(i));
+  common::StopFlag stop;
+  Drain::Options d;
+  d.name = "stopping";
+  std::atomic<int> sent{0};
+  Drain drain(
+      rig.spool.get(),
+      [&](const common::SpoolMeta& m) {
+        if (++sent == 10) stop.Stop();  // SIGTERM arrives during the pass
+        return common::SendSpoolEntry(rig.peer, *rig.spool, m, {});
+      },
+      d);
+  drain.Run(stop);  // returns instead of sending the other 190
+  CHECK(sent == 10);
+  CHECK(rig.spool->Count() == 190);
+}
+
 TEST_CASE("backoff: processes started together draw different delays") {
   // Seeded from std::random_device: two loops created in the same second
   // (a fleet restarted together) do not retry in lockstep.

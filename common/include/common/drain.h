@@ -77,6 +77,7 @@ class Drain {
 
   // Tries every ready entry once, oldest first, unless the queue is backing
   // off (then nothing is tried and `wait` is what is left of the backoff).
+  // Under Run(), a stop ends the pass after the entry in hand.
   Pass RunPass();
 
   // Passes until `stop`: right after progress, on new entries, when an
@@ -99,6 +100,7 @@ class Drain {
   Deliver deliver_;
   Options options_;
   std::function<Status()> probe_;
+  StopFlag* stop_ = nullptr;  // Run()'s
   Backoff backoff_;
   Clock::time_point retry_at_{};
   bool unreachable_ = false;  // the backoff is for a peer that did not answer
