@@ -113,8 +113,7 @@ Drain::Pass Drain::RunPass() {
           return pass;
         }
         {
-          auto [it, fresh] = holds_.try_emplace(key, Hold{{}, Backoff(options_.backoff_base, options_.backoff_cap)});
-          (void)fresh;
+          auto it = holds_.try_emplace(key, Hold{{}, Backoff(options_.backoff_base, options_.backoff_cap)}).first;
           if (outcome == Outcome::kStop) it->second.backoff.Saturate();
           auto delay = it->second.backoff.Next(attempt.retry_after);
           it->second.until = options_.now() + delay;
