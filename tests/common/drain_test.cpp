@@ -13,6 +13,7 @@
 #include "common/uuid.h"
 #include "support/fault_env.h"
 #include "support/temp_dir.h"
+#include "support/wait.h"
 #include "support/fault_transport.h"
 
 namespace fs = std::filesystem;
@@ -236,11 +237,10 @@ TEST_CASE("drain: Run probes the peer while backing off and drains when it answe
   rig.peer.script.push_back(FaultTransport::Fail(Step::kRefuse));  // the peer is down
   common::StopFlag stop;
   std::thread t([&] { drain.Run(stop); });
-  while (probes < 3) std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  REQUIRE(testing_support::WaitUntil([&] { return probes >= 3; }, std::chrono::seconds(10)));
   CHECK(rig.spool->Count() == 1);  // still backing off (an hour)
   up = true;
-  for (int i = 0; i < 2000 && rig.spool->Count() > 0; ++i) std::this_thread::sleep_for(std::chrono::milliseconds(5));
-  CHECK(rig.spool->Count() == 0);
+  CHECK(testing_support::WaitUntil([&] { return rig.spool->Count() == 0; }, std::chrono::seconds(10)));
   stop.Stop();
   rig.spool->Wake();
   t.join();
@@ -264,7 +264,8 @@ TEST_CASE("drain: a peer that answered 503 with Retry-After is not probed out of
   rig.peer.script.push_back(FaultTransport::Answer(503, "3600"));
   common::StopFlag stop;
   std::thread t([&] { drain.Run(stop); });
-  while (rig.peer.paths.empty()) std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  REQUIRE(testing_support::WaitUntil([&] { return !rig.peer.paths.empty(); }, std::chrono::seconds(10)));
+  // What must not happen needs time to not happen: thirty probe intervals.
   std::this_thread::sleep_for(std::chrono::milliseconds(300));
   CHECK(probes == 0);
   CHECK(rig.peer.paths.size() == 1);  // the hour is honoured

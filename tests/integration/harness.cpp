@@ -15,6 +15,7 @@
 #include <thread>
 
 #include "support/tls_raw.h"
+#include "support/wait.h"
 
 namespace fs = std::filesystem;
 
@@ -93,12 +94,9 @@ int Process::Stop() {
   if (pid_ <= 0) return -1;
   ::kill(pid_, SIGTERM);
   int status = 0;
-  for (int i = 0; i < 100; ++i) {
-    if (::waitpid(pid_, &status, WNOHANG) == pid_) {
-      pid_ = -1;
-      return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-    }
-    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  if (testing_support::WaitUntil([&] { return ::waitpid(pid_, &status, WNOHANG) == pid_; }, std::chrono::seconds(10))) {
+    pid_ = -1;
+    return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
   }
   ::kill(pid_, SIGKILL);
   ::waitpid(pid_, &status, 0);
@@ -140,12 +138,7 @@ CommandResult Run(const std::vector<std::string>& argv) {
 }
 
 bool WaitUntil(const std::function<bool()>& pred, std::chrono::seconds timeout) {
-  auto end = std::chrono::steady_clock::now() + timeout;
-  while (std::chrono::steady_clock::now() < end) {
-    if (pred()) return true;
-    std::this_thread::sleep_for(std::chrono::milliseconds(100));
-  }
-  return pred();
+  return testing_support::WaitUntil(pred, timeout, std::chrono::milliseconds(100));
 }
 
 bool WaitForBeacon(int port, std::chrono::seconds timeout) {
