@@ -55,19 +55,21 @@ void CheckIntact(common::Spool& spool, const std::map<std::string, std::string>&
   }
 }
 
+// How many Env operations one Put of Body(0) takes.
+int OperationsOfOnePut() {
+  TempDir t;
+  FaultEnv env;
+  auto spool = Open(t.path, &env);
+  int before = env.Count(FaultEnv::kAll);
+  REQUIRE(spool->Put(Meta(0), Body(0)).ok());
+  return env.Count(FaultEnv::kAll) - before;
+}
+
 }  // namespace
 
 TEST_CASE("spool: ENOSPC or EIO at any step of a commit loses nothing acknowledged") {
-  // Count the operations of one Put, then fail each of them in turn.
-  int ops = 0;
-  {
-    TempDir t;
-    FaultEnv env;
-    auto spool = Open(t.path, &env);
-    int before = env.Count(FaultEnv::kAll);
-    REQUIRE(spool->Put(Meta(0), Body(0)).ok());
-    ops = env.Count(FaultEnv::kAll) - before;
-  }
+  // Fail each operation of one Put in turn.
+  const int ops = OperationsOfOnePut();
   REQUIRE(ops >= 5);  // create, write(s), fsync, rename, fsync dir
   for (int err : {ENOSPC, EIO}) {
     for (int k = 1; k <= ops; ++k) {
@@ -106,15 +108,7 @@ TEST_CASE("spool: ENOSPC or EIO at any step of a commit loses nothing acknowledg
 }
 
 TEST_CASE("spool: a power cut at any step never loses an acknowledged upload nor shows half of one") {
-  int ops = 0;
-  {
-    TempDir t;
-    FaultEnv env;
-    auto spool = Open(t.path, &env);
-    int before = env.Count(FaultEnv::kAll);
-    REQUIRE(spool->Put(Meta(0), Body(0)).ok());
-    ops = env.Count(FaultEnv::kAll) - before;
-  }
+  const int ops = OperationsOfOnePut();
   for (int k = 1; k <= ops + 1; ++k) {
     INFO("the machine dies at operation " << k << " of " << ops);
     TempDir t;
