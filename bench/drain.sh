@@ -331,6 +331,19 @@ wait_ping() {  # PORT PID LOG
   exit 1
 }
 
+# The lines every beacon here has: name, loopback port, certificates, data.
+beacon_conf() {  # NAME PORT DATA
+  cat <<EOF
+name = $1
+listen_host = 127.0.0.1
+listen_port = $2
+tls_cert = $tmp/certs/server.pem
+tls_key = $tmp/certs/server.key
+ca_file = $ca
+data_dir = $3
+EOF
+}
+
 central_pid=""
 start_central() {  # DATA PORT LOG [fresh]
   local data=$1 port=$2 log=$3
@@ -339,17 +352,11 @@ start_central() {  # DATA PORT LOG [fresh]
     mkdir -p "$data"
     "$ctl_bin" --data-dir "$data" --policy-dir "$tmp/policy" policy publish -m bench >/dev/null
   fi
-  cat >"$data.conf" <<EOF
-name = central
-listen_host = 127.0.0.1
-listen_port = $port
-tls_cert = $tmp/certs/server.pem
-tls_key = $tmp/certs/server.key
-ca_file = $ca
-data_dir = $data
+  { beacon_conf central "$port" "$data"; cat <<EOF
 store = sqlite
 policy_signing_key = $tmp/certs/policy.key
 EOF
+  } >"$data.conf"
   taskset -c "$RECEIVER_CPU" "$beacon_bin" --config "$data.conf" >>"$log" 2>&1 &
   central_pid=$!
   pids+=("$central_pid")
@@ -403,18 +410,12 @@ start_relay() {  # DATA PORT UPSTREAM_PORT LOG
   local data=$1 port=$2 up=$3 log=$4
   rm -rf "$data"
   mkdir -p "$data"
-  cat >"$data.conf" <<EOF
-name = relay
-listen_host = 127.0.0.1
-listen_port = $port
-tls_cert = $tmp/certs/server.pem
-tls_key = $tmp/certs/server.key
-ca_file = $ca
-data_dir = $data
+  { beacon_conf relay "$port" "$data"; cat <<EOF
 upstream = https://127.0.0.1:$up
 relay_backoff_cap = $BACKOFF_CAP
 relay_probe_interval = $PROBE_INTERVAL
 EOF
+  } >"$data.conf"
   taskset -c "$SENDER_CPU" "$beacon_bin" --config "$data.conf" >>"$log" 2>&1 &
   relay_pid=$!
   pids+=("$relay_pid")
