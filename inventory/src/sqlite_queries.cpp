@@ -1,0 +1,223 @@
+// SqliteStore's reads. They run on reader connections (Read) and never touch
+// writer_ or write_mu_.
+#include <cstdint>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "common/status.h"
+#include "inventory/store.h"
+#include "sqlite_store.h"
+#include "sqlite_util.h"
+
+namespace inventory::sqlite {
+
+using common::Status;
+using common::StatusOr;
+
+namespace {
+
+// "*" -> "%", "?" -> "_", and the LIKE metacharacters and the escape character
+// itself are escaped, so that every other character matches only itself.
+std::string GlobToLike(std::string_view glob) {
+  std::string like;
+  like.reserve(glob.size() + 8);
+  for (char c : glob) {
+    switch (c) {
+      case '*': like += '%'; break;
+      case '?': like += '_'; break;
+      case '%':
+      case '_':
+      case '\\':
+        like += '\\';
+        like += c;
+        break;
+      default: like += c;
+    }
+  }
+  return like;
+}
+
+// Device columns as DeviceRow wants them. The package count is a correlated
+// subquery, so that it reads only this device's rows through the packages
+// primary key (device_id, position); devices without an inventory count 0.
+constexpr const char* kDeviceSelect = R"sql(
+  SELECT d.device_id, d.hostname, d.os, d.last_seen, d.via, d.client_version,
+         d.policy_revision, d.outbox_depth, d.inventory_at, d.inventory_sequence,
+         (SELECT COUNT(*) FROM packages p WHERE p.device_id = d.device_id)
+  FROM devices d)sql";
+
+DeviceRow ReadDeviceRow(const Stmt& s) {
+  DeviceRow row;
+  row.device_id = s.Text(0);
+  row.hostname = s.Text(1);
+  row.os = s.Text(2);
+  row.last_seen = s.Int(3);
+  row.via = s.Text(4);
+  row.client_version = s.Text(5);
+  row.policy_revision = s.Int(6);
+  row.outbox_depth = s.Int(7);
+  row.inventory_at = s.Int(8);
+  row.inventory_sequence = s.Int(9);
+  row.packages = static_cast<uint64_t>(s.Int(10));
+  return row;
+}
+
+}  // namespace
+
+StatusOr<bool> HasUploadOn(sqlite3* db, const std::string& what, const std::string& device_id,
+                           const std::string& upload_id) {
+  Stmt s(db, what);
+  RETURN_IF_ERROR(s.Prepare("SELECT 1 FROM uploads WHERE device_id = ?1 AND upload_id = ?2"));
+  RETURN_IF_ERROR(s.Bind(1, device_id));
+  RETURN_IF_ERROR(s.Bind(2, upload_id));
+  return s.Step();
+}
+
+StatusOr<bool> SqliteStore::HasUpload(const std::string& device_id, const std::string& upload_id) {
+  return Read([&](sqlite3* db) {
+    return HasUploadOn(db, path_ + ": look up upload " + upload_id + " of device " + device_id,
+                       device_id, upload_id);
+  });
+}
+
+StatusOr<std::vector<DeviceRow>> SqliteStore::ListDevices() {
+  return Read([&](sqlite3* db) -> StatusOr<std::vector<DeviceRow>> {
+    Stmt s(db, path_ + ": list devices");
+    const std::string sql = std::string(kDeviceSelect) + " ORDER BY d.hostname, d.device_id";
+    RETURN_IF_ERROR(s.Prepare(sql.c_str()));
+    std::vector<DeviceRow> rows;
+    while (true) {
+      ASSIGN_OR_RETURN(bool row, s.Step());
+      if (!row) break;
+      rows.push_back(ReadDeviceRow(s));
+    }
+    return rows;
+  });
+}
+
+StatusOr<DeviceRow> SqliteStore::GetDevice(const std::string& device_id) {
+  return Read([&](sqlite3* db) -> StatusOr<DeviceRow> {
+    Stmt s(db, path_ + ": get device " + device_id);
+    const std::string sql = std::string(kDeviceSelect) + " WHERE d.device_id = ?1";
+    RETURN_IF_ERROR(s.Prepare(sql.c_str()));
+    RETURN_IF_ERROR(s.Bind(1, device_id));
+    ASSIGN_OR_RETURN(bool row, s.Step());
+    if (!row) return common::NotFound(path_ + ": no device '" + device_id + "'");
+    return ReadDeviceRow(s);
+  });
+}
+
+StatusOr<std::vector<std::string>> SqliteStore::DeviceAddresses(const std::string& device_id) {
+  return Read([&](sqlite3* db) -> StatusOr<std::vector<std::string>> {
+    Stmt s(db, path_ + ": addresses of device " + device_id);
+    RETURN_IF_ERROR(
+        s.Prepare("SELECT address FROM addresses WHERE device_id = ?1 ORDER BY interface_position, "
+                  "position"));
+    RETURN_IF_ERROR(s.Bind(1, device_id));
+    std::vector<std::string> out;
+    while (true) {
+      ASSIGN_OR_RETURN(bool row, s.Step());
+      if (!row) break;
+      out.push_back(s.Text(0));
+    }
+    return out;
+  });
+}
+
+StatusOr<std::vector<FileEvidence>> SqliteStore::DeviceFiles(const std::string& device_id) {
+  return Read([&](sqlite3* db) -> StatusOr<std::vector<FileEvidence>> {
+    Stmt s(db, path_ + ": files of device " + device_id);
+    RETURN_IF_ERROR(s.Prepare(
+        "SELECT path, size, modified, sha256 FROM files WHERE device_id = ?1 ORDER BY path"));
+    RETURN_IF_ERROR(s.Bind(1, device_id));
+    std::vector<FileEvidence> out;
+    while (true) {
+      ASSIGN_OR_RETURN(bool row, s.Step());
+      if (!row) break;
+      out.push_back({s.Text(0), static_cast<uint64_t>(s.Int(1)), s.Int(2), s.Text(3)});
+    }
+    return out;
+  });
+}
+
+StatusOr<std::vector<UsageRow>> SqliteStore::UsageSummary(const std::string& device_id) {
+  return Read([&](sqlite3* db) -> StatusOr<std::vector<UsageRow>> {
+    Stmt s(db, path_ + ": usage summary");
+    // Two statements rather than "?1 = '' OR device_id = ?1", which would
+    // keep SQLite from using the primary key for one device.
+    if (device_id.empty()) {
+      RETURN_IF_ERROR(s.Prepare(R"sql(
+        SELECT program, COUNT(DISTINCT device_id), SUM(seconds), MAX(last_seen)
+        FROM usage
+        GROUP BY program ORDER BY SUM(seconds) DESC, program)sql"));
+    } else {
+      RETURN_IF_ERROR(s.Prepare(R"sql(
+        SELECT program, COUNT(DISTINCT device_id), SUM(seconds), MAX(last_seen)
+        FROM usage WHERE device_id = ?1
+        GROUP BY program ORDER BY SUM(seconds) DESC, program)sql"));
+      RETURN_IF_ERROR(s.Bind(1, device_id));
+    }
+    std::vector<UsageRow> out;
+    while (true) {
+      ASSIGN_OR_RETURN(bool row, s.Step());
+      if (!row) break;
+      out.push_back({s.Text(0), static_cast<uint64_t>(s.Int(1)), s.Int(2), s.Int(3)});
+    }
+    return out;
+  });
+}
+
+StatusOr<std::vector<SoftwareRow>> SqliteStore::QuerySoftware(sqlite3* db, const char* sql,
+                                                              const std::string& arg,
+                                                              const std::string& what) {
+  Stmt s(db, what);
+  RETURN_IF_ERROR(s.Prepare(sql));
+  RETURN_IF_ERROR(s.Bind(1, arg));
+  std::vector<SoftwareRow> rows;
+  while (true) {
+    ASSIGN_OR_RETURN(bool row, s.Step());
+    if (!row) break;
+    rows.push_back(SoftwareRow{s.Text(0), s.Text(1), s.Text(2), s.Text(3), s.Text(4)});
+  }
+  return rows;
+}
+
+StatusOr<std::vector<SoftwareRow>> SqliteStore::DeviceSoftware(const std::string& device_id) {
+  return Read([&](sqlite3* db) -> StatusOr<std::vector<SoftwareRow>> {
+    // The existence check and the list must see the same snapshot, or an
+    // import committing in between could pair "exists" with another state.
+    Transaction snapshot(db, "BEGIN");
+    RETURN_IF_ERROR(snapshot.Begin());
+    // A separate existence check, so that an unknown id (a typo) is NotFound
+    // rather than an empty list that looks like "no packages".
+    {
+      Stmt s(db, path_ + ": get device " + device_id);
+      RETURN_IF_ERROR(s.Prepare("SELECT 1 FROM devices WHERE device_id = ?1"));
+      RETURN_IF_ERROR(s.Bind(1, device_id));
+      ASSIGN_OR_RETURN(bool row, s.Step());
+      if (!row) return common::NotFound(path_ + ": no device '" + device_id + "'");
+    }
+    return QuerySoftware(db, R"sql(
+      SELECT p.device_id, d.hostname, p.name, p.version, p.arch
+      FROM packages p JOIN devices d ON d.device_id = p.device_id
+      WHERE p.device_id = ?1
+      ORDER BY p.name, p.version, p.arch, p.position)sql",
+                         device_id, path_ + ": software of device " + device_id);
+  });
+}
+
+StatusOr<std::vector<SoftwareRow>> SqliteStore::FindSoftware(const std::string& pattern) {
+  return Read([&](sqlite3* db) {
+    // SQLite's LIKE ignores ASCII case; see docs/store.md for what a
+    // PostgreSQL backend has to do (ILIKE) to match the same rows.
+    return QuerySoftware(db, R"sql(
+      SELECT p.device_id, d.hostname, p.name, p.version, p.arch
+      FROM packages p JOIN devices d ON d.device_id = p.device_id
+      WHERE p.name LIKE ?1 ESCAPE '\'
+      ORDER BY p.name, d.hostname, p.device_id, p.version, p.arch)sql",
+                         GlobToLike(pattern), path_ + ": find software '" + pattern + "'");
+  });
+}
+
+}  // namespace inventory::sqlite
