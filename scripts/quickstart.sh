@@ -3,7 +3,7 @@
 # cycle on loopback: an estate CA and ECDSA P-256 certificates, a central, a
 # DMZ relay beacon and one client; then print what the store holds about the
 # device and stop everything it started.
-#   CENTRAL_PORT / DMZ_PORT override the ports (default 18443 / 18444).
+#   CENTRAL_PORT / DMZ_PORT / ADMIN_PORT override the ports (default 18443 / 18444 / 18445).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 root=$PWD
@@ -14,9 +14,10 @@ bin=$root/build
 
 central_port=${CENTRAL_PORT:-18443}
 dmz_port=${DMZ_PORT:-18444}
-for port in "$central_port" "$dmz_port"; do
+admin_port=${ADMIN_PORT:-18445}
+for port in "$central_port" "$dmz_port" "$admin_port"; do
   if ss -Hltn "sport = :$port" | grep -q .; then
-    echo "port $port is in use; set CENTRAL_PORT / DMZ_PORT to free ports" >&2
+    echo "port $port is in use; set CENTRAL_PORT / DMZ_PORT / ADMIN_PORT to free ports" >&2
     exit 1
   fi
 done
@@ -35,6 +36,7 @@ cat > "$work/central.conf" <<CONF
 name = central
 listen_host = 127.0.0.1
 listen_port = $central_port
+admin_listen_port = $admin_port
 tls_cert = $work/certs/server.pem
 tls_key = $work/certs/server.key
 data_dir = $work/central

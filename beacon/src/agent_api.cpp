@@ -91,14 +91,12 @@ AgentApi::AgentApi(const Settings* settings, common::Spool* spool, CheckinTracke
       cache_(cache),
       retry_after_(std::to_string(settings->retry_after.count())) {}
 
-void AgentApi::Register(common::HttpServer& server) {
+void AgentApi::Register(common::HttpServer::Listener& server) {
   server.Get(proto::kPingPath, [](const HttpRequest&, HttpResponse& res) { res.body = "ok\n"; });
   server.Get(proto::kManifestPath, [this](const HttpRequest& q, HttpResponse& r) { HandleManifest(q, r); });
   server.Get(proto::kFilePath, [this](const HttpRequest& q, HttpResponse& r) { HandleFile(q, r); });
   server.Put(proto::kUploadPath, settings_->max_upload_size,
-             [this](const HttpRequest& q, const common::BodyReader& body, HttpResponse& r) {
-               HandleUpload(q, body, r);
-             });
+             [this](const HttpRequest& q, HttpResponse& r) { return HandleUpload(q, r); });
 }
 
 void AgentApi::Checkin(const DeviceContext& ctx, const std::string& peer) {
@@ -178,47 +176,87 @@ void AgentApi::HandleFile(const HttpRequest& req, HttpResponse& res) {
   res.body = std::move(data).value();
 }
 
-void AgentApi::HandleUpload(const HttpRequest& req, const common::BodyReader& body, HttpResponse& res) {
+// The spool entry one upload streams into. It holds one of the
+// max_concurrent_uploads slots for as long as it lives; destroyed without
+// Finish() (the body did not arrive), its Writer removes the partial file.
+class AgentApi::UploadSink : public common::BodySink {
+ public:
+  UploadSink(const AgentApi* api, std::atomic<int>* in_flight, std::unique_ptr<common::Spool::Writer> writer,
+             common::SpoolMeta meta)
+      : api_(api), in_flight_(in_flight), writer_(std::move(writer)), meta_(std::move(meta)) {}
+  ~UploadSink() override { --*in_flight_; }
+
+  bool Write(const char* data, size_t size, HttpResponse& res) override {
+    Status st = writer_->Append(data, size);
+    if (st.ok()) return true;
+    common::LogError("upload " + common::SpoolKey(meta_) + ": " + st.ToString());
+    api_->Refuse(res, st.code() == Code::kResourceExhausted ? 507 : 503, "cannot store uploads right now");
+    return false;
+  }
+
+  void Finish(HttpResponse& res) override {
+    Status commit = writer_->Commit();
+    if (commit.code() == Code::kInvalidArgument) return Fail(res, 422, commit.message());
+    if (!commit.ok()) {
+      common::LogError("upload " + common::SpoolKey(meta_) + ": " + commit.ToString());
+      return api_->Refuse(res, commit.code() == Code::kResourceExhausted ? 507 : 503,
+                          "cannot store uploads right now");
+    }
+    common::LogInfo("stored " + meta_.kind + " " + meta_.id + " from device " + meta_.device + " (" +
+                    std::to_string(meta_.size) + " bytes)");
+    res.status = 201;
+    res.body = "stored\n";
+  }
+
+ private:
+  const AgentApi* api_;
+  std::atomic<int>* in_flight_;
+  std::unique_ptr<common::Spool::Writer> writer_;
+  common::SpoolMeta meta_;
+};
+
+// Everything about an upload is decided here, from its head, before the
+// engine invites the body (100 Continue) or reads it.
+std::unique_ptr<common::BodySink> AgentApi::HandleUpload(const HttpRequest& req, HttpResponse& res) {
   const std::string& device = req.params[0];
   const std::string& kind = req.params[1];
   const std::string& upload_id = req.params[2];
   DeviceContext ctx;
   Status st = ReadDeviceContext(req, device, &ctx);
-  if (!st.ok()) return Fail(res, 400, st.message());
+  if (!st.ok()) {
+    Fail(res, 400, st.message());
+    return nullptr;
+  }
   // 422: the upload itself is bad, so a sender quarantines it instead of
   // holding its queue behind it. (400 is for a malformed request, which a
   // sender keeps and reports: its bytes may still be good.)
-  if (!proto::IsUploadKind(kind)) return Fail(res, 422, "unknown upload kind");
+  if (!proto::IsUploadKind(kind)) {
+    Fail(res, 422, "unknown upload kind");
+    return nullptr;
+  }
   // Check-in batches come from relaying beacons only. (Until beacons prove
   // who they are with certificates, this keeps devices from reporting for
   // each other by accident, not by design; see docs/impl.md.)
-  if (kind == "checkins" && ctx.via.empty()) return Fail(res, 403, "check-in batches are relayed by beacons only");
-  if (!common::IsUuid(upload_id)) return Fail(res, 422, "upload id is not a UUID");
+  if (kind == "checkins" && ctx.via.empty()) {
+    Fail(res, 403, "check-in batches are relayed by beacons only");
+    return nullptr;
+  }
+  if (!common::IsUuid(upload_id)) {
+    Fail(res, 422, "upload id is not a UUID");
+    return nullptr;
+  }
   std::string sha = req.header(proto::kContentSha256Header);
   if (!common::IsHexDigest(sha)) {
-    return Fail(res, 400, std::string(proto::kContentSha256Header) + " must be a lower-case hex SHA-256");
+    Fail(res, 400, std::string(proto::kContentSha256Header) + " must be a lower-case hex SHA-256");
+    return nullptr;
   }
   Checkin(ctx, req.peer);
 
-  struct InFlight {
-    std::atomic<int>& n;
-    int count;
-    explicit InFlight(std::atomic<int>& c) : n(c), count(++c) {}
-    ~InFlight() { --n; }
-  } in_flight(uploads_in_flight_);
-  if (in_flight.count > settings_->max_concurrent_uploads) {
-    return Refuse(res, 503, "too many uploads in progress");
+  if (++uploads_in_flight_ > settings_->max_concurrent_uploads) {
+    --uploads_in_flight_;
+    Refuse(res, 503, "too many uploads in progress");
+    return nullptr;
   }
-  // An upload we already hold is acknowledged after its body is read and
-  // discarded: closing early would make the sender see a write error and
-  // send it again, forever. (The store is not asked here: that would put
-  // every upload behind the importer. An upload imported before is spooled
-  // again and dropped by the importer; see docs/impl.md.)
-  auto already_stored = [&] {
-    body([](const char*, size_t) { return true; });
-    res.status = 200;
-    res.body = "already stored\n";
-  };
   common::SpoolMeta meta;
   meta.id = upload_id;
   meta.device = device;
@@ -233,45 +271,36 @@ void AgentApi::HandleUpload(const HttpRequest& req, const common::BodyReader& bo
   meta.client_version = ctx.client_version;
   meta.policy_revision = ctx.policy_revision;
   auto writer = spool_->Begin(meta);
-  if (!writer.ok()) {
-    // The answers name the condition, never the request's own data.
-    switch (writer.status().code()) {
-      case Code::kAlreadyExists: return already_stored();
-      case Code::kUnavailable:  // spool_max_size/spool_max_files reached, or this upload is being received
-        common::LogWarn("upload " + common::SpoolKey(meta) + " refused: " + writer.status().message());
-        return Refuse(res, 503, "the spool is full or this upload is being received; retry later");
-      case Code::kResourceExhausted:  // the disk is short of spool_min_free
-        common::LogWarn("upload " + common::SpoolKey(meta) + " refused: " + writer.status().message());
-        return Refuse(res, 507, "not enough disk space; retry later");
-      case Code::kInvalidArgument: return Fail(res, 400, writer.status().message());
-      default:
-        common::LogError("upload " + common::SpoolKey(meta) + ": " + writer.status().ToString());
-        return Refuse(res, 503, "cannot store uploads right now");
-    }
+  if (writer.ok()) return std::make_unique<UploadSink>(this, &uploads_in_flight_, std::move(writer).value(), meta);
+  --uploads_in_flight_;
+  // The answers name the condition, never the request's own data.
+  switch (writer.status().code()) {
+    case Code::kAlreadyExists:
+      // Acknowledged like a new upload, after the engine has read and
+      // dropped the body: closing early would make the sender see a write
+      // error and send it again, forever. (The store is not asked here: that
+      // would put every upload behind the importer. An upload imported
+      // before is spooled again and dropped by the importer; see
+      // docs/impl.md.)
+      res.status = 200;
+      res.body = "already stored\n";
+      return nullptr;
+    case Code::kUnavailable:  // spool_max_size/spool_max_files reached, or this upload is being received
+      common::LogWarn("upload " + common::SpoolKey(meta) + " refused: " + writer.status().message());
+      Refuse(res, 503, "the spool is full or this upload is being received; retry later");
+      return nullptr;
+    case Code::kResourceExhausted:  // the disk is short of spool_min_free
+      common::LogWarn("upload " + common::SpoolKey(meta) + " refused: " + writer.status().message());
+      Refuse(res, 507, "not enough disk space; retry later");
+      return nullptr;
+    case Code::kInvalidArgument:
+      Fail(res, 400, writer.status().message());
+      return nullptr;
+    default:
+      common::LogError("upload " + common::SpoolKey(meta) + ": " + writer.status().ToString());
+      Refuse(res, 503, "cannot store uploads right now");
+      return nullptr;
   }
-  Status write_status;
-  bool complete = body([&](const char* data, size_t len) {
-    write_status = (*writer)->Append(data, len);
-    return write_status.ok();
-  });
-  if (!write_status.ok()) {
-    common::LogError("upload " + common::SpoolKey(meta) + ": " + write_status.ToString());
-    return Refuse(res, write_status.code() == Code::kResourceExhausted ? 507 : 503,
-                  "cannot store uploads right now");
-  }
-  // The body stopped coming (read_timeout): the transfer failed, not the
-  // upload. 408 tells the sender to send it again.
-  if (!complete) return Fail(res, 408, "the body did not arrive in time; send it again");
-  Status commit = (*writer)->Commit();
-  if (commit.code() == Code::kInvalidArgument) return Fail(res, 422, commit.message());
-  if (!commit.ok()) {
-    common::LogError("upload " + common::SpoolKey(meta) + ": " + commit.ToString());
-    return Refuse(res, commit.code() == Code::kResourceExhausted ? 507 : 503, "cannot store uploads right now");
-  }
-  common::LogInfo("stored " + kind + " " + upload_id + " from device " + device + " (" +
-                  std::to_string(meta.size) + " bytes)");
-  res.status = 201;
-  res.body = "stored\n";
 }
 
 }  // namespace beacon

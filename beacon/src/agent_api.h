@@ -24,15 +24,15 @@ class AgentApi {
            policy::PolicySource* policy, PolicyCache* cache);
 
   // Adds the routes: ping, manifest, file, upload.
-  void Register(common::HttpServer& server);
+  void Register(common::HttpServer::Listener& server);
 
   struct DeviceContext;  // the validated device headers of a request
 
  private:
   void HandleManifest(const common::HttpRequest& req, common::HttpResponse& res);
   void HandleFile(const common::HttpRequest& req, common::HttpResponse& res);
-  void HandleUpload(const common::HttpRequest& req, const common::BodyReader& body,
-                    common::HttpResponse& res);
+  std::unique_ptr<common::BodySink> HandleUpload(const common::HttpRequest& req, common::HttpResponse& res);
+  class UploadSink;
   void Checkin(const DeviceContext& ctx, const std::string& peer);
   void Refuse(common::HttpResponse& res, int status, const std::string& message) const;
 

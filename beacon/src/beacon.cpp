@@ -11,6 +11,7 @@
 #include "common/fs.h"
 #include "common/http_server.h"
 #include "common/log.h"
+#include "common/protocol.h"
 #include "common/process.h"
 #include "common/spool.h"
 #include "common/uuid.h"
@@ -38,6 +39,8 @@ struct Beacon::Impl {
   std::unique_ptr<Relay> relay;                   // relay only
   std::unique_ptr<AgentApi> api;
   std::unique_ptr<common::HttpServer> server;
+  common::HttpServer::Listener* agent = nullptr;  // the agent API
+  common::HttpServer::Listener* admin = nullptr;  // central only
   CheckinTracker checkins;
   uint64_t reported_dropped = 0;
   common::StopFlag stop;
@@ -131,17 +134,28 @@ StatusOr<std::unique_ptr<Beacon>> Beacon::Create(const common::Config& config) {
   }
 
   im.server = std::make_unique<common::HttpServer>(s.server);
+  im.agent = &im.server->Listen(s.listen_host, s.listen_port);
   im.api = std::make_unique<AgentApi>(&im.settings, im.spool.get(), &im.checkins, im.policy.get(), im.cache.get());
-  im.api->Register(*im.server);
+  im.api->Register(*im.agent);
+  if (s.central) {
+    // The administrators' side (their API comes with a later release):
+    // loopback by default, on the same engine and certificate.
+    im.admin = &im.server->Listen(s.admin_listen_host, s.admin_listen_port);
+    im.admin->Get(common::protocol::kPingPath,
+                  [](const common::HttpRequest&, common::HttpResponse& res) { res.body = "ok\n"; });
+  }
   RETURN_IF_ERROR(im.server->Start());
   common::LogInfo(std::string(s.central ? "central" : "relay") + " beacon '" + s.name + "' listening on " +
-                  s.server.host + ":" + std::to_string(im.server->port()) +
-                  (s.central ? "" : ", upstream " + s.upstream) + "; " + std::to_string(im.spool->Count()) +
-                  " uploads waiting in the spool");
+                  s.listen_host + ":" + std::to_string(im.agent->port()) +
+                  (s.central ? ", admin on " + s.admin_listen_host + ":" + std::to_string(im.admin->port())
+                             : ", upstream " + s.upstream) +
+                  "; " + std::to_string(im.spool->Count()) + " uploads waiting in the spool");
   return b;
 }
 
-int Beacon::port() const { return impl_->server->port(); }
+int Beacon::port() const { return impl_->agent->port(); }
+
+int Beacon::admin_port() const { return impl_->admin != nullptr ? impl_->admin->port() : 0; }
 
 void Beacon::Run() {
   Impl& im = *impl_;
@@ -176,6 +190,7 @@ void Beacon::Stop() {
 }
 
 int BeaconMain(int argc, char** argv) {
+  common::BlockTerminationSignals();  // before the server engine starts its threads
   common::SetLogTag("beacon");
   std::string config_path = "/etc/beacon/beacon.conf", data_dir;
   CLI::App app(

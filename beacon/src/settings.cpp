@@ -22,11 +22,23 @@ const std::vector<common::ConfigKey>& ConfigKeys() {
       {"upstream", KeyType::kString, "", "https://host:port of the next beacon or the central; set on relays only"},
       {"store", KeyType::kString, "", "'sqlite' makes this beacon the central (store at data_dir/store.sqlite)"},
       {"policy_signing_key", KeyType::kString, "/etc/beacon/policy.key", "central: PEM Ed25519 private key that signs every published manifest (openssl genpkey -algorithm ed25519)"},
-      {"threads", KeyType::kInt, "256", "worker threads; each serves one connection at a time, so connections beyond this wait (even for their TLS handshake)", 1, 4096},
-      {"backlog", KeyType::kInt, "4096", "listen backlog (pending connections the kernel queues)", 1, 65535},
-      {"read_timeout", KeyType::kDuration, "5s", "longest wait for request bytes before the connection is closed (a body cut short by it is answered 408)", 1, 3600},
-      {"write_timeout", KeyType::kDuration, "5s", "longest wait to send response bytes", 1, 3600},
-      {"keep_alive_timeout", KeyType::kDuration, "5s", "how long an idle keep-alive connection is kept; it holds a worker thread meanwhile, and shutdown waits for it", 1, 3600},
+      {"io_threads", KeyType::kInt, "0", "threads holding the connections (TLS, parsing, deadlines); 0 = one per core", 0, 256},
+      {"workers", KeyType::kInt, "16", "threads running the handlers, which may block (spool writes and fsync, store reads, upstream requests)", 1, 1024},
+      {"max_queued_work", KeyType::kInt, "256", "requests waiting for a free worker; beyond it a request gets 503 with Retry-After at once", 0, 100000},
+      {"backlog", KeyType::kInt, "4096", "listen backlog (connections the kernel queues before they are accepted)", 1, 65535},
+      {"max_header_size", KeyType::kBytes, "8K", "request line and header fields together; more gets 431 (414 when the request line alone is longer)"},
+      {"max_header_count", KeyType::kInt, "64", "header fields in one request; more gets 431", 1, 1000},
+      {"handshake_timeout", KeyType::kDuration, "10s", "longest time from accepting a connection to the end of its TLS handshake", 1, 3600},
+      {"header_timeout", KeyType::kDuration, "10s", "longest time from the first byte of a request (or the handshake) to the end of its head", 1, 3600},
+      {"keep_alive_timeout", KeyType::kDuration, "30s", "how long an idle keep-alive connection is kept (an idle TLS connection costs a few KiB)", 1, 3600},
+      {"write_timeout", KeyType::kDuration, "30s", "longest time to send one response", 1, 3600},
+      {"min_body_rate", KeyType::kBytes, "1K", "slowest upload body accepted, in bytes per second: in every body_timeout a body must advance by min_body_rate x body_timeout bytes or end, or it is cut (408) and its spool space freed"},
+      {"body_timeout", KeyType::kDuration, "10s", "the period over which min_body_rate is measured", 1, 3600},
+      {"stop_timeout", KeyType::kDuration, "20s", "on stop: longest wait for requests in flight before their connections are closed", 1, 3600},
+      {"max_connections", KeyType::kInt, "20000", "open connections (both listeners); more are closed at once, counted and logged", 1, 10000000},
+      {"max_connections_per_address", KeyType::kInt, "1000", "open connections from one peer address; more are closed at once, counted and logged", 1, 10000000},
+      {"admin_listen_host", KeyType::kString, "127.0.0.1", "central: address of the administrators' listener (same TLS certificate)"},
+      {"admin_listen_port", KeyType::kInt, "8444", "central: port of the administrators' listener (0 = any free port)", 0, 65535},
       {"max_upload_size", KeyType::kBytes, "64M", "largest upload body accepted (413 above, before reading); at most 256M"},
       {"max_concurrent_uploads", KeyType::kInt, "32", "uploads received at once; more get 503 with Retry-After", 1, 100000},
       {"spool_max_size", KeyType::kBytes, "2G", "bytes the spool may hold; more get 503 with Retry-After"},
@@ -71,15 +83,31 @@ common::StatusOr<Settings> Settings::FromConfig(const common::Config& c) {
   s.central = !store.empty();
   s.ca_file = c.GetString("ca_file");
   s.policy_signing_key = c.GetString("policy_signing_key");
-  s.server.host = c.GetString("listen_host");
-  s.server.port = static_cast<int>(c.GetInt("listen_port"));
-  s.server.cert_file = c.GetString("tls_cert");
-  s.server.key_file = c.GetString("tls_key");
-  s.server.threads = static_cast<int>(c.GetInt("threads"));
-  s.server.backlog = static_cast<int>(c.GetInt("backlog"));
-  s.server.read_timeout_s = static_cast<int>(c.GetSeconds("read_timeout"));
-  s.server.write_timeout_s = static_cast<int>(c.GetSeconds("write_timeout"));
-  s.server.keep_alive_timeout_s = static_cast<int>(c.GetSeconds("keep_alive_timeout"));
+  s.listen_host = c.GetString("listen_host");
+  s.listen_port = static_cast<int>(c.GetInt("listen_port"));
+  s.admin_listen_host = c.GetString("admin_listen_host");
+  s.admin_listen_port = static_cast<int>(c.GetInt("admin_listen_port"));
+  common::ServerOptions& o = s.server;
+  o.cert_file = c.GetString("tls_cert");
+  o.key_file = c.GetString("tls_key");
+  o.io_threads = static_cast<int>(c.GetInt("io_threads"));
+  o.workers = static_cast<int>(c.GetInt("workers"));
+  o.max_queued_work = static_cast<int>(c.GetInt("max_queued_work"));
+  o.backlog = static_cast<int>(c.GetInt("backlog"));
+  o.max_header_bytes = c.GetBytes("max_header_size");
+  o.max_headers = static_cast<size_t>(c.GetInt("max_header_count"));
+  o.handshake_timeout = std::chrono::seconds(c.GetSeconds("handshake_timeout"));
+  o.header_timeout = std::chrono::seconds(c.GetSeconds("header_timeout"));
+  o.keep_alive_timeout = std::chrono::seconds(c.GetSeconds("keep_alive_timeout"));
+  o.write_timeout = std::chrono::seconds(c.GetSeconds("write_timeout"));
+  o.min_body_rate = c.GetBytes("min_body_rate");
+  o.body_timeout = std::chrono::seconds(c.GetSeconds("body_timeout"));
+  o.stop_timeout = std::chrono::seconds(c.GetSeconds("stop_timeout"));
+  o.max_connections = static_cast<int>(c.GetInt("max_connections"));
+  o.max_connections_per_address = static_cast<int>(c.GetInt("max_connections_per_address"));
+  if (o.max_header_bytes < 1024 || o.max_header_bytes > (1 << 20)) {
+    return common::InvalidArgument("max_header_size must be between 1K and 1M");
+  }
   s.max_upload_size = c.GetBytes("max_upload_size");
   if (s.max_upload_size > kMaxImportBody) {
     return common::InvalidArgument("max_upload_size may be at most 256M: the central imports nothing larger");
@@ -90,6 +118,7 @@ common::StatusOr<Settings> Settings::FromConfig(const common::Config& c) {
   s.spool_min_free = c.GetBytes("spool_min_free");
   s.spool_max_rejected = c.GetBytes("spool_max_rejected");
   s.retry_after = std::chrono::seconds(c.GetSeconds("retry_after"));
+  o.retry_after_s = static_cast<int>(s.retry_after.count());
   s.policy_cache_ttl = std::chrono::seconds(c.GetSeconds("policy_cache_ttl"));
   s.policy_refresh_interval = std::chrono::seconds(c.GetSeconds("policy_refresh_interval"));
   s.relay_backoff_base = std::chrono::seconds(c.GetSeconds("relay_backoff_base"));

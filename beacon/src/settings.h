@@ -22,7 +22,11 @@ struct Settings {
   bool central = false;  // store = sqlite
   std::string ca_file;
   std::string policy_signing_key;
-  common::ServerOptions server;
+  std::string listen_host;
+  int listen_port = 0;
+  std::string admin_listen_host;  // central only
+  int admin_listen_port = 0;
+  common::ServerOptions server;  // the engine, for both listeners
   uint64_t max_upload_size = 0;
   int max_concurrent_uploads = 0;
   uint64_t spool_max_size = 0;

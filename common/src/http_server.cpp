@@ -1,23 +1,26 @@
-// Hardened server adapter over cpp-httplib 0.11.4. See http_server.h for the
-// contract; this file explains the library-specific reasons.
+// The server engine: listeners, accepting under the connection caps, the
+// I/O threads and their sweep, the worker pool, TLS settings and stopping.
+// See http_server.h for the contract and http_session.cpp for a connection.
 #include "common/http_server.h"
 
-#include <httplib.h>
-#include <netinet/in.h>
-#include <netinet/tcp.h>
-#include <openssl/ssl.h>
+#include <openssl/err.h>
 #include <sys/socket.h>
-#include <unistd.h>
 
-#include <algorithm>
-#include <atomic>
-#include <chrono>
+#include <csignal>
+
+#include <boost/asio/post.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <ctime>
 #include <thread>
 
-#include "common/config.h"
 #include "common/log.h"
+#include "http_engine.h"
 
 namespace common {
+
+using engine::Clock;
+using engine::tcp;
+
 namespace {
 
 std::vector<std::string> SplitPath(const std::string& path) {
@@ -33,38 +36,56 @@ std::vector<std::string> SplitPath(const std::string& path) {
   return out;
 }
 
-// Sends `text` as the answer's body and then closes the connection. In
-// 0.11.4 a "Connection: close" response header does not end the keep-alive
-// loop (only the request's header does), so an unread body would be parsed
-// as the next request. A content provider that returns false after writing
-// the body makes the write report failure, which does end the loop, after
-// the client has the whole response. The library writes no body for HEAD, so
-// a HEAD is answered as a GET here (the Request object is not const in the
-// library; only the handler signatures are).
-void CloseAfter(const httplib::Request& req, httplib::Response& res, const std::string& text) {
-  if (req.method == "HEAD") const_cast<httplib::Request&>(req).method = "GET";
-  res.body.clear();
-  res.headers.erase("Content-Type");  // set again with the provider
-  res.set_header("Connection", "close");
-  auto body = std::make_shared<std::string>(text);
-  res.set_content_provider(body->size(), "text/plain",
-                           [body](size_t offset, size_t, httplib::DataSink& sink) {
-                             if (offset == 0) sink.write(body->data(), body->size());
-                             return false;
-                           });
+std::string DateLine() {
+  char buf[64];
+  std::time_t t = std::time(nullptr);
+  std::tm tm{};
+  gmtime_r(&t, &tm);
+  std::strftime(buf, sizeof buf, "Date: %a, %d %b %Y %H:%M:%S GMT\r\n", &tm);
+  return buf;
 }
 
-// An error answer (>= 400): the error handler installed in Start() turns it
-// into a closing one.
-void Error(httplib::Response& res, int status, const std::string& message) {
-  res.status = status;
-  res.set_content("error: " + message + "\n", "text/plain");
+std::string OpenSslError() {
+  unsigned long e = ERR_get_error();
+  char buf[256] = "unknown error";
+  if (e != 0) ERR_error_string_n(e, buf, sizeof buf);
+  return buf;
+}
+
+// TLS 1.2 and 1.3 only, AEAD suites with forward secrecy only, the server's
+// order, resumption by session id (TLS 1.2) and by ticket (TLS 1.3), and
+// OpenSSL's buffers released while a connection is idle.
+StatusOr<SSL_CTX*> MakeTlsContext(const ServerOptions& o) {
+  SSL_CTX* ctx = SSL_CTX_new(TLS_server_method());
+  if (ctx == nullptr) return Internal("SSL_CTX_new: " + OpenSslError());
+  SSL_CTX_set_min_proto_version(ctx, TLS1_2_VERSION);
+  SSL_CTX_set_max_proto_version(ctx, TLS1_3_VERSION);
+  SSL_CTX_set_options(ctx, SSL_OP_CIPHER_SERVER_PREFERENCE | SSL_OP_NO_RENEGOTIATION | SSL_OP_NO_COMPRESSION);
+  SSL_CTX_set_cipher_list(ctx,
+                          "ECDHE-ECDSA-AES128-GCM-SHA256:ECDHE-ECDSA-AES256-GCM-SHA384:"
+                          "ECDHE-ECDSA-CHACHA20-POLY1305:ECDHE-RSA-AES128-GCM-SHA256:"
+                          "ECDHE-RSA-AES256-GCM-SHA384:ECDHE-RSA-CHACHA20-POLY1305");
+  SSL_CTX_set_ciphersuites(ctx, "TLS_AES_128_GCM_SHA256:TLS_AES_256_GCM_SHA384:TLS_CHACHA20_POLY1305_SHA256");
+  SSL_CTX_set_mode(ctx, SSL_MODE_RELEASE_BUFFERS | SSL_MODE_ENABLE_PARTIAL_WRITE |
+                            SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER);
+  SSL_CTX_set_session_cache_mode(ctx, SSL_SESS_CACHE_SERVER);
+  SSL_CTX_sess_set_cache_size(ctx, 20000);
+  static const unsigned char kContext[] = "beacon";
+  SSL_CTX_set_session_id_context(ctx, kContext, sizeof kContext - 1);
+  SSL_CTX_set_num_tickets(ctx, 1);  // a client resumes with one
+  if (SSL_CTX_use_certificate_chain_file(ctx, o.cert_file.c_str()) != 1 ||
+      SSL_CTX_use_PrivateKey_file(ctx, o.key_file.c_str(), SSL_FILETYPE_PEM) != 1 ||
+      SSL_CTX_check_private_key(ctx) != 1) {
+    std::string why = OpenSslError();
+    SSL_CTX_free(ctx);
+    return InvalidArgument("cannot load TLS certificate " + o.cert_file + " or key " + o.key_file + ": " + why);
+  }
+  return ctx;
 }
 
 }  // namespace
 
-bool MatchRoute(const std::string& pattern, const std::string& path,
-                std::vector<std::string>* params) {
+bool MatchRoute(const std::string& pattern, const std::string& path, std::vector<std::string>* params) {
   std::vector<std::string> p = SplitPath(pattern), s = SplitPath(path);
   if (p.size() != s.size()) return false;
   std::vector<std::string> got;
@@ -80,278 +101,273 @@ bool MatchRoute(const std::string& pattern, const std::string& path,
   return true;
 }
 
-struct HttpServer::Impl {
-  struct Route {
-    std::string method;
-    std::string pattern;
-    uint64_t max_body = 0;
-    Handler handler;
-    BodyHandler body_handler;
-  };
+namespace engine {
 
-  ServerOptions options;
-  std::vector<Route> routes;
-  std::unique_ptr<httplib::SSLServer> server;
-  int listen_fd = -1;
-  int bound_port = 0;
-  // Stop() may come before Serve() has started the library's loop (a signal
-  // at start-up); these two flags make sure it is never lost.
-  std::atomic<bool> stop_requested{false};
-  std::atomic<bool> serving{false};
-  std::atomic<bool> finished{false};
-
-  // Finds the route for a request; sets *status to 404/405 when none fits.
-  const Route* Find(const std::string& method, const std::string& path,
-                    std::vector<std::string>* params, int* status) const {
-    bool path_known = false;
-    std::string m = method == "HEAD" ? "GET" : method;
-    for (const auto& r : routes) {
-      if (!MatchRoute(r.pattern, path, params)) continue;
-      path_known = true;
-      if (r.method == m) return &r;
-    }
-    *status = path_known ? 405 : 404;
-    return nullptr;
+const Route* FindRoute(const std::vector<Route>& routes, const std::string& method, const std::string& path,
+                       std::vector<std::string>* params, int* status, std::string* allow) {
+  std::string m = method == "HEAD" ? "GET" : method;
+  bool path_known = false;
+  allow->clear();
+  for (const auto& r : routes) {
+    if (!MatchRoute(r.pattern, path, params)) continue;
+    path_known = true;
+    if (r.method == m) return &r;
+    *allow += (allow->empty() ? "" : ", ") + r.method;
   }
-
-  httplib::Server::HandlerResponse PreRoute(const httplib::Request& req, httplib::Response& res) {
-    using HR = httplib::Server::HandlerResponse;
-    // The library adds four headers of its own (REMOTE_ADDR, ...).
-    if (req.headers.size() > options.max_headers + 4) {
-      Error(res, 431, "too many header fields");
-      return HR::Handled;
-    }
-    for (const auto& [name, value] : req.headers) {
-      if (value.size() > options.max_header_bytes || name.size() > 256) {
-        Error(res, 431, "header field too large");
-        return HR::Handled;
-      }
-      // 0.11.4 percent-decodes header values, so "%0D%0A" arrives as a real
-      // line break; such a value must never reach a response or a log.
-      if (value.find_first_of(std::string("\r\n\0", 3)) != std::string::npos) {
-        Error(res, 400, "control character in a header value");
-        return HR::Handled;
-      }
-    }
-    // Ranges are not part of the protocol; a partial manifest or file must
-    // never look complete, so the whole representation is always sent.
-    if (!req.ranges.empty()) const_cast<httplib::Request&>(req).ranges.clear();
-    if (req.has_header("Transfer-Encoding")) {
-      Error(res, req.method == "PUT" ? 411 : 400,
-             "Transfer-Encoding is not accepted; send Content-Length");
-      return HR::Handled;
-    }
-    if (req.has_header("Content-Encoding")) {
-      // The library would inflate gzip/brotli bodies before any size check.
-      Error(res, 415, "request Content-Encoding is not accepted");
-      return HR::Handled;
-    }
-    std::vector<std::string> params;
-    int status = 0;
-    const Route* route = Find(req.method, req.path, &params, &status);
-    size_t cl_count = req.get_header_value_count("Content-Length");
-    std::string cl = req.get_header_value("Content-Length");
-    if (route == nullptr) {
-      if (status == 405) {
-        std::string allow;
-        for (const auto& r : routes) {
-          if (MatchRoute(r.pattern, req.path, nullptr)) allow += (allow.empty() ? "" : ", ") + r.method;
-        }
-        res.set_header("Allow", allow);
-      }
-      Error(res, status, status == 404 ? "no such endpoint" : "method not allowed");
-      return HR::Handled;
-    }
-    if (cl_count > 1) {
-      Error(res, 400, "duplicate Content-Length");
-      return HR::Handled;
-    }
-    if (route->method == "GET") {
-      if (cl_count == 1 && cl != "0") {
-        Error(res, 400, "a GET or HEAD request has no body");
-        return HR::Handled;
-      }
-      return HR::Unhandled;
-    }
-    if (cl_count == 0) {
-      Error(res, 411, "Content-Length is required");
-      return HR::Handled;
-    }
-    int64_t length = 0;
-    if (!ParseDecimal(cl, &length)) {
-      Error(res, 400, "Content-Length is not a decimal number");
-      return HR::Handled;
-    }
-    if (static_cast<uint64_t>(length) > route->max_body) {
-      Error(res, 413, "body larger than " + std::to_string(route->max_body) + " bytes");
-      return HR::Handled;
-    }
-    return HR::Unhandled;
-  }
-
-  HttpRequest MakeRequest(const httplib::Request& req, std::vector<std::string> params) {
-    HttpRequest r;
-    r.method = req.method;
-    r.path = req.path;
-    r.params = std::move(params);
-    r.peer = req.remote_addr;  // the socket's address, never a header
-    std::string cl = req.get_header_value("Content-Length");
-    int64_t length = 0;
-    r.content_length = ParseDecimal(cl, &length) ? static_cast<uint64_t>(length) : 0;
-    r.header = [&req](const std::string& name) { return req.get_header_value(name); };
-    return r;
-  }
-
-  static void Apply(const HttpResponse& out, httplib::Response& res) {
-    res.status = out.status;
-    for (const auto& [k, v] : out.headers) res.set_header(k, v);
-    if (!out.body.empty()) res.set_content(out.body, out.content_type);
-  }
-};
-
-HttpServer::HttpServer(ServerOptions options) : impl_(new Impl) {
-  impl_->options = std::move(options);
+  *status = path_known ? 405 : 404;
+  return nullptr;
 }
 
-HttpServer::~HttpServer() = default;
+WorkerPool::WorkerPool(int workers, int max_queued)
+    : pool_(static_cast<size_t>(std::max(1, workers))), limit_(std::max(1, workers) + std::max(0, max_queued)) {}
 
-void HttpServer::Get(const std::string& pattern, Handler handler) {
+bool WorkerPool::TryPost(std::function<void()> task) {
+  if (pending_.fetch_add(1) >= limit_) {
+    --pending_;
+    return false;
+  }
+  boost::asio::post(pool_, [this, t = std::move(task)] {
+    t();
+    --pending_;
+  });
+  return true;
+}
+
+void WorkerPool::Post(std::function<void()> task) {
+  ++pending_;
+  boost::asio::post(pool_, [this, t = std::move(task)] {
+    t();
+    --pending_;
+  });
+}
+
+void WorkerPool::Join() { pool_.join(); }
+
+void Shared::Release(const std::string& address) {
+  std::lock_guard<std::mutex> lock(address_mu);
+  auto it = per_address.find(address);
+  if (it != per_address.end() && --it->second <= 0) per_address.erase(it);
+}
+
+}  // namespace engine
+
+struct HttpServer::Listener::Impl {
+  std::string host;
+  int port = 0;
+  int bound_port = 0;
+  std::vector<engine::Route> routes;
+  std::unique_ptr<tcp::acceptor> acceptor;
+};
+
+HttpServer::Listener::Listener(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
+HttpServer::Listener::~Listener() = default;
+
+void HttpServer::Listener::Get(const std::string& pattern, Handler handler) {
   impl_->routes.push_back({"GET", pattern, 0, std::move(handler), nullptr});
 }
 
-void HttpServer::Put(const std::string& pattern, uint64_t max_body, BodyHandler handler) {
+void HttpServer::Listener::Put(const std::string& pattern, uint64_t max_body, PutHandler handler) {
   impl_->routes.push_back({"PUT", pattern, max_body, nullptr, std::move(handler)});
+}
+
+int HttpServer::Listener::port() const { return impl_->bound_port; }
+
+struct HttpServer::Impl {
+  engine::Shared shared;
+  std::vector<std::unique_ptr<Listener>> listeners;
+  std::vector<std::unique_ptr<engine::IoThread>> io;
+  std::vector<std::unique_ptr<boost::asio::steady_timer>> sweeps;
+  std::unique_ptr<engine::WorkerPool> pool;
+  size_t next_io = 0;
+  std::atomic<bool> started{false};
+  std::atomic<int64_t> stop_deadline{0};  // steady clock ticks; 0 = not stopping
+  // Refused connections are logged at most every 10 s (acceptor thread).
+  Clock::time_point last_refusal_log;
+  uint64_t logged_refusals = 0;
+
+  ~Impl() {
+    if (shared.tls != nullptr) SSL_CTX_free(shared.tls);
+  }
+
+  void Accept(Listener::Impl& l) {
+    engine::IoThread& target = *io[next_io++ % io.size()];
+    l.acceptor->async_accept(target.ctx, [this, &l, &target](const boost::system::error_code& ec,
+                                                             tcp::socket socket) {
+      if (ec == boost::asio::error::operation_aborted || !l.acceptor->is_open()) return;
+      if (!ec) {
+        Admit(target, l, std::move(socket));
+        return Accept(l);
+      }
+      // Out of descriptors or memory: wait a little rather than spin.
+      LogWarn("accept on port " + std::to_string(l.bound_port) + ": " + ec.message());
+      auto pause = std::make_shared<boost::asio::steady_timer>(io[0]->ctx, std::chrono::milliseconds(100));
+      pause->async_wait([this, &l, pause](const boost::system::error_code&) {
+        if (l.acceptor->is_open()) Accept(l);
+      });
+    });
+  }
+
+  // On the acceptor's thread: applies the connection caps, then hands the
+  // socket to its I/O thread.
+  void Admit(engine::IoThread& target, Listener::Impl& l, tcp::socket socket) {
+    const ServerOptions& o = shared.options;
+    boost::system::error_code ec;
+    auto endpoint = socket.remote_endpoint(ec);
+    if (ec) return;
+    std::string peer = endpoint.address().to_string();
+    bool over_total = shared.connections_open >= static_cast<uint64_t>(o.max_connections);
+    bool over_address = false;
+    if (!over_total) {
+      std::lock_guard<std::mutex> lock(shared.address_mu);
+      int& n = shared.per_address[peer];
+      over_address = n >= o.max_connections_per_address;
+      if (!over_address) ++n;
+    }
+    if (over_total || over_address) {
+      ++(over_total ? shared.refused_cap : shared.refused_address);
+      socket.close(ec);
+      LogRefusals();
+      return;
+    }
+    ++shared.connections_open;
+    ++shared.accepted;
+    socket.set_option(tcp::no_delay(true), ec);
+    boost::asio::post(target.ctx, [this, &target, &l, s = std::move(socket), p = std::move(peer)]() mutable {
+      engine::StartSession(shared, target, l.routes, std::move(s), std::move(p));
+    });
+  }
+
+  void LogRefusals() {
+    auto now = Clock::now();
+    if (now - last_refusal_log < std::chrono::seconds(10)) return;
+    uint64_t total = shared.refused_cap + shared.refused_address;
+    LogWarn(std::to_string(total - logged_refusals) + " connections closed at once since the last report: over max_connections (" +
+            std::to_string(shared.options.max_connections) + ") or max_connections_per_address (" +
+            std::to_string(shared.options.max_connections_per_address) + ")");
+    logged_refusals = total;
+    last_refusal_log = now;
+  }
+
+  bool stopping() const { return stop_deadline.load() != 0; }
+
+  // On io[0], the acceptors' thread.
+  void CloseAcceptors() {
+    for (auto& l : listeners) {
+      boost::system::error_code ec;
+      if (l->impl_->acceptor) l->impl_->acceptor->close(ec);
+    }
+  }
+
+  // Once a second on each I/O thread; while stopping, also at once.
+  void Tick(size_t i) {
+    engine::IoThread& t = *io[i];
+    auto now = Clock::now();
+    t.date = DateLine();
+    bool force = stopping() && now.time_since_epoch().count() >= stop_deadline.load();
+    engine::Sweep(t, now, stopping(), force);
+    if (stopping() && t.sessions.empty()) {
+      sweeps[i]->cancel();  // nothing left: let this thread's loop end
+      return;
+    }
+    sweeps[i]->expires_at(now + std::chrono::seconds(1));
+    sweeps[i]->async_wait([this, i](const boost::system::error_code& ec) {
+      if (!ec) Tick(i);
+    });
+  }
+};
+
+HttpServer::HttpServer(ServerOptions options) : impl_(new Impl) { impl_->shared.options = std::move(options); }
+
+HttpServer::~HttpServer() = default;
+
+HttpServer::Listener& HttpServer::Listen(const std::string& host, int port) {
+  auto l = std::make_unique<Listener::Impl>();
+  l->host = host;
+  l->port = port;
+  impl_->listeners.push_back(std::make_unique<Listener>(std::move(l)));
+  return *impl_->listeners.back();
 }
 
 Status HttpServer::Start() {
   Impl& im = *impl_;
-  const ServerOptions& o = im.options;
-  im.server = std::make_unique<httplib::SSLServer>(o.cert_file.c_str(), o.key_file.c_str());
-  if (!im.server->is_valid()) {
-    return InvalidArgument("cannot load TLS certificate " + o.cert_file + " or key " + o.key_file);
+  const ServerOptions& o = im.shared.options;
+  // OpenSSL writes to the socket with write(): a peer that has gone away
+  // must be an error to handle, not SIGPIPE killing the process.
+  ::signal(SIGPIPE, SIG_IGN);
+  ASSIGN_OR_RETURN(im.shared.tls, MakeTlsContext(o));
+  int threads = o.io_threads > 0 ? o.io_threads : static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
+  for (int i = 0; i < threads; ++i) {
+    im.io.push_back(std::make_unique<engine::IoThread>());
+    im.io.back()->date = DateLine();
+    im.sweeps.push_back(std::make_unique<boost::asio::steady_timer>(im.io.back()->ctx));
   }
-  httplib::SSLServer& svr = *im.server;
-  SSL_CTX_set_min_proto_version(svr.ssl_context(), TLS1_2_VERSION);
-
-  int threads = std::max(1, o.threads);
-  svr.new_task_queue = [threads] { return new httplib::ThreadPool(static_cast<size_t>(threads)); };
-  svr.set_read_timeout(o.read_timeout_s, 0);
-  svr.set_write_timeout(o.write_timeout_s, 0);
-  svr.set_keep_alive_timeout(o.keep_alive_timeout_s);
-  svr.set_keep_alive_max_count(static_cast<size_t>(o.keep_alive_max_requests));
-  uint64_t max_body = 0;
-  for (const auto& r : im.routes) max_body = std::max(max_body, r.max_body);
-  svr.set_payload_max_length(static_cast<size_t>(max_body));
-  // Accepted sockets inherit TCP_NODELAY from the listening socket on Linux.
-  svr.set_tcp_nodelay(true);
-  // The library's default sets SO_REUSEPORT, which would let a second beacon
-  // silently share the port; only SO_REUSEADDR is wanted. The callback also
-  // hands us the listening socket so its backlog can be raised below.
-  svr.set_socket_options([&im](int sock) {
-    int yes = 1;
-    ::setsockopt(sock, SOL_SOCKET, SO_REUSEADDR, &yes, sizeof yes);
-    ::setsockopt(sock, IPPROTO_TCP, TCP_NODELAY, &yes, sizeof yes);
-    im.listen_fd = sock;
-  });
-  svr.set_exception_handler([](const httplib::Request&, httplib::Response& res, std::exception_ptr ep) {
-    try {
-      if (ep) std::rethrow_exception(ep);
-    } catch (const std::exception& e) {
-      LogError(std::string("handler exception: ") + e.what());
-    } catch (...) {
-      LogError("handler exception of unknown type");
-    }
-    Error(res, 500, "internal error");
-  });
-  // Every error answer closes the connection, including the ones the library
-  // writes itself before any handler runs (400 for a malformed request line
-  // or header, 414, 416): whatever body followed them is never parsed as a
-  // request. An answer's own error text is kept.
-  svr.set_error_handler(httplib::Server::HandlerWithResponse([](const httplib::Request& req,
-                                                                httplib::Response& res) {
-    if (!res.content_provider_) CloseAfter(req, res, res.body.empty() ? "error: request refused\n" : res.body);
-    // Handled makes the library compute Content-Length for the provider.
-    return httplib::Server::HandlerResponse::Handled;
-  }));
-  // "Expect: 100-continue" is answered before routing; check the request
-  // first so that a refused upload is never invited to send its body.
-  svr.set_expect_100_continue_handler([&im](const httplib::Request& req, httplib::Response& res) {
-    return im.PreRoute(req, res) == httplib::Server::HandlerResponse::Handled ? res.status : 100;
-  });
-  svr.set_pre_routing_handler(
-      [&im](const httplib::Request& req, httplib::Response& res) { return im.PreRoute(req, res); });
-
-  svr.Get(".*", [&im](const httplib::Request& req, httplib::Response& res) {
-    std::vector<std::string> params;
-    int status = 0;
-    const Impl::Route* route = im.Find(req.method, req.path, &params, &status);
-    if (route == nullptr) return Error(res, status, "no such endpoint");
-    HttpResponse out;
-    route->handler(im.MakeRequest(req, std::move(params)), out);
-    Impl::Apply(out, res);
-  });
-  svr.Put(".*", [&im](const httplib::Request& req, httplib::Response& res,
-                      const httplib::ContentReader& reader) {
-    std::vector<std::string> params;
-    int status = 0;
-    const Impl::Route* route = im.Find(req.method, req.path, &params, &status);
-    if (route == nullptr) return Error(res, status, "no such endpoint");
-    HttpRequest in = im.MakeRequest(req, std::move(params));
-    uint64_t consumed = 0;
-    bool finished = false;
-    BodyReader body = [&](const std::function<bool(const char*, size_t)>& sink) {
-      bool ok = reader([&](const char* data, size_t len) {
-        consumed += len;
-        return sink(data, len);
-      });
-      finished = ok && consumed == in.content_length;
-      return finished;
-    };
-    HttpResponse out;
-    route->body_handler(in, body, out);
-    if (!finished && in.content_length > 0) {
-      // Part of the body is still on the wire: close rather than parse it.
-      Impl::Apply(out, res);
-      CloseAfter(req, res, out.body.empty() ? "error: request refused\n" : out.body);
-      return;
-    }
-    Impl::Apply(out, res);
-  });
-
-  im.bound_port = o.port == 0 ? svr.bind_to_any_port(o.host) : (svr.bind_to_port(o.host, o.port) ? o.port : -1);
-  if (im.bound_port <= 0) {
-    return Unavailable("cannot listen on " + o.host + ":" + std::to_string(o.port));
+  im.pool = std::make_unique<engine::WorkerPool>(o.workers, o.max_queued_work);
+  im.shared.pool = im.pool.get();
+  im.shared.busy_answer = "HTTP/1.1 503 Service Unavailable\r\nContent-Type: text/plain\r\nContent-Length: 31\r\n"
+                          "Retry-After: " + std::to_string(o.retry_after_s) +
+                          "\r\nConnection: close\r\n\r\nerror: the server is too busy\n";
+  for (auto& listener : im.listeners) {
+    Listener::Impl& l = *listener->impl_;
+    boost::system::error_code ec;
+    auto address = boost::asio::ip::make_address(l.host, ec);
+    if (ec) return InvalidArgument("listen address '" + l.host + "' is not an IP address");
+    l.acceptor = std::make_unique<tcp::acceptor>(im.io[0]->ctx);
+    tcp::endpoint endpoint(address, static_cast<uint16_t>(l.port));
+    l.acceptor->open(endpoint.protocol(), ec);
+    // SO_REUSEADDR only: SO_REUSEPORT would let a second beacon silently share the port.
+    if (!ec) l.acceptor->set_option(tcp::acceptor::reuse_address(true), ec);
+    if (!ec) l.acceptor->bind(endpoint, ec);
+    if (!ec) l.acceptor->listen(std::max(16, o.backlog), ec);
+    if (ec) return Unavailable("cannot listen on " + l.host + ":" + std::to_string(l.port) + ": " + ec.message());
+    l.bound_port = l.acceptor->local_endpoint().port();
+    im.Accept(l);
   }
-  // The library listens with a backlog of 5; raise it on the same socket.
-  if (im.listen_fd >= 0 && ::listen(im.listen_fd, std::max(16, o.backlog)) != 0) {
-    return Internal("listen() with a larger backlog failed");
-  }
+  im.started = true;
   return Status::Ok();
 }
 
-int HttpServer::port() const { return impl_->bound_port; }
-
 void HttpServer::Serve() {
   Impl& im = *impl_;
-  if (!im.server) return;
-  im.serving = true;
-  if (im.stop_requested) {
-    // The library never ran, so it will not close the socket it bound.
-    ::close(im.listen_fd);
-  } else {
-    im.server->listen_after_bind();
+  if (!im.started) return;
+  for (size_t i = 0; i < im.io.size(); ++i) {
+    engine::IoThread& t = *im.io[i];
+    t.on_empty = [&im, i] { im.sweeps[i]->cancel(); };
+    boost::asio::post(t.ctx, [&im, i] { im.Tick(i); });
   }
-  im.finished = true;
+  // A Stop() before Start() left the acceptors to close here.
+  if (im.stopping()) boost::asio::post(im.io[0]->ctx, [&im] { im.CloseAcceptors(); });
+  std::vector<std::thread> threads;
+  for (size_t i = 1; i < im.io.size(); ++i) threads.emplace_back([&im, i] { im.io[i]->ctx.run(); });
+  im.io[0]->ctx.run();
+  for (auto& t : threads) t.join();
+  im.pool->Join();
 }
 
 void HttpServer::Stop() {
   Impl& im = *impl_;
-  im.stop_requested = true;
-  if (!im.server || !im.serving) return;
-  // Serve() has committed to listening: wait until the library runs, then
-  // stop it (stop() does nothing before that).
-  while (!im.server->is_running() && !im.finished) std::this_thread::sleep_for(std::chrono::milliseconds(1));
-  im.server->stop();
+  int64_t deadline = (Clock::now() + im.shared.options.stop_timeout).time_since_epoch().count();
+  int64_t expected = 0;
+  if (!im.stop_deadline.compare_exchange_strong(expected, deadline)) return;
+  im.shared.stopping = true;
+  if (!im.started) return;
+  boost::asio::post(im.io[0]->ctx, [&im] { im.CloseAcceptors(); });
+  for (size_t i = 0; i < im.io.size(); ++i) boost::asio::post(im.io[i]->ctx, [&im, i] { im.Tick(i); });
+}
+
+ServerStats HttpServer::stats() const {
+  const engine::Shared& s = impl_->shared;
+  ServerStats out;
+  out.connections_open = s.connections_open;
+  out.connections_accepted = s.accepted;
+  out.refused_connection_cap = s.refused_cap;
+  out.refused_address_cap = s.refused_address;
+  out.handshakes_full = s.handshakes_full;
+  out.handshakes_resumed = s.handshakes_resumed;
+  out.requests = s.requests;
+  out.busy_503 = s.busy;
+  out.timeouts = s.timeouts;
+  out.slow_bodies = s.slow_bodies;
+  return out;
 }
 
 }  // namespace common

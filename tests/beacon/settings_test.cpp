@@ -13,8 +13,8 @@ TEST_CASE("settings: out-of-range numbers are refused with file:line") {
     const char* says;
   };
   for (const Case& c : {Case{"listen_port = 70000", "beacon.conf:2: listen_port: '70000' is out of range (0 to 65535)"},
-                        Case{"threads = 99999999999", "beacon.conf:2: threads: '99999999999' is out of range"},
-                        Case{"read_timeout = 0s", "beacon.conf:2: read_timeout: '0s' is out of range (1 to 3600 seconds)"},
+                        Case{"workers = 99999999999", "beacon.conf:2: workers: '99999999999' is out of range"},
+                        Case{"header_timeout = 0s", "beacon.conf:2: header_timeout: '0s' is out of range (1 to 3600 seconds)"},
                         Case{"max_concurrent_uploads = -1", "beacon.conf:2: max_concurrent_uploads"},
                         Case{"listen_port = 8443x", "beacon.conf:2: listen_port"}}) {
     INFO(c.line);

@@ -8,21 +8,29 @@
 #include "common/http_server.h"
 
 namespace {
+// Answers 201 with the number of body bytes it received.
+struct CountingSink : common::BodySink {
+  size_t n = 0;
+  bool Write(const char*, size_t len, common::HttpResponse&) override {
+    n += len;
+    return true;
+  }
+  void Finish(common::HttpResponse& res) override {
+    res.status = 201;
+    res.body = std::to_string(n);
+  }
+};
+
 struct Server {
   common::HttpServer server;
+  common::HttpServer::Listener& listener;
   std::thread thread;
-  explicit Server(const std::string& cert_dir, int keep_alive_s = 5) : server(Options(cert_dir, keep_alive_s)) {
-    server.Get("/v1/ping", [](const common::HttpRequest&, common::HttpResponse& res) { res.body = "ok\n"; });
-    server.Put("/v1/put", 1 << 20,
-               [](const common::HttpRequest&, const common::BodyReader& body, common::HttpResponse& res) {
-                 size_t n = 0;
-                 body([&](const char*, size_t len) {
-                   n += len;
-                   return true;
-                 });
-                 res.status = 201;
-                 res.body = std::to_string(n);
-               });
+  explicit Server(const std::string& cert_dir, int keep_alive_s = 5)
+      : server(Options(cert_dir, keep_alive_s)), listener(server.Listen("127.0.0.1", 0)) {
+    listener.Get("/v1/ping", [](const common::HttpRequest&, common::HttpResponse& res) { res.body = "ok\n"; });
+    listener.Put("/v1/put", 1 << 20, [](const common::HttpRequest&, common::HttpResponse&) {
+      return std::make_unique<CountingSink>();
+    });
     REQUIRE(server.Start().ok());
     thread = std::thread([this] { server.Serve(); });
   }
@@ -32,11 +40,11 @@ struct Server {
   }
   static common::ServerOptions Options(const std::string& dir, int keep_alive_s = 5) {
     common::ServerOptions o;
-    o.keep_alive_timeout_s = keep_alive_s;
-    o.port = 0;
+    o.keep_alive_timeout = std::chrono::seconds(keep_alive_s);
     o.cert_file = dir + "/server.pem";
     o.key_file = dir + "/server.key";
-    o.threads = 2;
+    o.io_threads = 1;
+    o.workers = 2;
     return o;
   }
 };
@@ -79,25 +87,25 @@ TEST_CASE("https URLs are parsed strictly") {
 TEST_CASE("the client verifies the chain and the host name") {
   std::string certs = TEST_CERT_DIR;
   Server good(certs);
-  auto ok = Ping("127.0.0.1", good.server.port(), certs + "/ca.pem");
+  auto ok = Ping("127.0.0.1", good.listener.port(), certs + "/ca.pem");
   REQUIRE(ok.ok());
   CHECK(ok->status == 200);
-  CHECK(Ping("localhost", good.server.port(), certs + "/ca.pem").ok());
+  CHECK(Ping("localhost", good.listener.port(), certs + "/ca.pem").ok());
 
-  auto unknown_ca = Ping("127.0.0.1", good.server.port(), certs + "/other-ca/ca.pem");
+  auto unknown_ca = Ping("127.0.0.1", good.listener.port(), certs + "/other-ca/ca.pem");
   CHECK(unknown_ca.status().code() == common::Code::kUnauthenticated);
 
   Server wrong(certs + "/wrong-host");
-  auto wrong_host = Ping("127.0.0.1", wrong.server.port(), certs + "/ca.pem");
+  auto wrong_host = Ping("127.0.0.1", wrong.listener.port(), certs + "/ca.pem");
   CHECK(wrong_host.status().code() == common::Code::kUnauthenticated);
 
-  auto no_ca = Ping("127.0.0.1", good.server.port(), "/nonexistent/ca.pem");
+  auto no_ca = Ping("127.0.0.1", good.listener.port(), "/nonexistent/ca.pem");
   CHECK(no_ca.status().code() == common::Code::kFailedPrecondition);
 }
 
 TEST_CASE("a closed port is Unavailable") {
   Server s(TEST_CERT_DIR);
-  int port = s.server.port();
+  int port = s.listener.port();
   s.server.Stop();
   s.thread.join();
   s.thread = std::thread([] {});
@@ -112,7 +120,7 @@ TEST_CASE("a kept-alive connection the server closed while idle is replaced, not
   // on a new connection.
   Server server(TEST_CERT_DIR, /*keep_alive_s=*/1);
   common::ClientOptions c;
-  c.url = "https://127.0.0.1:" + std::to_string(server.server.port());
+  c.url = "https://127.0.0.1:" + std::to_string(server.listener.port());
   c.ca_file = std::string(TEST_CERT_DIR) + "/ca.pem";
   auto client = common::HttpClient::Create(c);
   REQUIRE(client.ok());

@@ -8,58 +8,15 @@
 #include <stdexcept>
 #include <thread>
 
+#include "support/test_server.h"
 #include "support/tls_raw.h"
 
 using testing_support::CountResponses;
 using testing_support::FirstStatus;
+using testing_support::TestServer;
 using testing_support::TlsExchange;
 
 namespace {
-
-struct TestServer {
-  std::atomic<int> get_calls{0};
-  std::atomic<int> put_calls{0};
-  std::atomic<uint64_t> put_bytes{0};
-  common::HttpServer server;
-  std::thread thread;
-
-  explicit TestServer(int backlog = 4096) : server(Options(backlog)) {
-    server.Get("/v1/things/:id", [this](const common::HttpRequest& req, common::HttpResponse& res) {
-      ++get_calls;
-      res.body = "thing " + req.params[0] + " peer " + req.peer + "\n";
-    });
-    server.Get("/v1/boom", [](const common::HttpRequest&, common::HttpResponse&) {
-      throw std::runtime_error("secret internal detail");
-    });
-    server.Put("/v1/up/:id", 1024,
-               [this](const common::HttpRequest&, const common::BodyReader& body, common::HttpResponse& res) {
-                 ++put_calls;
-                 body([this](const char*, size_t n) {
-                   put_bytes += n;
-                   return true;
-                 });
-                 res.status = 201;
-               });
-    REQUIRE(server.Start().ok());
-    thread = std::thread([this] { server.Serve(); });
-  }
-  ~TestServer() {
-    server.Stop();
-    thread.join();
-  }
-  static common::ServerOptions Options(int backlog) {
-    common::ServerOptions o;
-    o.host = "127.0.0.1";
-    o.port = 0;
-    o.cert_file = std::string(TEST_CERT_DIR) + "/server.pem";
-    o.key_file = std::string(TEST_CERT_DIR) + "/server.key";
-    o.threads = 4;
-    o.backlog = backlog;
-    o.read_timeout_s = 2;
-    return o;
-  }
-  int port() { return server.port(); }
-};
 
 const std::string kHost = "Host: 127.0.0.1\r\n";
 
@@ -136,7 +93,7 @@ TEST_CASE("a body smuggled on a GET is never parsed as a second request") {
   CHECK(s.get_calls == 0);
 }
 
-TEST_CASE("answers the library writes itself also close the connection") {
+TEST_CASE("malformed heads are refused and close the connection") {
   TestServer s;
   std::string smuggled = "GET /v1/things/smuggled HTTP/1.1\r\n" + kHost + "\r\n";
   struct Case {
@@ -148,7 +105,6 @@ TEST_CASE("answers the library writes itself also close the connection") {
       {"unknown method", "BREW /v1/things/a HTTP/1.1\r\n" + kHost + "Content-Length: 40\r\n\r\n", 400},
       {"bare LF line endings", "GET /v1/things/a HTTP/1.1\n" + kHost + "\r\n", 400},
       {"request target too long", "GET /v1/things/" + std::string(9000, 'a') + " HTTP/1.1\r\n" + kHost + "\r\n", 414},
-      {"unparsable Range", "GET /v1/things/a HTTP/1.1\r\n" + kHost + "Range: bytes=oops\r\n\r\n", 416},
   };
   for (const auto& c : cases) {
     INFO(c.name);
@@ -165,6 +121,9 @@ TEST_CASE("a Range header gets the whole representation") {
   auto r = TlsExchange(s.port(), "GET /v1/things/abc HTTP/1.1\r\n" + kHost + "Range: bytes=0-3\r\n\r\n");
   CHECK(FirstStatus(r.data) == 200);
   CHECK(r.data.find("Content-Range") == std::string::npos);
+  // Ranges are not part of the protocol: even a malformed one is ignored.
+  auto bad = TlsExchange(s.port(), "GET /v1/things/abc HTTP/1.1\r\n" + kHost + "Range: bytes=oops\r\n\r\n");
+  CHECK(FirstStatus(bad.data) == 200);
   CHECK(r.data.find("thing abc peer 127.0.0.1") != std::string::npos);
 }
 
@@ -197,8 +156,10 @@ TEST_CASE("handler exceptions become a bare 500") {
   CHECK(r.data.find("secret") == std::string::npos);
 }
 
-TEST_CASE("the listen backlog is raised above the library's 5") {
-  TestServer s(1000);
+TEST_CASE("the listen backlog is the configured one") {
+  common::ServerOptions o = TestServer::Options();
+  o.backlog = 1000;
+  TestServer s(o);
   std::string cmd = "ss -Hltn 'sport = :" + std::to_string(s.port()) + "'";
   FILE* p = ::popen(cmd.c_str(), "r");
   REQUIRE(p != nullptr);

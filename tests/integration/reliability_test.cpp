@@ -154,19 +154,19 @@ std::string EntryPath(const Estate& e, const std::string& device, const std::str
 
 TEST_CASE("a network fault in the middle of a relayed upload body is retried, not quarantined") {
   Estate e;
-  // The central gives up on a silent body after 2 s; the proxy between relay
-  // and central is where the network breaks.
-  e.StartCentral("read_timeout = 2s\n");
+  // The central gives up on a silent body after 2 s (it must advance by
+  // min_body_rate x body_timeout in every body_timeout); the proxy between
+  // relay and central is where the network breaks.
+  e.StartCentral("body_timeout = 2s\n");
   testing_support::TcpProxy proxy(e.central_port);
   e.StartDmz("upstream = https://127.0.0.1:" + std::to_string(proxy.port()) + "\n");
   // Well past the TLS handshake, the request head and any small upload the
   // relay sends first on the same connection (a check-in batch), well short
   // of the end of the body.
   const uint64_t mark = 128 << 10;
-  // A stall inside a TLS record holds the central's read for up to twice its
-  // read_timeout (a blocking SSL_read times out once, then the library waits
-  // for the socket once more), so the stall is three times as long.
-  SECTION("a stall longer than the central's read_timeout") { proxy.StallOnce(mark, seconds(6)); }
+  // The engine checks deadlines once a second, so a body is cut between 2 and
+  // 3 s into a stall: the stall is twice as long.
+  SECTION("a stall longer than the central's body_timeout") { proxy.StallOnce(mark, seconds(6)); }
   SECTION("a connection reset") { proxy.CutOnce(mark, testing_support::TcpProxy::Cut::kReset); }
   SECTION("a connection closed") { proxy.CutOnce(mark, testing_support::TcpProxy::Cut::kClose); }
 

@@ -25,7 +25,8 @@ class Beacon {
   static common::StatusOr<std::unique_ptr<Beacon>> Create(const common::Config& config);
   ~Beacon();
 
-  int port() const;
+  int port() const;        // the agent API listener
+  int admin_port() const;  // the administrators' listener (central), else 0
   // Serves until Stop(); starts and joins the background threads (relay or
   // importer, check-in flusher).
   void Run();

@@ -1,20 +1,37 @@
-// The HTTPS server adapter: the only server code that includes httplib.h.
+// The HTTPS server engine: the only server code that includes Boost.Asio,
+// Boost.Beast and OpenSSL's SSL API (http_server.cpp, http_session.cpp).
 //
-// It puts cpp-httplib 0.11.4 (Debian 12) behind the hardening rules of
-// DESIGN.md. Before any body byte is read, every request is checked against
-// the route table and refused, with the connection closed, when it carries
-// Transfer-Encoding (411/400), a request Content-Encoding (415), a missing
-// (411), duplicated or non-decimal (400) Content-Length on PUT, a body larger
-// than the route's cap (413), any body on GET/HEAD (400), too many or too
-// long headers (431), a CR/LF/NUL in a header value (400), or a path outside
-// the table (404) or a method the path does not take (405).
+// A few I/O threads hold every connection (TLS 1.2/1.3 done with OpenSSL
+// directly on non-blocking sockets, so an idle connection costs a few KiB);
+// handlers run on a bounded worker pool, because they may block (fsync,
+// store reads, upstream requests). Deadlines are enforced by a sweep once a
+// second rather than a timer per operation.
 //
-// Handlers see a validated request; the peer address is the socket's, never a
-// header. Exceptions from handlers become a bare 500 (their text is logged,
-// never sent). Thread safety: routes are added before Start(); handlers run
-// concurrently on the worker pool.
+// Everything about a request is decided from its head, before any body byte
+// is read: a request is refused, and the connection closed, when it carries
+// Transfer-Encoding (411 on PUT, 400 otherwise), a request Content-Encoding
+// (415), a missing (411), duplicated or non-decimal (400) Content-Length on
+// PUT, a body larger than the route's cap (413), any body on GET/HEAD (400),
+// a head over max_header_bytes (431, or 414 when the request line alone does
+// not fit) or with more than max_headers fields (431), a percent-encoded
+// control character in a header value (400), an unknown method (400), a path
+// outside the table (404) or a method the path does not take (405). A PUT
+// route's handler then decides (route, size, capacity, duplicates) before
+// `100 Continue` is sent. Every answer >= 400 closes the connection with a
+// lingering close: what the sender is still writing is read and dropped for
+// a few seconds, so it gets to read the answer instead of a reset.
+//
+// Handlers see a validated request; the peer address is the socket's, never
+// a header. Exceptions from handlers become a bare 500 (their text is
+// logged, never sent). When every worker is busy and max_queued_work
+// requests wait, a new request is answered 503 with Retry-After at once.
+//
+// Thread safety: listeners and routes are added before Start(); handlers run
+// concurrently on the worker pool; Stop() and stats() may be called from any
+// thread.
 #pragma once
 
+#include <chrono>
 #include <cstdint>
 #include <functional>
 #include <memory>
@@ -27,29 +44,38 @@
 namespace common {
 
 struct ServerOptions {
-  std::string host = "127.0.0.1";
-  int port = 8443;  // 0 picks a free port (see HttpServer::port())
-  std::string cert_file;  // PEM certificate chain
+  std::string cert_file;  // PEM certificate chain (ECDSA P-256 recommended)
   std::string key_file;   // PEM private key
-  int threads = 64;       // worker pool: one thread serves one connection
-  int backlog = 4096;     // listen backlog (the library's own is 5)
-  int read_timeout_s = 5;
-  int write_timeout_s = 5;
-  int keep_alive_timeout_s = 5;  // an idle connection holds a worker thread
+  int io_threads = 0;     // threads holding connections; 0 = one per core
+  int workers = 16;       // threads running handlers (they may block on disk)
+  int max_queued_work = 256;  // requests waiting for a worker before 503
+  int retry_after_s = 60;     // Retry-After sent with the engine's own 503
+  int backlog = 4096;         // listen backlog (connections the kernel queues)
+  size_t max_header_bytes = 8192;  // request line and header fields together
+  size_t max_headers = 64;         // header fields per request
+  std::chrono::seconds handshake_timeout{10};  // TCP accept to TLS established
+  std::chrono::seconds header_timeout{10};     // first byte of a request to its whole head
+  std::chrono::seconds keep_alive_timeout{30};  // idle between requests
+  std::chrono::seconds write_timeout{30};      // one response, to the last byte
+  // A body must advance by min_body_rate * body_timeout bytes (or end) in
+  // every body_timeout; a slower one is cut (408) and its sink destroyed.
+  uint64_t min_body_rate = 1024;
+  std::chrono::seconds body_timeout{10};
+  std::chrono::seconds stop_timeout{20};  // Stop(): longest wait for requests in flight
+  int max_connections = 20000;            // open connections, all listeners
+  int max_connections_per_address = 1000;  // open connections from one peer address
   int keep_alive_max_requests = 10000;
-  size_t max_headers = 64;
-  size_t max_header_bytes = 4096;  // per header value
 };
 
 struct HttpRequest {
-  std::string method;
+  std::string method;               // "GET", "HEAD" or "PUT"
   std::string path;                 // without query string
   std::vector<std::string> params;  // values of the route's ":name" segments, in order
   std::string peer;                 // socket peer address
   uint64_t content_length = 0;
   // First value of a header ("" if absent). Values contain no CR/LF/NUL but
   // are otherwise unvalidated: check them before use. Valid only during the
-  // handler call (it refers to the library's request object).
+  // handler call.
   std::function<std::string(const std::string&)> header;
 };
 
@@ -61,33 +87,78 @@ struct HttpResponse {
   void Set(const std::string& name, const std::string& value) { headers.emplace_back(name, value); }
 };
 
-// Streams a request body: calls `sink` with successive chunks until the body
-// ends or `sink` returns false. Returns false if the body could not be read
-// completely (timeout, disconnect) or the sink stopped.
-using BodyReader = std::function<bool(const std::function<bool(const char*, size_t)>& sink)>;
+// Where a PUT body goes. Opened by the route's handler after it has checked
+// the request head; called on the worker pool, one call at a time.
+class BodySink {
+ public:
+  // Destroyed without Finish() when the body did not arrive (too slow, the
+  // peer went away, Write() refused, the server stopped): undo everything.
+  virtual ~BodySink() = default;
+  // The next part of the body, in order. Returning false refuses the upload:
+  // `res` holds the answer and the rest of the body is not read.
+  virtual bool Write(const char* data, size_t size, HttpResponse& res) = 0;
+  // The whole body has been written: make it durable and answer.
+  virtual void Finish(HttpResponse& res) = 0;
+};
 
 using Handler = std::function<void(const HttpRequest&, HttpResponse&)>;
-using BodyHandler = std::function<void(const HttpRequest&, const BodyReader&, HttpResponse&)>;
+// Returns the sink for the body, or nullptr having answered in `res`. An
+// answer below 400 without a sink (say, "already stored") is sent after the
+// body has been read and dropped; an answer >= 400 is sent at once, without
+// `100 Continue`, and the body is never read.
+using PutHandler = std::function<std::unique_ptr<BodySink>(const HttpRequest&, HttpResponse&)>;
+
+// Counters since Start(), for logs, tests and (later) metrics.
+struct ServerStats {
+  uint64_t connections_open = 0;
+  uint64_t connections_accepted = 0;
+  uint64_t refused_connection_cap = 0;  // over max_connections: closed at once
+  uint64_t refused_address_cap = 0;     // over max_connections_per_address
+  uint64_t handshakes_full = 0;
+  uint64_t handshakes_resumed = 0;
+  uint64_t requests = 0;
+  uint64_t busy_503 = 0;  // refused because the worker pool was saturated
+  uint64_t timeouts = 0;  // handshake, header, idle, write or body-rate deadline passed
+  uint64_t slow_bodies = 0;  // of which: bodies cut for min_body_rate
+};
 
 class HttpServer {
  public:
+  // One set of routes on one address. Owned by the HttpServer.
+  class Listener {
+   public:
+    // Route patterns are literal segments and ":name" segments matching one
+    // non-empty segment, e.g. "/v1/devices/:device/manifest". GET routes also
+    // answer HEAD.
+    void Get(const std::string& pattern, Handler handler);
+    // PUT routes: `max_body` is enforced from Content-Length before reading.
+    void Put(const std::string& pattern, uint64_t max_body, PutHandler handler);
+    // The bound port (after Start).
+    int port() const;
+
+    struct Impl;
+    std::unique_ptr<Impl> impl_;
+    explicit Listener(std::unique_ptr<Impl> impl);
+    ~Listener();
+  };
+
   explicit HttpServer(ServerOptions options);
   ~HttpServer();
 
-  // Route patterns are literal segments and ":name" segments matching one
-  // non-empty segment, e.g. "/v1/devices/:device/manifest". GET routes also
-  // answer HEAD.
-  void Get(const std::string& pattern, Handler handler);
-  // PUT routes stream their body; `max_body` is enforced before reading.
-  void Put(const std::string& pattern, uint64_t max_body, BodyHandler handler);
-
-  // Loads the certificate, binds and listens. Unavailable if the port is taken.
+  // Adds a listener on host:port (0 picks a free port).
+  Listener& Listen(const std::string& host, int port);
+  // Loads the certificate, binds and listens on every listener. Unavailable
+  // if a port is taken, InvalidArgument for a bad certificate or key. Sets
+  // SIGPIPE to be ignored, process-wide. Starts the worker threads: block
+  // the signals the process waits for before calling it.
   Status Start();
-  // The bound port (after Start).
-  int port() const;
-  // Serves until Stop(); returns when the server has stopped.
+  // Serves until Stop(); returns when every connection is closed and every
+  // handler has returned.
   void Serve();
+  // Stops accepting, closes idle connections, lets requests in flight finish
+  // (up to stop_timeout), then closes the rest. Any thread; idempotent.
   void Stop();
+  ServerStats stats() const;
 
  private:
   struct Impl;
@@ -95,7 +166,6 @@ class HttpServer {
 };
 
 // Splits "/a/b/c" into segments and matches a route pattern; exposed for tests.
-bool MatchRoute(const std::string& pattern, const std::string& path,
-                std::vector<std::string>* params);
+bool MatchRoute(const std::string& pattern, const std::string& path, std::vector<std::string>* params);
 
 }  // namespace common

@@ -1,0 +1,88 @@
+// Private to the server engine (http_server.cpp, http_session.cpp): the
+// state the sessions share with the server.
+#pragma once
+
+#include <openssl/ssl.h>
+
+#include <atomic>
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/thread_pool.hpp>
+#include <chrono>
+#include <list>
+#include <map>
+#include <mutex>
+#include <string>
+
+#include "common/http_server.h"
+
+namespace common::engine {
+
+using Clock = std::chrono::steady_clock;
+using boost::asio::ip::tcp;
+
+struct Route {
+  std::string method;  // "GET" or "PUT"
+  std::string pattern;
+  uint64_t max_body = 0;
+  Handler handler;         // GET
+  PutHandler put_handler;  // PUT
+};
+
+// Finds the route for method and path; *status = 404 or 405 when none fits
+// (*allow then lists the methods the path takes).
+const Route* FindRoute(const std::vector<Route>& routes, const std::string& method, const std::string& path,
+                       std::vector<std::string>* params, int* status, std::string* allow);
+
+// Runs handlers. TryPost refuses work once `workers + max_queued` tasks are
+// running or waiting; Post (clean-up) never refuses.
+class WorkerPool {
+ public:
+  WorkerPool(int workers, int max_queued);
+  bool TryPost(std::function<void()> task);
+  void Post(std::function<void()> task);
+  void Join();
+
+ private:
+  boost::asio::thread_pool pool_;
+  std::atomic<int> pending_{0};
+  int limit_;
+};
+
+class Session;
+
+// One I/O thread: its io_context, the sessions it holds and the sweep that
+// enforces their deadlines. Touched only from its own thread.
+struct IoThread {
+  boost::asio::io_context ctx{1};
+  std::list<Session*> sessions;
+  std::string date;  // "Date: ...\r\n", refreshed by the sweep
+  std::function<void()> on_empty;  // while stopping: the last session has gone
+};
+
+// What every session shares: options, TLS context, pool, counters.
+struct Shared {
+  ServerOptions options;
+  SSL_CTX* tls = nullptr;
+  WorkerPool* pool = nullptr;
+  std::atomic<bool> stopping{false};
+  std::string busy_answer;  // the preformatted 503 for a saturated pool
+
+  std::atomic<uint64_t> connections_open{0}, accepted{0}, refused_cap{0}, refused_address{0};
+  std::atomic<uint64_t> handshakes_full{0}, handshakes_resumed{0}, requests{0}, busy{0}, timeouts{0},
+      slow_bodies{0};
+
+  // Open connections per peer address (the per-address cap).
+  std::mutex address_mu;
+  std::map<std::string, int> per_address;
+  void Release(const std::string& address);
+};
+
+// Starts serving an accepted connection on `io` (called on io's thread).
+void StartSession(Shared& shared, IoThread& io, const std::vector<Route>& routes, tcp::socket socket,
+                  std::string peer);
+// Closes sessions whose deadline has passed; when stopping, closes idle ones
+// (and every one once `force` is set).
+void Sweep(IoThread& io, Clock::time_point now, bool stopping, bool force);
+
+}  // namespace common::engine
