@@ -92,8 +92,16 @@ AgentApi::AgentApi(const Settings* settings, common::Spool* spool, CheckinTracke
       retry_after_(std::to_string(settings->retry_after.count())) {}
 
 void AgentApi::Register(common::HttpServer::Listener& server) {
-  server.Get(proto::kPingPath, [](const HttpRequest&, HttpResponse& res) { res.body = "ok\n"; });
-  server.Get(proto::kManifestPath, [this](const HttpRequest& q, HttpResponse& r) { HandleManifest(q, r); });
+  server.Get(proto::kPingPath, nullptr, [](const HttpRequest&, HttpResponse& res) {
+    res.body = "ok\n";
+    return true;
+  });
+  // A check-in whose manifest is at hand is answered on the I/O thread; one
+  // that must be resolved (store, signature) or revalidated upstream goes
+  // to a worker.
+  server.Get(
+      proto::kManifestPath, [this](const HttpRequest& q, HttpResponse& r) { HandleManifest(q, r); },
+      [this](const HttpRequest& q, HttpResponse& r) { return QuickManifest(q, r); });
   server.Get(proto::kFilePath, [this](const HttpRequest& q, HttpResponse& r) { HandleFile(q, r); });
   server.Put(proto::kUploadPath, settings_->max_upload_size,
              [this](const HttpRequest& q, HttpResponse& r) { return HandleUpload(q, r); });
@@ -112,12 +120,31 @@ void AgentApi::Refuse(HttpResponse& res, int status, const std::string& message)
   res.Set("Retry-After", retry_after_);
 }
 
+bool AgentApi::QuickManifest(const HttpRequest& req, HttpResponse& res) {
+  DeviceContext ctx;
+  Status st = ReadDeviceContext(req, req.params[0], &ctx);
+  if (!st.ok()) {
+    Fail(res, 400, st.message());
+    return true;
+  }
+  if (policy_ != nullptr) {
+    auto snap = policy_->CachedManifestFor(ctx.device);
+    if (snap == nullptr) return false;
+    AnswerManifest(req, snap->xml, snap->etag, res);
+  } else {
+    auto m = cache_->FreshManifest(ctx.device);
+    if (!m) return false;
+    AnswerManifest(req, m->xml, m->etag, res);
+  }
+  Checkin(ctx, req.peer);
+  return true;
+}
+
 void AgentApi::HandleManifest(const HttpRequest& req, HttpResponse& res) {
   DeviceContext ctx;
   Status st = ReadDeviceContext(req, req.params[0], &ctx);
   if (!st.ok()) return Fail(res, 400, st.message());
   Checkin(ctx, req.peer);
-  std::string xml, etag;
   if (policy_ != nullptr) {
     auto snap = policy_->ManifestFor(ctx.device);
     if (!snap.ok()) {
@@ -125,14 +152,18 @@ void AgentApi::HandleManifest(const HttpRequest& req, HttpResponse& res) {
       common::LogError("manifest for " + ctx.device + ": " + snap.status().ToString());
       return Refuse(res, 503, "policy cannot be resolved right now");
     }
-    xml = (*snap)->xml;
-    etag = (*snap)->etag;
+    AnswerManifest(req, (*snap)->xml, (*snap)->etag, res);
   } else {
     auto m = cache_->Manifest(ctx.device, ctx.client_version, ctx.policy_revision);
     if (!m.ok()) return Refuse(res, 503, "policy is not available yet; upstream unreachable");
-    xml = std::move(m->xml);
-    etag = std::move(m->etag);
+    AnswerManifest(req, m->xml, m->etag, res);
   }
+}
+
+// 304 when the device already has this manifest (the common case), else
+// the manifest itself.
+void AgentApi::AnswerManifest(const HttpRequest& req, const std::string& xml, const std::string& etag,
+                              HttpResponse& res) {
   res.Set("ETag", etag);
   res.Set("Cache-Control", "no-cache");
   if (EtagMatches(req.header("If-None-Match"), etag)) {
@@ -141,7 +172,7 @@ void AgentApi::HandleManifest(const HttpRequest& req, HttpResponse& res) {
   }
   res.status = 200;
   res.content_type = "application/xml";
-  res.body = std::move(xml);
+  res.body = xml;
 }
 
 void AgentApi::HandleFile(const HttpRequest& req, HttpResponse& res) {

@@ -30,6 +30,9 @@ class AgentApi {
 
  private:
   void HandleManifest(const common::HttpRequest& req, common::HttpResponse& res);
+  bool QuickManifest(const common::HttpRequest& req, common::HttpResponse& res);
+  static void AnswerManifest(const common::HttpRequest& req, const std::string& xml, const std::string& etag,
+                             common::HttpResponse& res);
   void HandleFile(const common::HttpRequest& req, common::HttpResponse& res);
   std::unique_ptr<common::BodySink> HandleUpload(const common::HttpRequest& req, common::HttpResponse& res);
   class UploadSink;

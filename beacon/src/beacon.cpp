@@ -141,8 +141,10 @@ StatusOr<std::unique_ptr<Beacon>> Beacon::Create(const common::Config& config) {
     // The administrators' side (their API comes with a later release):
     // loopback by default, on the same engine and certificate.
     im.admin = &im.server->Listen(s.admin_listen_host, s.admin_listen_port);
-    im.admin->Get(common::protocol::kPingPath,
-                  [](const common::HttpRequest&, common::HttpResponse& res) { res.body = "ok\n"; });
+    im.admin->Get(common::protocol::kPingPath, nullptr, [](const common::HttpRequest&, common::HttpResponse& res) {
+      res.body = "ok\n";
+      return true;
+    });
   }
   RETURN_IF_ERROR(im.server->Start());
   common::LogInfo(std::string(s.central ? "central" : "relay") + " beacon '" + s.name + "' listening on " +

@@ -69,6 +69,14 @@ Status PolicyCache::FetchFiles(common::HttpClient& client, const std::string& ma
   });
 }
 
+std::optional<CachedManifest> PolicyCache::FreshManifest(const std::string& device) const {
+  int64_t now = static_cast<int64_t>(std::time(nullptr));
+  std::lock_guard<std::mutex> lock(mu_);
+  auto it = manifests_.find(device);
+  if (it == manifests_.end() || now - it->second.checked_at >= ttl_s_) return std::nullopt;
+  return it->second;
+}
+
 StatusOr<CachedManifest> PolicyCache::Manifest(const std::string& device,
                                                const std::string& client_version,
                                                int64_t policy_revision) {

@@ -45,6 +45,10 @@ class PolicyCache {
   common::StatusOr<CachedManifest> Manifest(const std::string& device,
                                             const std::string& client_version,
                                             int64_t policy_revision);
+  // The manifest Manifest() would return without asking the upstream (in
+  // memory and revalidated within the TTL), else nothing. Never blocks
+  // beyond a short lock (the server's I/O threads call it).
+  std::optional<CachedManifest> FreshManifest(const std::string& device) const;
   // A policy file by digest, from cache or upstream.
   common::StatusOr<std::string> File(const std::string& sha256);
 
@@ -64,7 +68,7 @@ class PolicyCache {
   int64_t ttl_s_;
   policy::ObjectStore files_;
 
-  std::mutex mu_;  // guards everything below; never held across network I/O
+  mutable std::mutex mu_;  // guards everything below; never held across network I/O
   std::vector<std::unique_ptr<common::HttpClient>> idle_;
   std::unordered_map<std::string, CachedManifest> manifests_;
   common::Backoff backoff_;

@@ -26,6 +26,7 @@ struct Route {
   std::string pattern;
   uint64_t max_body = 0;
   Handler handler;         // GET
+  QuickHandler quick;      // GET, optional
   PutHandler put_handler;  // PUT
 };
 

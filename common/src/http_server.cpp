@@ -162,12 +162,12 @@ struct HttpServer::Listener::Impl {
 HttpServer::Listener::Listener(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
 HttpServer::Listener::~Listener() = default;
 
-void HttpServer::Listener::Get(const std::string& pattern, Handler handler) {
-  impl_->routes.push_back({"GET", pattern, 0, std::move(handler), nullptr});
+void HttpServer::Listener::Get(const std::string& pattern, Handler handler, QuickHandler quick) {
+  impl_->routes.push_back({"GET", pattern, 0, std::move(handler), std::move(quick), nullptr});
 }
 
 void HttpServer::Listener::Put(const std::string& pattern, uint64_t max_body, PutHandler handler) {
-  impl_->routes.push_back({"PUT", pattern, max_body, nullptr, std::move(handler)});
+  impl_->routes.push_back({"PUT", pattern, max_body, nullptr, nullptr, std::move(handler)});
 }
 
 int HttpServer::Listener::port() const { return impl_->bound_port; }

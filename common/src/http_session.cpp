@@ -247,6 +247,7 @@ class Session : public std::enable_shared_from_this<Session> {
       return it == parser_->get().end() ? std::string() : std::string(it->value());
     };
     response_ = HttpResponse{};
+    if (route_->quick && RunQuick()) return Respond(response_, response_.status >= 400);
     phase_ = Phase::kWork;
     bool queued = shared_.pool->TryPost([self = shared_from_this()]() mutable {
       self->RunHandler();
@@ -258,6 +259,21 @@ class Session : public std::enable_shared_from_this<Session> {
       keep_alive_ = false;
       SendBytes(shared_.busy_answer, true, true);
     }
+  }
+
+  // On this I/O thread: the route's quick handler. False: run the handler.
+  bool RunQuick() {
+    try {
+      if (route_->quick(request_, response_)) return true;
+    } catch (const std::exception& e) {
+      LogError(std::string("handler exception: ") + e.what());
+      response_ = HttpResponse{500, "text/plain", "error: internal error\n", {}};
+      return true;
+    }
+    response_ = HttpResponse{};
+    if (route_->handler) return false;
+    response_ = HttpResponse{500, "text/plain", "error: internal error\n", {}};
+    return true;
   }
 
   // On a worker: the route's handler.

@@ -78,6 +78,12 @@ void PolicySource::Forget(const std::string& device_id) {
   resolving_.erase(device_id);
 }
 
+std::shared_ptr<const PolicySnapshot> PolicySource::CachedManifestFor(const std::string& device_id) const {
+  std::lock_guard<std::mutex> lock(mu_);
+  auto it = manifests_.find(device_id);
+  return it == manifests_.end() ? nullptr : it->second;
+}
+
 StatusOr<std::shared_ptr<const PolicySnapshot>> PolicySource::ManifestFor(const std::string& device_id) {
   int64_t revision = 0;
   uint64_t token = 0;

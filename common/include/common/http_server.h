@@ -102,6 +102,11 @@ class BodySink {
 };
 
 using Handler = std::function<void(const HttpRequest&, HttpResponse&)>;
+// Runs on an I/O thread, so it must never block (no disk, no network, no
+// lock held for long): answers in `res` and returns true, or returns false
+// with `res` untouched to have the route's Handler run on a worker instead.
+// Saves two thread switches for requests answered from memory.
+using QuickHandler = std::function<bool(const HttpRequest&, HttpResponse&)>;
 // Returns the sink for the body, or nullptr having answered in `res`. An
 // answer below 400 without a sink (say, "already stored") is sent after the
 // body has been read and dropped; an answer >= 400 is sent at once, without
@@ -129,8 +134,9 @@ class HttpServer {
    public:
     // Route patterns are literal segments and ":name" segments matching one
     // non-empty segment, e.g. "/v1/devices/:device/manifest". GET routes also
-    // answer HEAD.
-    void Get(const std::string& pattern, Handler handler);
+    // answer HEAD. With `quick`, it is tried first; `handler` may then be
+    // null if `quick` always answers.
+    void Get(const std::string& pattern, Handler handler, QuickHandler quick = nullptr);
     // PUT routes: `max_body` is enforced from Content-Length before reading.
     void Put(const std::string& pattern, uint64_t max_body, PutHandler handler);
     // The bound port (after Start).

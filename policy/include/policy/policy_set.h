@@ -48,6 +48,9 @@ class PolicySource {
   // The signed manifest of `device_id` under the revision in service.
   // NotFound when nothing has been published yet.
   common::StatusOr<std::shared_ptr<const PolicySnapshot>> ManifestFor(const std::string& device_id);
+  // The manifest ManifestFor would return if it is already resolved, else
+  // null; never blocks beyond a short lock (the server's I/O threads call it).
+  std::shared_ptr<const PolicySnapshot> CachedManifestFor(const std::string& device_id) const;
   // Takes the newest published revision into service if there is a newer
   // one. On error (a damaged revision) the revision in service stays.
   common::Status Refresh();
