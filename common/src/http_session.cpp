@@ -69,6 +69,7 @@ class Session : public std::enable_shared_from_this<Session> {
   }
 
   void Start() {
+    if (shared_.stopping) return Close();  // accepted just before the acceptor closed
     boost::system::error_code ec;
     socket_.non_blocking(true, ec);
     ssl_ = SSL_new(shared_.tls);
@@ -482,6 +483,9 @@ class Session : public std::enable_shared_from_this<Session> {
     filled_ = 0;
     parser_.reset();
     extra_.clear();
+    route_ = nullptr;
+    head_only_ = false;
+    expect_continue_ = false;
     request_ = HttpRequest{};
     response_ = HttpResponse{};
     phase_ = in_.empty() ? Phase::kIdle : Phase::kHead;
