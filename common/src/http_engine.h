@@ -67,7 +67,6 @@ struct Shared {
   SSL_CTX* tls = nullptr;
   WorkerPool* pool = nullptr;
   std::atomic<bool> stopping{false};
-  std::string busy_answer;  // the preformatted 503 for a saturated pool
 
   std::atomic<uint64_t> connections_open{0}, accepted{0}, refused_cap{0}, refused_address{0};
   std::atomic<uint64_t> handshakes_full{0}, handshakes_resumed{0}, requests{0}, busy{0}, timeouts{0},

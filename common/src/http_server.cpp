@@ -303,9 +303,6 @@ Status HttpServer::Start() {
   }
   im.pool = std::make_unique<engine::WorkerPool>(o.workers, o.max_queued_work);
   im.shared.pool = im.pool.get();
-  im.shared.busy_answer = "HTTP/1.1 503 Service Unavailable\r\nContent-Type: text/plain\r\nContent-Length: 31\r\n"
-                          "Retry-After: " + std::to_string(o.retry_after_s) +
-                          "\r\nConnection: close\r\n\r\nerror: the server is too busy\n";
   for (auto& listener : im.listeners) {
     Listener::Impl& l = *listener->impl_;
     boost::system::error_code ec;

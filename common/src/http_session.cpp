@@ -170,10 +170,13 @@ class Session : public std::enable_shared_from_this<Session> {
     boost::beast::error_code ec;
     size_t used = parser_->put(boost::asio::buffer(in_.data() + parsed_, in_.size() - parsed_), ec);
     parsed_ += used;
+    // The request line and the fields together: in_ starts with this
+    // request (Beast applies header_limit to each part on its own).
     if (ec == http::error::need_more || (!ec && !parser_->is_header_done())) {
-      if (in_.size() - parsed_ <= shared_.options.max_header_bytes) return false;
+      if (in_.size() <= shared_.options.max_header_bytes) return false;
       ec = http::error::header_limit;
     }
+    if (!ec && parsed_ > shared_.options.max_header_bytes) ec = http::error::header_limit;
     if (ec == http::error::header_limit) {
       size_t line_end = in_.find("\r\n");
       if (line_end == std::string::npos || line_end > shared_.options.max_header_bytes) {
@@ -257,8 +260,9 @@ class Session : public std::enable_shared_from_this<Session> {
     });
     if (!queued) {
       ++shared_.busy;
-      keep_alive_ = false;
-      SendBytes(shared_.busy_answer, true, true);
+      HttpResponse busy{503, "text/plain", "error: the server is too busy\n", {}};
+      busy.Set("Retry-After", std::to_string(shared_.options.retry_after_s));
+      Respond(busy, true);
     }
   }
 

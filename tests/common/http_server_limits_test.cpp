@@ -12,6 +12,7 @@
 #include <memory>
 #include <thread>
 
+#include "common/http_client.h"
 #include "common/http_server.h"
 #include "support/test_server.h"
 #include "support/tls_raw.h"
@@ -175,7 +176,17 @@ TEST_CASE("a saturated worker pool answers 503 with Retry-After at once") {
   auto r = TlsExchange(s.port(), "GET /v1/things/a HTTP/1.1\r\n" + kHost + "\r\n");
   CHECK(FirstStatus(r.data) == 503);
   CHECK(r.data.find("Retry-After: 9\r\n") != std::string::npos);
-  CHECK(s.server.stats().busy_503 == 1);
+  // Our own senders read it whole (its Content-Length is right).
+  common::ClientOptions co;
+  co.url = "https://127.0.0.1:" + std::to_string(s.port());
+  co.ca_file = std::string(TEST_CERT_DIR) + "/ca.pem";
+  auto client = common::HttpClient::Create(co);
+  REQUIRE(client.ok());
+  auto res = (*client)->Get("/v1/things/a", {});
+  REQUIRE(res.ok());
+  CHECK(res->status == 503);
+  CHECK(res->body == "error: the server is too busy\n");
+  CHECK(s.server.stats().busy_503 == 2);
   s.release();
   CHECK(FirstStatus(blocker.Read(1000).data) == 200);
   // Free again: served.

@@ -62,6 +62,7 @@ TEST_CASE("pre-routing refusals get their status, close, and reach no handler") 
       {"wrong method", "DELETE /v1/things/a HTTP/1.1\r\n" + kHost + "\r\n", 405},
       {"PUT on a GET route", "PUT /v1/things/a HTTP/1.1\r\n" + kHost + "Content-Length: 1\r\n\r\nx", 405},
       {"encoded CRLF in a header", "GET /v1/things/a HTTP/1.1\r\n" + kHost + "X-A: a%0D%0ASet-Cookie: x\r\n\r\n", 400},
+      {"request line and fields over the limit together", "GET /v1/things/" + std::string(3000, 'a') + " HTTP/1.1\r\n" + kHost + "X-A: " + std::string(3000, 'a') + "\r\n\r\n", 431},
       {"header value too long", "GET /v1/things/a HTTP/1.1\r\n" + kHost + "X-A: " + std::string(5000, 'a') + "\r\n\r\n", 431},
   };
   std::string many;
