@@ -199,6 +199,7 @@ class Session : public std::enable_shared_from_this<Session> {
     const auto& msg = parser_->get();
     const ServerOptions& o = shared_.options;
     keep_alive_ = msg.keep_alive();
+    head_only_ = msg.method() == http::verb::head;  // refusals of a HEAD too are headers alone
     size_t count = 0;
     for (const auto& f : msg) {
       if (++count > o.max_headers) return Answer(431, "too many header fields");
@@ -242,7 +243,6 @@ class Session : public std::enable_shared_from_this<Session> {
         return Answer(413, "body larger than " + std::to_string(route_->max_body) + " bytes");
       }
     }
-    head_only_ = msg.method() == http::verb::head;
     expect_continue_ = put && boost::beast::iequals(msg[http::field::expect], "100-continue");
     remaining_ = static_cast<uint64_t>(length);
     request_ = HttpRequest{method, path, std::move(params), peer_, remaining_, nullptr};
