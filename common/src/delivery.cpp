@@ -8,8 +8,9 @@ namespace common {
 Attempt PutUpload(Transport& transport, const UploadRef& upload, const BodySource& source,
                   HeaderList headers) {
   headers.emplace_back(protocol::kContentSha256Header, upload.sha256);
-  auto res = transport.Put(protocol::UploadPath(upload.device, upload.kind, upload.id), headers, upload.size,
-                           source, upload.kind == "inventory" ? "application/gzip" : "application/octet-stream");
+  auto res = transport.Put(
+      protocol::UploadPath(upload.device, upload.kind, upload.id), headers, upload.size, source,
+      upload.kind == "inventory" ? "application/gzip" : "application/octet-stream");
   if (!res.ok()) return Attempt{res.status(), {}, Attempt::Scope::kPeer};
   Attempt attempt;
   attempt.answered = true;
@@ -30,7 +31,8 @@ Attempt SendSpoolEntry(Transport& transport, const Spool& spool, const SpoolMeta
     return data;
   };
   Attempt attempt =
-      PutUpload(transport, UploadRef{meta.device, meta.kind, meta.id, meta.sha256, meta.size}, source, std::move(headers));
+      PutUpload(transport, UploadRef{meta.device, meta.kind, meta.id, meta.sha256, meta.size},
+                source, std::move(headers));
   if (!local.ok()) return Attempt{local, {}, Attempt::Scope::kEntry};
   return attempt;
 }

@@ -15,8 +15,8 @@ namespace common {
 // What identifies an upload on the wire: its path and its declared digest.
 struct UploadRef {
   std::string device;
-  std::string kind;  // an upload kind (common/protocol.h)
-  std::string id;    // the sender's upload id, kept across every retry
+  std::string kind;    // an upload kind (common/protocol.h)
+  std::string id;      // the sender's upload id, kept across every retry
   std::string sha256;  // of the body, lower-case hex
   uint64_t size = 0;
 };
