@@ -234,8 +234,11 @@ run_swarm() {  # SCENARIO ARGS...: runs the simulator (its CPU and memory to SCE
 # process stopped for the outage (read just before it was stopped).
 relay_cpu_before_stop=0
 cpu_mark() { relay_cpu0=$(cpu_s "$relay_pid"); central_cpu0=$(cpu_s "$central_pid"); relay_cpu_before_stop=0; }
+peak_rss_mib() { awk '/VmHWM/ { printf "%.1f", $2 / 1024 }' "/proc/$1/status" 2>/dev/null || echo 0; }
 cpu_report() {  # SCENARIO
   python3 -c "print('relay_cpu_s=%.1f central_cpu_s=%.1f' % ($(cpu_s "$relay_pid") + $relay_cpu_before_stop - $relay_cpu0, $(cpu_s "$central_pid") - $central_cpu0))" \
+    >>"$out/$1-swarm-cpu.txt"
+  echo "relay_peak_rss_mib=$(peak_rss_mib "$relay_pid") central_peak_rss_mib=$(peak_rss_mib "$central_pid")" \
     >>"$out/$1-swarm-cpu.txt"
   cat "$out/$1-swarm-cpu.txt"
 }
@@ -268,9 +271,9 @@ for scenario in $SCENARIOS; do
       echo "== relay stopped at $(date -u +%T); starting it again in $OUTAGE_SECONDS s"
       sleep "$OUTAGE_SECONDS"
       start_relay
+      echo "== relay listening again at $(date -u +%T)"
       relay_cpu_before_stop=$(python3 -c "print($relay_cpu_stopped - $relay_cpu0)")
       relay_cpu0=0
-      echo "== relay listening again at $(date -u +%T)"
       wait "$swarm_pid" || status=1
       ;;
     *) echo "swarm.sh: unknown scenario $scenario" >&2; exit 2 ;;
@@ -279,7 +282,42 @@ for scenario in $SCENARIOS; do
   verify "$scenario" || status=1
 done
 
+# One table for every scenario and phase (results.md), from the simulator's
+# JSON, the store check and the CPU figures.
+python3 - "$out" $SCENARIOS <<'PY' | tee "$out/results.md"
+import json, re, sys
+out, scenarios = sys.argv[1], sys.argv[2:]
+print("| scenario | phase | devices | conns | seconds | requests/s | manifest p50 / p99 / max ms | "
+      "upload p50 / p99 / max ms | answers | retried after Retry-After |")
+print("|---|---|---:|---:|---:|---:|---|---|---|---:|")
+tail = []
+for sc in scenarios:
+    try:
+        r = json.load(open(f"{out}/{sc}.json"))
+        v = json.load(open(f"{out}/verify-{sc}.json"))
+    except OSError:
+        continue
+    cpu = open(f"{out}/{sc}-swarm-cpu.txt").read()
+    for p in r.get("phases", []):
+        lat = p.get("latency_ms", {})
+        def pct(t):
+            x = lat.get(t)
+            return "-" if not x else "%.1f / %.1f / %.0f" % (x["p50"], x["p99"], x["max"])
+        answers = "; ".join(t + " " + ", ".join(f"{k}: {n}" for k, n in sorted(x["answers"].items()))
+                            for t, x in lat.items())
+        print(f"| {sc} | {p['phase']} | {r['devices']} | {r['conns']} | {p['seconds']:.1f} | "
+              f"{p['requests_per_s']:.0f} | {pct('manifest')} | {pct('upload')} | {answers} | "
+              f"{p['counters'].get('retry_after_honoured', 0)} |")
+    served = r.get("all_served_s")
+    tail.append(f"- {sc}: acknowledged {v['acknowledged']}, lost {v['lost']}, stored twice "
+                f"{v['stored_twice']}, still in a spool {v['in_flight_in_spools']} "
+                f"(spools {'empty' if v['drained'] else 'NOT empty'} after {v['drain_wait_s']} s)"
+                + (f"; every device served {served} s after the relay returned" if sc == "outage" and served is not None else "")
+                + (f"; {r.get('devices_not_served')} devices not served" if sc == "outage" and served is None else "")
+                + "; " + " ".join(cpu.split()))
+print()
+print("\n".join(tail))
+PY
 echo
 echo "== results in $out"
-cat "$out/verify.txt"
 exit $status
