@@ -175,9 +175,10 @@ state=$out/devices.tsv
 # Waits for both spools to empty, then checks every acknowledged upload
 # against the store (and what is still spooled). Writes verify-SCENARIO.json.
 verify() {
-  local scenario=$1 t0 drained="true" i
+  local scenario=$1 t0 drained="true"
   t0=$(date +%s.%N)
-  for ((i = 0; i < DRAIN_TIMEOUT; i++)); do
+  local until=$((SECONDS + DRAIN_TIMEOUT))
+  while ((SECONDS < until)); do
     (( $(ready_count "$relay") + $(ready_count "$central") == 0 )) && break
     sleep 1
   done
