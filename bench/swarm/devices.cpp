@@ -48,7 +48,8 @@ common::Status SaveDevices(const std::vector<Device>& devices, const std::string
   text.reserve(devices.size() * 96);
   for (const Device& d : devices) {
     text += d.Id() + "\t" + d.Etag() + "\t" + std::to_string(d.revision) + "\t" +
-            std::to_string(d.sequence) + "\n";
+            std::to_string(d.sequence) + "\t" + d.Upload() + "\t" +
+            std::to_string(d.HasUpload() ? d.collected_at : 0) + "\n";
   }
   return common::WriteFileAtomic(path, text);
 }
@@ -65,7 +66,11 @@ common::StatusOr<std::vector<Device>> LoadDevices(const std::string& path) {
     std::vector<std::string> f;
     std::istringstream fields(line);
     for (std::string x; std::getline(fields, x, '\t');) f.push_back(x);
-    if (f.size() != 4) return bad("expected id, etag, revision and sequence separated by tabs");
+    if (f.size() != 6) {
+      return bad(
+          "expected id, etag, revision, sequence, queued upload and collected_at, separated by "
+          "tabs");
+    }
     Device d;
     if (!common::IsUuid(f[0])) return bad("not a device id");
     std::memcpy(d.id.data(), f[0].data(), d.id.size());
@@ -78,6 +83,12 @@ common::StatusOr<std::vector<Device>> LoadDevices(const std::string& path) {
     }
     d.revision = revision;
     d.sequence = static_cast<uint32_t>(sequence);
+    int64_t collected_at = 0;
+    if (!f[4].empty() && !common::IsUuid(f[4])) return bad("the queued upload id is not a UUID");
+    if (!common::ParseDecimal(f[5], &collected_at))
+      return bad("collected_at must be a decimal number");
+    d.SetUpload(f[4]);
+    d.collected_at = collected_at;
     devices.push_back(d);
   }
   return devices;

@@ -55,9 +55,11 @@ static_assert(sizeof(Device) <= 176, "keep Device compact");
 // `n` new devices, each with its own id.
 std::vector<Device> NewDevices(uint32_t n);
 
-// State file: one line per device, "id<TAB>etag<TAB>revision<TAB>sequence",
-// so a later run (the outage after the day) starts where this one ended.
-// Load: InvalidArgument "path:line: ..." for a malformed line.
+// State file: one line per device, "id<TAB>etag<TAB>revision<TAB>sequence
+// <TAB>queued upload id<TAB>collected_at" (the last two empty and 0 when the
+// outbox is empty), so a later run (the outage after the day) starts where
+// this one ended, queued inventory included: its body is made again from
+// these fields. Load: InvalidArgument "path:line: ..." for a malformed line.
 common::Status SaveDevices(const std::vector<Device>& devices, const std::string& path);
 common::StatusOr<std::vector<Device>> LoadDevices(const std::string& path);
 
