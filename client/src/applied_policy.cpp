@@ -114,20 +114,8 @@ Status AppliedPolicy::Check(common::HttpClient& beacon, const common::HeaderList
   }
   RETURN_IF_ERROR(common::StatusFromHttp(res->status, "GET manifest"));
   ASSIGN_OR_RETURN(policy::Manifest manifest,
-                   policy::ParseManifestXml(res->body, "manifest from " + beacon.url()));
-  // A beacon distributes policy but cannot forge or alter it.
-  RETURN_IF_ERROR(verifier_->Verify(manifest).WithContext("manifest from " + beacon.url()));
-  // Targeting gives devices different policies; a beacon must not hand
-  // this device another one's.
-  if (manifest.device != device_) {
-    return common::PermissionDenied("manifest from " + beacon.url() + " is for device " +
-                                    manifest.device + ", not this one");
-  }
-  if (manifest.revision < Revision()) {
-    return common::FailedPrecondition("refusing policy revision " +
-                                      std::to_string(manifest.revision) +
-                                      ", older than the applied " + std::to_string(Revision()));
-  }
+                   policy::AcceptManifest(res->body, "manifest from " + beacon.url(), *verifier_, device_,
+                                          Revision()));
   // A file altered on the way is refused and the last good policy stays applied.
   RETURN_IF_ERROR(policy::FetchMissingFiles(
       manifest, *files_, [&](const policy::ManifestFile& f) -> StatusOr<std::string> {

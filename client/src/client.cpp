@@ -64,10 +64,7 @@ struct Client::Impl {
   // Every request tells the beacon the client's version, applied revision
   // and outbox depth (DESIGN.md "Check-ins carry status").
   common::HeaderList CheckInHeaders() const {
-    return {{proto::kDeviceHeader, device},
-            {proto::kClientVersionHeader, BEACON_VERSION},
-            {proto::kPolicyRevisionHeader, std::to_string(applied->Revision())},
-            {proto::kOutboxDepthHeader, std::to_string(outbox->Count())}};
+    return proto::CheckInHeaders(device, BEACON_VERSION, applied->Revision(), outbox->Count());
   }
 
   void Record(const std::string& what, const Status& st) {

@@ -106,4 +106,22 @@ Status ManifestVerifier::Verify(const Manifest& manifest) const {
   return Status::Ok();
 }
 
+StatusOr<Manifest> AcceptManifest(const std::string& xml, const std::string& source,
+                                  const ManifestVerifier& verifier, const std::string& device,
+                                  int64_t applied_revision) {
+  ASSIGN_OR_RETURN(Manifest manifest, ParseManifestXml(xml, source));
+  // A beacon distributes policy but cannot forge or alter it.
+  RETURN_IF_ERROR(verifier.Verify(manifest).WithContext(source));
+  // Targeting gives devices different policies; a beacon must not hand
+  // this device another one's.
+  if (manifest.device != device) {
+    return common::PermissionDenied(source + " is for device " + manifest.device + ", not this one");
+  }
+  if (manifest.revision < applied_revision) {
+    return common::FailedPrecondition("refusing policy revision " + std::to_string(manifest.revision) +
+                                      ", older than the applied " + std::to_string(applied_revision));
+  }
+  return manifest;
+}
+
 }  // namespace policy

@@ -306,3 +306,32 @@ TEST_CASE("backoff: processes started together draw different delays") {
   }
   CHECK(sequences.size() == 4);
 }
+
+TEST_CASE("delivery: PutUpload sends a body from memory to its upload path and maps the answer") {
+  FaultTransport peer;
+  const std::string body = "swarm body";
+  common::UploadRef up{common::NewUuid(), "inventory", common::NewUuid(), common::Sha256Hex(body), body.size()};
+  auto source = [&](uint64_t offset, uint64_t len) -> common::StatusOr<std::string> {
+    return body.substr(offset, len);
+  };
+  peer.script = {Step{}, FaultTransport::Answer(503, "7"), FaultTransport::Answer(413)};
+  Attempt ok = common::PutUpload(peer, up, source, {});
+  CHECK(ok.status.ok());
+  CHECK(ok.answered);
+  CHECK(ok.http_status == 201);
+  REQUIRE(peer.paths.size() == 1);
+  CHECK(peer.paths[0] == "/v1/devices/" + up.device + "/uploads/inventory/" + up.id);
+  REQUIRE(peer.received.size() == 1);
+  CHECK(peer.received[0] == body);
+  Attempt busy = common::PutUpload(peer, up, source, {});
+  CHECK(busy.status.code() == common::Code::kUnavailable);
+  CHECK(busy.retry_after == std::chrono::seconds(7));
+  CHECK(busy.http_status == 503);
+  CHECK(busy.scope == Attempt::Scope::kPeer);
+  Attempt large = common::PutUpload(peer, up, source, {});
+  CHECK(large.scope == Attempt::Scope::kEntry);
+  peer.script = {FaultTransport::Fail(Step::kRefuse)};
+  Attempt down = common::PutUpload(peer, up, source, {});
+  CHECK_FALSE(down.answered);
+  CHECK(common::Classify(down.status) == common::Outcome::kRetry);
+}

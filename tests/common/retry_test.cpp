@@ -57,6 +57,24 @@ TEST_CASE("backoff is capped, jittered and honours a floor") {
   CHECK(b.Next().count() <= 100);
 }
 
+TEST_CASE("a backoff continues another sender's count") {
+  using std::chrono::milliseconds;
+  common::Backoff b(milliseconds(100), milliseconds(100000), 7);
+  b.set_attempt(5);  // the sixth delay: drawn from [0, 100 ms * 2^5]
+  bool high = false;
+  for (int i = 0; i < 50; ++i) {
+    b.set_attempt(5);
+    int64_t d = b.Next().count();
+    CHECK(d <= 3200);
+    high |= d > 200;
+    CHECK(b.attempt() == 6);
+  }
+  CHECK(high);
+  b.set_attempt(-3);
+  CHECK(b.attempt() == 0);
+  CHECK(b.Next(milliseconds(1000)).count() <= 1100);
+}
+
 TEST_CASE("Retry-After values") {
   CHECK(common::ParseRetryAfter("30") == 30);
   CHECK(common::ParseRetryAfter("") == 0);

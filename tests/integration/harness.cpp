@@ -1,6 +1,7 @@
 #include "integration/harness.h"
 
 #include <fcntl.h>
+#include <sqlite3.h>
 #include <netinet/in.h>
 #include <signal.h>
 #include <sys/socket.h>
@@ -256,6 +257,41 @@ std::unique_ptr<inventory::Store> Estate::Store() {
   auto s = inventory::OpenSqliteStore(dir + "/central/store.sqlite", true);
   REQUIRE(s.ok());
   return std::move(s).value();
+}
+
+std::optional<std::map<UploadKey, StoredUpload>> StoredUploads(const Estate& e) {
+  const std::string path = e.dir + "/central/store.sqlite";
+  if (!fs::exists(path)) return std::nullopt;
+  sqlite3* db = nullptr;
+  if (sqlite3_open_v2(path.c_str(), &db, SQLITE_OPEN_READONLY, nullptr) != SQLITE_OK) {
+    sqlite3_close(db);
+    return std::nullopt;
+  }
+  sqlite3_busy_timeout(db, 5000);
+  sqlite3_stmt* st = nullptr;
+  std::optional<std::map<UploadKey, StoredUpload>> out;
+  if (sqlite3_prepare_v2(db,
+                         "SELECT device_id, upload_id, COUNT(*), MIN(sha256) FROM uploads "
+                         "GROUP BY device_id, upload_id",
+                         -1, &st, nullptr) == SQLITE_OK) {
+    std::map<UploadKey, StoredUpload> rows;
+    int rc;
+    auto text = [&](int col) {
+      return std::string(reinterpret_cast<const char*>(sqlite3_column_text(st, col)));
+    };
+    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+      rows[{text(0), text(1)}] = StoredUpload{sqlite3_column_int(st, 2), text(3)};
+    }
+    if (rc == SQLITE_DONE) out = std::move(rows);
+  }
+  sqlite3_finalize(st);
+  sqlite3_close(db);
+  return out;
+}
+
+int RowsFor(const std::map<UploadKey, StoredUpload>& stored, const UploadKey& key) {
+  auto it = stored.find(key);
+  return it == stored.end() ? 0 : it->second.rows;
 }
 
 }  // namespace harness

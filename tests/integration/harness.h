@@ -7,8 +7,11 @@
 
 #include <chrono>
 #include <functional>
+#include <map>
 #include <memory>
+#include <optional>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "inventory/store.h"
@@ -82,5 +85,20 @@ class Estate {
   std::unique_ptr<Process> central;
   std::unique_ptr<Process> dmz;
 };
+
+// (device id, upload id): how an upload is known at every hop and in the store.
+using UploadKey = std::pair<std::string, std::string>;
+
+struct StoredUpload {
+  int rows = 0;
+  std::string sha256;
+};
+
+// Every upload in the central's store, read with SQLite directly: rows per
+// (device_id, upload_id) and the digest recorded. Written to hold whether
+// the table's key is upload_id alone or (device_id, upload_id). nullopt while
+// the store cannot be read (not created yet, or busy).
+std::optional<std::map<UploadKey, StoredUpload>> StoredUploads(const Estate& e);
+int RowsFor(const std::map<UploadKey, StoredUpload>& stored, const UploadKey& key);
 
 }  // namespace harness

@@ -8,8 +8,6 @@
 // Devices are played by threads with common::HttpClient, so each test knows
 // exactly which (device, upload id) pairs a beacon acknowledged; the store is
 // read with SQLite directly, counting rows per (device_id, upload_id).
-#include <sqlite3.h>
-
 #include <atomic>
 #include <catch2/catch.hpp>
 #include <filesystem>
@@ -36,51 +34,9 @@ namespace proto = common::protocol;
 
 namespace {
 
-using Key = std::pair<std::string, std::string>;  // (device id, upload id)
-
-struct Stored {
-  int rows = 0;
-  std::string sha256;
-};
-
-// Every upload in the central's store: rows per (device_id, upload_id) and
-// the digest recorded. Written to hold whether the table's key is upload_id
-// alone or (device_id, upload_id). nullopt while the store cannot be read
-// (not created yet, or busy).
-std::optional<std::map<Key, Stored>> StoredUploads(const Estate& e) {
-  const std::string path = e.dir + "/central/store.sqlite";
-  if (!std::filesystem::exists(path)) return std::nullopt;
-  sqlite3* db = nullptr;
-  if (sqlite3_open_v2(path.c_str(), &db, SQLITE_OPEN_READONLY, nullptr) != SQLITE_OK) {
-    sqlite3_close(db);
-    return std::nullopt;
-  }
-  sqlite3_busy_timeout(db, 5000);
-  sqlite3_stmt* st = nullptr;
-  std::optional<std::map<Key, Stored>> out;
-  if (sqlite3_prepare_v2(db,
-                         "SELECT device_id, upload_id, COUNT(*), MIN(sha256) FROM uploads "
-                         "GROUP BY device_id, upload_id",
-                         -1, &st, nullptr) == SQLITE_OK) {
-    std::map<Key, Stored> rows;
-    int rc;
-    auto text = [&](int col) {
-      return std::string(reinterpret_cast<const char*>(sqlite3_column_text(st, col)));
-    };
-    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-      rows[{text(0), text(1)}] = Stored{sqlite3_column_int(st, 2), text(3)};
-    }
-    if (rc == SQLITE_DONE) out = std::move(rows);
-  }
-  sqlite3_finalize(st);
-  sqlite3_close(db);
-  return out;
-}
-
-int RowsFor(const std::map<Key, Stored>& stored, const Key& key) {
-  auto it = stored.find(key);
-  return it == stored.end() ? 0 : it->second.rows;
-}
+using Key = harness::UploadKey;
+using harness::RowsFor;
+using harness::StoredUploads;
 
 // True once every key is in the store (at least once).
 bool AllStored(const Estate& e, const std::vector<Key>& keys) {

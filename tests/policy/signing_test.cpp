@@ -70,3 +70,31 @@ TEST_CASE("the manifest parser refuses a signature that is not base64") {
   REQUIRE_FALSE(s.ok());
   CHECK(s.status().message().find("<manifest> 'signature': 'not base64!' is not base64") != std::string::npos);
 }
+
+TEST_CASE("a device accepts only a parsable, signed manifest for itself, not older than its own") {
+  auto signer = policy::ManifestSigner::FromPemFile(kCerts + "/policy.key");
+  auto verifier = policy::ManifestVerifier::FromPemFile(kCerts + "/policy.pub");
+  REQUIRE(signer.ok());
+  REQUIRE(verifier.ok());
+  policy::Manifest m = Sample();
+  REQUIRE((*signer)->Sign(&m).ok());
+  const std::string xml = policy::ToXml(m);
+  const std::string src = "manifest from https://b:1";
+
+  auto ok = policy::AcceptManifest(xml, src, **verifier, m.device, 7);
+  REQUIRE(ok.ok());
+  CHECK(*ok == m);
+  auto garbage = policy::AcceptManifest("<manifest", src, **verifier, m.device, 0);
+  CHECK(garbage.status().code() == common::Code::kInvalidArgument);
+  CHECK(garbage.status().message().rfind(src + ":", 0) == 0);
+  policy::Manifest unsigned_m = m;
+  unsigned_m.signature.clear();
+  CHECK(policy::AcceptManifest(policy::ToXml(unsigned_m), src, **verifier, m.device, 0).status().code() ==
+        common::Code::kDataLoss);
+  auto other = policy::AcceptManifest(xml, src, **verifier, "00000000-0000-4000-8000-000000000000", 0);
+  CHECK(other.status().code() == common::Code::kPermissionDenied);
+  CHECK(other.status().message() == src + " is for device " + m.device + ", not this one");
+  auto older = policy::AcceptManifest(xml, src, **verifier, m.device, 8);
+  CHECK(older.status().code() == common::Code::kFailedPrecondition);
+  CHECK(older.status().message() == "refusing policy revision 7, older than the applied 8");
+}

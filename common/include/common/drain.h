@@ -43,6 +43,7 @@ struct Attempt {
   // with Retry-After, 403) is kept whole; only one after the peer could not
   // be reached is cut short by a successful probe.
   bool answered = false;
+  int http_status = 0;  // the peer's HTTP status when it answered (200 and 201 both map to OK)
 };
 
 class Drain {

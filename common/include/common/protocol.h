@@ -2,7 +2,10 @@
 // headers and upload kinds. One definition, used by client and beacon alike.
 #pragma once
 
+#include <cstdint>
 #include <string>
+#include <utility>
+#include <vector>
 
 namespace common::protocol {
 
@@ -28,6 +31,20 @@ inline std::string FilePath(const std::string& sha256) { return "/v1/files/" + s
 inline std::string UploadPath(const std::string& device, const std::string& kind,
                               const std::string& upload_id) {
   return "/v1/devices/" + device + "/uploads/" + kind + "/" + upload_id;
+}
+
+// The check-in headers a device sends with every request (DESIGN.md
+// "Check-ins carry status"): its id, client version, applied policy revision
+// and the uploads waiting in its outbox. Returned as a HeaderList
+// (common/http_client.h), which is this same type.
+inline std::vector<std::pair<std::string, std::string>> CheckInHeaders(const std::string& device,
+                                                                      const std::string& client_version,
+                                                                      int64_t policy_revision,
+                                                                      uint64_t outbox_depth) {
+  return {{kDeviceHeader, device},
+          {kClientVersionHeader, client_version},
+          {kPolicyRevisionHeader, std::to_string(policy_revision)},
+          {kOutboxDepthHeader, std::to_string(outbox_depth)}};
 }
 
 // Upload kinds a beacon accepts.

@@ -61,6 +61,11 @@ class Backoff {
   // Jumps to the cap: the next delays are drawn from [0, cap].
   void Saturate() { attempt_ = 30; }
   int attempt() const { return attempt_; }
+  // Continues another sender's backoff: the next delay is the one after
+  // `attempt` failures. Lets one Backoff (and its generator) serve many
+  // senders that each keep only their count, as the swarm simulator's
+  // devices do.
+  void set_attempt(int attempt) { attempt_ = attempt < 0 ? 0 : attempt; }
 
  private:
   std::chrono::milliseconds base_, cap_;

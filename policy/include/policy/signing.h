@@ -10,6 +10,7 @@
 // ed25519). Thread-safe.
 #pragma once
 
+#include <cstdint>
 #include <memory>
 #include <string>
 
@@ -46,5 +47,16 @@ class ManifestVerifier {
   struct Impl;
   std::unique_ptr<Impl> impl_;
 };
+
+// The checks a device makes on a manifest it received, in this order, before
+// it fetches any file: it parses (InvalidArgument, "source:line:column: ..."),
+// its signature verifies (DataLoss), it names `device` (PermissionDenied: a
+// beacon must not hand one device another's policy), and its revision is not
+// older than `applied_revision` (FailedPrecondition: no replayed rollback).
+// Messages start with `source` (e.g. "manifest from https://beacon:8443").
+// Used by the client and the swarm simulator alike.
+common::StatusOr<Manifest> AcceptManifest(const std::string& xml, const std::string& source,
+                                          const ManifestVerifier& verifier, const std::string& device,
+                                          int64_t applied_revision);
 
 }  // namespace policy
