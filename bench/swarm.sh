@@ -8,8 +8,7 @@
 #
 # Settings (environment variables):
 #   DEVICES=100000        simulated devices
-#   CONNS=128             simulator workers, one connection each (the relay's
-#                         `threads` is 256: more connections than that queue)
+#   CONNS=128             simulator workers, one connection each
 #   FRESH_CONNECTIONS=0   1: a new TLS connection for every device round
 #   DAY_MINUTES=5         real minutes for the 24 simulated hours
 #   OUTAGE_SECONDS=30     how long the relay stays stopped
@@ -125,6 +124,7 @@ tls_key = $tmp/certs/server.key
 data_dir = $central
 store = sqlite
 policy_signing_key = $tmp/certs/policy.key
+admin_listen_port = 0
 ${CENTRAL_CONF}
 CONF
 cat >"$out/relay.conf" <<CONF

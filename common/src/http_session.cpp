@@ -444,6 +444,10 @@ class Session : public std::enable_shared_from_this<Session> {
     bool has_body = res.status >= 200 && res.status != 204 && res.status != 304;
     if (has_body) {
       out += "Content-Type: " + res.content_type + "\r\nContent-Length: " + std::to_string(res.body.size()) + "\r\n";
+    } else if (res.status == 304) {
+      // cpp-httplib 0.11.4, our own client, reads a 304 without a length
+      // until the connection closes: it must be told there is nothing.
+      out += "Content-Length: 0\r\n";
     }
     for (const auto& [k, v] : res.headers) out += k + ": " + v + "\r\n";
     out += extra_;

@@ -117,6 +117,19 @@ TEST_CASE("malformed heads are refused and close the connection") {
   CHECK(s.get_calls == 0);
 }
 
+TEST_CASE("a 304 carries Content-Length: 0 and no body, and the connection stays open") {
+  // cpp-httplib 0.11.4 (the client) reads a 304 without a length until the
+  // connection closes.
+  TestServer s;
+  std::string get = "GET /v1/same HTTP/1.1\r\n" + kHost + "\r\n";
+  auto r = TlsExchange(s.port(), std::vector<std::string>{get, get});
+  CHECK(testing_support::CountResponses(r.data) == 2);
+  CHECK(FirstStatus(r.data) == 304);
+  CHECK(r.data.find("Content-Length: 0\r\n") != std::string::npos);
+  CHECK(r.data.find("Content-Type") == std::string::npos);
+  CHECK_FALSE(r.closed);
+}
+
 TEST_CASE("a Range header gets the whole representation") {
   TestServer s;
   auto r = TlsExchange(s.port(), "GET /v1/things/abc HTTP/1.1\r\n" + kHost + "Range: bytes=0-3\r\n\r\n");

@@ -56,7 +56,7 @@ TEST_CASE("swarm: every upload acknowledged in a day and an outage storm is stor
   e.StartCentral();
   // Retry-After 1 s and two uploads at a time: the storm meets 503s, and
   // the devices must come back after them.
-  e.StartDmz("threads = 32\nretry_after = 1s\nmax_concurrent_uploads = 2\n");
+  e.StartDmz("workers = 32\nretry_after = 1s\nmax_concurrent_uploads = 2\n");
   const std::string results = e.dir + "/swarm";
   const std::string state = results + "/devices.tsv";
   const std::string ready = results + "/outage.ready";

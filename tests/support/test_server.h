@@ -1,6 +1,6 @@
 // A server engine with a few test routes on a free loopback port, served on
 // its own thread: GET /v1/things/:id echoes the id and the peer, GET
-// /v1/boom throws, GET /v1/wait blocks until release() (to fill the worker
+// /v1/boom throws, GET /v1/same answers 304, GET /v1/wait blocks until release() (to fill the worker
 // pool), PUT /v1/up/:id (cap 1 KiB) and PUT /v1/big/:id (cap 16 MiB) count
 // the body; id "full" is refused with 503 and Retry-After before the body.
 #pragma once
@@ -50,6 +50,10 @@ struct TestServer {
     });
     listener.Get("/v1/boom", [](const common::HttpRequest&, common::HttpResponse&) {
       throw std::runtime_error("secret internal detail");
+    });
+    listener.Get("/v1/same", [](const common::HttpRequest&, common::HttpResponse& res) {
+      res.status = 304;
+      res.Set("ETag", "\"x\"");
     });
     listener.Get("/v1/wait", [this](const common::HttpRequest&, common::HttpResponse& res) {
       ++waiting;
