@@ -69,8 +69,8 @@ ulimit -n "$(ulimit -Hn)"
 
 # ---- build ----
 echo "== building (Release) in $BUILD_DIR"
-[[ -f $BUILD_DIR/CMakeCache.txt ]] ||
-  cmake -S "$root" -B "$BUILD_DIR" -DCMAKE_BUILD_TYPE=Release -DBEACON_TESTS=OFF >/dev/null
+# Configured every time: a build folder made before bench/ existed knows no beacon-swarm.
+cmake -S "$root" -B "$BUILD_DIR" -DCMAKE_BUILD_TYPE=Release -DBEACON_TESTS=OFF >/dev/null
 cmake --build "$BUILD_DIR" -j2 --target beacon beaconctl beacon-swarm >/dev/null
 beacon_bin=$BUILD_DIR/beacon/beacon
 ctl_bin=$BUILD_DIR/beaconctl/beaconctl
