@@ -204,24 +204,25 @@ run_one() {  # ATTACK SERVER
   for i in $(seq 60); do kill -0 "$attack_pid" 2>/dev/null || break; sleep 0.5; done
   exclude="$family $sampler $probe_pid $(proc_family "$attack_pid") $$"
   stop_and_forget "$attack_pid"
-  ticks1=$(proc_ticks "$server_pid")
-  t1=$(date +%s%N)
-  others_snapshot >"$tmp/procs-after"
+  # The measurement ends here: what the server still does with the bytes in
+  # its socket buffers until now is part of the attack's cost.
   kill -0 "$server_pid" 2>/dev/null || alive=no
+  ticks1=$(proc_ticks "$server_pid")
+  hwm=$(hwm_kib "$server_pid")
+  t1=$(date +%s%N)
   stop_and_forget "$sampler"
+  others_snapshot >"$tmp/procs-after"
   if grep -q '^killed' "$out/$name.rss"; then
     killed=$(awk -v lim="$RSS_KILL_MIB" '/^killed/ { printf "killed by the bench at %.0f s (RSS %.0f MiB > %d)", $2 / 1000, $3 / 1024, lim }' "$out/$name.rss")
   fi
   max_kib=$(awk '$1 != "killed" && $2 > m { m = $2 } END { print m + 0 }' "$out/$name.rss")
-  cpu=$(( (ticks1 - ticks0) * 100 * 1000000000 / ($(getconf CLK_TCK) * (t1 - t0)) ))
+  cpu="n/a"  # a killed server's CPU time is gone with it
+  [[ $alive == yes && -z $killed ]] && cpu="$(( (ticks1 - ticks0) * 100 * 1000000000 / ($(getconf CLK_TCK) * (t1 - t0)) ))%"
   others=$(others_cpu "$tmp/procs-before" "$tmp/procs-after" $exclude)
   echo "others: $others" >>"$out/$name.attack.txt"
 
-  notes="$(attack_summary "$attack" "$out/$name.attack.txt"); server CPU ${cpu}%"
-  if [[ $alive == yes ]]; then
-    hwm=$(hwm_kib "$server_pid")
-    notes="$notes; peak (VmHWM) $(mib "$hwm") MiB"
-  fi
+  notes="$(attack_summary "$attack" "$out/$name.attack.txt"); server CPU $cpu"
+  ((hwm > 0)) && notes="$notes; peak (VmHWM) $(mib "$hwm") MiB"
   [[ -n $killed ]] && notes="$notes; **$killed**"
   [[ $alive == no && -z $killed ]] && notes="$notes; **the server exited** (see $name.*.log)"
   [[ -n $busy ]] && notes="$notes; the machine was busy (${busy}% of a core) before the run"
