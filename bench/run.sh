@@ -31,8 +31,11 @@
 # imports each upload into SQLite (synchronous = FULL) on the same core.
 set -euo pipefail
 
+me=run.sh
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 root=$(cd "$here/.." && pwd)
+# shellcheck source=bench/lib.sh
+source "$here/lib.sh"
 
 THREADS=${THREADS:-16}
 THREADS_SWEEP=${THREADS_SWEEP:-}
@@ -50,21 +53,9 @@ OTHER_MAX=${OTHER_MAX:-15}
 
 # Install what is missing (Debian packages), as the README's commands do.
 "$root/scripts/install-deps.sh"
-need=""
-command -v nginx >/dev/null || need="nginx-light"
-for pkg in wrk curl sqlite3; do
-  dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "ok installed" || need="$need $pkg"
-done
-if [ -n "$need" ]; then
-  as_root=""; [ "$(id -u)" -eq 0 ] || as_root=sudo
-  $as_root apt-get update -qq
-  DEBIAN_FRONTEND=noninteractive $as_root apt-get install -y -qq --no-install-recommends $need >/dev/null
-fi
-for tool in wrk nginx curl taskset sha256sum sqlite3 openssl cmake; do
-  command -v "$tool" >/dev/null || { echo "run.sh: '$tool' is not installed" >&2; exit 1; }
-done
-nginx -V 2>&1 | grep -q -- --with-http_dav_module ||
-  { echo "run.sh: this nginx lacks the dav module (install nginx-full or nginx-extras)" >&2; exit 1; }
+install_nginx
+install_packages wrk curl sqlite3
+require_tools wrk curl taskset sha256sum sqlite3 openssl cmake /usr/bin/time
 
 # 1000 connections need 1000+ descriptors in wrk, nginx and the beacon.
 ulimit -n "$(ulimit -Hn)"
@@ -77,48 +68,19 @@ if (($(ulimit -n) < max_conns + 100)); then
   exit 1
 fi
 
-# ---- build ----
-echo "== building (Release) in $BUILD_DIR"
-cmake -S "$root" -B "$BUILD_DIR" -DCMAKE_BUILD_TYPE=Release -DBEACON_TESTS=OFF >/dev/null
-cmake --build "$BUILD_DIR" -j"$(nproc)" --target beacon beaconctl >/dev/null
-beacon_bin=$BUILD_DIR/beacon/beacon
+build_beacon "$BUILD_DIR" Release
 
 # ---- work area ----
 stamp=$(date -u +%Y%m%dT%H%M%SZ)
 out=$RESULTS/$stamp
 mkdir -p "$out"
 tmp=$(mktemp -d /tmp/beacon-bench.XXXXXX)
-pids=()
+cleanup_dirs+=("$tmp")
+bench_trap
 
-stop_pid() {  # PID: TERM, wait up to 10 s, then KILL
-  local pid=$1 i
-  kill -TERM "$pid" 2>/dev/null || return 0
-  for i in $(seq 100); do
-    kill -0 "$pid" 2>/dev/null || { wait "$pid" 2>/dev/null || true; return 0; }
-    sleep 0.1
-  done
-  kill -KILL "$pid" 2>/dev/null || true
-  wait "$pid" 2>/dev/null || true
-}
-cleanup() {
-  local pid
-  for pid in "${pids[@]}"; do stop_pid "$pid"; done
-  rm -rf "$tmp"
-}
-trap cleanup EXIT
-trap 'exit 130' INT TERM
-
-free_port() {
-  python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'
-}
-
-"$root/scripts/make-certs.sh" "$tmp/certs" 127.0.0.1 localhost
-ca=$tmp/certs/ca.pem
-
-# A small policy folder: the shipped samples (default/ and a servers group),
-# as a first deployment might publish.
-mkdir -p "$tmp/policy"
-cp -r "$root"/conf/policy/. "$tmp/policy/"
+# Certificates, and a small policy folder: the shipped samples (default/ and a
+# servers group), as a first deployment might publish.
+make_certs_and_policy "$tmp"
 
 # The upload body: 100 KiB of random bytes, hashed once.
 body=$tmp/body.bin
@@ -134,124 +96,34 @@ nginx_pid=""
 port=""
 
 start_beacon() {  # THREADS
-  local threads=$1 data=$tmp/beacon-data i
   port=$(free_port)
-  rm -rf "$data"
-  mkdir -p "$data"
-  "$BUILD_DIR/beaconctl/beaconctl" --data-dir "$data" --policy-dir "$tmp/policy" policy publish -m bench >/dev/null
-  cat >"$tmp/beacon.conf" <<EOF
-name = bench
-listen_host = 127.0.0.1
-listen_port = $port
-tls_cert = $tmp/certs/server.pem
-tls_key = $tmp/certs/server.key
-ca_file = $ca
-data_dir = $data
-store = sqlite
-policy_signing_key = $tmp/certs/policy.key
-admin_listen_port = 0
-# One I/O thread: the server has one core. The benchmark's load comes from
-# one address, so the per-address cap is lifted.
-io_threads = 1
-workers = $threads
-max_connections_per_address = 100000
-EOF
-  cp "$tmp/beacon.conf" "$out/beacon-threads$threads.conf"
-  taskset -c "$SERVER_CPU" "$beacon_bin" --config "$tmp/beacon.conf" >>"$out/beacon.log" 2>&1 &
-  beacon_pid=$!
+  # wrk's connections all come from one address: the per-address cap is lifted.
+  start_central "$tmp/beacon-data" "$port" "$out/beacon.log" "$SERVER_CPU" \
+    "workers = $1"$'\n'"max_connections_per_address = 100000"
+  cp "$tmp/beacon-data.conf" "$out/beacon-threads$1.conf"
+  beacon_pid=$central_pid
   server_pid=$beacon_pid
-  pids+=("$beacon_pid")
-  for i in $(seq 100); do
-    curl -s -o /dev/null --cacert "$ca" "https://127.0.0.1:$port/v1/ping" && return 0
-    kill -0 "$beacon_pid" 2>/dev/null || { echo "run.sh: beacon exited; see $out/beacon.log" >&2; exit 1; }
-    sleep 0.1
-  done
-  echo "run.sh: beacon did not come up on port $port" >&2
-  exit 1
 }
 
 start_nginx() {
-  local n=$tmp/nginx i
+  local n=$tmp/nginx
   port=$(free_port)
   rm -rf "$n"
-  mkdir -p "$n/logs" "$n/body" "$n/uploads" "$n/static"
   # The manifest nginx serves is the beacon's own manifest for this policy folder.
+  mkdir -p "$n/static"
   cp "$tmp/manifest.xml" "$n/static/manifest.xml"
-  cat >"$n/nginx.conf" <<EOF
-# Generated by bench/run.sh. One worker on one core, like the beacon.
-worker_processes 1;
-worker_rlimit_nofile $(ulimit -n);
-daemon off;
-user root;  # the worker writes uploads into a root-owned temp folder
-pid $n/nginx.pid;
-error_log $n/logs/error.log warn;
-events { worker_connections 4096; }
-http {
-  access_log off;  # the beacon logs one line per upload, none per check-in
-  client_body_temp_path $n/body;
-  proxy_temp_path $n/body;
-  fastcgi_temp_path $n/body;
-  uwsgi_temp_path $n/body;
-  scgi_temp_path $n/body;
-  keepalive_timeout 5s;       # the beacon's keep_alive_timeout default
-  keepalive_requests 10000;   # the beacon's keep-alive request cap
-  server {
-    listen 127.0.0.1:$port ssl;
-    ssl_certificate $tmp/certs/server.pem;
-    ssl_certificate_key $tmp/certs/server.key;
-    ssl_protocols TLSv1.3;
-    location = /v1/ping { return 200 "ok\n"; }
-    # Every device gets the same static manifest; nginx's ETag is mtime-size,
-    # and If-None-Match with it is answered 304.
-    location ~ "^/v1/devices/[0-9a-f-]{36}/manifest\$" {
+  # Every device gets the same static manifest; nginx's ETag is mtime-size,
+  # and If-None-Match with it is answered 304. PUT stores the body at
+  # uploads/<path>; nginx writes it to a temp file and renames it, with no fsync.
+  write_nginx_conf "$n" "$port" 4096 "  keepalive_timeout 5s;       # the beacon's keep_alive_timeout default
+  keepalive_requests 10000;   # the beacon's keep-alive request cap" \
+    "    location ~ \"^/v1/devices/[0-9a-f-]{36}/manifest\$\" {
       default_type application/xml;
       alias $n/static/manifest.xml;
-    }
-    # PUT stores the body at uploads/<path>; nginx writes it to a temp file and
-    # renames it, with no fsync.
-    location ~ "^/v1/devices/[0-9a-f-]{36}/uploads/logs/[0-9a-f-]{36}\$" {
-      root $n/uploads;
-      dav_methods PUT;
-      create_full_put_path on;
-      client_max_body_size 64m;
-      client_body_buffer_size 128k;
-    }
-  }
-}
-EOF
+    }"
   cp "$n/nginx.conf" "$out/nginx.conf"
-  taskset -c "$SERVER_CPU" nginx -p "$n" -c "$n/nginx.conf" 2>>"$out/nginx-stderr.log" &
-  nginx_pid=$!
+  start_nginx_dir "$n" "$port" "$SERVER_CPU"
   server_pid=$nginx_pid
-  pids+=("$nginx_pid")
-  for i in $(seq 100); do
-    curl -s -o /dev/null --cacert "$ca" "https://127.0.0.1:$port/v1/ping" && return 0
-    kill -0 "$nginx_pid" 2>/dev/null || { echo "run.sh: nginx exited; see $out/nginx-stderr.log" >&2; exit 1; }
-    sleep 0.1
-  done
-  echo "run.sh: nginx did not come up on port $port" >&2
-  exit 1
-}
-
-stop_server() {  # PID
-  local pid=$1 p keep=()
-  stop_pid "$pid"
-  for p in "${pids[@]}"; do [[ $p == "$pid" ]] || keep+=("$p"); done
-  pids=("${keep[@]}")
-}
-
-# Peak RSS (VmHWM) in MiB of a process, plus its children (nginx's worker).
-peak_rss_mib() {
-  local pid=$1 kb=0 p v
-  for p in $pid $(cat "/proc/$pid/task/$pid/children" 2>/dev/null); do
-    v=$(awk '/^VmHWM:/ {print $2}' "/proc/$p/status" 2>/dev/null || echo 0)
-    kb=$((kb + ${v:-0}))
-  done
-  awk -v kb="$kb" 'BEGIN { printf "%.1f", kb / 1024 }'
-}
-
-cpu_ticks() {  # CPU: "busy total" jiffies from /proc/stat
-  awk -v c="cpu$1" '$1 == c { idle = $5 + $6; t = 0; for (i = 2; i <= NF; i++) t += $i; print t - idle, t }' /proc/stat
 }
 
 # ---- checks before a measured run ----
@@ -281,55 +153,16 @@ probe() {  # URL ETAG DELAY_S FILE
     -H "X-Beacon-Device: $device" -H "If-None-Match: $2" "$1" >"$4" 2>&1 || echo "timeout 20" >>"$4"
 }
 
-duration_s() {  # 10s, 1m -> seconds
-  local d=$1
-  case $d in
-    *m) echo $((${d%m} * 60)) ;;
-    *s) echo "${d%s}" ;;
-    *) echo "$d" ;;
-  esac
-}
 dur_s=$(duration_s "$DURATION")
 
 # Waits (at most QUIET_WAIT s) until neither core was more than 10% busy for a
 # second; notes the run if the machine never went quiet.
-wait_quiet() {  # NAME
-  local waited=0 a0 a1 b0 b1 busy
-  while :; do
-    read -r -a a0 <<<"$(cpu_ticks "$SERVER_CPU")"
-    read -r -a a1 <<<"$(cpu_ticks "$CLIENT_CPU")"
-    sleep 1
-    read -r -a b0 <<<"$(cpu_ticks "$SERVER_CPU")"
-    read -r -a b1 <<<"$(cpu_ticks "$CLIENT_CPU")"
-    busy=$(awk -v a="$((b0[0] - a0[0]))" -v A="$((b0[1] - a0[1]))" -v b="$((b1[0] - a1[0]))" -v B="$((b1[1] - a1[1]))" \
-      'BEGIN { x = A > 0 ? 100 * a / A : 0; y = B > 0 ? 100 * b / B : 0; printf "%.0f", (x > y ? x : y) }')
-    ((busy <= 10)) && return 0
-    waited=$((waited + 1))
-    if ((waited >= QUIET_WAIT)); then
-      notes+=("$1 started while another process kept a core ${busy}% busy; its numbers are suspect")
-      return 0
-    fi
-  done
+quiet_or_note() {  # NAME
+  local busy
+  busy=$(wait_quiet "$QUIET_WAIT" "$SERVER_CPU" "$CLIENT_CPU")
+  [[ -z $busy ]] || notes+=("$1 started while another process kept a core ${busy}% busy; its numbers are suspect")
 }
 
-# CPU time (jiffies) used so far by a process and its children (nginx's worker).
-proc_ticks() {  # PID
-  local pid=$1 t=0 p v
-  for p in $pid $(cat "/proc/$pid/task/$pid/children" 2>/dev/null); do
-    v=$(awk '{ print $14 + $15 }' "/proc/$p/stat" 2>/dev/null || echo 0)
-    t=$((t + ${v:-0}))
-  done
-  echo "$t"
-}
-
-# "PID COMM TICKS" for every process, to name what else ran during a measurement.
-others_snapshot() {
-  local f
-  for f in /proc/[0-9]*/stat; do
-    awk '{ sub(/^[0-9]+ \(/, ""); n = split($0, a, ") "); split(a[n], b, " "); print substr($0, 1, length($0) - length(a[n]) - 2), b[12] + b[13] }' "$f" 2>/dev/null |
-      sed "s|^|${f//[^0-9]/} |" || true
-  done
-}
 others_top() {  # BEFORE AFTER: the five processes that used the most CPU in between
   awk 'NR == FNR { t[$1] = $NF; next } { d = $NF - ($1 in t ? t[$1] : 0); if (d > 0) print d, $0 }' "$1" "$2" |
     sort -rn | head -5 | awk '{ printf "busiest: pid %s %s %d jiffies\n", $2, $3, $1 }'
@@ -345,7 +178,7 @@ run_wrk() {
   if ((t > conns)); then t=$conns; fi
   local before0 before1 after0 after1 sv0 sv1 wrk_cpu probe_pid
   for attempt in $(seq "$RETRIES"); do
-    wait_quiet "$name"
+    quiet_or_note "$name"
     # A fresh tag per attempt: bench/upload.lua builds its upload ids from it, so a
     # repeated attempt never re-sends an id the server already stored.
     run_tag=$(printf '%08x' $((RANDOM * 32768 + RANDOM)))
@@ -410,7 +243,7 @@ start_beacon "$THREADS"
 curl -sS --cacert "$ca" -H "X-Beacon-Device: $device" \
   "https://127.0.0.1:$port/v1/devices/$device/manifest" >"$tmp/manifest.xml"
 revision=$(sed -n 's/.*revision="\([0-9]*\)".*/\1/p' "$tmp/manifest.xml" | head -1)
-stop_server "$beacon_pid"
+stop_and_forget "$beacon_pid"
 
 # checkin CONNS BEACON_THREADS [beacon-only]
 checkin() {
@@ -433,7 +266,7 @@ checkin() {
   b_rps=$w_rps b_p99=$w_p99 b_err=$w_errors b_cpu=$cpu_proc b_probe=$w_probe
   b_sock="$w_socket/$w_timeouts"
   b_rss=$(peak_rss_mib "$beacon_pid")
-  stop_server "$beacon_pid"
+  stop_and_forget "$beacon_pid"
 
   if [[ -z $only_beacon ]]; then
     start_nginx
@@ -448,7 +281,7 @@ checkin() {
     n_rps=$w_rps n_p99=$w_p99 n_err=$w_errors n_cpu=$cpu_proc n_probe=$w_probe
     n_sock="$w_socket/$w_timeouts"
     n_rss=$(peak_rss_mib "$nginx_pid")
-    stop_server "$nginx_pid"
+    stop_and_forget "$nginx_pid"
     eval "nginx_c${conns}=(\"\$n_rps\" \"\$n_p99\" \"\$n_err\" \"\$n_rss\" \"\$n_cpu\" \"\$n_probe\" \"\$n_sock\")"
   else
     eval "n_rps=\${nginx_c${conns}[0]} n_p99=\${nginx_c${conns}[1]} n_err=\${nginx_c${conns}[2]}"
@@ -495,7 +328,7 @@ upload() {
   drained=$(wait_spool_empty "$tmp/beacon-data")
   stored=$(sqlite3 "file:$tmp/beacon-data/store.sqlite?mode=ro" \
     "SELECT count(*) FROM uploads WHERE kind = 'logs' AND upload_id LIKE '$run_tag-%'")
-  stop_server "$beacon_pid"
+  stop_and_forget "$beacon_pid"
   notes+=("beacon upload run: wrk statuses $b_statuses; $ready uploads still in spool/ready when wrk stopped, importer emptied the spool ${drained}s later; store holds $stored uploads of this run (wrk counted $b_201 answers 201)")
   if ((stored < b_201)); then
     echo "run.sh: beacon answered 201 $b_201 times but stored only $stored uploads" >&2
@@ -515,7 +348,7 @@ upload() {
   n_201=${n_201:-0}
   n_rss=$(peak_rss_mib "$nginx_pid")
   n_files=$(find "$tmp/nginx/uploads" -type f -name "$run_tag-*" | wc -l)
-  stop_server "$nginx_pid"
+  stop_and_forget "$nginx_pid"
   notes+=("nginx upload run: wrk statuses $w_statuses; $n_files files of this run on disk (not fsynced)")
   if ((n_files < n_201)); then
     echo "run.sh: nginx answered 201 $n_201 times but wrote only $n_files files" >&2
