@@ -34,6 +34,7 @@ options:
 Prints a progress line to stderr every 5 s and one summary line at the end:
   ATTACK mode= conns= seconds= opened= handshakes= closed_by_server= max_open=
          open_at_end= bytes_sent= answers=<status>:<count>,... errors=<kind>:<count>,...
+         attack_cpu_s=<user>+<system>
 """
 import argparse
 import asyncio
@@ -217,8 +218,9 @@ async def main_async(args):
     await asyncio.wait([asyncio.ensure_future(asyncio.wait(tasks)), asyncio.ensure_future(stopped.wait())],
                        timeout=args.seconds + 2, return_when=asyncio.FIRST_COMPLETED)
     reporter.cancel()
-    print("ATTACK mode=%s conns=%d seconds=%d %s" % (args.mode, args.conns, args.seconds, stats.line()),
-          flush=True)
+    ru = resource.getrusage(resource.RUSAGE_SELF)
+    print("ATTACK mode=%s conns=%d seconds=%d %s attack_cpu_s=%.2f+%.2f" % (
+        args.mode, args.conns, args.seconds, stats.line(), ru.ru_utime, ru.ru_stime), flush=True)
     os._exit(0)  # no orderly close of thousands of sockets: the kernel does it
 
 

@@ -76,7 +76,7 @@ QUIET_WAIT=${QUIET_WAIT:-60}
 "$root/scripts/install-deps.sh"
 install_nginx
 install_packages curl slowhttptest
-require_tools curl slowhttptest taskset python3 openssl cmake g++ sha256sum
+require_tools curl slowhttptest taskset python3 openssl cmake g++ sha256sum /usr/bin/time
 for a in $ATTACKS; do
   case $a in
     header-huge | header-many | slowloris | slow-headers | slow-body | idle-tcp | idle-tls) ;;
@@ -142,7 +142,8 @@ start_attack() {  # ATTACK FILE
     slowloris)
       # -r: connections per second while ramping up; -x: follow-up header size;
       # -g -o: a CSV of connection states per second.
-      (cd "$out" && exec timeout $((dur_s + 30)) taskset -c "$CLIENT_CPU" slowhttptest -H -c "$CONNS" -r 500 \
+      (cd "$out" && exec timeout $((dur_s + 30)) /usr/bin/time -f 'attack_cpu_s=%U+%S' \
+        taskset -c "$CLIENT_CPU" slowhttptest -H -c "$CONNS" -r 500 \
         -i 2 -x 24 -p "$PROBE_TIMEOUT" -l "$dur_s" -g -o "$(basename "$2" .txt)" \
         -u "https://127.0.0.1:$port/v1/ping") >"$2" 2>&1 &
       ;;
@@ -176,7 +177,7 @@ attack_summary() {  # ATTACK FILE
 rows=()
 run_one() {  # ATTACK SERVER
   local attack=$1 server=$2 name="$1-$2" busy rss0 t0 t1 ticks0 ticks1 sampler probe_pid probe_line
-  local family killed="" alive=yes max_kib hwm cpu others notes t_stop
+  local family killed="" alive=yes max_kib hwm cpu others notes t_stop attack_cpu
   busy=$(wait_quiet "$QUIET_WAIT" "$SERVER_CPU" "$CLIENT_CPU")
   start_server "$server" "$name"
   sleep 1  # let start-up allocations settle before the baseline
@@ -204,6 +205,10 @@ run_one() {  # ATTACK SERVER
   for i in $(seq 60); do kill -0 "$attack_pid" 2>/dev/null || break; sleep 0.5; done
   exclude="$family $sampler $probe_pid $(proc_family "$attack_pid") $$"
   stop_and_forget "$attack_pid"
+  # The attack tool's own CPU: a tool that used its whole core was slower than
+  # its settings say (python's handshakes).
+  attack_cpu=$(sed -n 's/.*attack_cpu_s=\([0-9.+]*\).*/\1/p' "$out/$name.attack.txt" | tail -1 |
+    awk -F+ -v d="$dur_s" '{ printf "%.0f", 100 * ($1 + $2) / d }')
   # The measurement ends here: what the server still does with the bytes in
   # its socket buffers until now is part of the attack's cost.
   kill -0 "$server_pid" 2>/dev/null || alive=no
@@ -221,7 +226,7 @@ run_one() {  # ATTACK SERVER
   others=$(others_cpu "$tmp/procs-before" "$tmp/procs-after" $exclude)
   echo "others: $others" >>"$out/$name.attack.txt"
 
-  notes="$(attack_summary "$attack" "$out/$name.attack.txt"); server CPU $cpu"
+  notes="$(attack_summary "$attack" "$out/$name.attack.txt"); server CPU $cpu, attack tool CPU ${attack_cpu:-?}%"
   ((hwm > 0)) && notes="$notes; peak (VmHWM) $(mib "$hwm") MiB"
   [[ -n $killed ]] && notes="$notes; **$killed**"
   [[ $alive == no && -z $killed ]] && notes="$notes; **the server exited** (see $name.*.log)"
