@@ -72,12 +72,13 @@ class Session : public std::enable_shared_from_this<Session> {
     if (shared_.stopping) return Close();  // accepted just before the acceptor closed
     boost::system::error_code ec;
     socket_.non_blocking(true, ec);
-    ssl_ = SSL_new(shared_.tls);
-    if (ec || ssl_ == nullptr || SSL_set_fd(ssl_, socket_.native_handle()) != 1) return Close();
-    SSL_set_accept_state(ssl_);
+    if (ec) return Close();
     phase_ = Phase::kHandshake;
     deadline_ = Clock::now() + shared_.options.handshake_timeout;
-    Handshake();
+    // No TLS state until the client speaks: a handshake waiting for its
+    // ClientHello holds OpenSSL's buffers (tens of KiB), a silent
+    // connection only its socket.
+    WaitFor(SSL_ERROR_WANT_READ, &Session::Handshake);
   }
 
   // Called by the sweep once a second.
@@ -129,6 +130,11 @@ class Session : public std::enable_shared_from_this<Session> {
   }
 
   void Handshake() {
+    if (ssl_ == nullptr) {
+      ssl_ = SSL_new(shared_.tls);
+      if (ssl_ == nullptr || SSL_set_fd(ssl_, socket_.native_handle()) != 1) return Close();
+      SSL_set_accept_state(ssl_);
+    }
     ERR_clear_error();
     int r = SSL_do_handshake(ssl_);
     if (r != 1) return WaitFor(SSL_get_error(ssl_, r), &Session::Handshake);
