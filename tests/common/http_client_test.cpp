@@ -6,6 +6,7 @@
 #include <thread>
 
 #include "common/http_server.h"
+#include "support/wait.h"
 
 namespace {
 // Answers 201 with the number of body bytes it received.
@@ -139,6 +140,8 @@ TEST_CASE("a kept-alive connection the server closed while idle is replaced, not
       CHECK(res->status == 201);
       CHECK(res->body == "100000");
     }
-    std::this_thread::sleep_for(std::chrono::milliseconds(1600));
+    // Until the server has closed the idle connection (its keep-alive ends).
+    REQUIRE(testing_support::WaitUntil([&] { return server.server.stats().connections_open == 0; },
+                                       std::chrono::seconds(10)));
   }
 }
