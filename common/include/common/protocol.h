@@ -23,9 +23,17 @@ inline constexpr char kManifestPath[] = "/v1/devices/:device/manifest";
 inline constexpr char kFilePath[] = "/v1/files/:sha256";
 inline constexpr char kUploadPath[] = "/v1/devices/:device/uploads/:kind/:upload";
 inline constexpr char kPingPath[] = "/v1/ping";
+// Enrollment (docs/identity.md): PUT the request, GET the answer; the only
+// agent routes that need no client certificate.
+inline constexpr char kEnrollPath[] = "/v1/enroll/:device/:request";
+// The trust bundle: CA certificates and revocation lists.
+inline constexpr char kTrustPath[] = "/v1/trust";
 
 inline std::string ManifestPath(const std::string& device) {
   return "/v1/devices/" + device + "/manifest";
+}
+inline std::string EnrollPath(const std::string& device, const std::string& request) {
+  return "/v1/enroll/" + device + "/" + request;
 }
 inline std::string FilePath(const std::string& sha256) { return "/v1/files/" + sha256; }
 inline std::string UploadPath(const std::string& device, const std::string& kind,
@@ -47,9 +55,12 @@ inline std::vector<std::pair<std::string, std::string>> CheckInHeaders(const std
           {kOutboxDepthHeader, std::to_string(outbox_depth)}};
 }
 
-// Upload kinds a beacon accepts.
+// Upload kinds a beacon accepts on the upload path. ("renew" is a device's
+// certificate renewal; enrollment requests travel in the spool as kind
+// kEnrollKind but arrive on kEnrollPath.)
 inline bool IsUploadKind(const std::string& k) {
-  return k == "inventory" || k == "usage" || k == "logs" || k == "checkins";
+  return k == "inventory" || k == "usage" || k == "logs" || k == "checkins" || k == "renew";
 }
+inline constexpr char kEnrollKind[] = "enroll";
 
 }  // namespace common::protocol
