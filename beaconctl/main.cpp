@@ -22,6 +22,7 @@
 #include "common/status.h"
 #include "inventory/store.h"
 #include "common/text.h"
+#include "identity_cmd.h"
 #include "policy_cmd.h"
 #include "table.h"
 
@@ -67,6 +68,19 @@ constexpr char kCommands[] =
     "                           publish revision REV's files again as a new revision\n"
     "  policy resolve DEVICE_ID show a device's effective policy and which group gave\n"
     "                           each part\n"
+    "  ca init [--name NAME]    create the estate CA and the trust bundle (DATA_DIR/ca)\n"
+    "  ca show                  CAs, revocation lists, certificates issued\n"
+    "  ca rollover              introduce a new CA beside the current one\n"
+    "  ca retire [--force]      end a rollover: the old CA leaves the trust bundle\n"
+    "  beacon issue NAME --host HOST... [--out DIR]\n"
+    "                           a key and certificate for a beacon\n"
+    "  beacon revoke NAME       revoke a beacon's certificates\n"
+    "  device revoke DEVICE_ID  revoke a device's certificates; it cannot enroll again\n"
+    "  enroll secret create [--uses N] [--expires DURATION] [--label LABEL]\n"
+    "                           a new enrollment secret, printed once\n"
+    "  enroll secret list|revoke ID\n"
+    "  enroll list [--state STATE] | pending | approve REQUEST | deny REQUEST | clones\n"
+    "                           enrollment and renewal requests\n"
     "\n"
     "Every command takes --help. Exit codes: 0 success, 1 error (or a refused edit or\n"
     "publish), 2 usage error.\n";
@@ -117,6 +131,7 @@ struct CommandLine {
     files_ = app_.add_subcommand("files", "list the file evidence of one device");
     files_->add_option("DEVICE_ID", device_, "the device")->required()->check(not_empty);
     policy_ = std::make_unique<beaconctl::PolicyCommand>(app_);
+    identity_ = std::make_unique<beaconctl::IdentityCommand>(app_);
     // The commands are listed in full by kCommands instead.
     for (CLI::App* sub : app_.get_subcommands([](CLI::App*) { return true; })) sub->group("");
     app_.footer(kCommands);
@@ -152,6 +167,7 @@ struct CommandLine {
 
   CLI::App app_;
   std::unique_ptr<beaconctl::PolicyCommand> policy_;
+  std::unique_ptr<beaconctl::IdentityCommand> identity_;
   CLI::App* devices_ = nullptr;
   CLI::App* software_ = nullptr;
   CLI::App* usage_ = nullptr;
@@ -245,6 +261,16 @@ int Run(const std::vector<std::string>& args, std::ostream& out, std::ostream& e
         return kExitUsage;
       }
       return kExitRuntime;
+    }
+    return kExitOk;
+  }
+
+  if (cl.identity_->Chosen()) {
+    common::Status st = cl.identity_->Run(cl.DataDir(), cl.StorePath(), out);
+    out.flush();
+    if (!st.ok()) {
+      err << "beaconctl: " << st.message() << '\n';
+      return st.message().rfind("usage: ", 0) == 0 ? kExitUsage : kExitRuntime;
     }
     return kExitOk;
   }

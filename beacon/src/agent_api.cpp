@@ -1,8 +1,12 @@
 #include "agent_api.h"
 
+#include <algorithm>
 #include <ctime>
 
 #include "common/config.h"
+#include "common/enrollment.h"
+#include "common/identity.h"
+#include "common/text.h"
 #include "common/log.h"
 #include "common/protocol.h"
 #include "common/sha256.h"
@@ -33,6 +37,22 @@ using DeviceContext = AgentApi::DeviceContext;
 // Check-in counts are optional: absent leaves the default.
 bool ParseCount(const std::string& s, int64_t* out) { return s.empty() || common::ParseDecimal(s, out); }
 
+// Who may act for `device` (docs/identity.md "Mutual TLS on the agent
+// endpoints"): the device itself, or a beacon relaying for it. Only a
+// beacon's assertions about a forwarded request (Via, Received-At) count.
+// PermissionDenied (403) otherwise; anonymous requests never get here on an
+// identified route (the engine answered 401).
+Status Authorize(const HttpRequest& req, const std::string& device) {
+  const common::PeerIdentity* peer = req.identity;
+  if (peer == nullptr) return common::PermissionDenied("a client certificate is required");
+  if (peer->is_beacon()) return Status::Ok();
+  if (peer->id != device) return common::PermissionDenied("this certificate is for another device");
+  if (!req.header(proto::kViaHeader).empty() || !req.header(proto::kReceivedAtHeader).empty()) {
+    return common::PermissionDenied("relay headers are accepted from beacons only");
+  }
+  return Status::Ok();
+}
+
 Status ReadDeviceContext(const HttpRequest& req, const std::string& device, DeviceContext* ctx) {
   if (!common::IsUuid(device)) return common::InvalidArgument("device id in the path is not a UUID");
   if (req.header(proto::kDeviceHeader) != device) {
@@ -56,13 +76,20 @@ Status ReadDeviceContext(const HttpRequest& req, const std::string& device, Devi
   if (!ParseCount(req.header(proto::kReceivedAtHeader), &ctx->received_at)) {
     return common::InvalidArgument("bad " + std::string(proto::kReceivedAtHeader));
   }
-  return Status::Ok();
+  // A relay's clock may run ahead; a received-at is never later than ours.
+  ctx->received_at = std::min<int64_t>(ctx->received_at, std::time(nullptr));
+  return Authorize(req, device);
 }
 
 void Fail(HttpResponse& res, int status, const std::string& message) {
   res.status = status;
   res.content_type = "text/plain";
   res.body = "error: " + message + "\n";
+}
+
+// 403 for what the peer may not do, 400 for a malformed request.
+void Fail(HttpResponse& res, const Status& st) {
+  Fail(res, st.code() == Code::kPermissionDenied ? 403 : 400, st.message());
 }
 
 bool EtagMatches(const std::string& if_none_match, const std::string& etag) {
@@ -83,19 +110,24 @@ bool EtagMatches(const std::string& if_none_match, const std::string& etag) {
 }  // namespace
 
 AgentApi::AgentApi(const Settings* settings, common::Spool* spool, CheckinTracker* checkins,
-                   policy::PolicySource* policy, PolicyCache* cache)
+                   policy::PolicySource* policy, inventory::Store* store, PolicyCache* cache, TrustState* trust)
     : settings_(settings),
       spool_(spool),
       checkins_(checkins),
       policy_(policy),
+      store_(store),
       cache_(cache),
+      trust_(trust),
       retry_after_(std::to_string(settings->retry_after.count())) {}
 
 void AgentApi::Register(common::HttpServer::Listener& server) {
-  server.Get(proto::kPingPath, nullptr, [](const HttpRequest&, HttpResponse& res) {
-    res.body = "ok\n";
-    return true;
-  });
+  server.Get(
+      proto::kPingPath, nullptr,
+      [](const HttpRequest&, HttpResponse& res) {
+        res.body = "ok\n";
+        return true;
+      },
+      common::Access::kOpen);
   // A check-in whose manifest is at hand is answered on the I/O thread; one
   // that must be resolved (store, signature) or revalidated upstream goes
   // to a worker.
@@ -105,6 +137,14 @@ void AgentApi::Register(common::HttpServer::Listener& server) {
   server.Get(proto::kFilePath, [this](const HttpRequest& q, HttpResponse& r) { HandleFile(q, r); });
   server.Put(proto::kUploadPath, settings_->max_upload_size,
              [this](const HttpRequest& q, HttpResponse& r) { return HandleUpload(q, r); });
+  server.Get(proto::kTrustPath, nullptr, [this](const HttpRequest& q, HttpResponse& r) { return QuickTrust(q, r); });
+  // Enrollment is the one thing a device without a certificate may do.
+  server.Put(
+      proto::kEnrollPath, common::kMaxEnrollBytes,
+      [this](const HttpRequest& q, HttpResponse& r) { return HandleEnroll(q, r); }, common::Access::kOpen);
+  server.Get(
+      proto::kEnrollPath, [this](const HttpRequest& q, HttpResponse& r) { HandleEnrollAnswer(q, r); }, nullptr,
+      common::Access::kOpen);
 }
 
 void AgentApi::Checkin(const DeviceContext& ctx, const std::string& peer) {
@@ -124,7 +164,7 @@ bool AgentApi::QuickManifest(const HttpRequest& req, HttpResponse& res) {
   DeviceContext ctx;
   Status st = ReadDeviceContext(req, req.params[0], &ctx);
   if (!st.ok()) {
-    Fail(res, 400, st.message());
+    Fail(res, st);
     return true;
   }
   if (policy_ != nullptr) {
@@ -143,7 +183,7 @@ bool AgentApi::QuickManifest(const HttpRequest& req, HttpResponse& res) {
 void AgentApi::HandleManifest(const HttpRequest& req, HttpResponse& res) {
   DeviceContext ctx;
   Status st = ReadDeviceContext(req, req.params[0], &ctx);
-  if (!st.ok()) return Fail(res, 400, st.message());
+  if (!st.ok()) return Fail(res, st);
   Checkin(ctx, req.peer);
   if (policy_ != nullptr) {
     auto snap = policy_->ManifestFor(ctx.device);
@@ -255,7 +295,7 @@ std::unique_ptr<common::BodySink> AgentApi::HandleUpload(const HttpRequest& req,
   DeviceContext ctx;
   Status st = ReadDeviceContext(req, device, &ctx);
   if (!st.ok()) {
-    Fail(res, 400, st.message());
+    Fail(res, st);
     return nullptr;
   }
   // 422: the upload itself is bad, so a sender quarantines it instead of
@@ -265,10 +305,9 @@ std::unique_ptr<common::BodySink> AgentApi::HandleUpload(const HttpRequest& req,
     Fail(res, 422, "unknown upload kind");
     return nullptr;
   }
-  // Check-in batches come from relaying beacons only. (Until beacons prove
-  // who they are with certificates, this keeps devices from reporting for
-  // each other by accident, not by design; see docs/impl.md.)
-  if (kind == "checkins" && ctx.via.empty()) {
+  // Check-in batches come from beacons only: they assert when many devices
+  // were seen.
+  if (kind == "checkins" && !req.identity->is_beacon()) {
     Fail(res, 403, "check-in batches are relayed by beacons only");
     return nullptr;
   }
@@ -283,11 +322,6 @@ std::unique_ptr<common::BodySink> AgentApi::HandleUpload(const HttpRequest& req,
   }
   Checkin(ctx, req.peer);
 
-  if (++uploads_in_flight_ > settings_->max_concurrent_uploads) {
-    --uploads_in_flight_;
-    Refuse(res, 503, "too many uploads in progress");
-    return nullptr;
-  }
   common::SpoolMeta meta;
   meta.id = upload_id;
   meta.device = device;
@@ -301,6 +335,16 @@ std::unique_ptr<common::BodySink> AgentApi::HandleUpload(const HttpRequest& req,
   meta.via = ctx.via.empty() ? settings_->name : ctx.via;
   meta.client_version = ctx.client_version;
   meta.policy_revision = ctx.policy_revision;
+  return Receive(std::move(meta), res);
+}
+
+// Opens the spool entry the body streams into, or answers.
+std::unique_ptr<common::BodySink> AgentApi::Receive(common::SpoolMeta meta, HttpResponse& res) {
+  if (++uploads_in_flight_ > settings_->max_concurrent_uploads) {
+    --uploads_in_flight_;
+    Refuse(res, 503, "too many uploads in progress");
+    return nullptr;
+  }
   auto writer = spool_->Begin(meta);
   if (writer.ok()) return std::make_unique<UploadSink>(this, &uploads_in_flight_, std::move(writer).value(), meta);
   --uploads_in_flight_;
@@ -332,6 +376,116 @@ std::unique_ptr<common::BodySink> AgentApi::HandleUpload(const HttpRequest& req,
       Refuse(res, 503, "cannot store uploads right now");
       return nullptr;
   }
+}
+
+}  // namespace beacon
+
+namespace beacon {
+
+// An enrollment request is received like an upload (spooled durably, then
+// relayed or decided by the importer), without a client certificate. Only
+// a beacon relaying it may say where and when it was first received.
+std::unique_ptr<common::BodySink> AgentApi::HandleEnroll(const HttpRequest& req, HttpResponse& res) {
+  const std::string& device = req.params[0];
+  const std::string& request = req.params[1];
+  if (!common::IsUuid(device) || !common::IsUuid(request)) {
+    Fail(res, 400, "device and request ids must be lower-case UUIDs");
+    return nullptr;
+  }
+  std::string sha = req.header(proto::kContentSha256Header);
+  if (!common::IsHexDigest(sha)) {
+    Fail(res, 400, std::string(proto::kContentSha256Header) + " must be a lower-case hex SHA-256");
+    return nullptr;
+  }
+  const bool from_beacon = req.identity != nullptr && req.identity->is_beacon();
+  std::string via = req.header(proto::kViaHeader);
+  int64_t received_at = 0;
+  if (!from_beacon && (!via.empty() || !req.header(proto::kReceivedAtHeader).empty())) {
+    Fail(res, 403, "relay headers are accepted from beacons only");
+    return nullptr;
+  }
+  if ((!via.empty() && !common::IsToken(via)) || !ParseCount(req.header(proto::kReceivedAtHeader), &received_at)) {
+    Fail(res, 400, "bad relay headers");
+    return nullptr;
+  }
+  const int64_t now = static_cast<int64_t>(std::time(nullptr));
+  common::SpoolMeta meta;
+  meta.id = request;
+  meta.device = device;
+  meta.kind = proto::kEnrollKind;
+  meta.sha256 = sha;
+  meta.size = req.content_length;
+  meta.received_at = received_at > 0 ? std::min(received_at, now) : now;
+  meta.via = via.empty() ? settings_->name : via;
+  return Receive(std::move(meta), res);
+}
+
+// The answer to an enrollment or renewal request: from the store at the
+// central; from upstream at a relay (once the request has left its spool).
+void AgentApi::HandleEnrollAnswer(const HttpRequest& req, HttpResponse& res) {
+  const std::string& device = req.params[0];
+  const std::string& request = req.params[1];
+  if (!common::IsUuid(device) || !common::IsUuid(request)) {
+    return Fail(res, 400, "device and request ids must be lower-case UUIDs");
+  }
+  auto pending = [&] {
+    res.status = 202;
+    res.body = "pending\n";
+    res.Set("Retry-After", "5");
+  };
+  if (spool_->Contains(device, request)) return pending();
+  if (store_ != nullptr) {
+    auto e = store_->GetEnrollment(device, request);
+    if (!e.ok()) {
+      if (e.status().code() == Code::kNotFound) return Fail(res, 404, "no such enrollment request");
+      common::LogError("enrollment " + device + "/" + request + ": " + e.status().ToString());
+      return Refuse(res, 503, "enrollment cannot be read right now");
+    }
+    if (e->state == "pending") return pending();
+    if (e->state != "issued") return Fail(res, 403, "enrollment refused: " + e->reason);
+    res.content_type = "application/x-pem-file";
+    res.body = e->cert_pem;
+    return;
+  }
+  auto up = cache_->UpstreamGet(proto::EnrollPath(device, request), 64 << 10);
+  if (!up.ok()) return Refuse(res, 503, "upstream unreachable");
+  switch (up->status) {
+    case 200: {
+      // Passed on only if it is what was asked for: a certificate for this device.
+      auto id = common::IdentityFromPem(up->body);
+      if (!id.ok() || !id->is_device() || id->id != device) {
+        common::LogError("enrollment " + device + "/" + request + ": upstream answered something else than its certificate");
+        return Fail(res, 502, "upstream answered something else than a certificate for this device");
+      }
+      res.content_type = "application/x-pem-file";
+      res.body = up->body;
+      return;
+    }
+    case 202: return pending();
+    case 403: {
+      // Relayed as the central said it, when it is one short printable line.
+      std::string line = up->body.substr(0, up->body.find('\n'));
+      const std::string prefix = "error: enrollment refused: ";
+      if (line.rfind(prefix, 0) != 0 || line.size() > 200 || common::Printable(line) != line) line = prefix + "refused upstream";
+      return Fail(res, 403, line.substr(7));
+    }
+    case 404: return Fail(res, 404, "no such enrollment request");
+    default: return Refuse(res, 503, "upstream cannot answer right now");
+  }
+}
+
+// The trust bundle, from memory.
+bool AgentApi::QuickTrust(const HttpRequest& req, HttpResponse& res) {
+  auto served = trust_->Current();
+  res.Set("ETag", served->etag);
+  res.Set("Cache-Control", "no-cache");
+  if (EtagMatches(req.header("If-None-Match"), served->etag)) {
+    res.status = 304;
+    return true;
+  }
+  res.content_type = "application/x-pem-file";
+  res.body = served->pem;
+  return true;
 }
 
 }  // namespace beacon

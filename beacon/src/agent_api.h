@@ -12,18 +12,20 @@
 #include "common/spool.h"
 #include "policy/policy_set.h"
 #include "policy_cache.h"
+#include "inventory/store.h"
 #include "settings.h"
+#include "trust.h"
 
 namespace beacon {
 
 class AgentApi {
  public:
-  // Exactly one of `policy` (central) and `cache` (relay) is set. All
+  // Either `policy` and `store` (central) or `cache` (relay) are set. All
   // pointers outlive the AgentApi.
   AgentApi(const Settings* settings, common::Spool* spool, CheckinTracker* checkins,
-           policy::PolicySource* policy, PolicyCache* cache);
+           policy::PolicySource* policy, inventory::Store* store, PolicyCache* cache, TrustState* trust);
 
-  // Adds the routes: ping, manifest, file, upload.
+  // Adds the routes: ping, manifest, file, upload, trust, enrollment.
   void Register(common::HttpServer::Listener& server);
 
   struct DeviceContext;  // the validated device headers of a request
@@ -35,6 +37,10 @@ class AgentApi {
                              common::HttpResponse& res);
   void HandleFile(const common::HttpRequest& req, common::HttpResponse& res);
   std::unique_ptr<common::BodySink> HandleUpload(const common::HttpRequest& req, common::HttpResponse& res);
+  std::unique_ptr<common::BodySink> Receive(common::SpoolMeta meta, common::HttpResponse& res);
+  std::unique_ptr<common::BodySink> HandleEnroll(const common::HttpRequest& req, common::HttpResponse& res);
+  void HandleEnrollAnswer(const common::HttpRequest& req, common::HttpResponse& res);
+  bool QuickTrust(const common::HttpRequest& req, common::HttpResponse& res);
   class UploadSink;
   void Checkin(const DeviceContext& ctx, const std::string& peer);
   void Refuse(common::HttpResponse& res, int status, const std::string& message) const;
@@ -43,7 +49,9 @@ class AgentApi {
   common::Spool* spool_;
   CheckinTracker* checkins_;
   policy::PolicySource* policy_;
+  inventory::Store* store_;
   PolicyCache* cache_;
+  TrustState* trust_;
   std::string retry_after_;
   std::atomic<int> uploads_in_flight_{0};
 };

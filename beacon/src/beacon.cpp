@@ -2,10 +2,16 @@
 
 #include <CLI/CLI.hpp>
 
+#include <ctime>
 #include <iostream>
 #include <thread>
 
 #include "agent_api.h"
+#include "beacon/estate_ca.h"
+#include "common/identity.h"
+#include "common/pki.h"
+#include "enroller.h"
+#include "trust.h"
 #include "beacon/facts.h"
 #include "checkins.h"
 #include "common/fs.h"
@@ -37,6 +43,10 @@ struct Beacon::Impl {
   std::unique_ptr<Importer> importer;             // central only
   std::unique_ptr<PolicyCache> cache;             // relay only
   std::unique_ptr<Relay> relay;                   // relay only
+  std::unique_ptr<Enroller> enroller;             // central only
+  std::unique_ptr<TrustState> trust;
+  common::PeerIdentity own;  // what this beacon's certificate says
+  int64_t warned_at = 0;     // last expiry warning
   std::unique_ptr<AgentApi> api;
   std::unique_ptr<common::HttpServer> server;
   common::HttpServer::Listener* agent = nullptr;  // the agent API
@@ -44,6 +54,56 @@ struct Beacon::Impl {
   CheckinTracker checkins;
   uint64_t reported_dropped = 0;
   common::StopFlag stop;
+
+  // Makes the trust bundle's changes take effect: new client CAs for the
+  // listener, and on a relay new connections upstream.
+  void TrustChanged() {
+    Status st = server->ReloadTls();
+    if (!st.ok()) common::LogError("cannot take the new trust bundle into service: " + st.ToString());
+    if (cache) cache->ResetConnections();
+    common::LogInfo("trust bundle updated: " + std::to_string(trust->bundle().ca_pems.size()) + " CA(s), " +
+                    std::to_string(trust->bundle().RevokedSerials().size()) + " revoked certificate(s)");
+  }
+
+  // Central: takes in what beaconctl wrote (revocations, a rollover) and
+  // signs the revocation lists anew before they expire.
+  void RefreshCentralTrust() {
+    const int64_t now = static_cast<int64_t>(std::time(nullptr));
+    if (TrustNeedsRefresh(settings.data_dir, now, settings.crl_validity)) {
+      Status st = PublishTrust(settings.data_dir, *store, now, settings.crl_validity);
+      if (!st.ok()) common::LogError("cannot sign new revocation lists: " + st.ToString());
+    }
+    auto changed = trust->Reload();
+    if (!changed.ok()) common::LogError("trust bundle: " + changed.status().ToString());
+    if (changed.ok() && *changed) TrustChanged();
+    WarnExpiring(now);
+  }
+
+  // Relay: revalidates the trust bundle upstream; accepts only a bundle
+  // that follows from the one it holds (common::pki::AcceptTrustBundle).
+  void RefreshRelayTrust() {
+    auto served = trust->Current();
+    auto res = cache->UpstreamGet(common::protocol::kTrustPath, common::pki::kMaxTrustBytes,
+                                  {{"If-None-Match", served->etag}});
+    const int64_t now = static_cast<int64_t>(std::time(nullptr));
+    WarnExpiring(now);
+    if (!res.ok()) return common::LogWarn("trust bundle: upstream unreachable: " + res.status().ToString());
+    if (res->status == 304) return;
+    if (res->status != 200) {
+      return common::LogWarn("trust bundle: upstream answered " + std::to_string(res->status));
+    }
+    auto accepted = common::pki::AcceptTrustBundle(res->body, trust->bundle());
+    if (!accepted.ok()) return common::LogError("trust bundle from upstream refused: " + accepted.status().message());
+    Status st = trust->Install(*accepted);
+    if (!st.ok()) return common::LogError("trust bundle: " + st.ToString());
+    TrustChanged();
+  }
+
+  void WarnExpiring(int64_t now) {
+    if (now - warned_at < 86400) return;
+    warned_at = now;
+    trust->WarnExpiring(now, settings.cert_warn_before, own);
+  }
 
   // Hands the tracked check-ins on: to the store (central), or upstream as
   // a "checkins" upload through the spool (relay). Kept in memory on failure.
@@ -94,20 +154,53 @@ StatusOr<std::unique_ptr<Beacon>> Beacon::Create(const common::Config& config) {
   so.max_rejected_bytes = s.spool_max_rejected;
   ASSIGN_OR_RETURN(im.spool, common::Spool::Open(so));
 
+  // This beacon's own certificate must be a beacon certificate: it is
+  // what clients see and what a relay presents upstream.
+  {
+    ASSIGN_OR_RETURN(std::string pem, common::ReadFile(s.server.cert_file, 1 << 20));
+    auto own = common::IdentityFromPem(pem);
+    if (!own.ok() || !own->is_beacon()) {
+      return common::InvalidArgument(s.server.cert_file + ": not a beacon certificate of the estate (" +
+                                     (own.ok() ? "it names a device" : own.status().message()) +
+                                     "); make one with `beaconctl beacon issue`");
+    }
+    im.own = *own;
+  }
+  std::string trust_path;
   if (s.central) {
     ASSIGN_OR_RETURN(im.store, inventory::OpenSqliteStore(s.data_dir + "/store.sqlite"));
+    if (!common::FileExists(CaDir(s.data_dir) + "/ca.key")) {
+      return common::FailedPrecondition("no estate CA in " + CaDir(s.data_dir) + ": run `beaconctl --data-dir " +
+                                        s.data_dir + " ca init` first");
+    }
+    const int64_t now = static_cast<int64_t>(std::time(nullptr));
+    if (TrustNeedsRefresh(s.data_dir, now, s.crl_validity)) {
+      RETURN_IF_ERROR(PublishTrust(s.data_dir, *im.store, now, s.crl_validity));
+    }
+    trust_path = TrustPath(s.data_dir);
+    im.enroller = std::make_unique<Enroller>(s.data_dir, im.store.get(), s.device_cert_validity, s.enroll_approval);
     ASSIGN_OR_RETURN(im.signer, policy::ManifestSigner::FromPemFile(s.policy_signing_key));
     inventory::Store* store = im.store.get();
     ASSIGN_OR_RETURN(im.policy, policy::PolicySource::Open(
                                     s.data_dir + "/policy-state", s.data_dir + "/policy-served", im.signer.get(),
                                     [store](const std::string& device) { return DeviceFactsFromStore(*store, device); }));
     policy::PolicySource* policy = im.policy.get();
-    im.importer = std::make_unique<Importer>(im.spool.get(), store,
-                                             [policy](const std::string& device) { policy->Forget(device); });
+    im.importer = std::make_unique<Importer>(
+        im.spool.get(), store, [policy](const std::string& device) { policy->Forget(device); }, im.enroller.get());
   } else {
+    // The bundle starts as the configured CA file and follows the upstream's.
+    trust_path = s.data_dir + "/trust.pem";
+    if (!common::FileExists(trust_path)) {
+      ASSIGN_OR_RETURN(std::string pem, common::ReadFile(s.ca_file, common::pki::kMaxTrustBytes));
+      auto initial = common::pki::ParseTrustBundle(pem);
+      if (!initial.ok()) return initial.status().WithContext(s.ca_file);
+      RETURN_IF_ERROR(common::WriteFileAtomic(trust_path, initial->ToPem(), 0644));
+    }
     common::ClientOptions upstream;
     upstream.url = s.upstream;
-    upstream.ca_file = s.ca_file;
+    upstream.ca_file = trust_path;
+    upstream.cert_file = s.server.cert_file;
+    upstream.key_file = s.server.key_file;
     upstream.connect_timeout_s = 3;
     upstream.read_timeout_s = 30;
     upstream.write_timeout_s = 30;
@@ -133,18 +226,28 @@ StatusOr<std::unique_ptr<Beacon>> Beacon::Create(const common::Config& config) {
         drain);
   }
 
-  im.server = std::make_unique<common::HttpServer>(s.server);
+  ASSIGN_OR_RETURN(im.trust, TrustState::Open(trust_path));
+  common::ServerOptions server_options = s.server;
+  server_options.client_ca_file = trust_path;
+  TrustState* trust = im.trust.get();
+  server_options.admit = [trust](const common::PeerIdentity& peer) { return trust->Admit(peer); };
+  im.server = std::make_unique<common::HttpServer>(server_options);
   im.agent = &im.server->Listen(s.listen_host, s.listen_port);
-  im.api = std::make_unique<AgentApi>(&im.settings, im.spool.get(), &im.checkins, im.policy.get(), im.cache.get());
+  im.api = std::make_unique<AgentApi>(&im.settings, im.spool.get(), &im.checkins, im.policy.get(), im.store.get(),
+                                      im.cache.get(), im.trust.get());
   im.api->Register(*im.agent);
   if (s.central) {
     // The administrators' side (their API comes with a later release):
     // loopback by default, on the same engine and certificate.
     im.admin = &im.server->Listen(s.admin_listen_host, s.admin_listen_port);
-    im.admin->Get(common::protocol::kPingPath, nullptr, [](const common::HttpRequest&, common::HttpResponse& res) {
-      res.body = "ok\n";
-      return true;
-    });
+    // Device and beacon certificates give no access here (docs/identity.md).
+    im.admin->Get(
+        common::protocol::kPingPath, nullptr,
+        [](const common::HttpRequest&, common::HttpResponse& res) {
+          res.body = "ok\n";
+          return true;
+        },
+        common::Access::kOpen);
   }
   RETURN_IF_ERROR(im.server->Start());
   common::LogInfo(std::string(s.central ? "central" : "relay") + " beacon '" + s.name + "' listening on " +
@@ -168,11 +271,17 @@ void Beacon::Run() {
         Status st = im.policy->Refresh();
         if (!st.ok()) common::LogError("policy: cannot take the newest revision into service, keeping revision " +
                                        std::to_string(im.policy->revision()) + ": " + st.ToString());
+        im.RefreshCentralTrust();
       }
     });
     threads.emplace_back([&im] { im.importer->Run(im.stop); });
   } else {
     threads.emplace_back([&im] { im.relay->Run(im.stop); });
+    threads.emplace_back([&im] {
+      do {
+        im.RefreshRelayTrust();
+      } while (im.stop.SleepFor(im.settings.trust_refresh_interval));
+    });
   }
   threads.emplace_back([&im] {
     while (im.stop.SleepFor(im.settings.checkin_flush_interval)) im.FlushCheckins();

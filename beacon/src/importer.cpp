@@ -1,6 +1,7 @@
 #include "importer.h"
 
 #include "common/log.h"
+#include "common/protocol.h"
 #include "common/retry.h"
 #include "inventory/inventory.h"
 #include "inventory/pack.h"
@@ -28,9 +29,14 @@ Status FromStore(const Status& st) {
 }
 }  // namespace
 
-Status ImportBody(inventory::Store& store, const common::SpoolMeta& meta, const std::string& body) {
+Status ImportBody(inventory::Store& store, const common::SpoolMeta& meta, const std::string& body,
+                  const Enroller* enroller) {
   inventory::UploadInfo info{meta.id, meta.device, meta.kind, meta.sha256,
                              meta.size, meta.received_at, meta.via};
+  if (meta.kind == common::protocol::kEnrollKind || meta.kind == "renew") {
+    if (enroller == nullptr) return common::FailedPrecondition("this central cannot decide enrollment requests");
+    return FromStore(enroller->Decide(meta, body));
+  }
   if (meta.kind == "checkins") {
     ASSIGN_OR_RETURN(auto batch, DecodeCheckins(body));
     // Re-applying a batch is harmless (newest check-in wins), so a duplicate
@@ -58,7 +64,7 @@ Status ImportBody(inventory::Store& store, const common::SpoolMeta& meta, const 
 }
 
 common::Attempt ImportEntry(inventory::Store& store, const common::Spool& spool,
-                            const common::SpoolMeta& meta) {
+                            const common::SpoolMeta& meta, const Enroller* enroller) {
   auto body = spool.ReadWholeBody(meta, kMaxImportBody);
   if (!body.ok()) {
     // Too large to ever import: its bytes are the problem.
@@ -67,15 +73,15 @@ common::Attempt ImportEntry(inventory::Store& store, const common::Spool& spool,
     }
     return {body.status(), {}, common::Attempt::Scope::kEntry};
   }
-  return {ImportBody(store, meta, *body), {}, common::Attempt::Scope::kPeer};
+  return {ImportBody(store, meta, *body, enroller), {}, common::Attempt::Scope::kPeer};
 }
 
 Importer::Importer(common::Spool* spool, inventory::Store* store,
-                   std::function<void(const std::string& device)> imported_inventory)
+                   std::function<void(const std::string& device)> imported_inventory, const Enroller* enroller)
     : drain_(
           spool,
-          [spool, store, imported = std::move(imported_inventory)](const common::SpoolMeta& meta) {
-            common::Attempt attempt = ImportEntry(*store, *spool, meta);
+          [spool, store, enroller, imported = std::move(imported_inventory)](const common::SpoolMeta& meta) {
+            common::Attempt attempt = ImportEntry(*store, *spool, meta, enroller);
             if (attempt.status.ok() && meta.kind == "inventory") imported(meta.device);
             return attempt;
           },

@@ -15,6 +15,7 @@
 #include "checkins.h"
 #include "common/drain.h"
 #include "common/spool.h"
+#include "enroller.h"
 #include "inventory/store.h"
 
 namespace beacon {
@@ -25,20 +26,23 @@ inline constexpr uint64_t kMaxImportBody = 256u << 20;
 
 // Parses and imports one body; the returned Status decides its fate
 // (Classify()): AlreadyExists for an upload imported before, InvalidArgument
-// for a body that can never be imported.
-common::Status ImportBody(inventory::Store& store, const common::SpoolMeta& meta, const std::string& body);
+// for a body that can never be imported. Enrollment and renewal requests go
+// to `enroller` (FailedPrecondition without one).
+common::Status ImportBody(inventory::Store& store, const common::SpoolMeta& meta, const std::string& body,
+                          const Enroller* enroller = nullptr);
 
 // Reads the entry (verifying its digest) and imports it. A read failure is
 // about this entry only (Attempt scope kEntry).
 common::Attempt ImportEntry(inventory::Store& store, const common::Spool& spool,
-                            const common::SpoolMeta& meta);
+                            const common::SpoolMeta& meta, const Enroller* enroller = nullptr);
 
 // The importer's drain loop. After each imported inventory it calls
 // `imported_inventory` with the device id (its policy may change).
 class Importer {
  public:
+  // `enroller` may be null (then enrollment requests wait in the spool).
   Importer(common::Spool* spool, inventory::Store* store,
-           std::function<void(const std::string& device)> imported_inventory);
+           std::function<void(const std::string& device)> imported_inventory, const Enroller* enroller = nullptr);
   void Run(common::StopFlag& stop) { drain_.Run(stop); }
   common::Drain::Pass RunPass() { return drain_.RunPass(); }
 

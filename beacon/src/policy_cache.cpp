@@ -154,4 +154,17 @@ StatusOr<std::string> PolicyCache::File(const std::string& sha256) {
   return std::move(res)->body;
 }
 
+StatusOr<common::HttpResult> PolicyCache::UpstreamGet(const std::string& path, uint64_t max_body,
+                                                      const common::HeaderList& headers) {
+  ASSIGN_OR_RETURN(auto client, Take());
+  auto res = client->Get(path, headers, max_body);
+  if (res.ok()) Give(std::move(client));
+  return res;
+}
+
+void PolicyCache::ResetConnections() {
+  std::lock_guard<std::mutex> lock(mu_);
+  idle_.clear();
+}
+
 }  // namespace beacon

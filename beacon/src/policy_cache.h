@@ -52,6 +52,13 @@ class PolicyCache {
   // A policy file by digest, from cache or upstream.
   common::StatusOr<std::string> File(const std::string& sha256);
 
+  // Any other GET upstream on one of the pooled connections (enrollment
+  // answers, the trust bundle); the HTTP status is the caller's to read.
+  common::StatusOr<common::HttpResult> UpstreamGet(const std::string& path, uint64_t max_body,
+                                                   const common::HeaderList& headers = {});
+  // Closes the pooled connections, so the next ones use a new trust bundle.
+  void ResetConnections();
+
  private:
   common::Status FetchFiles(common::HttpClient& client, const std::string& manifest_xml);
   // Upstream connections: Take() one (new if none is idle), Give() it back

@@ -15,9 +15,9 @@ const std::vector<common::ConfigKey>& ConfigKeys() {
       {"name", KeyType::kString, "", "this beacon's name in check-ins and logs ([A-Za-z0-9._:-]); default: the host name"},
       {"listen_host", KeyType::kString, "0.0.0.0", "address to listen on"},
       {"listen_port", KeyType::kInt, "8443", "TCP port to listen on (0 = any free port)", 0, 65535},
-      {"tls_cert", KeyType::kString, "/etc/beacon/beacon.pem", "PEM certificate chain this beacon presents"},
+      {"tls_cert", KeyType::kString, "/etc/beacon/beacon.pem", "this beacon's certificate chain (beaconctl beacon issue): presented to clients and, on a relay, to its upstream"},
       {"tls_key", KeyType::kString, "/etc/beacon/beacon.key", "PEM private key of tls_cert"},
-      {"ca_file", KeyType::kString, "/etc/beacon/ca.pem", "estate CA bundle used to verify the upstream"},
+      {"ca_file", KeyType::kString, "/etc/beacon/ca.pem", "relay: the estate CA bundle it starts from (copied to data_dir/trust.pem at first start; newer bundles come from the upstream)"},
       {"data_dir", KeyType::kString, "/var/lib/beacon", "spool, caches and (central) the store live here"},
       {"upstream", KeyType::kString, "", "https://host:port of the next beacon or the central; set on relays only"},
       {"store", KeyType::kString, "", "'sqlite' makes this beacon the central (store at data_dir/store.sqlite)"},
@@ -52,6 +52,11 @@ const std::vector<common::ConfigKey>& ConfigKeys() {
       {"relay_backoff_cap", KeyType::kDuration, "5m", "relay: longest retry delay", 1, 86400},
       {"relay_probe_interval", KeyType::kDuration, "5s", "relay: while backing off, how often the upstream is asked GET /v1/ping; when it answers, the spool drains at once", 1, 3600},
       {"checkin_flush_interval", KeyType::kDuration, "10s", "how often tracked check-ins are stored (central) or sent upstream (relay)", 1, 86400},
+      {"trust_refresh_interval", KeyType::kDuration, "5m", "relay: how often the trust bundle (CAs, revocation lists) is revalidated upstream", 1, 86400},
+      {"cert_warn_before", KeyType::kDuration, "14d", "warn in the log when this beacon's certificate, a CA or a revocation list expires within this time", 0, 365 * 86400},
+      {"enroll_approval", KeyType::kBool, "false", "central: an enrollment request without a secret waits for `beaconctl enroll approve` instead of being refused"},
+      {"device_cert_validity", KeyType::kDuration, "90d", "central: validity of the device certificates it issues (clients renew when a third is left)", 60, 3650 * 86400},
+      {"crl_validity", KeyType::kDuration, "7d", "central: validity of its revocation lists; they are signed anew when half of it is left", 60, 365 * 86400},
       {"log_level", KeyType::kString, "info", "debug, info, warn or error"},
   };
   return keys;
@@ -126,6 +131,11 @@ common::StatusOr<Settings> Settings::FromConfig(const common::Config& c) {
   s.relay_probe_interval = std::chrono::seconds(c.GetSeconds("relay_probe_interval"));
   s.checkin_flush_interval = std::chrono::seconds(c.GetSeconds("checkin_flush_interval"));
   s.log_level = c.GetString("log_level");
+  s.trust_refresh_interval = std::chrono::seconds(c.GetSeconds("trust_refresh_interval"));
+  s.cert_warn_before = std::chrono::seconds(c.GetSeconds("cert_warn_before"));
+  s.enroll_approval = c.GetBool("enroll_approval");
+  s.device_cert_validity = std::chrono::seconds(c.GetSeconds("device_cert_validity"));
+  s.crl_validity = std::chrono::seconds(c.GetSeconds("crl_validity"));
   if (s.relay_backoff_cap < s.relay_backoff_base) {
     return common::InvalidArgument("relay_backoff_cap must not be below relay_backoff_base");
   }

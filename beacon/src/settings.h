@@ -41,6 +41,11 @@ struct Settings {
   std::chrono::seconds relay_probe_interval{0};
   std::chrono::seconds checkin_flush_interval{0};
   std::string log_level;
+  std::chrono::seconds trust_refresh_interval{0};  // relay
+  std::chrono::seconds cert_warn_before{0};
+  bool enroll_approval = false;                  // central
+  std::chrono::seconds device_cert_validity{0};  // central
+  std::chrono::seconds crl_validity{0};          // central
 
   // InvalidArgument for a combination the key table cannot check (exactly
   // one of upstream and store, a bad name).

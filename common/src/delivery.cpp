@@ -8,9 +8,12 @@ namespace common {
 Attempt PutUpload(Transport& transport, const UploadRef& upload, const BodySource& source,
                   HeaderList headers) {
   headers.emplace_back(protocol::kContentSha256Header, upload.sha256);
+  // Enrollment requests travel like uploads but have their own path.
+  const bool enroll = upload.kind == protocol::kEnrollKind;
   auto res = transport.Put(
-      protocol::UploadPath(upload.device, upload.kind, upload.id), headers, upload.size, source,
-      upload.kind == "inventory" ? "application/gzip" : "application/octet-stream");
+      enroll ? protocol::EnrollPath(upload.device, upload.id) : protocol::UploadPath(upload.device, upload.kind, upload.id),
+      headers, upload.size, source,
+      upload.kind == "inventory" ? "application/gzip" : enroll ? "application/xml" : "application/octet-stream");
   if (!res.ok()) return Attempt{res.status(), {}, Attempt::Scope::kPeer};
   Attempt attempt;
   attempt.answered = true;

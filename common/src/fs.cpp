@@ -84,4 +84,6 @@ StatusOr<std::vector<std::string>> ListDir(const std::string& dir, Env* env) {
 
 StatusOr<uint64_t> FreeBytes(const std::string& dir, Env* env) { return Or(env)->FreeBytes(dir); }
 
+bool FileExists(const std::string& path) { return ::access(path.c_str(), F_OK) == 0; }
+
 }  // namespace common

@@ -49,6 +49,9 @@ Status WriteAll(int fd, const char* data, size_t len, const std::string& what);
 // The folder part of a path ("a/b" -> "a", "b" -> ".", "/b" -> "/").
 std::string ParentDir(const std::string& path);
 
+// True if something exists at `path` (an unreadable parent counts as not).
+bool FileExists(const std::string& path);
+
 // "Internal: open /x/y: No such file or directory" style errno mapping:
 // ENOENT -> NotFound, EEXIST -> AlreadyExists, ENOSPC/EDQUOT ->
 // ResourceExhausted, EACCES/EPERM -> PermissionDenied, everything else

@@ -39,6 +39,7 @@ struct Enrollment {
   std::string reason;  // why refused/denied, as sent to the device (docs/identity.md)
   std::string host;    // the host name the device gave (a token or empty)
   std::string key_sha256;  // the request's public key
+  std::string csr_pem;     // the request itself (to issue on approval, and for the record)
   std::string secret_id;   // the secret it named ("" for none or renewals)
   std::string via;         // the beacon that received it from the device
   int64_t received_at = 0;
@@ -74,6 +75,7 @@ struct DeviceKeyRow {
 struct IssueRequest {
   std::string device_id;
   std::string key_sha256;
+  std::string csr_pem;  // the certificate is issued for this request's key
 };
 struct Issued {
   std::string cert_pem;
@@ -84,7 +86,7 @@ struct Issued {
 using IssueFn = std::function<common::StatusOr<Issued>(const IssueRequest&)>;
 
 struct EnrollmentInput {
-  Enrollment request;       // device_id, request_id, kind, host, key_sha256, via, received_at
+  Enrollment request;       // device_id, request_id, kind, host, key_sha256, csr_pem, via, received_at
   std::string secret;       // the full secret the device sent ("" for none)
   bool approval_mode = false;  // a request without a secret waits for an administrator
 };
