@@ -111,6 +111,11 @@ IdentityCommand::IdentityCommand(CLI::App& app) {
 
   device_ = app.add_subcommand("device", "device certificates");
   device_->require_subcommand(1);
+  device_issue_ = device_->add_subcommand(
+      "issue", "a key and certificate for a device, made here instead of by enrollment (machines provisioned offline)");
+  device_issue_->add_option("DEVICE_ID", id_, "the device id (a lower-case UUID)")->required();
+  device_issue_->add_option("--out", out_dir_, "where to write DEVICE_ID.pem, DEVICE_ID.key and ca.pem")->capture_default_str();
+  device_issue_->add_option("--validity", validity_, "how long the certificate is valid (default 90d)");
   device_revoke_ = device_->add_subcommand("revoke", "revoke every certificate of a device; it cannot enroll again");
   device_revoke_->add_option("DEVICE_ID", id_, "the device")->required();
 
@@ -213,6 +218,11 @@ Status IdentityCommand::Run(const std::string& data_dir, const std::string& stor
     if (!common::IsToken(name_)) return common::InvalidArgument("usage: NAME must match [A-Za-z0-9._:-]{1,64}");
     ASSIGN_OR_RETURN(auto validity, Duration(validity_, "365d"));
     return IssueTo(data_dir, *store, common::PeerKind::kBeacon, name_, hosts_, validity, out_dir_, out);
+  }
+  if (device_issue_->parsed()) {
+    if (!common::IsUuid(id_)) return common::InvalidArgument("usage: DEVICE_ID must be a lower-case UUID");
+    ASSIGN_OR_RETURN(auto validity, Duration(validity_, "90d"));
+    return IssueTo(data_dir, *store, common::PeerKind::kDevice, id_, {}, validity, out_dir_, out);
   }
   if (beacon_revoke_->parsed() || device_revoke_->parsed()) {
     const bool beacon = beacon_revoke_->parsed();

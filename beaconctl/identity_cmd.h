@@ -31,7 +31,7 @@ class IdentityCommand {
  private:
   CLI::App *ca_ = nullptr, *ca_init_ = nullptr, *ca_show_ = nullptr, *ca_rollover_ = nullptr, *ca_retire_ = nullptr;
   CLI::App *beacon_ = nullptr, *beacon_issue_ = nullptr, *beacon_revoke_ = nullptr;
-  CLI::App *device_ = nullptr, *device_revoke_ = nullptr;
+  CLI::App *device_ = nullptr, *device_issue_ = nullptr, *device_revoke_ = nullptr;
   CLI::App *enroll_ = nullptr, *secret_ = nullptr, *secret_create_ = nullptr, *secret_list_ = nullptr,
            *secret_revoke_ = nullptr, *enroll_list_ = nullptr, *enroll_pending_ = nullptr, *enroll_approve_ = nullptr,
            *enroll_deny_ = nullptr, *enroll_clones_ = nullptr;

@@ -75,6 +75,8 @@ constexpr char kCommands[] =
     "  beacon issue NAME --host HOST... [--out DIR]\n"
     "                           a key and certificate for a beacon\n"
     "  beacon revoke NAME       revoke a beacon's certificates\n"
+    "  device issue DEVICE_ID [--out DIR]\n"
+    "                           a key and certificate for a device provisioned offline\n"
     "  device revoke DEVICE_ID  revoke a device's certificates; it cannot enroll again\n"
     "  enroll secret create [--uses N] [--expires DURATION] [--label LABEL]\n"
     "                           a new enrollment secret, printed once\n"

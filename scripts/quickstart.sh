@@ -1,8 +1,9 @@
 #!/bin/bash
 # The first README command: install what is missing, build, and run one full
-# cycle on loopback: an estate CA and ECDSA P-256 certificates, a central, a
-# DMZ relay beacon and one client; then print what the store holds about the
-# device and stop everything it started.
+# cycle on loopback: an estate CA, beacon certificates, an enrollment secret,
+# a central, a DMZ relay beacon and one client that enrolls through the relay,
+# then reports; then print what the store holds about the device and stop
+# everything it started.
 #   CENTRAL_PORT / DMZ_PORT / ADMIN_PORT override the ports (default 18443 / 18444 / 18445).
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -25,7 +26,14 @@ done
 work=$root/build/quickstart
 rm -rf "$work"
 mkdir -p "$work/central/policy"
-echo "== estate CA, server certificates (ECDSA P-256) and policy signing key (Ed25519) in $work/certs"
+ctl=("$bin/beaconctl/beaconctl" --data-dir "$work/central")
+echo "== the estate CA (ECDSA P-256) in $work/central/ca, beacon certificates in $work/pki"
+"${ctl[@]}" ca init --name "Quickstart Estate CA"
+"${ctl[@]}" beacon issue central --host 127.0.0.1 --host localhost --out "$work/pki" >/dev/null
+"${ctl[@]}" beacon issue dmz --host 127.0.0.1 --host localhost --out "$work/pki" >/dev/null
+echo "== an enrollment secret for one device (beaconctl enroll secret create --uses 1 --expires 1h)"
+secret=$("${ctl[@]}" enroll secret create --uses 1 --expires 1h --label quickstart)
+echo "== the policy signing key (Ed25519) in $work/certs"
 ./scripts/make-certs.sh "$work/certs" 127.0.0.1 localhost
 cp -r conf/policy/. "$work/central/policy/"
 # conf/policy/default/failover.xml names example hosts; here every client uses the DMZ beacon.
@@ -37,8 +45,8 @@ name = central
 listen_host = 127.0.0.1
 listen_port = $central_port
 admin_listen_port = $admin_port
-tls_cert = $work/certs/server.pem
-tls_key = $work/certs/server.key
+tls_cert = $work/pki/central.pem
+tls_key = $work/pki/central.key
 data_dir = $work/central
 store = sqlite
 policy_signing_key = $work/certs/policy.key
@@ -48,18 +56,19 @@ cat > "$work/dmz.conf" <<CONF
 name = dmz
 listen_host = 127.0.0.1
 listen_port = $dmz_port
-tls_cert = $work/certs/server.pem
-tls_key = $work/certs/server.key
-ca_file = $work/certs/ca.pem
+tls_cert = $work/pki/dmz.pem
+tls_key = $work/pki/dmz.key
+ca_file = $work/pki/ca.pem
 data_dir = $work/dmz
 upstream = https://127.0.0.1:$central_port
 checkin_flush_interval = 1s
 CONF
 cat > "$work/client.conf" <<CONF
 server = https://127.0.0.1:$dmz_port
-ca_file = $work/certs/ca.pem
+ca_file = $work/pki/ca.pem
 policy_public_key = $work/certs/policy.pub
 state_dir = $work/client
+enroll_secret = $secret
 CONF
 
 pids=()
@@ -76,7 +85,6 @@ wait_listening() {
   exit 1
 }
 
-ctl=("$bin/beaconctl/beaconctl" --data-dir "$work/central")
 echo "== publishing the policy folder (conf/policy: default/ and a servers group) as revision 1"
 "${ctl[@]}" policy publish -m "quickstart"
 
@@ -86,7 +94,7 @@ wait_listening "$work/central.log"
 "$bin/beacon/beacon" --config "$work/dmz.conf" >"$work/dmz.log" 2>&1 & pids+=($!)
 wait_listening "$work/dmz.log"
 
-echo "== one client cycle: policy, inventory, upload (through the DMZ beacon)"
+echo "== one client cycle: enrollment, policy, inventory, upload (through the DMZ beacon)"
 "$bin/client/beacon-client" --config "$work/client.conf" run --once
 device=$(cat "$work/client/device-id")
 
@@ -102,6 +110,9 @@ for _ in $(seq 100); do
   sleep 0.2
 done
 
+echo
+echo "== beaconctl enroll list"
+"${ctl[@]}" enroll list
 echo
 echo "== beaconctl devices"
 "${ctl[@]}" devices

@@ -160,18 +160,25 @@ Estate::Estate() : dir(MakeTempDir("estate")), certs(TEST_CERT_DIR), central_por
   WriteText(dir + "/central/policy/default/failover.xml",
             "<failover version=\"1\">\n  <beacon url=\"https://127.0.0.1:" + std::to_string(dmz_port) +
                 "\" priority=\"0\"/>\n</failover>\n");
+  pki = dir + "/pki";
+  Ctl({"ca", "init"});
+  Cert central_cert = IssueBeacon("central");
+  Cert dmz_cert = IssueBeacon("dmz");
+  enroll_secret = Ctl({"enroll", "secret", "create", "--label", "tests"}).output;
+  while (!enroll_secret.empty() && enroll_secret.back() == '\n') enroll_secret.pop_back();
   WriteText(dir + "/central.conf",
             "name = central\nlisten_host = 127.0.0.1\nlisten_port = " + std::to_string(central_port) +
-                "\ntls_cert = " + certs + "/server.pem\ntls_key = " + certs + "/server.key\n" +
+                "\ntls_cert = " + central_cert.cert + "\ntls_key = " + central_cert.key + "\n" +
                 "data_dir = " + dir + "/central\nstore = sqlite\ncheckin_flush_interval = 1s\n" +
                 "policy_signing_key = " + certs + "/policy.key\n" +
                 "policy_refresh_interval = 1s\nworkers = 8\nadmin_listen_port = 0\nspool_min_free = 0\nkeep_alive_timeout = 2s\n");
   WriteText(dir + "/dmz.conf",
             "name = dmz\nlisten_host = 127.0.0.1\nlisten_port = " + std::to_string(dmz_port) +
-                "\ntls_cert = " + certs + "/server.pem\ntls_key = " + certs + "/server.key\n" +
-                "ca_file = " + certs + "/ca.pem\ndata_dir = " + dir + "/dmz\nupstream = https://127.0.0.1:" +
+                "\ntls_cert = " + dmz_cert.cert + "\ntls_key = " + dmz_cert.key + "\n" +
+                "ca_file = " + pki + "/ca.pem\ndata_dir = " + dir + "/dmz\nupstream = https://127.0.0.1:" +
                 std::to_string(central_port) + "\ncheckin_flush_interval = 1s\npolicy_cache_ttl = 0s\n" +
-                "relay_backoff_base = 1s\nrelay_backoff_cap = 2s\nmax_upload_size = 1M\nworkers = 8\nspool_min_free = 0\nkeep_alive_timeout = 2s\n");
+                "relay_backoff_base = 1s\nrelay_backoff_cap = 2s\nmax_upload_size = 1M\nworkers = 8\nspool_min_free = 0\n" +
+                "keep_alive_timeout = 2s\ntrust_refresh_interval = 1s\n");
   // Only published revisions are served: revision 1 is the folder as written.
   PolicyCommand({"publish", "-m", "first"});
 }
@@ -180,6 +187,25 @@ std::string Estate::DeviceOf(const std::string& client) const {
   std::string id = ReadText(dir + "/" + client + "/device-id");
   while (!id.empty() && id.back() == '\n') id.pop_back();
   return id;
+}
+
+CommandResult Estate::Ctl(const std::vector<std::string>& args) {
+  std::vector<std::string> argv = {BEACONCTL_BIN, "--data-dir", dir + "/central"};
+  argv.insert(argv.end(), args.begin(), args.end());
+  CommandResult r = Run(argv);
+  INFO(r.output);
+  REQUIRE(r.exit_code == 0);
+  return r;
+}
+
+Estate::Cert Estate::IssueBeacon(const std::string& name, const std::string& host) {
+  Ctl({"beacon", "issue", name, "--host", host, "--out", pki});
+  return {pki + "/" + name + ".pem", pki + "/" + name + ".key"};
+}
+
+Estate::Cert Estate::IssueDevice(const std::string& device_id) {
+  Ctl({"device", "issue", device_id, "--out", pki});
+  return {pki + "/" + device_id + ".pem", pki + "/" + device_id + ".key"};
 }
 
 CommandResult Estate::PolicyCommand(const std::vector<std::string>& args) {
@@ -243,7 +269,8 @@ std::string Estate::ClientConfig(int server_port, const std::string& ca_file, co
   std::string path = dir + "/" + name + ".conf";
   WriteText(path, "server = https://127.0.0.1:" + std::to_string(server_port) + "\nca_file = " + ca_file +
                       "\nstate_dir = " + dir + "/" + name + "\nconnect_timeout = 3s\nrequest_timeout = 10s\n" +
-                      "policy_public_key = " + certs + "/policy.pub\n");
+                      "policy_public_key = " + certs + "/policy.pub\nenroll_secret = " + enroll_secret +
+                      "\nenroll_wait = 60s\n");
   return path;
 }
 

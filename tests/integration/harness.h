@@ -68,8 +68,20 @@ class Estate {
   void StartDmz(const std::string& extra_config = "");
   void StopDmz();
 
-  // Writes a client config for `server_port` and returns its path.
+  // Writes a client config for `server_port` and returns its path. The
+  // client enrolls with the estate's secret on its first run.
   std::string ClientConfig(int server_port, const std::string& ca_file, const std::string& name = "client");
+
+  // Certificates from the estate CA (beaconctl beacon issue / device issue),
+  // written to pki/: NAME.pem and NAME.key.
+  struct Cert {
+    std::string cert;
+    std::string key;
+  };
+  Cert IssueBeacon(const std::string& name, const std::string& host = "127.0.0.1");
+  Cert IssueDevice(const std::string& device_id);
+  // Runs `beaconctl --data-dir CENTRAL ARGS...`, which must succeed.
+  CommandResult Ctl(const std::vector<std::string>& args);
   CommandResult Client(const std::string& config, const std::vector<std::string>& args);
   // The device id the client with this state folder name made.
   std::string DeviceOf(const std::string& client) const;
@@ -79,7 +91,9 @@ class Estate {
   std::unique_ptr<inventory::Store> Store();
 
   std::string dir;
-  std::string certs;
+  std::string certs;          // TEST_CERT_DIR: the policy signing key, and certificates of other CAs
+  std::string pki;            // the estate's certificates (dir/pki); pki/ca.pem is the trust bundle
+  std::string enroll_secret;  // unlimited uses
   int central_port;
   int dmz_port;
   std::unique_ptr<Process> central;

@@ -57,7 +57,7 @@ TEST_CASE("a client's inventory reaches the central store through a relay beacon
   Estate e;
   e.StartCentral();
   e.StartDmz();
-  std::string conf = e.ClientConfig(e.dmz_port, e.certs + "/ca.pem");
+  std::string conf = e.ClientConfig(e.dmz_port, e.pki + "/ca.pem");
   auto run = e.Client(conf, {"run", "--once"});
   INFO(run.output);
   REQUIRE(run.exit_code == 0);
@@ -114,7 +114,7 @@ TEST_CASE("an unchanged manifest is answered 304, at the relay and at the centra
   common::HeaderList headers{{proto::kDeviceHeader, device}, {proto::kClientVersionHeader, "test-1"}};
   for (int port : {e.dmz_port, e.central_port}) {
     INFO(port);
-    auto http = Http(port, e.certs + "/ca.pem");
+    auto http = Http(port, e.pki + "/ca.pem");
     auto first = http->Get(proto::ManifestPath(device), headers);
     REQUIRE(first.ok());
     CHECK(first->status == 200);
@@ -134,7 +134,7 @@ TEST_CASE("an unchanged manifest is answered 304, at the relay and at the centra
   }
   // A relay repairs a cached policy file that rotted on its disk.
   {
-    auto manifest = Http(e.dmz_port, e.certs + "/ca.pem")->Get(proto::ManifestPath(device), headers);
+    auto manifest = Http(e.dmz_port, e.pki + "/ca.pem")->Get(proto::ManifestPath(device), headers);
     REQUIRE(manifest.ok());
     std::smatch m;
     REQUIRE(std::regex_search(manifest->body, m, std::regex("sha256=\"([0-9a-f]{64})\"")));
@@ -142,14 +142,14 @@ TEST_CASE("an unchanged manifest is answered 304, at the relay and at the centra
     std::string cached = e.dir + "/dmz/policy-cache/files/" + sha;
     REQUIRE(std::filesystem::exists(cached));
     harness::WriteText(cached, "rotten bytes");
-    auto file = Http(e.dmz_port, e.certs + "/ca.pem")->Get(proto::FilePath(sha), headers);
+    auto file = Http(e.dmz_port, e.pki + "/ca.pem")->Get(proto::FilePath(sha), headers);
     REQUIRE(file.ok());
     CHECK(file->status == 200);
     CHECK(common::Sha256Hex(file->body) == sha);
     CHECK(common::Sha256Hex(harness::ReadText(cached)) == sha);
   }
   // The client's second cycle sees the 304.
-  std::string conf = e.ClientConfig(e.dmz_port, e.certs + "/ca.pem");
+  std::string conf = e.ClientConfig(e.dmz_port, e.pki + "/ca.pem");
   REQUIRE(e.Client(conf, {"run", "--once"}).exit_code == 0);
   auto again = e.Client(conf, {"run", "--once"});
   CHECK(again.exit_code == 0);
@@ -163,7 +163,7 @@ TEST_CASE("an upload with a wrong digest is refused and nothing is stored") {
   e.StartDmz();
   std::string device = common::NewUuid(), upload = common::NewUuid();
   std::string body = "this body does not match its digest";
-  auto http = Http(e.dmz_port, e.certs + "/ca.pem");
+  auto http = Http(e.dmz_port, e.pki + "/ca.pem");
   common::HeaderList headers{{proto::kDeviceHeader, device},
                              {proto::kContentSha256Header, common::Sha256Hex("something else")}};
   auto source = [&](uint64_t off, uint64_t len) -> common::StatusOr<std::string> { return body.substr(off, len); };
@@ -186,7 +186,7 @@ TEST_CASE("an upload with a wrong digest is refused and nothing is stored") {
   // Let the relay hand its copy on first: a PUT of an id the central is still
   // receiving would (rightly) get 503.
   REQUIRE(WaitUntil([&] { return CountFiles(e.dir + "/dmz/spool/ready") == 0; }, seconds(10)));
-  auto central = Http(e.central_port, e.certs + "/ca.pem");
+  auto central = Http(e.central_port, e.pki + "/ca.pem");
   auto dup2 = central->Put(proto::UploadPath(device, "logs", upload), headers, body.size(), source, "application/octet-stream");
   REQUIRE(dup2.ok());
   CHECK((dup2->status == 200 || dup2->status == 201));
@@ -237,7 +237,7 @@ TEST_CASE("with the central stopped, uploads wait in the beacon and arrive once 
   Estate e;
   e.StartCentral();
   e.StartDmz();
-  std::string conf = e.ClientConfig(e.dmz_port, e.certs + "/ca.pem");
+  std::string conf = e.ClientConfig(e.dmz_port, e.pki + "/ca.pem");
   REQUIRE(e.Client(conf, {"run", "--once"}).exit_code == 0);  // policy cached at the relay
   e.StopCentral();
 
@@ -285,7 +285,7 @@ TEST_CASE("a client refuses a beacon whose certificate it cannot verify") {
                            "/wrong\nupstream = https://127.0.0.1:" + std::to_string(e.central_port) + "\nspool_min_free = 0\n");
     harness::Process wrong({BEACON_BIN, "--config", e.dir + "/wrong.conf"}, e.dir + "/wrong.log");
     REQUIRE(harness::WaitForBeacon(port));
-    std::string conf = e.ClientConfig(port, e.certs + "/ca.pem");
+    std::string conf = e.ClientConfig(port, e.pki + "/ca.pem");
     auto run = e.Client(conf, {"run", "--once"});
     INFO(run.output);
     CHECK(run.exit_code == 1);
@@ -297,7 +297,7 @@ TEST_CASE("a client refuses a beacon whose certificate it cannot verify") {
 TEST_CASE("a full spool answers 503, a short disk 507, both with Retry-After") {
   Estate e;  // no central: everything stays in the relay's spool
   e.StartDmz("spool_max_size = 20K\nretry_after = 17s\ncheckin_flush_interval = 1h\n");
-  auto http = Http(e.dmz_port, e.certs + "/ca.pem");
+  auto http = Http(e.dmz_port, e.pki + "/ca.pem");
   std::string device = common::NewUuid();
   std::string body(8000, 'u');
   auto source = [&](uint64_t off, uint64_t len) -> common::StatusOr<std::string> { return body.substr(off, len); };
@@ -319,7 +319,7 @@ TEST_CASE("a full spool answers 503, a short disk 507, both with Retry-After") {
   e.StopDmz();
   e.StartDmz("spool_min_free = 1000000G\nspool_max_size = 1G\n");
   size_t before = CountFiles(e.dir + "/dmz/spool/ready");  // the uploads and any check-in batch
-  auto http2 = Http(e.dmz_port, e.certs + "/ca.pem");
+  auto http2 = Http(e.dmz_port, e.pki + "/ca.pem");
   auto short_disk = http2->Put(proto::UploadPath(device, "usage", common::NewUuid()), headers, body.size(), source,
                                "application/octet-stream");
   REQUIRE(short_disk.ok());
@@ -343,7 +343,7 @@ TEST_CASE("too many uploads at once get 503 with Retry-After") {
   std::thread sender([&] { slow = testing_support::TlsExchange(e.dmz_port, pieces, 3000); });
   // The slot is taken once the slow body is being written to incoming/.
   REQUIRE(WaitUntil([&] { return CountFiles(e.dir + "/dmz/spool/incoming") == 1; }, seconds(10)));
-  auto http = Http(e.dmz_port, e.certs + "/ca.pem");
+  auto http = Http(e.dmz_port, e.pki + "/ca.pem");
   auto source = [&](uint64_t off, uint64_t len) -> common::StatusOr<std::string> { return body.substr(off, len); };
   common::HeaderList headers{{proto::kDeviceHeader, device}, {proto::kContentSha256Header, common::Sha256Hex(body)}};
   auto busy = http->Put(proto::UploadPath(device, "usage", common::NewUuid()), headers, body.size(), source,
@@ -359,7 +359,7 @@ TEST_CASE("a client refuses a manifest a relay altered, and an older revision re
   Estate e;
   e.StartCentral();
   e.StartDmz();
-  std::string conf = e.ClientConfig(e.dmz_port, e.certs + "/ca.pem");
+  std::string conf = e.ClientConfig(e.dmz_port, e.pki + "/ca.pem");
   REQUIRE(e.Client(conf, {"run", "--once"}).exit_code == 0);
   std::string device = e.DeviceOf("client");
   std::string cached = e.dir + "/dmz/policy-cache/manifests/" + device + ".xml";
@@ -416,7 +416,7 @@ TEST_CASE("a client fails over to the next beacon and returns to the preferred o
   e.PolicyCommand({"publish"});
   e.StartCentral();
   e.StartDmz();
-  std::string conf = e.ClientConfig(e.dmz_port, e.certs + "/ca.pem");
+  std::string conf = e.ClientConfig(e.dmz_port, e.pki + "/ca.pem");
   harness::WriteText(conf, harness::ReadText(conf) + "failover_return_after = 0s\n");
   REQUIRE(e.Client(conf, {"run", "--once"}).exit_code == 0);  // policy (and failover.xml) applied
 
@@ -478,7 +478,7 @@ TEST_CASE("a client reaches its beacon through squid with Basic authentication")
   REQUIRE(WaitUntil([&] { return harness::Run({"/usr/bin/ss", "-Hltn", "sport = :" + std::to_string(port)}).output.size() > 0; },
                     seconds(15)));
 
-  std::string conf = e.ClientConfig(e.dmz_port, e.certs + "/ca.pem");
+  std::string conf = e.ClientConfig(e.dmz_port, e.pki + "/ca.pem");
   std::string base = harness::ReadText(conf) + "proxy = http://127.0.0.1:" + std::to_string(port) +
                      "\nproxy_username = agent\n";
   harness::WriteText(conf, base + "proxy_password = s3cret\n");

@@ -155,7 +155,7 @@ TEST_CASE("targeting reaches devices: default until the first inventory, then th
   e.PolicyCommand({"publish", "-m", "lab"});
   e.StartCentral();
   e.StartDmz();
-  std::string conf = e.ClientConfig(e.dmz_port, e.certs + "/ca.pem");
+  std::string conf = e.ClientConfig(e.dmz_port, e.pki + "/ca.pem");
 
   // First run: the central has no inventory of the device yet.
   auto first = e.Client(conf, {"run", "--once"});
@@ -229,7 +229,7 @@ TEST_CASE("targeting reaches devices: default until the first inventory, then th
   CHECK(manifest->device == device);
 
   // A manifest resolved for another device is refused, even though it is genuinely signed.
-  std::string other_conf = e.ClientConfig(e.dmz_port, e.certs + "/ca.pem", "other");
+  std::string other_conf = e.ClientConfig(e.dmz_port, e.pki + "/ca.pem", "other");
   REQUIRE(e.Client(other_conf, {"run", "--once"}).exit_code == 0);
   std::string other = e.DeviceOf("other");
   e.StopCentral();

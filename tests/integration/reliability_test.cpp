@@ -82,7 +82,7 @@ common::StatusOr<common::HttpResult> PutLogs(common::HttpClient& http, const std
 // PUTs one upload to a beacon and requires the answer `status`.
 void Upload(const Estate& e, int port, const std::string& device, const std::string& upload,
             const std::string& body, int status = 201) {
-  auto http = Http(port, e.certs + "/ca.pem");
+  auto http = Http(port, e.pki + "/ca.pem");
   REQUIRE(http.ok());
   auto res = PutLogs(**http, device, upload, body);
   INFO("PUT " << device << "_" << upload);
@@ -180,7 +180,7 @@ TEST_CASE("kill -9 of the relay ten times during uploads: each acknowledged uplo
         const std::string body = Body(size, rng());
         while (!stop) {
           if (!http) {
-            auto created = Http(e.dmz_port, e.certs + "/ca.pem");
+            auto created = Http(e.dmz_port, e.pki + "/ca.pem");
             if (created.ok()) http = std::move(created).value();
           }
           auto res = http ? PutLogs(*http, device, upload, body)

@@ -64,7 +64,7 @@ TEST_CASE("swarm: every upload acknowledged in a day and an outage storm is stor
                                       "--server",
                                       "https://127.0.0.1:" + std::to_string(e.dmz_port),
                                       "--ca-file",
-                                      e.certs + "/ca.pem",
+                                      e.pki + "/ca.pem",
                                       "--policy-public-key",
                                       e.certs + "/policy.pub",
                                       "--results",
