@@ -78,10 +78,11 @@ Status IssueTo(const std::string& data_dir, inventory::Store& store, common::Pee
 void PrintEnrollments(const std::vector<inventory::Enrollment>& list, std::ostream& out) {
   std::vector<std::vector<std::string>> rows;
   for (const auto& e : list) {
-    rows.push_back({e.request_id, e.device_id, e.kind, e.state, OrDash(e.host), OrDash(e.via),
+    rows.push_back({e.request_id, e.device_id, e.kind, e.state, OrDash(e.host), OrDash(e.via), OrDash(e.secret_id),
                     FormatTime(e.received_at), OrDash(e.state == "issued" ? e.serial : e.reason)});
   }
-  PrintTable(out, {"REQUEST", "DEVICE", "KIND", "STATE", "HOST", "VIA", "RECEIVED", "SERIAL OR REASON"}, rows);
+  PrintTable(out, {"REQUEST", "DEVICE", "KIND", "STATE", "HOST", "VIA", "SECRET", "RECEIVED", "SERIAL OR REASON"},
+             rows);
 }
 
 }  // namespace
