@@ -23,9 +23,17 @@ inline constexpr char kManifestPath[] = "/v1/devices/:device/manifest";
 inline constexpr char kFilePath[] = "/v1/files/:sha256";
 inline constexpr char kUploadPath[] = "/v1/devices/:device/uploads/:kind/:upload";
 inline constexpr char kPingPath[] = "/v1/ping";
+// Enrollment (docs/identity.md "Enrollment"): PUT the request, GET the
+// answer. Renewal PUTs through the upload path (kind "renew") and GETs here.
+inline constexpr char kEnrollPath[] = "/v1/enroll/:device/:request";
+// The trust bundle (docs/identity.md "Trust bundle"), revalidated with If-None-Match.
+inline constexpr char kTrustPath[] = "/v1/trust";
 
 inline std::string ManifestPath(const std::string& device) {
   return "/v1/devices/" + device + "/manifest";
+}
+inline std::string EnrollPath(const std::string& device, const std::string& request) {
+  return "/v1/enroll/" + device + "/" + request;
 }
 inline std::string FilePath(const std::string& sha256) { return "/v1/files/" + sha256; }
 inline std::string UploadPath(const std::string& device, const std::string& kind,
@@ -47,9 +55,11 @@ inline std::vector<std::pair<std::string, std::string>> CheckInHeaders(const std
           {kOutboxDepthHeader, std::to_string(outbox_depth)}};
 }
 
-// Upload kinds a beacon accepts.
+// Upload kinds a beacon accepts on the upload path. "renew" is a device's
+// certificate renewal (docs/identity.md "Renewal"); a first enrollment is
+// not an upload kind: it has its own path, kEnrollPath.
 inline bool IsUploadKind(const std::string& k) {
-  return k == "inventory" || k == "usage" || k == "logs" || k == "checkins";
+  return k == "inventory" || k == "usage" || k == "logs" || k == "checkins" || k == "renew";
 }
 
 }  // namespace common::protocol
