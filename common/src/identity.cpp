@@ -43,6 +43,16 @@ bool ToUnix(const ASN1_TIME* t, int64_t* out) {
   return true;
 }
 
+// SHA-256 over the DER SubjectPublicKeyInfo.
+StatusOr<std::string> KeyDigest(X509* cert) {
+  unsigned char* spki = nullptr;
+  int len = i2d_X509_PUBKEY(X509_get_X509_PUBKEY(cert), &spki);
+  if (len <= 0) return InvalidArgument("the certificate's public key cannot be read");
+  std::string digest = Sha256Hex(std::string_view(reinterpret_cast<const char*>(spki), static_cast<size_t>(len)));
+  OPENSSL_free(spki);
+  return digest;
+}
+
 StatusOr<PeerIdentity> Identify(X509* cert) {
   PeerIdentity id;
   // Kind: exactly one of our two policies.
@@ -91,12 +101,7 @@ StatusOr<PeerIdentity> Identify(X509* cert) {
   id.serial.erase(0, std::min(id.serial.find_first_not_of('0'), id.serial.size() - 1));
   if (id.serial.empty() || id.serial[0] == '-') return InvalidArgument("the certificate's serial number is not positive");
 
-  // Key digest over the DER SubjectPublicKeyInfo.
-  unsigned char* spki = nullptr;
-  int len = i2d_X509_PUBKEY(X509_get_X509_PUBKEY(cert), &spki);
-  if (len <= 0) return InvalidArgument("the certificate's public key cannot be read");
-  id.key_sha256 = Sha256Hex(std::string_view(reinterpret_cast<const char*>(spki), static_cast<size_t>(len)));
-  OPENSSL_free(spki);
+  ASSIGN_OR_RETURN(id.key_sha256, KeyDigest(cert));
 
   if (!ToUnix(X509_get0_notBefore(cert), &id.not_before) || !ToUnix(X509_get0_notAfter(cert), &id.not_after)) {
     return InvalidArgument("the certificate's validity dates cannot be read");
@@ -123,11 +128,23 @@ StatusOr<PeerIdentity> IdentityFromDer(std::string_view der) {
   return Identify(cert.get());
 }
 
-StatusOr<PeerIdentity> IdentityFromPem(std::string_view pem) {
+namespace {
+StatusOr<X509Ptr> FirstPem(std::string_view pem) {
   std::unique_ptr<BIO, Free<BIO, BIO_free_all>> bio(BIO_new_mem_buf(pem.data(), static_cast<int>(pem.size())));
   X509Ptr cert(PEM_read_bio_X509(bio.get(), nullptr, nullptr, nullptr));
   if (!cert) return InvalidArgument("not a PEM certificate");
+  return cert;
+}
+}  // namespace
+
+StatusOr<PeerIdentity> IdentityFromPem(std::string_view pem) {
+  ASSIGN_OR_RETURN(X509Ptr cert, FirstPem(pem));
   return Identify(cert.get());
+}
+
+StatusOr<std::string> CertKeySha256(std::string_view pem) {
+  ASSIGN_OR_RETURN(X509Ptr cert, FirstPem(pem));
+  return KeyDigest(cert.get());
 }
 
 }  // namespace common

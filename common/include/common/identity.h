@@ -54,4 +54,9 @@ StatusOr<PeerIdentity> IdentityFromDer(std::string_view der);
 // The same for the first certificate of a PEM text.
 StatusOr<PeerIdentity> IdentityFromPem(std::string_view pem);
 
+// SHA-256 (lower-case hex) of the DER SubjectPublicKeyInfo of the first
+// certificate of a PEM text, any certificate (a CA's too): how a CA is
+// named in the store (IssuedCertRow::issuer_sha256) and in a CRL.
+StatusOr<std::string> CertKeySha256(std::string_view pem);
+
 }  // namespace common

@@ -23,10 +23,10 @@ inline constexpr char kManifestPath[] = "/v1/devices/:device/manifest";
 inline constexpr char kFilePath[] = "/v1/files/:sha256";
 inline constexpr char kUploadPath[] = "/v1/devices/:device/uploads/:kind/:upload";
 inline constexpr char kPingPath[] = "/v1/ping";
-// Enrollment (docs/identity.md "Enrollment"): PUT the request, GET the
-// answer. Renewal PUTs through the upload path (kind "renew") and GETs here.
+// Enrollment (docs/identity.md): PUT the request, GET the answer; the only
+// agent routes that need no client certificate.
 inline constexpr char kEnrollPath[] = "/v1/enroll/:device/:request";
-// The trust bundle (docs/identity.md "Trust bundle"), revalidated with If-None-Match.
+// The trust bundle: CA certificates and revocation lists.
 inline constexpr char kTrustPath[] = "/v1/trust";
 
 inline std::string ManifestPath(const std::string& device) {
@@ -55,11 +55,12 @@ inline std::vector<std::pair<std::string, std::string>> CheckInHeaders(const std
           {kOutboxDepthHeader, std::to_string(outbox_depth)}};
 }
 
-// Upload kinds a beacon accepts on the upload path. "renew" is a device's
-// certificate renewal (docs/identity.md "Renewal"); a first enrollment is
-// not an upload kind: it has its own path, kEnrollPath.
+// Upload kinds a beacon accepts on the upload path. ("renew" is a device's
+// certificate renewal; enrollment requests travel in the spool as kind
+// kEnrollKind but arrive on kEnrollPath.)
 inline bool IsUploadKind(const std::string& k) {
   return k == "inventory" || k == "usage" || k == "logs" || k == "checkins" || k == "renew";
 }
+inline constexpr char kEnrollKind[] = "enroll";
 
 }  // namespace common::protocol
