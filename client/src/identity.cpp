@@ -5,9 +5,11 @@
 #include <openssl/x509.h>
 #include <unistd.h>
 
+#include <cctype>
 #include <ctime>
 
 #include "common/delivery.h"
+#include "common/enrollment.h"
 #include "common/fs.h"
 #include "common/log.h"
 #include "common/pki.h"
@@ -33,11 +35,28 @@ std::string When(int64_t t) { return common::FormatRfc3339(t); }
 constexpr uint64_t kMaxKeyBytes = 16u << 10;
 constexpr uint64_t kMaxCertBytes = 64u << 10;
 
-// This machine's host name, for the administrator to recognise the request.
+// This machine's host name, for the administrator to recognise the
+// request; "" unless it is a token as the enrollment document wants it
+// (1 to 64 of A-Z a-z 0-9 . _ -).
 std::string HostName() {
   char name[256] = {};
   if (::gethostname(name, sizeof(name) - 1) != 0) return "";
-  return name;
+  std::string host = name;
+  if (host.empty() || host.size() > 64) return "";
+  for (char c : host) {
+    if (!std::isalnum(static_cast<unsigned char>(c)) && c != '.' && c != '_' && c != '-') return "";
+  }
+  return host;
+}
+
+// The enrollment document (common/enrollment.h) for a request of `key_pem`;
+// renewals carry no secret.
+StatusOr<std::string> RequestBody(const std::string& key_pem, const std::string& device, const std::string& secret) {
+  common::EnrollRequest r;
+  ASSIGN_OR_RETURN(r.csr_pem, common::pki::MakeCsr(key_pem, device));
+  r.host = HostName();
+  r.secret = secret;
+  return common::EnrollRequestXml(r);
 }
 
 // The reason in a refusal's body ("error: <message>\n", docs/protocol.md),
@@ -77,16 +96,6 @@ bool SignedBy(const std::string& cert_pem, const std::string& ca_pem) {
 }
 
 }  // namespace
-
-std::string EnrollBody(const std::string& csr_pem, const std::string& host,
-                       const std::string& secret) {
-  std::string out = "<enroll version=\"1\"";
-  if (common::IsToken(host)) out += " host=\"" + host + "\"";
-  if (!secret.empty()) out += " secret=\"" + secret + "\"";
-  out += ">\n" + csr_pem;
-  if (!csr_pem.empty() && csr_pem.back() != '\n') out += "\n";
-  return out + "</enroll>\n";
-}
 
 bool RenewalDue(int64_t not_before, int64_t not_after, bool issued_by_newest_ca, int64_t now) {
   if (!issued_by_newest_ca) return true;
@@ -217,8 +226,7 @@ Status DeviceIdentity::DropRequest() {
 }
 
 StatusOr<common::HttpResult> DeviceIdentity::PutEnroll(common::Transport& server, const std::string& key_pem) {
-  ASSIGN_OR_RETURN(std::string csr, pki::MakeCsr(key_pem, device_));
-  const std::string body = EnrollBody(csr, HostName(), settings_.enroll_secret);
+  ASSIGN_OR_RETURN(const std::string body, RequestBody(key_pem, device_, settings_.enroll_secret));
   common::HeaderList headers = {{proto::kContentSha256Header, common::Sha256Hex(body)}};
   common::LogInfo("enrollment request " + pending_->id + " for device " + device_ + " sent to " + server.url() +
                   (settings_.enroll_secret.empty() ? " (approval mode)" : " (with a secret)"));
@@ -332,8 +340,7 @@ StatusOr<bool> DeviceIdentity::RenewStep(common::Transport& beacon, const common
   const std::string what = "renewal request " + pending_->id;
   if (!sent_) {
     ASSIGN_OR_RETURN(std::string key, common::ReadFile(NewKeyFile(), kMaxKeyBytes, settings_.env));
-    ASSIGN_OR_RETURN(std::string csr, pki::MakeCsr(key, device_));
-    const std::string body = EnrollBody(csr, HostName(), "");
+    ASSIGN_OR_RETURN(const std::string body, RequestBody(key, device_, ""));
     common::UploadRef ref{device_, "renew", pending_->id, common::Sha256Hex(body), body.size()};
     common::Attempt put = common::PutUpload(
         beacon, ref,

@@ -44,16 +44,6 @@ struct PendingRequest {
   std::string id;    // lower-case UUID: the {request} of /v1/enroll/{device}/{request}
 };
 
-// The body of an enrollment or renewal request (docs/identity.md
-// "Enrollment"):
-//   <enroll version="1" host="HOST" secret="SECRET">
-//   CSR PEM</enroll>
-// `host` is left out unless it is a token (common::IsToken), `secret` when
-// it is empty (approval mode, renewal). The secret is written as it is:
-// ClientSettings::Validate keeps it free of anything XML would escape.
-std::string EnrollBody(const std::string& csr_pem, const std::string& host,
-                       const std::string& secret);
-
 // Whether a certificate valid from `not_before` to `not_after` (unix
 // seconds) is due for renewal at `now`: less than a third of its validity is
 // left, or it was not issued by the newest CA of the trust bundle (a CA

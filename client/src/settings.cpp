@@ -115,14 +115,12 @@ Status ClientSettings::Validate() const {
   RETURN_IF_ERROR(InRange("backoff_base", backoff_base, 1, kDay));
   RETURN_IF_ERROR(InRange("backoff_cap", backoff_cap, backoff_base.count(), kDay));
   RETURN_IF_ERROR(InRange("enroll_wait", enroll_wait, 0, 7 * kDay));
-  // The secret goes into an XML attribute as it is (client/src/identity.cpp),
-  // so it may hold nothing that would need escaping. The message never
-  // repeats it.
-  if (enroll_secret.size() > 256) return common::InvalidArgument("'enroll_secret' is longer than 256 characters");
+  // As the enrollment document takes it (common/enrollment.h); the message
+  // never repeats the secret.
+  if (enroll_secret.size() > 128) return common::InvalidArgument("'enroll_secret' is longer than 128 characters");
   for (char c : enroll_secret) {
-    if (c <= ' ' || c > '~' || c == '"' || c == '\'' || c == '&' || c == '<' || c == '>') {
-      return common::InvalidArgument(
-          "'enroll_secret' may hold only printable ASCII characters other than spaces, quotes, '&', '<' and '>'");
+    if (c <= ' ' || c > '~') {
+      return common::InvalidArgument("'enroll_secret' may hold only printable ASCII characters, no spaces");
     }
   }
   return Status::Ok();

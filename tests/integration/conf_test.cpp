@@ -68,8 +68,8 @@ TEST_CASE("client settings: the struct's defaults are the key table's, and range
            {"log_level = loud", "'log_level' is 'loud'"},
            {"proxy = https://proxy:3128", "proxy"},
            {"enroll_wait = 8d", "'enroll_wait' is 8d; it must be from 0s to 7d"},
-           {"enroll_secret = s3cr&t", "'enroll_secret' may hold only printable ASCII"},
-           {"enroll_secret = " + std::string(257, 'k'), "'enroll_secret' is longer than 256"},
+           {"enroll_secret = s3cr t", "'enroll_secret' may hold only printable ASCII"},
+           {"enroll_secret = " + std::string(129, 'k'), "'enroll_secret' is longer than 128"},
        }) {
     INFO(text);
     auto bad = parse(text + "\n");

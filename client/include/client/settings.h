@@ -70,8 +70,8 @@ struct ClientSettings {
   bool log_level_set = false;
 
   // `enroll_secret`: the enrollment secret sent with a first enrollment
-  // (docs/identity.md "Enrollment"); empty: approval mode. At most 256
-  // printable ASCII characters, no space, quote, '&', '<' or '>'. Never logged.
+  // (docs/identity.md "Enrollment"); empty: approval mode. At most 128
+  // printable ASCII characters, no spaces. Never logged.
   std::string enroll_secret;
   // `enroll_wait`: how long `run --once`, `inventory --now` and `enroll`
   // wait for the certificate before giving up (Unavailable); 0 s to 7 days,
