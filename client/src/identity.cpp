@@ -319,7 +319,14 @@ bool DeviceIdentity::IssuedByNewestCa() const {
     common::LogWarn(CaFile() + ": " + (bundle.ok() ? "no CA" : bundle.status().message()));
     return true;
   }
-  return SignedBy(*cert_pem, bundle->ca_pems.back());
+  // Only a certificate from an older CA of the bundle is due. One from a
+  // CA the bundle does not hold yet (enrolled after a rollover, before the
+  // first trust refresh) would only be renewed onto that same CA, round
+  // after round.
+  for (size_t i = 0; i < bundle->ca_pems.size(); ++i) {
+    if (SignedBy(*cert_pem, bundle->ca_pems[i])) return i + 1 == bundle->ca_pems.size();
+  }
+  return true;
 }
 
 bool DeviceIdentity::RenewalDue(int64_t now) const {

@@ -98,8 +98,9 @@ class DeviceIdentity {
   // common::StatusFromHttp maps them (retry later).
   common::StatusOr<Progress> EnrollStep(common::Transport& server);
 
-  // Whether the certificate is due for renewal at `now` (RenewalDue
-  // against the trust bundle's newest CA).
+  // Whether the certificate is due for renewal at `now` (RenewalDue; its
+  // issuer counts as "not the newest" only when it is an older CA of the
+  // trust bundle, found by verifying the certificate's signature).
   bool RenewalDue(int64_t now) const;
   // One step of renewal, made each round with the beacon in use (the
   // current certificate presented): when due and nothing is pending, a new

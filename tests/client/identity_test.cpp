@@ -299,6 +299,13 @@ TEST_CASE("identity: renewal is due with less than a third of the validity left,
   REQUIRE(f.ca->Rollover("test estate 2", std::chrono::hours(24 * 365), Now()).ok());
   REQUIRE(common::WriteFileAtomic(f.settings.ca_file, f.ca->old_cert_pem() + f.ca->cert_pem()).ok());
   CHECK(id->RenewalDue(now));
+  // Renewed onto the new CA: not due. Nor while the bundle held does not
+  // know the new CA yet (no renewal onto the same CA round after round).
+  REQUIRE(common::WriteFileAtomic(f.File("cert.pem"), f.Issue(f.device)).ok());
+  id = f.Open();
+  CHECK_FALSE(id->RenewalDue(now));
+  REQUIRE(common::WriteFileAtomic(f.settings.ca_file, f.ca->old_cert_pem()).ok());
+  CHECK_FALSE(id->RenewalDue(now));
 }
 
 TEST_CASE("identity: renewal goes through the upload path, one step per round, and installs key and certificate together") {
