@@ -20,9 +20,8 @@ int64_t Now() { return static_cast<int64_t>(std::time(nullptr)); }
 }  // namespace
 
 BeaconSelector::BeaconSelector(const ClientSettings& settings, StateFile* state,
-                               const AppliedPolicy* applied)
-    : settings_(settings), state_(state), applied_(applied) {
-  options_.ca_file = settings.ca_file;
+                               const AppliedPolicy* applied, const DeviceIdentity* identity)
+    : settings_(settings), state_(state), applied_(applied), identity_(identity) {
   // Both within 1 s .. 1 h (ClientSettings::Validate), so they fit an int.
   options_.connect_timeout_s = static_cast<int>(settings.connect_timeout.count());
   options_.read_timeout_s = static_cast<int>(settings.request_timeout.count());
@@ -57,12 +56,22 @@ StatusOr<common::HttpClient*> BeaconSelector::Http(bool may_return_to_preferred)
               it == urls.end() ? "preferred beacon" : "returning to the preferred beacon");
   }
   if (!http_) {
-    common::ClientOptions o = options_;
-    o.url = state_->Get("beacon");
-    SetProxy(&o);
-    ASSIGN_OR_RETURN(http_, common::HttpClient::Create(o));
+    ASSIGN_OR_RETURN(http_, Connect(state_->Get("beacon")));
   }
   return http_.get();
+}
+
+StatusOr<std::unique_ptr<common::HttpClient>> BeaconSelector::Connect(const std::string& url) const {
+  common::ClientOptions o = options_;
+  o.url = url;
+  // Read at each connection: trust.pem appears with the first bundle accepted.
+  o.ca_file = identity_->CaFile();
+  if (identity_->Enrolled()) {
+    o.cert_file = identity_->CertFile();
+    o.key_file = identity_->KeyFile();
+  }
+  SetProxy(&o);
+  return common::HttpClient::Create(o);
 }
 
 void BeaconSelector::SetProxy(common::ClientOptions* o) const {

@@ -16,14 +16,18 @@
 #include "client/settings.h"
 #include "common/http_client.h"
 #include "common/status.h"
+#include "identity.h"
 #include "state_file.h"
 
 namespace client {
 
 class BeaconSelector {
  public:
-  // `state` and `applied` must outlive the selector.
-  BeaconSelector(const ClientSettings& settings, StateFile* state, const AppliedPolicy* applied);
+  // `state`, `applied` and `identity` must outlive the selector. Every
+  // connection verifies beacons with identity->CaFile() and, once enrolled,
+  // presents the device's certificate.
+  BeaconSelector(const ClientSettings& settings, StateFile* state, const AppliedPolicy* applied,
+                 const DeviceIdentity* identity);
 
   // Runs `op` against the beacon in use; if the beacon cannot be reached (a
   // retryable failure, common::Classify), moves to the next one in failover
@@ -34,6 +38,15 @@ class BeaconSelector {
   // The beacons to try, most preferred first: the applied failover.xml
   // (beacons for another site or subnet left out), then the configured server.
   std::vector<std::string> Beacons() const;
+
+  // A new connection to `url` (the enrollment's: the configured server),
+  // with the same CA bundle, certificate and proxy as the others.
+  common::StatusOr<std::unique_ptr<common::HttpClient>> Connect(const std::string& url) const;
+
+  // Drops the connection in use, so the next request opens one with the
+  // current certificate and trust bundle (after enrollment, renewal or a
+  // new trust bundle).
+  void Reconnect() { http_.reset(); }
 
   // True if one of this machine's addresses is in `cidr`.
   static bool HasAddressIn(const std::string& cidr);
@@ -49,7 +62,8 @@ class BeaconSelector {
   const ClientSettings settings_;
   StateFile* state_;
   const AppliedPolicy* applied_;
-  common::ClientOptions options_;             // everything but the URL and the proxy
+  const DeviceIdentity* identity_;
+  common::ClientOptions options_;  // everything but the URL, the proxy, the CA bundle and the certificate
   std::unique_ptr<common::HttpClient> http_;  // to state_'s "beacon"; null until needed
 };
 

@@ -7,6 +7,7 @@
 #include <ctime>
 #include <functional>
 #include <sstream>
+#include <thread>
 
 #include "applied_policy.h"
 #include "beacons.h"
@@ -17,6 +18,7 @@
 #include "common/retry.h"
 #include "common/spool.h"
 #include "common/uuid.h"
+#include "identity.h"
 #include "outbox.h"
 #include "state_file.h"
 #include "uploads.h"
@@ -57,14 +59,50 @@ struct Client::Impl {
   std::unique_ptr<common::Spool> outbox;
   std::unique_ptr<StateFile> state;
   std::unique_ptr<AppliedPolicy> applied;
+  std::unique_ptr<DeviceIdentity> identity;
   std::unique_ptr<BeaconSelector> beacons;
   std::unique_ptr<Uploads> uploads;
   std::unique_ptr<OutboxDelivery> delivery;
+  // The daemon's enrollment retries (Enroll() has its own).
+  std::unique_ptr<common::Backoff> enroll_backoff;
 
   // Every request tells the beacon the client's version, applied revision
   // and outbox depth (DESIGN.md "Check-ins carry status").
   common::HeaderList CheckInHeaders() const {
     return proto::CheckInHeaders(device, BEACON_VERSION, applied->Revision(), outbox->Count());
+  }
+
+  // One enrollment exchange with the configured server: before the first
+  // certificate there is no policy, hence no failover list, to choose from.
+  StatusOr<DeviceIdentity::Progress> EnrollStep() {
+    ASSIGN_OR_RETURN(std::unique_ptr<common::HttpClient> server, beacons->Connect(settings.server));
+    auto progress = identity->EnrollStep(*server);
+    if (progress.ok() && progress->enrolled) beacons->Reconnect();  // with the certificate from now on
+    if (!progress.ok() || progress->enrolled) Record("enroll", progress.ok() ? Status::Ok() : progress.status());
+    return progress;
+  }
+
+  // One renewal step, when one is due or pending, through the beacon in use.
+  void Renew() {
+    if (!identity->Enrolled() || (!identity->pending() && !identity->RenewalDue(Now()))) return;
+    bool renewed = false;
+    Status st = beacons->WithFailover([&](common::HttpClient& beacon) {
+      auto r = identity->RenewStep(beacon, CheckInHeaders(), Now());
+      if (!r.ok()) return r.status();
+      renewed = *r;
+      return Status::Ok();
+    });
+    if (renewed) beacons->Reconnect();
+    if (!st.ok()) common::LogWarn("certificate renewal: " + st.ToString());
+  }
+
+  // Reads identity/ again (another process may have enrolled or renewed);
+  // a changed certificate means a new connection.
+  void ReloadIdentity() {
+    const std::string before = identity->Enrolled() ? identity->certificate().serial : "";
+    Status st = identity->Load();
+    if (!st.ok()) common::LogError("identity: " + st.ToString());
+    if ((identity->Enrolled() ? identity->certificate().serial : "") != before) beacons->Reconnect();
   }
 
   void Record(const std::string& what, const Status& st) {
@@ -115,7 +153,9 @@ StatusOr<std::unique_ptr<Client>> Client::Create(const ClientSettings& settings)
   ASSIGN_OR_RETURN(im.outbox, common::Spool::Open(so));
   ASSIGN_OR_RETURN(im.state, StateFile::Open(dir + "/state", settings.env));
   ASSIGN_OR_RETURN(im.applied, AppliedPolicy::Open(settings, im.device, im.state.get()));
-  im.beacons = std::make_unique<BeaconSelector>(settings, im.state.get(), im.applied.get());
+  ASSIGN_OR_RETURN(im.identity, DeviceIdentity::Open(settings, im.device, im.state.get()));
+  im.beacons = std::make_unique<BeaconSelector>(settings, im.state.get(), im.applied.get(), im.identity.get());
+  im.enroll_backoff = std::make_unique<common::Backoff>(settings.backoff_base, settings.backoff_cap);
   im.uploads = std::make_unique<Uploads>(settings, im.device, im.outbox.get(), im.applied.get(),
                                          im.state.get());
   im.delivery = std::make_unique<OutboxDelivery>(im.outbox.get(), im.beacons.get(), im.state.get(),
@@ -129,7 +169,50 @@ Status Client::CheckPolicy() {
   Status st = im.beacons->WithFailover(
       [&im](common::HttpClient& beacon) { return im.applied->Check(beacon, im.CheckInHeaders()); });
   im.Record("policy_check", st);
+  // The trust bundle travels with policy (GET /v1/trust needs a certificate).
+  if (im.identity->Enrolled()) {
+    bool changed = false;
+    Status trust = im.beacons->WithFailover([&](common::HttpClient& beacon) {
+      auto r = im.identity->RefreshTrust(beacon);
+      if (!r.ok()) return r.status();
+      changed = *r;
+      return Status::Ok();
+    });
+    if (changed) im.beacons->Reconnect();
+    im.Record("trust_refresh", trust);
+    if (st.ok()) st = trust;
+  }
   return st;
+}
+
+Status Client::Enroll(std::chrono::seconds wait) {
+  Impl& im = *impl_;
+  if (im.identity->Enrolled()) return Status::Ok();
+  using Clock = std::chrono::steady_clock;
+  const Clock::time_point deadline = Clock::now() + wait;
+  common::Backoff backoff(im.settings.backoff_base, im.settings.backoff_cap);
+  for (;;) {
+    auto step = im.EnrollStep();
+    if (step.ok() && step->enrolled) return Status::Ok();
+    if (!step.ok() && common::Classify(step.status()) != common::Outcome::kRetry) return step.status();
+    const std::string why = step.ok() ? step->waiting : step.status().ToString();
+    const auto left = std::chrono::ceil<std::chrono::milliseconds>(deadline - Clock::now());
+    if (left <= std::chrono::milliseconds(0)) {
+      Status late = common::Unavailable("not enrolled after waiting " + std::to_string(wait.count()) +
+                                        "s (enroll_wait): " + why);
+      im.Record("enroll", late);
+      return late;
+    }
+    auto delay = backoff.Next(step.ok() ? std::chrono::milliseconds(step->retry_after) : std::chrono::milliseconds(0));
+    delay = std::min(delay, left);
+    common::LogInfo("enrollment: " + why + "; asking again in " + std::to_string((delay.count() + 999) / 1000) + "s");
+    std::this_thread::sleep_for(delay);
+  }
+}
+
+std::optional<common::PeerIdentity> Client::Certificate() const {
+  if (!impl_->identity->Enrolled()) return std::nullopt;
+  return impl_->identity->certificate();
 }
 
 Status Client::CollectInventory() {
@@ -159,6 +242,9 @@ Status Client::Flush() {
 }
 
 Status Client::RunOnce() {
+  // Nothing is done before the device has a certificate (beacons refuse
+  // anonymous requests but enrollment).
+  RETURN_IF_ERROR(Enroll(impl_->settings.enroll_wait));
   // Every event the schedule has, once, now; usage is sampled just before
   // its upload. Delivery problems decide the result; a failed event is
   // logged and, if nothing else failed, returned.
@@ -175,6 +261,7 @@ Status Client::RunOnce() {
       if (first.ok()) first = st;
     }
   }
+  impl_->Renew();
   Status flush = Flush();
   if (!flush.ok()) return flush;
   return first;
@@ -203,8 +290,30 @@ void Client::RunLoop(common::StopFlag& stop) {
         continue;
       }
       im.applied->Load();
+      im.ReloadIdentity();
     }
     first = false;
+    // Until the device is enrolled, enrollment is all it does: one exchange
+    // per round, with backoff (Retry-After as the floor; a refusal jumps to
+    // the cap, and the next exchange is a new request).
+    if (!im.identity->Enrolled()) {
+      auto step = im.EnrollStep();
+      if (!step.ok() || !step->enrolled) {
+        std::chrono::milliseconds floor(0);
+        if (step.ok()) {
+          floor = step->retry_after;
+          common::LogInfo("enrollment: " + step->waiting);
+        } else {
+          common::LogWarn("enrollment: " + step.status().ToString());
+          if (common::Classify(step.status()) != common::Outcome::kRetry) im.enroll_backoff->Saturate();
+        }
+        auto wait = im.enroll_backoff->Next(floor);
+        im.lock.reset();
+        if (!stop.SleepFor(wait)) break;
+        continue;
+      }
+      im.enroll_backoff->Reset();
+    }
     for (const ScheduledEvent& e : kEvents) {
       // Re-read for every event: a policy check may have brought a new schedule.
       policy::Schedule schedule = im.applied->EffectiveSchedule();
@@ -219,6 +328,7 @@ void Client::RunLoop(common::StopFlag& stop) {
       Status st = SampleUsage();
       if (!st.ok()) common::LogWarn("usage sample failed: " + st.ToString());
     }
+    im.Renew();
     // The drain loop logs its own failures and backs off (a quarantined
     // upload leaves nothing to retry). The next round is when the next
     // event is due or the backoff ends, whichever comes first.
@@ -253,6 +363,17 @@ std::string Client::StatusReport() const {
            (state.Get(what + "_result").empty() ? "-" : state.Get(what + "_result")) + ")";
   };
   line("device:", im.device);
+  const DeviceIdentity& id = *im.identity;
+  const std::string since = When(state.GetInt("identity_request_at"));
+  if (id.Enrolled()) {
+    line("certificate:", "serial " + id.certificate().serial + ", expires " + When(id.certificate().not_after) +
+                             (id.pending() ? ", renewal waiting since " + since : ""));
+  } else if (id.pending()) {
+    line("enrollment:", "waiting since " + since + " (request " + id.pending()->id + ")");
+  } else {
+    line("certificate:", "not enrolled");
+  }
+  if (!state.Get("enroll_result").empty() && !id.Enrolled()) line("last enrollment:", result("enroll"));
   line("beacon:",
        (state.Get("beacon").empty() ? im.settings.server : state.Get("beacon")) +
            (state.Get("beacon_why").empty() ? "" : " (" + state.Get("beacon_why") + ")"));

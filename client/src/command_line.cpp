@@ -10,6 +10,7 @@
 #include "client/client.h"
 #include "common/log.h"
 #include "common/process.h"
+#include "common/time.h"
 
 namespace client {
 
@@ -28,6 +29,8 @@ struct Command {
   CLI::App* run = nullptr;
   CLI::App* inventory = nullptr;
   CLI::App* status = nullptr;
+  CLI::App* enroll = nullptr;
+  std::string secret;  // enroll --secret; overrides enroll_secret
   bool once = false;
   bool now = false;
 };
@@ -55,9 +58,13 @@ void Declare(CLI::App& app, Command& c) {
   c.inventory =
       app.add_subcommand("inventory", "collect the inventory now and upload it (needs --now)");
   c.inventory->add_flag("--now", c.now, "collect and upload now")->required();
-  c.status = app.add_subcommand("status", "print the device id, applied policy and outbox");
+  c.status = app.add_subcommand("status", "print the device id, certificate, applied policy and outbox");
+  c.enroll = app.add_subcommand(
+      "enroll", "enroll this device now (waits up to enroll_wait) and print its certificate");
+  c.enroll->add_option("--secret", c.secret, "enrollment secret; overrides the configuration's enroll_secret")
+      ->type_name("S");
   // The global options may follow the command, as in `run --config FILE`.
-  for (CLI::App* sub : {c.run, c.inventory, c.status}) sub->fallthrough();
+  for (CLI::App* sub : {c.run, c.inventory, c.status, c.enroll}) sub->fallthrough();
 
   app.footer("Configuration keys (in the --config file):\n" + common::ConfigHelp(ConfigKeys()));
 }
@@ -71,6 +78,10 @@ int Execute(const Command& cmd) {
   auto config = common::LoadConfig(cmd.config_path, &ConfigKeys());
   if (!config.ok()) return Fail(kExitUsage, config.status().message());
   if (!cmd.data_dir.empty()) (void)config->Set("state_dir", cmd.data_dir, "--data-dir");
+  if (!cmd.secret.empty()) {
+    common::Status set = config->Set("enroll_secret", cmd.secret, "--secret");
+    if (!set.ok()) return Fail(kExitUsage, set.message());
+  }
   auto settings = ClientSettings::FromConfig(*config);
   if (!settings.ok()) return Fail(kExitUsage, cmd.config_path + ": " + settings.status().message());
   // One-shot commands keep the default signal behaviour (Ctrl-C ends them);
@@ -83,8 +94,18 @@ int Execute(const Command& cmd) {
     std::cout << c.StatusReport();
     return kExitOk;
   }
+  if (cmd.enroll->parsed()) {
+    const bool already = c.Certificate().has_value();
+    common::Status st = c.Enroll(settings->enroll_wait);
+    if (!st.ok()) return Fail(kExitRuntime, st.ToString());
+    const common::PeerIdentity cert = *c.Certificate();
+    std::cout << "device " << c.device_id() << (already ? " is already enrolled" : " enrolled") << ": certificate serial "
+              << cert.serial << ", expires " << common::FormatRfc3339(cert.not_after) << "\n";
+    return kExitOk;
+  }
   if (cmd.inventory->parsed()) {
-    common::Status st = c.CollectInventory();
+    common::Status st = c.Enroll(settings->enroll_wait);
+    if (st.ok()) st = c.CollectInventory();
     if (st.ok()) st = c.Flush();
     if (!st.ok()) return Fail(kExitRuntime, st.ToString());
     std::cout << "inventory of device " << c.device_id() << " delivered\n";

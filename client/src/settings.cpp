@@ -31,6 +31,8 @@ const std::vector<common::ConfigKey>& ConfigKeys() {
       {"collect_hardware", KeyType::kBool, "true", "include hardware (CPU, memory, DMI, disks, network) in the inventory, unless the applied policy.xml says otherwise"},
       {"collect_software", KeyType::kBool, "true", "include installed packages (dpkg) in the inventory, unless the applied policy.xml says otherwise"},
       {"log_level", KeyType::kString, "info", "debug, info, warn or error"},
+      {"enroll_secret", KeyType::kString, "", "enrollment secret (beaconctl enroll secret create); empty: wait for an administrator's approval. Never logged"},
+      {"enroll_wait", KeyType::kDuration, "10m", "how long `run --once`, `inventory --now` and `enroll` wait for the certificate before giving up (0s to 7d)"},
   };
   // clang-format on
   return keys;
@@ -88,6 +90,8 @@ StatusOr<ClientSettings> ClientSettings::FromConfig(const common::Config& config
                                    "'; it must be debug, info, warn or error");
   }
   s.log_level_set = config.IsSet("log_level");
+  s.enroll_secret = config.GetString("enroll_secret");
+  s.enroll_wait = std::chrono::seconds(config.GetSeconds("enroll_wait"));
   RETURN_IF_ERROR(s.Validate());
   return s;
 }
@@ -110,6 +114,15 @@ Status ClientSettings::Validate() const {
   RETURN_IF_ERROR(InRange("request_timeout", request_timeout, 1, kHour));
   RETURN_IF_ERROR(InRange("backoff_base", backoff_base, 1, kDay));
   RETURN_IF_ERROR(InRange("backoff_cap", backoff_cap, backoff_base.count(), kDay));
+  RETURN_IF_ERROR(InRange("enroll_wait", enroll_wait, 0, 7 * kDay));
+  // As the enrollment document takes it (common/enrollment.h); the message
+  // never repeats the secret.
+  if (enroll_secret.size() > 128) return common::InvalidArgument("'enroll_secret' is longer than 128 characters");
+  for (char c : enroll_secret) {
+    if (c <= ' ' || c > '~') {
+      return common::InvalidArgument("'enroll_secret' may hold only printable ASCII characters, no spaces");
+    }
+  }
   return Status::Ok();
 }
 

@@ -9,6 +9,11 @@
 //                                        usage_upload, log_upload, flush
 //   inventory_sequence                   the last inventory number handed out (uploads.h)
 //   usage_sample_at, last_upload_at      last usage sample, last delivered upload
+//   enroll_at, enroll_result, trust_refresh_at, trust_refresh_result
+//                                        last enrollment outcome, last trust refresh
+//   identity_request_at                  when the pending enrollment or renewal was made (identity.h)
+//   trust_etag                           the ETag of STATE_DIR/trust.pem (identity.h)
+//   renew_refused_at                     the last refused renewal; none again for a day
 //
 // Set() changes memory only; Save() writes the whole file durably (temporary
 // file, fsync, rename, directory fsync), so a crash leaves the old or the new

@@ -67,12 +67,16 @@ TEST_CASE("client settings: the struct's defaults are the key table's, and range
            {"outbox_max_size = 0", "'outbox_max_size' must be more than 0"},
            {"log_level = loud", "'log_level' is 'loud'"},
            {"proxy = https://proxy:3128", "proxy"},
+           {"enroll_wait = 8d", "'enroll_wait' is 8d; it must be from 0s to 7d"},
+           {"enroll_secret = s3cr t", "'enroll_secret' may hold only printable ASCII"},
+           {"enroll_secret = " + std::string(129, 'k'), "'enroll_secret' is longer than 128"},
        }) {
     INFO(text);
     auto bad = parse(text + "\n");
     REQUIRE_FALSE(bad.ok());
     CHECK(bad.status().code() == common::Code::kInvalidArgument);
     CHECK(bad.status().message().find(message) != std::string::npos);
+    CHECK(bad.status().message().find("s3cr") == std::string::npos);  // a secret is never repeated
   }
   auto no_server = common::ParseConfig("", "client.conf", &client::ConfigKeys());
   REQUIRE(no_server.ok());

@@ -1,17 +1,21 @@
 // The endpoint client: pulls its policy, collects the inventory of the machine
 // it runs on, and uploads it through a durable outbox.
 //
-// State lives under one folder (state_dir): device-id, policy/ (the applied,
+// State lives under one folder (state_dir): device-id, identity/ and
+// trust.pem (client/src/identity.h), policy/ (the applied,
 // verified manifest and its files), outbox/ (the same spool code as the
 // beacon's), usage/, log/ and state (times, last results and the inventory
 // sequence counter, for `status` and the scheduler).
 // A Client is used from one thread.
 #pragma once
 
+#include <chrono>
 #include <memory>
+#include <optional>
 #include <string>
 
 #include "client/settings.h"
+#include "common/identity.h"
 #include "common/status.h"
 #include "common/stop_flag.h"
 
@@ -26,9 +30,24 @@ class Client {
 
   const std::string& device_id() const;
 
+  // Enrolls this device unless it has a certificate (docs/identity.md
+  // "Enrollment"): its key and request, sent to the configured server with
+  // enroll_secret, then the answer polled with backoff (the beacon's
+  // Retry-After as the floor) for up to `wait`. A request already waiting
+  // (an earlier run's) is polled, never made twice. OK once enrolled;
+  // PermissionDenied when refused (the reason; the next call makes a new
+  // request); Unavailable when `wait` ends first (the request is kept);
+  // other errors as they come (a certificate that does not verify, ...).
+  common::Status Enroll(std::chrono::seconds wait);
+  // The certificate's identity (serial, validity); nullopt before enrollment.
+  std::optional<common::PeerIdentity> Certificate() const;
+
   // Fetches the manifest (If-None-Match), then every file it lacks, verifying
   // each SHA-256; applies the new manifest only when all files are present.
   // A manifest older than the applied one is refused (FailedPrecondition).
+  // Once enrolled, then refreshes the trust bundle (GET /v1/trust), which
+  // is taken only if it follows from the one held. Returns the policy's
+  // failure, else the trust bundle's.
   common::Status CheckPolicy();
   // Collects this machine's inventory, numbers it (the state file's
   // inventory_sequence, saved durably first) and puts it in the outbox.
@@ -52,12 +71,14 @@ class Client {
   // Returns the first failure met (OK if none).
   common::Status Flush();
 
-  // One full cycle: CheckPolicy, CollectInventory, SampleUsage, UploadUsage,
-  // UploadLogs, Flush.
+  // One full cycle: Enroll (enroll_wait) and nothing else unless enrolled,
+  // CheckPolicy, CollectInventory, SampleUsage, UploadUsage, UploadLogs, a
+  // renewal step (certificate due or renewal pending), Flush.
   common::Status RunOnce();
-  // The daemon loop: each schedule.xml event when it is due, usage samples
-  // at the policy's interval, the outbox flushed with backoff, until `stop`
-  // is set.
+  // The daemon loop: until enrolled, enrollment alone (with backoff); then
+  // each schedule.xml event when it is due, usage samples at the policy's
+  // interval, a renewal step each round, the outbox flushed with backoff,
+  // until `stop` is set.
   void RunLoop(common::StopFlag& stop);
 
   // Human-readable state for `beacon-client status`.
@@ -70,7 +91,7 @@ class Client {
 };
 
 // main(): beacon-client [--config FILE] [--data-dir DIR] run [--once] |
-// inventory --now | status; --help, --version. Exit codes: 0 success, 1
+// inventory --now | enroll [--secret S] | status; --help, --version. Exit codes: 0 success, 1
 // runtime error, 2 usage or configuration error.
 int ClientMain(int argc, char** argv);
 

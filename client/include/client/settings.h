@@ -69,6 +69,15 @@ struct ClientSettings {
   common::LogLevel log_level = common::LogLevel::kInfo;
   bool log_level_set = false;
 
+  // `enroll_secret`: the enrollment secret sent with a first enrollment
+  // (docs/identity.md "Enrollment"); empty: approval mode. At most 128
+  // printable ASCII characters, no spaces. Never logged.
+  std::string enroll_secret;
+  // `enroll_wait`: how long `run --once`, `inventory --now` and `enroll`
+  // wait for the certificate before giving up (Unavailable); 0 s to 7 days,
+  // default 10 min. The daemon waits as long as it takes.
+  std::chrono::seconds enroll_wait = std::chrono::minutes(10);
+
   // Reads every key of ConfigKeys() from `config` (which supplies the
   // defaults), then Validate()s.
   // Not a configuration key: the seam every file access of the client goes
