@@ -187,6 +187,66 @@ constexpr const char* kSchemaV3[] = {
     "CREATE INDEX uploads_by_device ON uploads (device_id, received_at)",
 };
 
+// Version 4: the identity records (inventory/identity_store.h,
+// docs/identity.md). They stand apart from devices on purpose: a device row
+// means "this device reported", and a refused enrollment must leave no
+// device behind, so nothing here references devices and nothing creates one.
+// Enrollments are keyed like uploads, by (device_id, request_id), since
+// clients choose request ids; approve and deny name a request id alone and
+// find it through enrollments_by_request (refusing one that two devices used).
+// An issued enrollment references its certificate; serial is NULL until then.
+constexpr const char* kSchemaV4[] = {
+    R"sql(CREATE TABLE enroll_secrets (
+      id         TEXT PRIMARY KEY,
+      sha256     TEXT NOT NULL,
+      label      TEXT NOT NULL DEFAULT '',
+      created_at INTEGER NOT NULL,
+      expires_at INTEGER NOT NULL DEFAULT 0,
+      max_uses   INTEGER NOT NULL DEFAULT 0,
+      uses       INTEGER NOT NULL DEFAULT 0,
+      revoked_at INTEGER NOT NULL DEFAULT 0
+    ))sql",
+    R"sql(CREATE TABLE certificates (
+      serial        TEXT PRIMARY KEY,
+      kind          TEXT NOT NULL,
+      subject       TEXT NOT NULL,
+      key_sha256    TEXT NOT NULL,
+      issuer_sha256 TEXT NOT NULL,
+      issued_at     INTEGER NOT NULL,
+      not_after     INTEGER NOT NULL,
+      revoked_at    INTEGER NOT NULL DEFAULT 0
+    ))sql",
+    "CREATE INDEX certificates_by_subject ON certificates (kind, subject)",
+    "CREATE INDEX certificates_by_issuer ON certificates (issuer_sha256)",
+    R"sql(CREATE TABLE enrollments (
+      device_id   TEXT NOT NULL,
+      request_id  TEXT NOT NULL,
+      kind        TEXT NOT NULL,
+      state       TEXT NOT NULL,
+      reason      TEXT NOT NULL DEFAULT '',
+      host        TEXT NOT NULL DEFAULT '',
+      key_sha256  TEXT NOT NULL,
+      secret_id   TEXT NOT NULL DEFAULT '',
+      via         TEXT NOT NULL DEFAULT '',
+      received_at INTEGER NOT NULL,
+      decided_at  INTEGER NOT NULL DEFAULT 0,
+      serial      TEXT REFERENCES certificates (serial),
+      cert_pem    TEXT NOT NULL DEFAULT '',
+      PRIMARY KEY (device_id, request_id)
+    ))sql",
+    "CREATE INDEX enrollments_by_request ON enrollments (request_id)",
+    "CREATE INDEX enrollments_by_state ON enrollments (state, received_at)",
+    R"sql(CREATE TABLE device_keys (
+      device_id        TEXT PRIMARY KEY,
+      key_sha256       TEXT NOT NULL,
+      enrolled_at      INTEGER NOT NULL,
+      revoked_at       INTEGER NOT NULL DEFAULT 0,
+      clone_reports    INTEGER NOT NULL DEFAULT 0,
+      clone_last_at    INTEGER NOT NULL DEFAULT 0,
+      clone_key_sha256 TEXT NOT NULL DEFAULT ''
+    ))sql",
+};
+
 struct Migration {
   const char* const* statements;
   size_t count;
@@ -195,6 +255,7 @@ constexpr Migration kMigrations[] = {
     {kSchemaV1, sizeof(kSchemaV1) / sizeof(kSchemaV1[0])},
     {kSchemaV2, sizeof(kSchemaV2) / sizeof(kSchemaV2[0])},
     {kSchemaV3, sizeof(kSchemaV3) / sizeof(kSchemaV3[0])},
+    {kSchemaV4, sizeof(kSchemaV4) / sizeof(kSchemaV4[0])},
 };
 static_assert(sizeof(kMigrations) / sizeof(kMigrations[0]) == kSchemaVersion,
               "one migration per schema version");

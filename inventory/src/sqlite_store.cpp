@@ -8,7 +8,8 @@
 //
 // The backend's files: sqlite_util (statements, transactions, result codes),
 // sqlite_schema (schema and migrations), this file (opening the writer and
-// the reader pool), sqlite_imports.cpp (writes), sqlite_queries.cpp (reads).
+// the reader pool), sqlite_imports.cpp (writes), sqlite_queries.cpp (reads),
+// sqlite_identity.cpp (the identity records).
 #include "sqlite_store.h"
 
 #include <sqlite3.h>

@@ -1,6 +1,7 @@
 // The SQLite backend of inventory::Store (docs/store.md), shared by its
 // source files: sqlite_store.cpp opens the connections, sqlite_imports.cpp
-// writes, sqlite_queries.cpp reads.
+// writes, sqlite_queries.cpp reads, sqlite_identity.cpp keeps the identity
+// records (secrets, enrollments, certificates, device keys).
 #pragma once
 
 #include <sqlite3.h>
@@ -70,6 +71,30 @@ class SqliteStore final : public Store {
   common::StatusOr<std::vector<UsageRow>> UsageSummary(const std::string& device_id) override;
   common::StatusOr<std::vector<SoftwareRow>> DeviceSoftware(const std::string& device_id) override;
   common::StatusOr<std::vector<SoftwareRow>> FindSoftware(const std::string& pattern) override;
+
+  // IdentityStore (sqlite_identity.cpp).
+  common::Status AddEnrollSecret(const EnrollSecret& secret,
+                                 const std::string& secret_sha256) override;
+  common::StatusOr<std::vector<EnrollSecret>> ListEnrollSecrets() override;
+  common::Status RevokeEnrollSecret(const std::string& id, int64_t now) override;
+  common::StatusOr<Enrollment> DecideEnrollment(const EnrollmentInput& input, int64_t now,
+                                                const IssueFn& issue) override;
+  common::StatusOr<Enrollment> GetEnrollment(const std::string& device_id,
+                                             const std::string& request_id) override;
+  common::StatusOr<std::vector<Enrollment>> ListEnrollments(const std::string& state) override;
+  common::StatusOr<Enrollment> ApproveEnrollment(const std::string& request_id, int64_t now,
+                                                 const IssueFn& issue) override;
+  common::StatusOr<Enrollment> DenyEnrollment(const std::string& request_id, int64_t now) override;
+  common::Status RecordCertificate(const IssuedCertRow& row) override;
+  common::StatusOr<std::vector<IssuedCertRow>> ListCertificates() override;
+  common::StatusOr<int64_t> RevokeSubject(const std::string& kind, const std::string& subject,
+                                          int64_t now) override;
+  common::StatusOr<std::vector<IssuedCertRow>> RevokedCertificates(const std::string& issuer_sha256,
+                                                                   int64_t now) override;
+  common::StatusOr<std::vector<IssuedCertRow>> OnlyFromIssuer(const std::string& issuer_sha256,
+                                                              int64_t now) override;
+  common::StatusOr<DeviceKeyRow> GetDeviceKey(const std::string& device_id) override;
+  common::StatusOr<std::vector<DeviceKeyRow>> ListClones() override;
 
   void AdoptReader(DbPtr db) { readers_.Adopt(std::move(db)); }
 

@@ -167,6 +167,46 @@ class DamagedStore : public inventory::Store {
   common::StatusOr<std::vector<inventory::SoftwareRow>> FindSoftware(const std::string& p) override {
     return real_->FindSoftware(p);
   }
+  // The identity records (inventory/identity_store.h): writes damaged too.
+  common::Status AddEnrollSecret(const inventory::EnrollSecret&, const std::string&) override { return Damage(); }
+  common::StatusOr<std::vector<inventory::EnrollSecret>> ListEnrollSecrets() override {
+    return real_->ListEnrollSecrets();
+  }
+  common::Status RevokeEnrollSecret(const std::string&, int64_t) override { return Damage(); }
+  common::StatusOr<inventory::Enrollment> DecideEnrollment(const inventory::EnrollmentInput&, int64_t,
+                                                           const inventory::IssueFn&) override {
+    return Damage();
+  }
+  common::StatusOr<inventory::Enrollment> GetEnrollment(const std::string& d, const std::string& r) override {
+    return real_->GetEnrollment(d, r);
+  }
+  common::StatusOr<std::vector<inventory::Enrollment>> ListEnrollments(const std::string& s) override {
+    return real_->ListEnrollments(s);
+  }
+  common::StatusOr<inventory::Enrollment> ApproveEnrollment(const std::string&, int64_t,
+                                                            const inventory::IssueFn&) override {
+    return Damage();
+  }
+  common::StatusOr<inventory::Enrollment> DenyEnrollment(const std::string&, int64_t) override { return Damage(); }
+  common::Status RecordCertificate(const inventory::IssuedCertRow&) override { return Damage(); }
+  common::StatusOr<std::vector<inventory::IssuedCertRow>> ListCertificates() override {
+    return real_->ListCertificates();
+  }
+  common::StatusOr<int64_t> RevokeSubject(const std::string&, const std::string&, int64_t) override {
+    return Damage();
+  }
+  common::StatusOr<std::vector<inventory::IssuedCertRow>> RevokedCertificates(const std::string& i,
+                                                                              int64_t now) override {
+    return real_->RevokedCertificates(i, now);
+  }
+  common::StatusOr<std::vector<inventory::IssuedCertRow>> OnlyFromIssuer(const std::string& i,
+                                                                         int64_t now) override {
+    return real_->OnlyFromIssuer(i, now);
+  }
+  common::StatusOr<inventory::DeviceKeyRow> GetDeviceKey(const std::string& d) override {
+    return real_->GetDeviceKey(d);
+  }
+  common::StatusOr<std::vector<inventory::DeviceKeyRow>> ListClones() override { return real_->ListClones(); }
 
  private:
   static common::Status Damage() { return common::DataLoss("store.sqlite: database disk image is malformed"); }

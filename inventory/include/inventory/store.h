@@ -3,10 +3,16 @@
 // One interface, so that a PostgreSQL backend can be added beside SQLite
 // without touching callers. No backend-specific SQL leaks out.
 //
+// A Store is also the IdentityStore (inventory/identity_store.h, included
+// here): enrollment secrets, enrollment decisions, issued certificates,
+// revocations and device keys live in the same database as the devices, so
+// one backend and one transaction boundary serve both.
+//
 // Thread safety: a Store may be used from several threads. Writes (Import*,
-// RecordCheckins) are serialized internally. Queries (HasUpload and every
-// method below it) never wait for a write in progress, including its commit:
-// each sees the data committed when it started.
+// RecordCheckins and the IdentityStore writes) are serialized internally.
+// Queries (HasUpload and every method below it, and the IdentityStore reads)
+// never wait for a write in progress, including its commit: each sees the
+// data committed when it started.
 //
 // Exactly-once import: an upload is keyed by (device id, upload id), because
 // clients choose the ids and two devices may choose the same one. Every
@@ -25,6 +31,7 @@
 #include <vector>
 
 #include "common/status.h"
+#include "inventory/identity_store.h"
 #include "inventory/inventory.h"
 #include "inventory/usage.h"
 
@@ -83,9 +90,9 @@ struct UsageRow {
   int64_t last_seen = 0;  // unix seconds
 };
 
-class Store {
+class Store : public IdentityStore {
  public:
-  virtual ~Store() = default;
+  ~Store() override = default;
 
   // Records the upload and, if `inv` is newer than the device's current
   // inventory, replaces it (os, hardware, disks, interfaces, packages, files).
