@@ -64,11 +64,12 @@ Status IssueTo(const std::string& data_dir, inventory::Store& store, common::Pee
   row.issued_at = Now();
   row.not_after = cert.identity.not_after;
   ASSIGN_OR_RETURN(std::string trust, common::ReadFile(beacon::TrustPath(data_dir), pki::kMaxTrustBytes));
+  // Recorded before it is handed out: revocation must be able to find it.
+  RETURN_IF_ERROR(store.RecordCertificate(row));
   RETURN_IF_ERROR(common::MakeDirs(dir, 0755));
   RETURN_IF_ERROR(common::WriteFileAtomic(dir + "/" + id + ".key", key, 0600));
   RETURN_IF_ERROR(common::WriteFileAtomic(dir + "/" + id + ".pem", cert.pem, 0644));
   RETURN_IF_ERROR(common::WriteFileAtomic(dir + "/ca.pem", trust, 0644));
-  RETURN_IF_ERROR(store.RecordCertificate(row));
   out << "issued " << row.kind << " certificate " << row.serial << " for '" << id << "', valid until "
       << FormatTime(row.not_after) << "\n  " << dir << "/" << id << ".pem\n  " << dir << "/" << id
       << ".key (keep it secret)\n  " << dir << "/ca.pem (the estate's trust bundle)\n";

@@ -64,7 +64,7 @@ bool IsCertKind(const std::string& k) { return k == "device" || k == "beacon"; }
 
 constexpr const char* kEnrollmentColumns =
     "device_id, request_id, kind, state, reason, host, key_sha256, secret_id, via, received_at, "
-    "decided_at, COALESCE(serial, ''), cert_pem";
+    "decided_at, COALESCE(serial, ''), cert_pem, csr_pem";
 
 Enrollment ReadEnrollment(const Stmt& s) {
   Enrollment e;
@@ -81,6 +81,7 @@ Enrollment ReadEnrollment(const Stmt& s) {
   e.decided_at = s.Int(10);
   e.serial = s.Text(11);
   e.cert_pem = s.Text(12);
+  e.csr_pem = s.Text(13);
   return e;
 }
 
@@ -244,7 +245,7 @@ Status ValidateCert(const IssuedCertRow& row) {
 Status IssueAndRecord(sqlite3* db, const std::string& ctx, Enrollment& e, int64_t now,
                       const IssueFn& issue) {
   if (!issue) return common::Internal(ctx + ": no certificate issuer");
-  StatusOr<Issued> issued = issue(IssueRequest{e.device_id, e.key_sha256});
+  StatusOr<Issued> issued = issue(IssueRequest{e.device_id, e.key_sha256, e.csr_pem});
   if (!issued.ok()) return issued.status().WithContext(ctx + ": issue certificate");
   const IssuedCertRow& row = issued->row;
   // The device's key record follows the row, so a row about another
@@ -281,8 +282,8 @@ Status InsertEnrollment(sqlite3* db, const std::string& ctx, const Enrollment& e
   Stmt s(db, ctx + ": record decision");
   RETURN_IF_ERROR(s.Prepare(R"sql(
     INSERT INTO enrollments (device_id, request_id, kind, state, reason, host, key_sha256,
-                             secret_id, via, received_at, decided_at, serial, cert_pem)
-    VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, NULLIF(?12, ''), ?13))sql"));
+                             secret_id, via, received_at, decided_at, serial, cert_pem, csr_pem)
+    VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, NULLIF(?12, ''), ?13, ?14))sql"));
   RETURN_IF_ERROR(s.Bind(1, e.device_id));
   RETURN_IF_ERROR(s.Bind(2, e.request_id));
   RETURN_IF_ERROR(s.Bind(3, e.kind));
@@ -296,6 +297,7 @@ Status InsertEnrollment(sqlite3* db, const std::string& ctx, const Enrollment& e
   RETURN_IF_ERROR(s.Bind(11, e.decided_at));
   RETURN_IF_ERROR(s.Bind(12, e.serial));
   RETURN_IF_ERROR(s.Bind(13, e.cert_pem));
+  RETURN_IF_ERROR(s.Bind(14, e.csr_pem));
   return s.Run();
 }
 
@@ -523,6 +525,24 @@ Status SqliteStore::RecordCertificate(const IssuedCertRow& row) {
   std::lock_guard<std::mutex> lock(write_mu_);
   Transaction txn(writer());
   RETURN_IF_ERROR(txn.Begin());
+  if (row.kind == "device") {
+    // A device certificate made outside enrollment binds the id to its key
+    // as enrollment would, under the same rules.
+    const std::string ctx = path_ + ": record certificate of device " + row.subject;
+    ASSIGN_OR_RETURN(std::optional<DeviceKeyRow> key, FindDeviceKey(writer(), ctx, row.subject));
+    if (key && key->revoked_at != 0) return common::FailedPrecondition(ctx + ": device revoked");
+    if (key && key->key_sha256 != row.key_sha256) {
+      return common::FailedPrecondition(ctx + ": device id already enrolled with another key");
+    }
+    Stmt s(writer(), ctx);
+    RETURN_IF_ERROR(s.Prepare(R"sql(
+      INSERT INTO device_keys (device_id, key_sha256, enrolled_at) VALUES (?1, ?2, ?3)
+      ON CONFLICT (device_id) DO NOTHING)sql"));
+    RETURN_IF_ERROR(s.Bind(1, row.subject));
+    RETURN_IF_ERROR(s.Bind(2, row.key_sha256));
+    RETURN_IF_ERROR(s.Bind(3, row.issued_at));
+    RETURN_IF_ERROR(s.Run());
+  }
   RETURN_IF_ERROR(InsertCertificate(writer(), path_, row));
   return txn.Commit();
 }

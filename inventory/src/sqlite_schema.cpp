@@ -232,6 +232,7 @@ constexpr const char* kSchemaV4[] = {
       decided_at  INTEGER NOT NULL DEFAULT 0,
       serial      TEXT REFERENCES certificates (serial),
       cert_pem    TEXT NOT NULL DEFAULT '',
+      csr_pem     TEXT NOT NULL DEFAULT '',
       PRIMARY KEY (device_id, request_id)
     ))sql",
     "CREATE INDEX enrollments_by_request ON enrollments (request_id)",

@@ -132,7 +132,10 @@ class IdentityStore {
                                                          const IssueFn& issue) = 0;
   virtual common::StatusOr<Enrollment> DenyEnrollment(const std::string& request_id, int64_t now) = 0;
 
-  // Certificates issued outside enrollment (beacons, by beaconctl).
+  // Certificates issued outside enrollment (beacons, and devices
+  // provisioned offline, by beaconctl). A device's binds its id to its key
+  // as enrollment does: FailedPrecondition for a revoked device or one
+  // enrolled with another key.
   virtual common::Status RecordCertificate(const IssuedCertRow& row) = 0;
   virtual common::StatusOr<std::vector<IssuedCertRow>> ListCertificates() = 0;
   // Revokes every unrevoked certificate of (kind, subject), and for a
