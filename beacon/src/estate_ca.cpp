@@ -63,25 +63,26 @@ Status PublishTrust(const std::string& data_dir, inventory::IdentityStore& store
     for (const auto& crl : old->crls) number = std::max(number, crl.number + 1);
   }
   std::vector<std::string> cas, crls;
-  auto crl_for = [&](const std::string& ca_pem, pki::CertAuthority& signer) -> Status {
+  // The revocations of the CA whose certificate is `ca_pem`.
+  auto revoked_by = [&](const std::string& ca_pem) -> StatusOr<std::vector<pki::Revoked>> {
     ASSIGN_OR_RETURN(std::string issuer, common::CertKeySha256(ca_pem));
     ASSIGN_OR_RETURN(auto rows, store.RevokedCertificates(issuer, now));
     std::vector<pki::Revoked> revoked;
     for (const auto& r : rows) revoked.push_back({r.serial, r.revoked_at});
-    ASSIGN_OR_RETURN(std::string crl, signer.MakeCrl(revoked, number, now, crl_validity));
-    crls.push_back(std::move(crl));
-    return Status::Ok();
+    return revoked;
   };
   std::vector<std::string> cross;
   if (ca->rolling_over()) {
-    ASSIGN_OR_RETURN(auto old_ca, pki::CertAuthority::Load(dir + "/old"));
     cas.push_back(ca->old_cert_pem());
-    RETURN_IF_ERROR(crl_for(ca->old_cert_pem(), *old_ca));
-    ASSIGN_OR_RETURN(std::string cross_pem, common::ReadFile(dir + "/cross.pem", 64 << 10));
-    cross.push_back(cross_pem);
+    cross.push_back(ca->cross_pem());
+    ASSIGN_OR_RETURN(auto revoked, revoked_by(ca->old_cert_pem()));
+    ASSIGN_OR_RETURN(std::string crl, ca->MakeOldCrl(revoked, number, now, crl_validity));
+    crls.push_back(std::move(crl));
   }
   cas.push_back(ca->cert_pem());
-  RETURN_IF_ERROR(crl_for(ca->cert_pem(), *ca));
+  ASSIGN_OR_RETURN(auto revoked, revoked_by(ca->cert_pem()));
+  ASSIGN_OR_RETURN(std::string crl, ca->MakeCrl(revoked, number, now, crl_validity));
+  crls.push_back(std::move(crl));
   ASSIGN_OR_RETURN(pki::TrustBundle bundle, pki::MakeTrustBundle(cas, cross, crls));
   return common::WriteFileAtomic(TrustPath(data_dir), bundle.ToPem(), 0644);
 }

@@ -80,9 +80,17 @@ class CertAuthority {
   // must grow), this update `now`, next update `now + next_update`.
   StatusOr<std::string> MakeCrl(const std::vector<Revoked>& revoked, int64_t number, int64_t now,
                                 std::chrono::seconds next_update);
+  // The same signed by the previous CA, whose CRL the trust bundle keeps
+  // serving during a rollover (receivers refuse a bundle that drops a CRL
+  // they hold). FailedPrecondition unless rolling_over().
+  StatusOr<std::string> MakeOldCrl(const std::vector<Revoked>& revoked, int64_t number, int64_t now,
+                                   std::chrono::seconds next_update);
 
   // Rollover: makes a new CA in DIR, moves the current one to DIR/old, and
   // cross-signs the new CA's certificate with the old key (DIR/cross.pem).
+  // `name` must differ from the current CA's. FailedPrecondition during a
+  // rollover (retire the old CA first) or once the current CA has expired.
+  // A crash part way leaves DIR for Load to finish or undo the rollover.
   Status Rollover(const std::string& name, std::chrono::seconds validity, int64_t now);
   // Ends a rollover: forgets DIR/old and DIR/cross.pem.
   Status RetireOld();
@@ -90,6 +98,7 @@ class CertAuthority {
 
   const std::string& cert_pem() const;      // the current CA
   const std::string& old_cert_pem() const;  // the previous CA during a rollover, else ""
+  const std::string& cross_pem() const;     // DIR/cross.pem during a rollover, else ""
   int64_t not_after() const;
 
  private:
@@ -119,7 +128,8 @@ struct TrustBundle {
   std::string ToPem() const;
   // Every serial revoked by any CRL.
   std::vector<std::string> RevokedSerials() const;
-  // The earliest of the CAs' expiry and the CRLs' next update.
+  // The earliest of the CAs' expiry and the CRLs' next update (0 for an
+  // empty bundle).
   int64_t ExpiresAt() const;
 };
 
@@ -136,13 +146,20 @@ StatusOr<TrustBundle> MakeTrustBundle(const std::vector<std::string>& ca_pems,
 //   - it keeps at least one CA already trusted (a bundle can retire a CA
 //     only after its successor has been accepted);
 //   - every CRL verifies with the key of a CA in the bundle, and is not
-//     older (by number) than the receiver's CRL from the same CA.
+//     older (by number) than the receiver's CRL from the same CA (nor
+//     missing, while that CA stays in the bundle).
 // At most kMaxTrustBytes. InvalidArgument says which rule failed.
 inline constexpr size_t kMaxTrustBytes = 1 << 20;
 StatusOr<TrustBundle> AcceptTrustBundle(std::string_view received_pem, const TrustBundle& trusted);
 
 // Parses a bundle the receiver wrote itself (or the configured CA file:
 // certificates only), checking every CRL's signature against the CAs in it.
+// Only CERTIFICATE and X509 CRL blocks, at most 16 and kMaxTrustBytes: a CA
+// certificate is self-issued and self-signed, a cross-certificate is a CA
+// certificate of one CA in the bundle signed by another; anything else (a
+// leaf, a key) is InvalidArgument, as are a CA twice and two CRLs of one CA.
+// The CAs come out oldest (notBefore) first and every piece re-encoded, so
+// ToPem() is the same for the same content.
 StatusOr<TrustBundle> ParseTrustBundle(std::string_view pem);
 
 }  // namespace common::pki
