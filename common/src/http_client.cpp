@@ -3,6 +3,7 @@
 #include "common/config.h"
 
 #include <httplib.h>
+#include <openssl/err.h>
 #include <openssl/ssl.h>
 #include <unistd.h>
 
@@ -52,6 +53,35 @@ Status ParseProxyUrl(const std::string& url, std::string* host, int* port) {
   return ParseHttpsUrl("https://" + url.substr(scheme.size()), host, port)
       .WithContext("proxy");
 }
+
+namespace {
+
+// Loads the client certificate chain and key into the context every
+// connection of the client is made from. The chain variant (not
+// SSLClient's cert/key constructor, which takes the leaf alone) lets a
+// certificate from a new CA travel with its cross-certificate.
+Status UseClientCertificate(SSL_CTX* ctx, const ClientOptions& o) {
+  if (o.cert_file.empty() && o.key_file.empty()) return Status::Ok();
+  if (o.cert_file.empty() || o.key_file.empty()) {
+    return FailedPrecondition("a client certificate needs both cert_file and key_file");
+  }
+  for (const std::string* f : {&o.cert_file, &o.key_file}) {
+    if (::access(f->c_str(), R_OK) != 0) return FailedPrecondition("cannot read the client certificate file " + *f);
+  }
+  if (SSL_CTX_use_certificate_chain_file(ctx, o.cert_file.c_str()) != 1) {
+    ERR_clear_error();
+    return FailedPrecondition("cannot load the client certificate " + o.cert_file);
+  }
+  if (SSL_CTX_use_PrivateKey_file(ctx, o.key_file.c_str(), SSL_FILETYPE_PEM) != 1 ||
+      SSL_CTX_check_private_key(ctx) != 1) {
+    ERR_clear_error();
+    return FailedPrecondition("cannot load the client key " + o.key_file + " (or it does not match " + o.cert_file +
+                              ")");
+  }
+  return Status::Ok();
+}
+
+}  // namespace
 
 struct HttpClient::Impl {
   ClientOptions options;
@@ -103,6 +133,7 @@ StatusOr<std::unique_ptr<HttpClient>> HttpClient::Create(const ClientOptions& op
   cli.set_ca_cert_path(options.ca_file.c_str());
   cli.enable_server_certificate_verification(true);
   SSL_CTX_set_min_proto_version(cli.ssl_context(), TLS1_2_VERSION);
+  RETURN_IF_ERROR(UseClientCertificate(cli.ssl_context(), options));
   cli.set_connection_timeout(options.connect_timeout_s, 0);
   cli.set_read_timeout(options.read_timeout_s, 0);
   cli.set_write_timeout(options.write_timeout_s, 0);

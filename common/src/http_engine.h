@@ -28,6 +28,7 @@ struct Route {
   Handler handler;         // GET
   QuickHandler quick;      // GET, optional
   PutHandler put_handler;  // PUT
+  RouteAccess access = RouteAccess::kIdentified;
 };
 
 // Finds the route for method and path; *status = 404 or 405 when none fits
@@ -64,18 +65,29 @@ struct IoThread {
 // What every session shares: options, TLS context, pool, counters.
 struct Shared {
   ServerOptions options;
-  SSL_CTX* tls = nullptr;
+  bool client_certs = false;  // options.client_ca_file is set
   WorkerPool* pool = nullptr;
   std::atomic<bool> stopping{false};
 
   std::atomic<uint64_t> connections_open{0}, accepted{0}, refused_cap{0}, refused_address{0};
   std::atomic<uint64_t> handshakes_full{0}, handshakes_resumed{0}, requests{0}, busy{0}, timeouts{0},
-      slow_bodies{0};
+      slow_bodies{0}, refused_identity{0}, refused_admission{0}, tls_reloads{0};
+
+  // The TLS context for new connections, replaced by ReloadTls(). SSL_new()
+  // takes its own reference, so a connection keeps the context it began
+  // with however often it is replaced.
+  SSL* NewSsl();
+  void SetTls(SSL_CTX* ctx);  // takes ownership; frees (unreferences) the old one
+  ~Shared();
 
   // Open connections per peer address (the per-address cap).
   std::mutex address_mu;
   std::map<std::string, int> per_address;
   void Release(const std::string& address);
+
+ private:
+  std::mutex tls_mu;
+  SSL_CTX* tls = nullptr;
 };
 
 // Starts serving an accepted connection on `io` (called on io's thread).

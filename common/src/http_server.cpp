@@ -4,6 +4,9 @@
 #include "common/http_server.h"
 
 #include <openssl/err.h>
+#include <openssl/pem.h>
+#include <openssl/x509.h>
+#include <openssl/x509v3.h>
 #include <sys/socket.h>
 
 #include <csignal>
@@ -52,6 +55,48 @@ std::string OpenSslError() {
   return buf;
 }
 
+// The handshake never fails for a client certificate: the first failure is
+// written to the int the session set as the SSL's app data, and the session
+// answers with HTTP, which a client can read and log, instead of a TLS alert.
+int RecordVerifyResult(int ok, X509_STORE_CTX* store) {
+  if (ok == 1) return 1;
+  auto* ssl = static_cast<SSL*>(X509_STORE_CTX_get_ex_data(store, SSL_get_ex_data_X509_STORE_CTX_idx()));
+  auto* first = ssl == nullptr ? nullptr : static_cast<int*>(SSL_get_app_data(ssl));
+  if (first != nullptr && *first == X509_V_OK) *first = X509_STORE_CTX_get_error(store);
+  return 1;
+}
+
+// Trusts the CA certificates of `file` (its CRL blocks are skipped: the
+// admit hook does revocation) and asks every client for a certificate.
+Status AskForClientCertificates(SSL_CTX* ctx, const std::string& file) {
+  BIO* bio = BIO_new_file(file.c_str(), "r");
+  if (bio == nullptr) return InvalidArgument("cannot read the client CA bundle " + file + ": " + OpenSslError());
+  STACK_OF(X509_INFO)* infos = PEM_X509_INFO_read_bio(bio, nullptr, nullptr, nullptr);
+  BIO_free(bio);
+  if (infos == nullptr) return InvalidArgument("client CA bundle " + file + ": " + OpenSslError());
+  X509_STORE* store = X509_STORE_new();
+  int certs = 0;
+  for (int i = 0; i < sk_X509_INFO_num(infos); ++i) {
+    X509* cert = sk_X509_INFO_value(infos, i)->x509;
+    if (cert != nullptr && X509_STORE_add_cert(store, cert) == 1) ++certs;
+  }
+  sk_X509_INFO_pop_free(infos, X509_INFO_free);
+  ERR_clear_error();
+  if (certs == 0) {
+    X509_STORE_free(store);
+    return InvalidArgument("client CA bundle " + file + " holds no certificate");
+  }
+  SSL_CTX_set_cert_store(ctx, store);  // owns it now
+  // Leaf, at most one intermediate (a rollover's cross-certificate), root:
+  // OpenSSL's depth counts the intermediates.
+  SSL_CTX_set_verify_depth(ctx, 1);
+  SSL_CTX_set_purpose(ctx, X509_PURPOSE_SSL_CLIENT);
+  // Ask, do not insist (no SSL_VERIFY_FAIL_IF_NO_PEER_CERT): open routes
+  // serve peers without a certificate, identified ones answer 401.
+  SSL_CTX_set_verify(ctx, SSL_VERIFY_PEER, RecordVerifyResult);
+  return Status::Ok();
+}
+
 // TLS 1.2 and 1.3 only, AEAD suites with forward secrecy only, the server's
 // order, resumption by session ticket (TLS 1.2 and 1.3), and OpenSSL's
 // buffers released while a connection is idle.
@@ -81,6 +126,13 @@ StatusOr<SSL_CTX*> MakeTlsContext(const ServerOptions& o) {
     std::string why = OpenSslError();
     SSL_CTX_free(ctx);
     return InvalidArgument("cannot load TLS certificate " + o.cert_file + " or key " + o.key_file + ": " + why);
+  }
+  if (!o.client_ca_file.empty()) {
+    Status st = AskForClientCertificates(ctx, o.client_ca_file);
+    if (!st.ok()) {
+      SSL_CTX_free(ctx);
+      return st;
+    }
   }
   return ctx;
 }
@@ -145,6 +197,23 @@ void WorkerPool::Post(std::function<void()> task) {
 
 void WorkerPool::Join() { pool_.join(); }
 
+SSL* Shared::NewSsl() {
+  std::lock_guard<std::mutex> lock(tls_mu);
+  return tls == nullptr ? nullptr : SSL_new(tls);
+}
+
+void Shared::SetTls(SSL_CTX* ctx) {
+  SSL_CTX* old = nullptr;
+  {
+    std::lock_guard<std::mutex> lock(tls_mu);
+    old = tls;
+    tls = ctx;
+  }
+  if (old != nullptr) SSL_CTX_free(old);  // connections made with it hold their own references
+}
+
+Shared::~Shared() { SetTls(nullptr); }
+
 void Shared::Release(const std::string& address) {
   std::lock_guard<std::mutex> lock(address_mu);
   auto it = per_address.find(address);
@@ -164,12 +233,14 @@ struct HttpServer::Listener::Impl {
 HttpServer::Listener::Listener(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
 HttpServer::Listener::~Listener() = default;
 
-void HttpServer::Listener::Get(const std::string& pattern, Handler handler, QuickHandler quick) {
-  impl_->routes.push_back({"GET", pattern, 0, std::move(handler), std::move(quick), nullptr});
+void HttpServer::Listener::Get(const std::string& pattern, Handler handler, QuickHandler quick,
+                               RouteAccess access) {
+  impl_->routes.push_back({"GET", pattern, 0, std::move(handler), std::move(quick), nullptr, access});
 }
 
-void HttpServer::Listener::Put(const std::string& pattern, uint64_t max_body, PutHandler handler) {
-  impl_->routes.push_back({"PUT", pattern, max_body, nullptr, nullptr, std::move(handler)});
+void HttpServer::Listener::Put(const std::string& pattern, uint64_t max_body, PutHandler handler,
+                               RouteAccess access) {
+  impl_->routes.push_back({"PUT", pattern, max_body, nullptr, nullptr, std::move(handler), access});
 }
 
 int HttpServer::Listener::port() const { return impl_->bound_port; }
@@ -186,10 +257,6 @@ struct HttpServer::Impl {
   // Refused connections are logged at most every 10 s (acceptor thread).
   Clock::time_point last_refusal_log;
   uint64_t logged_refusals = 0;
-
-  ~Impl() {
-    if (shared.tls != nullptr) SSL_CTX_free(shared.tls);
-  }
 
   void Accept(Listener::Impl& l) {
     engine::IoThread& target = *io[next_io++ % io.size()];
@@ -278,7 +345,10 @@ struct HttpServer::Impl {
   }
 };
 
-HttpServer::HttpServer(ServerOptions options) : impl_(new Impl) { impl_->shared.options = std::move(options); }
+HttpServer::HttpServer(ServerOptions options) : impl_(new Impl) {
+  impl_->shared.options = std::move(options);
+  impl_->shared.client_certs = !impl_->shared.options.client_ca_file.empty();
+}
 
 HttpServer::~HttpServer() = default;
 
@@ -296,7 +366,8 @@ Status HttpServer::Start() {
   // OpenSSL writes to the socket with write(): a peer that has gone away
   // must be an error to handle, not SIGPIPE killing the process.
   ::signal(SIGPIPE, SIG_IGN);
-  ASSIGN_OR_RETURN(im.shared.tls, MakeTlsContext(o));
+  ASSIGN_OR_RETURN(SSL_CTX * tls, MakeTlsContext(o));
+  im.shared.SetTls(tls);
   int threads = o.io_threads > 0 ? o.io_threads : static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
   for (int i = 0; i < threads; ++i) {
     im.io.push_back(std::make_unique<engine::IoThread>());
@@ -322,6 +393,15 @@ Status HttpServer::Start() {
     im.Accept(l);
   }
   im.started = true;
+  return Status::Ok();
+}
+
+Status HttpServer::ReloadTls() {
+  ASSIGN_OR_RETURN(SSL_CTX * tls, MakeTlsContext(impl_->shared.options));
+  impl_->shared.SetTls(tls);
+  ++impl_->shared.tls_reloads;
+  LogInfo("TLS context reloaded: " + impl_->shared.options.cert_file +
+          (impl_->shared.client_certs ? ", client CAs " + impl_->shared.options.client_ca_file : std::string()));
   return Status::Ok();
 }
 
@@ -366,6 +446,9 @@ ServerStats HttpServer::stats() const {
   out.busy_503 = s.busy;
   out.timeouts = s.timeouts;
   out.slow_bodies = s.slow_bodies;
+  out.refused_identity = s.refused_identity;
+  out.refused_admission = s.refused_admission;
+  out.tls_reloads = s.tls_reloads;
   return out;
 }
 

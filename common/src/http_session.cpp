@@ -5,16 +5,21 @@
 // A session lives on one I/O thread and is touched only there, except for
 // the handler, sink, request and response while a worker runs them (phase
 // kWork: the I/O thread leaves them alone until the worker posts back).
+#include <openssl/bn.h>
 #include <openssl/err.h>
+#include <openssl/x509.h>
 
 #include <boost/asio/post.hpp>
 #include <boost/beast/http/empty_body.hpp>
 #include <boost/beast/http/parser.hpp>
 #include <boost/beast/http/status.hpp>
 #include <cstring>
+#include <ctime>
+#include <memory>
 #include <optional>
 
 #include "common/config.h"
+#include "common/identity.h"
 #include "common/log.h"
 #include "http_engine.h"
 
@@ -43,6 +48,36 @@ bool HasEncodedControl(std::string_view v) {
 
 bool SafeHeaderText(const std::string& s) {
   return s.find_first_of(std::string("\r\n\0", 3)) == std::string::npos;
+}
+
+// Why a client certificate did not verify, in a few words for a 401 body
+// and a log line.
+std::string VerifyReason(long result) {
+  switch (result) {
+    case X509_V_ERR_CERT_HAS_EXPIRED: return "certificate has expired";
+    case X509_V_ERR_CERT_NOT_YET_VALID: return "certificate is not yet valid";
+    case X509_V_ERR_UNABLE_TO_GET_ISSUER_CERT:
+    case X509_V_ERR_UNABLE_TO_GET_ISSUER_CERT_LOCALLY:
+    case X509_V_ERR_UNABLE_TO_VERIFY_LEAF_SIGNATURE:
+    case X509_V_ERR_DEPTH_ZERO_SELF_SIGNED_CERT:
+    case X509_V_ERR_SELF_SIGNED_CERT_IN_CHAIN:
+      return "unknown certificate authority";
+    case X509_V_ERR_CERT_CHAIN_TOO_LONG: return "certificate chain too long";
+    case X509_V_ERR_INVALID_PURPOSE: return "certificate is not for TLS clients";
+    default: return X509_verify_cert_error_string(result);
+  }
+}
+
+// The serial as PeerIdentity::serial spells it (lower-case hex), for logs.
+std::string SerialHex(X509* cert) {
+  BIGNUM* bn = ASN1_INTEGER_to_BN(X509_get0_serialNumber(cert), nullptr);
+  char* hex = bn == nullptr ? nullptr : BN_bn2hex(bn);
+  BN_free(bn);
+  if (hex == nullptr) return "?";
+  std::string out(hex);
+  OPENSSL_free(hex);
+  for (char& c : out) c = static_cast<char>(c >= 'A' && c <= 'F' ? c - 'A' + 'a' : c);
+  return out.erase(0, std::min(out.find_first_not_of('0'), out.size() - 1));
 }
 
 }  // namespace
@@ -131,18 +166,94 @@ class Session : public std::enable_shared_from_this<Session> {
 
   void Handshake() {
     if (ssl_ == nullptr) {
-      ssl_ = SSL_new(shared_.tls);
+      ssl_ = shared_.NewSsl();
       if (ssl_ == nullptr || SSL_set_fd(ssl_, socket_.native_handle()) != 1) return Close();
+      SSL_set_app_data(ssl_, &verify_error_);  // for the verify callback (http_server.cpp)
       SSL_set_accept_state(ssl_);
     }
     ERR_clear_error();
     int r = SSL_do_handshake(ssl_);
     if (r != 1) return WaitFor(SSL_get_error(ssl_, r), &Session::Handshake);
     ++(SSL_session_reused(ssl_) ? shared_.handshakes_resumed : shared_.handshakes_full);
+    if (shared_.client_certs) Identify();
     // The first request must follow the handshake promptly.
     phase_ = Phase::kHead;
     deadline_ = Clock::now() + shared_.options.header_timeout;
     ReadHead();
+  }
+
+  // Once per connection, after the handshake: who the peer is (identity_)
+  // or why we do not know (identity_error_).
+  void Identify() {
+    X509* cert = SSL_get0_peer_certificate(ssl_);
+    if (cert == nullptr) {
+      identity_error_ = "no certificate";
+      return;
+    }
+    cert_serial_ = SerialHex(cert);
+    // A resumed session was verified when it began: its result travels in
+    // the session (ticket), and the callback has not run this time.
+    long result = verify_error_ != X509_V_OK ? verify_error_ : SSL_get_verify_result(ssl_);
+    if (result != X509_V_OK) {
+      identity_error_ = VerifyReason(result);
+      return;
+    }
+    unsigned char* der = nullptr;
+    int len = i2d_X509(cert, &der);
+    if (len <= 0) {
+      identity_error_ = "certificate cannot be encoded";
+      return;
+    }
+    auto id = IdentityFromDer(std::string_view(reinterpret_cast<const char*>(der), static_cast<size_t>(len)));
+    OPENSSL_free(der);
+    if (!id.ok()) {
+      identity_error_ = "certificate names no estate device or beacon: " + id.status().message();
+      return;
+    }
+    // A session resumed from a ticket may outlive its certificate.
+    int64_t now = static_cast<int64_t>(std::time(nullptr));
+    if (now > id->not_after) {
+      identity_error_ = VerifyReason(X509_V_ERR_CERT_HAS_EXPIRED);
+      return;
+    }
+    if (now < id->not_before) {
+      identity_error_ = VerifyReason(X509_V_ERR_CERT_NOT_YET_VALID);
+      return;
+    }
+    identity_ = std::make_unique<PeerIdentity>(std::move(*id));
+  }
+
+  // For each request, with client_ca_file: the admit hook for a peer with
+  // an identity, the identity requirement of the route for one without.
+  // False when it has answered (401, 403 or 500).
+  bool Admitted(const std::string& method, const std::string& path) {
+    // Built only for a refusal: the admitted request (the hot path) pays
+    // for the pointer test and the hook alone.
+    auto what = [&] { return method + " " + path + " from " + peer_; };
+    if (identity_) {
+      if (!shared_.options.admit) return true;
+      std::string why;
+      try {
+        why = shared_.options.admit(*identity_);
+      } catch (const std::exception& e) {
+        LogError("admit hook exception: " + std::string(e.what()));
+        Answer(500, "internal error");
+        return false;
+      }
+      if (why.empty()) return true;
+      ++shared_.refused_admission;
+      LogWarn("refused " + what() + " (" + PeerKindName(identity_->kind) + " " + identity_->id + ", serial " +
+              identity_->serial + "): " + why);
+      Answer(403, "client certificate refused: " + why);
+      return false;
+    }
+    if (route_->access == RouteAccess::kOpen) return true;
+    ++shared_.refused_identity;
+    bool none = cert_serial_.empty();
+    LogWarn("refused " + what() + ": " +
+            (none ? "no client certificate" : identity_error_ + " (serial " + cert_serial_ + ")"));
+    Answer(401, none ? "client certificate required" : "client certificate refused: " + identity_error_);
+    return false;
   }
 
   // ---- request head ----------------------------------------------------
@@ -236,6 +347,8 @@ class Session : public std::enable_shared_from_this<Session> {
       extra_ = status == 405 ? "Allow: " + allow + "\r\n" : "";
       return Answer(status, status == 404 ? "no such endpoint" : "method not allowed");
     }
+    // Who, before how much: an unidentified peer learns nothing about sizes.
+    if (shared_.client_certs && !Admitted(method, path)) return;
     size_t lengths = msg.count(http::field::content_length);
     std::string length_text(msg[http::field::content_length]);
     int64_t length = 0;
@@ -251,7 +364,8 @@ class Session : public std::enable_shared_from_this<Session> {
     }
     expect_continue_ = put && boost::beast::iequals(msg[http::field::expect], "100-continue");
     remaining_ = static_cast<uint64_t>(length);
-    request_ = HttpRequest{method, path, std::move(params), peer_, remaining_, nullptr};
+    request_ = HttpRequest{method, path, std::move(params), peer_, remaining_, identity_.get(), identity_error_,
+                           nullptr};
     request_.header = [this](const std::string& name) {
       auto it = parser_->get().find(name);
       return it == parser_->get().end() ? std::string() : std::string(it->value());
@@ -549,6 +663,10 @@ class Session : public std::enable_shared_from_this<Session> {
   std::string peer_;
   std::list<Session*>::iterator it_;
   SSL* ssl_ = nullptr;
+  int verify_error_ = X509_V_OK;  // the client certificate's first verification failure
+  std::unique_ptr<PeerIdentity> identity_;  // with client_certs: the verified identity, or null
+  std::string identity_error_;  // and why it is null
+  std::string cert_serial_;     // the presented certificate's serial ("": none), for logs
   Phase phase_ = Phase::kHandshake;
   Clock::time_point deadline_;
   uint64_t waits_ = 0;  // generation of the newest socket wait

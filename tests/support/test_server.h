@@ -3,6 +3,9 @@
 // /v1/boom throws, GET /v1/same answers 304, GET /v1/wait blocks until release() (to fill the worker
 // pool), PUT /v1/up/:id (cap 1 KiB) and PUT /v1/big/:id (cap 16 MiB) count
 // the body; id "full" is refused with 503 and Retry-After before the body.
+// GET /v1/whoami (identified) answers "<kind> <id> serial <serial>" for the
+// peer's identity, or "none: <identity_error>"; GET /v1/open is the same on
+// an open route. Both matter only with ServerOptions::client_ca_file.
 #pragma once
 
 #include <atomic>
@@ -48,6 +51,14 @@ struct TestServer {
       ++get_calls;
       res.body = "thing " + req.params[0] + " peer " + req.peer + "\n";
     });
+    auto whoami = [](const common::HttpRequest& req, common::HttpResponse& res) {
+      const common::PeerIdentity* id = req.identity;
+      res.body = id == nullptr ? "none: " + req.identity_error + "\n"
+                               : std::string(common::PeerKindName(id->kind)) + " " + id->id + " serial " +
+                                     id->serial + "\n";
+    };
+    listener.Get("/v1/whoami", whoami);
+    listener.Get("/v1/open", whoami, nullptr, common::RouteAccess::kOpen);
     listener.Get("/v1/boom", [](const common::HttpRequest&, common::HttpResponse&) {
       throw std::runtime_error("secret internal detail");
     });

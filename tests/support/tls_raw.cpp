@@ -24,6 +24,12 @@ TlsConn::TlsConn(int port, const Options& options) {
     SSL_CTX_set_security_level(ctx_, 0);  // let old versions be offered at all
   }
   if (!options.ciphers.empty()) SSL_CTX_set_cipher_list(ctx_, options.ciphers.c_str());
+  if (!options.cert_file.empty() &&
+      (SSL_CTX_use_certificate_chain_file(ctx_, options.cert_file.c_str()) != 1 ||
+       SSL_CTX_use_PrivateKey_file(ctx_, options.key_file.c_str(), SSL_FILETYPE_PEM) != 1)) {
+    ERR_clear_error();
+    return;
+  }
   SSL* ssl = SSL_new(ctx_);
   SSL_set_fd(ssl, fd_);
   if (options.session != nullptr) SSL_set_session(ssl, options.session);
@@ -100,7 +106,16 @@ RawExchange TlsExchange(int port, const std::string& request, int idle_ms) {
 }
 
 RawExchange TlsExchange(int port, const std::vector<std::string>& pieces, int idle_ms) {
-  TlsConn conn(port);
+  return TlsExchange(port, TlsConn::Options{}, pieces, idle_ms);
+}
+
+RawExchange TlsExchange(int port, const TlsConn::Options& options, const std::string& request, int idle_ms) {
+  return TlsExchange(port, options, std::vector<std::string>{request}, idle_ms);
+}
+
+RawExchange TlsExchange(int port, const TlsConn::Options& options, const std::vector<std::string>& pieces,
+                        int idle_ms) {
+  TlsConn conn(port, options);
   if (!conn.ok()) return RawExchange{};
   for (size_t i = 0; i < pieces.size(); ++i) {
     if (i > 0) ::usleep(200000);

@@ -23,8 +23,13 @@ class TlsConn {
     int max_version = 0;      // e.g. TLS1_1_VERSION; 0 = the library's newest
     std::string ciphers;      // TLS 1.2 cipher list; "" = the library's default
     SSL_SESSION* session = nullptr;  // offered for resumption (not owned)
+    // A client certificate (PEM chain: leaf first) and its key, presented
+    // when the server asks; "" = none.
+    std::string cert_file;
+    std::string key_file;
   };
-  // Connects and completes the handshake; ok() tells whether it did.
+  // Connects and completes the handshake; ok() tells whether it did (a
+  // certificate or key that cannot be loaded fails it too).
   explicit TlsConn(int port) : TlsConn(port, Options{}) {}
   TlsConn(int port, const Options& options);
   ~TlsConn();
@@ -52,6 +57,10 @@ class TlsConn {
 RawExchange TlsExchange(int port, const std::string& request, int idle_ms = 1500);
 // Sends each piece as its own TLS record, 200 ms apart, then reads as above.
 RawExchange TlsExchange(int port, const std::vector<std::string>& pieces, int idle_ms = 1500);
+// The same on a connection made with `options` (say, a client certificate).
+RawExchange TlsExchange(int port, const TlsConn::Options& options, const std::string& request, int idle_ms = 1500);
+RawExchange TlsExchange(int port, const TlsConn::Options& options, const std::vector<std::string>& pieces,
+                        int idle_ms = 1500);
 
 // The status code of the first response in `data`, or 0.
 int FirstStatus(const std::string& data);

@@ -5,13 +5,15 @@
 // the minimum. Library errors become Status:
 //   certificate or host name not verified -> Unauthenticated
 //   CA bundle missing or unreadable       -> FailedPrecondition
+//   client certificate or key unusable    -> FailedPrecondition (at Create)
 //   connection refused / reset / TLS fail -> Unavailable (also a connection
 //                                            dropped while sending a body)
 //   connect timeout                       -> DeadlineExceeded
 //   read or write failure (reset, timeout) -> Unavailable
-// HTTP statuses are returned as they are; map them with StatusFromHttp
-// (common/retry.h). One HttpClient keeps one keep-alive connection and is
-// not thread-safe.
+// HTTP statuses are returned as they are, including a server's 401 (no
+// verified client certificate) and 403 (certificate refused, e.g. revoked);
+// map them with StatusFromHttp (common/retry.h): both stop and keep the data.
+// One HttpClient keeps one keep-alive connection and is not thread-safe.
 #pragma once
 
 #include <cstdint>
@@ -29,6 +31,11 @@ namespace common {
 struct ClientOptions {
   std::string url;      // "https://host:port" (no path)
   std::string ca_file;  // PEM bundle of the estate CA
+  // The client certificate presented when the server asks (mutual TLS): a
+  // PEM chain, leaf first (a cross-certificate may follow it), and its PEM
+  // private key. Both or neither; empty = no certificate.
+  std::string cert_file;
+  std::string key_file;
   int connect_timeout_s = 5;
   int read_timeout_s = 30;
   int write_timeout_s = 30;

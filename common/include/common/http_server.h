@@ -21,14 +21,20 @@
 // lingering close: what the sender is still writing is read and dropped for
 // a few seconds, so it gets to read the answer instead of a reset.
 //
+// With client_ca_file set, every client is asked for a certificate (see
+// "Client certificates" below and docs/server.md): a route is identified by
+// default and answers only peers with a verified estate identity (401
+// otherwise), and every request that carries an identity passes the `admit`
+// hook first (403 when it refuses).
+//
 // Handlers see a validated request; the peer address is the socket's, never
 // a header. Exceptions from handlers become a bare 500 (their text is
 // logged, never sent). When every worker is busy and max_queued_work
 // requests wait, a new request is answered 503 with Retry-After at once.
 //
 // Thread safety: listeners and routes are added before Start(); handlers run
-// concurrently on the worker pool; Stop() and stats() may be called from any
-// thread.
+// concurrently on the worker pool; Stop(), ReloadTls() and stats() may be
+// called from any thread.
 #pragma once
 
 #include <chrono>
@@ -39,13 +45,47 @@
 #include <utility>
 #include <vector>
 
+#include "common/identity.h"
 #include "common/status.h"
 
 namespace common {
 
+// Client certificates. With client_ca_file set, the engine asks every client
+// for a certificate during the handshake but never fails the handshake for
+// it: it verifies the chain itself (against client_ca_file's certificates,
+// at most leaf, one intermediate such as a rollover's cross-certificate, and
+// a root; purpose "SSL client"; the dates; no revocation, which is the
+// `admit` hook's business) and, when that succeeds, reads the estate
+// identity from the leaf (common/identity.h) once per connection. Then, for
+// each request, before its handler runs and before any body byte is read:
+//   - a peer with an identity goes through `admit`, on every route; a reason
+//     from it is answered 403 "error: client certificate refused: <reason>";
+//   - a peer without one is answered 401 on an identified route:
+//     "error: client certificate required" (no certificate) or
+//     "error: client certificate refused: <reason>" (expired, not yet valid,
+//     unknown certificate authority, names no estate device or beacon, ...);
+//     an open route (RouteAccess::kOpen) serves it, with a null identity.
+// Both refusals close the connection (lingering), are counted and logged
+// (warn) with the peer address, the reason and the certificate's serial.
+// Without client_ca_file no certificate is asked for, every route is open
+// and `admit` is never called.
+enum class RouteAccess {
+  kIdentified,  // the default: a verified estate identity is required (with client_ca_file)
+  kOpen,        // any peer; HttpRequest::identity is still set when it has one
+};
+
 struct ServerOptions {
   std::string cert_file;  // PEM certificate chain (ECDSA P-256 recommended)
   std::string key_file;   // PEM private key
+  // PEM bundle of the CA certificates client certificates must chain to;
+  // X509 CRL blocks in it are skipped. Empty = no client certificates.
+  std::string client_ca_file;
+  // Called for every request whose peer has an identity, on the I/O thread
+  // (several at once, one per I/O thread): must be thread-safe and cheap (a
+  // set lookup, say of revoked serials under a shared_mutex). Returns "" to
+  // admit, or the reason for a 403. Runs per request, not per connection, so
+  // a revocation reaches kept-alive connections too. Null = admit all.
+  std::function<std::string(const PeerIdentity&)> admit;
   int io_threads = 0;     // threads holding connections; 0 = one per core
   int workers = 16;       // threads running handlers (they may block on disk)
   int max_queued_work = 256;  // requests waiting for a worker before 503
@@ -73,6 +113,14 @@ struct HttpRequest {
   std::vector<std::string> params;  // values of the route's ":name" segments, in order
   std::string peer;                 // socket peer address
   uint64_t content_length = 0;
+  // The peer's verified estate identity, owned by the connection (valid
+  // during the handler call); null without one (then only on an open route,
+  // or when the server has no client_ca_file).
+  const PeerIdentity* identity = nullptr;
+  // Why `identity` is null, for logs and refusals: "no certificate",
+  // "certificate has expired", ...; "" with an identity or without
+  // client_ca_file. Never contains request data.
+  std::string identity_error;
   // First value of a header ("" if absent). Values contain no CR/LF/NUL but
   // are otherwise unvalidated: check them before use. Valid only during the
   // handler call.
@@ -125,6 +173,9 @@ struct ServerStats {
   uint64_t busy_503 = 0;  // refused because the worker pool was saturated
   uint64_t timeouts = 0;  // handshake, header, idle, write or body-rate deadline passed
   uint64_t slow_bodies = 0;  // of which: bodies cut for min_body_rate
+  uint64_t refused_identity = 0;   // 401: identified route, no verified identity
+  uint64_t refused_admission = 0;  // 403: the admit hook refused the identity
+  uint64_t tls_reloads = 0;        // successful ReloadTls() calls
 };
 
 class HttpServer {
@@ -135,10 +186,13 @@ class HttpServer {
     // Route patterns are literal segments and ":name" segments matching one
     // non-empty segment, e.g. "/v1/devices/:device/manifest". GET routes also
     // answer HEAD. With `quick`, it is tried first; `handler` may then be
-    // null if `quick` always answers.
-    void Get(const std::string& pattern, Handler handler, QuickHandler quick = nullptr);
+    // null if `quick` always answers. `access`: see RouteAccess (it matters
+    // only when the server has a client_ca_file).
+    void Get(const std::string& pattern, Handler handler, QuickHandler quick = nullptr,
+             RouteAccess access = RouteAccess::kIdentified);
     // PUT routes: `max_body` is enforced from Content-Length before reading.
-    void Put(const std::string& pattern, uint64_t max_body, PutHandler handler);
+    void Put(const std::string& pattern, uint64_t max_body, PutHandler handler,
+             RouteAccess access = RouteAccess::kIdentified);
     // The bound port (after Start).
     int port() const;
 
@@ -158,6 +212,14 @@ class HttpServer {
   // SIGPIPE to be ignored, process-wide. Starts the worker threads: block
   // the signals the process waits for before calling it.
   Status Start();
+  // Reads cert_file, key_file and client_ca_file again into a new TLS
+  // context (after a CA rollover changed the bundle, or a renewal the
+  // certificate). Connections accepted afterwards handshake with it;
+  // connections already open keep the one they began with. Session tickets
+  // of the old context are not accepted by the new one (those clients do a
+  // full handshake). On error (InvalidArgument, as Start) the old context
+  // stays in use. Any thread, after Start().
+  Status ReloadTls();
   // Serves until Stop(); returns when every connection is closed and every
   // handler has returned.
   void Serve();
