@@ -127,7 +127,7 @@ void AgentApi::Register(common::HttpServer::Listener& server) {
         res.body = "ok\n";
         return true;
       },
-      common::Access::kOpen);
+      common::RouteAccess::kOpen);
   // A check-in whose manifest is at hand is answered on the I/O thread; one
   // that must be resolved (store, signature) or revalidated upstream goes
   // to a worker.
@@ -141,10 +141,10 @@ void AgentApi::Register(common::HttpServer::Listener& server) {
   // Enrollment is the one thing a device without a certificate may do.
   server.Put(
       proto::kEnrollPath, common::kMaxEnrollBytes,
-      [this](const HttpRequest& q, HttpResponse& r) { return HandleEnroll(q, r); }, common::Access::kOpen);
+      [this](const HttpRequest& q, HttpResponse& r) { return HandleEnroll(q, r); }, common::RouteAccess::kOpen);
   server.Get(
       proto::kEnrollPath, [this](const HttpRequest& q, HttpResponse& r) { HandleEnrollAnswer(q, r); }, nullptr,
-      common::Access::kOpen);
+      common::RouteAccess::kOpen);
 }
 
 void AgentApi::Checkin(const DeviceContext& ctx, const std::string& peer) {

@@ -247,7 +247,7 @@ StatusOr<std::unique_ptr<Beacon>> Beacon::Create(const common::Config& config) {
           res.body = "ok\n";
           return true;
         },
-        common::Access::kOpen);
+        common::RouteAccess::kOpen);
   }
   RETURN_IF_ERROR(im.server->Start());
   common::LogInfo(std::string(s.central ? "central" : "relay") + " beacon '" + s.name + "' listening on " +
