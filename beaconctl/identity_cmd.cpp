@@ -13,6 +13,7 @@
 #include "common/pki.h"
 #include "common/sha256.h"
 #include "common/text.h"
+#include "common/uuid.h"
 #include "inventory/store.h"
 #include "table.h"
 

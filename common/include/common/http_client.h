@@ -45,9 +45,6 @@ struct ClientOptions {
   std::string proxy_url;
   std::string proxy_username;
   std::string proxy_password;
-  // PEM client certificate chain and its key, presented for mutual TLS (both empty: none).
-  std::string cert_file;
-  std::string key_file;
 };
 
 using HeaderList = std::vector<std::pair<std::string, std::string>>;
