@@ -68,8 +68,19 @@ void TrustState::WarnExpiring(int64_t now, std::chrono::seconds warn_before,
       common::LogWarn(what + (at <= now ? " expired at " : " expires at ") + common::FormatRfc3339(at));
     }
   };
-  // The earliest of the CAs' expiry and the revocation lists' next update.
-  warn("the trust bundle (a CA certificate or a revocation list)", bundle().ExpiresAt());
+  common::pki::TrustBundle b = bundle();
+  for (const std::string& ca : b.ca_pems) {
+    if (auto at = common::CertNotAfter(ca); at.ok()) warn("an estate CA certificate", *at);
+  }
+  // The central signs its revocation lists anew at half their validity: one
+  // with less than a quarter left has missed its renewals (the central, or
+  // on a relay the upstream, has not been heard from).
+  for (const auto& crl : b.crls) {
+    if (crl.next_update - now < (crl.next_update - crl.this_update) / 4) {
+      common::LogWarn("revocation list " + std::to_string(crl.number) + " has not been renewed; it expires at " +
+                      common::FormatRfc3339(crl.next_update));
+    }
+  }
   warn("this beacon's certificate (" + own.serial + ")", own.not_after);
 }
 

@@ -142,6 +142,13 @@ StatusOr<PeerIdentity> IdentityFromPem(std::string_view pem) {
   return Identify(cert.get());
 }
 
+StatusOr<int64_t> CertNotAfter(std::string_view pem) {
+  ASSIGN_OR_RETURN(X509Ptr cert, FirstPem(pem));
+  int64_t t = 0;
+  if (!ToUnix(X509_get0_notAfter(cert.get()), &t)) return InvalidArgument("the certificate's validity dates cannot be read");
+  return t;
+}
+
 StatusOr<std::string> CertKeySha256(std::string_view pem) {
   ASSIGN_OR_RETURN(X509Ptr cert, FirstPem(pem));
   return KeyDigest(cert.get());

@@ -58,5 +58,7 @@ StatusOr<PeerIdentity> IdentityFromPem(std::string_view pem);
 // certificate of a PEM text, any certificate (a CA's too): how a CA is
 // named in the store (IssuedCertRow::issuer_sha256) and in a CRL.
 StatusOr<std::string> CertKeySha256(std::string_view pem);
+// notAfter (unix seconds) of the first certificate of a PEM text, any certificate.
+StatusOr<int64_t> CertNotAfter(std::string_view pem);
 
 }  // namespace common
