@@ -126,7 +126,11 @@ struct Fixture {
   bool Exists(const std::string& name) const { return common::ReadFile(File(name)).ok(); }
   // A certificate for the key of the last request sent, naming `who`.
   std::string Issue(const std::string& who, std::chrono::seconds validity = std::chrono::hours(24 * 90)) {
-    auto cert = ca->Issue(beacon.LastCsr().public_key_der, common::PeerKind::kDevice, who, {}, validity, Now());
+    return IssueFor(beacon.LastCsr(), who, validity);
+  }
+  std::string IssueFor(const pki::CsrInfo& csr, const std::string& who,
+                       std::chrono::seconds validity = std::chrono::hours(24 * 90)) {
+    auto cert = ca->Issue(csr.public_key_der, common::PeerKind::kDevice, who, {}, validity, Now());
     REQUIRE(cert.ok());
     return cert->pem;
   }
@@ -346,6 +350,7 @@ TEST_CASE("identity: renewal goes through the upload path, one step per round, a
   CHECK(csr.key_sha256 == *pki::KeySha256(f.Read("key.pem.new")));
 
   // Next round: one GET, not decided yet.
+  const pki::CsrInfo renew_csr = f.beacon.LastCsr();
   f.beacon.requests.clear();
   f.beacon.script = {{202}};
   r = id->RenewStep(f.beacon, check_in, due);
@@ -362,7 +367,7 @@ TEST_CASE("identity: renewal goes through the upload path, one step per round, a
 
   // The answer: the new pair in place.
   const std::string new_key = f.Read("key.pem.new");
-  f.beacon.script = {{200, f.Issue(f.device)}};
+  f.beacon.script = {{200, f.IssueFor(renew_csr, f.device)}};
   r = id->RenewStep(f.beacon, check_in, due);
   REQUIRE(r.ok());
   CHECK(*r);
