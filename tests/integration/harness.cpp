@@ -204,8 +204,9 @@ Estate::Cert Estate::IssueBeacon(const std::string& name, const std::string& hos
 }
 
 Estate::Cert Estate::IssueDevice(const std::string& device_id) {
-  Ctl({"device", "issue", device_id, "--out", pki});
-  return {pki + "/" + device_id + ".pem", pki + "/" + device_id + ".key"};
+  Cert cert{pki + "/" + device_id + ".pem", pki + "/" + device_id + ".key"};
+  if (!fs::exists(cert.cert)) Ctl({"device", "issue", device_id, "--out", pki});
+  return cert;
 }
 
 CommandResult Estate::PolicyCommand(const std::vector<std::string>& args) {

@@ -79,6 +79,7 @@ class Estate {
     std::string key;
   };
   Cert IssueBeacon(const std::string& name, const std::string& host = "127.0.0.1");
+  // The device's certificate, issued on the first call.
   Cert IssueDevice(const std::string& device_id);
   // Runs `beaconctl --data-dir CENTRAL ARGS...`, which must succeed.
   CommandResult Ctl(const std::vector<std::string>& args);

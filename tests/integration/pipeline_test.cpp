@@ -29,10 +29,13 @@ std::string QueuedUploadId(const std::string& output) {
   return "";
 }
 
-std::unique_ptr<common::HttpClient> Http(int port, const std::string& ca) {
+// A connection as the device (or beacon) `cert` names.
+std::unique_ptr<common::HttpClient> Http(int port, const std::string& ca, const Estate::Cert& cert) {
   common::ClientOptions o;
   o.url = "https://127.0.0.1:" + std::to_string(port);
   o.ca_file = ca;
+  o.cert_file = cert.cert;
+  o.key_file = cert.key;
   auto c = common::HttpClient::Create(o);
   REQUIRE(c.ok());
   return std::move(c).value();
@@ -111,10 +114,11 @@ TEST_CASE("an unchanged manifest is answered 304, at the relay and at the centra
   e.StartCentral();
   e.StartDmz();
   std::string device = common::NewUuid();
+  const Estate::Cert cert = e.IssueDevice(device);
   common::HeaderList headers{{proto::kDeviceHeader, device}, {proto::kClientVersionHeader, "test-1"}};
   for (int port : {e.dmz_port, e.central_port}) {
     INFO(port);
-    auto http = Http(port, e.pki + "/ca.pem");
+    auto http = Http(port, e.pki + "/ca.pem", cert);
     auto first = http->Get(proto::ManifestPath(device), headers);
     REQUIRE(first.ok());
     CHECK(first->status == 200);
@@ -128,13 +132,20 @@ TEST_CASE("an unchanged manifest is answered 304, at the relay and at the centra
     REQUIRE(second.ok());
     CHECK(second->status == 304);
     CHECK(second->body.empty());
-    // A device may only ask for its own manifest.
-    auto other = http->Get(proto::ManifestPath(common::NewUuid()), headers);
+    // A device may only ask for its own manifest: the path must match its
+    // header (400), and both must name the device of its certificate (403).
+    const std::string other_id = common::NewUuid();
+    auto other = http->Get(proto::ManifestPath(other_id), headers);
     CHECK(other->status == 400);
+    auto as_other = Http(port, e.pki + "/ca.pem", cert)
+                        ->Get(proto::ManifestPath(other_id), {{proto::kDeviceHeader, other_id}});
+    REQUIRE(as_other.ok());
+    CHECK(as_other->status == 403);
+    CHECK(as_other->body == "error: this certificate is for another device\n");
   }
   // A relay repairs a cached policy file that rotted on its disk.
   {
-    auto manifest = Http(e.dmz_port, e.pki + "/ca.pem")->Get(proto::ManifestPath(device), headers);
+    auto manifest = Http(e.dmz_port, e.pki + "/ca.pem", cert)->Get(proto::ManifestPath(device), headers);
     REQUIRE(manifest.ok());
     std::smatch m;
     REQUIRE(std::regex_search(manifest->body, m, std::regex("sha256=\"([0-9a-f]{64})\"")));
@@ -142,7 +153,7 @@ TEST_CASE("an unchanged manifest is answered 304, at the relay and at the centra
     std::string cached = e.dir + "/dmz/policy-cache/files/" + sha;
     REQUIRE(std::filesystem::exists(cached));
     harness::WriteText(cached, "rotten bytes");
-    auto file = Http(e.dmz_port, e.pki + "/ca.pem")->Get(proto::FilePath(sha), headers);
+    auto file = Http(e.dmz_port, e.pki + "/ca.pem", cert)->Get(proto::FilePath(sha), headers);
     REQUIRE(file.ok());
     CHECK(file->status == 200);
     CHECK(common::Sha256Hex(file->body) == sha);
@@ -163,7 +174,8 @@ TEST_CASE("an upload with a wrong digest is refused and nothing is stored") {
   e.StartDmz();
   std::string device = common::NewUuid(), upload = common::NewUuid();
   std::string body = "this body does not match its digest";
-  auto http = Http(e.dmz_port, e.pki + "/ca.pem");
+  const Estate::Cert cert = e.IssueDevice(device);
+  auto http = Http(e.dmz_port, e.pki + "/ca.pem", cert);
   common::HeaderList headers{{proto::kDeviceHeader, device},
                              {proto::kContentSha256Header, common::Sha256Hex("something else")}};
   auto source = [&](uint64_t off, uint64_t len) -> common::StatusOr<std::string> { return body.substr(off, len); };
@@ -186,7 +198,7 @@ TEST_CASE("an upload with a wrong digest is refused and nothing is stored") {
   // Let the relay hand its copy on first: a PUT of an id the central is still
   // receiving would (rightly) get 503.
   REQUIRE(WaitUntil([&] { return CountFiles(e.dir + "/dmz/spool/ready") == 0; }, seconds(10)));
-  auto central = Http(e.central_port, e.pki + "/ca.pem");
+  auto central = Http(e.central_port, e.pki + "/ca.pem", cert);
   auto dup2 = central->Put(proto::UploadPath(device, "logs", upload), headers, body.size(), source, "application/octet-stream");
   REQUIRE(dup2.ok());
   CHECK((dup2->status == 200 || dup2->status == 201));
@@ -202,6 +214,10 @@ TEST_CASE("the real beacon refuses malformed uploads before reading them and sto
   e.StartCentral();
   e.StartDmz();
   std::string device = common::NewUuid();
+  const Estate::Cert cert = e.IssueDevice(device);
+  testing_support::TlsConn::Options as_device;
+  as_device.cert_file = cert.cert;
+  as_device.key_file = cert.key;
   std::string path = proto::UploadPath(device, "inventory", common::NewUuid());
   std::string base = "Host: 127.0.0.1\r\nX-Beacon-Device: " + device + "\r\nX-Beacon-Content-SHA256: " +
                      common::Sha256Hex("hello") + "\r\n";
@@ -225,7 +241,7 @@ TEST_CASE("the real beacon refuses malformed uploads before reading them and sto
   };
   for (const auto& c : cases) {
     INFO(c.name);
-    auto r = testing_support::TlsExchange(e.dmz_port, c.request);
+    auto r = testing_support::TlsExchange(e.dmz_port, as_device, c.request);
     CHECK(testing_support::FirstStatus(r.data) == c.status);
   }
   CHECK(CountFiles(e.dir + "/dmz/spool/ready") == 0);
@@ -274,14 +290,21 @@ TEST_CASE("a client refuses a beacon whose certificate it cannot verify") {
     INFO(run.output);
     CHECK(run.exit_code == 1);
     CHECK(run.output.find("not verified") != std::string::npos);
-    CHECK(CountFiles(e.dir + "/client/outbox/ready") == 1);  // kept for a trustworthy beacon
+    // Nothing, not even the enrollment request and its secret, went to a
+    // beacon it could not verify; the request waits for a trustworthy one.
+    CHECK(run.output.find("enrollment:       waiting since") != std::string::npos);
+    CHECK(std::filesystem::exists(e.dir + "/client/identity/request"));
+    CHECK(CountFiles(e.dir + "/central/spool/ready") == 0);
+    CHECK(harness::ReadText(e.dir + "/central.log").find("stored enroll") == std::string::npos);
   }
   SECTION("wrong host name") {
     int port = harness::FreePort();
+    // A beacon certificate of the estate, for another host name.
+    const Estate::Cert wrong_cert = e.IssueBeacon("wrong", "wrong.example");
     harness::WriteText(e.dir + "/wrong.conf",
                        "name = wrong\nlisten_host = 127.0.0.1\nlisten_port = " + std::to_string(port) +
-                           "\ntls_cert = " + e.certs + "/wrong-host/server.pem\ntls_key = " + e.certs +
-                           "/wrong-host/server.key\nca_file = " + e.certs + "/ca.pem\ndata_dir = " + e.dir +
+                           "\ntls_cert = " + wrong_cert.cert + "\ntls_key = " + wrong_cert.key +
+                           "\nca_file = " + e.pki + "/ca.pem\ndata_dir = " + e.dir +
                            "/wrong\nupstream = https://127.0.0.1:" + std::to_string(e.central_port) + "\nspool_min_free = 0\n");
     harness::Process wrong({BEACON_BIN, "--config", e.dir + "/wrong.conf"}, e.dir + "/wrong.log");
     REQUIRE(harness::WaitForBeacon(port));
@@ -297,8 +320,9 @@ TEST_CASE("a client refuses a beacon whose certificate it cannot verify") {
 TEST_CASE("a full spool answers 503, a short disk 507, both with Retry-After") {
   Estate e;  // no central: everything stays in the relay's spool
   e.StartDmz("spool_max_size = 20K\nretry_after = 17s\ncheckin_flush_interval = 1h\n");
-  auto http = Http(e.dmz_port, e.pki + "/ca.pem");
   std::string device = common::NewUuid();
+  const Estate::Cert cert = e.IssueDevice(device);
+  auto http = Http(e.dmz_port, e.pki + "/ca.pem", cert);
   std::string body(8000, 'u');
   auto source = [&](uint64_t off, uint64_t len) -> common::StatusOr<std::string> { return body.substr(off, len); };
   common::HeaderList headers{{proto::kDeviceHeader, device}, {proto::kContentSha256Header, common::Sha256Hex(body)}};
@@ -319,7 +343,7 @@ TEST_CASE("a full spool answers 503, a short disk 507, both with Retry-After") {
   e.StopDmz();
   e.StartDmz("spool_min_free = 1000000G\nspool_max_size = 1G\n");
   size_t before = CountFiles(e.dir + "/dmz/spool/ready");  // the uploads and any check-in batch
-  auto http2 = Http(e.dmz_port, e.pki + "/ca.pem");
+  auto http2 = Http(e.dmz_port, e.pki + "/ca.pem", cert);
   auto short_disk = http2->Put(proto::UploadPath(device, "usage", common::NewUuid()), headers, body.size(), source,
                                "application/octet-stream");
   REQUIRE(short_disk.ok());
@@ -332,6 +356,10 @@ TEST_CASE("too many uploads at once get 503 with Retry-After") {
   Estate e;
   e.StartDmz("max_concurrent_uploads = 1\nretry_after = 9s\ncheckin_flush_interval = 1h\n");
   std::string device = common::NewUuid();
+  const Estate::Cert cert = e.IssueDevice(device);
+  testing_support::TlsConn::Options as_device;
+  as_device.cert_file = cert.cert;
+  as_device.key_file = cert.key;
   std::string body(1000, 's');
   std::string head = "PUT " + proto::UploadPath(device, "usage", common::NewUuid()) +
                      " HTTP/1.1\r\nHost: x\r\nX-Beacon-Device: " + device + "\r\nX-Beacon-Content-SHA256: " +
@@ -340,10 +368,10 @@ TEST_CASE("too many uploads at once get 503 with Retry-After") {
   std::vector<std::string> pieces{head};
   for (int i = 0; i < 20; ++i) pieces.push_back(body.substr(i * 50, 50));
   testing_support::RawExchange slow;
-  std::thread sender([&] { slow = testing_support::TlsExchange(e.dmz_port, pieces, 3000); });
+  std::thread sender([&] { slow = testing_support::TlsExchange(e.dmz_port, as_device, pieces, 3000); });
   // The slot is taken once the slow body is being written to incoming/.
   REQUIRE(WaitUntil([&] { return CountFiles(e.dir + "/dmz/spool/incoming") == 1; }, seconds(10)));
-  auto http = Http(e.dmz_port, e.pki + "/ca.pem");
+  auto http = Http(e.dmz_port, e.pki + "/ca.pem", cert);
   auto source = [&](uint64_t off, uint64_t len) -> common::StatusOr<std::string> { return body.substr(off, len); };
   common::HeaderList headers{{proto::kDeviceHeader, device}, {proto::kContentSha256Header, common::Sha256Hex(body)}};
   auto busy = http->Put(proto::UploadPath(device, "usage", common::NewUuid()), headers, body.size(), source,
@@ -428,10 +456,11 @@ TEST_CASE("a client fails over to the next beacon and returns to the preferred o
         std::string::npos);
 
   // The preferred beacon comes up: the client goes back to it.
+  const Estate::Cert preferred_cert = e.IssueBeacon("preferred");
   harness::WriteText(e.dir + "/preferred.conf",
                      "name = preferred\nlisten_host = 127.0.0.1\nlisten_port = " + std::to_string(preferred_port) +
-                         "\ntls_cert = " + e.certs + "/server.pem\ntls_key = " + e.certs + "/server.key\nca_file = " +
-                         e.certs + "/ca.pem\ndata_dir = " + e.dir + "/preferred\nupstream = https://127.0.0.1:" +
+                         "\ntls_cert = " + preferred_cert.cert + "\ntls_key = " + preferred_cert.key + "\nca_file = " +
+                         e.pki + "/ca.pem\ndata_dir = " + e.dir + "/preferred\nupstream = https://127.0.0.1:" +
                          std::to_string(e.central_port) + "\nspool_min_free = 0\nkeep_alive_timeout = 2s\n");
   harness::Process preferred({BEACON_BIN, "--config", e.dir + "/preferred.conf"}, e.dir + "/preferred.log");
   REQUIRE(harness::WaitForBeacon(preferred_port));

@@ -56,10 +56,13 @@ std::string Body(size_t size, uint64_t seed) {
   return out;
 }
 
-common::StatusOr<std::unique_ptr<common::HttpClient>> Http(int port, const std::string& ca) {
+// A connection as the device `cert` names.
+common::StatusOr<std::unique_ptr<common::HttpClient>> Http(int port, const std::string& ca, const Estate::Cert& cert) {
   common::ClientOptions o;
   o.url = "https://127.0.0.1:" + std::to_string(port);
   o.ca_file = ca;
+  o.cert_file = cert.cert;
+  o.key_file = cert.key;
   o.connect_timeout_s = 3;
   o.read_timeout_s = 10;
   o.write_timeout_s = 10;
@@ -80,9 +83,9 @@ common::StatusOr<common::HttpResult> PutLogs(common::HttpClient& http, const std
 }
 
 // PUTs one upload to a beacon and requires the answer `status`.
-void Upload(const Estate& e, int port, const std::string& device, const std::string& upload,
+void Upload(Estate& e, int port, const std::string& device, const std::string& upload,
             const std::string& body, int status = 201) {
-  auto http = Http(port, e.pki + "/ca.pem");
+  auto http = Http(port, e.pki + "/ca.pem", e.IssueDevice(device));
   REQUIRE(http.ok());
   auto res = PutLogs(**http, device, upload, body);
   INFO("PUT " << device << "_" << upload);
@@ -164,12 +167,18 @@ TEST_CASE("kill -9 of the relay ten times during uploads: each acknowledged uplo
   std::mutex mu;
   std::map<Key, std::string> acked;  // -> SHA-256 of the body; guarded by mu
   std::vector<std::thread> uploaders;
+  std::vector<std::string> devices;
+  std::vector<Estate::Cert> certs;
+  for (int t = 0; t < kUploaders; ++t) {
+    devices.push_back(common::NewUuid());
+    certs.push_back(e.IssueDevice(devices.back()));
+  }
   for (int t = 0; t < kUploaders; ++t) {
     uploaders.emplace_back([&, t] {
       // One device per thread. A device sends each upload until a beacon
       // acknowledges it (the same id again after a failure, as the client's
       // outbox does), then the next with a fresh id.
-      const std::string device = common::NewUuid();
+      const std::string device = devices[t];
       std::mt19937_64 rng(static_cast<uint64_t>(t) * 7919 + 1);
       std::unique_ptr<common::HttpClient> http;
       while (!stop) {
@@ -180,7 +189,7 @@ TEST_CASE("kill -9 of the relay ten times during uploads: each acknowledged uplo
         const std::string body = Body(size, rng());
         while (!stop) {
           if (!http) {
-            auto created = Http(e.dmz_port, e.pki + "/ca.pem");
+            auto created = Http(e.dmz_port, e.pki + "/ca.pem", certs[t]);
             if (created.ok()) http = std::move(created).value();
           }
           auto res = http ? PutLogs(*http, device, upload, body)
