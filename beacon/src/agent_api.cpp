@@ -378,10 +378,6 @@ std::unique_ptr<common::BodySink> AgentApi::Receive(common::SpoolMeta meta, Http
   }
 }
 
-}  // namespace beacon
-
-namespace beacon {
-
 // An enrollment request is received like an upload (spooled durably, then
 // relayed or decided by the importer), without a client certificate. Only
 // a beacon relaying it may say where and when it was first received.
