@@ -461,7 +461,7 @@ TEST_CASE("enrollment: a wrong, expired, revoked or used-up secret is refused wi
   CHECK(SecretRow(e, once).max_uses == 1);
 }
 
-TEST_CASE("enrollment: in approval mode a request waits for the administrator; a denied one stays denied") {
+TEST_CASE("enrollment: in approval mode a request waits for the administrator, and a denied one stays denied") {
   Estate e;
   e.StartCentral("enroll_approval = true\n");
   e.StartDmz();
@@ -957,7 +957,7 @@ TEST_CASE("rollover: a client offline during a CA rollover renews onto the new C
 
 // ---- clones ---------------------------------------------------------------
 
-TEST_CASE("clone: a second key for an enrolled device id is refused and reported; the genuine device keeps working") {
+TEST_CASE("clone: a second key for an enrolled device id is refused and reported, and the genuine device keeps working") {
   Estate e;
   e.StartCentral();
   e.StartDmz();
