@@ -647,6 +647,10 @@ TEST_CASE("mtls: a device certificate acts only for its own device, with no rela
        "this certificate is for another device"},
       {"X-Beacon-Via", PutRequest(device, "logs", u2, "hidden", "X-Beacon-Via: dmz\r\n"), u2,
        "relay headers are accepted from beacons only"},
+      {"X-Beacon-Via on a manifest",
+       "GET " + proto::ManifestPath(device) + " HTTP/1.1\r\nHost: 127.0.0.1\r\nX-Beacon-Device: " + device +
+           "\r\nX-Beacon-Via: dmz\r\nConnection: close\r\n\r\n",
+       "", "relay headers are accepted from beacons only"},
       {"X-Beacon-Received-At", PutRequest(device, "logs", u3, "dated", "X-Beacon-Received-At: 1000000000\r\n"), u3,
        "relay headers are accepted from beacons only"},
       {"check-in batch", PutRequest(device, "checkins", u4, "batch"), u4,
@@ -725,8 +729,23 @@ TEST_CASE("revocation: a revoked device is refused by the central and down a cha
     CHECK(Ask(port, as_device, manifest).status == 200);
   }
 
+  // A connection kept alive across the revocation (checked per request).
+  TlsConn kept(e.central_port, as_device);
+  REQUIRE(kept.ok());
+  const std::string keep_alive = "GET " + proto::ManifestPath(device) + " HTTP/1.1\r\nHost: 127.0.0.1\r\nX-Beacon-Device: " +
+                                 device + "\r\n\r\n";
+  REQUIRE(kept.Send(keep_alive));
+  REQUIRE(testing_support::FirstStatus(kept.Read(300).data) == 200);
+
   auto revoke = e.Ctl({"device", "revoke", device});
   CHECK(Contains(revoke.output, "revoked 1 certificate(s) of device " + device));
+  CHECK(WaitUntil(
+      [&] {
+        if (!kept.Send(keep_alive)) return false;
+        auto r = kept.Read(300);
+        return testing_support::FirstStatus(r.data) == 403 && Contains(r.data, "certificate revoked");
+      },
+      seconds(10)));
   auto revoked_row = CertificatesOf(e, device);
   REQUIRE(revoked_row.size() == 1);
   CHECK(revoked_row[0].revoked_at > 0);
