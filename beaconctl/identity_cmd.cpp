@@ -138,6 +138,7 @@ IdentityCommand::IdentityCommand(CLI::App& app) {
   enroll_pending_ = enroll_->add_subcommand("pending", "requests waiting for approval");
   enroll_approve_ = enroll_->add_subcommand("approve", "issue the certificate of a pending request");
   enroll_approve_->add_option("REQUEST", id_, "the request id")->required();
+  enroll_approve_->add_option("--validity", validity_, "how long the certificate is valid (default 90d, as the central's device_cert_validity)");
   enroll_deny_ = enroll_->add_subcommand("deny", "refuse a pending request for good");
   enroll_deny_->add_option("REQUEST", id_, "the request id")->required();
   enroll_clones_ = enroll_->add_subcommand("clones", "devices with enrollments refused because of another key");
@@ -275,10 +276,9 @@ Status IdentityCommand::Run(const std::string& data_dir, const std::string& stor
     return Status::Ok();
   }
   if (enroll_approve_->parsed() || enroll_deny_->parsed()) {
-    // Approval issues with the central's default device_cert_validity.
-    auto e = enroll_approve_->parsed()
-                 ? store->ApproveEnrollment(id_, Now(), beacon::DeviceIssuer(data_dir, std::chrono::hours(24 * 90)))
-                 : store->DenyEnrollment(id_, Now());
+    ASSIGN_OR_RETURN(auto validity, Duration(validity_, "90d"));
+    auto e = enroll_approve_->parsed() ? store->ApproveEnrollment(id_, Now(), beacon::DeviceIssuer(data_dir, validity))
+                                       : store->DenyEnrollment(id_, Now());
     RETURN_IF_ERROR(e.status());
     PrintEnrollments({*e}, out);
     return Status::Ok();

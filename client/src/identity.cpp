@@ -64,6 +64,7 @@ StatusOr<std::string> RequestBody(const std::string& key_pem, const std::string&
 std::string Reason(const std::string& body) {
   std::string r = body.substr(0, 256);
   if (r.rfind("error: ", 0) == 0) r = r.substr(7);
+  if (r.rfind("enrollment refused: ", 0) == 0) r = r.substr(20);
   while (!r.empty() && (r.back() == '\n' || r.back() == '\r' || r.back() == ' ')) r.pop_back();
   return r.empty() ? "no reason given" : common::Printable(r);
 }

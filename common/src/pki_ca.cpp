@@ -226,7 +226,10 @@ StatusOr<IssuedCert> CertAuthority::Issue(const std::string& public_key_der, Pee
                                           const std::vector<std::string>& hosts, std::chrono::seconds validity,
                                           int64_t now) {
   if (validity.count() <= 0) return InvalidArgument("certificate validity must be positive");
-  int64_t not_before = now - kBackdate;
+  // Backdated for clocks a little behind, but by no more than a tenth of
+  // the validity: a short-lived certificate must not start half used up
+  // (clients renew when a third of notAfter - notBefore is left).
+  int64_t not_before = now - std::min<int64_t>(kBackdate, validity.count() / 10);
   if (impl_->not_after <= not_before) return FailedPrecondition("the CA has expired");
   // Never past the CA's own expiry (and no overflow for a huge validity).
   int64_t not_after = validity.count() >= impl_->not_after - now ? impl_->not_after : now + validity.count();
