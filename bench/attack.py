@@ -16,7 +16,10 @@ modes:
                 does, but from many source addresses)
   slow-body     TLS; a valid upload request (PUT /v1/devices/<uuid>/uploads/logs/<uuid>
                 with X-Beacon-Device, X-Beacon-Content-SHA256 and Content-Length:
-                --body-size), then one body byte every --interval seconds
+                --body-size), then one body byte every --interval seconds.
+                Uploads need mutual TLS: with --cert/--key/--device the attacker
+                holds a device's key (a stolen machine) and uploads as that
+                device; without, every request is refused (401) before its body
   idle-tcp      TCP connect, then nothing
   idle-tls      TCP connect and TLS handshake, then nothing
 
@@ -30,6 +33,9 @@ options:
   --body-size N    slow-body: Content-Length (default 65536)
   --reopen S       delay before a closed connection is opened again (default 1)
   --ramp N         connections opened per second while ramping up (default 1000)
+  --cert F --key F a client certificate (and key) to present in every handshake
+  --device ID      slow-body: the device the uploads are for (that of --cert);
+                   default: a random one per request
 
 Prints a progress line to stderr every 5 s and one summary line at the end:
   ATTACK mode= conns= seconds= opened= handshakes= closed_by_server= max_open=
@@ -67,11 +73,13 @@ class Stats:
                     self.bytes, fmt(self.answers), fmt(self.errors)))
 
 
-def tls_context():
+def tls_context(args):
     # The attacker does not verify the certificate: it wants the server's work, not its identity.
     ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
     ctx.check_hostname = False
     ctx.verify_mode = ssl.CERT_NONE
+    if args.cert:
+        ctx.load_cert_chain(args.cert, args.key)
     return ctx
 
 
@@ -93,7 +101,7 @@ async def watch_answer(reader, stats):
 
 def request_head(args, n):
     if args.mode == "slow-body":
-        dev, upload = str(uuid.uuid4()), str(uuid.uuid4())
+        dev, upload = args.device or str(uuid.uuid4()), str(uuid.uuid4())
         return ("PUT /v1/devices/%s/uploads/logs/%s HTTP/1.1\r\nHost: %s\r\n"
                 "X-Beacon-Device: %s\r\nX-Beacon-Client-Version: bench-attack\r\n"
                 "X-Beacon-Content-SHA256: %s\r\nContent-Type: application/octet-stream\r\n"
@@ -122,7 +130,7 @@ async def one_connection(args, stats, source, n, stop_at):
     stats.opened += 1
     try:
         reader, writer = await asyncio.wait_for(asyncio.open_connection(
-            TARGET, args.port, ssl=tls_context() if use_tls else None,
+            TARGET, args.port, ssl=args.tls_context if use_tls else None,
             server_hostname=TARGET if use_tls else None,
             local_addr=(source, 0), ssl_handshake_timeout=30 if use_tls else None), timeout=35)
     except (OSError, ssl.SSLError, asyncio.TimeoutError) as e:
@@ -238,7 +246,13 @@ def main():
     p.add_argument("--body-size", type=int, default=65536)
     p.add_argument("--reopen", type=float, default=1.0)
     p.add_argument("--ramp", type=float, default=1000.0)
+    p.add_argument("--cert")
+    p.add_argument("--key")
+    p.add_argument("--device")
     args = p.parse_args()
+    if bool(args.cert) != bool(args.key):
+        sys.exit("attack.py: --cert and --key go together")
+    args.tls_context = tls_context(args)
     if not ipaddress.IPv4Address(args.source_base).is_loopback:
         sys.exit("attack.py: --source-base must be a loopback address")
     soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)

@@ -39,13 +39,19 @@
 #   slow-headers  the same from SOURCES addresses (bench/attack.py)
 #   slow-body     CONNS valid uploads (PUT /v1/devices/<uuid>/uploads/logs/<uuid>,
 #                 X-Beacon-Device, X-Beacon-Content-SHA256, Content-Length: 65536),
-#                 one body byte every 2 s
+#                 one body byte every 2 s, by an attacker holding a device's key
+#                 (a stolen machine: device 1's certificate, its own device id);
+#                 without a certificate an upload is refused (401) before its
+#                 body, so an anonymous slow body is no attack any more
 #   idle-tcp      CONNS TCP connections that send nothing
 #   idle-tls      CONNS TLS connections that complete the handshake, then send nothing
 # The beacon is a central (store = sqlite) with its defaults, as bench/run.sh
 # starts it. nginx has one worker, keepalive_timeout 5s (the beacon's default)
 # and its own defaults otherwise (client_header_timeout and
-# client_body_timeout 60s, large_client_header_buffers 4 8k).
+# client_body_timeout 60s, large_client_header_buffers 4 8k). Both ask every
+# client for a certificate from the estate CA (the beacon always does; nginx
+# with ssl_verify_client optional); the attackers other than slow-body present
+# none, as anyone on the internet.
 set -euo pipefail
 
 me=attack.sh
@@ -98,12 +104,15 @@ tmp=$(mktemp -d /tmp/beacon-attack.XXXXXX)
 cleanup_dirs+=("$tmp")
 bench_trap
 make_certs_and_policy "$tmp"
+# The estate CA, the central's certificate and device 1's (slow-body's and the check's).
+make_identities 1 central
+nginx_verify=optional
 
-# A real upload proves the route and headers that slow-body imitates.
+# A real upload proves the route, headers and certificate that slow-body imitates.
 check_body=$tmp/check.bin
 head -c 4096 /dev/urandom >"$check_body"
 check_sha=$(sha256sum "$check_body" | cut -d' ' -f1)
-check_dev=c0000000-0000-4000-8000-000000000001
+check_dev=$(bench_device 1)
 
 # ---- servers ----
 server_pid=""
@@ -122,7 +131,8 @@ ${NGINX_EXTRA}"
     server_pid=$nginx_pid
   fi
   local got
-  got=$(curl -sS -o /dev/null -w '%{http_code}' --cacert "$ca" -X PUT -H "X-Beacon-Device: $check_dev" \
+  got=$(curl -sS -o /dev/null -w '%{http_code}' --cacert "$ca" --cert "$(device_pem 1)" --key "$(device_key 1)" \
+    -X PUT -H "X-Beacon-Device: $check_dev" \
     -H "X-Beacon-Content-SHA256: $check_sha" --data-binary "@$check_body" \
     "https://127.0.0.1:$port/v1/devices/$check_dev/uploads/logs/00000000-0000-4000-8000-000000000001")
   [[ $got == 201 ]] || die "$1: a check upload answered $got, expected 201"
@@ -146,6 +156,10 @@ start_attack() {  # ATTACK FILE
         taskset -c "$CLIENT_CPU" slowhttptest -H -c "$CONNS" -r 500 \
         -i 2 -x 24 -p "$PROBE_TIMEOUT" -l "$dur_s" -g -o "$(basename "$2" .txt)" \
         -u "https://127.0.0.1:$port/v1/ping") >"$2" 2>&1 &
+      ;;
+    slow-body)
+      "${py[@]}" "$1" "$port" --conns "$CONNS" --seconds "$dur_s" --sources "$SOURCES" \
+        --interval 2 --cert "$(device_pem 1)" --key "$(device_key 1)" --device "$check_dev" >"$2" 2>&1 &
       ;;
     *)
       "${py[@]}" "$1" "$port" --conns "$CONNS" --seconds "$dur_s" --sources "$SOURCES" \

@@ -86,6 +86,13 @@ bench_trap
 ms_now() { date +%s%3N; }
 
 make_certs_and_policy "$tmp"
+# The estate CA and the beacons' certificates: the central's (nginx serves
+# it too), the relay's, and "load", which curl presents: it uploads for
+# 5,000 devices, which only a beacon certificate may do (docs/identity.md).
+make_identities 0 central relay load
+# nginx, as an upstream, insists on a client certificate as the central does
+# (the relay presents its own).
+nginx_verify=on
 
 # ---- helpers in Python (written here so the bench stays one file) ----
 
@@ -148,7 +155,7 @@ for i in range(1, count + 1):
     cfg.write('url = "https://@HOSTPORT@/v1/devices/%s/uploads/inventory/%s"\n'
               'upload-file = "%s"\nheader = "X-Beacon-Device: %s"\n'
               'header = "X-Beacon-Content-SHA256: %s"\nheader = "Content-Type: application/gzip"\n'
-              'cacert = "@CA@"\nhttp1.1\nsilent\nshow-error\noutput = "/dev/null"\n'
+              'cacert = "@CA@"\ncert = "@CERT@"\nkey = "@KEY@"\nhttp1.1\nsilent\nshow-error\noutput = "/dev/null"\n'
               'write-out = "%%{http_code} %%{num_connects}\\n"\n'
               % (device, upload, path, device, sha))
 print("packages=%d body_bytes_mean=%d" % (n, total // count))
@@ -270,7 +277,8 @@ warm_dev=c0000000-0000-4000-8000-000000000001
 
 curl_cfg() {  # PORT -> path of a curl config for that port
   local f=$tmp/curl-$1.cfg
-  [[ -f $f ]] || sed -e "s|@HOSTPORT@|127.0.0.1:$1|" -e "s|@CA@|$ca|" "$shm/curl.cfg" >"$f"
+  [[ -f $f ]] || sed -e "s|@HOSTPORT@|127.0.0.1:$1|" -e "s|@CA@|$ca|" -e "s|@CERT@|$pki/load.pem|" \
+    -e "s|@KEY@|$pki/load.key|" "$shm/curl.cfg" >"$f"
   echo "$f"
 }
 
@@ -283,6 +291,7 @@ launch_central() {  # DATA PORT LOG [fresh]
   if [[ ${4:-} == fresh ]]; then
     rm -rf "$data"
     mkdir -p "$data"
+    cp -a "$estate/ca" "$data/ca"  # the CA that issued the certificates (lib.sh make_identities)
     "$ctl_bin" --data-dir "$data" --policy-dir "$tmp/policy" policy publish -m bench >/dev/null
   fi
   { beacon_conf central "$port" "$data"; cat <<EOF
@@ -419,7 +428,7 @@ relay_drain() {
   start_relay "$d/relay" "$relay_port" "$up_port" "$rlog"
 
   # The path works end to end: one upload through the relay to the upstream.
-  s=$(curl -sS -o /dev/null -w '%{http_code}' --cacert "$ca" -X PUT -H "X-Beacon-Device: $warm_dev" \
+  s=$(curl -sS -o /dev/null -w '%{http_code}' --cacert "$ca" "${load_cert[@]}" -X PUT -H "X-Beacon-Device: $warm_dev" \
     -H "X-Beacon-Content-SHA256: $warm_sha" --data-binary "@$warm_body" \
     "https://127.0.0.1:$relay_port/v1/devices/$warm_dev/uploads/logs/00000000-0000-4000-8000-000000000001")
   [[ $s == 201 ]] || { echo "drain.sh: warm-up upload answered $s" >&2; exit 1; }

@@ -63,6 +63,20 @@ build_tlsload() {  # BUILD_DIR
   fi
 }
 
+# Compiles bench/wrk_client_cert.c, the LD_PRELOAD shim through which wrk
+# presents a client certificate (Debian's wrk 4.1 has no option for one).
+# Sets wrk_cert_so.
+build_wrk_cert() {  # BUILD_DIR
+  wrk_cert_so=$1/bench-tools/wrk_client_cert.so
+  if [[ ! -f $wrk_cert_so || $here/wrk_client_cert.c -nt $wrk_cert_so ]]; then
+    mkdir -p "$1/bench-tools"
+    gcc -std=c11 -O2 -Wall -Wextra -shared -fPIC -o "$wrk_cert_so" "$here/wrk_client_cert.c" -ldl -lssl ||
+      die "cannot build bench/wrk_client_cert.c (needs gcc and libssl-dev)"
+  fi
+  ldd "$(command -v wrk)" | grep -q 'libssl\.so' ||
+    die "this wrk is not linked to libssl dynamically: the client-certificate shim cannot reach it"
+}
+
 # ---- processes ----
 
 pids=()       # everything started in the background; bench_cleanup stops it
@@ -165,46 +179,93 @@ sample_rss() {  # PID FILE KILL_MIB
 
 # ---- servers ----
 
-# Waits until GET /v1/ping answers on PORT; fails if PID exits first.
+# Waits until GET /v1/ping answers on PORT; fails if PID exits first. The
+# load generators' certificate is presented: nginx, set up like the beacon,
+# may insist on one (ssl_verify_client on).
 wait_ping() {  # PORT PID LOG
   local i
   for i in $(seq 200); do
-    curl -s -o /dev/null --max-time 2 --cacert "$ca" "https://127.0.0.1:$1/v1/ping" && return 0
+    curl -s -o /dev/null --max-time 2 --cacert "$ca" "${load_cert[@]}" "https://127.0.0.1:$1/v1/ping" && return 0
     kill -0 "$2" 2>/dev/null || { tail -5 "$3" >&2; die "the server exited; see $3"; }
     sleep 0.05
   done
   die "nothing answers on port $1; see $3"
 }
 
-# Certificates (scripts/make-certs.sh: estate CA, ECDSA P-256 server certificate
-# for 127.0.0.1, policy signing key) and the sample policy folder. Sets ca.
+# The policy signing key (scripts/make-certs.sh; the other certificates it
+# makes are not used) and the sample policy folder.
 make_certs_and_policy() {  # DIR
   "$root/scripts/make-certs.sh" "$1/certs" 127.0.0.1 localhost >/dev/null
-  ca=$1/certs/ca.pem
   mkdir -p "$1/policy"
   cp -r "$root"/conf/policy/. "$1/policy/"
 }
 
-# The lines every beacon here has: name, loopback port, certificates, data.
-beacon_conf() {  # NAME PORT DATA (certificates from make_certs_and_policy in $tmp)
+# Bench device ids, as device_id(N) in bench/common.lua.
+bench_device() { printf 'b0000000-0000-4000-8000-%012x' "$1"; }
+
+# The estate's identities, made as scripts/quickstart.sh and docs/identity.md
+# make them, once per script run (each fresh central gets this CA: see
+# start_central):
+#   - the estate CA: `beaconctl ca init` in the template data directory
+#     $tmp/estate (its ca/ folder);
+#   - a beacon certificate for each NAME (`beaconctl beacon issue NAME --host
+#     127.0.0.1 --host localhost`): the servers' own ("central", "relay")
+#     and "load", the one a load generator presents when it acts for many
+#     devices from one process, as a relay does;
+#   - DEVICES device certificates (`beaconctl device issue`) for bench
+#     devices 1..DEVICES (bench_device).
+# Everything goes to $tmp/pki: NAME.pem/.key, <device id>.pem/.key and
+# ca.pem, the trust bundle (relays' ca_file; what clients verify with).
+# Sets pki, ca, estate and load_cert (curl arguments presenting "load"'s
+# certificate, if it was made). Needs ctl_bin (build_beacon).
+make_identities() {  # DEVICES NAME...
+  local devices=$1 name i
+  shift
+  estate=$tmp/estate
+  pki=$tmp/pki
+  rm -rf "$estate" "$pki"
+  mkdir -p "$estate"
+  "$ctl_bin" --data-dir "$estate" ca init --name "Bench Estate CA" >/dev/null
+  for name in "$@"; do
+    "$ctl_bin" --data-dir "$estate" beacon issue "$name" --host 127.0.0.1 --host localhost --out "$pki" >/dev/null
+  done
+  for ((i = 1; i <= devices; i++)); do
+    "$ctl_bin" --data-dir "$estate" device issue "$(bench_device "$i")" --out "$pki" >/dev/null
+  done
+  ca=$pki/ca.pem
+  load_cert=()
+  if [[ -f $pki/load.pem ]]; then load_cert=(--cert "$pki/load.pem" --key "$pki/load.key"); fi
+}
+# The certificate and key files of bench device N (make_identities).
+device_pem() { echo "$pki/$(bench_device "$1").pem"; }
+device_key() { echo "$pki/$(bench_device "$1").key"; }
+
+# The lines every beacon here has: name, loopback port, its beacon
+# certificate (make_identities NAME), the trust bundle, data.
+beacon_conf() {  # NAME PORT DATA
   cat <<EOF
 name = $1
 listen_host = 127.0.0.1
 listen_port = $2
-tls_cert = $tmp/certs/server.pem
-tls_key = $tmp/certs/server.key
+tls_cert = $pki/$1.pem
+tls_key = $pki/$1.key
 ca_file = $ca
 data_dir = $3
 EOF
 }
 
-# A fresh central (store = sqlite, the sample policy published as revision 1)
-# on CPU, with EXTRA config lines appended (one per line); waits until it answers.
+# A fresh central named "central" (store = sqlite, the estate CA of
+# make_identities, the sample policy published as revision 1) on CPU, with
+# EXTRA config lines appended (one per line); waits until it answers.
 # Sets central_pid; the config is kept as DATA.conf.
 start_central() {  # DATA PORT LOG CPU [EXTRA]
   local data=$1 port=$2 log=$3 cpu=$4 extra=${5:-}
   rm -rf "$data"
   mkdir -p "$data"
+  # The CA that issued the certificates. The store starts empty: the
+  # certificates are not recorded in it (so `beaconctl device revoke` would
+  # not find them; nothing here revokes).
+  cp -a "$estate/ca" "$data/ca"
   "$ctl_bin" --data-dir "$data" --policy-dir "$tmp/policy" policy publish -m bench >/dev/null
   { beacon_conf central "$port" "$data"
     echo "store = sqlite"
@@ -219,12 +280,15 @@ start_central() {  # DATA PORT LOG CPU [EXTRA]
   wait_ping "$port" "$central_pid" "$log"
 }
 
-# nginx with one worker: TLS 1.3 with the same certificate, GET /v1/ping
+# nginx with one worker: TLS 1.3 with the central's certificate, GET /v1/ping
 # answered 200, PUT of any upload path stored by dav_methods PUT (temp file,
 # rename, no fsync). nginx allocates its WORKER_CONNECTIONS connection slots
 # at start-up (about 0.5 KiB each), so each script asks for what it needs.
 # EXTRA_HTTP lines go into the http block (keepalive_timeout, limits);
 # EXTRA_SERVER lines into the server block. Writes DIR/nginx.conf.
+# nginx_verify (a variable: "", "optional" or "on") makes it ask for client
+# certificates from the estate CA as the beacon does ("optional": ask, serve
+# without; "on": answer 400 without one); "" asks for none.
 write_nginx_conf() {  # DIR PORT WORKER_CONNECTIONS [EXTRA_HTTP] [EXTRA_SERVER]
   local n=$1 port=$2
   mkdir -p "$n/logs" "$n/body" "$n/uploads"
@@ -247,9 +311,10 @@ http {
 ${4:-}
   server {
     listen 127.0.0.1:$port ssl;
-    ssl_certificate $tmp/certs/server.pem;
-    ssl_certificate_key $tmp/certs/server.key;
+    ssl_certificate $pki/central.pem;
+    ssl_certificate_key $pki/central.key;
     ssl_protocols TLSv1.3;
+$(nginx_verify_lines "    ")
     location = /v1/ping { return 200 "ok\n"; }
     location ~ "^/v1/devices/[0-9a-f-]{36}/uploads/[a-z]+/[0-9a-f-]{36}\$" {
       root $n/uploads;
@@ -262,6 +327,15 @@ ${5:-}
   }
 }
 EOF
+}
+
+# nginx's lines for client certificates (see write_nginx_conf), indented by PREFIX.
+# Like the beacon: the estate CA's certificates (the bundle's CRLs are not
+# checked by either at the handshake), a leaf and at most one intermediate.
+nginx_verify_lines() {  # PREFIX
+  [[ -z ${nginx_verify:-} ]] && return 0
+  printf '%sssl_verify_client %s;\n%sssl_client_certificate %s;\n%sssl_verify_depth 2;\n' \
+    "$1" "$nginx_verify" "$1" "$ca" "$1"
 }
 
 # Starts nginx from DIR/nginx.conf on CPU; waits until it answers. Sets nginx_pid.

@@ -23,12 +23,23 @@
 # What runs: for each scenario, a central beacon (store = sqlite, a small policy
 # folder) is started, checked with curl, loaded with wrk, measured and stopped;
 # then nginx (worker_processes 1, TLS 1.3, keep-alive, the same ECDSA
-# certificate) is started, checked, loaded, measured and stopped. Only one server
+# certificate, asking for and verifying client certificates from the same
+# estate CA: ssl_verify_client on) is started, checked, loaded, measured and
+# stopped. Only one server
 # runs while the other is measured, so the beacon's importer cannot steal the
 # core from nginx. nginx serves the manifest as a static file (with its ETag, so
 # If-None-Match gives 304) and takes uploads with `dav_methods PUT`; it does NOT
 # fsync them, while the beacon answers 201 only after fsync (spool) and then
 # imports each upload into SQLite (synchronous = FULL) on the same core.
+#
+# Mutual TLS (docs/identity.md): wrk presents the estate certificate of a
+# beacon named "load" (through bench/wrk_client_cert.c, an LD_PRELOAD shim:
+# Debian's wrk has no client-certificate option). One wrk process stands
+# for 1000 devices, and only a beacon certificate may act for any device,
+# as a relay does. It sends no X-Beacon-Via: with one the beacon would skip
+# the check-in record it makes for a device's own request, and the run
+# would measure less work than devices cause. The curl checks and the
+# mid-run probe present device 1's own certificate (beaconctl device issue).
 set -euo pipefail
 
 me=run.sh
@@ -55,7 +66,7 @@ OTHER_MAX=${OTHER_MAX:-15}
 "$root/scripts/install-deps.sh"
 install_nginx
 install_packages wrk curl sqlite3
-require_tools wrk curl taskset sha256sum sqlite3 openssl cmake /usr/bin/time
+require_tools wrk curl taskset sha256sum sqlite3 openssl cmake gcc /usr/bin/time
 
 # 1000 connections need 1000+ descriptors in wrk, nginx and the beacon.
 ulimit -n "$(ulimit -Hn)"
@@ -69,6 +80,7 @@ if (($(ulimit -n) < max_conns + 100)); then
 fi
 
 build_beacon "$BUILD_DIR" Release
+build_wrk_cert "$BUILD_DIR"
 
 # ---- work area ----
 stamp=$(date -u +%Y%m%dT%H%M%SZ)
@@ -81,13 +93,20 @@ bench_trap
 # Certificates, and a small policy folder: the shipped samples (default/ and a
 # servers group), as a first deployment might publish.
 make_certs_and_policy "$tmp"
+# The estate CA, the central's certificate, "load" (wrk's, etags.py's) and
+# device 1's (curl's).
+make_identities 1 central load
+dev_cert=(--cert "$(device_pem 1)" --key "$(device_key 1)")
+# nginx checks client certificates as the beacon does (a request without
+# one would get 400; wrk and curl always present one).
+nginx_verify=on
 
 # The upload body: 100 KiB of random bytes, hashed once.
 body=$tmp/body.bin
 head -c 102400 /dev/urandom >"$body"
 body_sha=$(sha256sum "$body" | cut -d' ' -f1)
 
-device=b0000000-0000-4000-8000-000000000001   # device_id(1) in bench/common.lua
+device=$(bench_device 1)   # device_id(1) in bench/common.lua
 export BENCH_DIR=$here
 
 # ---- servers ----
@@ -128,14 +147,14 @@ start_nginx() {
 
 # ---- checks before a measured run ----
 get_etag() {  # URL -> the ETag of a 200 answer
-  curl -sS -D - -o /dev/null --cacert "$ca" -H "X-Beacon-Device: $device" "$1" |
+  curl -sS -D - -o /dev/null --cacert "$ca" "${dev_cert[@]}" -H "X-Beacon-Device: $device" "$1" |
     awk 'tolower($1) == "etag:" { sub(/\r$/, ""); $1 = ""; sub(/^ /, ""); print }'
 }
 
 expect_status() {  # WANT LABEL CURL-ARGS...: one request must answer WANT
   local want=$1 label=$2 got
   shift 2
-  got=$(curl -sS -o "$tmp/check-body" -w '%{http_code}' --cacert "$ca" "$@")
+  got=$(curl -sS -o "$tmp/check-body" -w '%{http_code}' --cacert "$ca" "${dev_cert[@]}" "$@")
   if [[ $got != "$want" ]]; then
     echo "run.sh: $label answered $got, expected $want:" >&2
     cat "$tmp/check-body" >&2
@@ -149,7 +168,7 @@ expect_status() {  # WANT LABEL CURL-ARGS...: one request must answer WANT
 # that were answered).
 probe() {  # URL ETAG DELAY_S FILE
   sleep "$3"
-  curl -sS -o /dev/null --max-time 20 --cacert "$ca" -w '%{http_code} %{time_total}\n' \
+  curl -sS -o /dev/null --max-time 20 --cacert "$ca" "${dev_cert[@]}" -w '%{http_code} %{time_total}\n' \
     -H "X-Beacon-Device: $device" -H "If-None-Match: $2" "$1" >"$4" 2>&1 || echo "timeout 20" >>"$4"
 }
 
@@ -192,8 +211,11 @@ run_wrk() {
     read -r -a before1 <<<"$(cpu_ticks "$CLIENT_CPU")"
     sv0=$(proc_ticks "$server_pid")
     timeout $((dur_s + 60)) taskset -c "$CLIENT_CPU" /usr/bin/time -f 'wrk_cpu_s=%U+%S' \
+      env LD_PRELOAD="$wrk_cert_so" WRK_CLIENT_CERT="$pki/load.pem" WRK_CLIENT_KEY="$pki/load.key" \
       wrk -t"$t" -c"$conns" -d"$DURATION" --timeout 10s --latency -s "$here/$script" "$url" -- "${args[@]}" \
       >"$out/$name.txt" 2>&1 || { echo "run.sh: wrk failed, see $out/$name.txt" >&2; cat "$out/$name.txt" >&2; exit 1; }
+    grep -q '^wrk_client_cert: presenting ' "$out/$name.txt" ||
+      { echo "run.sh: wrk presented no client certificate, see $out/$name.txt" >&2; exit 1; }
     sv1=$(proc_ticks "$server_pid")
     cat /proc/stat >"$out/$name.stat-after"
     others_snapshot >"$out/$name.procs-after"
@@ -240,7 +262,7 @@ notes=()
 
 # Writes the beacon's manifest (for nginx to serve) and returns its ETag.
 start_beacon "$THREADS"
-curl -sS --cacert "$ca" -H "X-Beacon-Device: $device" \
+curl -sS --cacert "$ca" "${dev_cert[@]}" -H "X-Beacon-Device: $device" \
   "https://127.0.0.1:$port/v1/devices/$device/manifest" >"$tmp/manifest.xml"
 revision=$(sed -n 's/.*revision="\([0-9]*\)".*/\1/p' "$tmp/manifest.xml" | head -1)
 stop_and_forget "$beacon_pid"
@@ -261,7 +283,7 @@ checkin() {
   echo "== $tag beacon (threads=$threads): wrk -t$WRK_THREADS -c$conns -d$DURATION"
   # Each device has its own signed manifest and ETag; fetching them also
   # resolves every device once, as devices in service would have been.
-  python3 "$here/etags.py" 127.0.0.1 "$port" "$ca" 1000 >"$tmp/etags.txt"
+  python3 "$here/etags.py" 127.0.0.1 "$port" "$ca" 1000 "$pki/load.pem" "$pki/load.key" >"$tmp/etags.txt"
   run_wrk "$tag-beacon-t$threads" "$conns" checkin.lua "$url" "/v1/devices/$device/manifest" "@$tmp/etags.txt" "$revision"
   b_rps=$w_rps b_p99=$w_p99 b_err=$w_errors b_cpu=$cpu_proc b_probe=$w_probe
   b_sock="$w_socket/$w_timeouts"

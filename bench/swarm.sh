@@ -27,6 +27,15 @@
 #   BUILD_DIR=build-bench Release build (built with -j2 if needed)
 #   RESULTS=bench/results raw outputs go to RESULTS/swarm-<timestamp>/
 #
+# Identities (docs/identity.md): the estate CA is made in the central's data
+# directory (beaconctl ca init), the central and the relay get beacon
+# certificates (beaconctl beacon issue; bench/lib.sh make_identities), and
+# the simulator issues every simulated device a certificate of its own from
+# the central's CA before the first scenario (bench/swarm/identities.h;
+# kept in the work area for the next scenario). A connection presents one
+# device's certificate, so a worker reconnects (a full handshake with a
+# client certificate) whenever it takes up another device.
+#
 # Checks after each scenario: every upload the simulator saw acknowledged
 # (201/200, in <scenario>-acks.tsv) must be in the central's store (sqlite3,
 # table uploads) or still in a spool's ready/ folder; no (device, upload id)
@@ -34,8 +43,11 @@
 set -euo pipefail
 export LC_ALL=C  # sort and comm must agree on the order
 
+me=swarm.sh
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 root=$(cd "$here/.." && pwd)
+# shellcheck source=bench/lib.sh
+source "$here/lib.sh"  # make_identities, beacon_conf (its process helpers are replaced below)
 
 DEVICES=${DEVICES:-100000}
 CONNS=${CONNS:-128}
@@ -103,41 +115,32 @@ free_port() {
   python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'
 }
 
-"$root/scripts/make-certs.sh" "$tmp/certs" 127.0.0.1 localhost
+"$root/scripts/make-certs.sh" "$tmp/certs" 127.0.0.1 localhost >/dev/null  # the policy signing key
+make_identities 0 central relay
 central_port=$(free_port)
 relay_port=$(free_port)
 central=$tmp/central
 relay=$tmp/relay
 mkdir -p "$central/policy" "$relay"
+cp -a "$estate/ca" "$central/ca"  # the CA that issued the beacons' certificates
 cp -r "$root"/conf/policy/. "$central/policy/"
 # As the quickstart does: every device uses the relay.
 printf '<failover version="1">\n  <beacon url="https://127.0.0.1:%s" priority="0"/>\n</failover>\n' "$relay_port" \
   >"$central/policy/default/failover.xml"
 "$ctl_bin" --data-dir "$central" policy publish -m "swarm" >/dev/null
 
-cat >"$out/central.conf" <<CONF
-name = central
-listen_host = 127.0.0.1
-listen_port = $central_port
-tls_cert = $tmp/certs/server.pem
-tls_key = $tmp/certs/server.key
-data_dir = $central
+{ beacon_conf central "$central_port" "$central"; cat <<CONF
 store = sqlite
 policy_signing_key = $tmp/certs/policy.key
 admin_listen_port = 0
 ${CENTRAL_CONF}
 CONF
-cat >"$out/relay.conf" <<CONF
-name = relay
-listen_host = 127.0.0.1
-listen_port = $relay_port
-tls_cert = $tmp/certs/server.pem
-tls_key = $tmp/certs/server.key
-ca_file = $tmp/certs/ca.pem
-data_dir = $relay
+} >"$out/central.conf"
+{ beacon_conf relay "$relay_port" "$relay"; cat <<CONF
 upstream = https://127.0.0.1:$central_port
 ${RELAY_CONF}
 CONF
+} >"$out/relay.conf"
 
 central_pid=""
 relay_pid=""
@@ -165,7 +168,8 @@ ready_count() { find "$1/spool/ready" -maxdepth 1 -name '*.upl' 2>/dev/null | wc
 start_beacon central 1
 start_relay
 
-swarm_args=(--server "https://127.0.0.1:$relay_port" --ca-file "$tmp/certs/ca.pem"
+swarm_args=(--server "https://127.0.0.1:$relay_port" --ca-file "$ca"
+  --ca-dir "$central/ca" --identity-dir "$tmp/identities"
   --policy-public-key "$tmp/certs/policy.pub" --results "$out" --conns "$CONNS"
   --packages "$PACKAGES" --servers-percent "$SERVERS_PERCENT"
   --backoff-base "$BACKOFF_BASE" --backoff-cap "$BACKOFF_CAP")

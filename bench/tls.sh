@@ -11,7 +11,21 @@
 #              (bench/tlsload.cpp, epoll + non-blocking OpenSSL). Full handshakes,
 #              then resumed ones (each connection offers the newest TLS 1.3
 #              session ticket the server gave it). ROUNDS rounds, alternating
-#              which server goes first.
+#              which server goes first. HS_KINDS says which handshakes:
+#                full          no client certificate (the beacon asks for one,
+#                              as it always does; nginx does not ask)
+#                resumed       the same, resumed from tickets
+#                mtls          mutual TLS: a device certificate from the estate
+#                              CA in every handshake, GET /v1/trust (an
+#                              identified route: the beacon answers 401 to a
+#                              certificate it does not accept); nginx on a
+#                              second port with ssl_verify_client on and the
+#                              estate CA, serving the same bundle
+#                mtls-resumed  the same, resumed (TLS 1.3 sends no certificate
+#                              then: the identity comes from the ticket)
+#                ask           no client certificate; nginx on a third port with
+#                              ssl_verify_client optional: what asking costs
+#                              nginx (the beacon always asks: its run is "full")
 #   idle       IDLE_CONNS keep-alive TLS connections opened, one GET /v1/ping
 #              answered on each, then held idle (tlsload hold). The server's
 #              VmRSS before and while they are held, and the latency of PROBES
@@ -22,6 +36,7 @@
 #   HS_CONNS=64          parallel connections of the handshake load
 #   HS_SECONDS=10        measured seconds per handshake run (after a 2 s warm-up)
 #   ROUNDS=3             handshake rounds
+#   HS_KINDS="full resumed mtls mtls-resumed"  handshake kinds (above), in this order
 #   IDLE_CONNS=10000     connections held idle
 #   KEEP_ALIVE=300s      keep_alive_timeout (beacon) and keepalive_timeout (nginx)
 #                        for the idle scenario, so no connection ends by itself
@@ -51,6 +66,7 @@ SCENARIOS=${SCENARIOS:-handshake idle}
 HS_CONNS=${HS_CONNS:-64}
 HS_SECONDS=${HS_SECONDS:-10}
 ROUNDS=${ROUNDS:-3}
+HS_KINDS=${HS_KINDS:-full resumed mtls mtls-resumed}
 IDLE_CONNS=${IDLE_CONNS:-10000}
 KEEP_ALIVE=${KEEP_ALIVE:-300s}
 IDLE_READY_TIMEOUT=${IDLE_READY_TIMEOUT:-120}
@@ -87,10 +103,37 @@ tmp=$(mktemp -d /tmp/beacon-tls.XXXXXX)
 cleanup_dirs+=("$tmp")
 bench_trap
 make_certs_and_policy "$tmp"
+# The estate CA, the central's certificate (nginx serves the same one), and
+# device 1's, which tlsload presents in the mtls runs.
+make_identities 1 central load
+dev_pem=$(device_pem 1)
+dev_key=$(device_key 1)
 notes=()
 
-# A fresh server on a free port; sets port and server_pid. KEEP_ALIVE_S (seconds)
-# is its idle keep-alive timeout; nginx gets WORKER_CONNECTIONS slots.
+# nginx's server blocks beside its first one (which asks for no client
+# certificate): on MTLS_PORT ssl_verify_client on, on ASK_PORT optional;
+# both answer GET /v1/ping and serve the trust bundle at GET /v1/trust.
+nginx_client_cert_servers() {  # MTLS_PORT ASK_PORT
+  local p v
+  for p in "$1:on" "$2:optional"; do
+    v=${p#*:}
+    cat <<EOF
+  server {
+    listen 127.0.0.1:${p%%:*} ssl;
+    ssl_certificate $pki/central.pem;
+    ssl_certificate_key $pki/central.key;
+    ssl_protocols TLSv1.3;
+$(nginx_verify=$v nginx_verify_lines "    ")
+    location = /v1/ping { return 200 "ok\n"; }
+    location = /v1/trust { default_type application/x-pem-file; alias $ca; }
+  }
+EOF
+  done
+}
+
+# A fresh server on a free port; sets port, mtls_port and ask_port (the
+# beacon: all three the same) and server_pid. KEEP_ALIVE_S (seconds) is its
+# idle keep-alive timeout; nginx gets WORKER_CONNECTIONS slots.
 start_server() {  # beacon|nginx NAME KEEP_ALIVE_S NGINX_WORKER_CONNECTIONS
   port=$(free_port)
   if [[ $1 == beacon ]]; then
@@ -99,18 +142,32 @@ start_server() {  # beacon|nginx NAME KEEP_ALIVE_S NGINX_WORKER_CONNECTIONS
 $BEACON_EXTRA}"
     cp "$tmp/$2-data.conf" "$out/$2.beacon.conf"
     server_pid=$central_pid
+    mtls_port=$port ask_port=$port
   else
     rm -rf "$tmp/$2-nginx"
+    mtls_port=$(free_port)
+    ask_port=$(free_port)
     write_nginx_conf "$tmp/$2-nginx" "$port" "$4" "  keepalive_timeout ${3}s;
-${NGINX_EXTRA}"
+${NGINX_EXTRA}
+$(nginx_client_cert_servers "$mtls_port" "$ask_port")"
     cp "$tmp/$2-nginx/nginx.conf" "$out/$2.nginx.conf"
     start_nginx_dir "$tmp/$2-nginx" "$port" "$SERVER_CPU"
     server_pid=$nginx_pid
   fi
-  # The certificate verifies and the route answers before anything is measured.
-  local got
+  # The certificate verifies and the routes answer before anything is
+  # measured; the mtls route accepts device 1's certificate and refuses a
+  # client without one (the beacon 401, nginx 400).
+  local got no_cert=401
+  [[ $1 == nginx ]] && no_cert=400
   got=$(curl -sS -o /dev/null -w '%{http_code}' --cacert "$ca" "https://127.0.0.1:$port/v1/ping")
   [[ $got == 200 ]] || die "$1: GET /v1/ping answered $got"
+  got=$(curl -sS -o /dev/null -w '%{http_code}' --cacert "$ca" --cert "$dev_pem" --key "$dev_key" \
+    "https://127.0.0.1:$mtls_port/v1/trust")
+  [[ $got == 200 ]] || die "$1: GET /v1/trust with device 1's certificate answered $got"
+  got=$(curl -sS -o /dev/null -w '%{http_code}' --cacert "$ca" "https://127.0.0.1:$mtls_port/v1/trust")
+  [[ $got == "$no_cert" ]] || die "$1: GET /v1/trust without a certificate answered $got, expected $no_cert"
+  got=$(curl -sS -o /dev/null -w '%{http_code}' --cacert "$ca" "https://127.0.0.1:$ask_port/v1/ping")
+  [[ $got == 200 ]] || die "$1: GET /v1/ping (asking for a certificate) answered $got"
 }
 
 field() { sed -n "s/.* $1=\([^ ]*\).*/\1/p" <<<"$2"; }  # KEY LINE
@@ -120,12 +177,12 @@ field() { sed -n "s/.* $1=\([^ ]*\).*/\1/p" <<<"$2"; }  # KEY LINE
 # One tlsload rate run against the running server; prints
 # "RATE P99_MS CPU_US_PER_CONN SERVER_CPU_PCT RESUMED_PCT ERRORS TLSLOAD_CPU_PCT OTHERS_PCT",
 # OTHERS_PCT being the CPU other processes used meanwhile, in percent of one core.
-rate_run() {  # NAME [--resume]
-  local name=$1 line ticks0 ticks1 all secs others
-  shift
+rate_run() {  # NAME PORT [TLSLOAD OPTIONS]
+  local name=$1 run_port=$2 line ticks0 ticks1 all secs others
+  shift 2
   others_snapshot >"$tmp/procs-before"
   ticks0=$(proc_ticks "$server_pid")
-  taskset -c "$CLIENT_CPU" "$tlsload_bin" rate "$port" --conns "$HS_CONNS" --seconds "$HS_SECONDS" \
+  taskset -c "$CLIENT_CPU" "$tlsload_bin" rate "$run_port" --conns "$HS_CONNS" --seconds "$HS_SECONDS" \
     --sources "$SOURCES" "$@" >"$out/$name.txt" 2>&1 || die "tlsload failed: $(cat "$out/$name.txt")"
   ticks1=$(proc_ticks "$server_pid")
   others_snapshot >"$tmp/procs-after"
@@ -161,7 +218,7 @@ handshake() {
     ((round % 2 == 0)) && order="nginx beacon"
     for server in $order; do
       start_server "$server" "hs-r$round-$server" 5 $((HS_CONNS + 1000))
-      for kind in full resumed; do
+      for kind in $HS_KINDS; do
         name=hs-r$round-$server-$kind
         echo "== round $round: $kind handshakes against $server ($HS_CONNS connections, ${HS_SECONDS}s)"
         # Other work on the machine (it is shared) skews a run: one during
@@ -170,9 +227,19 @@ handshake() {
         for attempt in $(seq "$RETRIES"); do
           busy=$(wait_quiet "$QUIET_WAIT" "$SERVER_CPU" "$CLIENT_CPU")
           [[ -z $busy ]] || notes+=("$name started while a core was ${busy}% busy")
-          local flag=()
-          [[ $kind == resumed ]] && flag=(--resume)
-          res[$round,$server,$kind]=$(rate_run "$name" "${flag[@]}")
+          local flag=() kport=$port
+          case $kind in
+            full) ;;
+            resumed) flag=(--resume) ;;
+            mtls | mtls-resumed)
+              kport=$mtls_port
+              flag=(--cert "$dev_pem" --key "$dev_key" --path /v1/trust)
+              [[ $kind == mtls-resumed ]] && flag+=(--resume)
+              ;;
+            ask) kport=$ask_port ;;
+            *) die "unknown handshake kind '$kind'" ;;
+          esac
+          res[$round,$server,$kind]=$(rate_run "$name" "$kport" "${flag[@]}")
           echo "   ${res[$round,$server,$kind]}" | awk '{ printf "   %s/s p99 %s ms, server %s us CPU per connection (%s%% of its core), resumed %s%%, errors %s, tlsload %s%% of its core, other processes %s%%\n", $1, $2, $3, $4, $5, $6, $7, $8 }'
           other=$(awk '{ print $8 }' <<<"${res[$round,$server,$kind]}")
           ((other <= OTHER_MAX)) && break
@@ -189,7 +256,7 @@ handshake() {
   done
   # One row per kind and round, then the medians.
   hs_rows=()
-  for kind in full resumed; do
+  for kind in $HS_KINDS; do
     local rates_b=() rates_n=() cpu_b=() cpu_n=() ratios=() cratios=() cratio
     for round in $(seq "$ROUNDS"); do
       read -r -a b <<<"${res[$round,beacon,$kind]}"
@@ -270,7 +337,7 @@ done
   echo "Run $stamp: servers on CPU $SERVER_CPU, tlsload and probes on CPU $CLIENT_CPU, $SOURCES source addresses${BEACON_EXTRA:+, BEACON_EXTRA: $(tr '\n' ';' <<<"$BEACON_EXTRA")}"
   if [[ " $SCENARIOS " == *" handshake "* ]]; then
     echo
-    echo "New TLS connection per request (GET /v1/ping, Connection: close), $HS_CONNS in parallel, ${HS_SECONDS}s per run:"
+    echo "New TLS connection per request (GET /v1/ping; mtls kinds: GET /v1/trust with device 1's certificate; Connection: close), $HS_CONNS in parallel, ${HS_SECONDS}s per run:"
     echo
     echo "| handshake | round | beacon conn/s | nginx conn/s | ratio | server CPU per connection (b / n) | ratio by CPU | p99 (b / n) | server CPU (b / n) | tlsload CPU (b / n) | resumed (b / n) | errors (b / n) |"
     echo "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|"

@@ -27,6 +27,12 @@
 //   --ca FILE          verify the server certificate (default: not verified, so
 //                      the generator's core goes to the handshake itself; the
 //                      scripts check the certificate with curl first)
+//   --cert FILE --key FILE  present this client certificate (PEM chain, leaf
+//                      first) and key in every full handshake: mutual TLS, as
+//                      every agent endpoint needs (docs/identity.md). A resumed
+//                      TLS 1.3 handshake sends no certificate: the server takes
+//                      the identity from the ticket.
+//   --header "K: V"    an extra request header (repeat)
 //   --timeout S        per connection: connect + handshake + answer (default 10)
 //
 // Build: g++ -std=c++20 -O2 bench/tlsload.cpp -lssl -lcrypto (bench/lib.sh does it).
@@ -67,6 +73,9 @@ struct Options {
   int sources = 1;
   std::string source_base = "127.0.2.1";
   std::string ca;
+  std::string cert;
+  std::string key;
+  std::vector<std::string> headers;
   double timeout = 10;
   int ramp = 500;
   double ready_timeout = 120;
@@ -123,6 +132,13 @@ class Load {
       if (SSL_CTX_load_verify_locations(ctx_, o_.ca.c_str(), nullptr) != 1) Die("cannot read " + o_.ca);
       SSL_CTX_set_verify(ctx_, SSL_VERIFY_PEER, nullptr);
     }
+    if (!o_.cert.empty()) {
+      if (SSL_CTX_use_certificate_chain_file(ctx_, o_.cert.c_str()) != 1 ||
+          SSL_CTX_use_PrivateKey_file(ctx_, o_.key.c_str(), SSL_FILETYPE_PEM) != 1 ||
+          SSL_CTX_check_private_key(ctx_) != 1) {
+        Die("cannot load the client certificate " + o_.cert + " and key " + o_.key);
+      }
+    }
     // Tickets arrive after the handshake; the callback keeps the newest per slot.
     SSL_CTX_set_session_cache_mode(ctx_, SSL_SESS_CACHE_CLIENT | SSL_SESS_CACHE_NO_INTERNAL_STORE);
     SSL_CTX_sess_set_new_cb(ctx_, &Load::OnNewSession);
@@ -141,8 +157,9 @@ class Load {
       s.s_addr = htonl(ntohl(base.s_addr) + static_cast<uint32_t>(i));
       sources_.push_back(s);
     }
-    request_ = "GET " + o_.path + " HTTP/1.1\r\nHost: " + o_.host + "\r\nUser-Agent: tlsload\r\n" +
-               (o_.mode == "rate" ? "Connection: close\r\n" : "") + "\r\n";
+    request_ = "GET " + o_.path + " HTTP/1.1\r\nHost: " + o_.host + "\r\nUser-Agent: tlsload\r\n";
+    for (const std::string& h : o_.headers) request_ += h + "\r\n";
+    request_ += std::string(o_.mode == "rate" ? "Connection: close\r\n" : "") + "\r\n";
     conns_.resize(static_cast<size_t>(o_.conns));
   }
 
@@ -168,9 +185,9 @@ class Load {
     std::sort(latencies_us_.begin(), latencies_us_.end());
     // all_done/all_seconds include the warm-up, for CPU per connection taken
     // from the server's CPU time over the whole run.
-    std::printf("TLSLOAD mode=rate resume=%d conns=%d seconds=%.3f done=%lld rate=%.1f resumed=%lld "
+    std::printf("TLSLOAD mode=rate resume=%d client_cert=%d conns=%d seconds=%.3f done=%lld rate=%.1f resumed=%lld "
                 "p50_ms=%.2f p99_ms=%.2f all_done=%lld all_seconds=%.3f cpu_s=%.2f errors=%s\n",
-                o_.resume ? 1 : 0, o_.conns, secs, done_, secs > 0 ? done_ / secs : 0.0, resumed_,
+                o_.resume ? 1 : 0, o_.cert.empty() ? 0 : 1, o_.conns, secs, done_, secs > 0 ? done_ / secs : 0.0, resumed_,
                 Percentile(50) / 1000.0, Percentile(99) / 1000.0, all_done_, Since(t0), CpuSeconds(),
                 ErrorText().c_str());
     return 0;
@@ -446,6 +463,9 @@ Options Parse(int argc, char** argv) {
     else if (k == "--sources") o.sources = std::max(1, std::atoi(value().c_str()));
     else if (k == "--source-base") o.source_base = value();
     else if (k == "--ca") o.ca = value();
+    else if (k == "--cert") o.cert = value();
+    else if (k == "--key") o.key = value();
+    else if (k == "--header") o.headers.push_back(value());
     else if (k == "--timeout") o.timeout = std::atof(value().c_str());
     else if (k == "--ramp") o.ramp = std::max(1, std::atoi(value().c_str()));
     else if (k == "--ready-timeout") o.ready_timeout = std::atof(value().c_str());
@@ -453,6 +473,7 @@ Options Parse(int argc, char** argv) {
   }
   if (o.host.rfind("127.", 0) != 0) Die("--host must be a loopback address");
   if (o.port <= 0 || o.conns <= 0) Die("bad PORT or --conns");
+  if (o.cert.empty() != o.key.empty()) Die("--cert and --key go together");
   return o;
 }
 

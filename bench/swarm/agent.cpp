@@ -10,6 +10,7 @@
 #include "common/sha256.h"
 #include "common/time.h"
 #include "common/uuid.h"
+#include "identities.h"
 #include "inventory/inventory.h"
 #include "inventory/pack.h"
 #include "policy/object_store.h"
@@ -100,15 +101,20 @@ void Agent::BeginRound() {
   if (shared_.options->fresh_connections) connection_.reset();
 }
 
-StatusOr<common::Transport*> Agent::Connection() {
-  if (!connection_) {
-    ASSIGN_OR_RETURN(connection_, common::HttpClient::Create(client_options_));
+StatusOr<common::Transport*> Agent::Connection(const Device& device) {
+  const std::string id = device.Id();
+  if (!connection_ || connection_device_ != id) {
+    connection_.reset();
+    common::ClientOptions o = client_options_;
+    o.cert_file = o.key_file = IdentityPath(shared_.options->identity_dir, device);
+    ASSIGN_OR_RETURN(connection_, common::HttpClient::Create(o));
+    connection_device_ = id;
   }
   return connection_.get();
 }
 
 Status Agent::CheckPolicy(Device& d, PhaseStats& stats) {
-  ASSIGN_OR_RETURN(common::Transport * beacon, Connection());
+  ASSIGN_OR_RETURN(common::Transport * beacon, Connection(d));
   const std::string device = d.Id();
   const common::HeaderList headers = CheckInHeaders(d);
   common::HeaderList manifest_headers = headers;
@@ -218,7 +224,7 @@ Agent::Sent Agent::SendUpload(Device& d, PhaseStats& stats) {
     return Sent::kRejected;
   }
   common::Attempt attempt;
-  auto beacon = Connection();
+  auto beacon = Connection(d);
   auto t0 = std::chrono::steady_clock::now();
   if (beacon.ok()) {
     common::UploadRef up{d.Id(), "inventory", d.Upload(), common::Sha256Hex(*body), body->size()};

@@ -61,7 +61,9 @@ class Agent {
   // Milliseconds since Shared::start.
   int64_t NowMs() const;
   // Called as a worker takes up a device: with fresh_connections the next
-  // request opens a new connection (and TLS handshake).
+  // request opens a new connection (and TLS handshake). Without, the
+  // connection is kept only if it presents this device's certificate
+  // (Connection).
   void BeginRound();
 
   // The policy check: GET the manifest with If-None-Match; a 304 keeps the
@@ -90,11 +92,14 @@ class Agent {
   common::StatusOr<std::string> InventoryBody(const Device& device) const;
 
  private:
-  common::StatusOr<common::Transport*> Connection();
+  // The connection for `device`: the open one if it presents this device's
+  // certificate (identities.h), else a new one that does.
+  common::StatusOr<common::Transport*> Connection(const Device& device);
 
   const Shared shared_;
-  const common::ClientOptions client_options_;
+  const common::ClientOptions client_options_;  // without a certificate
   std::unique_ptr<common::HttpClient> connection_;
+  std::string connection_device_;  // whose certificate connection_ presents
   common::Backoff backoff_;  // the client's delays; each device keeps its own count
   int last_retry_after_s_ = 0;
 };

@@ -18,6 +18,11 @@ int main(int argc, char** argv) {
   app.add_option("--server", o.server, "https://host:port of the beacon the devices use")
       ->required();
   app.add_option("--ca-file", o.ca_file, "estate CA bundle (PEM)")->required();
+  app.add_option("--ca-dir", o.ca_dir,
+                 "the central's CA folder (DATA_DIR/ca): a certificate for every device is issued from it")
+      ->required();
+  app.add_option("--identity-dir", o.identity_dir,
+                 "where the devices' certificates and keys go, and are found again (default: RESULTS/identities)");
   app.add_option("--policy-public-key", o.policy_public_key,
                  "the estate's policy key (PEM Ed25519)")
       ->required();
@@ -27,7 +32,7 @@ int main(int argc, char** argv) {
       ->capture_default_str();
   app.add_option("--conns", o.conns, "worker threads, one connection each")->capture_default_str();
   app.add_flag("--fresh-connections", o.fresh_connections,
-               "a new connection (TLS handshake) for every device round");
+               "a new connection (TLS handshake) for every device round, even for the device served last");
   app.add_option("--state-in", o.state_in, "read the devices from this state file");
   app.add_option("--state-out", o.state_out, "write the devices to this state file at the end");
   app.add_option("--backoff-base", o.backoff_base_s, "seconds; 0: the client's default (30)")

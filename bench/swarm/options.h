@@ -11,6 +11,11 @@ struct Options {
   std::string scenario;           // "day" or "outage"
   std::string server;             // https://host:port of the beacon the devices use (the relay)
   std::string ca_file;            // estate CA bundle
+  // The central's CA folder (DATA_DIR/ca): every device gets a certificate
+  // of its own from it (identities.h), written to identity_dir
+  // (default: results_dir/identities), where a later run finds it again.
+  std::string ca_dir;
+  std::string identity_dir;
   std::string policy_public_key;  // verifies every manifest, as a client does
   std::string results_dir = ".";  // <scenario>.json, <scenario>-acks.tsv, <scenario>-summary.txt
 
@@ -18,8 +23,11 @@ struct Options {
   // Worker threads, each with one keep-alive connection to the server; a
   // device event takes whichever worker is free.
   int conns = 64;
-  // A new connection (TLS handshake) for every device round, as separate
-  // machines would make, instead of one kept-alive connection per worker.
+  // A connection presents one device's certificate, so a worker opens a new
+  // one (a full TLS handshake with a client certificate) whenever it takes
+  // up another device, as separate machines would, and keeps it alive while
+  // it serves the same device again. fresh_connections: a new connection for
+  // every device round, even then.
   bool fresh_connections = false;
 
   // Device state carried between runs (ids, ETags, revisions, inventory

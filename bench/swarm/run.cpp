@@ -8,6 +8,7 @@
 
 #include "common/fs.h"
 #include "common/log.h"
+#include "identities.h"
 #include "scenarios.h"
 
 namespace swarm {
@@ -36,6 +37,17 @@ StatusOr<std::unique_ptr<Run>> NewRun(const Options& options) {
     run->devices = NewDevices(options.devices);
   }
   RETURN_IF_ERROR(common::MakeDirs(options.results_dir));
+  if (run->options.identity_dir.empty()) run->options.identity_dir = options.results_dir + "/identities";
+  // A certificate per device, before anything is timed.
+  ASSIGN_OR_RETURN(IdentityStats ids,
+                   ProvideIdentities(options.ca_dir, run->options.identity_dir, run->devices));
+  run->result["identities"] = {{"issued", ids.issued},
+                               {"reused", ids.reused},
+                               {"seconds", ids.seconds},
+                               {"threads", ids.threads}};
+  common::LogInfo("device certificates: " + std::to_string(ids.issued) + " issued, " +
+                  std::to_string(ids.reused) + " found in " + run->options.identity_dir + ", " +
+                  std::to_string(ids.seconds) + " s on " + std::to_string(ids.threads) + " threads");
   RETURN_IF_ERROR(run->acks.Open(options.results_dir + "/" + options.scenario + "-acks.tsv"));
   run->shared.options = &run->options;
   run->shared.verifier = run->verifier.get();
@@ -124,7 +136,7 @@ Status Finish(Run& run) {
   for (const auto& p : run.phases) text << p->ToText();
   text << "acknowledged uploads: " << run.acks.count() << " (" << pending
        << " still queued at the end)\n";
-  for (const char* key : {"devices_served", "devices_not_served", "all_served_s"}) {
+  for (const char* key : {"identities", "devices_served", "devices_not_served", "all_served_s"}) {
     if (run.result.contains(key)) text << key << ": " << run.result[key].dump() << "\n";
   }
   char rss[64];

@@ -1,8 +1,10 @@
 // The swarm simulator (bench/swarm) against a real relay and central: a day
 // of 200 devices compressed into seconds, then the relay stopped and
 // started again and every device at once (the reconnect storm). Every
-// upload the simulator saw acknowledged must end in the store, once. No
-// timing is asserted: the figures are the benchmark's (docs/benchmarks.md).
+// upload the simulator saw acknowledged must end in the store, once. Each
+// simulated device presents a certificate of its own (mutual TLS), which
+// the simulator issues from the central's CA. No timing is asserted: the
+// figures are the benchmark's (docs/benchmarks.md).
 #include <catch2/catch.hpp>
 #include <filesystem>
 #include <fstream>
@@ -65,6 +67,9 @@ TEST_CASE("swarm: every upload acknowledged in a day and an outage storm is stor
                                       "https://127.0.0.1:" + std::to_string(e.dmz_port),
                                       "--ca-file",
                                       e.pki + "/ca.pem",
+                                      // A certificate per simulated device, from the central's CA.
+                                      "--ca-dir",
+                                      e.dir + "/central/ca",
                                       "--policy-public-key",
                                       e.certs + "/policy.pub",
                                       "--results",
@@ -83,6 +88,7 @@ TEST_CASE("swarm: every upload acknowledged in a day and an outage storm is stor
   INFO(day.output);
   REQUIRE(day.exit_code == 0);
   const nlohmann::json day_result = ReadJson(results + "/day.json");
+  CHECK(day_result["identities"]["issued"] == 200);
   CHECK(day_result["uploads_pending_at_end"] == 0);
   CHECK(day_result["acknowledged"].get<int>() >= 200);  // servers may send more than one
   CHECK(Phase(day_result, "prime")["counters"]["policies_applied"] == 200);
@@ -102,6 +108,7 @@ TEST_CASE("swarm: every upload acknowledged in a day and an outage storm is stor
   INFO(harness::ReadText(e.dir + "/swarm-outage.log"));
   const nlohmann::json outage = ReadJson(results + "/outage.json");
   CHECK_FALSE(outage.contains("error"));
+  CHECK(outage["identities"]["reused"] == 200);  // the day's certificates, found again
   CHECK(outage["devices_not_served"] == 0);
   CHECK(outage["acknowledged"] == 200);
   // Every 503 (each carries Retry-After) was waited out before the retry.
