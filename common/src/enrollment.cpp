@@ -6,24 +6,7 @@ namespace common {
 
 namespace {
 
-// Attribute text: & < > " and line breaks escaped, so the reader gets the
-// PEM back byte for byte.
-std::string Attr(std::string_view s) {
-  std::string out;
-  for (char c : xml::SanitizeText(s, kMaxEnrollBytes)) {
-    switch (c) {
-      case '&': out += "&amp;"; break;
-      case '<': out += "&lt;"; break;
-      case '>': out += "&gt;"; break;
-      case '"': out += "&quot;"; break;
-      case '\n': out += "&#10;"; break;
-      case '\r': out += "&#13;"; break;
-      case '\t': out += "&#9;"; break;
-      default: out += c;
-    }
-  }
-  return out;
-}
+std::string Attr(std::string_view s) { return xml::EscapeAttribute(xml::SanitizeText(s, kMaxEnrollBytes)); }
 
 }  // namespace
 

@@ -287,6 +287,24 @@ Status Walk(const DocumentImpl& d, std::string_view root_name) {
 
 }  // namespace
 
+std::string EscapeAttribute(std::string_view text) {
+  std::string out;
+  out.reserve(text.size());
+  for (char c : text) {
+    switch (c) {
+      case '&': out += "&amp;"; break;
+      case '<': out += "&lt;"; break;
+      case '>': out += "&gt;"; break;
+      case '"': out += "&quot;"; break;
+      case '\t': out += "&#9;"; break;
+      case '\n': out += "&#10;"; break;
+      case '\r': out += "&#13;"; break;
+      default: out += c;
+    }
+  }
+  return out;
+}
+
 std::string SanitizeText(std::string_view s, size_t max_bytes) {
   std::string out;
   out.reserve(std::min(s.size(), max_bytes));

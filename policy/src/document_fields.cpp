@@ -150,19 +150,7 @@ std::string FormatClock(int minutes) {
   return out;
 }
 
-std::string Escape(const std::string& s) {
-  std::string out;
-  for (char c : s) {
-    switch (c) {
-      case '&': out += "&amp;"; break;
-      case '<': out += "&lt;"; break;
-      case '>': out += "&gt;"; break;
-      case '"': out += "&quot;"; break;
-      default: out += c;
-    }
-  }
-  return out;
-}
+std::string Escape(const std::string& s) { return common::xml::EscapeAttribute(s); }
 
 const char* Bool(bool b) { return b ? "true" : "false"; }
 

@@ -177,6 +177,12 @@ class Document {
 // and CR are kept (a writer escapes them).
 std::string SanitizeText(std::string_view text, size_t max_bytes = Limits{}.max_value_bytes);
 
+// For writers: `text` as an attribute value between double quotes: & < > "
+// escaped, and tab, LF and CR written as character references so that the
+// reader gets them back (raw, XML would turn them into spaces). Apply
+// SanitizeText first to text that may hold what the reader refuses.
+std::string EscapeAttribute(std::string_view text);
+
 // 1-based line and column (in characters, as above) of a byte offset in
 // `text`; offsets past the end count as the end.
 void LineColumn(std::string_view text, size_t offset, size_t* line, size_t* column);
