@@ -9,7 +9,8 @@
 # Settings (environment variables):
 #   DEVICES=100000        simulated devices
 #   CONNS=128             simulator workers, one connection each
-#   FRESH_CONNECTIONS=0   1: a new TLS connection for every device round
+#   FRESH_CONNECTIONS=0   1: a new TLS connection for every device round (without: a new one
+#                         whenever a worker takes up another device, see below)
 #   DAY_MINUTES=5         real minutes for the 24 simulated hours
 #   OUTAGE_SECONDS=30     how long the relay stays stopped
 #   SCENARIOS="day outage"
