@@ -1,5 +1,8 @@
 #include "importer.h"
 
+#include <algorithm>
+#include <ctime>
+
 #include "common/log.h"
 #include "common/protocol.h"
 #include "common/retry.h"
@@ -39,6 +42,10 @@ Status ImportBody(inventory::Store& store, const common::SpoolMeta& meta, const 
   }
   if (meta.kind == "checkins") {
     ASSIGN_OR_RETURN(auto batch, DecodeCheckins(body));
+    // A relay's clock is believed only up to ours: a seen_at in the future
+    // would freeze the device's check-in record (the newest wins).
+    const int64_t now = static_cast<int64_t>(std::time(nullptr));
+    for (auto& c : batch) c.seen_at = std::min(c.seen_at, now);
     // Re-applying a batch is harmless (newest check-in wins), so a duplicate
     // needs no upload record.
     return FromStore(store.RecordCheckins(batch));

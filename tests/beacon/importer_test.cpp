@@ -2,6 +2,7 @@
 #include "importer.h"
 
 #include <catch2/catch.hpp>
+#include <ctime>
 #include <filesystem>
 
 #include "common/retry.h"
@@ -108,6 +109,20 @@ TEST_CASE("importer: check-in batches and blobs") {
   REQUIRE(beacon::ImportEntry(*f.store, *f.spool, logs).status.ok());
   CHECK(*f.store->HasUpload(device, logs.id));
   CHECK(beacon::ImportEntry(*f.store, *f.spool, logs).status.code() == common::Code::kAlreadyExists);
+}
+
+TEST_CASE("importer: a check-in dated after the central's clock is stored at the central's clock") {
+  Fixture f;
+  std::string device = common::NewUuid();
+  const int64_t future = static_cast<int64_t>(std::time(nullptr)) + 10 * 365 * 86400;
+  auto meta = f.Add(common::NewUuid(), "checkins",
+                    beacon::EncodeCheckins({{device, future, "dmz", "0.1.0", 4, 2, "127.0.0.1"}}));
+  const int64_t before = static_cast<int64_t>(std::time(nullptr));
+  REQUIRE(beacon::ImportEntry(*f.store, *f.spool, meta).status.ok());
+  auto row = f.store->GetDevice(device);
+  REQUIRE(row.ok());
+  CHECK(row->last_seen >= before);
+  CHECK(row->last_seen <= static_cast<int64_t>(std::time(nullptr)));
 }
 
 TEST_CASE("importer: usage periods are parsed and stored, broken ones rejected") {
