@@ -16,6 +16,7 @@
 #include "common/sha256.h"
 #include "common/status.h"
 #include "inventory/identity_store.h"
+#include "sqlite_identity_rows.h"
 #include "sqlite_store.h"
 #include "sqlite_util.h"
 
@@ -56,88 +57,6 @@ std::string SecretIdOf(const std::string& secret) {
   return IsSecretId(id) ? id : std::string();
 }
 
-bool IsState(const std::string& s) {
-  return s == "pending" || s == "issued" || s == "refused" || s == "denied";
-}
-
-bool IsCertKind(const std::string& k) { return k == "device" || k == "beacon"; }
-
-constexpr const char* kEnrollmentColumns =
-    "device_id, request_id, kind, state, reason, host, key_sha256, secret_id, via, received_at, "
-    "decided_at, COALESCE(serial, ''), cert_pem, csr_pem";
-
-Enrollment ReadEnrollment(const Stmt& s) {
-  Enrollment e;
-  e.device_id = s.Text(0);
-  e.request_id = s.Text(1);
-  e.kind = s.Text(2);
-  e.state = s.Text(3);
-  e.reason = s.Text(4);
-  e.host = s.Text(5);
-  e.key_sha256 = s.Text(6);
-  e.secret_id = s.Text(7);
-  e.via = s.Text(8);
-  e.received_at = s.Int(9);
-  e.decided_at = s.Int(10);
-  e.serial = s.Text(11);
-  e.cert_pem = s.Text(12);
-  e.csr_pem = s.Text(13);
-  return e;
-}
-
-constexpr const char* kCertColumns =
-    "serial, kind, subject, key_sha256, issuer_sha256, issued_at, not_after, revoked_at";
-
-IssuedCertRow ReadCert(const Stmt& s) {
-  return IssuedCertRow{s.Text(0), s.Text(1), s.Text(2), s.Text(3),
-                       s.Text(4), s.Int(5),  s.Int(6),  s.Int(7)};
-}
-
-constexpr const char* kDeviceKeyColumns =
-    "device_id, key_sha256, enrolled_at, revoked_at, clone_reports, clone_last_at, "
-    "clone_key_sha256";
-
-DeviceKeyRow ReadDeviceKey(const Stmt& s) {
-  return DeviceKeyRow{s.Text(0), s.Text(1), s.Int(2), s.Int(3), s.Int(4), s.Int(5), s.Text(6)};
-}
-
-// Steps `s` to the end, reading each row with `read`.
-template <typename Row, typename ReadFn>
-StatusOr<std::vector<Row>> ReadAll(Stmt& s, ReadFn read) {
-  std::vector<Row> rows;
-  while (true) {
-    ASSIGN_OR_RETURN(bool row, s.Step());
-    if (!row) break;
-    rows.push_back(read(s));
-  }
-  return rows;
-}
-
-StatusOr<std::optional<Enrollment>> FindEnrollment(sqlite3* db, const std::string& ctx,
-                                                   const std::string& device_id,
-                                                   const std::string& request_id) {
-  Stmt s(db, ctx + ": look up request");
-  const std::string sql = std::string("SELECT ") + kEnrollmentColumns +
-                          " FROM enrollments WHERE device_id = ?1 AND request_id = ?2";
-  RETURN_IF_ERROR(s.Prepare(sql.c_str()));
-  RETURN_IF_ERROR(s.Bind(1, device_id));
-  RETURN_IF_ERROR(s.Bind(2, request_id));
-  ASSIGN_OR_RETURN(bool row, s.Step());
-  if (!row) return std::optional<Enrollment>();
-  return std::optional<Enrollment>(ReadEnrollment(s));
-}
-
-StatusOr<std::optional<DeviceKeyRow>> FindDeviceKey(sqlite3* db, const std::string& ctx,
-                                                    const std::string& device_id) {
-  Stmt s(db, ctx + ": look up device key");
-  const std::string sql =
-      std::string("SELECT ") + kDeviceKeyColumns + " FROM device_keys WHERE device_id = ?1";
-  RETURN_IF_ERROR(s.Prepare(sql.c_str()));
-  RETURN_IF_ERROR(s.Bind(1, device_id));
-  ASSIGN_OR_RETURN(bool row, s.Step());
-  if (!row) return std::optional<DeviceKeyRow>();
-  return std::optional<DeviceKeyRow>(ReadDeviceKey(s));
-}
 
 // The refusal reason for `secret`, or "" if it may be used now. The digest
 // comparison takes the same time wherever the digests differ, so the stored
@@ -599,112 +518,6 @@ StatusOr<int64_t> SqliteStore::RevokeSubject(const std::string& kind, const std:
   }
   RETURN_IF_ERROR(txn.Commit());
   return unrevoked;
-}
-
-// Reads: the reader pool, as the other queries.
-
-StatusOr<std::vector<EnrollSecret>> SqliteStore::ListEnrollSecrets() {
-  return Read([&](sqlite3* db) -> StatusOr<std::vector<EnrollSecret>> {
-    Stmt s(db, path_ + ": list enrollment secrets");
-    RETURN_IF_ERROR(s.Prepare(R"sql(
-      SELECT id, label, created_at, expires_at, max_uses, uses, revoked_at
-      FROM enroll_secrets ORDER BY created_at, id)sql"));
-    return ReadAll<EnrollSecret>(s, [](const Stmt& r) {
-      return EnrollSecret{r.Text(0), r.Text(1), r.Int(2), r.Int(3), r.Int(4), r.Int(5), r.Int(6)};
-    });
-  });
-}
-
-StatusOr<Enrollment> SqliteStore::GetEnrollment(const std::string& device_id,
-                                                const std::string& request_id) {
-  return Read([&](sqlite3* db) -> StatusOr<Enrollment> {
-    const std::string ctx = path_ + ": request " + request_id + " of device " + device_id;
-    ASSIGN_OR_RETURN(std::optional<Enrollment> e, FindEnrollment(db, ctx, device_id, request_id));
-    if (!e.has_value()) return common::NotFound(ctx + ": never received");
-    return *std::move(e);
-  });
-}
-
-StatusOr<std::vector<Enrollment>> SqliteStore::ListEnrollments(const std::string& state) {
-  if (!state.empty() && !IsState(state)) {
-    return common::InvalidArgument("list enrollments: unknown state '" + state + "'");
-  }
-  return Read([&](sqlite3* db) -> StatusOr<std::vector<Enrollment>> {
-    Stmt s(db, path_ + ": list enrollments");
-    // Two statements rather than "?1 = '' OR state = ?1", which would keep
-    // SQLite from using enrollments_by_state.
-    const std::string sql = std::string("SELECT ") + kEnrollmentColumns + " FROM enrollments" +
-                            (state.empty() ? "" : " WHERE state = ?1") +
-                            " ORDER BY received_at DESC, device_id, request_id";
-    RETURN_IF_ERROR(s.Prepare(sql.c_str()));
-    if (!state.empty()) RETURN_IF_ERROR(s.Bind(1, state));
-    return ReadAll<Enrollment>(s, ReadEnrollment);
-  });
-}
-
-StatusOr<std::vector<IssuedCertRow>> SqliteStore::ListCertificates() {
-  return Read([&](sqlite3* db) -> StatusOr<std::vector<IssuedCertRow>> {
-    Stmt s(db, path_ + ": list certificates");
-    const std::string sql = std::string("SELECT ") + kCertColumns +
-                            " FROM certificates ORDER BY kind, subject, issued_at, serial";
-    RETURN_IF_ERROR(s.Prepare(sql.c_str()));
-    return ReadAll<IssuedCertRow>(s, ReadCert);
-  });
-}
-
-StatusOr<std::vector<IssuedCertRow>> SqliteStore::RevokedCertificates(
-    const std::string& issuer_sha256, int64_t now) {
-  return Read([&](sqlite3* db) -> StatusOr<std::vector<IssuedCertRow>> {
-    Stmt s(db, path_ + ": revoked certificates of issuer " + issuer_sha256);
-    // An expired certificate is refused anyway; a CRL need not list it.
-    const std::string sql = std::string("SELECT ") + kCertColumns + R"sql(
-      FROM certificates
-      WHERE issuer_sha256 = ?1 AND revoked_at <> 0 AND not_after > ?2
-      ORDER BY serial)sql";
-    RETURN_IF_ERROR(s.Prepare(sql.c_str()));
-    RETURN_IF_ERROR(s.Bind(1, issuer_sha256));
-    RETURN_IF_ERROR(s.Bind(2, now));
-    return ReadAll<IssuedCertRow>(s, ReadCert);
-  });
-}
-
-StatusOr<std::vector<IssuedCertRow>> SqliteStore::OnlyFromIssuer(const std::string& issuer_sha256,
-                                                                 int64_t now) {
-  return Read([&](sqlite3* db) -> StatusOr<std::vector<IssuedCertRow>> {
-    Stmt s(db, path_ + ": certificates only from issuer " + issuer_sha256);
-    const std::string sql = std::string("SELECT ") + kCertColumns + R"sql(
-      FROM certificates c
-      WHERE c.issuer_sha256 = ?1 AND c.revoked_at = 0 AND c.not_after > ?2
-        AND NOT EXISTS (
-          SELECT 1 FROM certificates o
-          WHERE o.kind = c.kind AND o.subject = c.subject AND o.issuer_sha256 <> ?1
-            AND o.revoked_at = 0 AND o.not_after > ?2)
-      ORDER BY c.kind, c.subject, c.serial)sql";
-    RETURN_IF_ERROR(s.Prepare(sql.c_str()));
-    RETURN_IF_ERROR(s.Bind(1, issuer_sha256));
-    RETURN_IF_ERROR(s.Bind(2, now));
-    return ReadAll<IssuedCertRow>(s, ReadCert);
-  });
-}
-
-StatusOr<DeviceKeyRow> SqliteStore::GetDeviceKey(const std::string& device_id) {
-  return Read([&](sqlite3* db) -> StatusOr<DeviceKeyRow> {
-    const std::string ctx = path_ + ": device key of " + device_id;
-    ASSIGN_OR_RETURN(std::optional<DeviceKeyRow> key, FindDeviceKey(db, ctx, device_id));
-    if (!key.has_value()) return common::NotFound(ctx + ": never enrolled");
-    return *std::move(key);
-  });
-}
-
-StatusOr<std::vector<DeviceKeyRow>> SqliteStore::ListClones() {
-  return Read([&](sqlite3* db) -> StatusOr<std::vector<DeviceKeyRow>> {
-    Stmt s(db, path_ + ": list suspected clones");
-    const std::string sql = std::string("SELECT ") + kDeviceKeyColumns +
-                            " FROM device_keys WHERE clone_reports > 0"
-                            " ORDER BY clone_last_at DESC, device_id";
-    RETURN_IF_ERROR(s.Prepare(sql.c_str()));
-    return ReadAll<DeviceKeyRow>(s, ReadDeviceKey);
-  });
 }
 
 }  // namespace inventory::sqlite
