@@ -10,11 +10,14 @@
 #include <boost/asio/thread_pool.hpp>
 #include <chrono>
 #include <list>
+#include <memory>
 #include <map>
 #include <mutex>
 #include <string>
+#include <string_view>
 
 #include "common/http_server.h"
+#include "common/identity.h"
 
 namespace common::engine {
 
@@ -93,6 +96,44 @@ struct Shared {
 // Starts serving an accepted connection on `io` (called on io's thread).
 void StartSession(Shared& shared, IoThread& io, const std::vector<Route>& routes, tcp::socket socket,
                   std::string peer);
+// The verdict on a connection's client certificate, taken once after the
+// handshake (http_peer.cpp): the estate identity it proves, or why none.
+struct PeerVerdict {
+  std::unique_ptr<PeerIdentity> identity;  // null: no verified identity
+  std::string error;                       // why not: "no certificate", "certificate has expired", ...
+  std::string serial;                      // of the certificate presented, "" for none (for logs)
+};
+// `verify_error` is what the verify callback recorded (X509_V_OK if it did
+// not run: a resumed session carries its first result).
+PeerVerdict JudgePeer(SSL* ssl, long verify_error);
+
+// A refusal of a request: status 0 for none.
+struct Refusal {
+  int status = 0;
+  std::string message;  // for "error: <message>"
+};
+// For each request, with client certificates (http_peer.cpp): the admit
+// hook for a peer with an identity (403, or 500 if it throws), the route's
+// identity requirement for one without (401). Counts and logs each refusal.
+struct RequestLine {
+  const std::string& method;
+  const std::string& path;
+  const std::string& peer;
+};
+Refusal Admit(Shared& shared, RouteAccess access, const PeerIdentity* identity, const std::string& error,
+              const std::string& serial, const RequestLine& request);
+
+// Request-head checks (http_head.cpp).
+// "%0d", "%0A", "%00", "%7f": a percent-encoded control character in a
+// header value, which no value of this protocol needs.
+bool HasEncodedControl(std::string_view v);
+// No CR, LF or NUL: safe to write into a response head.
+bool SafeHeaderText(const std::string& s);
+// The body length a request declares, for a GET route (`get`, no body) or a
+// PUT route taking at most `max_body` bytes: `lengths` Content-Length
+// fields, the first being `text`.
+Refusal CheckLength(bool get, size_t lengths, const std::string& text, uint64_t max_body, int64_t* length);
+
 // Closes sessions whose deadline has passed; when stopping, closes idle ones
 // (and every one once `force` is set).
 void Sweep(IoThread& io, Clock::time_point now, bool stopping, bool force);

@@ -5,7 +5,6 @@
 // A session lives on one I/O thread and is touched only there, except for
 // the handler, sink, request and response while a worker runs them (phase
 // kWork: the I/O thread leaves them alone until the worker posts back).
-#include <openssl/bn.h>
 #include <openssl/err.h>
 #include <openssl/x509.h>
 
@@ -31,54 +30,6 @@ namespace http = boost::beast::http;
 constexpr size_t kChunk = 128 * 1024;  // body bytes handed to a sink at once (a 100 KiB upload: one call)
 constexpr auto kLingerGap = std::chrono::seconds(5);     // lingering close: longest silence
 constexpr auto kLingerTotal = std::chrono::seconds(30);  // lingering close: longest in all
-
-// "%0d", "%0A", "%00", "%7f": a percent-encoded control character. Header
-// values are never decoded here, but other software on the way may decode
-// them; no value of this protocol needs one.
-bool HasEncodedControl(std::string_view v) {
-  for (size_t i = 0; i + 2 < v.size(); ++i) {
-    if (v[i] != '%') continue;
-    char a = v[i + 1], b = static_cast<char>(v[i + 2] | 0x20);
-    bool hex_b = (b >= '0' && b <= '9') || (b >= 'a' && b <= 'f');
-    if ((a == '0' || a == '1') && hex_b) return true;
-    if (a == '7' && b == 'f') return true;
-  }
-  return false;
-}
-
-bool SafeHeaderText(const std::string& s) {
-  return s.find_first_of(std::string("\r\n\0", 3)) == std::string::npos;
-}
-
-// Why a client certificate did not verify, in a few words for a 401 body
-// and a log line.
-std::string VerifyReason(long result) {
-  switch (result) {
-    case X509_V_ERR_CERT_HAS_EXPIRED: return "certificate has expired";
-    case X509_V_ERR_CERT_NOT_YET_VALID: return "certificate is not yet valid";
-    case X509_V_ERR_UNABLE_TO_GET_ISSUER_CERT:
-    case X509_V_ERR_UNABLE_TO_GET_ISSUER_CERT_LOCALLY:
-    case X509_V_ERR_UNABLE_TO_VERIFY_LEAF_SIGNATURE:
-    case X509_V_ERR_DEPTH_ZERO_SELF_SIGNED_CERT:
-    case X509_V_ERR_SELF_SIGNED_CERT_IN_CHAIN:
-      return "unknown certificate authority";
-    case X509_V_ERR_CERT_CHAIN_TOO_LONG: return "certificate chain too long";
-    case X509_V_ERR_INVALID_PURPOSE: return "certificate is not for TLS clients";
-    default: return X509_verify_cert_error_string(result);
-  }
-}
-
-// The serial as PeerIdentity::serial spells it (lower-case hex), for logs.
-std::string SerialHex(X509* cert) {
-  BIGNUM* bn = ASN1_INTEGER_to_BN(X509_get0_serialNumber(cert), nullptr);
-  char* hex = bn == nullptr ? nullptr : BN_bn2hex(bn);
-  BN_free(bn);
-  if (hex == nullptr) return "?";
-  std::string out(hex);
-  OPENSSL_free(hex);
-  for (char& c : out) c = static_cast<char>(c >= 'A' && c <= 'F' ? c - 'A' + 'a' : c);
-  return out.erase(0, std::min(out.find_first_not_of('0'), out.size() - 1));
-}
 
 }  // namespace
 
@@ -183,77 +134,12 @@ class Session : public std::enable_shared_from_this<Session> {
   }
 
   // Once per connection, after the handshake: who the peer is (identity_)
-  // or why we do not know (identity_error_).
+  // or why we do not know (identity_error_), from the certificate's serial.
   void Identify() {
-    X509* cert = SSL_get0_peer_certificate(ssl_);
-    if (cert == nullptr) {
-      identity_error_ = "no certificate";
-      return;
-    }
-    cert_serial_ = SerialHex(cert);
-    // A resumed session was verified when it began: its result travels in
-    // the session (ticket), and the callback has not run this time.
-    long result = verify_error_ != X509_V_OK ? verify_error_ : SSL_get_verify_result(ssl_);
-    if (result != X509_V_OK) {
-      identity_error_ = VerifyReason(result);
-      return;
-    }
-    unsigned char* der = nullptr;
-    int len = i2d_X509(cert, &der);
-    if (len <= 0) {
-      identity_error_ = "certificate cannot be encoded";
-      return;
-    }
-    auto id = IdentityFromDer(std::string_view(reinterpret_cast<const char*>(der), static_cast<size_t>(len)));
-    OPENSSL_free(der);
-    if (!id.ok()) {
-      identity_error_ = "certificate names no estate device or beacon: " + id.status().message();
-      return;
-    }
-    // A session resumed from a ticket may outlive its certificate.
-    int64_t now = static_cast<int64_t>(std::time(nullptr));
-    if (now > id->not_after) {
-      identity_error_ = VerifyReason(X509_V_ERR_CERT_HAS_EXPIRED);
-      return;
-    }
-    if (now < id->not_before) {
-      identity_error_ = VerifyReason(X509_V_ERR_CERT_NOT_YET_VALID);
-      return;
-    }
-    identity_ = std::make_unique<PeerIdentity>(std::move(*id));
-  }
-
-  // For each request, with client_ca_file: the admit hook for a peer with
-  // an identity, the identity requirement of the route for one without.
-  // False when it has answered (401, 403 or 500).
-  bool Admitted(const std::string& method, const std::string& path) {
-    // Built only for a refusal: the admitted request (the hot path) pays
-    // for the pointer test and the hook alone.
-    auto what = [&] { return method + " " + path + " from " + peer_; };
-    if (identity_) {
-      if (!shared_.options.admit) return true;
-      std::string why;
-      try {
-        why = shared_.options.admit(*identity_);
-      } catch (const std::exception& e) {
-        LogError("admit hook exception: " + std::string(e.what()));
-        Answer(500, "internal error");
-        return false;
-      }
-      if (why.empty()) return true;
-      ++shared_.refused_admission;
-      LogWarn("refused " + what() + " (" + PeerKindName(identity_->kind) + " " + identity_->id + ", serial " +
-              identity_->serial + "): " + why);
-      Answer(403, "client certificate refused: " + why);
-      return false;
-    }
-    if (route_->access == RouteAccess::kOpen) return true;
-    ++shared_.refused_identity;
-    bool none = cert_serial_.empty();
-    LogWarn("refused " + what() + ": " +
-            (none ? "no client certificate" : identity_error_ + " (serial " + cert_serial_ + ")"));
-    Answer(401, none ? "client certificate required" : "client certificate refused: " + identity_error_);
-    return false;
+    PeerVerdict v = JudgePeer(ssl_, verify_error_);
+    identity_ = std::move(v.identity);
+    identity_error_ = std::move(v.error);
+    cert_serial_ = std::move(v.serial);
   }
 
   // ---- request head ----------------------------------------------------
@@ -348,20 +234,14 @@ class Session : public std::enable_shared_from_this<Session> {
       return Answer(status, status == 404 ? "no such endpoint" : "method not allowed");
     }
     // Who, before how much: an unidentified peer learns nothing about sizes.
-    if (shared_.client_certs && !Admitted(method, path)) return;
-    size_t lengths = msg.count(http::field::content_length);
-    std::string length_text(msg[http::field::content_length]);
-    int64_t length = 0;
-    if (lengths > 1) return Answer(400, "duplicate Content-Length");
-    if (route_->method == "GET") {
-      if (lengths == 1 && length_text != "0") return Answer(400, "a GET or HEAD request has no body");
-    } else {
-      if (lengths == 0) return Answer(411, "Content-Length is required");
-      if (!ParseDecimal(length_text, &length)) return Answer(400, "Content-Length is not a decimal number");
-      if (static_cast<uint64_t>(length) > route_->max_body) {
-        return Answer(413, "body larger than " + std::to_string(route_->max_body) + " bytes");
-      }
+    if (shared_.client_certs) {
+      Refusal no = Admit(shared_, route_->access, identity_.get(), identity_error_, cert_serial_, {method, path, peer_});
+      if (no.status != 0) return Answer(no.status, no.message);
     }
+    int64_t length = 0;
+    Refusal bad = CheckLength(route_->method == "GET", msg.count(http::field::content_length),
+                              std::string(msg[http::field::content_length]), route_->max_body, &length);
+    if (bad.status != 0) return Answer(bad.status, bad.message);
     expect_continue_ = put && boost::beast::iequals(msg[http::field::expect], "100-continue");
     remaining_ = static_cast<uint64_t>(length);
     request_ = HttpRequest{method, path, std::move(params), peer_, remaining_, identity_.get(), identity_error_,

@@ -43,6 +43,21 @@ bool ToUnix(const ASN1_TIME* t, int64_t* out) {
   return true;
 }
 
+// The serial number in lower-case hex without leading zeros.
+StatusOr<std::string> Serial(X509* cert) {
+  BIGNUM* bn = ASN1_INTEGER_to_BN(X509_get0_serialNumber(cert), nullptr);
+  if (bn == nullptr) return InvalidArgument("the certificate's serial number cannot be read");
+  char* hex = BN_bn2hex(bn);
+  BN_free(bn);
+  if (hex == nullptr) return InvalidArgument("the certificate's serial number cannot be read");
+  std::string serial = hex;
+  OPENSSL_free(hex);
+  for (char& c : serial) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  serial.erase(0, std::min(serial.find_first_not_of('0'), serial.size() - 1));
+  if (serial.empty() || serial[0] == '-') return InvalidArgument("the certificate's serial number is not positive");
+  return serial;
+}
+
 // SHA-256 over the DER SubjectPublicKeyInfo.
 StatusOr<std::string> KeyDigest(X509* cert) {
   unsigned char* spki = nullptr;
@@ -89,17 +104,7 @@ StatusOr<PeerIdentity> Identify(X509* cert) {
     return InvalidArgument(std::string("the certificate's ") + PeerKindName(id.kind) + " name is malformed");
   }
 
-  // Serial, lower-case hex.
-  BIGNUM* bn = ASN1_INTEGER_to_BN(X509_get0_serialNumber(cert), nullptr);
-  if (bn == nullptr) return InvalidArgument("the certificate's serial number cannot be read");
-  char* hex = BN_bn2hex(bn);
-  BN_free(bn);
-  if (hex == nullptr) return InvalidArgument("the certificate's serial number cannot be read");
-  id.serial = hex;
-  OPENSSL_free(hex);
-  for (char& c : id.serial) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-  id.serial.erase(0, std::min(id.serial.find_first_not_of('0'), id.serial.size() - 1));
-  if (id.serial.empty() || id.serial[0] == '-') return InvalidArgument("the certificate's serial number is not positive");
+  ASSIGN_OR_RETURN(id.serial, Serial(cert));
 
   ASSIGN_OR_RETURN(id.key_sha256, KeyDigest(cert));
 
@@ -119,13 +124,25 @@ const char* PeerKindName(PeerKind kind) {
   }
 }
 
-StatusOr<PeerIdentity> IdentityFromDer(std::string_view der) {
+namespace {
+StatusOr<X509Ptr> FromDer(std::string_view der) {
   const auto* p = reinterpret_cast<const unsigned char*>(der.data());
   X509Ptr cert(d2i_X509(nullptr, &p, static_cast<long>(der.size())));
   if (!cert || p != reinterpret_cast<const unsigned char*>(der.data()) + der.size()) {
     return InvalidArgument("not a DER certificate");
   }
+  return cert;
+}
+}  // namespace
+
+StatusOr<PeerIdentity> IdentityFromDer(std::string_view der) {
+  ASSIGN_OR_RETURN(X509Ptr cert, FromDer(der));
   return Identify(cert.get());
+}
+
+StatusOr<std::string> SerialFromDer(std::string_view der) {
+  ASSIGN_OR_RETURN(X509Ptr cert, FromDer(der));
+  return Serial(cert.get());
 }
 
 namespace {

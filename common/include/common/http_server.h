@@ -1,5 +1,5 @@
 // The HTTPS server engine: the only server code that includes Boost.Asio,
-// Boost.Beast and OpenSSL's SSL API (http_server.cpp, http_session.cpp).
+// Boost.Beast and OpenSSL's SSL API (http_server.cpp, http_session.cpp, http_head.cpp, http_peer.cpp).
 //
 // A few I/O threads hold every connection (TLS 1.2/1.3 done with OpenSSL
 // directly on non-blocking sockets, so an idle connection costs a few KiB);

@@ -54,6 +54,10 @@ StatusOr<PeerIdentity> IdentityFromDer(std::string_view der);
 // The same for the first certificate of a PEM text.
 StatusOr<PeerIdentity> IdentityFromPem(std::string_view pem);
 
+// The serial number of any DER certificate, spelled as PeerIdentity::serial
+// (for logs about certificates that assert nothing).
+StatusOr<std::string> SerialFromDer(std::string_view der);
+
 // SHA-256 (lower-case hex) of the DER SubjectPublicKeyInfo of the first
 // certificate of a PEM text, any certificate (a CA's too): how a CA is
 // named in the store (IssuedCertRow::issuer_sha256) and in a CRL.
