@@ -82,10 +82,10 @@ build_wrk_cert() {  # BUILD_DIR
 pids=()       # everything started in the background; bench_cleanup stops it
 cleanup_dirs=()
 
-stop_pid() {  # PID: TERM, wait up to 10 s, then KILL
+stop_pid() {  # PID: TERM, wait up to STOP_WAIT seconds (default 10), then KILL
   local pid=$1 i
   kill -TERM "$pid" 2>/dev/null || return 0
-  for i in $(seq 100); do
+  for i in $(seq $((${STOP_WAIT:-10} * 10))); do
     kill -0 "$pid" 2>/dev/null || { wait "$pid" 2>/dev/null || true; return 0; }
     sleep 0.1
   done

@@ -48,7 +48,7 @@ me=swarm.sh
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 root=$(cd "$here/.." && pwd)
 # shellcheck source=bench/lib.sh
-source "$here/lib.sh"  # make_identities, beacon_conf (its process helpers are replaced below)
+source "$here/lib.sh"  # make_identities, beacon_conf, the process helpers
 
 DEVICES=${DEVICES:-100000}
 CONNS=${CONNS:-128}
@@ -94,27 +94,11 @@ stamp=$(date -u +%Y%m%dT%H%M%SZ)
 out=$RESULTS/swarm-$stamp
 mkdir -p "$out"
 tmp=$(mktemp -d /tmp/beacon-swarm.XXXXXX)  # the beacons' data: on disk, fsync is real
-pids=()
-stop_pid() {  # PID: TERM, wait up to 60 s, then KILL
-  local pid=$1 i
-  kill -TERM "$pid" 2>/dev/null || return 0
-  for i in $(seq 600); do
-    kill -0 "$pid" 2>/dev/null || { wait "$pid" 2>/dev/null || true; return 0; }
-    sleep 0.1
-  done
-  kill -KILL "$pid" 2>/dev/null || true
-  wait "$pid" 2>/dev/null || true
-}
-cleanup() {
-  local pid
-  for pid in "${pids[@]}"; do stop_pid "$pid"; done
-  rm -rf "$tmp"
-}
-trap cleanup EXIT
-trap 'exit 130' INT TERM
-free_port() {
-  python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'
-}
+# lib.sh's process helpers; a beacon draining a swarm's spool may take a
+# minute to stop.
+STOP_WAIT=60
+cleanup_dirs+=("$tmp")
+bench_trap
 
 "$root/scripts/make-certs.sh" "$tmp/certs" 127.0.0.1 localhost >/dev/null  # the policy signing key
 make_identities 0 central relay
