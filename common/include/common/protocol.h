@@ -58,8 +58,20 @@ inline std::vector<std::pair<std::string, std::string>> CheckInHeaders(const std
 // Upload kinds a beacon accepts on the upload path. ("renew" is a device's
 // certificate renewal; enrollment requests travel in the spool as kind
 // kEnrollKind but arrive on kEnrollPath.)
+// "health" is a device's health document (docs/health.md), "beacon-health"
+// a beacon's (accepted from beacon certificates only, like "checkins"),
+// "action" the result of an action (docs/actions.md).
 inline bool IsUploadKind(const std::string& k) {
-  return k == "inventory" || k == "usage" || k == "logs" || k == "checkins" || k == "renew";
+  return k == "inventory" || k == "usage" || k == "logs" || k == "checkins" || k == "renew" ||
+         k == "health" || k == "beacon-health" || k == "action";
+}
+// Upload kinds only a beacon certificate may send.
+inline bool IsBeaconOnlyKind(const std::string& k) { return k == "checkins" || k == "beacon-health"; }
+
+// Action kinds (docs/actions.md): collect the inventory now, upload the
+// logs, check policy now, run diagnostics and upload the bundle.
+inline bool IsActionKind(const std::string& k) {
+  return k == "inventory" || k == "logs" || k == "policy" || k == "diagnose";
 }
 inline constexpr char kEnrollKind[] = "enroll";
 

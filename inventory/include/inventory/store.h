@@ -3,10 +3,11 @@
 // One interface, so that a PostgreSQL backend can be added beside SQLite
 // without touching callers. No backend-specific SQL leaks out.
 //
-// A Store is also the IdentityStore (inventory/identity_store.h, included
-// here): enrollment secrets, enrollment decisions, issued certificates,
-// revocations and device keys live in the same database as the devices, so
-// one backend and one transaction boundary serve both.
+// A Store is also the EstateStore (inventory/estate.h: status, health,
+// beacons, actions) and the IdentityStore (inventory/identity_store.h:
+// enrollment secrets and decisions, issued certificates, revocations, device
+// keys); all live in the same database as the devices, so one backend and
+// one transaction boundary serve them all.
 //
 // Thread safety: a Store may be used from several threads. Writes (Import*,
 // RecordCheckins and the IdentityStore writes) are serialized internally.
@@ -31,6 +32,7 @@
 #include <vector>
 
 #include "common/status.h"
+#include "inventory/estate.h"
 #include "inventory/identity_store.h"
 #include "inventory/inventory.h"
 #include "inventory/usage.h"
@@ -41,7 +43,7 @@ namespace inventory {
 struct UploadInfo {
   std::string upload_id;    // client-chosen id (UUID)
   std::string device_id;
-  std::string kind;         // "inventory", "usage", "logs", "checkins"
+  std::string kind;         // common::protocol::IsUploadKind
   std::string sha256;       // hex digest of the body as uploaded
   uint64_t size = 0;        // body bytes as uploaded
   int64_t received_at = 0;  // unix seconds when the first beacon made it durable
@@ -57,6 +59,9 @@ struct Checkin {
   int64_t policy_revision = 0;
   int64_t outbox_depth = 0;
   std::string peer;  // socket peer address as the beacon saw it
+  // The device's expected seconds between policy checks, from its own
+  // schedule (X-Beacon-Check-Interval); 0 when it did not say.
+  int64_t check_interval = 0;
 };
 
 struct DeviceRow {
@@ -90,7 +95,7 @@ struct UsageRow {
   int64_t last_seen = 0;  // unix seconds
 };
 
-class Store : public IdentityStore {
+class Store : public IdentityStore {  // EstateStore: added with its SQLite implementation
  public:
   ~Store() override = default;
 
