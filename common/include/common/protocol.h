@@ -13,6 +13,9 @@ inline constexpr char kDeviceHeader[] = "X-Beacon-Device";
 inline constexpr char kClientVersionHeader[] = "X-Beacon-Client-Version";
 inline constexpr char kPolicyRevisionHeader[] = "X-Beacon-Policy-Revision";
 inline constexpr char kOutboxDepthHeader[] = "X-Beacon-Outbox-Depth";
+// Seconds the device expects between its policy checks, from its own
+// schedule (interval plus spread): how long until it counts as disconnected.
+inline constexpr char kCheckIntervalHeader[] = "X-Beacon-Check-Interval";
 inline constexpr char kContentSha256Header[] = "X-Beacon-Content-SHA256";
 // Set by a relaying beacon: the beacon that received the request from the
 // device, and when (unix seconds).
@@ -43,16 +46,20 @@ inline std::string UploadPath(const std::string& device, const std::string& kind
 
 // The check-in headers a device sends with every request (DESIGN.md
 // "Check-ins carry status"): its id, client version, applied policy revision
-// and the uploads waiting in its outbox. Returned as a HeaderList
-// (common/http_client.h), which is this same type.
+// the uploads waiting in its outbox and its expected check interval (0: not
+// sent). Returned as a HeaderList (common/http_client.h), which is this
+// same type.
 inline std::vector<std::pair<std::string, std::string>> CheckInHeaders(const std::string& device,
                                                                       const std::string& client_version,
                                                                       int64_t policy_revision,
-                                                                      uint64_t outbox_depth) {
-  return {{kDeviceHeader, device},
-          {kClientVersionHeader, client_version},
-          {kPolicyRevisionHeader, std::to_string(policy_revision)},
-          {kOutboxDepthHeader, std::to_string(outbox_depth)}};
+                                                                      uint64_t outbox_depth,
+                                                                      int64_t check_interval = 0) {
+  std::vector<std::pair<std::string, std::string>> h{{kDeviceHeader, device},
+                                                     {kClientVersionHeader, client_version},
+                                                     {kPolicyRevisionHeader, std::to_string(policy_revision)},
+                                                     {kOutboxDepthHeader, std::to_string(outbox_depth)}};
+  if (check_interval > 0) h.emplace_back(kCheckIntervalHeader, std::to_string(check_interval));
+  return h;
 }
 
 // Upload kinds a beacon accepts on the upload path. ("renew" is a device's
