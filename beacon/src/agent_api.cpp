@@ -26,6 +26,7 @@ struct AgentApi::DeviceContext {
   std::string client_version;
   int64_t policy_revision = 0;
   int64_t outbox_depth = 0;
+  int64_t check_interval = 0;  // 0: not sent
   std::string via;  // set when a beacon relays the request
   int64_t received_at = 0;
 };
@@ -69,6 +70,9 @@ Status ReadDeviceContext(const HttpRequest& req, const std::string& device, Devi
   if (!ParseCount(req.header(proto::kOutboxDepthHeader), &ctx->outbox_depth)) {
     return common::InvalidArgument("bad " + std::string(proto::kOutboxDepthHeader));
   }
+  if (!ParseCount(req.header(proto::kCheckIntervalHeader), &ctx->check_interval)) {
+    return common::InvalidArgument("bad " + std::string(proto::kCheckIntervalHeader));
+  }
   ctx->via = req.header(proto::kViaHeader);
   if (!ctx->via.empty() && !common::IsToken(ctx->via)) {
     return common::InvalidArgument("bad " + std::string(proto::kViaHeader));
@@ -110,7 +114,8 @@ bool EtagMatches(const std::string& if_none_match, const std::string& etag) {
 }  // namespace
 
 AgentApi::AgentApi(const Settings* settings, common::Spool* spool, CheckinTracker* checkins,
-                   policy::PolicySource* policy, inventory::Store* store, PolicyCache* cache, TrustState* trust)
+                   policy::PolicySource* policy, inventory::Store* store, PolicyCache* cache, TrustState* trust,
+                   ActionBoard* actions)
     : settings_(settings),
       spool_(spool),
       checkins_(checkins),
@@ -118,6 +123,7 @@ AgentApi::AgentApi(const Settings* settings, common::Spool* spool, CheckinTracke
       store_(store),
       cache_(cache),
       trust_(trust),
+      actions_(actions),
       retry_after_(std::to_string(settings->retry_after.count())) {}
 
 void AgentApi::Register(common::HttpServer::Listener& server) {
@@ -151,7 +157,7 @@ void AgentApi::Checkin(const DeviceContext& ctx, const std::string& peer) {
   // A relayed request was already counted by the beacon that saw the device.
   if (!ctx.via.empty()) return;
   checkins_->Record({ctx.device, static_cast<int64_t>(std::time(nullptr)), settings_->name,
-                     ctx.client_version, ctx.policy_revision, ctx.outbox_depth, peer});
+                     ctx.client_version, ctx.policy_revision, ctx.outbox_depth, peer, ctx.check_interval});
 }
 
 // 503 and 507: the sender keeps its data and comes back after Retry-After.
@@ -171,6 +177,7 @@ bool AgentApi::QuickManifest(const HttpRequest& req, HttpResponse& res) {
     auto snap = policy_->CachedManifestFor(ctx.device);
     if (snap == nullptr) return false;
     AnswerManifest(req, snap->xml, snap->etag, res);
+    if (!snap->manifest.actions.empty()) actions_->Served(ctx.device, snap->manifest.actions);
   } else {
     auto m = cache_->FreshManifest(ctx.device);
     if (!m) return false;
@@ -193,6 +200,7 @@ void AgentApi::HandleManifest(const HttpRequest& req, HttpResponse& res) {
       return Refuse(res, 503, "policy cannot be resolved right now");
     }
     AnswerManifest(req, (*snap)->xml, (*snap)->etag, res);
+    if (!(*snap)->manifest.actions.empty()) actions_->Served(ctx.device, (*snap)->manifest.actions);
   } else {
     auto m = cache_->Manifest(ctx.device, ctx.client_version, ctx.policy_revision);
     if (!m.ok()) return Refuse(res, 503, "policy is not available yet; upstream unreachable");
@@ -305,10 +313,10 @@ std::unique_ptr<common::BodySink> AgentApi::HandleUpload(const HttpRequest& req,
     Fail(res, 422, "unknown upload kind");
     return nullptr;
   }
-  // Check-in batches come from beacons only: they assert when many devices
-  // were seen.
-  if (kind == "checkins" && !req.identity->is_beacon()) {
-    Fail(res, 403, "check-in batches are relayed by beacons only");
+  // Check-in batches and beacon health come from beacons only: they assert
+  // when many devices were seen, and what a beacon says about itself.
+  if (proto::IsBeaconOnlyKind(kind) && !req.identity->is_beacon()) {
+    Fail(res, 403, "check-in batches and beacon health come from beacons only");
     return nullptr;
   }
   if (!common::IsUuid(upload_id)) {

@@ -7,6 +7,7 @@
 #include <atomic>
 #include <string>
 
+#include "action_board.h"
 #include "checkins.h"
 #include "common/http_server.h"
 #include "common/spool.h"
@@ -20,10 +21,11 @@ namespace beacon {
 
 class AgentApi {
  public:
-  // Either `policy` and `store` (central) or `cache` (relay) are set. All
-  // pointers outlive the AgentApi.
+  // Either `policy`, `store` and `actions` (central) or `cache` (relay)
+  // are set. All pointers outlive the AgentApi.
   AgentApi(const Settings* settings, common::Spool* spool, CheckinTracker* checkins,
-           policy::PolicySource* policy, inventory::Store* store, PolicyCache* cache, TrustState* trust);
+           policy::PolicySource* policy, inventory::Store* store, PolicyCache* cache, TrustState* trust,
+           ActionBoard* actions);
 
   // Adds the routes: ping, manifest, file, upload, trust, enrollment.
   void Register(common::HttpServer::Listener& server);
@@ -52,6 +54,7 @@ class AgentApi {
   inventory::Store* store_;
   PolicyCache* cache_;
   TrustState* trust_;
+  ActionBoard* actions_;
   std::string retry_after_;
   std::atomic<int> uploads_in_flight_{0};
 };

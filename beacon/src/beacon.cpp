@@ -6,6 +6,7 @@
 #include <iostream>
 #include <thread>
 
+#include "action_board.h"
 #include "agent_api.h"
 #include "beacon/estate_ca.h"
 #include "common/identity.h"
@@ -25,6 +26,7 @@
 #include "inventory/store.h"
 #include "policy/policy_set.h"
 #include "policy_cache.h"
+#include "self_check.h"
 #include "settings.h"
 #include "upstream.h"
 
@@ -46,7 +48,8 @@ struct Beacon::Impl {
   std::unique_ptr<Enroller> enroller;             // central only
   std::unique_ptr<TrustState> trust;
   common::PeerIdentity own;  // what this beacon's certificate says
-  int64_t warned_at = 0;     // last expiry warning
+  std::unique_ptr<ActionBoard> actions;             // central only
+  std::unique_ptr<SelfCheck> self_check;
   std::unique_ptr<AgentApi> api;
   std::unique_ptr<common::HttpServer> server;
   common::HttpServer::Listener* agent = nullptr;  // the agent API
@@ -76,7 +79,6 @@ struct Beacon::Impl {
     auto changed = trust->Reload();
     if (!changed.ok()) common::LogError("trust bundle: " + changed.status().ToString());
     if (changed.ok() && *changed) TrustChanged();
-    WarnExpiring(now);
   }
 
   // Relay: revalidates the trust bundle upstream; accepts only a bundle
@@ -85,8 +87,6 @@ struct Beacon::Impl {
     auto served = trust->Current();
     auto res = cache->UpstreamGet(common::protocol::kTrustPath, common::pki::kMaxTrustBytes,
                                   {{"If-None-Match", served->etag}});
-    const int64_t now = static_cast<int64_t>(std::time(nullptr));
-    WarnExpiring(now);
     if (!res.ok()) return common::LogWarn("trust bundle: upstream unreachable: " + res.status().ToString());
     if (res->status == 304) return;
     if (res->status != 200) {
@@ -99,10 +99,61 @@ struct Beacon::Impl {
     TrustChanged();
   }
 
-  void WarnExpiring(int64_t now) {
-    if (now - warned_at < 86400) return;
-    warned_at = now;
-    trust->WarnExpiring(now, settings.cert_warn_before, own);
+  // Checks this beacon and hands its report on: upstream as a
+  // "beacon-health" upload through the spool (relay), or into the store
+  // (central). On failure the book keeps the messages for the next report.
+  void ReportHealth() {
+    const int64_t now = static_cast<int64_t>(std::time(nullptr));
+    inventory::Health report = self_check->Check(now);
+    Status st;
+    if (store) {
+      st = store->RecordOwnHealth(report, now);
+    } else {
+      common::SpoolMeta meta;
+      meta.id = common::NewUuid();
+      meta.device = id;
+      meta.kind = "beacon-health";
+      meta.via = settings.name;
+      st = spool->Put(meta, inventory::ToXml(report));
+    }
+    if (st.ok()) st = self_check->Sent(report);
+    if (!st.ok()) common::LogWarn("health report not handed on: " + st.ToString());
+  }
+
+  // Central: the rules every reader of the store computes status with,
+  // and the policy revision in service (since when: kept while unchanged).
+  void RecordEstateRules() {
+    inventory::EstateRules rules;
+    rules.disconnect_after = settings.disconnect_after;
+    rules.outbox_backlog = settings.outbox_backlog;
+    rules.cert_warn_before = settings.cert_warn_before.count();
+    rules.policy_revision = policy->revision();
+    auto old = store->GetEstateRules();
+    rules.policy_since = old.ok() && old->policy_revision == rules.policy_revision && old->policy_since != 0
+                             ? old->policy_since
+                             : static_cast<int64_t>(std::time(nullptr));
+    if (old.ok() && *old == rules) return;
+    Status st = store->SetEstateRules(rules);
+    if (!st.ok()) common::LogError("cannot record the estate rules: " + st.ToString());
+  }
+
+  // Central: actions into manifests, deliveries recorded, expired and old
+  // finished actions swept.
+  void TendActions(bool sweep) {
+    const int64_t now = static_cast<int64_t>(std::time(nullptr));
+    if (sweep) {
+      auto swept = store->SweepActions(now, now - settings.action_retention.count());
+      if (!swept.ok()) common::LogError("actions: sweep: " + swept.status().ToString());
+      if (swept.ok() && (swept->first > 0 || swept->second > 0)) {
+        common::LogInfo("actions: " + std::to_string(swept->first) + " expired, " + std::to_string(swept->second) +
+                        " finished ones deleted");
+      }
+    }
+    auto changed = actions->Refresh(now);
+    if (!changed.ok()) return common::LogError("actions: " + changed.status().ToString());
+    for (const std::string& device : *changed) policy->Forget(device);
+    Status st = actions->Flush(now);
+    if (!st.ok()) common::LogWarn("actions: deliveries not recorded yet: " + st.ToString());
   }
 
   // Hands the tracked check-ins on: to the store (central), or upstream as
@@ -181,9 +232,12 @@ StatusOr<std::unique_ptr<Beacon>> Beacon::Create(const common::Config& config) {
     im.enroller = std::make_unique<Enroller>(s.data_dir, im.store.get(), s.device_cert_validity, s.enroll_approval);
     ASSIGN_OR_RETURN(im.signer, policy::ManifestSigner::FromPemFile(s.policy_signing_key));
     inventory::Store* store = im.store.get();
+    im.actions = std::make_unique<ActionBoard>(store);
+    ActionBoard* actions = im.actions.get();
     ASSIGN_OR_RETURN(im.policy, policy::PolicySource::Open(
                                     s.data_dir + "/policy-state", s.data_dir + "/policy-served", im.signer.get(),
-                                    [store](const std::string& device) { return DeviceFactsFromStore(*store, device); }));
+                                    [store](const std::string& device) { return DeviceFactsFromStore(*store, device); },
+                                    [actions](const std::string& device) { return actions->For(device); }));
     policy::PolicySource* policy = im.policy.get();
     im.importer = std::make_unique<Importer>(
         im.spool.get(), store, [policy](const std::string& device) { policy->Forget(device); }, im.enroller.get());
@@ -227,6 +281,15 @@ StatusOr<std::unique_ptr<Beacon>> Beacon::Create(const common::Config& config) {
   }
 
   ASSIGN_OR_RETURN(im.trust, TrustState::Open(trust_path));
+  {
+    SelfCheck::Parts parts;
+    parts.settings = &im.settings;
+    parts.spool = im.spool.get();
+    parts.trust = im.trust.get();
+    parts.own = im.own;
+    if (im.relay) parts.upstream = [relay = im.relay.get()] { return relay->upstream_state(); };
+    ASSIGN_OR_RETURN(im.self_check, SelfCheck::Open(std::move(parts)));
+  }
   common::ServerOptions server_options = s.server;
   server_options.client_ca_file = trust_path;
   TrustState* trust = im.trust.get();
@@ -234,7 +297,7 @@ StatusOr<std::unique_ptr<Beacon>> Beacon::Create(const common::Config& config) {
   im.server = std::make_unique<common::HttpServer>(server_options);
   im.agent = &im.server->Listen(s.listen_host, s.listen_port);
   im.api = std::make_unique<AgentApi>(&im.settings, im.spool.get(), &im.checkins, im.policy.get(), im.store.get(),
-                                      im.cache.get(), im.trust.get());
+                                      im.cache.get(), im.trust.get(), im.actions.get());
   im.api->Register(*im.agent);
   if (s.central) {
     // The administrators' side (their API comes with a later release):
@@ -265,6 +328,7 @@ int Beacon::admin_port() const { return impl_->admin != nullptr ? impl_->admin->
 void Beacon::Run() {
   Impl& im = *impl_;
   std::vector<std::thread> threads;
+  threads.reserve(6);  // (also keeps GCC 12 from a false -Warray-bounds on emplace_back)
   if (im.importer) {
     threads.emplace_back([&im] {
       while (im.stop.SleepFor(im.settings.policy_refresh_interval)) {
@@ -275,6 +339,15 @@ void Beacon::Run() {
       }
     });
     threads.emplace_back([&im] { im.importer->Run(im.stop); });
+    threads.emplace_back([&im] {
+      // Every 5 s: a new action reaches manifests within seconds; the
+      // sweep runs every 12th round (a minute).
+      int round = 0;
+      do {
+        im.RecordEstateRules();
+        im.TendActions(round++ % 12 == 0);
+      } while (im.stop.SleepFor(std::chrono::seconds(5)));
+    });
   } else {
     threads.emplace_back([&im] { im.relay->Run(im.stop); });
     threads.emplace_back([&im] {
@@ -283,6 +356,11 @@ void Beacon::Run() {
       } while (im.stop.SleepFor(im.settings.trust_refresh_interval));
     });
   }
+  threads.emplace_back([&im] {
+    do {
+      im.ReportHealth();
+    } while (im.stop.SleepFor(im.settings.health_interval));
+  });
   threads.emplace_back([&im] {
     while (im.stop.SleepFor(im.settings.checkin_flush_interval)) im.FlushCheckins();
     im.FlushCheckins();

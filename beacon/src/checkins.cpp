@@ -44,7 +44,7 @@ std::string EncodeCheckins(const std::vector<inventory::Checkin>& checkins) {
   out << "# beacon checkins v1\n";
   for (const auto& c : checkins) {
     out << c.device_id << '\t' << c.seen_at << '\t' << c.via << '\t' << c.client_version << '\t'
-        << c.policy_revision << '\t' << c.outbox_depth << '\t' << c.peer << '\n';
+        << c.policy_revision << '\t' << c.outbox_depth << '\t' << c.peer << '\t' << c.check_interval << '\n';
   }
   return out.str();
 }
@@ -82,7 +82,8 @@ common::StatusOr<std::vector<inventory::Checkin>> DecodeCheckins(const std::stri
     auto bad = [&](const std::string& what) {
       return common::InvalidArgument("checkins:" + std::to_string(lineno) + ": " + what);
     };
-    if (f.size() != 7) return bad("expected 7 tab-separated fields");
+    // 7 fields from a relay older than the check interval (read as 0).
+    if (f.size() != 7 && f.size() != 8) return bad("expected 8 tab-separated fields");
     inventory::Checkin c;
     c.device_id = f[0];
     if (!common::IsUuid(c.device_id)) return bad("device id is not a UUID");
@@ -95,6 +96,7 @@ common::StatusOr<std::vector<inventory::Checkin>> DecodeCheckins(const std::stri
     if (!ParseI64(f[5], &c.outbox_depth)) return bad("bad outbox depth");
     c.peer = f[6];
     if (!IsPeer(c.peer)) return bad("bad peer address");
+    if (f.size() == 8 && !ParseI64(f[7], &c.check_interval)) return bad("bad check interval");
     out.push_back(std::move(c));
   }
   if (lineno == 0) return common::InvalidArgument("checkins: empty body");

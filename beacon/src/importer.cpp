@@ -6,6 +6,8 @@
 #include "common/log.h"
 #include "common/protocol.h"
 #include "common/retry.h"
+#include "inventory/action.h"
+#include "inventory/health.h"
 #include "inventory/inventory.h"
 #include "inventory/pack.h"
 #include "inventory/usage.h"
@@ -60,6 +62,22 @@ Status ImportBody(inventory::Store& store, const common::SpoolMeta& meta, const 
                                       " but was uploaded by " + meta.device);
     }
     return FromStore(store.ImportInventory(info, inv));
+  }
+  if (meta.kind == "health" || meta.kind == "beacon-health") {
+    ASSIGN_OR_RETURN(inventory::Health health, inventory::ParseHealthXml(body, "upload " + meta.id));
+    if (meta.kind == "health") return FromStore(store.ImportHealth(info, health));
+    // A beacon's report is believed for the beacon that received it (the
+    // relay named by X-Beacon-Via, which only a beacon certificate may set).
+    // It needs no upload record: its sequence makes a redelivery harmless.
+    if (health.source != inventory::HealthSource::kBeacon || health.id != meta.via) {
+      return common::InvalidArgument("beacon health names '" + health.id + "' but was received by '" + meta.via +
+                                     "'");
+    }
+    return FromStore(store.RecordOwnHealth(health, std::min<int64_t>(meta.received_at, std::time(nullptr))));
+  }
+  if (meta.kind == "action") {
+    ASSIGN_OR_RETURN(inventory::ActionResult result, inventory::ParseActionResultXml(body, "upload " + meta.id));
+    return FromStore(store.ImportActionResult(info, result));
   }
   if (meta.kind == "usage") {
     auto xml = inventory::Gunzip(body, kMaxInventoryXml);

@@ -4,6 +4,8 @@
 #include "common/retry.h"
 #include "upstream.h"
 
+#include <ctime>
+
 namespace beacon {
 
 using common::Status;
@@ -45,10 +47,12 @@ common::Attempt Relay::Deliver(const common::SpoolMeta& meta) {
   if (!upstream.ok()) {
     // No connection could even be made: nothing about this upload, never a rejection.
     const Status& st = upstream.status();
+    Note(st);
     return common::Attempt{
         common::Classify(st) == common::Outcome::kReject ? common::FailedPrecondition(st.message()) : st, {}, {}};
   }
   common::Attempt attempt = SendUpload(**upstream, *spool_, meta);
+  Note(attempt.status);
   // After a failed exchange the connection's state is unknown: a new one.
   if (!attempt.status.ok() && attempt.status.code() != common::Code::kAlreadyExists) upstream_.reset();
   return attempt;
@@ -59,9 +63,26 @@ Status Relay::Probe() {
   auto res = upstream->Get(common::protocol::kPingPath, {}, 4096);
   if (!res.ok()) {
     upstream_.reset();
+    Note(res.status());
     return res.status();
   }
-  return common::StatusFromHttp(res->status, "GET " + std::string(common::protocol::kPingPath));
+  Status st = common::StatusFromHttp(res->status, "GET " + std::string(common::protocol::kPingPath));
+  Note(st);
+  return st;
+}
+
+void Relay::Note(const Status& st) {
+  const bool ok = st.ok() || common::Classify(st) != common::Outcome::kRetry;
+  std::lock_guard<std::mutex> lock(state_mu_);
+  if (ok != state_.ok || state_.since == 0) {
+    state_.ok = ok;
+    state_.since = static_cast<int64_t>(std::time(nullptr));
+  }
+}
+
+UpstreamState Relay::upstream_state() const {
+  std::lock_guard<std::mutex> lock(state_mu_);
+  return state_;
 }
 
 }  // namespace beacon

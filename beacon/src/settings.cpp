@@ -53,10 +53,16 @@ const std::vector<common::ConfigKey>& ConfigKeys() {
       {"relay_probe_interval", KeyType::kDuration, "5s", "relay: while backing off, how often the upstream is asked GET /v1/ping; when it answers, the spool drains at once", 1, 3600},
       {"checkin_flush_interval", KeyType::kDuration, "10s", "how often tracked check-ins are stored (central) or sent upstream (relay)", 1, 86400},
       {"trust_refresh_interval", KeyType::kDuration, "5m", "relay: how often the trust bundle (CAs, revocation lists) is revalidated upstream", 1, 86400},
-      {"cert_warn_before", KeyType::kDuration, "14d", "warn in the log when this beacon's certificate, a CA or a revocation list expires within this time", 0, 365 * 86400},
+      {"cert_warn_before", KeyType::kDuration, "14d", "raise beacon.certificate-expiring when this beacon's certificate or a CA expires within this time (central: devices whose certificate does have condition certificate-expiring)", 0, 365 * 86400},
       {"enroll_approval", KeyType::kBool, "false", "central: an enrollment request without a secret waits for `beaconctl enroll approve` instead of being refused"},
       {"device_cert_validity", KeyType::kDuration, "90d", "central: validity of the device certificates it issues (clients renew when a third is left)", 60, 3650 * 86400},
       {"crl_validity", KeyType::kDuration, "7d", "central: validity of its revocation lists; they are signed anew when half of it is left", 60, 365 * 86400},
+      {"health_interval", KeyType::kDuration, "60s", "how often this beacon checks itself and reports its status and health messages (docs/health.md); it counts as offline after 3 missed reports", 5, 86400},
+      {"health_min_free", KeyType::kBytes, "2G", "message beacon.spool-disk-short while the spool's file system has less free space than this"},
+      {"upstream_warn_after", KeyType::kDuration, "10m", "relay: message beacon.upstream-unreachable once the upstream has failed for this long", 1, 30 * 86400},
+      {"disconnect_after", KeyType::kInt, "3", "central: a device is disconnected after this many of its expected check intervals without a check-in", 1, 1000},
+      {"outbox_backlog", KeyType::kInt, "100", "central: a device whose outbox holds this many uploads has condition outbox-backlog", 1, 100000000},
+      {"action_retention", KeyType::kDuration, "7d", "central: finished actions (done, failed, expired, cancelled) are deleted this long after they finished", 3600, 3650 * 86400},
       {"log_level", KeyType::kString, "info", "debug, info, warn or error"},
   };
   return keys;
@@ -136,6 +142,12 @@ common::StatusOr<Settings> Settings::FromConfig(const common::Config& c) {
   s.enroll_approval = c.GetBool("enroll_approval");
   s.device_cert_validity = std::chrono::seconds(c.GetSeconds("device_cert_validity"));
   s.crl_validity = std::chrono::seconds(c.GetSeconds("crl_validity"));
+  s.health_interval = std::chrono::seconds(c.GetSeconds("health_interval"));
+  s.health_min_free = c.GetBytes("health_min_free");
+  s.upstream_warn_after = std::chrono::seconds(c.GetSeconds("upstream_warn_after"));
+  s.disconnect_after = c.GetInt("disconnect_after");
+  s.outbox_backlog = c.GetInt("outbox_backlog");
+  s.action_retention = std::chrono::seconds(c.GetSeconds("action_retention"));
   if (s.relay_backoff_cap < s.relay_backoff_base) {
     return common::InvalidArgument("relay_backoff_cap must not be below relay_backoff_base");
   }

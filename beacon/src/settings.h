@@ -46,6 +46,12 @@ struct Settings {
   bool enroll_approval = false;                  // central
   std::chrono::seconds device_cert_validity{0};  // central
   std::chrono::seconds crl_validity{0};          // central
+  std::chrono::seconds health_interval{0};
+  uint64_t health_min_free = 0;
+  std::chrono::seconds upstream_warn_after{0};   // relay
+  int64_t disconnect_after = 0;                  // central
+  int64_t outbox_backlog = 0;                    // central
+  std::chrono::seconds action_retention{0};      // central
 
   // InvalidArgument for a combination the key table cannot check (exactly
   // one of upstream and store, a bad name).

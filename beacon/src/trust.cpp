@@ -61,27 +61,4 @@ StatusOr<bool> TrustState::Reload() {
   return true;
 }
 
-void TrustState::WarnExpiring(int64_t now, std::chrono::seconds warn_before,
-                              const common::PeerIdentity& own) const {
-  auto warn = [&](const std::string& what, int64_t at) {
-    if (at != 0 && at - now < warn_before.count()) {
-      common::LogWarn(what + (at <= now ? " expired at " : " expires at ") + common::FormatRfc3339(at));
-    }
-  };
-  common::pki::TrustBundle b = bundle();
-  for (const std::string& ca : b.ca_pems) {
-    if (auto at = common::CertNotAfter(ca); at.ok()) warn("an estate CA certificate", *at);
-  }
-  // The central signs its revocation lists anew at half their validity: one
-  // with less than a quarter left has missed its renewals (the central, or
-  // on a relay the upstream, has not been heard from).
-  for (const auto& crl : b.crls) {
-    if (crl.next_update - now < (crl.next_update - crl.this_update) / 4) {
-      common::LogWarn("revocation list " + std::to_string(crl.number) + " has not been renewed; it expires at " +
-                      common::FormatRfc3339(crl.next_update));
-    }
-  }
-  warn("this beacon's certificate (" + own.serial + ")", own.not_after);
-}
-
 }  // namespace beacon

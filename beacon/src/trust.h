@@ -48,11 +48,6 @@ class TrustState {
   // True if it changed.
   common::StatusOr<bool> Reload();
 
-  // Logs a warning for each CA of the bundle, and for `own` (this beacon's
-  // certificate), that expires within `warn_before` of `now`, and for each
-  // revocation list with less than a quarter of its validity left (it
-  // should have been signed anew at half).
-  void WarnExpiring(int64_t now, std::chrono::seconds warn_before, const common::PeerIdentity& own) const;
 
  private:
   explicit TrustState(std::string path) : path_(std::move(path)) {}

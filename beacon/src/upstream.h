@@ -5,6 +5,7 @@
 #include <chrono>
 #include <functional>
 #include <memory>
+#include <mutex>
 #include <string>
 
 #include "common/drain.h"
@@ -13,6 +14,13 @@
 #include "common/stop_flag.h"
 
 namespace beacon {
+
+// The upstream as the relay last found it: accepting uploads (or answering
+// its probe) or not, and since when (unix seconds).
+struct UpstreamState {
+  bool ok = true;
+  int64_t since = 0;
+};
 
 // Headers describing the device a forwarded request is for.
 common::HeaderList DeviceHeaders(const std::string& device, const std::string& client_version,
@@ -40,16 +48,22 @@ class Relay {
   void Run(common::StopFlag& stop) { drain_.Run(stop); }
   // One pass (tests).
   common::Drain::Pass RunPass() { return drain_.RunPass(); }
+  // Thread-safe: the outcome of the last exchange with the upstream.
+  UpstreamState upstream_state() const;
 
  private:
   common::StatusOr<common::Transport*> Upstream();
   common::Attempt Deliver(const common::SpoolMeta& meta);
   common::Status Probe();
+  // Records whether the upstream answered (a retryable failure means not).
+  void Note(const common::Status& st);
 
   common::Spool* spool_;
   Connect connect_;
   std::unique_ptr<common::Transport> upstream_;
   common::Drain drain_;
+  mutable std::mutex state_mu_;
+  UpstreamState state_;
 };
 
 }  // namespace beacon

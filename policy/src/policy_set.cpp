@@ -14,13 +14,19 @@ constexpr size_t kMaxCachedManifests = 200000;
 constexpr char kServedHighFile[] = "highest-revision";
 
 PolicySource::PolicySource(const std::string& repository_dir, const std::string& served_dir,
-                           const ManifestSigner* signer, FactsLookup facts)
-    : repo_(repository_dir), served_(served_dir), signer_(signer), facts_(std::move(facts)) {}
+                           const ManifestSigner* signer, FactsLookup facts, ActionsLookup actions)
+    : repo_(repository_dir),
+      served_(served_dir),
+      signer_(signer),
+      facts_(std::move(facts)),
+      actions_(std::move(actions)) {}
 
 StatusOr<std::unique_ptr<PolicySource>> PolicySource::Open(const std::string& repository_dir,
                                                            const std::string& served_dir,
-                                                           const ManifestSigner* signer, FactsLookup facts) {
-  std::unique_ptr<PolicySource> s(new PolicySource(repository_dir, served_dir, signer, std::move(facts)));
+                                                           const ManifestSigner* signer, FactsLookup facts,
+                                                           ActionsLookup actions) {
+  std::unique_ptr<PolicySource> s(
+      new PolicySource(repository_dir, served_dir, signer, std::move(facts), std::move(actions)));
   RETURN_IF_ERROR(s->repo_.Init());
   RETURN_IF_ERROR(s->served_.Init());
   auto high = common::ReadFile(served_dir + "/" + kServedHighFile, 64);
@@ -136,6 +142,7 @@ StatusOr<std::shared_ptr<const PolicySnapshot>> PolicySource::ManifestFor(const 
     }
     snap->manifest.files.push_back({name, sha, data.size()});
   }
+  if (actions_) snap->manifest.actions = actions_(device_id);
   if (signer_ != nullptr) RETURN_IF_ERROR(signer_->Sign(&snap->manifest));
   snap->xml = ToXml(snap->manifest);
   snap->etag = ManifestEtag(snap->xml);

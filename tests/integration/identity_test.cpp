@@ -666,7 +666,7 @@ TEST_CASE("mtls: a device certificate acts only for its own device, with no rela
       {"X-Beacon-Received-At", PutRequest(device, "logs", u3, "dated", "X-Beacon-Received-At: 1000000000\r\n"), u3,
        "relay headers are accepted from beacons only"},
       {"check-in batch", PutRequest(device, "checkins", u4, "batch"), u4,
-       "check-in batches are relayed by beacons only"},
+       "check-in batches and beacon health come from beacons only"},
   };
   for (int port : {e.dmz_port, e.central_port}) {
     for (const auto& r : refused) {

@@ -35,6 +35,10 @@ class PolicySource {
   // store has never seen (it gets the default group). Other errors fail the
   // request (Unavailable: the device retries).
   using FactsLookup = std::function<common::StatusOr<DeviceFacts>(const std::string& device_id)>;
+  // The actions to put in a device's manifest (docs/actions.md); when they
+  // change, the caller calls Forget(device) so that the manifest is signed
+  // anew with them.
+  using ActionsLookup = std::function<std::vector<ManifestAction>(const std::string& device_id)>;
 
   // repository_dir: published revisions (policy/repository.h), written by
   // beaconctl and only read here. served_dir: where the documents resolved
@@ -44,7 +48,8 @@ class PolicySource {
   static common::StatusOr<std::unique_ptr<PolicySource>> Open(const std::string& repository_dir,
                                                               const std::string& served_dir,
                                                               const ManifestSigner* signer,
-                                                              FactsLookup facts);
+                                                              FactsLookup facts,
+                                                              ActionsLookup actions = nullptr);
   // The signed manifest of `device_id` under the revision in service.
   // NotFound when nothing has been published yet.
   common::StatusOr<std::shared_ptr<const PolicySnapshot>> ManifestFor(const std::string& device_id);
@@ -64,12 +69,13 @@ class PolicySource {
 
  private:
   PolicySource(const std::string& repository_dir, const std::string& served_dir, const ManifestSigner* signer,
-               FactsLookup facts);
+               FactsLookup facts, ActionsLookup actions);
 
   PolicyRepository repo_;
   ObjectStore served_;
   const ManifestSigner* signer_;
   FactsLookup facts_;
+  ActionsLookup actions_;  // may be null
   std::mutex refresh_mu_;  // one Refresh at a time
   mutable std::mutex mu_;  // guards the members below
   int64_t revision_ = 0;
