@@ -139,15 +139,13 @@ struct Beacon::Impl {
 
   // Central: actions into manifests, deliveries recorded, expired and old
   // finished actions swept.
-  void TendActions(bool sweep) {
+  void TendActions() {
     const int64_t now = static_cast<int64_t>(std::time(nullptr));
-    if (sweep) {
-      auto swept = store->SweepActions(now, now - settings.action_retention.count());
-      if (!swept.ok()) common::LogError("actions: sweep: " + swept.status().ToString());
-      if (swept.ok() && (swept->first > 0 || swept->second > 0)) {
-        common::LogInfo("actions: " + std::to_string(swept->first) + " expired, " + std::to_string(swept->second) +
-                        " finished ones deleted");
-      }
+    auto swept = store->SweepActions(now, now - settings.action_retention.count());
+    if (!swept.ok()) common::LogError("actions: sweep: " + swept.status().ToString());
+    if (swept.ok() && (swept->first > 0 || swept->second > 0)) {
+      common::LogInfo("actions: " + std::to_string(swept->first) + " expired, " + std::to_string(swept->second) +
+                      " finished ones deleted");
     }
     auto changed = actions->Refresh(now);
     if (!changed.ok()) return common::LogError("actions: " + changed.status().ToString());
@@ -340,12 +338,11 @@ void Beacon::Run() {
     });
     threads.emplace_back([&im] { im.importer->Run(im.stop); });
     threads.emplace_back([&im] {
-      // Every 5 s: a new action reaches manifests within seconds; the
-      // sweep runs every 12th round (a minute).
-      int round = 0;
+      // Every 5 s, so that a new, cancelled or expired action reaches
+      // manifests (and beaconctl) within seconds; the queries are indexed.
       do {
         im.RecordEstateRules();
-        im.TendActions(round++ % 12 == 0);
+        im.TendActions();
       } while (im.stop.SleepFor(std::chrono::seconds(5)));
     });
   } else {

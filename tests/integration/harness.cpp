@@ -171,14 +171,15 @@ Estate::Estate() : dir(MakeTempDir("estate")), certs(TEST_CERT_DIR), central_por
                 "\ntls_cert = " + central_cert.cert + "\ntls_key = " + central_cert.key + "\n" +
                 "data_dir = " + dir + "/central\nstore = sqlite\ncheckin_flush_interval = 1s\n" +
                 "policy_signing_key = " + certs + "/policy.key\n" +
-                "policy_refresh_interval = 1s\nworkers = 8\nadmin_listen_port = 0\nspool_min_free = 0\nkeep_alive_timeout = 2s\n");
+                "policy_refresh_interval = 1s\nworkers = 8\nadmin_listen_port = 0\nspool_min_free = 0\nkeep_alive_timeout = 2s\n" +
+                "health_interval = 5s\nhealth_min_free = 1M\n");
   WriteText(dir + "/dmz.conf",
             "name = dmz\nlisten_host = 127.0.0.1\nlisten_port = " + std::to_string(dmz_port) +
                 "\ntls_cert = " + dmz_cert.cert + "\ntls_key = " + dmz_cert.key + "\n" +
                 "ca_file = " + pki + "/ca.pem\ndata_dir = " + dir + "/dmz\nupstream = https://127.0.0.1:" +
                 std::to_string(central_port) + "\ncheckin_flush_interval = 1s\npolicy_cache_ttl = 0s\n" +
                 "relay_backoff_base = 1s\nrelay_backoff_cap = 2s\nmax_upload_size = 1M\nworkers = 8\nspool_min_free = 0\n" +
-                "keep_alive_timeout = 2s\ntrust_refresh_interval = 1s\n");
+                "keep_alive_timeout = 2s\ntrust_refresh_interval = 1s\nhealth_interval = 5s\nhealth_min_free = 1M\n");
   // Only published revisions are served: revision 1 is the folder as written.
   PolicyCommand({"publish", "-m", "first"});
 }
