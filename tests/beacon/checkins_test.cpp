@@ -8,7 +8,7 @@
 TEST_CASE("check-in batches round trip") {
   std::vector<inventory::Checkin> in = {
       {common::NewUuid(), 1700000000, "dmz-1", "0.1.0", 3, 0, "192.0.2.7"},
-      {common::NewUuid(), 1700000005, "dmz-1", "", 0, 12, "2001:db8::1"},
+      {common::NewUuid(), 1700000005, "dmz-1", "", 0, 12, "2001:db8::1", 3900},
   };
   auto out = beacon::DecodeCheckins(beacon::EncodeCheckins(in));
   REQUIRE(out.ok());
@@ -17,6 +17,19 @@ TEST_CASE("check-in batches round trip") {
   CHECK((*out)[1].outbox_depth == 12);
   CHECK((*out)[1].client_version.empty());
   CHECK((*out)[1].peer == "2001:db8::1");
+  CHECK((*out)[0].check_interval == 0);
+  CHECK((*out)[1].check_interval == 3900);
+}
+
+TEST_CASE("a record of 7 fields, from an older relay, has no check interval") {
+  const std::string d = common::NewUuid();
+  auto old = beacon::DecodeCheckins("# beacon checkins v1\n" + d + "\t1700000000\tdmz\t0.1.0\t3\t0\t::1\n");
+  REQUIRE(old.ok());
+  REQUIRE(old->size() == 1);
+  CHECK((*old)[0].check_interval == 0);
+  CHECK((*old)[0].policy_revision == 3);
+  auto bad = beacon::DecodeCheckins("# beacon checkins v1\n" + d + "\t1\tdmz\tv\t3\t0\t::1\t-5\n");
+  CHECK(bad.status().message() == "checkins:2: bad check interval");
 }
 
 TEST_CASE("broken check-in batches name the line") {
@@ -27,7 +40,7 @@ TEST_CASE("broken check-in batches name the line") {
   REQUIRE_FALSE(r.ok());
   CHECK(r.status().message() == "checkins:3: device id is not a UUID");
   auto few = beacon::DecodeCheckins(good + common::NewUuid() + "\t1\n");
-  CHECK(few.status().message() == "checkins:3: expected 7 tab-separated fields");
+  CHECK(few.status().message() == "checkins:3: expected 8 tab-separated fields");
   auto peer = beacon::DecodeCheckins("# beacon checkins v1\n" + common::NewUuid() + "\t1\tb\tv\t1\t1\t<script>\n");
   CHECK(peer.status().message() == "checkins:2: bad peer address");
 }
