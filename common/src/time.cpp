@@ -66,6 +66,34 @@ StatusOr<int64_t> ParseRfc3339(std::string_view s) {
   return days * 86400 + hour * 3600 + minute * 60 + second - offset;
 }
 
+StatusOr<int64_t> ParseHttpDate(std::string_view s) {
+  auto bad = [&] {
+    return InvalidArgument("'" + Shown(s) + "' is not an HTTP date like Sun, 06 Nov 1994 08:49:37 GMT");
+  };
+  // "Sun, 06 Nov 1994 08:49:37 GMT": exactly 29 characters.
+  if (s.size() != 29 || s.substr(3, 2) != ", " || s[7] != ' ' || s[11] != ' ' || s[16] != ' ' || s[19] != ':' ||
+      s[22] != ':' || s.substr(25) != " GMT") {
+    return bad();
+  }
+  static constexpr std::string_view kDays[] = {"Sun", "Mon", "Tue", "Wed", "Thu", "Fri", "Sat"};
+  static constexpr std::string_view kMonths[] = {"Jan", "Feb", "Mar", "Apr", "May", "Jun",
+                                                 "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"};
+  int month = 0;
+  while (month < 12 && kMonths[month] != s.substr(8, 3)) ++month;
+  const int day = Digits(s, 5, 2), year = Digits(s, 12, 4);
+  const int hour = Digits(s, 17, 2), minute = Digits(s, 20, 2), second = Digits(s, 23, 2);
+  if (month == 12 || day < 0 || year < 0 || hour < 0 || hour > 23 || minute < 0 || minute > 59 || second < 0 ||
+      second > 60) {
+    return bad();
+  }
+  const std::chrono::year_month_day ymd{std::chrono::year(year), std::chrono::month(static_cast<unsigned>(month + 1)),
+                                        std::chrono::day(static_cast<unsigned>(day))};
+  if (!ymd.ok()) return bad();
+  const std::chrono::sys_days days(ymd);
+  if (kDays[std::chrono::weekday(days).c_encoding()] != s.substr(0, 3)) return bad();
+  return int64_t{days.time_since_epoch().count()} * 86400 + hour * 3600 + minute * 60 + second;
+}
+
 std::string FormatRfc3339(int64_t unix_seconds) {
   const std::chrono::sys_seconds t{std::chrono::seconds(unix_seconds)};
   const auto days = std::chrono::floor<std::chrono::days>(t);

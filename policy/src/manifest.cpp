@@ -5,7 +5,9 @@
 #include <set>
 #include <sstream>
 
+#include "common/protocol.h"
 #include "common/sha256.h"
+#include "common/time.h"
 #include "common/uuid.h"
 #include "common/xml.h"
 
@@ -22,6 +24,32 @@ bool IsPolicyFileName(const std::string& name) {
   });
 }
 
+namespace {
+
+constexpr size_t kMaxActions = 100;
+
+// One <action id kind expires/>; `ids` are those read so far.
+Status ReadAction(const common::xml::Element& a, std::set<std::string>* ids, std::vector<ManifestAction>* out) {
+  RETURN_IF_ERROR(a.Attributes({"id", "kind", "expires"}));
+  RETURN_IF_ERROR(a.Children({}).status());
+  if (out->size() == kMaxActions) return a.Error("more than 100 actions in <manifest>");
+  ManifestAction action;
+  action.id = a.Value("id");
+  action.kind = a.Value("kind");
+  if (!common::IsUuid(action.id)) return a.ValueError("id", "is not a lower-case UUID");
+  if (!common::protocol::IsActionKind(action.kind)) {
+    return a.ValueError("kind", "is not an action kind (inventory, logs, policy, diagnose)");
+  }
+  std::string text;
+  RETURN_IF_ERROR(a.Time("expires", &text, &action.expires_at));
+  if (action.expires_at < 0) return a.ValueError("expires", "is before 1970");
+  if (!ids->insert(action.id).second) return a.Error("action '" + action.id + "' is listed twice");
+  out->push_back(std::move(action));
+  return Status::Ok();
+}
+
+}  // namespace
+
 std::string ToXml(const Manifest& m) {
   std::ostringstream out;
   out << "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n"
@@ -34,6 +62,16 @@ std::string ToXml(const Manifest& m) {
     // Names and digests are validated to a character set that needs no escaping.
     out << "  <file name=\"" << f.name << "\" sha256=\"" << f.sha256 << "\" size=\"" << f.size
         << "\"/>\n";
+  }
+  // Actions follow the files, sorted by id, so that the signed form is
+  // canonical; a manifest without actions is byte for byte what it was
+  // before actions existed (its signature and ETag stay the same). Ids and
+  // kinds are validated to characters that need no escaping.
+  std::vector<ManifestAction> actions = m.actions;
+  std::sort(actions.begin(), actions.end(), [](const auto& a, const auto& b) { return a.id < b.id; });
+  for (const auto& a : actions) {
+    out << "  <action id=\"" << a.id << "\" kind=\"" << a.kind << "\" expires=\""
+        << common::FormatRfc3339(std::max<int64_t>(a.expires_at, 0)) << "\"/>\n";
   }
   out << "</manifest>\n";
   return out.str();
@@ -62,9 +100,14 @@ StatusOr<Manifest> ParseManifestXml(const std::string& xml, const std::string& s
                   });
     if (!base64) return root.ValueError("signature", "is not base64 (at most 256 characters)");
   }
-  ASSIGN_OR_RETURN(auto files, root.Children({"file"}));
+  ASSIGN_OR_RETURN(auto children, root.Children({"file", "action"}));
   std::set<std::string> names;
-  for (const common::xml::Element& f : files) {
+  std::set<std::string> action_ids;
+  for (const common::xml::Element& f : children) {
+    if (f.name() == "action") {
+      RETURN_IF_ERROR(ReadAction(f, &action_ids, &m.actions));
+      continue;
+    }
     RETURN_IF_ERROR(f.Attributes({"name", "sha256", "size"}));
     RETURN_IF_ERROR(f.Children({}).status());
     ManifestFile mf;
@@ -77,6 +120,7 @@ StatusOr<Manifest> ParseManifestXml(const std::string& xml, const std::string& s
     m.files.push_back(std::move(mf));
   }
   std::sort(m.files.begin(), m.files.end(), [](const auto& a, const auto& b) { return a.name < b.name; });
+  std::sort(m.actions.begin(), m.actions.end(), [](const auto& a, const auto& b) { return a.id < b.id; });
   return m;
 }
 

@@ -57,3 +57,42 @@ TEST_CASE("time: FormatRfc3339 and ParseRfc3339 are one pair", "[common][time]")
     CHECK(Parsed(common::FormatRfc3339(t).c_str()) == t);
   }
 }
+
+TEST_CASE("time: HTTP dates (IMF-fixdate) parse to unix seconds; other forms are refused", "[common][time]") {
+  auto parsed = [](const char* s) {
+    auto t = common::ParseHttpDate(s);
+    INFO(s);
+    REQUIRE(t.ok());
+    return *t;
+  };
+  CHECK(parsed("Sun, 06 Nov 1994 08:49:37 GMT") == 784111777);
+  CHECK(parsed("Thu, 01 Jan 1970 00:00:00 GMT") == 0);
+  CHECK(parsed("Sun, 22 Nov 2026 16:00:00 GMT") == 1795363200);
+  CHECK(parsed("Thu, 29 Feb 2024 00:00:00 GMT") == 1709164800);
+  CHECK(parsed("Sat, 31 Dec 2016 23:59:60 GMT") == 1483228800);
+  for (const char* bad : {
+           "",
+           "Sunday, 06-Nov-94 08:49:37 GMT",  // RFC 850
+           "Sun Nov  6 08:49:37 1994",        // asctime
+           "Sun, 06 Nov 1994 08:49:37 UTC",
+           "Sun, 06 Nov 1994 08:49:37 GMT ",
+           " Sun, 06 Nov 1994 08:49:37 GMT",
+           "Mon, 06 Nov 1994 08:49:37 GMT",   // the wrong weekday
+           "sun, 06 Nov 1994 08:49:37 GMT",
+           "Sun, 06 nov 1994 08:49:37 GMT",
+           "Sun, 6 Nov 1994 08:49:37 GMT",
+           "Sun, 31 Nov 1994 08:49:37 GMT",   // no such day
+           "Sun, 06 Nov 1994 24:49:37 GMT",
+           "Sun, 06 Nov 1994 08:60:37 GMT",
+           "Sun, 06 Nov 1994 08:49:61 GMT",
+           "Sun, 06 Nov 19x4 08:49:37 GMT",
+           "Sun, 06 Nov 1994 08-49-37 GMT",
+       }) {
+    INFO(bad);
+    auto t = common::ParseHttpDate(bad);
+    REQUIRE_FALSE(t.ok());
+    CHECK(t.status().code() == common::Code::kInvalidArgument);
+    CHECK(t.status().message() ==
+          "'" + std::string(bad) + "' is not an HTTP date like Sun, 06 Nov 1994 08:49:37 GMT");
+  }
+}

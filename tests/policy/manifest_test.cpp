@@ -1,6 +1,7 @@
 #include "policy/manifest.h"
 
 #include <catch2/catch.hpp>
+#include <cstdio>
 
 #include "common/fs.h"
 #include "common/sha256.h"
@@ -93,4 +94,72 @@ TEST_CASE("manifest: mutated input is accepted intact or refused as InvalidArgum
     }
   }
   CHECK(accepted < 3000);
+}
+
+TEST_CASE("manifest: actions are signed with the rest, sorted by id after the files") {
+  policy::Manifest m;
+  m.revision = 9;
+  m.device = "6f1e2d3c-4b5a-4968-8776-5a4b3c2d1e0f";
+  m.files = {{"a.xml", common::Sha256Hex("a"), 1}};
+  const std::string without = policy::ToXml(m);
+  // A manifest without actions is what it always was (its ETag and
+  // signature do not change).
+  CHECK(without ==
+        "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n"
+        "<manifest version=\"1\" revision=\"9\" device=\"6f1e2d3c-4b5a-4968-8776-5a4b3c2d1e0f\">\n"
+        "  <file name=\"a.xml\" sha256=\"" + common::Sha256Hex("a") + "\" size=\"1\"/>\n"
+        "</manifest>\n");
+  m.actions = {{"f0000000-0000-4000-8000-000000000002", "diagnose", 1'795'000'000},
+               {"a0000000-0000-4000-8000-000000000001", "inventory", 1'795'086'400}};
+  const std::string xml = policy::ToXml(m);
+  CHECK(xml.find("  <action id=\"a0000000-0000-4000-8000-000000000001\" kind=\"inventory\" "
+                 "expires=\"2026-11-19T11:06:40Z\"/>\n  <action id=\"f0000000") != std::string::npos);
+  CHECK(xml.find("<action") > xml.find("<file"));
+  auto back = policy::ParseManifestXml(xml, "m.xml");
+  REQUIRE(back.ok());
+  REQUIRE(back->actions.size() == 2);
+  CHECK(back->actions[0].id == "a0000000-0000-4000-8000-000000000001");
+  CHECK(back->actions[1].kind == "diagnose");
+  CHECK(back->actions[1].expires_at == 1'795'000'000);
+  // Written sorted, so the canonical form does not depend on the caller's order.
+  CHECK(policy::ToXml(*back) == xml);
+  CHECK(policy::ManifestEtag(xml) != policy::ManifestEtag(without));
+}
+
+TEST_CASE("manifest: malformed actions are refused with their place") {
+  const std::string head =
+      "<manifest version=\"1\" revision=\"1\" device=\"6f1e2d3c-4b5a-4968-8776-5a4b3c2d1e0f\">\n";
+  auto action = [](const std::string& id, const std::string& kind, const std::string& expires = "2026-11-19T00:00:00Z") {
+    return "  <action id=\"" + id + "\" kind=\"" + kind + "\" expires=\"" + expires + "\"/>\n";
+  };
+  const std::string id = "a0000000-0000-4000-8000-000000000001";
+  auto refusal = [](const std::string& xml) {
+    auto r = policy::ParseManifestXml(xml, "m.xml");
+    REQUIRE_FALSE(r.ok());
+    CHECK(r.status().code() == common::Code::kInvalidArgument);
+    return r.status().message();
+  };
+  CHECK(refusal(head + action(id, "reboot") + "</manifest>") ==
+        "m.xml:2:3: <action> 'kind': 'reboot' is not an action kind (inventory, logs, policy, diagnose)");
+  CHECK(refusal(head + action("A0000000-0000-4000-8000-000000000001", "logs") + "</manifest>") ==
+        "m.xml:2:3: <action> 'id': 'A0000000-0000-4000-8000-000000000001' is not a lower-case UUID");
+  CHECK(refusal(head + action(id, "logs") + action(id, "policy") + "</manifest>") ==
+        "m.xml:3:3: action '" + id + "' is listed twice");
+  CHECK(refusal(head + action(id, "logs", "tomorrow") + "</manifest>")
+            .rfind("m.xml:2:3: <action> 'expires': 'tomorrow' is not an RFC 3339 date-time", 0) == 0);
+  CHECK(refusal(head + action(id, "logs", "0001-01-01T00:00:00Z") + "</manifest>") ==
+        "m.xml:2:3: <action> 'expires': '0001-01-01T00:00:00Z' is before 1970");
+  CHECK(refusal(head + "  <action id=\"" + id + "\" kind=\"logs\"/>\n</manifest>") ==
+        "m.xml:2:3: <action> lacks 'expires'");
+  CHECK(refusal(head + "  <action id=\"" + id + "\" kind=\"logs\" expires=\"2026-11-19T00:00:00Z\" run=\"sh\"/>\n</manifest>") ==
+        "m.xml:2:3: unknown attribute 'run' on <action>");
+  CHECK(refusal(head + "  <action id=\"" + id + "\" kind=\"logs\" expires=\"2026-11-19T00:00:00Z\"><file/></action>\n</manifest>")
+            .rfind("m.xml:2:", 0) == 0);
+  std::string many = head;
+  for (int i = 0; i < 101; ++i) {
+    char buf[40];
+    std::snprintf(buf, sizeof buf, "a0000000-0000-4000-8000-%012d", i);
+    many += action(buf, "logs");
+  }
+  CHECK(refusal(many + "</manifest>") == "m.xml:102:3: more than 100 actions in <manifest>");
 }

@@ -35,4 +35,18 @@ StatusOr<int64_t> ParseRfc3339(std::string_view text);
 // ParseRfc3339(FormatRfc3339(t)) == t for every t from 1970 to the end of 9999.
 std::string FormatRfc3339(int64_t unix_seconds);
 
+// Parses an HTTP date in its one current form, the IMF-fixdate of RFC 9110
+// section 5.6.7 (what every server sends in `Date`):
+//
+//   IMF-fixdate = day-name "," SP DD SP month SP YYYY SP hh ":" mm ":" ss SP "GMT"
+//   e.g. "Sun, 06 Nov 1994 08:49:37 GMT"
+//
+// to unix seconds. Day and month names are case-sensitive ("Sun".."Sat",
+// "Jan".."Dec"); the day name must be the date's own weekday; the date must
+// exist; hh 00-23, mm 00-59, ss 00-60 (60 as in ParseRfc3339). The obsolete
+// RFC 850 and asctime forms are refused, as is anything around the date.
+// InvalidArgument "'<text>' is not an HTTP date like Sun, 06 Nov 1994
+// 08:49:37 GMT" (the text cut to 64 bytes).
+StatusOr<int64_t> ParseHttpDate(std::string_view text);
+
 }  // namespace common
