@@ -385,3 +385,44 @@ TEST_CASE("diagnose: an unknown CA, a wrong host name and an expired beacon cert
     }
   }
 }
+
+TEST_CASE("diagnose: through squid with Basic authentication every step passes; a wrong password is D400") {
+  Estate e;
+  e.StartCentral();
+  e.StartDmz();
+  // squid's workers run as its own user: its folder must be open to them.
+  const std::string dir = harness::MakeTempDir("diagnose-squid");
+  fs::permissions(dir, fs::perms::all);
+  struct Cleanup {
+    std::string dir;
+    ~Cleanup() { fs::remove_all(dir); }
+  } cleanup{dir};
+  auto hash = harness::Run({"/usr/bin/openssl", "passwd", "-apr1", "squid-pw"});
+  REQUIRE(hash.exit_code == 0);
+  WriteText(dir + "/passwd", "agent:" + hash.output);
+  const int port = harness::FreePort();
+  WriteText(dir + "/squid.conf", "http_port 127.0.0.1:" + std::to_string(port) +
+                                     "\nauth_param basic program /usr/lib/squid/basic_ncsa_auth " + dir +
+                                     "/passwd\nacl authed proxy_auth REQUIRED\nhttp_access allow authed\n"
+                                     "http_access deny all\ncache deny all\npid_filename " + dir +
+                                     "/squid.pid\naccess_log none\ncache_log " + dir +
+                                     "/cache.log\ncache_store_log none\ncoredump_dir " + dir +
+                                     "\nshutdown_lifetime 1 seconds\n");
+  harness::Process squid({"/usr/sbin/squid", "-N", "-f", dir + "/squid.conf"}, dir + "/squid.out");
+  REQUIRE(harness::WaitUntil(
+      [&] { return !harness::Run({"/usr/bin/ss", "-Hltn", "sport = :" + std::to_string(port)}).output.empty(); },
+      seconds(15)));
+  const std::string base = e.ClientConfig(e.dmz_port, e.pki + "/ca.pem");
+  const std::string proxy = "proxy = http://127.0.0.1:" + std::to_string(port) + "\nproxy_username = agent\n";
+  const std::string good = ConfWith(base, "client-squid", proxy + "proxy_password = squid-pw\n");
+  REQUIRE(e.Client(good, {"enroll"}).exit_code == 0);
+  Outcome o = ClientDiagnose(e, good);
+  ExpectAllPass(o, {});
+  for (const auto& s : o.report["steps"]) {
+    if (s["name"] == "dns") CHECK(Contains(s["detail"], "the proxy"));
+    if (s["name"] == "proxy") CHECK(Contains(s["detail"], "200"));
+  }
+  Outcome wrong = ClientDiagnose(e, ConfWith(base, "client-squid-wrong", proxy + "proxy_password = wrong-pw\n"));
+  ExpectFailure(wrong, "proxy", "D400");
+  CHECK_FALSE(Contains(wrong.output, "wrong-pw"));
+}
