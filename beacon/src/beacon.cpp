@@ -15,6 +15,7 @@
 #include "trust.h"
 #include "beacon/facts.h"
 #include "checkins.h"
+#include "diagnose.h"
 #include "common/fs.h"
 #include "common/http_server.h"
 #include "common/log.h"
@@ -387,6 +388,11 @@ int BeaconMain(int argc, char** argv) {
   app.add_option("--data-dir", data_dir, "overrides the configuration's data_dir");
   app.set_version_flag("--version", std::string("beacon ") + BEACON_VERSION);
   app.footer("Configuration keys:\n" + common::ConfigHelp(ConfigKeys()));
+  bool json = false;
+  CLI::App* diagnose = app.add_subcommand(
+      "diagnose", "check the way to the upstream step by step (docs/diagnose.md); exit 1 if a step failed");
+  diagnose->add_flag("--json", json, "print the report as JSON");
+  diagnose->fallthrough();
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
@@ -394,6 +400,7 @@ int BeaconMain(int argc, char** argv) {
     int rc = app.exit(e);
     return rc == 0 ? 0 : 2;
   }
+  if (diagnose->parsed()) return DiagnoseMain(config_path, data_dir, json);
   auto config = common::LoadConfig(config_path, &ConfigKeys());
   if (!config.ok()) {
     std::cerr << "beacon: " << config.status().message() << "\n";

@@ -235,6 +235,8 @@ Status Client::UploadLogs() {
   return st;
 }
 
+Status Client::QueueLogBundle(const std::string& gz) { return impl_->uploads->QueueLogBundle(gz); }
+
 Status Client::Flush() {
   Status st = impl_->delivery->Flush();
   impl_->Record("flush", st);

@@ -2,15 +2,19 @@
 // commands, the global options (before or after the command) and --help,
 // which ends with every configuration key of ConfigKeys().
 #include <signal.h>
+#include <unistd.h>
 
 #include <CLI/CLI.hpp>
+#include <cstdlib>
 #include <iostream>
 #include <string>
 
 #include "client/client.h"
+#include "common/fs.h"
 #include "common/log.h"
 #include "common/process.h"
 #include "common/time.h"
+#include "diagnose.h"
 
 namespace client {
 
@@ -30,7 +34,14 @@ struct Command {
   CLI::App* inventory = nullptr;
   CLI::App* status = nullptr;
   CLI::App* enroll = nullptr;
+  CLI::App* diagnose = nullptr;
   std::string secret;  // enroll --secret; overrides enroll_secret
+  // diagnose's options
+  bool json = false;
+  std::string server;
+  std::string bundle;
+  bool upload = false;
+  bool no_upload_test = false;
   bool once = false;
   bool now = false;
 };
@@ -63,8 +74,18 @@ void Declare(CLI::App& app, Command& c) {
       "enroll", "enroll this device now (waits up to enroll_wait) and print its certificate");
   c.enroll->add_option("--secret", c.secret, "enrollment secret; overrides the configuration's enroll_secret")
       ->type_name("S");
+  c.diagnose = app.add_subcommand(
+      "diagnose",
+      "check the path to the beacon step by step (configuration, dns, tcp, proxy, tls, http, identity, "
+      "policy, upload), each with a code from docs/diagnose.md; exit 1 if a step failed");
+  c.diagnose->add_flag("--json", c.json, "print the report as JSON");
+  c.diagnose->add_option("--server", c.server, "diagnose this beacon instead of the one in use")->type_name("URL");
+  c.diagnose->add_option("--bundle", c.bundle, "also write a troubleshooting bundle (tar.gz, no key, secrets redacted)")
+      ->type_name("FILE");
+  c.diagnose->add_flag("--upload", c.upload, "also put the bundle in the outbox as a logs upload and deliver it");
+  c.diagnose->add_flag("--no-upload-test", c.no_upload_test, "skip the upload round trip step");
   // The global options may follow the command, as in `run --config FILE`.
-  for (CLI::App* sub : {c.run, c.inventory, c.status, c.enroll}) sub->fallthrough();
+  for (CLI::App* sub : {c.run, c.inventory, c.status, c.enroll, c.diagnose}) sub->fallthrough();
 
   app.footer("Configuration keys (in the --config file):\n" + common::ConfigHelp(ConfigKeys()));
 }
@@ -74,7 +95,71 @@ int Fail(int code, const std::string& message) {
   return code;
 }
 
+// `diagnose`: works with a configuration that does not validate (the
+// report says why) and without the state lock, so it can run beside the
+// daemon; only --upload opens the client (and waits for the lock).
+int Diagnose(const Command& cmd) {
+  ::signal(SIGPIPE, SIG_IGN);  // a beacon closing mid-handshake is a finding, not the end
+  auto config = common::LoadConfig(cmd.config_path, &ConfigKeys());
+  std::string problem;
+  ClientSettings settings;
+  if (!config.ok()) {
+    problem = config.status().message();
+  } else {
+    if (!cmd.data_dir.empty()) (void)config->Set("state_dir", cmd.data_dir, "--data-dir");
+    auto s = ClientSettings::FromConfig(*config);
+    if (s.ok()) {
+      settings = *s;
+    } else {
+      problem = cmd.config_path + ": " + s.status().message();
+    }
+  }
+  DiagnoseOptions options;
+  options.server = cmd.server;
+  options.upload = !cmd.no_upload_test;
+  const DiagnoseReport report =
+      problem.empty() ? client::Diagnose(settings, options) : DiagnoseBadConfiguration(cmd.server, problem);
+  std::cout << (cmd.json ? report.ToJson() : report.ToText()) << std::flush;
+  int rc = report.ok() ? kExitOk : kExitRuntime;
+  if (cmd.bundle.empty() && !cmd.upload) return rc;
+  std::string path = cmd.bundle;
+  std::string tmp_dir;
+  if (path.empty()) {
+    char tmpl[] = "/tmp/beacon-diagnose-XXXXXX";
+    if (::mkdtemp(tmpl) == nullptr) return Fail(kExitRuntime, "cannot make a temporary folder for the bundle");
+    tmp_dir = tmpl;
+    path = tmp_dir + "/bundle.tar.gz";
+  }
+  common::Status st = WriteBundle(report, settings, cmd.config_path, path);
+  if (!st.ok()) return Fail(kExitRuntime, "bundle: " + st.ToString());
+  if (!cmd.bundle.empty()) std::cerr << "beacon-client: bundle written to " << path << "\n";
+  if (cmd.upload) {
+    if (!problem.empty()) st = common::FailedPrecondition("the configuration is not usable");
+    std::unique_ptr<Client> c;
+    if (st.ok()) {
+      auto created = Client::Create(settings);
+      st = created.status();
+      if (created.ok()) c = std::move(created).value();
+    }
+    auto gz = common::ReadFile(path, 64u << 20);
+    if (st.ok()) st = gz.status();
+    if (st.ok()) st = c->QueueLogBundle(*gz);
+    if (st.ok()) {
+      common::Status sent = c->Flush();
+      std::cerr << "beacon-client: bundle queued as a logs upload; delivery: "
+                << (sent.ok() ? "done" : sent.ToString() + " (it stays in the outbox)") << "\n";
+    }
+  }
+  if (!tmp_dir.empty()) {
+    ::unlink(path.c_str());
+    ::rmdir(tmp_dir.c_str());
+  }
+  if (!st.ok()) return Fail(kExitRuntime, "upload of the bundle: " + st.ToString());
+  return rc;
+}
+
 int Execute(const Command& cmd) {
+  if (cmd.diagnose->parsed()) return Diagnose(cmd);
   auto config = common::LoadConfig(cmd.config_path, &ConfigKeys());
   if (!config.ok()) return Fail(kExitUsage, config.status().message());
   if (!cmd.data_dir.empty()) (void)config->Set("state_dir", cmd.data_dir, "--data-dir");

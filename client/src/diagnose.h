@@ -11,33 +11,18 @@
 #pragma once
 
 #include <string>
-#include <vector>
 
 #include "client/settings.h"
+#include "common/diagnose.h"
 #include "common/status.h"
 
 namespace client {
 
-struct DiagnoseStep {
-  std::string name;   // "configuration", "dns", "tcp", "proxy", "tls", "http", "identity", "policy", "upload"
-  std::string result;  // "pass", "fail", "skip"
-  std::string code;    // stable, e.g. "D200" (docs/diagnose.md); "" for a pass or skip
-  std::string detail;  // what was found: addresses, the certificate's subject, issuer and expiry, ...
-  std::string hint;    // for a failure: what to check, in plain words
-  std::string manual;  // the equivalent command, e.g. "openssl s_client -connect host:443 ..."
-};
-
-struct DiagnoseReport {
-  std::string device_id;  // "" before the device id exists
-  std::string server;     // the beacon diagnosed
-  int64_t at = 0;         // unix seconds
-  std::vector<DiagnoseStep> steps;
-  bool ok() const;  // every step passed
-  // The first failed step's code, "" if none.
-  std::string FirstFailure() const;
-  std::string ToText() const;  // what `diagnose` prints
-  std::string ToJson() const;  // `diagnose --json` (field names in docs/diagnose.md)
-};
+// The report and its steps are shared with `beacon diagnose`
+// (common/diagnose.h); a client's report has role "client" and its device
+// id as `id`.
+using DiagnoseStep = common::DiagnoseStep;
+using DiagnoseReport = common::DiagnoseReport;
 
 struct DiagnoseOptions {
   // The beacon to diagnose: "" for the one in use (the state file's), else
@@ -49,15 +34,24 @@ struct DiagnoseOptions {
 };
 
 // Runs every step against the beacon. Never fails as a whole: each problem
-// is a failed step.
+// is a failed step. Reads the state folder without the state lock and
+// without changing anything in it (a running daemon is not disturbed).
 DiagnoseReport Diagnose(const ClientSettings& settings, const DiagnoseOptions& options);
+
+// The report when the configuration itself cannot be read or does not
+// validate: the configuration step fails (D100) with `message`, every
+// other step is skipped.
+DiagnoseReport DiagnoseBadConfiguration(const std::string& server, const std::string& message);
 
 // Writes the troubleshooting bundle: a tar.gz (libarchive) with report.txt,
 // report.json, client.conf with every secret redacted (proxy_password,
 // enroll_secret), state.txt (the state file, the certificate's subject,
 // serial and expiry, the applied manifest, the outbox's depth) and the
-// recent client log. Never a private key or a secret. `config_path` is the
-// configuration file read ("" if none).
+// recent client log (its last 256 KiB). Never a private key or a secret:
+// each line of client.conf setting proxy_password or enroll_secret keeps
+// its key and loses its value, even a line that would not parse. Written
+// to a temporary file beside `path` (0600), then renamed. `config_path` is
+// the configuration file read ("" if none).
 common::Status WriteBundle(const DiagnoseReport& report, const ClientSettings& settings,
                            const std::string& config_path, const std::string& path);
 

@@ -157,4 +157,15 @@ Status Uploads::UploadLogs() {
   return QueueClosed(LogDir(settings_.state_dir), {"client.log.1", "client.log"}, "logs");
 }
 
+Status Uploads::QueueLogBundle(const std::string& gz) {
+  if (gz.size() > applied_->Policy().max_upload_bytes) {
+    return common::ResourceExhausted("log bundle of " + std::to_string(gz.size()) +
+                                     " bytes is over the policy's upload limit; not queued");
+  }
+  const std::string id = common::NewUuid();
+  RETURN_IF_ERROR(Queue("logs", id, gz));
+  common::LogInfo("log bundle queued as " + id);
+  return Status::Ok();
+}
+
 }  // namespace client

@@ -44,6 +44,10 @@ class Uploads {
   common::Status UploadUsage();
   // Queues the client's log, the rotated file first (kind logs).
   common::Status UploadLogs();
+  // Queues `gz` (a gzip'd log bundle: the diagnostics bundle) as one logs
+  // upload with a new id. ResourceExhausted (nothing queued) over the
+  // policy's upload limit or when the outbox is full.
+  common::Status QueueLogBundle(const std::string& gz);
 
  private:
   // Puts an upload of this device in the outbox (AlreadyExists if `id` is

@@ -63,6 +63,10 @@ class Client {
   // Puts the client's own log (state_dir/log/client.log and its rotated
   // predecessor) in the outbox (kind logs), the same way.
   common::Status UploadLogs();
+  // Puts `gz` (a gzip'd bundle: `diagnose --upload`'s tar.gz) in the outbox
+  // as one logs upload with a new id; Flush() delivers it. ResourceExhausted
+  // (nothing queued) over the policy's upload limit or when the outbox is full.
+  common::Status QueueLogBundle(const std::string& gz);
   // One pass of the outbox's drain loop (common/drain.h), oldest first. An
   // upload leaves the outbox only after the beacon's 200/201, or into
   // outbox/rejected/ when the beacon proves its bytes bad (422). A beacon
@@ -91,7 +95,8 @@ class Client {
 };
 
 // main(): beacon-client [--config FILE] [--data-dir DIR] run [--once] |
-// inventory --now | enroll [--secret S] | status; --help, --version. Exit codes: 0 success, 1
+// inventory --now | enroll [--secret S] | status | diagnose [--json]
+// [--server URL] [--bundle FILE] [--upload] [--no-upload-test]; --help, --version. Exit codes: 0 success, 1
 // runtime error, 2 usage or configuration error.
 int ClientMain(int argc, char** argv);
 
