@@ -222,6 +222,43 @@ class DamagedStore : public inventory::Store {
     return real_->GetDeviceKey(d);
   }
   common::StatusOr<std::vector<inventory::DeviceKeyRow>> ListClones() override { return real_->ListClones(); }
+  // The estate (inventory/estate.h): writes damaged too.
+  common::Status SetEstateRules(const inventory::EstateRules&) override { return Damage(); }
+  common::StatusOr<inventory::EstateRules> GetEstateRules() override { return real_->GetEstateRules(); }
+  common::StatusOr<std::vector<inventory::DeviceState>> ListDeviceStates() override {
+    return real_->ListDeviceStates();
+  }
+  common::StatusOr<inventory::DeviceState> GetDeviceState(const std::string& d) override {
+    return real_->GetDeviceState(d);
+  }
+  common::StatusOr<std::vector<inventory::DeviceVia>> DeviceVias(const std::string& d) override {
+    return real_->DeviceVias(d);
+  }
+  common::StatusOr<std::vector<inventory::UploadRow>> RecentUploads(const std::string& d, int64_t n) override {
+    return real_->RecentUploads(d, n);
+  }
+  common::Status ImportHealth(const inventory::UploadInfo&, const inventory::Health&) override { return Damage(); }
+  common::Status RecordOwnHealth(const inventory::Health&, int64_t) override { return Damage(); }
+  common::StatusOr<std::vector<inventory::HealthRow>> ListHealth(const inventory::HealthFilter& f) override {
+    return real_->ListHealth(f);
+  }
+  common::StatusOr<std::vector<inventory::BeaconState>> ListBeacons() override { return real_->ListBeacons(); }
+  common::Status CreateActions(const std::vector<inventory::ActionRow>&) override { return Damage(); }
+  common::StatusOr<std::vector<inventory::ActionRow>> ListActions(const inventory::ActionFilter& f) override {
+    return real_->ListActions(f);
+  }
+  common::StatusOr<inventory::ActionRow> GetAction(const std::string& id) override { return real_->GetAction(id); }
+  common::StatusOr<inventory::ActionRow> CancelAction(const std::string&, int64_t) override { return Damage(); }
+  common::StatusOr<std::vector<inventory::ActionRow>> ActiveActions(int64_t now) override {
+    return real_->ActiveActions(now);
+  }
+  common::Status MarkActionsDelivered(const std::string&, const std::vector<std::string>&, int64_t) override {
+    return Damage();
+  }
+  common::Status ImportActionResult(const inventory::UploadInfo&, const inventory::ActionResult&) override {
+    return Damage();
+  }
+  common::StatusOr<std::pair<int64_t, int64_t>> SweepActions(int64_t, int64_t) override { return Damage(); }
 
  private:
   static common::Status Damage() { return common::DataLoss("store.sqlite: database disk image is malformed"); }
