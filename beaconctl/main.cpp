@@ -23,6 +23,7 @@
 #include "inventory/store.h"
 #include "common/text.h"
 #include "identity_cmd.h"
+#include "output.h"
 #include "policy_cmd.h"
 #include "table.h"
 
@@ -31,10 +32,6 @@
 #endif
 
 namespace {
-
-using beaconctl::FormatTime;
-using beaconctl::OrDash;
-using beaconctl::PrintTable;
 
 constexpr int kExitOk = 0;
 constexpr int kExitRuntime = 1;
@@ -132,6 +129,8 @@ struct CommandLine {
         ->check(not_empty);
     files_ = app_.add_subcommand("files", "list the file evidence of one device");
     files_->add_option("DEVICE_ID", device_, "the device")->required()->check(not_empty);
+    // One command runs per invocation, so the listings share one --json/--csv.
+    for (CLI::App* listing : {devices_, software_, usage_, files_}) format_.AddTo(*listing);
     policy_ = std::make_unique<beaconctl::PolicyCommand>(app_);
     identity_ = std::make_unique<beaconctl::IdentityCommand>(app_);
     // The commands are listed in full by kCommands instead.
@@ -176,42 +175,60 @@ struct CommandLine {
   CLI::App* files_ = nullptr;
   std::string data_dir_, store_, policy_dir_;
   std::string device_, match_;
+  beaconctl::FormatFlags format_;
 };
 
-common::Status CmdDevices(inventory::Store& store, std::ostream& out) {
+using beaconctl::Column;
+using beaconctl::Format;
+using beaconctl::Listing;
+using beaconctl::Value;
+
+common::Status CmdDevices(inventory::Store& store, Format format, std::ostream& out) {
   ASSIGN_OR_RETURN(auto devices, store.ListDevices());
-  std::vector<std::vector<std::string>> rows;
-  rows.reserve(devices.size());
+  Listing l;
+  l.columns = {{.field = "id", .header = "DEVICE"},
+               {.field = "hostname", .header = "HOSTNAME"},
+               {.field = "os", .header = "OS"},
+               {.field = "last_seen", .header = "LAST SEEN", .time = true},
+               {.field = "via", .header = "VIA"},
+               {.field = "policy_revision", .header = "REVISION", .right = true},
+               {.field = "packages", .header = "PACKAGES", .right = true}};
   for (const auto& d : devices) {
-    rows.push_back({common::Printable(d.device_id), OrDash(d.hostname), OrDash(d.os),
-                    FormatTime(d.last_seen), OrDash(d.via), std::to_string(d.policy_revision),
-                    std::to_string(d.packages)});
+    l.rows.push_back({Value::Untrusted(d.device_id), Value::Untrusted(d.hostname), Value::Untrusted(d.os),
+                      Value::Time(d.last_seen), Value::Untrusted(d.via), Value::Int(d.policy_revision),
+                      Value::Int(static_cast<int64_t>(d.packages))});
   }
-  PrintTable(out, {"DEVICE", "HOSTNAME", "OS", "LAST SEEN", "VIA", "REVISION", "PACKAGES"}, rows,
-             {false, false, false, false, false, true, true});
+  beaconctl::Print(out, format, l);
   return common::Status::Ok();
 }
 
-common::Status CmdDeviceSoftware(inventory::Store& store, const std::string& device_id,
+common::Status CmdDeviceSoftware(inventory::Store& store, const std::string& device_id, Format format,
                                  std::ostream& out) {
   ASSIGN_OR_RETURN(auto packages, store.DeviceSoftware(device_id));
-  std::vector<std::vector<std::string>> rows;
-  rows.reserve(packages.size());
+  Listing l;
+  l.columns = {{.field = "name", .header = "NAME"},
+               {.field = "version", .header = "VERSION"},
+               {.field = "arch", .header = "ARCH"}};
   for (const auto& p : packages) {
-    rows.push_back({common::Printable(p.name), OrDash(p.version), OrDash(p.arch)});
+    l.rows.push_back({Value::Untrusted(p.name), Value::Untrusted(p.version), Value::Untrusted(p.arch)});
   }
-  PrintTable(out, {"NAME", "VERSION", "ARCH"}, rows);
+  beaconctl::Print(out, format, l);
   return common::Status::Ok();
 }
 
-common::Status CmdDeviceFiles(inventory::Store& store, const std::string& device_id, std::ostream& out) {
+common::Status CmdDeviceFiles(inventory::Store& store, const std::string& device_id, Format format,
+                              std::ostream& out) {
   ASSIGN_OR_RETURN(auto files, store.DeviceFiles(device_id));
-  std::vector<std::vector<std::string>> rows;
-  rows.reserve(files.size());
+  Listing l;
+  l.columns = {{.field = "path", .header = "PATH"},
+               {.field = "size", .header = "SIZE", .right = true},
+               {.field = "modified", .header = "MODIFIED", .time = true},
+               {.field = "sha256", .header = "SHA256"}};
   for (const auto& f : files) {
-    rows.push_back({common::Printable(f.path), std::to_string(f.size), FormatTime(f.modified), OrDash(f.sha256)});
+    l.rows.push_back({Value::Untrusted(f.path), Value::Int(static_cast<int64_t>(f.size)), Value::Time(f.modified),
+                      Value::Untrusted(f.sha256)});
   }
-  PrintTable(out, {"PATH", "SIZE", "MODIFIED", "SHA256"}, rows, {false, true, false, false});
+  beaconctl::Print(out, format, l);
   return common::Status::Ok();
 }
 
@@ -223,28 +240,35 @@ std::string FormatDuration(int64_t seconds) {
   return buf;
 }
 
-common::Status CmdUsage(inventory::Store& store, const std::string& device_id, std::ostream& out) {
+common::Status CmdUsage(inventory::Store& store, const std::string& device_id, Format format, std::ostream& out) {
   ASSIGN_OR_RETURN(auto rows, store.UsageSummary(device_id));
-  std::vector<std::vector<std::string>> table;
-  table.reserve(rows.size());
+  Listing l;
+  l.columns = {{.field = "program", .header = "PROGRAM"},
+               {.field = "devices", .header = "DEVICES", .right = true},
+               {.field = "seconds", .header = "RUNNING", .right = true},
+               {.field = "last_seen", .header = "LAST SEEN", .time = true}};
   for (const auto& r : rows) {
-    table.push_back({common::Printable(r.program), std::to_string(r.devices), FormatDuration(r.seconds),
-                     FormatTime(r.last_seen)});
+    l.rows.push_back({Value::Untrusted(r.program), Value::Int(static_cast<int64_t>(r.devices)),
+                      Value::Int(r.seconds).Shown(FormatDuration(r.seconds)), Value::Time(r.last_seen)});
   }
-  PrintTable(out, {"PROGRAM", "DEVICES", "RUNNING", "LAST SEEN"}, table, {false, true, true, false});
+  beaconctl::Print(out, format, l);
   return common::Status::Ok();
 }
 
-common::Status CmdFindSoftware(inventory::Store& store, const std::string& pattern,
+common::Status CmdFindSoftware(inventory::Store& store, const std::string& pattern, Format format,
                                std::ostream& out) {
   ASSIGN_OR_RETURN(auto packages, store.FindSoftware(pattern));
-  std::vector<std::vector<std::string>> rows;
-  rows.reserve(packages.size());
+  Listing l;
+  l.columns = {{.field = "device_id", .header = "DEVICE"},
+               {.field = "hostname", .header = "HOSTNAME"},
+               {.field = "name", .header = "NAME"},
+               {.field = "version", .header = "VERSION"},
+               {.field = "arch", .header = "ARCH"}};
   for (const auto& p : packages) {
-    rows.push_back({common::Printable(p.device_id), OrDash(p.hostname), common::Printable(p.name),
-                    OrDash(p.version), OrDash(p.arch)});
+    l.rows.push_back({Value::Untrusted(p.device_id), Value::Untrusted(p.hostname), Value::Untrusted(p.name),
+                      Value::Untrusted(p.version), Value::Untrusted(p.arch)});
   }
-  PrintTable(out, {"DEVICE", "HOSTNAME", "NAME", "VERSION", "ARCH"}, rows);
+  beaconctl::Print(out, format, l);
   return common::Status::Ok();
 }
 
@@ -284,15 +308,15 @@ int Run(const std::vector<std::string>& args, std::ostream& out, std::ostream& e
   }
   common::Status st;
   if (cl.devices_->parsed()) {
-    st = CmdDevices(**store, out);
+    st = CmdDevices(**store, cl.format_.Get(), out);
   } else if (cl.files_->parsed()) {
-    st = CmdDeviceFiles(**store, cl.device_, out);
+    st = CmdDeviceFiles(**store, cl.device_, cl.format_.Get(), out);
   } else if (cl.usage_->parsed()) {
-    st = CmdUsage(**store, cl.device_, out);
+    st = CmdUsage(**store, cl.device_, cl.format_.Get(), out);
   } else if (!cl.match_.empty()) {
-    st = CmdFindSoftware(**store, cl.match_, out);
+    st = CmdFindSoftware(**store, cl.match_, cl.format_.Get(), out);
   } else {
-    st = CmdDeviceSoftware(**store, cl.device_, out);
+    st = CmdDeviceSoftware(**store, cl.device_, cl.format_.Get(), out);
   }
   if (!st.ok()) {
     err << "beaconctl: " << st.ToString() << '\n';
