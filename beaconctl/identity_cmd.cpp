@@ -166,7 +166,9 @@ IdentityCommand::IdentityCommand(CLI::App& app) {
 }
 
 bool IdentityCommand::Chosen() const {
-  return ca_->parsed() || beacon_->parsed() || device_->parsed() || enroll_->parsed();
+  // `device show` belongs to estate_cmd.h.
+  return ca_->parsed() || beacon_->parsed() || device_issue_->parsed() || device_revoke_->parsed() ||
+         enroll_->parsed();
 }
 
 Status IdentityCommand::Run(const std::string& data_dir, const std::string& store_path, std::ostream& out) const {

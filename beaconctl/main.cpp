@@ -12,6 +12,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <cstdio>
+#include <ctime>
 #include <iostream>
 #include <memory>
 #include <string>
@@ -22,6 +23,8 @@
 #include "common/status.h"
 #include "inventory/store.h"
 #include "common/text.h"
+#include "action_cmd.h"
+#include "estate_cmd.h"
 #include "identity_cmd.h"
 #include "output.h"
 #include "policy_cmd.h"
@@ -42,8 +45,21 @@ constexpr char kDefaultDataDir[] = "/var/lib/beacon";
 // What the top-level --help lists after the options: every command with its
 // operands, including policy's subcommands.
 constexpr char kCommands[] =
-    "Commands:\n"
-    "  devices                  list devices, sorted by hostname\n"
+    "Commands (every listing takes --json or --csv; field names in docs/beaconctl.md):\n"
+    "  status                   devices per status and condition, beacons online and\n"
+    "                           offline, open health errors and warnings\n"
+    "  devices [--status S] [--os GLOB] [--name GLOB] [--condition C]\n"
+    "                           devices with status, conditions and policy sync\n"
+    "  device show DEVICE_ID    one device: status and why, check-ins, inventory, policy,\n"
+    "                           outbox, certificate, health, uploads, pending actions\n"
+    "  beacons                  beacons: online or offline and why, spool, upstream\n"
+    "  health [--device ID] [--beacon NAME] [--open] [--limit N]\n"
+    "                           health messages from clients and beacons, newest first\n"
+    "  action create KIND (--device ID | --group NAME) [--expires DURATION]\n"
+    "                           queue work: KIND inventory, logs, policy or diagnose;\n"
+    "                           DURATION 1m..30d (default 24h); a group gets one\n"
+    "                           action per device in it now\n"
+    "  action list [--device ID] [--state STATE] | show ID | cancel ID\n"
     "  software DEVICE_ID       list the packages installed on one device\n"
     "  software --match PATTERN list packages whose name matches PATTERN on any device;\n"
     "                           '*' matches any run of characters, '?' one character,\n"
@@ -114,7 +130,6 @@ struct CommandLine {
         ->take_last()
         ->check(not_empty);
     app_.require_subcommand(1);
-    devices_ = app_.add_subcommand("devices", "list devices, sorted by hostname");
     software_ = app_.add_subcommand(
         "software", "list one device's packages, or matching packages on any device");
     CLI::Option* device =
@@ -130,9 +145,11 @@ struct CommandLine {
     files_ = app_.add_subcommand("files", "list the file evidence of one device");
     files_->add_option("DEVICE_ID", device_, "the device")->required()->check(not_empty);
     // One command runs per invocation, so the listings share one --json/--csv.
-    for (CLI::App* listing : {devices_, software_, usage_, files_}) format_.AddTo(*listing);
+    for (CLI::App* listing : {software_, usage_, files_}) format_.AddTo(*listing);
     policy_ = std::make_unique<beaconctl::PolicyCommand>(app_);
     identity_ = std::make_unique<beaconctl::IdentityCommand>(app_);
+    estate_ = std::make_unique<beaconctl::EstateCommand>(app_, *app_.get_subcommand("device"));
+    action_ = std::make_unique<beaconctl::ActionCommand>(app_);
     // The commands are listed in full by kCommands instead.
     for (CLI::App* sub : app_.get_subcommands([](CLI::App*) { return true; })) sub->group("");
     app_.footer(kCommands);
@@ -169,7 +186,8 @@ struct CommandLine {
   CLI::App app_;
   std::unique_ptr<beaconctl::PolicyCommand> policy_;
   std::unique_ptr<beaconctl::IdentityCommand> identity_;
-  CLI::App* devices_ = nullptr;
+  std::unique_ptr<beaconctl::EstateCommand> estate_;
+  std::unique_ptr<beaconctl::ActionCommand> action_;
   CLI::App* software_ = nullptr;
   CLI::App* usage_ = nullptr;
   CLI::App* files_ = nullptr;
@@ -182,25 +200,6 @@ using beaconctl::Column;
 using beaconctl::Format;
 using beaconctl::Listing;
 using beaconctl::Value;
-
-common::Status CmdDevices(inventory::Store& store, Format format, std::ostream& out) {
-  ASSIGN_OR_RETURN(auto devices, store.ListDevices());
-  Listing l;
-  l.columns = {{.field = "id", .header = "DEVICE"},
-               {.field = "hostname", .header = "HOSTNAME"},
-               {.field = "os", .header = "OS"},
-               {.field = "last_seen", .header = "LAST SEEN", .time = true},
-               {.field = "via", .header = "VIA"},
-               {.field = "policy_revision", .header = "REVISION", .right = true},
-               {.field = "packages", .header = "PACKAGES", .right = true}};
-  for (const auto& d : devices) {
-    l.rows.push_back({Value::Untrusted(d.device_id), Value::Untrusted(d.hostname), Value::Untrusted(d.os),
-                      Value::Time(d.last_seen), Value::Untrusted(d.via), Value::Int(d.policy_revision),
-                      Value::Int(static_cast<int64_t>(d.packages))});
-  }
-  beaconctl::Print(out, format, l);
-  return common::Status::Ok();
-}
 
 common::Status CmdDeviceSoftware(inventory::Store& store, const std::string& device_id, Format format,
                                  std::ostream& out) {
@@ -272,9 +271,28 @@ common::Status CmdFindSoftware(inventory::Store& store, const std::string& patte
   return common::Status::Ok();
 }
 
+// The exit code of a command's Status: "usage: " errors are usage errors.
+int Finish(const common::Status& st, std::ostream& out, std::ostream& err) {
+  out.flush();
+  if (!st.ok()) {
+    err << "beaconctl: " << st.message() << '\n';
+    return st.message().rfind("usage: ", 0) == 0 ? kExitUsage : kExitRuntime;
+  }
+  if (!out) {
+    err << "beaconctl: error writing output\n";
+    return kExitRuntime;
+  }
+  return kExitOk;
+}
+
 int Run(const std::vector<std::string>& args, std::ostream& out, std::ostream& err) {
   CommandLine cl;
   if (int code = cl.Parse(args, out, err); code >= 0) return code;
+
+  const int64_t now = static_cast<int64_t>(std::time(nullptr));
+  if (cl.action_->Chosen()) {
+    return Finish(cl.action_->Run(cl.StorePath(), cl.DataDir() + "/policy-state", now, out), out, err);
+  }
 
   if (cl.policy_->Chosen()) {
     common::Status st =
@@ -291,25 +309,16 @@ int Run(const std::vector<std::string>& args, std::ostream& out, std::ostream& e
     return kExitOk;
   }
 
-  if (cl.identity_->Chosen()) {
-    common::Status st = cl.identity_->Run(cl.DataDir(), cl.StorePath(), out);
-    out.flush();
-    if (!st.ok()) {
-      err << "beaconctl: " << st.message() << '\n';
-      return st.message().rfind("usage: ", 0) == 0 ? kExitUsage : kExitRuntime;
-    }
-    return kExitOk;
-  }
+  if (cl.identity_->Chosen()) return Finish(cl.identity_->Run(cl.DataDir(), cl.StorePath(), out), out, err);
 
   auto store = inventory::OpenSqliteStore(cl.StorePath(), /*read_only=*/true);
   if (!store.ok()) {
     err << "beaconctl: cannot open store: " << store.status().ToString() << '\n';
     return kExitRuntime;
   }
+  if (cl.estate_->Chosen()) return Finish(cl.estate_->Run(**store, now, out), out, err);
   common::Status st;
-  if (cl.devices_->parsed()) {
-    st = CmdDevices(**store, cl.format_.Get(), out);
-  } else if (cl.files_->parsed()) {
+  if (cl.files_->parsed()) {
     st = CmdDeviceFiles(**store, cl.device_, cl.format_.Get(), out);
   } else if (cl.usage_->parsed()) {
     st = CmdUsage(**store, cl.device_, cl.format_.Get(), out);
@@ -318,16 +327,7 @@ int Run(const std::vector<std::string>& args, std::ostream& out, std::ostream& e
   } else {
     st = CmdDeviceSoftware(**store, cl.device_, cl.format_.Get(), out);
   }
-  if (!st.ok()) {
-    err << "beaconctl: " << st.ToString() << '\n';
-    return kExitRuntime;
-  }
-  out.flush();
-  if (!out) {
-    err << "beaconctl: error writing output\n";
-    return kExitRuntime;
-  }
-  return kExitOk;
+  return Finish(st, out, err);
 }
 
 }  // namespace
