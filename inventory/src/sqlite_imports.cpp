@@ -19,28 +19,11 @@ using common::StatusOr;
 
 namespace {
 
-int64_t NowUnix() {
-  return std::chrono::duration_cast<std::chrono::seconds>(
-             std::chrono::system_clock::now().time_since_epoch())
-      .count();
-}
-
 std::string OsDisplayName(const OsInfo& os) {
   if (!os.pretty_name.empty()) return os.pretty_name;
   if (os.name.empty()) return os.version;
   if (os.version.empty()) return os.name;
   return os.name + " " + os.version;
-}
-
-Status ValidateUpload(const UploadInfo& info) {
-  if (info.upload_id.empty()) return common::InvalidArgument("upload has no upload id");
-  if (info.device_id.empty()) {
-    return common::InvalidArgument("upload " + info.upload_id + " has no device id");
-  }
-  if (info.kind.empty()) {
-    return common::InvalidArgument("upload " + info.upload_id + " has no kind");
-  }
-  return Status::Ok();
 }
 
 // Whether an inventory numbered `incoming` replaces the device's current one
@@ -58,19 +41,40 @@ bool Supersedes(bool has_inventory, int64_t stored, int64_t incoming) {
 
 }  // namespace
 
+int64_t NowUnix() {
+  return std::chrono::duration_cast<std::chrono::seconds>(
+             std::chrono::system_clock::now().time_since_epoch())
+      .count();
+}
+
+Status ValidateUpload(const UploadInfo& info) {
+  if (info.upload_id.empty()) return common::InvalidArgument("upload has no upload id");
+  if (info.device_id.empty()) {
+    return common::InvalidArgument("upload " + info.upload_id + " has no device id");
+  }
+  if (info.kind.empty()) {
+    return common::InvalidArgument("upload " + info.upload_id + " has no kind");
+  }
+  return Status::Ok();
+}
+
 Status SqliteStore::RecordUpload(const UploadInfo& info) {
   const std::string ctx = path_ + ": import upload " + info.upload_id;
   ASSIGN_OR_RETURN(bool exists,
                    HasUploadOn(writer(), ctx + ": look up upload", info.device_id, info.upload_id));
   if (exists) return common::AlreadyExists(ctx + ": already imported for device " + info.device_id);
 
-  // The device row must exist before the upload row references it. via moves
-  // with the most recent contact only; an upload relayed late must not make
+  // The device row must exist before the upload row references it. first_seen
+  // is the earliest contact of any kind (an upload relayed late may be it).
+  // via moves with the most recent contact only; an upload relayed late must not make
   // the device look as if it last spoke through an older path.
   Stmt dev(writer(), ctx + ": upsert device " + info.device_id);
   RETURN_IF_ERROR(dev.Prepare(R"sql(
-    INSERT INTO devices (device_id, last_seen, via) VALUES (?1, ?2, ?3)
+    INSERT INTO devices (device_id, last_seen, via, first_seen) VALUES (?1, ?2, ?3, ?2)
     ON CONFLICT (device_id) DO UPDATE SET
+      first_seen = CASE WHEN excluded.first_seen > 0 AND (devices.first_seen = 0 OR
+                                                          excluded.first_seen < devices.first_seen)
+                        THEN excluded.first_seen ELSE devices.first_seen END,
       via = CASE WHEN excluded.last_seen >= devices.last_seen AND excluded.via <> ''
                  THEN excluded.via ELSE devices.via END,
       last_seen = CASE WHEN excluded.last_seen > devices.last_seen
@@ -349,19 +353,24 @@ Status SqliteStore::RecordCheckins(const std::vector<Checkin>& checkins) {
   Transaction txn(writer());
   RETURN_IF_ERROR(txn.Begin());
   // last_seen covers every contact (check-ins and uploads); checkin_at is the
-  // time of the check-in whose client state (version, revision, outbox) is
-  // stored, so a late batch can neither move last_seen back nor replace newer
-  // client state with older.
+  // time of the check-in whose client state (version, revision, outbox,
+  // check interval) is stored, so a late batch can neither move last_seen
+  // back nor replace newer client state with older. first_seen is the
+  // earliest contact: a late batch may move it back, to the truth. A check-in
+  // that does not tell its interval (0) keeps the one known.
   Stmt s(writer(), path_ + ": record check-ins");
   RETURN_IF_ERROR(s.Prepare(R"sql(
     INSERT INTO devices (device_id, last_seen, via, checkin_at, client_version, policy_revision,
-                         outbox_depth, peer)
-    VALUES (?1, ?2, ?3, ?2, ?4, ?5, ?6, ?7)
+                         outbox_depth, peer, first_seen, check_interval)
+    VALUES (?1, ?2, ?3, ?2, ?4, ?5, ?6, ?7, ?2, ?8)
     ON CONFLICT (device_id) DO UPDATE SET
       via = CASE WHEN excluded.last_seen >= devices.last_seen AND excluded.via <> ''
                  THEN excluded.via ELSE devices.via END,
       last_seen = CASE WHEN excluded.last_seen > devices.last_seen
                        THEN excluded.last_seen ELSE devices.last_seen END,
+      first_seen = CASE WHEN excluded.first_seen > 0 AND (devices.first_seen = 0 OR
+                                                          excluded.first_seen < devices.first_seen)
+                        THEN excluded.first_seen ELSE devices.first_seen END,
       client_version = CASE WHEN excluded.checkin_at >= devices.checkin_at
                             THEN excluded.client_version ELSE devices.client_version END,
       policy_revision = CASE WHEN excluded.checkin_at >= devices.checkin_at
@@ -370,8 +379,18 @@ Status SqliteStore::RecordCheckins(const std::vector<Checkin>& checkins) {
                           THEN excluded.outbox_depth ELSE devices.outbox_depth END,
       peer = CASE WHEN excluded.checkin_at >= devices.checkin_at
                   THEN excluded.peer ELSE devices.peer END,
+      check_interval = CASE WHEN excluded.check_interval > 0 AND
+                                 excluded.checkin_at >= devices.checkin_at
+                            THEN excluded.check_interval ELSE devices.check_interval END,
       checkin_at = CASE WHEN excluded.checkin_at > devices.checkin_at
                         THEN excluded.checkin_at ELSE devices.checkin_at END)sql"));
+  // The beacons a device's check-ins came through, each with its newest time.
+  Stmt via(writer(), path_ + ": record check-in paths");
+  RETURN_IF_ERROR(via.Prepare(R"sql(
+    INSERT INTO device_vias (device_id, via, last_seen) VALUES (?1, ?2, ?3)
+    ON CONFLICT (device_id, via) DO UPDATE SET
+      last_seen = CASE WHEN excluded.last_seen > device_vias.last_seen
+                       THEN excluded.last_seen ELSE device_vias.last_seen END)sql"));
   for (const Checkin& c : checkins) {
     RETURN_IF_ERROR(s.Bind(1, c.device_id));
     RETURN_IF_ERROR(s.Bind(2, c.seen_at));
@@ -380,8 +399,15 @@ Status SqliteStore::RecordCheckins(const std::vector<Checkin>& checkins) {
     RETURN_IF_ERROR(s.Bind(5, c.policy_revision));
     RETURN_IF_ERROR(s.Bind(6, c.outbox_depth));
     RETURN_IF_ERROR(s.Bind(7, c.peer));
+    RETURN_IF_ERROR(s.Bind(8, c.check_interval > 0 ? c.check_interval : int64_t{0}));
     RETURN_IF_ERROR(s.Run());
     RETURN_IF_ERROR(s.Reset());
+    if (c.via.empty()) continue;
+    RETURN_IF_ERROR(via.Bind(1, c.device_id));
+    RETURN_IF_ERROR(via.Bind(2, c.via));
+    RETURN_IF_ERROR(via.Bind(3, c.seen_at));
+    RETURN_IF_ERROR(via.Run());
+    RETURN_IF_ERROR(via.Reset());
   }
   return txn.Commit();
 }

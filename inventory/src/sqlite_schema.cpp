@@ -248,6 +248,109 @@ constexpr const char* kSchemaV4[] = {
     ))sql",
 };
 
+// Version 5: seeing the estate (inventory/estate.h, docs/store.md). devices
+// gains first_seen (its earliest contact; existing rows take the earliest
+// contact the store knows of: an upload, the stored check-in, last_seen)
+// and check_interval (from its check-ins; 0 unknown). Every other table is
+// new. health_messages keeps every occurrence of a message, open and
+// cleared: an occurrence is (source_kind, source, id, first_seen), so a
+// message cleared and raised again is a second row and the history keeps
+// both. beacon_uploads records the exactly-once key of a beacon's own
+// uploads (its health documents) apart from uploads, whose rows reference
+// devices: a beacon must not become a device row.
+constexpr const char* kSchemaV5[] = {
+    "ALTER TABLE devices ADD COLUMN first_seen INTEGER NOT NULL DEFAULT 0",
+    "ALTER TABLE devices ADD COLUMN check_interval INTEGER NOT NULL DEFAULT 0",
+    R"sql(UPDATE devices SET first_seen = COALESCE(
+      (SELECT MIN(u.received_at) FROM uploads u
+       WHERE u.device_id = devices.device_id AND u.received_at > 0), 0))sql",
+    R"sql(UPDATE devices SET first_seen = checkin_at
+      WHERE checkin_at > 0 AND (first_seen = 0 OR checkin_at < first_seen))sql",
+    "UPDATE devices SET first_seen = last_seen WHERE first_seen = 0 AND last_seen > 0",
+    R"sql(CREATE TABLE estate_rules (
+      id                     INTEGER PRIMARY KEY CHECK (id = 1),
+      disconnect_after       INTEGER NOT NULL,
+      default_check_interval INTEGER NOT NULL,
+      outbox_backlog         INTEGER NOT NULL,
+      cert_warn_before       INTEGER NOT NULL,
+      beacon_offline_after   INTEGER NOT NULL,
+      policy_revision        INTEGER NOT NULL,
+      policy_since           INTEGER NOT NULL
+    ))sql",
+    R"sql(CREATE TABLE health_messages (
+      source_kind TEXT NOT NULL,
+      source      TEXT NOT NULL,
+      id          TEXT NOT NULL,
+      first_seen  INTEGER NOT NULL,
+      component   TEXT NOT NULL,
+      type        TEXT NOT NULL,
+      priority    INTEGER NOT NULL,
+      text        TEXT NOT NULL,
+      last_seen   INTEGER NOT NULL,
+      count       INTEGER NOT NULL,
+      cleared_at  INTEGER NOT NULL DEFAULT 0,
+      received_at INTEGER NOT NULL,
+      PRIMARY KEY (source_kind, source, id, first_seen)
+    ))sql",
+    "CREATE INDEX health_open ON health_messages (source_kind, cleared_at, source)",
+    "CREATE INDEX health_by_received ON health_messages (received_at)",
+    R"sql(CREATE TABLE health_sources (
+      source_kind   TEXT NOT NULL,
+      source        TEXT NOT NULL,
+      last_sequence INTEGER NOT NULL,
+      applied_at    INTEGER NOT NULL,
+      PRIMARY KEY (source_kind, source)
+    ))sql",
+    R"sql(CREATE TABLE beacon_uploads (
+      device_id   TEXT NOT NULL,
+      upload_id   TEXT NOT NULL,
+      kind        TEXT NOT NULL,
+      sha256      TEXT NOT NULL,
+      size        INTEGER NOT NULL,
+      received_at INTEGER NOT NULL,
+      via         TEXT NOT NULL,
+      imported_at INTEGER NOT NULL,
+      PRIMARY KEY (device_id, upload_id)
+    ))sql",
+    R"sql(CREATE TABLE beacons (
+      name            TEXT PRIMARY KEY,
+      last_contact    INTEGER NOT NULL DEFAULT 0,
+      version         TEXT NOT NULL DEFAULT '',
+      report_interval INTEGER NOT NULL DEFAULT 0,
+      central         INTEGER NOT NULL DEFAULT 0,
+      spool_files     INTEGER NOT NULL DEFAULT 0,
+      spool_bytes     INTEGER NOT NULL DEFAULT 0,
+      spool_oldest    INTEGER NOT NULL DEFAULT 0,
+      rejected_files  INTEGER NOT NULL DEFAULT 0,
+      disk_free       INTEGER NOT NULL DEFAULT 0,
+      upstream_ok     INTEGER NOT NULL DEFAULT 1,
+      upstream_since  INTEGER NOT NULL DEFAULT 0,
+      cert_not_after  INTEGER NOT NULL DEFAULT 0
+    ))sql",
+    R"sql(CREATE TABLE actions (
+      id           TEXT PRIMARY KEY,
+      kind         TEXT NOT NULL,
+      device_id    TEXT NOT NULL,
+      group_name   TEXT NOT NULL DEFAULT '',
+      created_at   INTEGER NOT NULL,
+      expires_at   INTEGER NOT NULL,
+      state        TEXT NOT NULL,
+      delivered_at INTEGER NOT NULL DEFAULT 0,
+      finished_at  INTEGER NOT NULL DEFAULT 0,
+      result       TEXT NOT NULL DEFAULT ''
+    ))sql",
+    "CREATE INDEX actions_by_device ON actions (device_id)",
+    "CREATE INDEX actions_by_state ON actions (state, expires_at)",
+    R"sql(CREATE TABLE device_vias (
+      device_id TEXT NOT NULL,
+      via       TEXT NOT NULL,
+      last_seen INTEGER NOT NULL,
+      PRIMARY KEY (device_id, via)
+    ))sql",
+    R"sql(INSERT INTO device_vias (device_id, via, last_seen)
+      SELECT device_id, via, last_seen FROM devices WHERE via <> '')sql",
+};
+
 struct Migration {
   const char* const* statements;
   size_t count;
@@ -257,6 +360,7 @@ constexpr Migration kMigrations[] = {
     {kSchemaV2, sizeof(kSchemaV2) / sizeof(kSchemaV2[0])},
     {kSchemaV3, sizeof(kSchemaV3) / sizeof(kSchemaV3[0])},
     {kSchemaV4, sizeof(kSchemaV4) / sizeof(kSchemaV4[0])},
+    {kSchemaV5, sizeof(kSchemaV5) / sizeof(kSchemaV5[0])},
 };
 static_assert(sizeof(kMigrations) / sizeof(kMigrations[0]) == kSchemaVersion,
               "one migration per schema version");

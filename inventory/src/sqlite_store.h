@@ -1,7 +1,9 @@
 // The SQLite backend of inventory::Store (docs/store.md), shared by its
 // source files: sqlite_store.cpp opens the connections, sqlite_imports.cpp
 // writes, sqlite_queries.cpp reads, sqlite_identity.cpp keeps the identity
-// records (secrets, enrollments, certificates, device keys).
+// records (secrets, enrollments, certificates, device keys), and
+// sqlite_estate.cpp, sqlite_actions.cpp and sqlite_estate_queries.cpp the
+// estate (rules, device states, health, beacons, actions).
 #pragma once
 
 #include <sqlite3.h>
@@ -96,6 +98,30 @@ class SqliteStore final : public Store {
   common::StatusOr<DeviceKeyRow> GetDeviceKey(const std::string& device_id) override;
   common::StatusOr<std::vector<DeviceKeyRow>> ListClones() override;
 
+  // EstateStore: writes in sqlite_estate.cpp (rules, health) and
+  // sqlite_actions.cpp (actions), reads in sqlite_estate_queries.cpp.
+  common::Status SetEstateRules(const EstateRules& rules) override;
+  common::StatusOr<EstateRules> GetEstateRules() override;
+  common::StatusOr<std::vector<DeviceState>> ListDeviceStates() override;
+  common::StatusOr<DeviceState> GetDeviceState(const std::string& device_id) override;
+  common::StatusOr<std::vector<DeviceVia>> DeviceVias(const std::string& device_id) override;
+  common::StatusOr<std::vector<UploadRow>> RecentUploads(const std::string& device_id,
+                                                         int64_t limit) override;
+  common::Status ImportHealth(const UploadInfo& info, const Health& health) override;
+  common::Status RecordOwnHealth(const Health& health, int64_t now) override;
+  common::StatusOr<std::vector<HealthRow>> ListHealth(const HealthFilter& filter) override;
+  common::StatusOr<std::vector<BeaconState>> ListBeacons() override;
+  common::Status CreateActions(const std::vector<ActionRow>& rows) override;
+  common::StatusOr<std::vector<ActionRow>> ListActions(const ActionFilter& filter) override;
+  common::StatusOr<ActionRow> GetAction(const std::string& id) override;
+  common::StatusOr<ActionRow> CancelAction(const std::string& id, int64_t now) override;
+  common::StatusOr<std::vector<ActionRow>> ActiveActions(int64_t now) override;
+  common::Status MarkActionsDelivered(const std::string& device_id,
+                                      const std::vector<std::string>& ids, int64_t now) override;
+  common::Status ImportActionResult(const UploadInfo& info, const ActionResult& result) override;
+  common::StatusOr<std::pair<int64_t, int64_t>> SweepActions(int64_t now,
+                                                             int64_t purge_before) override;
+
   void AdoptReader(DbPtr db) { readers_.Adopt(std::move(db)); }
 
  private:
@@ -125,6 +151,13 @@ class SqliteStore final : public Store {
   // recorded, then records the upload and brings the device row's
   // last_seen/via up to date.
   common::Status RecordUpload(const UploadInfo& info);
+  // The same for a beacon's own upload (its health document): the key goes
+  // to beacon_uploads, and no device row is created.
+  common::Status RecordBeaconUpload(const UploadInfo& info);
+  // Device states: all of them, or (device_id not empty) that one; on one
+  // snapshot of `db`. Unsorted.
+  common::StatusOr<std::vector<DeviceState>> ReadDeviceStates(sqlite3* db,
+                                                              const std::string& device_id);
   common::Status ReplaceDeviceInventory(const UploadInfo& info, const Inventory& inv,
                                         int64_t collected_at);
   common::StatusOr<std::vector<SoftwareRow>> QuerySoftware(sqlite3* db, const char* sql,
@@ -138,6 +171,12 @@ class SqliteStore final : public Store {
   const std::string path_;
   ReaderPool readers_;
 };
+
+// The wall clock, for imported_at (never to order anything).
+int64_t NowUnix();
+
+// An upload needs an id, a device and a kind (InvalidArgument otherwise).
+common::Status ValidateUpload(const UploadInfo& info);
 
 // Whether `device_id` has recorded an upload `upload_id` (on any connection).
 common::StatusOr<bool> HasUploadOn(sqlite3* db, const std::string& what,

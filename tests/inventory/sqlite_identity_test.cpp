@@ -853,7 +853,7 @@ PRAGMA user_version = 3;
 
 }  // namespace
 
-TEST_CASE("a version 3 store is upgraded to version 4 with every row kept", "[identity]") {
+TEST_CASE("a version 3 store is upgraded through version 4 with every row kept", "[identity]") {
   testing_support::TempDir dir("identity");
   const std::string path = dir.path + "/store.sqlite";
   {
@@ -874,7 +874,7 @@ TEST_CASE("a version 3 store is upgraded to version 4 with every row kept", "[id
   CHECK(early.status().code() == Code::kFailedPrecondition);
 
   auto store = MustOpen(path);
-  CHECK(QueryText(path, "PRAGMA user_version") == "4");
+  CHECK(QueryText(path, "PRAGMA user_version") == "5");
   CHECK(CountRows(path, "devices") == 1);
   CHECK(CountRows(path, "uploads") == 2);
   CHECK(QueryText(path, "SELECT hex(body) FROM blobs") == "00FF");

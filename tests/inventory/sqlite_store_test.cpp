@@ -626,7 +626,7 @@ TEST_CASE("data survives closing and reopening the store", "[sqlite_store]") {
     REQUIRE(store->RecordCheckins({Checkin{kDev1, 4000, "dmz-1", "0.1.0", 3, 1, ""}}).ok());
   }
   CHECK(QueryText(path, "PRAGMA journal_mode") == "wal");
-  CHECK(QueryText(path, "PRAGMA user_version") == "4");
+  CHECK(QueryText(path, "PRAGMA user_version") == "5");
 
   // A restarted importer sees the old upload ids, so a redelivery after the
   // restart is still a duplicate.
@@ -805,7 +805,7 @@ TEST_CASE("a version 2 store is upgraded in place: rows kept, uploads keyed by d
   CHECK(early.status().message().find("older") != std::string::npos);
 
   auto store = MustOpen(path);
-  CHECK(QueryText(path, "PRAGMA user_version") == "4");
+  CHECK(QueryText(path, "PRAGMA user_version") == "5");
   CHECK(PrimaryKey(path, "uploads") == "device_id,upload_id");
   CHECK(PrimaryKey(path, "blobs") == "device_id,upload_id");
   CHECK(PrimaryKey(path, "usage") == "device_id,upload_id,program");
@@ -869,7 +869,7 @@ TEST_CASE("a version 2 store is upgraded in place: rows kept, uploads keyed by d
   // Opening it again changes nothing.
   store.reset();
   store = MustOpen(path);
-  CHECK(QueryText(path, "PRAGMA user_version") == "4");
+  CHECK(QueryText(path, "PRAGMA user_version") == "5");
   CHECK(CountRows(path, "uploads") == 5);
   CHECK(MustOpen(path, /*read_only=*/true)->GetDevice(kDev1)->inventory_sequence == 1);
 }
@@ -879,7 +879,7 @@ TEST_CASE("a version 1 store is upgraded in place", "[sqlite_store]") {
   const std::string path = dir.File("store.sqlite");
   MakeOldStore(path, 1);
   auto store = MustOpen(path);
-  CHECK(QueryText(path, "PRAGMA user_version") == "4");
+  CHECK(QueryText(path, "PRAGMA user_version") == "5");
   CHECK(PrimaryKey(path, "uploads") == "device_id,upload_id");
   CHECK(PrimaryKey(path, "blobs") == "device_id,upload_id");
   CHECK(PrimaryKey(path, "usage") == "device_id,upload_id,program");

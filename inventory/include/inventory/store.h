@@ -95,7 +95,7 @@ struct UsageRow {
   int64_t last_seen = 0;  // unix seconds
 };
 
-class Store : public IdentityStore {  // EstateStore: added with its SQLite implementation
+class Store : public IdentityStore, public EstateStore {
  public:
   ~Store() override = default;
 
