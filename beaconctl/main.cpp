@@ -1,10 +1,12 @@
 // beaconctl: the administrator's command line on the central.
 //
-// devices and software read the store; they open it read-only, so beaconctl
-// can run beside the importer (WAL lets readers and the one writer proceed
-// without blocking each other) and can never change what is stored. policy
-// edits, validates and publishes policy (policy_cmd.h). Exit codes: 0
-// success, 1 runtime error (or a refused edit or publish), 2 usage error.
+// software, usage, files and the estate commands (estate_cmd.h) read the
+// store; they open it read-only, so beaconctl can run beside the importer
+// (WAL lets readers and the one writer proceed without blocking each other)
+// and can never change what is stored. policy edits, validates and publishes
+// policy (policy_cmd.h); identity_cmd.h and action_cmd.h write. Every listing
+// prints through output.h (--json, --csv). Exit codes: 0 success, 1 runtime
+// error (or a refused edit or publish), 2 usage error.
 //
 // Everything printed from the store was reported by devices and is therefore
 // untrusted; control characters are replaced before they reach a terminal.
