@@ -15,6 +15,7 @@
 #include "common/text.h"
 #include "common/uuid.h"
 #include "inventory/store.h"
+#include "output.h"
 #include "table.h"
 
 namespace beaconctl {
@@ -77,14 +78,28 @@ Status IssueTo(const std::string& data_dir, inventory::Store& store, common::Pee
   return Status::Ok();
 }
 
-void PrintEnrollments(const std::vector<inventory::Enrollment>& list, std::ostream& out) {
-  std::vector<std::vector<std::string>> rows;
+void PrintEnrollments(const std::vector<inventory::Enrollment>& list, Format format, std::ostream& out) {
+  Listing l;
+  l.columns = {{.field = "request_id", .header = "REQUEST"},
+               {.field = "device_id", .header = "DEVICE"},
+               {.field = "kind", .header = "KIND"},
+               {.field = "state", .header = "STATE"},
+               {.field = "host", .header = "HOST"},
+               {.field = "via", .header = "VIA"},
+               {.field = "secret_id", .header = "SECRET"},
+               {.field = "received", .header = "RECEIVED", .time = true},
+               {.field = "decided", .time = true},
+               {.field = "serial"},
+               {.field = "reason"},
+               {.field = "serial_or_reason", .header = "SERIAL OR REASON", .table_only = true}};
   for (const auto& e : list) {
-    rows.push_back({e.request_id, e.device_id, e.kind, e.state, OrDash(e.host), OrDash(e.via), OrDash(e.secret_id),
-                    FormatTime(e.received_at), OrDash(e.state == "issued" ? e.serial : e.reason)});
+    l.rows.push_back({Value::Untrusted(e.request_id), Value::Untrusted(e.device_id), Value::Text(e.kind),
+                      Value::Text(e.state), Value::Untrusted(e.host), Value::Untrusted(e.via),
+                      Value::Untrusted(e.secret_id), Value::Time(e.received_at), Value::Time(e.decided_at),
+                      Value::Text(e.serial), Value::Untrusted(e.reason),
+                      Value::Untrusted(e.state == "issued" ? e.serial : e.reason)});
   }
-  PrintTable(out, {"REQUEST", "DEVICE", "KIND", "STATE", "HOST", "VIA", "SECRET", "RECEIVED", "SERIAL OR REASON"},
-             rows);
+  Print(out, format, l);
 }
 
 }  // namespace
@@ -96,6 +111,7 @@ IdentityCommand::IdentityCommand(CLI::App& app) {
   ca_init_->add_option("--name", name_, "the CA's name")->capture_default_str();
   ca_init_->add_option("--validity", validity_, "how long the CA is valid (default 3650d)");
   ca_show_ = ca_->add_subcommand("show", "the CAs, revocation lists and certificates issued");
+  ca_show_format_.AddTo(*ca_show_);
   ca_rollover_ = ca_->add_subcommand("rollover", "introduce a new CA beside the current one");
   ca_rollover_->add_option("--name", name_, "the new CA's name");
   ca_rollover_->add_option("--validity", validity_, "how long the new CA is valid (default 3650d)");
@@ -131,22 +147,28 @@ IdentityCommand::IdentityCommand(CLI::App& app) {
   secret_create_->add_option("--expires", expires_, "how long it is valid, e.g. 7d (default: never expires)");
   secret_create_->add_option("--label", label_, "a note for yourself ([A-Za-z0-9._:-])");
   secret_list_ = secret_->add_subcommand("list", "list secrets (never the secrets themselves)");
+  secret_list_format_.AddTo(*secret_list_);
   secret_revoke_ = secret_->add_subcommand("revoke", "revoke a secret");
   secret_revoke_->add_option("ID", id_, "the secret's id (the part before the dot)")->required();
   enroll_list_ = enroll_->add_subcommand("list", "enrollment and renewal requests, newest first");
   enroll_list_->add_option("--state", state_, "pending, issued, refused or denied");
   enroll_pending_ = enroll_->add_subcommand("pending", "requests waiting for approval");
+  list_format_.AddTo(*enroll_list_);
+  list_format_.AddTo(*enroll_pending_);
   enroll_approve_ = enroll_->add_subcommand("approve", "issue the certificate of a pending request");
   enroll_approve_->add_option("REQUEST", id_, "the request id")->required();
   enroll_approve_->add_option("--validity", validity_, "how long the certificate is valid (default 90d, as the central's device_cert_validity)");
   enroll_deny_ = enroll_->add_subcommand("deny", "refuse a pending request for good");
   enroll_deny_->add_option("REQUEST", id_, "the request id")->required();
   enroll_clones_ = enroll_->add_subcommand("clones", "devices with enrollments refused because of another key");
+  clones_format_.AddTo(*enroll_clones_);
   name_ = "Beacon Estate CA";
 }
 
 bool IdentityCommand::Chosen() const {
-  return ca_->parsed() || beacon_->parsed() || device_->parsed() || enroll_->parsed();
+  // `device show` belongs to estate_cmd.h.
+  return ca_->parsed() || beacon_->parsed() || device_issue_->parsed() || device_revoke_->parsed() ||
+         enroll_->parsed();
 }
 
 Status IdentityCommand::Run(const std::string& data_dir, const std::string& store_path, std::ostream& out) const {
@@ -169,23 +191,35 @@ Status IdentityCommand::Run(const std::string& data_dir, const std::string& stor
     return Status::Ok();
   }
   if (ca_show_->parsed()) {
-    ASSIGN_OR_RETURN(std::string pem, common::ReadFile(beacon::TrustPath(data_dir), pki::kMaxTrustBytes));
-    ASSIGN_OR_RETURN(pki::TrustBundle b, pki::ParseTrustBundle(pem));
-    out << "CAs in the trust bundle: " << b.ca_pems.size() << (b.ca_pems.size() > 1 ? " (rollover in progress)" : "")
-        << "\nrevoked certificates: " << b.RevokedSerials().size() << "\nexpires (first CA or CRL): "
-        << FormatTime(b.ExpiresAt()) << "\n";
-    for (const auto& crl : b.crls) {
-      out << "CRL " << crl.number << " of CA " << crl.issuer_sha256.substr(0, 16) << ": next update "
-          << FormatTime(crl.next_update) << "\n";
-    }
     ASSIGN_OR_RETURN(auto certs, store->ListCertificates());
-    std::vector<std::vector<std::string>> rows;
+    Listing l;
+    l.columns = {{.field = "serial", .header = "SERIAL"},
+                 {.field = "kind", .header = "KIND"},
+                 {.field = "subject", .header = "SUBJECT"},
+                 {.field = "issuer_sha256", .header = "ISSUER"},
+                 {.field = "issued", .time = true},
+                 {.field = "expires", .header = "EXPIRES", .time = true},
+                 {.field = "revoked", .header = "REVOKED", .time = true}};
     for (const auto& c : certs) {
-      rows.push_back({c.serial, c.kind, common::Printable(c.subject), c.issuer_sha256.substr(0, 16),
-                      FormatTime(c.not_after), c.revoked_at ? "revoked " + FormatTime(c.revoked_at) : "-"});
+      l.rows.push_back({Value::Text(c.serial), Value::Text(c.kind), Value::Untrusted(c.subject),
+                        Value::Text(c.issuer_sha256).Shown(c.issuer_sha256.substr(0, 16)), Value::Time(c.issued_at),
+                        Value::Time(c.not_after),
+                        Value::Time(c.revoked_at).Shown(c.revoked_at ? "revoked " + FormatTime(c.revoked_at) : "-")});
     }
-    out << "\n";
-    PrintTable(out, {"SERIAL", "KIND", "SUBJECT", "ISSUER", "EXPIRES", "REVOKED"}, rows);
+    // --json and --csv list the certificates only; the bundle's summary is for people.
+    if (ca_show_format_.Get() == Format::kTable) {
+      ASSIGN_OR_RETURN(std::string pem, common::ReadFile(beacon::TrustPath(data_dir), pki::kMaxTrustBytes));
+      ASSIGN_OR_RETURN(pki::TrustBundle b, pki::ParseTrustBundle(pem));
+      out << "CAs in the trust bundle: " << b.ca_pems.size() << (b.ca_pems.size() > 1 ? " (rollover in progress)" : "")
+          << "\nrevoked certificates: " << b.RevokedSerials().size() << "\nexpires (first CA or CRL): "
+          << FormatTime(b.ExpiresAt()) << "\n";
+      for (const auto& crl : b.crls) {
+        out << "CRL " << crl.number << " of CA " << crl.issuer_sha256.substr(0, 16) << ": next update "
+            << FormatTime(crl.next_update) << "\n";
+      }
+      out << "\n";
+    }
+    Print(out, ca_show_format_.Get(), l);
     return Status::Ok();
   }
   if (ca_rollover_->parsed()) {
@@ -256,13 +290,22 @@ Status IdentityCommand::Run(const std::string& data_dir, const std::string& stor
   }
   if (secret_list_->parsed()) {
     ASSIGN_OR_RETURN(auto list, store->ListEnrollSecrets());
-    std::vector<std::vector<std::string>> rows;
+    Listing l;
+    l.columns = {{.field = "id", .header = "ID"},
+                 {.field = "label", .header = "LABEL"},
+                 {.field = "created", .header = "CREATED", .time = true},
+                 {.field = "expires", .header = "EXPIRES", .time = true},
+                 {.field = "uses", .header = "USES"},
+                 {.field = "max_uses"},
+                 {.field = "revoked", .header = "REVOKED", .time = true}};
     for (const auto& s : list) {
-      rows.push_back({s.id, OrDash(s.label), FormatTime(s.created_at), s.expires_at ? FormatTime(s.expires_at) : "never",
-                      std::to_string(s.uses) + "/" + (s.max_uses ? std::to_string(s.max_uses) : "unlimited"),
-                      s.revoked_at ? "revoked " + FormatTime(s.revoked_at) : "-"});
+      l.rows.push_back(
+          {Value::Text(s.id), Value::Untrusted(s.label), Value::Time(s.created_at), Value::Time(s.expires_at),
+           Value::Int(s.uses).Shown(std::to_string(s.uses) + "/" +
+                                    (s.max_uses ? std::to_string(s.max_uses) : "unlimited")),
+           Value::Int(s.max_uses), Value::Time(s.revoked_at).Shown(s.revoked_at ? "revoked " + FormatTime(s.revoked_at) : "-")});
     }
-    PrintTable(out, {"ID", "LABEL", "CREATED", "EXPIRES", "USES", "REVOKED"}, rows);
+    Print(out, secret_list_format_.Get(), l);
     return Status::Ok();
   }
   if (secret_revoke_->parsed()) {
@@ -272,7 +315,7 @@ Status IdentityCommand::Run(const std::string& data_dir, const std::string& stor
   }
   if (enroll_list_->parsed() || enroll_pending_->parsed()) {
     ASSIGN_OR_RETURN(auto list, store->ListEnrollments(enroll_pending_->parsed() ? "pending" : state_));
-    PrintEnrollments(list, out);
+    PrintEnrollments(list, list_format_.Get(), out);
     return Status::Ok();
   }
   if (enroll_approve_->parsed() || enroll_deny_->parsed()) {
@@ -280,17 +323,23 @@ Status IdentityCommand::Run(const std::string& data_dir, const std::string& stor
     auto e = enroll_approve_->parsed() ? store->ApproveEnrollment(id_, Now(), beacon::DeviceIssuer(data_dir, validity))
                                        : store->DenyEnrollment(id_, Now());
     RETURN_IF_ERROR(e.status());
-    PrintEnrollments({*e}, out);
+    PrintEnrollments({*e}, Format::kTable, out);
     return Status::Ok();
   }
   if (enroll_clones_->parsed()) {
     ASSIGN_OR_RETURN(auto clones, store->ListClones());
-    std::vector<std::vector<std::string>> rows;
+    Listing l;
+    l.columns = {{.field = "device_id", .header = "DEVICE"},
+                 {.field = "key_sha256", .header = "ENROLLED KEY"},
+                 {.field = "clone_reports", .header = "CLONE REPORTS"},
+                 {.field = "last_report", .header = "LAST", .time = true},
+                 {.field = "last_key_sha256", .header = "LAST OTHER KEY"}};
     for (const auto& c : clones) {
-      rows.push_back({c.device_id, c.key_sha256.substr(0, 16), std::to_string(c.clone_reports),
-                      FormatTime(c.clone_last_at), c.clone_key_sha256.substr(0, 16)});
+      l.rows.push_back({Value::Text(c.device_id), Value::Text(c.key_sha256).Shown(c.key_sha256.substr(0, 16)),
+                        Value::Int(c.clone_reports), Value::Time(c.clone_last_at),
+                        Value::Text(c.clone_key_sha256).Shown(c.clone_key_sha256.substr(0, 16))});
     }
-    PrintTable(out, {"DEVICE", "ENROLLED KEY", "CLONE REPORTS", "LAST", "LAST OTHER KEY"}, rows);
+    Print(out, clones_format_.Get(), l);
     return Status::Ok();
   }
   return common::InvalidArgument("usage: no command");

@@ -13,6 +13,7 @@
 #include <vector>
 
 #include "common/status.h"
+#include "output.h"
 
 namespace CLI {
 class App;
@@ -45,6 +46,8 @@ class IdentityCommand {
   int64_t uses_ = 0;                // secret create --uses
   std::string state_;               // enroll list --state
   bool force_ = false;              // ca retire --force
+  // --json/--csv of the listings
+  FormatFlags ca_show_format_, secret_list_format_, list_format_, clones_format_;
 };
 
 }  // namespace beaconctl

@@ -1,10 +1,12 @@
 // beaconctl: the administrator's command line on the central.
 //
-// devices and software read the store; they open it read-only, so beaconctl
-// can run beside the importer (WAL lets readers and the one writer proceed
-// without blocking each other) and can never change what is stored. policy
-// edits, validates and publishes policy (policy_cmd.h). Exit codes: 0
-// success, 1 runtime error (or a refused edit or publish), 2 usage error.
+// software, usage, files and the estate commands (estate_cmd.h) read the
+// store; they open it read-only, so beaconctl can run beside the importer
+// (WAL lets readers and the one writer proceed without blocking each other)
+// and can never change what is stored. policy edits, validates and publishes
+// policy (policy_cmd.h); identity_cmd.h and action_cmd.h write. Every listing
+// prints through output.h (--json, --csv). Exit codes: 0 success, 1 runtime
+// error (or a refused edit or publish), 2 usage error.
 //
 // Everything printed from the store was reported by devices and is therefore
 // untrusted; control characters are replaced before they reach a terminal.
@@ -12,6 +14,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <cstdio>
+#include <ctime>
 #include <iostream>
 #include <memory>
 #include <string>
@@ -22,7 +25,10 @@
 #include "common/status.h"
 #include "inventory/store.h"
 #include "common/text.h"
+#include "action_cmd.h"
+#include "estate_cmd.h"
 #include "identity_cmd.h"
+#include "output.h"
 #include "policy_cmd.h"
 #include "table.h"
 
@@ -31,10 +37,6 @@
 #endif
 
 namespace {
-
-using beaconctl::FormatTime;
-using beaconctl::OrDash;
-using beaconctl::PrintTable;
 
 constexpr int kExitOk = 0;
 constexpr int kExitRuntime = 1;
@@ -45,8 +47,21 @@ constexpr char kDefaultDataDir[] = "/var/lib/beacon";
 // What the top-level --help lists after the options: every command with its
 // operands, including policy's subcommands.
 constexpr char kCommands[] =
-    "Commands:\n"
-    "  devices                  list devices, sorted by hostname\n"
+    "Commands (every listing takes --json or --csv; field names in docs/beaconctl.md):\n"
+    "  status                   devices per status and condition, beacons online and\n"
+    "                           offline, open health errors and warnings\n"
+    "  devices [--status S] [--os GLOB] [--name GLOB] [--condition C]\n"
+    "                           devices with status, conditions and policy sync\n"
+    "  device show DEVICE_ID    one device: status and why, check-ins, inventory, policy,\n"
+    "                           outbox, certificate, health, uploads, pending actions\n"
+    "  beacons                  beacons: online or offline and why, spool, upstream\n"
+    "  health [--device ID] [--beacon NAME] [--open] [--limit N]\n"
+    "                           health messages from clients and beacons, newest first\n"
+    "  action create KIND (--device ID | --group NAME) [--expires DURATION]\n"
+    "                           queue work: KIND inventory, logs, policy or diagnose;\n"
+    "                           DURATION 1s..30d (default 24h); a group gets one\n"
+    "                           action per device in it now\n"
+    "  action list [--device ID] [--state STATE] | show ID | cancel ID\n"
     "  software DEVICE_ID       list the packages installed on one device\n"
     "  software --match PATTERN list packages whose name matches PATTERN on any device;\n"
     "                           '*' matches any run of characters, '?' one character,\n"
@@ -117,7 +132,6 @@ struct CommandLine {
         ->take_last()
         ->check(not_empty);
     app_.require_subcommand(1);
-    devices_ = app_.add_subcommand("devices", "list devices, sorted by hostname");
     software_ = app_.add_subcommand(
         "software", "list one device's packages, or matching packages on any device");
     CLI::Option* device =
@@ -132,8 +146,12 @@ struct CommandLine {
         ->check(not_empty);
     files_ = app_.add_subcommand("files", "list the file evidence of one device");
     files_->add_option("DEVICE_ID", device_, "the device")->required()->check(not_empty);
+    // One command runs per invocation, so the listings share one --json/--csv.
+    for (CLI::App* listing : {software_, usage_, files_}) format_.AddTo(*listing);
     policy_ = std::make_unique<beaconctl::PolicyCommand>(app_);
     identity_ = std::make_unique<beaconctl::IdentityCommand>(app_);
+    estate_ = std::make_unique<beaconctl::EstateCommand>(app_, *app_.get_subcommand("device"));
+    action_ = std::make_unique<beaconctl::ActionCommand>(app_);
     // The commands are listed in full by kCommands instead.
     for (CLI::App* sub : app_.get_subcommands([](CLI::App*) { return true; })) sub->group("");
     app_.footer(kCommands);
@@ -170,48 +188,48 @@ struct CommandLine {
   CLI::App app_;
   std::unique_ptr<beaconctl::PolicyCommand> policy_;
   std::unique_ptr<beaconctl::IdentityCommand> identity_;
-  CLI::App* devices_ = nullptr;
+  std::unique_ptr<beaconctl::EstateCommand> estate_;
+  std::unique_ptr<beaconctl::ActionCommand> action_;
   CLI::App* software_ = nullptr;
   CLI::App* usage_ = nullptr;
   CLI::App* files_ = nullptr;
   std::string data_dir_, store_, policy_dir_;
   std::string device_, match_;
+  beaconctl::FormatFlags format_;
 };
 
-common::Status CmdDevices(inventory::Store& store, std::ostream& out) {
-  ASSIGN_OR_RETURN(auto devices, store.ListDevices());
-  std::vector<std::vector<std::string>> rows;
-  rows.reserve(devices.size());
-  for (const auto& d : devices) {
-    rows.push_back({common::Printable(d.device_id), OrDash(d.hostname), OrDash(d.os),
-                    FormatTime(d.last_seen), OrDash(d.via), std::to_string(d.policy_revision),
-                    std::to_string(d.packages)});
-  }
-  PrintTable(out, {"DEVICE", "HOSTNAME", "OS", "LAST SEEN", "VIA", "REVISION", "PACKAGES"}, rows,
-             {false, false, false, false, false, true, true});
-  return common::Status::Ok();
-}
+using beaconctl::Column;
+using beaconctl::Format;
+using beaconctl::Listing;
+using beaconctl::Value;
 
-common::Status CmdDeviceSoftware(inventory::Store& store, const std::string& device_id,
+common::Status CmdDeviceSoftware(inventory::Store& store, const std::string& device_id, Format format,
                                  std::ostream& out) {
   ASSIGN_OR_RETURN(auto packages, store.DeviceSoftware(device_id));
-  std::vector<std::vector<std::string>> rows;
-  rows.reserve(packages.size());
+  Listing l;
+  l.columns = {{.field = "name", .header = "NAME"},
+               {.field = "version", .header = "VERSION"},
+               {.field = "arch", .header = "ARCH"}};
   for (const auto& p : packages) {
-    rows.push_back({common::Printable(p.name), OrDash(p.version), OrDash(p.arch)});
+    l.rows.push_back({Value::Untrusted(p.name), Value::Untrusted(p.version), Value::Untrusted(p.arch)});
   }
-  PrintTable(out, {"NAME", "VERSION", "ARCH"}, rows);
+  beaconctl::Print(out, format, l);
   return common::Status::Ok();
 }
 
-common::Status CmdDeviceFiles(inventory::Store& store, const std::string& device_id, std::ostream& out) {
+common::Status CmdDeviceFiles(inventory::Store& store, const std::string& device_id, Format format,
+                              std::ostream& out) {
   ASSIGN_OR_RETURN(auto files, store.DeviceFiles(device_id));
-  std::vector<std::vector<std::string>> rows;
-  rows.reserve(files.size());
+  Listing l;
+  l.columns = {{.field = "path", .header = "PATH"},
+               {.field = "size", .header = "SIZE", .right = true},
+               {.field = "modified", .header = "MODIFIED", .time = true},
+               {.field = "sha256", .header = "SHA256"}};
   for (const auto& f : files) {
-    rows.push_back({common::Printable(f.path), std::to_string(f.size), FormatTime(f.modified), OrDash(f.sha256)});
+    l.rows.push_back({Value::Untrusted(f.path), Value::Int(static_cast<int64_t>(f.size)), Value::Time(f.modified),
+                      Value::Untrusted(f.sha256)});
   }
-  PrintTable(out, {"PATH", "SIZE", "MODIFIED", "SHA256"}, rows, {false, true, false, false});
+  beaconctl::Print(out, format, l);
   return common::Status::Ok();
 }
 
@@ -223,34 +241,60 @@ std::string FormatDuration(int64_t seconds) {
   return buf;
 }
 
-common::Status CmdUsage(inventory::Store& store, const std::string& device_id, std::ostream& out) {
+common::Status CmdUsage(inventory::Store& store, const std::string& device_id, Format format, std::ostream& out) {
   ASSIGN_OR_RETURN(auto rows, store.UsageSummary(device_id));
-  std::vector<std::vector<std::string>> table;
-  table.reserve(rows.size());
+  Listing l;
+  l.columns = {{.field = "program", .header = "PROGRAM"},
+               {.field = "devices", .header = "DEVICES", .right = true},
+               {.field = "seconds", .header = "RUNNING", .right = true},
+               {.field = "last_seen", .header = "LAST SEEN", .time = true}};
   for (const auto& r : rows) {
-    table.push_back({common::Printable(r.program), std::to_string(r.devices), FormatDuration(r.seconds),
-                     FormatTime(r.last_seen)});
+    l.rows.push_back({Value::Untrusted(r.program), Value::Int(static_cast<int64_t>(r.devices)),
+                      Value::Int(r.seconds).Shown(FormatDuration(r.seconds)), Value::Time(r.last_seen)});
   }
-  PrintTable(out, {"PROGRAM", "DEVICES", "RUNNING", "LAST SEEN"}, table, {false, true, true, false});
+  beaconctl::Print(out, format, l);
   return common::Status::Ok();
 }
 
-common::Status CmdFindSoftware(inventory::Store& store, const std::string& pattern,
+common::Status CmdFindSoftware(inventory::Store& store, const std::string& pattern, Format format,
                                std::ostream& out) {
   ASSIGN_OR_RETURN(auto packages, store.FindSoftware(pattern));
-  std::vector<std::vector<std::string>> rows;
-  rows.reserve(packages.size());
+  Listing l;
+  l.columns = {{.field = "device_id", .header = "DEVICE"},
+               {.field = "hostname", .header = "HOSTNAME"},
+               {.field = "name", .header = "NAME"},
+               {.field = "version", .header = "VERSION"},
+               {.field = "arch", .header = "ARCH"}};
   for (const auto& p : packages) {
-    rows.push_back({common::Printable(p.device_id), OrDash(p.hostname), common::Printable(p.name),
-                    OrDash(p.version), OrDash(p.arch)});
+    l.rows.push_back({Value::Untrusted(p.device_id), Value::Untrusted(p.hostname), Value::Untrusted(p.name),
+                      Value::Untrusted(p.version), Value::Untrusted(p.arch)});
   }
-  PrintTable(out, {"DEVICE", "HOSTNAME", "NAME", "VERSION", "ARCH"}, rows);
+  beaconctl::Print(out, format, l);
   return common::Status::Ok();
+}
+
+// The exit code of a command's Status: "usage: " errors are usage errors.
+int Finish(const common::Status& st, std::ostream& out, std::ostream& err) {
+  out.flush();
+  if (!st.ok()) {
+    err << "beaconctl: " << st.message() << '\n';
+    return st.message().rfind("usage: ", 0) == 0 ? kExitUsage : kExitRuntime;
+  }
+  if (!out) {
+    err << "beaconctl: error writing output\n";
+    return kExitRuntime;
+  }
+  return kExitOk;
 }
 
 int Run(const std::vector<std::string>& args, std::ostream& out, std::ostream& err) {
   CommandLine cl;
   if (int code = cl.Parse(args, out, err); code >= 0) return code;
+
+  const int64_t now = static_cast<int64_t>(std::time(nullptr));
+  if (cl.action_->Chosen()) {
+    return Finish(cl.action_->Run(cl.StorePath(), cl.DataDir() + "/policy-state", now, out), out, err);
+  }
 
   if (cl.policy_->Chosen()) {
     common::Status st =
@@ -267,43 +311,25 @@ int Run(const std::vector<std::string>& args, std::ostream& out, std::ostream& e
     return kExitOk;
   }
 
-  if (cl.identity_->Chosen()) {
-    common::Status st = cl.identity_->Run(cl.DataDir(), cl.StorePath(), out);
-    out.flush();
-    if (!st.ok()) {
-      err << "beaconctl: " << st.message() << '\n';
-      return st.message().rfind("usage: ", 0) == 0 ? kExitUsage : kExitRuntime;
-    }
-    return kExitOk;
-  }
+  if (cl.identity_->Chosen()) return Finish(cl.identity_->Run(cl.DataDir(), cl.StorePath(), out), out, err);
 
   auto store = inventory::OpenSqliteStore(cl.StorePath(), /*read_only=*/true);
   if (!store.ok()) {
     err << "beaconctl: cannot open store: " << store.status().ToString() << '\n';
     return kExitRuntime;
   }
+  if (cl.estate_->Chosen()) return Finish(cl.estate_->Run(**store, now, out), out, err);
   common::Status st;
-  if (cl.devices_->parsed()) {
-    st = CmdDevices(**store, out);
-  } else if (cl.files_->parsed()) {
-    st = CmdDeviceFiles(**store, cl.device_, out);
+  if (cl.files_->parsed()) {
+    st = CmdDeviceFiles(**store, cl.device_, cl.format_.Get(), out);
   } else if (cl.usage_->parsed()) {
-    st = CmdUsage(**store, cl.device_, out);
+    st = CmdUsage(**store, cl.device_, cl.format_.Get(), out);
   } else if (!cl.match_.empty()) {
-    st = CmdFindSoftware(**store, cl.match_, out);
+    st = CmdFindSoftware(**store, cl.match_, cl.format_.Get(), out);
   } else {
-    st = CmdDeviceSoftware(**store, cl.device_, out);
+    st = CmdDeviceSoftware(**store, cl.device_, cl.format_.Get(), out);
   }
-  if (!st.ok()) {
-    err << "beaconctl: " << st.ToString() << '\n';
-    return kExitRuntime;
-  }
-  out.flush();
-  if (!out) {
-    err << "beaconctl: error writing output\n";
-    return kExitRuntime;
-  }
-  return kExitOk;
+  return Finish(st, out, err);
 }
 
 }  // namespace

@@ -19,6 +19,7 @@
 #include "inventory/store.h"
 #include "policy/repository.h"
 #include "policy/targeting.h"
+#include "output.h"
 #include "table.h"
 
 namespace beaconctl {
@@ -253,19 +254,25 @@ Status Publish(const PolicyPaths& paths, const std::string& message, std::ostrea
   return Status::Ok();
 }
 
-Status History(const PolicyPaths& paths, std::ostream& out) {
+Status History(const PolicyPaths& paths, Format format, std::ostream& out) {
   policy::PolicyRepository repo(paths.state);
   RETURN_IF_ERROR(repo.Init());
   ASSIGN_OR_RETURN(auto revisions, repo.History());
-  std::vector<std::vector<std::string>> rows;
+  Listing l;
+  l.columns = {{.field = "revision", .header = "REVISION"},
+               {.field = "published", .header = "PUBLISHED", .time = true},
+               {.field = "author", .header = "BY"},
+               {.field = "files", .header = "FILES"},
+               {.field = "rollback_of"},
+               {.field = "message", .header = "MESSAGE"}};
   for (const auto& r : revisions) {
-    std::string message = r.message;
-    if (r.rollback_of != 0) message = "(rollback to " + std::to_string(r.rollback_of) + ") " + message;
-    rows.push_back({std::to_string(r.number), FormatTime(r.published_at), r.author, std::to_string(r.files.size()),
-                    message});
+    std::string shown = r.message;
+    if (r.rollback_of != 0) shown = "(rollback to " + std::to_string(r.rollback_of) + ") " + shown;
+    l.rows.push_back({Value::Int(r.number), Value::Time(r.published_at), Value::Untrusted(r.author),
+                      Value::Int(static_cast<int64_t>(r.files.size())), Value::Int(r.rollback_of),
+                      Value::Untrusted(r.message).Shown(common::Printable(shown))});
   }
-  PrintTable(out, {"REVISION", "PUBLISHED", "BY", "FILES", "MESSAGE"}, rows);
-  if (revisions.empty()) out << "(nothing published yet)\n";
+  Print(out, format, l, "(nothing published yet)");
   return Status::Ok();
 }
 
@@ -376,6 +383,7 @@ PolicyCommand::PolicyCommand(CLI::App& app) {
   publish_->add_option("-m,--message", message_, "why, recorded with the revision")
       ->type_name("MESSAGE");
   history_ = policy_->add_subcommand("history", "list published revisions");
+  format_.AddTo(*history_);
   diff_ = policy_->add_subcommand("diff", "show what changed between two revisions");
   diff_->add_option("REV", revisions_, "two revision numbers")->required()->expected(2);
   rollback_ =
@@ -394,7 +402,7 @@ Status PolicyCommand::Run(const PolicyPaths& paths, std::ostream& out) const {
   if (validate_->parsed()) return Validate(folder_.empty() ? paths.folder : folder_, out);
   if (edit_->parsed()) return Edit(paths, group_, files_, out);
   if (publish_->parsed()) return Publish(paths, message_, out);
-  if (history_->parsed()) return History(paths, out);
+  if (history_->parsed()) return History(paths, format_.Get(), out);
   if (diff_->parsed()) {
     ASSIGN_OR_RETURN(int64_t a, RevisionNumber(revisions_.at(0)));
     ASSIGN_OR_RETURN(int64_t b, RevisionNumber(revisions_.at(1)));

@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "common/status.h"
+#include "output.h"
 
 namespace CLI {
 class App;
@@ -55,6 +56,7 @@ class PolicyCommand {
   std::string message_;                 // publish, rollback -m MESSAGE
   std::vector<std::string> revisions_;  // diff REV REV, rollback REV
   std::string device_;                  // resolve DEVICE_ID
+  FormatFlags format_;                  // history --json/--csv
 };
 
 }  // namespace beaconctl
