@@ -76,7 +76,7 @@ Listing HealthListing(const std::vector<inventory::HealthRow>& rows) {
   for (const auto& r : rows) {
     const auto& m = r.message;
     l.rows.push_back({Value::Text(r.source_kind), Value::Untrusted(r.source), Value::Untrusted(m.id),
-                      Value::Untrusted(m.component), Value::Text(m.type == inventory::HealthType::kError ? "error" : "warning"),
+                      Value::Untrusted(m.component), Value::Text(inventory::HealthTypeName(m.type)),
                       Value::Int(m.priority), Value::Time(m.first_seen), Value::Time(m.last_seen), Value::Int(m.count),
                       Value::Time(m.cleared_at, "open"), Value::Time(r.received_at), Value::Untrusted(m.text)});
   }

@@ -65,15 +65,17 @@ Status ImportBody(inventory::Store& store, const common::SpoolMeta& meta, const 
   }
   if (meta.kind == "health" || meta.kind == "beacon-health") {
     ASSIGN_OR_RETURN(inventory::Health health, inventory::ParseHealthXml(body, "upload " + meta.id));
-    if (meta.kind == "health") return FromStore(store.ImportHealth(info, health));
-    // A beacon's report is believed for the beacon that received it (the
-    // relay named by X-Beacon-Via, which only a beacon certificate may set).
-    // It needs no upload record: its sequence makes a redelivery harmless.
-    if (health.source != inventory::HealthSource::kBeacon || health.id != meta.via) {
-      return common::InvalidArgument("beacon health names '" + health.id + "' but was received by '" + meta.via +
-                                     "'");
+    // The kind says who may have sent it: "beacon-health" only a beacon
+    // certificate (the agent API refuses it from devices), so a device's
+    // upload can never pass for a beacon's report. The store then checks the
+    // document names its sender: the device, or the receiving beacon.
+    const auto expected =
+        meta.kind == "health" ? inventory::HealthSource::kDevice : inventory::HealthSource::kBeacon;
+    if (health.source != expected) {
+      return common::InvalidArgument("upload " + meta.id + ": a " + meta.kind + " upload must carry a " +
+                                     (meta.kind == "health" ? "device's" : "beacon's") + " health document");
     }
-    return FromStore(store.RecordOwnHealth(health, std::min<int64_t>(meta.received_at, std::time(nullptr))));
+    return FromStore(store.ImportHealth(info, health));
   }
   if (meta.kind == "action") {
     ASSIGN_OR_RETURN(inventory::ActionResult result, inventory::ParseActionResultXml(body, "upload " + meta.id));

@@ -187,6 +187,8 @@ class EstateStore {
   // is known by source, id and first_seen), messages open at the central
   // for this source that the document does not carry are cleared at
   // info.received_at, and a beacon's status and last contact are updated.
+  // A beacon's upload key is kept apart from devices' (its id is the
+  // beacon's own UUID, which must never appear as a device).
   virtual common::Status ImportHealth(const UploadInfo& info, const Health& health) = 0;
   // The central's own report: applied as above, with no upload record.
   virtual common::Status RecordOwnHealth(const Health& health, int64_t now) = 0;
