@@ -12,9 +12,10 @@ namespace inventory {
 
 namespace {
 
-// The smallest report interval a beacon is judged by: a beacon reporting
-// every few seconds must not flap offline on one late report.
-constexpr int64_t kMinBeaconInterval = 60;
+// The smallest report interval a beacon is judged by: health_interval's
+// own minimum, and what a report that says none (0) is judged by. The
+// multiple (beacon_offline_after, 3) keeps one late report from flapping.
+constexpr int64_t kMinBeaconInterval = 5;
 
 // "45s", "4m", "3h12m", "1h", "2d5h", "2d": the two largest units, the
 // second left out when zero. Negative durations (a clock ahead of ours)

@@ -227,13 +227,14 @@ TEST_CASE("a beacon is online within its report intervals, offline after", "[est
   b.last_contact = kT0 + 1000;
   CHECK(BeaconStatusOf(b, rules, kT0 + 1000).online);
 
-  // An interval below a minute (or none) is judged as a minute.
+  // An interval below 5 s (or none) is judged as 5 s.
   b.status.interval = 5;
-  CHECK(BeaconStatusOf(b, rules, kT0 + 1000 + 180).online);
-  CHECK_FALSE(BeaconStatusOf(b, rules, kT0 + 1000 + 181).online);
+  CHECK(BeaconStatusOf(b, rules, kT0 + 1000 + 15).online);
+  CHECK_FALSE(BeaconStatusOf(b, rules, kT0 + 1000 + 16).online);
   b.status.interval = 0;
-  CHECK_FALSE(BeaconStatusOf(b, rules, kT0 + 1000 + 181).online);
+  CHECK(BeaconStatusOf(b, rules, kT0 + 1000 + 15).online);
+  CHECK_FALSE(BeaconStatusOf(b, rules, kT0 + 1000 + 16).online);
 
   rules.beacon_offline_after = 10;
-  CHECK(BeaconStatusOf(b, rules, kT0 + 1000 + 600).online);
+  CHECK(BeaconStatusOf(b, rules, kT0 + 1000 + 50).online);
 }
