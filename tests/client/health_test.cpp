@@ -162,6 +162,8 @@ TEST_CASE("client health: outbox near its cap, disk short, certificate expiring"
   CHECK_FALSE(c.health->book().IsOpen(client::kDiskShort));
   c.health->Disk(uint64_t{90} << 20, uint64_t{1} << 20, Now());
   CHECK(c.health->book().IsOpen(client::kDiskShort));
+  // What `beacon-client status` shows.
+  CHECK(c.health->StatusLines().find("health:           1 open\n  client.disk-short (warning, since ") == 0);
 
   // The certificate within 14 days of its end: a warning; within 2: an error.
   const int64_t now = Now();
