@@ -119,6 +119,7 @@ struct Client::Impl {
     r.policy = [&]() -> StatusOr<std::string> {
       return "policy revision " + std::to_string(applied->Revision()) + " applied";
     };
+    r.diagnose = [this] { return RunDiagnoseAction(settings, [this](auto&... a) { return Queue(a...); }); };
     Status st = actions->Run(applied->Actions(), r, Now());
     if (!st.ok()) common::LogError("actions: " + st.ToString());
   }

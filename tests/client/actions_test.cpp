@@ -191,3 +191,20 @@ TEST_CASE("actions: ride in the signed manifest; the same revision with new acti
   c.applied->Load();
   CHECK(c.applied->Actions().size() == 2);
 }
+
+TEST_CASE("actions: diagnose queues the bundle as logs and names the first failure") {
+  ClientParts c;
+  c.settings.server = "https://127.0.0.1:1";  // nothing listens: the TCP step fails
+  auto text = client::RunDiagnoseAction(c.settings, c.Queue());
+  REQUIRE(text.ok());
+  INFO(*text);
+  auto bundles = c.Uploaded("logs");
+  REQUIRE(bundles.size() == 1);
+  CHECK(bundles[0].substr(0, 2) == "\x1f\x8b");  // gzip
+  CHECK(text->rfind("diagnostics: D", 0) == 0);
+  CHECK(text->find("; bundle uploaded as logs " + c.outbox->List()[0].id) != std::string::npos);
+  // Nothing left behind in the state folder.
+  auto names = common::ListDir(c.settings.state_dir);
+  REQUIRE(names.ok());
+  for (const std::string& n : *names) CHECK(n.find("diagnose-") == std::string::npos);
+}
