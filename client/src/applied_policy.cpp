@@ -48,10 +48,12 @@ void AppliedPolicy::Load() {
   policy_.reset();
   schedule_.reset();
   failover_.reset();
+  actions_.clear();
   auto xml = common::ReadFile(dir_ + "/manifest.xml", 1 << 20, settings_.env);
   if (!xml.ok()) return;  // no policy applied yet
   auto manifest = policy::ParseManifestXml(*xml, "applied manifest");
   if (!manifest.ok()) return common::LogError(manifest.status().message());
+  actions_ = manifest->actions;
   // Each file was verified against its digest when it was fetched.
   auto load = [&](const std::string& name, auto parse, auto* slot) {
     for (const auto& f : manifest->files) {
@@ -101,7 +103,15 @@ int64_t AppliedPolicy::NextDue(const policy::Schedule& schedule, policy::EventKi
   return policy::NextRun(*e, device_, last_run, now, UtcOffset(now));
 }
 
-Status AppliedPolicy::Check(common::HttpClient& beacon, const common::HeaderList& headers) {
+int64_t AppliedPolicy::CheckInterval() const {
+  const policy::Schedule schedule = EffectiveSchedule();
+  const policy::ScheduleEvent* e = schedule.Find(policy::EventKind::kPolicyCheck);
+  if (e == nullptr) return 0;
+  if (e->window) return 86400 + (e->window->end_minute - e->window->start_minute) * int64_t{60};
+  return e->interval_seconds + e->start_within_seconds;
+}
+
+Status AppliedPolicy::Check(common::Transport& beacon, const common::HeaderList& headers) {
   common::HeaderList manifest_headers = headers;
   const std::string etag = state_->Get("policy_etag");
   if (!etag.empty()) manifest_headers.emplace_back("If-None-Match", etag);
@@ -110,12 +120,17 @@ Status AppliedPolicy::Check(common::HttpClient& beacon, const common::HeaderList
   if (!res.ok()) return res.status();
   if (res->status == 304) {
     common::LogInfo("policy unchanged (revision " + std::to_string(Revision()) + ")");
+    refusal_.clear();
     return Status::Ok();
   }
   RETURN_IF_ERROR(common::StatusFromHttp(res->status, "GET manifest"));
-  ASSIGN_OR_RETURN(policy::Manifest manifest,
-                   policy::AcceptManifest(res->body, "manifest from " + beacon.url(), *verifier_, device_,
-                                          Revision()));
+  auto accepted = policy::AcceptManifest(res->body, "manifest from " + beacon.url(), *verifier_, device_, Revision());
+  if (!accepted.ok()) {
+    refusal_ = accepted.status().ToString();
+    return accepted.status();
+  }
+  refusal_.clear();
+  const policy::Manifest manifest = std::move(accepted).value();
   // A file altered on the way is refused and the last good policy stays applied.
   RETURN_IF_ERROR(policy::FetchMissingFiles(
       manifest, *files_, [&](const policy::ManifestFile& f) -> StatusOr<std::string> {

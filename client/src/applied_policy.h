@@ -12,11 +12,13 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <vector>
 
 #include "client/settings.h"
 #include "common/http_client.h"
 #include "common/status.h"
 #include "policy/documents.h"
+#include "policy/manifest.h"
 #include "policy/object_store.h"
 #include "policy/signing.h"
 #include "state_file.h"
@@ -45,6 +47,21 @@ class AppliedPolicy {
   // over the local configuration's).
   bool HasPolicyXml() const { return policy_.has_value(); }
   const std::optional<policy::Failover>& FailoverXml() const { return failover_; }
+  // The applied manifest's actions (docs/health.md#actions); empty before
+  // the first policy.
+  const std::vector<policy::ManifestAction>& Actions() const { return actions_; }
+
+  // Why the last manifest a beacon sent was refused (its signature, another
+  // device's, older than the applied revision, malformed); "" once a
+  // manifest is accepted or the applied one is confirmed current (304).
+  // Failures that bring no manifest leave it as it was.
+  const std::string& Refusal() const { return refusal_; }
+
+  // Seconds this device expects between its policy checks, for the
+  // X-Beacon-Check-Interval header: the schedule's policy-check interval
+  // plus its start_within spread, or a day plus the window's length for a
+  // daily window; 0 if there is none.
+  int64_t CheckInterval() const;
 
   // The schedule to follow: the applied schedule.xml, or, before the first
   // policy (or if it has none), policy_interval and inventory_interval.
@@ -60,7 +77,7 @@ class AppliedPolicy {
   // (each verified against its SHA-256), and only then applies it. On any
   // failure the last good policy stays applied. `headers` are the check-in
   // headers sent with every request.
-  common::Status Check(common::HttpClient& beacon, const common::HeaderList& headers);
+  common::Status Check(common::Transport& beacon, const common::HeaderList& headers);
 
  private:
   AppliedPolicy(const ClientSettings& settings, std::string device, StateFile* state);
@@ -75,6 +92,8 @@ class AppliedPolicy {
   std::optional<policy::ClientPolicy> policy_;
   std::optional<policy::Schedule> schedule_;
   std::optional<policy::Failover> failover_;
+  std::vector<policy::ManifestAction> actions_;
+  std::string refusal_;
 };
 
 }  // namespace client

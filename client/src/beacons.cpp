@@ -17,11 +17,39 @@ using common::StatusOr;
 
 namespace {
 int64_t Now() { return static_cast<int64_t>(std::time(nullptr)); }
+
+// Passes every request on and notes the Date header of each response (the
+// beacon's clock, for the clock-skew check).
+class DateNoting : public common::Transport {
+ public:
+  DateNoting(common::Transport* inner, FailoverOutcome* outcome) : inner_(inner), outcome_(outcome) {}
+  StatusOr<common::HttpResult> Get(const std::string& path, const common::HeaderList& headers,
+                                   uint64_t max_body) override {
+    return Note(inner_->Get(path, headers, max_body));
+  }
+  StatusOr<common::HttpResult> Put(const std::string& path, const common::HeaderList& headers, uint64_t size,
+                                   const common::BodySource& source, const std::string& content_type) override {
+    return Note(inner_->Put(path, headers, size, source, content_type));
+  }
+  const std::string& url() const override { return inner_->url(); }
+
+ private:
+  StatusOr<common::HttpResult> Note(StatusOr<common::HttpResult> r) {
+    if (r.ok() && !r->Header("date").empty()) {
+      outcome_->date = r->Header("date");
+      outcome_->date_received_at = Now();
+    }
+    return r;
+  }
+  common::Transport* inner_;
+  FailoverOutcome* outcome_;
+};
+
 }  // namespace
 
 BeaconSelector::BeaconSelector(const ClientSettings& settings, StateFile* state,
-                               const AppliedPolicy* applied, const DeviceIdentity* identity)
-    : settings_(settings), state_(state), applied_(applied), identity_(identity) {
+                               const AppliedPolicy* applied, const DeviceIdentity* identity, Connector connector)
+    : settings_(settings), state_(state), applied_(applied), identity_(identity), connector_(std::move(connector)) {
   // Both within 1 s .. 1 h (ClientSettings::Validate), so they fit an int.
   options_.connect_timeout_s = static_cast<int>(settings.connect_timeout.count());
   options_.read_timeout_s = static_cast<int>(settings.request_timeout.count());
@@ -45,7 +73,7 @@ std::vector<std::string> BeaconSelector::Beacons() const {
   return urls;
 }
 
-StatusOr<common::HttpClient*> BeaconSelector::Http(bool may_return_to_preferred) {
+StatusOr<common::Transport*> BeaconSelector::Http(bool may_return_to_preferred) {
   std::vector<std::string> urls = Beacons();
   auto it = std::find(urls.begin(), urls.end(), state_->Get("beacon"));
   bool back_to_preferred =
@@ -56,7 +84,11 @@ StatusOr<common::HttpClient*> BeaconSelector::Http(bool may_return_to_preferred)
               it == urls.end() ? "preferred beacon" : "returning to the preferred beacon");
   }
   if (!http_) {
-    ASSIGN_OR_RETURN(http_, Connect(state_->Get("beacon")));
+    if (connector_) {
+      ASSIGN_OR_RETURN(http_, connector_(state_->Get("beacon")));
+    } else {
+      ASSIGN_OR_RETURN(http_, Connect(state_->Get("beacon")));
+    }
   }
   return http_.get();
 }
@@ -95,15 +127,25 @@ void BeaconSelector::UseBeacon(const std::string& url, const std::string& why) {
   state_->Set("beacon_why", why);
 }
 
-Status BeaconSelector::WithFailover(const std::function<Status(common::HttpClient&)>& op) {
+Status BeaconSelector::WithFailover(const std::function<Status(common::Transport&)>& op) {
   std::vector<std::string> urls = Beacons();
+  FailoverOutcome outcome;
   Status st;
   for (size_t attempt = 0; attempt < urls.size(); ++attempt) {
     // Going back to the preferred beacon is tried first, never in the
     // middle of failing over.
-    ASSIGN_OR_RETURN(common::HttpClient * cli, Http(attempt == 0));
-    st = op(*cli);
-    if (common::Classify(st) != common::Outcome::kRetry) return st;
+    auto cli = Http(attempt == 0);
+    if (!cli.ok()) {
+      // No connection could even be made (a bad URL, no CA bundle): nothing
+      // about the beacon, so no failover.
+      outcome.attempts.push_back({state_->Get("beacon"), cli.status()});
+      st = cli.status();
+      break;
+    }
+    DateNoting noting(*cli, &outcome);
+    st = op(noting);
+    outcome.attempts.push_back({state_->Get("beacon"), st});
+    if (common::Classify(st) != common::Outcome::kRetry) break;
     http_.reset();
     std::string failed = state_->Get("beacon");
     auto it = std::find(urls.begin(), urls.end(), failed);
@@ -111,6 +153,7 @@ Status BeaconSelector::WithFailover(const std::function<Status(common::HttpClien
     common::LogWarn("beacon " + failed + " failed (" + st.ToString() + "); trying " + urls[next]);
     UseBeacon(urls[next], "failed over: " + failed + " " + st.message());
   }
+  if (observer_) observer_(outcome);
   return st;
 }
 

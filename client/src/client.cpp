@@ -9,6 +9,7 @@
 #include <sstream>
 #include <thread>
 
+#include "actions.h"
 #include "applied_policy.h"
 #include "beacons.h"
 #include "common/fs.h"
@@ -18,6 +19,7 @@
 #include "common/retry.h"
 #include "common/spool.h"
 #include "common/uuid.h"
+#include "health_checks.h"
 #include "identity.h"
 #include "outbox.h"
 #include "state_file.h"
@@ -63,13 +65,63 @@ struct Client::Impl {
   std::unique_ptr<BeaconSelector> beacons;
   std::unique_ptr<Uploads> uploads;
   std::unique_ptr<OutboxDelivery> delivery;
+  std::unique_ptr<HealthChecks> health;
+  std::unique_ptr<Actions> actions;
   // The daemon's enrollment retries (Enroll() has its own).
   std::unique_ptr<common::Backoff> enroll_backoff;
 
-  // Every request tells the beacon the client's version, applied revision
-  // and outbox depth (DESIGN.md "Check-ins carry status").
+  // Every request tells the beacon the client's version, applied revision,
+  // outbox depth and expected check interval (DESIGN.md "Check-ins carry status").
   common::HeaderList CheckInHeaders() const {
-    return proto::CheckInHeaders(device, BEACON_VERSION, applied->Revision(), outbox->Count());
+    return proto::CheckInHeaders(device, BEACON_VERSION, applied->Revision(), outbox->Count(),
+                                 applied->CheckInterval());
+  }
+
+  Status Queue(const std::string& kind, const std::string& id, const std::string& body) {
+    return uploads->Queue(kind, id, body);
+  }
+
+  // (Re)reads the health book and the action ledger: at start-up, and when
+  // the state folder is taken again (another process may have changed them).
+  Status OpenBooks() {
+    ASSIGN_OR_RETURN(health, HealthChecks::Open(settings.state_dir, device, settings.env));
+    ASSIGN_OR_RETURN(actions, Actions::Open(
+                                  settings.state_dir, device, [this](auto&... a) { return Queue(a...); }, settings.env));
+    return Status::Ok();
+  }
+
+  // Once a round, after its events: the conditions found by looking (the
+  // others are judged where they happen), then the health report when due.
+  void CheckHealth() {
+    const int64_t now = Now();
+    health->Outbox(outbox->Bytes(), settings.outbox_max_size, now);
+    common::Env* env = settings.env != nullptr ? settings.env : common::Env::Default();
+    auto free = env->FreeBytes(settings.state_dir);
+    if (free.ok()) health->Disk(*free, settings.outbox_max_size, now);
+    health->Certificate(identity->Enrolled() ? std::optional<int64_t>(identity->certificate().not_after)
+                                             : std::nullopt,
+                        now);
+    Status st = health->ReportIfDue([this](auto&... a) { return Queue(a...); }, now);
+    if (!st.ok()) common::LogWarn("health: " + st.ToString());
+  }
+
+  // The applied manifest's actions, each at most once (actions.h).
+  void RunActions(Client& client) {
+    Actions::Runners r;
+    r.inventory = [&]() -> StatusOr<std::string> {
+      RETURN_IF_ERROR(client.CollectInventory());
+      return "inventory " + std::to_string(state->GetInt("inventory_sequence")) + " queued";
+    };
+    r.logs = [&]() -> StatusOr<std::string> {
+      RETURN_IF_ERROR(client.UploadLogs());
+      return std::string("logs queued");
+    };
+    r.policy = [&]() -> StatusOr<std::string> {
+      return "policy revision " + std::to_string(applied->Revision()) + " applied";
+    };
+    r.diagnose = [this] { return RunDiagnoseAction(settings, [this](auto&... a) { return Queue(a...); }); };
+    Status st = actions->Run(applied->Actions(), r, Now());
+    if (!st.ok()) common::LogError("actions: " + st.ToString());
   }
 
   // One enrollment exchange with the configured server: before the first
@@ -86,7 +138,7 @@ struct Client::Impl {
   void Renew() {
     if (!identity->Enrolled() || (!identity->pending() && !identity->RenewalDue(Now()))) return;
     bool renewed = false;
-    Status st = beacons->WithFailover([&](common::HttpClient& beacon) {
+    Status st = beacons->WithFailover([&](common::Transport& beacon) {
       auto r = identity->RenewStep(beacon, CheckInHeaders(), Now());
       if (!r.ok()) return r.status();
       renewed = *r;
@@ -161,18 +213,23 @@ StatusOr<std::unique_ptr<Client>> Client::Create(const ClientSettings& settings)
   im.delivery = std::make_unique<OutboxDelivery>(im.outbox.get(), im.beacons.get(), im.state.get(),
                                                  [&im] { return im.CheckInHeaders(); }, settings.backoff_base,
                                                  settings.backoff_cap);
+  RETURN_IF_ERROR(im.OpenBooks());
+  im.beacons->SetObserver([&im](const FailoverOutcome& outcome) { im.health->Failover(outcome, Now()); });
   return c;
 }
 
 Status Client::CheckPolicy() {
   Impl& im = *impl_;
   Status st = im.beacons->WithFailover(
-      [&im](common::HttpClient& beacon) { return im.applied->Check(beacon, im.CheckInHeaders()); });
+      [&im](common::Transport& beacon) { return im.applied->Check(beacon, im.CheckInHeaders()); });
   im.Record("policy_check", st);
+  im.health->Manifest(im.applied->Refusal(), Now());
+  // A manifest applied or confirmed current: its actions, each once.
+  if (st.ok()) im.RunActions(*this);
   // The trust bundle travels with policy (GET /v1/trust needs a certificate).
   if (im.identity->Enrolled()) {
     bool changed = false;
-    Status trust = im.beacons->WithFailover([&](common::HttpClient& beacon) {
+    Status trust = im.beacons->WithFailover([&](common::Transport& beacon) {
       auto r = im.identity->RefreshTrust(beacon);
       if (!r.ok()) return r.status();
       changed = *r;
@@ -264,6 +321,7 @@ Status Client::RunOnce() {
     }
   }
   impl_->Renew();
+  impl_->CheckHealth();
   Status flush = Flush();
   if (!flush.ok()) return flush;
   return first;
@@ -285,6 +343,7 @@ void Client::RunLoop(common::StopFlag& stop) {
       im.lock = std::move(lock).value();
       Status reloaded = im.state->Reload();
       if (reloaded.ok()) reloaded = im.outbox->Reload();
+      if (reloaded.ok()) reloaded = im.OpenBooks();
       if (!reloaded.ok()) {
         common::LogError("cannot read the state folder again: " + reloaded.ToString());
         im.lock.reset();
@@ -331,6 +390,7 @@ void Client::RunLoop(common::StopFlag& stop) {
       if (!st.ok()) common::LogWarn("usage sample failed: " + st.ToString());
     }
     im.Renew();
+    im.CheckHealth();
     // The drain loop logs its own failures and backs off (a quarantined
     // upload leaves nothing to retry). The next round is when the next
     // event is due or the backoff ends, whichever comes first.
@@ -399,6 +459,7 @@ std::string Client::StatusReport() const {
   line("last delivery:", state.Get("flush_result").empty() ? "-" : state.Get("flush_result"));
   line("outbox:", std::to_string(im.outbox->Count()) + " uploads waiting (" +
                       std::to_string(im.outbox->Bytes()) + " bytes)");
+  out << im.health->StatusLines() << im.actions->StatusLines(5);
   return out.str();
 }
 

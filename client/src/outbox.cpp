@@ -26,7 +26,7 @@ OutboxDelivery::OutboxDelivery(common::Spool* outbox, BeaconSelector* beacons, S
 // it is too large for the beacon) is not the beacon's fault: no failover.
 common::Attempt OutboxDelivery::Send(const common::SpoolMeta& meta) {
   common::Attempt attempt;
-  Status st = beacons_->WithFailover([&](common::HttpClient& beacon) {
+  Status st = beacons_->WithFailover([&](common::Transport& beacon) {
     attempt = common::SendSpoolEntry(beacon, *outbox_, meta, headers_());
     return attempt.scope == common::Attempt::Scope::kEntry ? Status::Ok() : attempt.status;
   });

@@ -8,6 +8,7 @@
 // Used from one thread.
 #pragma once
 
+#include <functional>
 #include <string>
 #include <vector>
 
@@ -22,6 +23,11 @@ namespace client {
 // STATE_DIR/usage and STATE_DIR/log.
 inline std::string UsageDir(const std::string& state_dir) { return state_dir + "/usage"; }
 inline std::string LogDir(const std::string& state_dir) { return state_dir + "/log"; }
+
+// Puts an upload of this device in the outbox: (kind, upload id, body).
+// AlreadyExists if the id is there already.
+using QueueUpload =
+    std::function<common::Status(const std::string& kind, const std::string& id, const std::string& body)>;
 
 class Uploads {
  public:
@@ -49,10 +55,12 @@ class Uploads {
   // policy's upload limit or when the outbox is full.
   common::Status QueueLogBundle(const std::string& gz);
 
- private:
   // Puts an upload of this device in the outbox (AlreadyExists if `id` is
-  // there already).
+  // there already), stamped with the client version and applied revision.
+  // The health report, action results and diagnostic bundles go this way.
   common::Status Queue(const std::string& kind, const std::string& id, const std::string& body);
+
+ private:
   common::Status QueueClosed(const std::string& dir, const std::vector<std::string>& current,
                              const std::string& kind);
 

@@ -45,9 +45,11 @@ class Client {
   // Fetches the manifest (If-None-Match), then every file it lacks, verifying
   // each SHA-256; applies the new manifest only when all files are present.
   // A manifest older than the applied one is refused (FailedPrecondition).
-  // Once enrolled, then refreshes the trust bundle (GET /v1/trust), which
-  // is taken only if it follows from the one held. Returns the policy's
-  // failure, else the trust bundle's.
+  // Once a manifest is applied or confirmed current, runs its actions that
+  // were never started (each at most once; results queued as "action"
+  // uploads). Once enrolled, then refreshes the trust bundle (GET
+  // /v1/trust), which is taken only if it follows from the one held.
+  // Returns the policy's failure, else the trust bundle's.
   common::Status CheckPolicy();
   // Collects this machine's inventory, numbers it (the state file's
   // inventory_sequence, saved durably first) and puts it in the outbox.
@@ -77,7 +79,8 @@ class Client {
 
   // One full cycle: Enroll (enroll_wait) and nothing else unless enrolled,
   // CheckPolicy, CollectInventory, SampleUsage, UploadUsage, UploadLogs, a
-  // renewal step (certificate due or renewal pending), Flush.
+  // renewal step (certificate due or renewal pending), the health checks and
+  // report (when due), Flush.
   common::Status RunOnce();
   // The daemon loop: until enrolled, enrollment alone (with backoff); then
   // each schedule.xml event when it is due, usage samples at the policy's
