@@ -140,13 +140,18 @@ TEST_CASE("a client's health message is raised and cleared end to end through a 
   const std::string device = FirstRun(e, conf);
 
   // Another policy key: every manifest is refused, and the client says so.
-  auto gen = harness::Run({"sh", "-c",
+  auto gen = harness::Run({"/bin/sh", "-c",
                            "openssl genpkey -algorithm ed25519 -out " + e.dir + "/other.key && openssl pkey -in " +
                                e.dir + "/other.key -pubout -out " + e.dir + "/other.pub"});
   REQUIRE(gen.exit_code == 0);
   const std::string good = harness::ReadText(conf);
   harness::WriteText(conf, std::regex_replace(good, std::regex("policy_public_key = \\S+"),
                                               "policy_public_key = " + e.dir + "/other.pub"));
+  // A new revision, so that the client fetches a manifest to verify.
+  auto policy = harness::ReadText(e.dir + "/central/policy/default/policy.xml");
+  harness::WriteText(e.dir + "/central/policy/default/policy.xml", policy + "<!-- revision 2 -->\n");
+  e.PolicyCommand({"publish", "-m", "revision 2"});
+  REQUIRE(WaitUntil([&] { return e.Store()->GetEstateRules()->policy_revision == 2; }, seconds(20)));
   auto refused = e.Client(conf, {"run", "--once"});
   INFO(refused.output);
   CHECK(refused.exit_code == 1);
