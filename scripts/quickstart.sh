@@ -102,11 +102,11 @@ echo "== waiting for the central to import the inventory and the check-in"
 # (Outputs are captured before they are searched: with pipefail, a grep -q that
 # stops reading early would fail the pipeline through SIGPIPE.)
 for _ in $(seq 100); do
-  devices=$("${ctl[@]}" devices 2>/dev/null || true)
+  devices=$("${ctl[@]}" devices --status active --csv 2>/dev/null | tr -d '\r' || true)
   software=$("${ctl[@]}" software "$device" 2>/dev/null || true)
-  # Seen, reporting the revision it applied, and its packages imported.
-  if awk -v d="$device" '$1 == d && $(NF-1) > 0 { ok = 1 } END { exit !ok }' <<<"$devices" &&
-     [ -n "$software" ]; then break; fi
+  # Active (checked in, inventory imported), in sync with the revision it
+  # applied (the last CSV field), and its packages listed.
+  if grep -q "^$device,.*,true\$" <<<"$devices" && [ -n "$software" ]; then break; fi
   sleep 0.2
 done
 
@@ -124,5 +124,14 @@ echo
 resolved=$("${ctl[@]}" policy resolve "$device")
 echo "== beaconctl policy resolve $device (which group gave each part; the documents follow)"
 sed -n '/^==> /q;p' <<<"$resolved"
+echo
+echo "== beaconctl status (who is not reporting, what is broken: docs/estate.md)"
+"${ctl[@]}" status
+echo
+echo "== beaconctl device show $device"
+"${ctl[@]}" device show "$device"
+echo
+echo "== beaconctl beacons"
+"${ctl[@]}" beacons
 echo
 echo "Logs and data are in $work. Everything started here is now stopped."
