@@ -319,7 +319,7 @@ TEST_CASE("a client refuses a beacon whose certificate it cannot verify") {
 
 TEST_CASE("a full spool answers 503, a short disk 507, both with Retry-After") {
   Estate e;  // no central: everything stays in the relay's spool
-  e.StartDmz("spool_max_size = 20K\nretry_after = 17s\ncheckin_flush_interval = 1h\n");
+  e.StartDmz("spool_max_size = 20K\nretry_after = 17s\ncheckin_flush_interval = 1h\nhealth_interval = 1h\n");
   std::string device = common::NewUuid();
   const Estate::Cert cert = e.IssueDevice(device);
   auto http = Http(e.dmz_port, e.pki + "/ca.pem", cert);
@@ -337,7 +337,8 @@ TEST_CASE("a full spool answers 503, a short disk 507, both with Retry-After") {
   }
   CHECK(statuses == std::vector<int>{201, 201, 503});
   CHECK(retry_after == "17");
-  CHECK(CountFiles(e.dir + "/dmz/spool/ready") == 2);
+  // The two uploads, and the relay's own health report made at start-up.
+  CHECK(CountFiles(e.dir + "/dmz/spool/ready") == 3);
   CHECK(CountFiles(e.dir + "/dmz/spool/incoming") == 0);
 
   e.StopDmz();

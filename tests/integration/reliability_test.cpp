@@ -125,7 +125,14 @@ TEST_CASE("a network fault in the middle of a relayed upload body is retried, no
   const uint64_t mark = 128 << 10;
   // The engine checks deadlines once a second, so a body is cut between 2 and
   // 3 s into a stall: the stall is twice as long.
-  SECTION("a stall longer than the central's body_timeout") { proxy.StallOnce(mark, seconds(6)); }
+  // A cut on a kept-alive connection (the relay's own health report went
+  // first on it) is repeated at once on a fresh one without a log line
+  // (common/src/http_client.cpp); a stall ends in the drain's backoff.
+  bool stalled = false;
+  SECTION("a stall longer than the central's body_timeout") {
+    proxy.StallOnce(mark, seconds(6));
+    stalled = true;
+  }
   SECTION("a connection reset") { proxy.CutOnce(mark, testing_support::TcpProxy::Cut::kReset); }
   SECTION("a connection closed") { proxy.CutOnce(mark, testing_support::TcpProxy::Cut::kClose); }
 
@@ -150,8 +157,10 @@ TEST_CASE("a network fault in the middle of a relayed upload body is retried, no
   // never a rejection.
   const std::string log = harness::ReadText(e.dir + "/dmz.log");
   INFO(log);
-  CHECK(std::regex_search(
-      log, std::regex("relay: (DeadlineExceeded|Unavailable): [^\n]*; next try in [0-9]+s")));
+  if (stalled) {
+    CHECK(std::regex_search(
+        log, std::regex("relay: (DeadlineExceeded|Unavailable): [^\n]*; next try in [0-9]+s")));
+  }
   CHECK(log.find("rejected") == std::string::npos);
   CHECK(log.find("relay: delivered logs " + device + "_" + upload) != std::string::npos);
 }
