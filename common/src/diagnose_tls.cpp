@@ -12,6 +12,7 @@
 #include <memory>
 
 #include "common/time.h"
+#include "pki_x509.h"
 
 namespace common::diagnose_tls {
 
@@ -56,16 +57,9 @@ std::string NotAfter(X509* cert) {
   return FormatRfc3339(static_cast<int64_t>(timegm(&tm)));
 }
 
-std::string OpenSslErrors() {
-  std::string out;
-  while (unsigned long e = ERR_get_error()) {
-    char buf[256];
-    ERR_error_string_n(e, buf, sizeof buf);
-    if (!out.empty()) out += "; ";
-    out += buf;
-  }
-  return out.empty() ? "the connection was closed during the handshake" : out;
-}
+// What OpenSSL queued about the last failure; none during a handshake
+// means the peer closed the connection.
+std::string OpenSslErrors() { return pki::x509::OpenSslErrors("the connection was closed during the handshake"); }
 
 std::string CodeFor(int err) {
   switch (err) {

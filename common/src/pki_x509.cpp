@@ -313,7 +313,7 @@ StatusOr<X509Ptr> MakeCrossCert(X509* ca, X509* issuer, EVP_PKEY* issuer_key, in
   return cert;
 }
 
-std::string OpenSslErrors() {
+std::string OpenSslErrors(const char* if_none) {
   std::string out;
   while (unsigned long e = ERR_get_error()) {
     char buf[256];
@@ -321,7 +321,7 @@ std::string OpenSslErrors() {
     if (!out.empty()) out += "; ";
     out += buf;
   }
-  return out.empty() ? "unknown OpenSSL error" : out;
+  return out.empty() ? if_none : out;
 }
 
 }  // namespace common::pki::x509

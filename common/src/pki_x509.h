@@ -106,6 +106,6 @@ StatusOr<CrlPtr> MakeCrlObject(X509* ca, EVP_PKEY* ca_key, const std::vector<Rev
 Status AddExt(X509* cert, X509V3_CTX* ctx, int nid, const char* value);
 
 // The text of OpenSSL's error queue (which is cleared), for Internal errors.
-std::string OpenSslErrors();
+std::string OpenSslErrors(const char* if_none = "unknown OpenSSL error");
 
 }  // namespace common::pki::x509

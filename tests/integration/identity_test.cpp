@@ -651,7 +651,8 @@ TEST_CASE("mtls: a device certificate acts only for its own device, with no rela
     std::string upload;  // "" for a manifest
     std::string reason;
   };
-  const std::string u1 = common::NewUuid(), u2 = common::NewUuid(), u3 = common::NewUuid(), u4 = common::NewUuid();
+  const std::string u1 = common::NewUuid(), u2 = common::NewUuid(), u3 = common::NewUuid(), u4 = common::NewUuid(),
+                    u5 = common::NewUuid();
   std::vector<Refused> refused = {
       {"another device's manifest", GetRequest(proto::ManifestPath(other), other), "",
        "this certificate is for another device"},
@@ -666,6 +667,8 @@ TEST_CASE("mtls: a device certificate acts only for its own device, with no rela
       {"X-Beacon-Received-At", PutRequest(device, "logs", u3, "dated", "X-Beacon-Received-At: 1000000000\r\n"), u3,
        "relay headers are accepted from beacons only"},
       {"check-in batch", PutRequest(device, "checkins", u4, "batch"), u4,
+       "check-in batches and beacon health come from beacons only"},
+      {"beacon health", PutRequest(device, "beacon-health", u5, "<health/>"), u5,
        "check-in batches and beacon health come from beacons only"},
   };
   for (int port : {e.dmz_port, e.central_port}) {
