@@ -150,7 +150,7 @@ void SelfCheck::CheckCertificates(int64_t now) {
     }
   }
   if (!stale.empty()) {
-    Raise("beacon.crl-expiring", "identity", past ? HealthType::kError : HealthType::kWarning, past ? 1 : 2,
+    Raise("beacon.crl-expiring", "trust", past ? HealthType::kError : HealthType::kWarning, past ? 1 : 2,
           stale + " and has not been renewed", now);
   } else {
     Clear("beacon.crl-expiring", now);
