@@ -139,7 +139,7 @@ struct Beacon::Impl {
   }
 
   // Central: actions into manifests, deliveries recorded, expired and old
-  // finished actions swept.
+  // finished actions swept; old cleared health messages deleted.
   void TendActions() {
     const int64_t now = static_cast<int64_t>(std::time(nullptr));
     auto swept = store->SweepActions(now, now - settings.action_retention.count());
@@ -148,6 +148,8 @@ struct Beacon::Impl {
       common::LogInfo("actions: " + std::to_string(swept->first) + " expired, " + std::to_string(swept->second) +
                       " finished ones deleted");
     }
+    auto purged = store->PurgeHealth(now - settings.health_retention.count());
+    if (!purged.ok()) common::LogError("health: purge: " + purged.status().ToString());
     auto changed = actions->Refresh(now);
     if (!changed.ok()) return common::LogError("actions: " + changed.status().ToString());
     for (const std::string& device : *changed) policy->Forget(device);

@@ -279,4 +279,14 @@ Status SqliteStore::RecordOwnHealth(const Health& health, int64_t now) {
   return txn.Commit();
 }
 
+StatusOr<int64_t> SqliteStore::PurgeHealth(int64_t cleared_before) {
+  RETURN_IF_ERROR(WritableOrError());
+  std::lock_guard<std::mutex> lock(write_mu_);
+  Stmt s(writer(), path_ + ": purge cleared health messages");
+  RETURN_IF_ERROR(s.Prepare("DELETE FROM health_messages WHERE cleared_at <> 0 AND received_at < ?1"));
+  RETURN_IF_ERROR(s.Bind(1, cleared_before));
+  RETURN_IF_ERROR(s.Run());
+  return static_cast<int64_t>(sqlite3_changes(writer()));
+}
+
 }  // namespace inventory::sqlite

@@ -121,6 +121,7 @@ class SqliteStore final : public Store {
   common::Status ImportActionResult(const UploadInfo& info, const ActionResult& result) override;
   common::StatusOr<std::pair<int64_t, int64_t>> SweepActions(int64_t now,
                                                              int64_t purge_before) override;
+  common::StatusOr<int64_t> PurgeHealth(int64_t cleared_before) override;
 
   void AdoptReader(DbPtr db) { readers_.Adopt(std::move(db)); }
 

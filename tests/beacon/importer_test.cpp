@@ -259,6 +259,7 @@ class DamagedStore : public inventory::Store {
     return Damage();
   }
   common::StatusOr<std::pair<int64_t, int64_t>> SweepActions(int64_t, int64_t) override { return Damage(); }
+  common::StatusOr<int64_t> PurgeHealth(int64_t) override { return Damage(); }
 
  private:
   static common::Status Damage() { return common::DataLoss("store.sqlite: database disk image is malformed"); }

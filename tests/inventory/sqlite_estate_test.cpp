@@ -577,6 +577,32 @@ TEST_CASE("a message a newer document does not carry is cleared; raised again, i
   CHECK(store->ListHealth(one).status().code() == Code::kInvalidArgument);
 }
 
+TEST_CASE("cleared messages are purged after their retention; open ones never are", "[estate_store]") {
+  testing_support::TempDir dir("estate");
+  auto store = MustOpen(dir.path + "/store.sqlite");
+  const HealthMessage old_open = Msg("client.clock-skew", HealthType::kWarning, kNow);
+  const HealthMessage cleared = Msg("client.disk-short", HealthType::kError, kNow);
+  REQUIRE(store->ImportHealth(Upload("p-1", kDev1, kNow), DeviceDoc(kDev1, 1, {old_open, cleared})).ok());
+  // Cleared by omission at kNow + 100 (when the central learnt of it).
+  REQUIRE(store->ImportHealth(Upload("p-2", kDev1, kNow + 100), DeviceDoc(kDev1, 2, {old_open})).ok());
+  CHECK(Messages(*store, ForDevice(kDev1, false)).size() == 2);
+
+  auto none = store->PurgeHealth(kNow + 100);  // not before its clearing was learnt
+  REQUIRE(none.ok());
+  CHECK(*none == 0);
+  auto one = store->PurgeHealth(kNow + 101);
+  REQUIRE(one.ok());
+  CHECK(*one == 1);
+  auto left = Messages(*store, ForDevice(kDev1, false));
+  REQUIRE(left.size() == 1);
+  CHECK(left[0].id == "client.clock-skew");
+  // However old, an open message stays.
+  CHECK(*store->PurgeHealth(kNow + 1000 * kDay) == 0);
+  CHECK(Messages(*store, ForDevice(kDev1, true)).size() == 1);
+  auto ro = MustOpen(dir.path + "/store.sqlite", true);
+  CHECK(ro->PurgeHealth(kNow).status().code() == Code::kFailedPrecondition);
+}
+
 TEST_CASE("hostile strings are stored verbatim through bound parameters", "[estate_store]") {
   testing_support::TempDir dir("estate");
   const std::string path = dir.path + "/store.sqlite";

@@ -193,6 +193,10 @@ class EstateStore {
   // The central's own report: applied as above, with no upload record.
   virtual common::Status RecordOwnHealth(const Health& health, int64_t now) = 0;
   virtual common::StatusOr<std::vector<HealthRow>> ListHealth(const HealthFilter& filter) = 0;
+  // Deletes cleared messages whose clearing the central learnt of
+  // (received_at) before `cleared_before`; open messages are never
+  // deleted. Returns how many.
+  virtual common::StatusOr<int64_t> PurgeHealth(int64_t cleared_before) = 0;
 
   // Beacons that reported, and beacon names with certificates; by name.
   virtual common::StatusOr<std::vector<BeaconState>> ListBeacons() = 0;
