@@ -327,9 +327,16 @@ std::vector<Package> ParseDpkgStatus(const std::string& text) {
   auto finish = [&]() {
     // deb822 stanzas without a name or version are damaged; skip them
     // rather than reporting half a package.
-    // The third word of Status is the package's state; the first (the
-    // selection: install, hold, ...) does not change that it is installed.
-    bool installed = status.size() > 13 && status.compare(status.size() - 13, 13, " ok installed") == 0;
+    // Status is "<selection> <flag> <state>". A package is on the machine
+    // in every state but not-installed and config-files (what `dpkg -l`
+    // shows as ii, iU, iF, iH, iW, it): during an apt run many are
+    // unpacked, half-configured or waiting for triggers, and are still
+    // installed software. Neither the selection (install, hold, deinstall)
+    // nor the flag (ok, reinstreq) changes that.
+    const size_t space = status.rfind(' ');
+    const std::string state = space == std::string::npos ? "" : status.substr(space + 1);
+    const bool installed = std::count(status.begin(), status.end(), ' ') == 2 && !state.empty() &&
+                           state != "not-installed" && state != "config-files";
     if (in_stanza && installed && !pkg.name.empty() && !pkg.version.empty()) {
       packages.push_back(std::move(pkg));
     }

@@ -1,6 +1,8 @@
 #include <unistd.h>
 
+#include <cstdio>
 #include <filesystem>
+#include <set>
 #include <fstream>
 #include <string>
 #include <vector>
@@ -105,7 +107,7 @@ TEST_CASE("Collect fails without an os-release", "[inventory][collect]") {
   REQUIRE_FALSE(none.ok());
 }
 
-TEST_CASE("ParseDpkgStatus keeps installed packages only", "[inventory][collect]") {
+TEST_CASE("ParseDpkgStatus keeps every package on the machine, in any installed state", "[inventory][collect]") {
   const std::string text =
       "Package: a\nStatus: install ok installed\nVersion: 1\nArchitecture: amd64\n"
       "Description: first\n more text\n .\n Package: fake\n\n"
@@ -114,9 +116,20 @@ TEST_CASE("ParseDpkgStatus keeps installed packages only", "[inventory][collect]
       "Package: d\nStatus: install ok half-installed\nVersion: 4\n\n"
       "Status: install ok installed\nVersion: 5\n\n"
       "Package: h\nStatus: hold ok installed\nVersion: 7\n\n"
-      "Package: e\nStatus: install ok installed\nVersion: 6";
-  std::vector<Package> want = {
-      {"a", "1", "amd64", "dpkg"}, {"b", "2", "", "dpkg"}, {"h", "7", "", "dpkg"}, {"e", "6", "", "dpkg"}};
+      "Package: e\nStatus: install ok installed\nVersion: 6\n\n"
+      // Mid-upgrade states are still installed software (dpkg -l: iW, it,
+      // iU, iF, iH); not-installed and config-files are not.
+      "Package: w\nStatus: install ok triggers-awaited\nVersion: 8\n\n"
+      "Package: t\nStatus: install ok triggers-pending\nVersion: 9\n\n"
+      "Package: u\nStatus: install ok unpacked\nVersion: 10\n\n"
+      "Package: f\nStatus: install ok half-configured\nVersion: 11\n\n"
+      "Package: r\nStatus: install reinstreq half-installed\nVersion: 12\n\n"
+      "Package: n\nStatus: purge ok not-installed\nVersion: 13\n\n"
+      "Package: x\nStatus: installed\nVersion: 14\n";
+  std::vector<Package> want = {{"a", "1", "amd64", "dpkg"}, {"b", "2", "", "dpkg"},  {"d", "4", "", "dpkg"},
+                               {"h", "7", "", "dpkg"},      {"e", "6", "", "dpkg"},  {"w", "8", "", "dpkg"},
+                               {"t", "9", "", "dpkg"},      {"u", "10", "", "dpkg"}, {"f", "11", "", "dpkg"},
+                               {"r", "12", "", "dpkg"}};
   CHECK(ParseDpkgStatus(text) == want);
   CHECK(ParseDpkgStatus("").empty());
   CHECK(ParseDpkgStatus("\n\n \n").empty());
@@ -133,6 +146,30 @@ TEST_CASE("Collect on the real machine is sane", "[inventory][collect][live]") {
   CHECK(inv->hardware.memory_bytes > 0);
   for (const auto& itf : inv->hardware.interfaces) CHECK(itf.name != "lo");
   if (::access("/var/lib/dpkg/status", R_OK) == 0) CHECK_FALSE(inv->software.empty());
+}
+
+// The packages dpkg itself counts as on the machine: every status but
+// not-installed (n) and config-files (c), in dpkg-query's own words.
+TEST_CASE("Collect lists exactly the packages dpkg-query lists", "[inventory][collect][live]") {
+  if (::access("/usr/bin/dpkg-query", X_OK) != 0) return;
+  FILE* p = ::popen("/usr/bin/dpkg-query -W -f='${db:Status-Abbrev} ${Package} ${Version} ${Architecture}\\n'", "r");
+  REQUIRE(p != nullptr);
+  std::set<std::string> want;
+  char line[4096];
+  while (std::fgets(line, sizeof line, p) != nullptr) {
+    std::string l(line);
+    if (!l.empty() && l.back() == '\n') l.pop_back();
+    // "<3-letter abbreviation> <package> <version> <arch>"
+    if (l.size() < 5 || l[1] == 'n' || l[1] == 'c') continue;
+    want.insert(l.substr(4));
+  }
+  REQUIRE(::pclose(p) == 0);
+  auto inv = Collect(kDevice, CollectOptions{});
+  REQUIRE(inv.ok());
+  std::set<std::string> got;
+  for (const auto& pkg : inv->software) got.insert(pkg.name + " " + pkg.version + " " + pkg.arch);
+  CHECK(got.size() == inv->software.size());  // no package listed twice
+  CHECK(got == want);
 }
 
 TEST_CASE("CollectFiles follows the rules and nothing else", "[inventory][collect]") {
