@@ -6,6 +6,7 @@
 #include <cctype>
 #include <filesystem>
 #include <set>
+#include <string_view>
 #include <system_error>
 
 #include "common/fs.h"
@@ -42,6 +43,12 @@ std::vector<std::string> RunningPrograms(const std::string& proc_root) {
     auto cmdline = common::ReadFile(it->path().string() + "/cmdline", 64 * 1024);
     if (!cmdline.ok() || cmdline->empty()) continue;
     char target[4096];
+    // A process in another root (a chroot) runs a file of that tree: its
+    // path names nothing here, so it is not one of this machine's programs.
+    // (An unreadable root link, another user's process without privileges,
+    // is given the benefit of the doubt.)
+    ssize_t root_len = ::readlink((it->path().string() + "/root").c_str(), target, sizeof(target) - 1);
+    if (root_len > 0 && std::string_view(target, static_cast<size_t>(root_len)) != "/") continue;
     ssize_t n = ::readlink((it->path().string() + "/exe").c_str(), target, sizeof(target) - 1);
     std::string program;
     if (n > 0) {
@@ -50,6 +57,8 @@ std::vector<std::string> RunningPrograms(const std::string& proc_root) {
       if (program.size() > deleted.size() && program.compare(program.size() - deleted.size(), deleted.size(), deleted) == 0) {
         program.resize(program.size() - deleted.size());
       }
+      // Code run from memory (memfd_create) has a pseudo-path, not a file.
+      if (program.rfind("/memfd:", 0) == 0 || program.front() != '/') continue;
     } else {
       program = cmdline->substr(0, cmdline->find('\0'));
     }

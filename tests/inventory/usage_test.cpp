@@ -117,9 +117,15 @@ TEST_CASE("usage: running programs come from /proc", "[inventory][usage]") {
   proc("44", std::string("vim\0other", 9), "/usr/bin/vim.basic");  // counted once
   proc("2", "", "");                                             // a kernel thread
   proc("45", "x", std::string("/tmp/\xe8"));                     // not UTF-8: skipped
+  proc("46", "sh", "/memfd:payload (deleted)");                   // run from memory: skipped
+  proc("47", "bash", "/bin/bash");                                // in a chroot: skipped
+  fs::create_symlink("/srv/chroot/bookworm", tmpl + "/47/root");
+  proc("48", "top", "/usr/bin/top");                              // in this root: kept
+  fs::create_symlink("/", tmpl + "/48/root");
   fs::create_directories(tmpl + "/self");                        // not a pid
   auto running = inventory::RunningPrograms(tmpl);
-  CHECK(running == std::vector<std::string>{"/usr/bin/vim.basic", "/usr/lib/systemd/systemd", "python3"});
+  CHECK(running ==
+        std::vector<std::string>{"/usr/bin/top", "/usr/bin/vim.basic", "/usr/lib/systemd/systemd", "python3"});
   fs::remove_all(tmpl);
 
   // On this machine: at least this test itself.

@@ -46,7 +46,9 @@ common::StatusOr<Usage> ParseUsageXml(const std::string& xml, const std::string&
 // The programs running now, from `proc_root` (/proc): each process's
 // executable path (" (deleted)" removed), or argv[0] when the exe link cannot
 // be read (another user's process, without root). Kernel threads (no
-// command line) and names that are not clean UTF-8 are skipped. Sorted, unique.
+// command line), code run from memory (/memfd:...), processes in another
+// root (a chroot: their `root` link is not "/") and names that are not
+// clean UTF-8 are skipped. Sorted, unique.
 std::vector<std::string> RunningPrograms(const std::string& proc_root = "/proc");
 
 }  // namespace inventory
