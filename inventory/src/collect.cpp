@@ -309,6 +309,9 @@ void CollectInterfaces(const Root& root, Hardware* hw) {
     NetInterface itf;
     itf.name = name;
     itf.mac = Lower(root.ReadTrimmed("sys/class/net/" + name + "/address"));
+    // The same test as for disks: a virtual link's device lives under
+    // /sys/devices/virtual/. It is kept (its addresses matter) and marked.
+    itf.is_virtual = root.LinkTarget("sys/class/net/" + name).find("/devices/virtual/") != std::string::npos;
     // Tunnels and some virtual links report an all-zero address: no MAC.
     if (itf.mac.find_first_not_of("0:") == std::string::npos) itf.mac.clear();
     hw->interfaces.push_back(std::move(itf));

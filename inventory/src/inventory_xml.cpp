@@ -101,9 +101,10 @@ Status ReadDisk(const Element& el, Disk* disk) {
 }
 
 Status ReadInterface(const Element& el, NetInterface* itf) {
-  RETURN_IF_ERROR(el.Attributes({"name"}, {"mac"}));
+  RETURN_IF_ERROR(el.Attributes({"name"}, {"mac", "virtual"}));
   RETURN_IF_ERROR(NonEmpty(el, "name", &itf->name));
   RETURN_IF_ERROR(Text(el, "mac", &itf->mac));
+  if (el.Has("virtual")) RETURN_IF_ERROR(el.Bool("virtual", &itf->is_virtual));
   ASSIGN_OR_RETURN(auto addresses, el.Children({"address"}));
   for (const Element& a : addresses) {
     RETURN_IF_ERROR(a.Attributes({"value"}));
@@ -284,6 +285,8 @@ std::string ToXml(const Inventory& inv) {
     pugi::xml_node in = hwn.append_child("interface");
     SetAttr(in, "name", itf.name);
     SetAttr(in, "mac", itf.mac);
+    // Written only when true, so a hardware interface's element is as before.
+    if (itf.is_virtual) SetAttr(in, "virtual", "true");
     for (const std::string& a : itf.addresses) SetAttr(in.append_child("address"), "value", a);
   }
 

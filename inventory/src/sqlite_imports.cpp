@@ -185,7 +185,7 @@ Status SqliteStore::ReplaceDeviceInventory(const UploadInfo& info, const Invento
   {
     Stmt ifs(writer(), ctx + ": insert interface");
     RETURN_IF_ERROR(ifs.Prepare(R"sql(
-      INSERT INTO interfaces (device_id, position, name, mac) VALUES (?1, ?2, ?3, ?4))sql"));
+      INSERT INTO interfaces (device_id, position, name, mac, virtual) VALUES (?1, ?2, ?3, ?4, ?5))sql"));
     Stmt addr(writer(), ctx + ": insert address");
     RETURN_IF_ERROR(addr.Prepare(R"sql(
       INSERT INTO addresses (device_id, interface_position, position, address)
@@ -196,6 +196,7 @@ Status SqliteStore::ReplaceDeviceInventory(const UploadInfo& info, const Invento
       RETURN_IF_ERROR(ifs.Bind(2, pos));
       RETURN_IF_ERROR(ifs.Bind(3, nic.name));
       RETURN_IF_ERROR(ifs.Bind(4, nic.mac));
+      RETURN_IF_ERROR(ifs.Bind(5, static_cast<int64_t>(nic.is_virtual)));
       RETURN_IF_ERROR(ifs.Run());
       RETURN_IF_ERROR(ifs.Reset());
       int64_t apos = 0;

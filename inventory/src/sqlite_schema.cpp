@@ -351,6 +351,12 @@ constexpr const char* kSchemaV5[] = {
       SELECT device_id, via, last_seen FROM devices WHERE via <> '')sql",
 };
 
+// Version 6: an interface says whether it is a virtual link (NetInterface::
+// is_virtual); rows imported before are hardware as far as anyone knew.
+constexpr const char* kSchemaV6[] = {
+    "ALTER TABLE interfaces ADD COLUMN virtual INTEGER NOT NULL DEFAULT 0",
+};
+
 struct Migration {
   const char* const* statements;
   size_t count;
@@ -361,6 +367,7 @@ constexpr Migration kMigrations[] = {
     {kSchemaV3, sizeof(kSchemaV3) / sizeof(kSchemaV3[0])},
     {kSchemaV4, sizeof(kSchemaV4) / sizeof(kSchemaV4[0])},
     {kSchemaV5, sizeof(kSchemaV5) / sizeof(kSchemaV5[0])},
+    {kSchemaV6, sizeof(kSchemaV6) / sizeof(kSchemaV6[0])},
 };
 static_assert(sizeof(kMigrations) / sizeof(kMigrations[0]) == kSchemaVersion,
               "one migration per schema version");

@@ -61,10 +61,15 @@ TEST_CASE("Collect reads every part of a fixture root", "[inventory][collect]") 
   CHECK(hw.disks[0] == inventory::Disk{"sda", "Samsung SSD 870", 1953525168ull * 512});
   CHECK(hw.disks[1] == inventory::Disk{"vda", "QEMU HARDDISK", 41943040ull * 512});
 
-  REQUIRE(hw.interfaces.size() == 1);  // lo is skipped
+  REQUIRE(hw.interfaces.size() == 2);  // lo is skipped
   CHECK(hw.interfaces[0].name == "eth0");
   CHECK(hw.interfaces[0].mac == "52:54:00:ab:cd:ef");
   CHECK(hw.interfaces[0].addresses.empty());
+  CHECK_FALSE(hw.interfaces[0].is_virtual);
+  // ifb0's device is under /sys/devices/virtual: kept, and marked virtual.
+  CHECK(hw.interfaces[1].name == "ifb0");
+  CHECK(hw.interfaces[1].mac == "5a:11:22:33:44:55");
+  CHECK(hw.interfaces[1].is_virtual);
 
   std::vector<Package> want = {{"adduser", "3.134", "all", "dpkg"},
                                {"libc6", "2.36-9+deb12u4", "amd64", "dpkg"},

@@ -29,7 +29,8 @@ Inventory Sample() {
   inv.hardware.cpu_cores = 2;
   inv.hardware.memory_bytes = 4125585408;
   inv.hardware.disks = {{"vda", "QEMU HARDDISK", 21474836480}};
-  inv.hardware.interfaces = {{"eth0", "52:54:00:ab:cd:ef", {"192.0.2.10/24", "2001:db8::10/64"}}};
+  inv.hardware.interfaces = {{"eth0", "52:54:00:ab:cd:ef", {"192.0.2.10/24", "2001:db8::10/64"}},
+                             {"br0", "5a:11:22:33:44:55", {}, true}};
   inv.software = {{"adduser", "3.134", "all", "dpkg"},
                   {"libc6", "2.36-9+deb12u4", "amd64", "dpkg"}};
   inv.files = {{"/opt/app/lib/app.jar", 52311, 1763800000,
@@ -192,6 +193,13 @@ TEST_CASE("strict validation of small documents", "[inventory][xml]") {
     return r.status().message();
   };
   CHECK(ParseInventoryXml(head + "<os name=\"x\"/></inventory>", "t.xml").ok());
+  CHECK_THAT(error(head + "<os name=\"x\"/><hardware><interface name=\"br0\" virtual=\"yes\"/></hardware>"
+                          "</inventory>"),
+             Catch::Contains("'virtual'"));
+  auto hw_false = ParseInventoryXml(
+      head + "<os name=\"x\"/><hardware><interface name=\"eth1\" virtual=\"false\"/></hardware></inventory>", "t.xml");
+  REQUIRE(hw_false.ok());
+  CHECK_FALSE(hw_false->hardware.interfaces.at(0).is_virtual);
   CHECK_THAT(error(head + "</inventory>"), Catch::StartsWith("t.xml:1:1: <inventory> lacks <os>"));
   CHECK_THAT(error(head + "<os name=\"x\"/><os name=\"y\"/></inventory>"),
              Catch::StartsWith("t.xml:1:117: <os> is given twice in <inventory>"));
@@ -283,7 +291,7 @@ TEST_CASE("hostile and large inputs", "[inventory][xml]") {
     xml.insert(xml.find("<software>"), std::string(1, '\0'));
     auto r = ParseInventoryXml(xml, "nul.xml");
     REQUIRE_FALSE(r.ok());
-    CHECK_THAT(r.status().message(), Catch::StartsWith("nul.xml:11:"));
+    CHECK_THAT(r.status().message(), Catch::StartsWith("nul.xml:12:"));
   }
 }
 
@@ -327,7 +335,7 @@ TEST_CASE("hostile inventories are refused with their location", "[inventory][xm
     std::string packages;
     for (int i = 0; i < 4'000'000; ++i) packages += "<p/>";
     flood.insert(flood.find("</software>"), packages);
-    CHECK_THAT(error(flood), Catch::StartsWith("h.xml:14:") && Catch::EndsWith("more than 4000000 elements (the limit for this document)"));
+    CHECK_THAT(error(flood), Catch::StartsWith("h.xml:15:") && Catch::EndsWith("more than 4000000 elements (the limit for this document)"));
   }
   SECTION("the writer keeps what it writes within the reader's rules") {
     Inventory inv = Sample();

@@ -316,6 +316,18 @@ TEST_CASE("importing the same upload id twice stores it once", "[sqlite_store]")
   CHECK_FALSE(*has);
 }
 
+TEST_CASE("an interface's virtual flag is stored with it", "[sqlite_store]") {
+  TempDir dir;
+  const std::string path = dir.File("store.sqlite");
+  auto store = MustOpen(path);
+  Inventory inv = MakeInventory(kDev1, "2026-11-22T16:00:00Z", {"bash"});
+  inv.hardware.interfaces = {{"eth0", "52:54:00:ab:cd:ef", {"192.0.2.10/24"}, false},
+                             {"ifb0", "5a:11:22:33:44:55", {}, true}};
+  REQUIRE(store->ImportInventory(Upload("u-1", kDev1, 1000), inv).ok());
+  CHECK(QueryText(path, "SELECT group_concat(name || '=' || virtual, ',') FROM "
+                        "(SELECT name, virtual FROM interfaces ORDER BY position)") == "eth0=0,ifb0=1");
+}
+
 TEST_CASE("inventories are ordered by the device's sequence, not by its clock", "[sqlite_store]") {
   TempDir dir;
   const std::string path = dir.File("store.sqlite");
@@ -626,7 +638,7 @@ TEST_CASE("data survives closing and reopening the store", "[sqlite_store]") {
     REQUIRE(store->RecordCheckins({Checkin{kDev1, 4000, "dmz-1", "0.1.0", 3, 1, ""}}).ok());
   }
   CHECK(QueryText(path, "PRAGMA journal_mode") == "wal");
-  CHECK(QueryText(path, "PRAGMA user_version") == "5");
+  CHECK(QueryText(path, "PRAGMA user_version") == "6");
 
   // A restarted importer sees the old upload ids, so a redelivery after the
   // restart is still a duplicate.
@@ -805,7 +817,7 @@ TEST_CASE("a version 2 store is upgraded in place: rows kept, uploads keyed by d
   CHECK(early.status().message().find("older") != std::string::npos);
 
   auto store = MustOpen(path);
-  CHECK(QueryText(path, "PRAGMA user_version") == "5");
+  CHECK(QueryText(path, "PRAGMA user_version") == "6");
   CHECK(PrimaryKey(path, "uploads") == "device_id,upload_id");
   CHECK(PrimaryKey(path, "blobs") == "device_id,upload_id");
   CHECK(PrimaryKey(path, "usage") == "device_id,upload_id,program");
@@ -869,7 +881,7 @@ TEST_CASE("a version 2 store is upgraded in place: rows kept, uploads keyed by d
   // Opening it again changes nothing.
   store.reset();
   store = MustOpen(path);
-  CHECK(QueryText(path, "PRAGMA user_version") == "5");
+  CHECK(QueryText(path, "PRAGMA user_version") == "6");
   CHECK(CountRows(path, "uploads") == 5);
   CHECK(MustOpen(path, /*read_only=*/true)->GetDevice(kDev1)->inventory_sequence == 1);
 }
@@ -879,7 +891,7 @@ TEST_CASE("a version 1 store is upgraded in place", "[sqlite_store]") {
   const std::string path = dir.File("store.sqlite");
   MakeOldStore(path, 1);
   auto store = MustOpen(path);
-  CHECK(QueryText(path, "PRAGMA user_version") == "5");
+  CHECK(QueryText(path, "PRAGMA user_version") == "6");
   CHECK(PrimaryKey(path, "uploads") == "device_id,upload_id");
   CHECK(PrimaryKey(path, "blobs") == "device_id,upload_id");
   CHECK(PrimaryKey(path, "usage") == "device_id,upload_id,program");

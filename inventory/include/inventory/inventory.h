@@ -36,6 +36,9 @@ struct NetInterface {
   std::string name;                    // e.g. "eth0"
   std::string mac;                     // lower-case "aa:bb:cc:dd:ee:ff", empty if none
   std::vector<std::string> addresses;  // "192.0.2.1/24", "2001:db8::1/64"
+  // A link with no device of its own (under /sys/devices/virtual/net:
+  // bridges, tunnels, veth pairs, ifb, VPNs), not network hardware.
+  bool is_virtual = false;
   bool operator==(const NetInterface&) const = default;
 };
 
