@@ -9,7 +9,6 @@
 #include <regex>
 #include <optional>
 #include <string>
-#include <thread>
 #include <vector>
 
 #include "common/uuid.h"
@@ -68,6 +67,27 @@ std::string CreateAction(Estate& e, const std::vector<std::string>& args) {
   const std::regex uuid("[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}");
   REQUIRE(std::regex_search(r.output, m, uuid));
   return m[0];
+}
+
+// Everything the client queued has been imported: its outbox, the relay's
+// spool and the central's are empty at once (checked in the order an upload
+// moves, so an upload between two spools is never missed).
+bool Drained(Estate& e) {
+  return harness::CountFiles(e.dir + "/client/outbox/ready") == 0 &&
+         harness::CountFiles(e.dir + "/dmz/spool/ready") == 0 &&
+         harness::CountFiles(e.dir + "/central/spool/ready") == 0;
+}
+
+// Runs client cycles until the client has taken action `id` from its
+// manifest (its ledger names it): the central signs actions into manifests
+// within seconds of their creation.
+bool RunUntilTaken(Estate& e, const std::string& conf, const std::string& id) {
+  return WaitUntil(
+      [&] {
+        e.Client(conf, {"run", "--once"});
+        return harness::ReadText(e.dir + "/client/actions").find(id) != std::string::npos;
+      },
+      seconds(60));
 }
 
 // Enrolls a client through the DMZ and runs one cycle; returns its device id.
@@ -237,18 +257,7 @@ TEST_CASE("actions: delivered in the signed manifest and done; seen twice and ru
   const std::string device = FirstRun(e, conf);
   const std::string id = CreateAction(e, {"inventory", "--device", device, "--expires", "1h"});
   CHECK(ActionState(e, id) == "pending");
-  // The central puts it in the device's manifest within seconds.
-  REQUIRE(WaitUntil(
-      [&] {
-        auto active = e.Store()->ActiveActions(Now());
-        return active.ok() && !active->empty();
-      },
-      seconds(10)));
-  std::this_thread::sleep_for(seconds(6));
-
-  auto run = e.Client(conf, {"run", "--once"});
-  INFO(run.output);
-  REQUIRE(run.exit_code == 0);
+  REQUIRE(RunUntilTaken(e, conf, id));
   // The central is stopped: the relay serves its cached manifest, which
   // still carries the action. The client must not run it again.
   e.StopCentral();
@@ -260,8 +269,7 @@ TEST_CASE("actions: delivered in the signed manifest and done; seen twice and ru
   CHECK(done.delivered_at > 0);
   CHECK(done.finished_at >= done.delivered_at);
   CHECK_FALSE(done.result.empty());
-  REQUIRE(WaitUntil([&] { return Uploads(e, device, "action") >= 1; }, seconds(20)));
-  std::this_thread::sleep_for(seconds(3));
+  REQUIRE(WaitUntil([&] { return Drained(e); }, seconds(30)));
   CHECK(Uploads(e, device, "action") == 1);
   auto shown = e.Ctl({"action", "show", id});
   CHECK(shown.output.find("done") != std::string::npos);
@@ -278,11 +286,12 @@ TEST_CASE("actions: expired while the device was away, cancelled, and delivered 
   const std::string cancelled = CreateAction(e, {"policy", "--device", device, "--expires", "1h"});
   e.Ctl({"action", "cancel", cancelled});
   CHECK(ActionState(e, cancelled) == "cancelled");
+  // The central expires actions and then reloads the active ones in the
+  // same round, so once it says expired, no manifest carries either.
   REQUIRE(WaitUntil([&] { return ActionState(e, expiring) == "expired"; }, seconds(20)));
-  std::this_thread::sleep_for(seconds(6));
   auto run = e.Client(conf, {"run", "--once"});
   REQUIRE(run.exit_code == 0);
-  std::this_thread::sleep_for(seconds(3));
+  REQUIRE(WaitUntil([&] { return Drained(e); }, seconds(30)));
   CHECK(Uploads(e, device, "action") == 0);
   CHECK(ActionState(e, expiring) == "expired");
   CHECK(ActionState(e, cancelled) == "cancelled");
@@ -296,9 +305,7 @@ TEST_CASE("actions: expired while the device was away, cancelled, and delivered 
   CHECK(offline.exit_code == 1);
   CHECK(ActionState(e, waiting) == "pending");
   e.StartDmz();
-  std::this_thread::sleep_for(seconds(6));
-  auto back = e.Client(conf, {"run", "--once"});
-  INFO(back.output);
+  REQUIRE(RunUntilTaken(e, conf, waiting));
   REQUIRE(WaitUntil([&] { return ActionState(e, waiting) == "done" || ActionState(e, waiting) == "failed"; },
                     seconds(30)));
   auto a = *e.Store()->GetAction(waiting);
