@@ -209,9 +209,9 @@ StatusOr<std::string> Agent::InventoryBody(const Device& d) const {
   for (int i = 0; i < o.packages; ++i) {
     // A few versions differ between devices, as in a real estate.
     inv.software.push_back(
-        {"swarm-package-" + std::to_string(i),
-         "1." + std::to_string(i % 7 == 0 ? d.sequence % 3 : 0) + "." + std::to_string(i), "amd64",
-         "dpkg"});
+        {.name = "swarm-package-" + std::to_string(i),
+         .version = "1." + std::to_string(i % 7 == 0 ? d.sequence % 3 : 0) + "." + std::to_string(i),
+         .arch = "amd64"});
   }
   return inventory::Gzip(inventory::ToXml(inv));
 }

@@ -23,6 +23,8 @@
 #include <system_error>
 #include <vector>
 
+#include "collect_root.h"
+#include "collectors.h"
 #include "common/fs.h"
 #include "common/log.h"
 
@@ -31,104 +33,6 @@ namespace {
 
 using common::Status;
 using common::StatusOr;
-
-// /proc and /sys files are small; the cap only guards against a fixture or a
-// bind mount that puts something huge where a one-line file is expected.
-constexpr uint64_t kSmallFileCap = 1u << 20;
-// A dpkg status file with tens of thousands of packages is tens of MiB.
-constexpr uint64_t kDpkgStatusCap = 256u << 20;
-
-std::string_view Trim(std::string_view s) {
-  size_t b = 0;
-  size_t e = s.size();
-  while (b < e && std::isspace(static_cast<unsigned char>(s[b]))) ++b;
-  while (e > b && std::isspace(static_cast<unsigned char>(s[e - 1]))) --e;
-  return s.substr(b, e - b);
-}
-
-std::string Lower(std::string_view s) {
-  std::string out(s);
-  for (char& c : out) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-  return out;
-}
-
-bool StartsWith(std::string_view s, std::string_view prefix) {
-  return s.substr(0, prefix.size()) == prefix;
-}
-
-std::vector<std::string_view> Lines(std::string_view text) {
-  std::vector<std::string_view> lines;
-  while (!text.empty()) {
-    size_t nl = text.find('\n');
-    std::string_view line = text.substr(0, nl);
-    if (!line.empty() && line.back() == '\r') line.remove_suffix(1);
-    lines.push_back(line);
-    if (nl == std::string_view::npos) break;
-    text.remove_prefix(nl + 1);
-  }
-  return lines;
-}
-
-bool ParseU64(std::string_view s, uint64_t* out) {
-  if (s.empty() || s.size() > 20) return false;
-  uint64_t n = 0;
-  for (char c : s) {
-    if (c < '0' || c > '9') return false;
-    uint64_t d = static_cast<uint64_t>(c - '0');
-    if (n > (UINT64_MAX - d) / 10) return false;
-    n = n * 10 + d;
-  }
-  *out = n;
-  return true;
-}
-
-class Root {
- public:
-  explicit Root(const std::string& root) : root_(root.empty() ? "/" : root) {}
-
-  bool is_live() const { return root_ == "/"; }
-
-  std::string Path(std::string_view rel) const {
-    std::string p = root_;
-    if (p.back() != '/') p += '/';
-    p += rel;
-    return p;
-  }
-
-  StatusOr<std::string> Read(std::string_view rel, uint64_t cap = kSmallFileCap) const {
-    return common::ReadFile(Path(rel), cap);
-  }
-
-  // One-line sysfs/procfs values; missing or unreadable (DMI serial needs root)
-  // reads as empty, per the collectors' contract.
-  std::string ReadTrimmed(std::string_view rel) const {
-    StatusOr<std::string> text = Read(rel);
-    return text.ok() ? std::string(Trim(*text)) : std::string();
-  }
-
-  // Entries of a directory, sorted, directories and symlinks alike (sysfs
-  // entries under /sys/block and /sys/class/net are symlinks).
-  std::vector<std::string> List(std::string_view rel) const {
-    std::vector<std::string> names;
-    std::error_code ec;
-    std::filesystem::directory_iterator it(Path(rel), ec);
-    for (; !ec && it != std::filesystem::directory_iterator(); it.increment(ec)) {
-      names.push_back(it->path().filename().string());
-    }
-    std::sort(names.begin(), names.end());
-    return names;
-  }
-
-  // Where a sysfs entry's symlink points, or "" for a plain directory.
-  std::string LinkTarget(std::string_view rel) const {
-    std::error_code ec;
-    std::filesystem::path target = std::filesystem::read_symlink(Path(rel), ec);
-    return ec ? std::string() : target.string();
-  }
-
- private:
-  std::string root_;
-};
 
 // os-release(5): KEY=VALUE with shell-like quoting. Only the quoting forms the
 // spec allows are handled; anything fancier is taken literally.
@@ -322,58 +226,6 @@ void CollectInterfaces(const Root& root, Hardware* hw) {
 
 }  // namespace
 
-std::vector<Package> ParseDpkgStatus(const std::string& text) {
-  std::vector<Package> packages;
-  Package pkg;
-  std::string status;
-  bool in_stanza = false;
-  auto finish = [&]() {
-    // deb822 stanzas without a name or version are damaged; skip them
-    // rather than reporting half a package.
-    // Status is "<selection> <flag> <state>". A package is on the machine
-    // in every state but not-installed and config-files (what `dpkg -l`
-    // shows as ii, iU, iF, iH, iW, it): during an apt run many are
-    // unpacked, half-configured or waiting for triggers, and are still
-    // installed software. Neither the selection (install, hold, deinstall)
-    // nor the flag (ok, reinstreq) changes that.
-    const size_t space = status.rfind(' ');
-    const std::string state = space == std::string::npos ? "" : status.substr(space + 1);
-    const bool installed = std::count(status.begin(), status.end(), ' ') == 2 && !state.empty() &&
-                           state != "not-installed" && state != "config-files";
-    if (in_stanza && installed && !pkg.name.empty() && !pkg.version.empty()) {
-      packages.push_back(std::move(pkg));
-    }
-    pkg = Package();
-    status.clear();
-    in_stanza = false;
-  };
-  for (std::string_view line : Lines(text)) {
-    if (Trim(line).empty()) {
-      finish();
-      continue;
-    }
-    in_stanza = true;
-    // Continuation lines (Description, Conffiles) belong to fields we ignore.
-    if (line.front() == ' ' || line.front() == '\t') continue;
-    size_t colon = line.find(':');
-    if (colon == std::string_view::npos) continue;
-    // deb822 field names are case-insensitive.
-    std::string key = Lower(line.substr(0, colon));
-    std::string value(Trim(line.substr(colon + 1)));
-    if (key == "package") {
-      pkg.name = value;
-    } else if (key == "status") {
-      status = value;
-    } else if (key == "version") {
-      pkg.version = value;
-    } else if (key == "architecture") {
-      pkg.arch = value;
-    }
-  }
-  finish();
-  return packages;
-}
-
 StatusOr<Inventory> Collect(const std::string& device_id, const CollectOptions& options) {
   Root root(options.root);
   Inventory inv;
@@ -390,10 +242,17 @@ StatusOr<Inventory> Collect(const std::string& device_id, const CollectOptions& 
     CollectInterfaces(root, &inv.hardware);
   }
   if (options.software) {
-    StatusOr<std::string> status = root.Read("var/lib/dpkg/status", kDpkgStatusCap);
-    // No dpkg database (another distribution) means no dpkg packages, not an error.
-    if (status.ok()) inv.software = ParseDpkgStatus(*status);
+    Section sources;
+    CollectPackages(root, &inv.software, &sources);
+    inv.sections.push_back(std::move(sources));
   }
+  if (options.hardware) {
+    for (std::vector<Section> part : {CollectHardwareSections(root), CollectSystemSections(root)}) {
+      for (Section& s : part) inv.sections.push_back(std::move(s));
+    }
+  }
+  std::sort(inv.sections.begin(), inv.sections.end(),
+            [](const Section& a, const Section& b) { return a.name < b.name; });
   if (!options.file_rules.empty()) {
     inv.files = CollectFiles(options);
   }

@@ -46,7 +46,7 @@ inventory::Inventory Sample(const std::string& device, int packages) {
   inv.os.name = "Debian GNU/Linux";
   inv.os.pretty_name = "Debian GNU/Linux 12 (bookworm)";
   inv.os.hostname = "host-a";
-  for (int i = 0; i < packages; ++i) inv.software.push_back({"pkg" + std::to_string(i), "1.0", "amd64", "dpkg"});
+  for (int i = 0; i < packages; ++i) inv.software.push_back({.name = "pkg" + std::to_string(i), .version = "1.0", .arch = "amd64"});
   return inv;
 }
 

@@ -31,8 +31,8 @@ Inventory Sample() {
   inv.hardware.disks = {{"vda", "QEMU HARDDISK", 21474836480}};
   inv.hardware.interfaces = {{"eth0", "52:54:00:ab:cd:ef", {"192.0.2.10/24", "2001:db8::10/64"}},
                              {"br0", "5a:11:22:33:44:55", {}, true}};
-  inv.software = {{"adduser", "3.134", "all", "dpkg"},
-                  {"libc6", "2.36-9+deb12u4", "amd64", "dpkg"}};
+  inv.software = {{.name = "adduser", .version = "3.134", .arch = "all"},
+                  {.name = "libc6", .version = "2.36-9+deb12u4", .arch = "amd64"}};
   inv.files = {{"/opt/app/lib/app.jar", 52311, 1763800000,
                 "0b2c9f3e9d6a0d1b8a4d3f1e7c6b5a49382716051f4e3d2c1b0a998877665544"},
                {"/opt/big/data.so", 4294967296, 1763800001, ""}};  // over the hashing cap
@@ -244,7 +244,7 @@ TEST_CASE("hostile and large inputs", "[inventory][xml]") {
     inv.software.clear();
     for (int i = 0; i < 100000; ++i) {
       inv.software.push_back(
-          {"pkg" + std::to_string(i), "1.0-" + std::to_string(i), "amd64", "dpkg"});
+          {.name = "pkg" + std::to_string(i), .version = "1.0-" + std::to_string(i), .arch = "amd64"});
     }
     auto parsed = ParseInventoryXml(ToXml(inv), "big.xml");
     REQUIRE(parsed.ok());

@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "common/status.h"
+#include "inventory/sections.h"
 
 namespace inventory {
 
@@ -58,7 +59,13 @@ struct Package {
   std::string name;
   std::string version;
   std::string arch;
-  std::string source = "dpkg";  // package database it came from
+  std::string source = "dpkg";  // package database it came from: dpkg, rpm, snap, flatpak
+  // Details, each empty/0 when the database does not say.
+  int64_t installed_at = 0;  // unix seconds the package was installed or last upgraded
+  uint64_t size_bytes = 0;   // installed size
+  std::string section{};     // dpkg Section, rpm Group, flatpak/snap kind
+  std::string maintainer{};  // dpkg Maintainer, rpm Vendor/Packager, snap publisher
+  std::string summary{};     // the one-line description
   bool operator==(const Package&) const = default;
 };
 
@@ -85,6 +92,7 @@ struct Inventory {
   Hardware hardware;
   std::vector<Package> software;
   std::vector<FileEvidence> files;  // sorted by path; empty without file-evidence rules
+  std::vector<Section> sections{};  // detailed inventory (inventory/sections.h), sorted by name
   bool operator==(const Inventory&) const = default;
 };
 
