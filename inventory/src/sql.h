@@ -71,6 +71,11 @@ class Conn {
   // again from the start". 1 means never retried (SQLite, whose one writer
   // waits on its busy timeout instead).
   virtual int WriteAttempts() const = 0;
+  // Whether the failure that ended the current transaction (since Begin)
+  // came from this backend and calls for running the whole transaction
+  // again. An Unavailable from elsewhere (the CA called inside a decision)
+  // is not retried here: it goes back to the caller.
+  virtual bool RetryableFailure() const = 0;
 };
 
 // Owns one prepared statement. The names and shapes are those the store's

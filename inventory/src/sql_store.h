@@ -173,7 +173,7 @@ class SqlStore final : public Store {
     for (int attempt = 1;; ++attempt) {
       std::invoke_result_t<Fn, Conn*> result = WriteOnce(fn);
       const common::Status& st = StatusOf(result);
-      if (st.ok() || st.code() != common::Code::kUnavailable ||
+      if (st.ok() || st.code() != common::Code::kUnavailable || !writer_->RetryableFailure() ||
           attempt >= writer_->WriteAttempts()) {
         return result;
       }

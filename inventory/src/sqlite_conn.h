@@ -41,6 +41,7 @@ class SqliteConn final : public sql::Conn {
   // One writer per file, which waits on busy_timeout for any other: a BUSY
   // after that is an overloaded store, for the caller's own backoff.
   int WriteAttempts() const override { return 1; }
+  bool RetryableFailure() const override { return false; }
 
   sqlite3* raw() const { return db_.get(); }
 

@@ -7,6 +7,7 @@
 //   pending | delivered --cancel--> cancelled
 //   pending | delivered --past expires_at (sweep)--> expired --result--> done | failed
 //   done | failed | expired | cancelled --finished before purge_before (sweep)--> deleted
+#include <algorithm>
 #include <cstdint>
 #include <mutex>
 #include <optional>
@@ -112,12 +113,15 @@ Status SqlStore::MarkActionsDelivered(const std::string& device_id,
   if (ids.empty()) return Status::Ok();
   return Write([&](Conn* db) -> Status {
     // Only this device's pending actions: a manifest served twice keeps the
-    // first delivery time, and an id of another device changes nothing.
+    // first delivery time, and an id of another device changes nothing. In
+    // id order, the one lock order of every writer.
+    std::vector<std::string> sorted(ids);
+    std::sort(sorted.begin(), sorted.end());
     Stmt s(db, path_ + ": mark actions delivered to " + device_id);
     RETURN_IF_ERROR(s.Prepare(R"sql(
       UPDATE actions SET state = 'delivered', delivered_at = ?3
       WHERE id = ?1 AND device_id = ?2 AND state = 'pending')sql"));
-    for (const std::string& id : ids) {
+    for (const std::string& id : sorted) {
       RETURN_IF_ERROR(s.Bind(1, id));
       RETURN_IF_ERROR(s.Bind(2, device_id));
       RETURN_IF_ERROR(s.Bind(3, now));

@@ -213,19 +213,14 @@ Status SqlStore::SetEstateRules(const EstateRules& rules) {
 
 Status SqlStore::RecordBeaconUpload(const UploadInfo& info) {
   const std::string ctx = path_ + ": import upload " + info.upload_id;
-  {
-    Stmt s(writer(), ctx + ": look up beacon upload");
-    RETURN_IF_ERROR(s.Prepare("SELECT 1 FROM beacon_uploads WHERE device_id = ?1 AND upload_id = ?2"));
-    RETURN_IF_ERROR(s.Bind(1, info.device_id));
-    RETURN_IF_ERROR(s.Bind(2, info.upload_id));
-    ASSIGN_OR_RETURN(bool exists, s.Step());
-    if (exists) return common::AlreadyExists(ctx + ": already imported for beacon " + info.device_id);
-  }
+  // The unique key decides, as in RecordUpload: a claim that changes no row
+  // is a duplicate.
   Stmt s(writer(), ctx + ": insert beacon upload");
   RETURN_IF_ERROR(s.Prepare(R"sql(
     INSERT INTO beacon_uploads (device_id, upload_id, kind, sha256, size, received_at, via,
                                 imported_at)
-    VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8))sql"));
+    VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)
+    ON CONFLICT (device_id, upload_id) DO NOTHING)sql"));
   RETURN_IF_ERROR(s.Bind(1, info.device_id));
   RETURN_IF_ERROR(s.Bind(2, info.upload_id));
   RETURN_IF_ERROR(s.Bind(3, info.kind));
@@ -234,7 +229,11 @@ Status SqlStore::RecordBeaconUpload(const UploadInfo& info) {
   RETURN_IF_ERROR(s.Bind(6, info.received_at));
   RETURN_IF_ERROR(s.Bind(7, info.via));
   RETURN_IF_ERROR(s.Bind(8, NowUnix()));
-  return s.Run();
+  RETURN_IF_ERROR(s.Run());
+  if (s.Changes() == 0) {
+    return common::AlreadyExists(ctx + ": already imported for beacon " + info.device_id);
+  }
+  return Status::Ok();
 }
 
 Status SqlStore::ImportHealth(const UploadInfo& info, const Health& health) {

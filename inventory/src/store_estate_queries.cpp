@@ -72,7 +72,7 @@ StatusOr<std::vector<DeviceState>> SqlStore::ReadDeviceStates(Conn* db,
     RETURN_IF_ERROR(PrepareFor(s, R"sql(
       SELECT d.device_id, d.hostname, d.os, COALESCE(k.enrolled_at, 0), d.first_seen, d.last_seen,
              d.via, d.client_version, d.policy_revision, d.outbox_depth, d.check_interval,
-             d.inventory_upload IS NOT NULL, d.inventory_at, d.inventory_sequence,
+             CASE WHEN d.inventory_upload IS NULL THEN 0 ELSE 1 END, d.inventory_at, d.inventory_sequence,
              COALESCE(k.clone_reports, 0)
       FROM devices d LEFT JOIN device_keys k ON k.device_id = d.device_id
       WHERE 1 = 1)sql" + OneDevice(device_id, "d.device_id"),

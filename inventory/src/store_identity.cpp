@@ -66,6 +66,17 @@ StatusOr<std::string> CheckSecret(Conn* db, const std::string& ctx, const std::s
                                   int64_t now) {
   const std::string id = SecretIdOf(secret);
   if (id.empty()) return std::string(kUnknownSecret);
+  {
+    // Lock the secret's row before reading it (a write that changes
+    // nothing, in any backend): a concurrent decision on the same secret
+    // then waits here, before anyone asks the CA, instead of losing the race
+    // after a certificate was signed (a serializable backend then retries
+    // it from the start, and it finds the secret's new use count).
+    Stmt lock(db, ctx + ": lock enrollment secret");
+    RETURN_IF_ERROR(lock.Prepare("UPDATE enroll_secrets SET uses = uses WHERE id = ?1"));
+    RETURN_IF_ERROR(lock.Bind(1, id));
+    RETURN_IF_ERROR(lock.Run());
+  }
   Stmt s(db, ctx + ": look up enrollment secret");
   RETURN_IF_ERROR(s.Prepare(
       "SELECT sha256, expires_at, max_uses, uses, revoked_at FROM enroll_secrets WHERE id = ?1"));

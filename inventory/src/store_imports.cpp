@@ -1,5 +1,6 @@
 // SqlStore's writes: imports of uploads and check-in batches, each one
 // write transaction on the writer connection under write_mu_.
+#include <algorithm>
 #include <chrono>
 #include <cstdint>
 #include <mutex>
@@ -60,14 +61,12 @@ Status ValidateUpload(const UploadInfo& info) {
 
 Status SqlStore::RecordUpload(const UploadInfo& info) {
   const std::string ctx = path_ + ": import upload " + info.upload_id;
-  ASSIGN_OR_RETURN(bool exists,
-                   HasUploadOn(writer(), ctx + ": look up upload", info.device_id, info.upload_id));
-  if (exists) return common::AlreadyExists(ctx + ": already imported for device " + info.device_id);
-
-  // The device row must exist before the upload row references it. first_seen
-  // is the earliest contact of any kind (an upload relayed late may be it).
-  // via moves with the most recent contact only; an upload relayed late must not make
-  // the device look as if it last spoke through an older path.
+  // The device row first, in every write that touches a device: it is the
+  // one lock order (docs/store.md "Concurrency"), and the upload row
+  // references it. first_seen is the earliest contact of any kind (an upload
+  // relayed late may be it). via moves with the most recent contact only; an
+  // upload relayed late must not make the device look as if it last spoke
+  // through an older path.
   Stmt dev(writer(), ctx + ": upsert device " + info.device_id);
   RETURN_IF_ERROR(dev.Prepare(R"sql(
     INSERT INTO devices (device_id, last_seen, via, first_seen) VALUES (?1, ?2, ?3, ?2)
@@ -84,10 +83,16 @@ Status SqlStore::RecordUpload(const UploadInfo& info) {
   RETURN_IF_ERROR(dev.Bind(3, info.via));
   RETURN_IF_ERROR(dev.Run());
 
+  // The unique key (device_id, upload_id) decides exactly-once: the claim
+  // inserts a row or changes none. When two importers race for one key, the
+  // second waits for the first and then changes nothing (or, serializable,
+  // fails and is retried, and then changes nothing); either way it returns
+  // AlreadyExists and its transaction is rolled back.
   Stmt up(writer(), ctx + ": insert upload");
   RETURN_IF_ERROR(up.Prepare(R"sql(
     INSERT INTO uploads (device_id, upload_id, kind, sha256, size, received_at, via, imported_at)
-    VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8))sql"));
+    VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)
+    ON CONFLICT (device_id, upload_id) DO NOTHING)sql"));
   RETURN_IF_ERROR(up.Bind(1, info.device_id));
   RETURN_IF_ERROR(up.Bind(2, info.upload_id));
   RETURN_IF_ERROR(up.Bind(3, info.kind));
@@ -96,7 +101,11 @@ Status SqlStore::RecordUpload(const UploadInfo& info) {
   RETURN_IF_ERROR(up.Bind(6, info.received_at));
   RETURN_IF_ERROR(up.Bind(7, info.via));
   RETURN_IF_ERROR(up.Bind(8, NowUnix()));
-  return up.Run();
+  RETURN_IF_ERROR(up.Run());
+  if (up.Changes() == 0) {
+    return common::AlreadyExists(ctx + ": already imported for device " + info.device_id);
+  }
+  return Status::Ok();
 }
 
 Status SqlStore::ReplaceDeviceInventory(const UploadInfo& info, const Inventory& inv,
@@ -279,8 +288,8 @@ Status SqlStore::ImportInventory(const UploadInfo& info, const Inventory& inv) {
     {
       Stmt cur(db, path_ + ": import upload " + info.upload_id + ": read current inventory");
       RETURN_IF_ERROR(
-          cur.Prepare("SELECT inventory_sequence, inventory_upload IS NOT NULL FROM devices WHERE "
-                      "device_id = ?1"));
+          cur.Prepare("SELECT inventory_sequence, CASE WHEN inventory_upload IS NULL THEN 0 "
+                      "ELSE 1 END FROM devices WHERE device_id = ?1"));
       RETURN_IF_ERROR(cur.Bind(1, info.device_id));
       ASSIGN_OR_RETURN(bool found, cur.Step());
       has_inventory = found && cur.Int(1) != 0;
@@ -346,6 +355,15 @@ Status SqlStore::RecordCheckins(const std::vector<Checkin>& checkins) {
     }
   }
   if (checkins.empty()) return Status::Ok();
+  // Rows are locked in device id order, the same in every writer, so two
+  // centrals storing overlapping batches cannot deadlock. A device's
+  // check-ins keep their order (the SQL keeps the newest anyway).
+  std::vector<const Checkin*> ordered;
+  ordered.reserve(checkins.size());
+  for (const Checkin& c : checkins) ordered.push_back(&c);
+  std::stable_sort(ordered.begin(), ordered.end(), [](const Checkin* a, const Checkin* b) {
+    return a->device_id < b->device_id;
+  });
 
   return Write([&](Conn* db) -> Status {
     // last_seen covers every contact (check-ins and uploads); checkin_at is the
@@ -387,7 +405,8 @@ Status SqlStore::RecordCheckins(const std::vector<Checkin>& checkins) {
       ON CONFLICT (device_id, via) DO UPDATE SET
         last_seen = CASE WHEN excluded.last_seen > device_vias.last_seen
                          THEN excluded.last_seen ELSE device_vias.last_seen END)sql"));
-    for (const Checkin& c : checkins) {
+    for (const Checkin* cp : ordered) {
+      const Checkin& c = *cp;
       RETURN_IF_ERROR(s.Bind(1, c.device_id));
       RETURN_IF_ERROR(s.Bind(2, c.seen_at));
       RETURN_IF_ERROR(s.Bind(3, c.via));

@@ -209,12 +209,12 @@ StatusOr<std::vector<SoftwareRow>> SqlStore::DeviceSoftware(const std::string& d
 
 StatusOr<std::vector<SoftwareRow>> SqlStore::FindSoftware(const std::string& pattern) {
   return Read([&](Conn* db) {
-    // SQLite's LIKE ignores ASCII case; see docs/store.md for what a
-    // PostgreSQL backend has to do (ILIKE) to match the same rows.
+    // Case is ignored by lower-casing both sides: SQLite's LIKE ignores
+    // ASCII case and PostgreSQL's does not, and LOWER() is in both.
     return QuerySoftware(db, R"sql(
       SELECT p.device_id, d.hostname, p.name, p.version, p.arch
       FROM packages p JOIN devices d ON d.device_id = p.device_id
-      WHERE p.name LIKE ?1 ESCAPE '\'
+      WHERE LOWER(p.name) LIKE LOWER(?1) ESCAPE '\'
       ORDER BY p.name, d.hostname, p.device_id, p.version, p.arch)sql",
                          GlobToLike(pattern), path_ + ": find software '" + pattern + "'");
   });

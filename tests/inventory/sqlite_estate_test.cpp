@@ -19,6 +19,7 @@
 #include "inventory/inventory.h"
 #include "inventory/store.h"
 #include "support/temp_dir.h"
+#include "support/test_store.h"
 
 namespace {
 
@@ -45,7 +46,7 @@ constexpr int64_t kNow = 1795363200;
 constexpr int64_t kDay = 86400;
 
 std::unique_ptr<Store> MustOpen(const std::string& path, bool read_only = false) {
-  auto store = inventory::OpenSqliteStore(path, read_only);
+  auto store = testing_support::OpenTestStore(path, read_only);
   INFO(store.status().ToString());
   REQUIRE(store.ok());
   return std::move(store).value();
@@ -61,26 +62,16 @@ void MustExec(sqlite3* db, const std::string& sql) {
 
 // Runs SQL on a connection of its own, as another process would.
 void RawExec(const std::string& path, const std::string& sql) {
-  sqlite3* db = nullptr;
-  REQUIRE(sqlite3_open_v2(path.c_str(), &db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE, nullptr) ==
-          SQLITE_OK);
-  sqlite3_busy_timeout(db, 5000);
-  MustExec(db, sql);
-  sqlite3_close(db);
+  common::Status st = testing_support::ExecTestStore(path, sql);
+  INFO(st.ToString());
+  REQUIRE(st.ok());
 }
 
 std::string QueryText(const std::string& path, const std::string& sql) {
-  sqlite3* db = nullptr;
-  REQUIRE(sqlite3_open_v2(path.c_str(), &db, SQLITE_OPEN_READONLY, nullptr) == SQLITE_OK);
-  sqlite3_stmt* stmt = nullptr;
-  INFO(sql);
-  REQUIRE(sqlite3_prepare_v2(db, sql.c_str(), -1, &stmt, nullptr) == SQLITE_OK);
-  REQUIRE(sqlite3_step(stmt) == SQLITE_ROW);
-  const auto* text = reinterpret_cast<const char*>(sqlite3_column_text(stmt, 0));
-  std::string out = text != nullptr ? text : "";
-  sqlite3_finalize(stmt);
-  sqlite3_close(db);
-  return out;
+  auto r = testing_support::QueryTestStore(path, sql);
+  INFO(sql << ": " << r.status().ToString());
+  REQUIRE(r.ok());
+  return *r;
 }
 
 int64_t CountRows(const std::string& path, const std::string& table) {
@@ -906,7 +897,7 @@ TEST_CASE("a read-only store refuses every estate write", "[estate_store]") {
   CHECK(ro->ListDeviceStates()->empty());
 }
 
-TEST_CASE("a version 4 store is upgraded to the current version with every row kept", "[estate_store]") {
+TEST_CASE("a version 4 store is upgraded to the current version with every row kept", "[estate_store][sqlite_only]") {
   testing_support::TempDir dir("estate");
   const std::string path = dir.path + "/store.sqlite";
   RawExec(path, "PRAGMA journal_mode = WAL");

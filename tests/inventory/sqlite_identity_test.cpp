@@ -17,6 +17,7 @@
 #include "common/status.h"
 #include "inventory/identity_store.h"
 #include "inventory/store.h"
+#include "support/test_store.h"
 #include "support/temp_dir.h"
 
 namespace {
@@ -43,7 +44,7 @@ const std::string kIssuerOld = Sha256Hex("ca 1");
 const std::string kIssuerNew = Sha256Hex("ca 2");
 
 std::unique_ptr<Store> MustOpen(const std::string& path, bool read_only = false) {
-  auto store = inventory::OpenSqliteStore(path, read_only);
+  auto store = testing_support::OpenTestStore(path, read_only);
   INFO(store.status().ToString());
   REQUIRE(store.ok());
   return std::move(store).value();
@@ -51,17 +52,10 @@ std::unique_ptr<Store> MustOpen(const std::string& path, bool read_only = false)
 
 // One value from an independent read-only connection.
 std::string QueryText(const std::string& db_path, const std::string& sql) {
-  sqlite3* db = nullptr;
-  REQUIRE(sqlite3_open_v2(db_path.c_str(), &db, SQLITE_OPEN_READONLY, nullptr) == SQLITE_OK);
-  sqlite3_stmt* stmt = nullptr;
-  INFO(sql);
-  REQUIRE(sqlite3_prepare_v2(db, sql.c_str(), -1, &stmt, nullptr) == SQLITE_OK);
-  REQUIRE(sqlite3_step(stmt) == SQLITE_ROW);
-  const auto* text = reinterpret_cast<const char*>(sqlite3_column_text(stmt, 0));
-  std::string out = text != nullptr ? text : "";
-  sqlite3_finalize(stmt);
-  sqlite3_close(db);
-  return out;
+  auto r = testing_support::QueryTestStore(db_path, sql);
+  INFO(sql << ": " << r.status().ToString());
+  REQUIRE(r.ok());
+  return *r;
 }
 
 int64_t CountRows(const std::string& db_path, const std::string& table) {
@@ -766,13 +760,8 @@ TEST_CASE("OnlyFromIssuer lists who would be cut off by retiring a CA", "[identi
   REQUIRE(store->RevokeSubject("device", "old-revoked", kNow - 5).ok());
   // Revoke only the new certificate of "new-revoked" (as a direct update:
   // RevokeSubject would revoke both).
-  {
-    sqlite3* db = nullptr;
-    REQUIRE(sqlite3_open_v2(path.c_str(), &db, SQLITE_OPEN_READWRITE, nullptr) == SQLITE_OK);
-    REQUIRE(sqlite3_exec(db, "UPDATE certificates SET revoked_at = 1 WHERE serial = '05'", nullptr,
-                         nullptr, nullptr) == SQLITE_OK);
-    sqlite3_close(db);
-  }
+  REQUIRE(testing_support::ExecTestStore(path, "UPDATE certificates SET revoked_at = 1 WHERE serial = '05'")
+              .ok());
   auto cut = store->OnlyFromIssuer(kIssuerOld, kNow);
   REQUIRE(cut.ok());
   CHECK(Serials(*cut) == std::vector<std::string>{"06", "04", "01", "10"});
@@ -853,7 +842,7 @@ PRAGMA user_version = 3;
 
 }  // namespace
 
-TEST_CASE("a version 3 store is upgraded through version 4 with every row kept", "[identity]") {
+TEST_CASE("a version 3 store is upgraded through version 4 with every row kept", "[identity][sqlite_only]") {
   testing_support::TempDir dir("identity");
   const std::string path = dir.path + "/store.sqlite";
   {

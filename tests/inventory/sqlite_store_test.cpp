@@ -19,6 +19,7 @@
 #include "common/status.h"
 #include "inventory/inventory.h"
 #include "inventory/store.h"
+#include "support/test_store.h"
 
 namespace {
 
@@ -53,37 +54,22 @@ class TempDir {
 };
 
 std::unique_ptr<Store> MustOpen(const std::string& path, bool read_only = false) {
-  auto store = OpenSqliteStore(path, read_only);
+  auto store = testing_support::OpenTestStore(path, read_only);
   INFO(store.status().ToString());
   REQUIRE(store.ok());
   return std::move(store).value();
 }
 
 // Counts rows with an independent read-only connection.
-int64_t CountRows(const std::string& db_path, const std::string& table) {
-  sqlite3* db = nullptr;
-  REQUIRE(sqlite3_open_v2(db_path.c_str(), &db, SQLITE_OPEN_READONLY, nullptr) == SQLITE_OK);
-  sqlite3_stmt* stmt = nullptr;
-  const std::string sql = "SELECT COUNT(*) FROM " + table;
-  REQUIRE(sqlite3_prepare_v2(db, sql.c_str(), -1, &stmt, nullptr) == SQLITE_OK);
-  REQUIRE(sqlite3_step(stmt) == SQLITE_ROW);
-  const int64_t n = sqlite3_column_int64(stmt, 0);
-  sqlite3_finalize(stmt);
-  sqlite3_close(db);
-  return n;
+std::string QueryText(const std::string& db_path, const std::string& sql) {
+  auto r = testing_support::QueryTestStore(db_path, sql);
+  INFO(sql << ": " << r.status().ToString());
+  REQUIRE(r.ok());
+  return *r;
 }
 
-std::string QueryText(const std::string& db_path, const std::string& sql) {
-  sqlite3* db = nullptr;
-  REQUIRE(sqlite3_open_v2(db_path.c_str(), &db, SQLITE_OPEN_READONLY, nullptr) == SQLITE_OK);
-  sqlite3_stmt* stmt = nullptr;
-  REQUIRE(sqlite3_prepare_v2(db, sql.c_str(), -1, &stmt, nullptr) == SQLITE_OK);
-  REQUIRE(sqlite3_step(stmt) == SQLITE_ROW);
-  const auto* text = reinterpret_cast<const char*>(sqlite3_column_text(stmt, 0));
-  std::string out = text != nullptr ? text : "";
-  sqlite3_finalize(stmt);
-  sqlite3_close(db);
-  return out;
+int64_t CountRows(const std::string& db_path, const std::string& table) {
+  return std::stoll(QueryText(db_path, "SELECT COUNT(*) FROM " + table));
 }
 
 UploadInfo Upload(const std::string& id, const std::string& device, int64_t received_at,
@@ -302,7 +288,8 @@ TEST_CASE("importing the same upload id twice stores it once", "[sqlite_store]")
   CHECK(store->ImportInventory(usage, inv).code() == Code::kAlreadyExists);
   CHECK(CountRows(path, "uploads") == 2);
   CHECK(CountRows(path, "blobs") == 1);
-  CHECK(QueryText(path, "SELECT hex(body) FROM blobs") == "000162696E617279");
+  CHECK(QueryText(path, testing_support::kPostgresStore ? "SELECT upper(encode(body, 'hex')) FROM blobs"
+                                                      : "SELECT hex(body) FROM blobs") == "000162696E617279");
 
   auto has = store->HasUpload(kDev1, "u-2");
   REQUIRE(has.ok());
@@ -324,8 +311,9 @@ TEST_CASE("an interface's virtual flag is stored with it", "[sqlite_store]") {
   inv.hardware.interfaces = {{"eth0", "52:54:00:ab:cd:ef", {"192.0.2.10/24"}, false},
                              {"ifb0", "5a:11:22:33:44:55", {}, true}};
   REQUIRE(store->ImportInventory(Upload("u-1", kDev1, 1000), inv).ok());
-  CHECK(QueryText(path, "SELECT group_concat(name || '=' || virtual, ',') FROM "
-                        "(SELECT name, virtual FROM interfaces ORDER BY position)") == "eth0=0,ifb0=1");
+  CHECK(QueryText(path, std::string(testing_support::kPostgresStore ? "SELECT string_agg(" : "SELECT group_concat(") +
+                            "name || '=' || virtual, ',') FROM "
+                            "(SELECT name, virtual FROM interfaces ORDER BY position) i") == "eth0=0,ifb0=1");
 }
 
 TEST_CASE("inventories are ordered by the device's sequence, not by its clock", "[sqlite_store]") {
@@ -608,7 +596,7 @@ TEST_CASE("read-only open of a missing store is NotFound and creates nothing",
   CHECK_FALSE(std::filesystem::exists(path));
 }
 
-TEST_CASE("a file that is not a database is DataLoss", "[sqlite_store]") {
+TEST_CASE("a file that is not a database is DataLoss", "[sqlite_store][sqlite_only]") {
   TempDir dir;
   const std::string path = dir.File("store.sqlite");
   {
@@ -626,7 +614,7 @@ TEST_CASE("a file that is not a database is DataLoss", "[sqlite_store]") {
   CHECK(ro.status().code() == Code::kDataLoss);
 }
 
-TEST_CASE("data survives closing and reopening the store", "[sqlite_store]") {
+TEST_CASE("data survives closing and reopening the store", "[sqlite_store][sqlite_only]") {
   TempDir dir;
   const std::string path = dir.File("store.sqlite");
   {
@@ -776,11 +764,15 @@ TEST_CASE("the same upload id from two devices is two uploads, each stored once"
   CHECK(CountRows(path, "blobs") == 2);
   CHECK(QueryText(
             path,
-            "SELECT CAST(body AS TEXT) FROM blobs WHERE upload_id = 'log-id' AND device_id = '" +
+            std::string(testing_support::kPostgresStore ? "SELECT convert_from(body, 'UTF8')"
+                                                        : "SELECT CAST(body AS TEXT)") +
+                " FROM blobs WHERE upload_id = 'log-id' AND device_id = '" +
                 std::string(kDev1) + "'") == "device one");
   CHECK(QueryText(
             path,
-            "SELECT CAST(body AS TEXT) FROM blobs WHERE upload_id = 'log-id' AND device_id = '" +
+            std::string(testing_support::kPostgresStore ? "SELECT convert_from(body, 'UTF8')"
+                                                        : "SELECT CAST(body AS TEXT)") +
+                " FROM blobs WHERE upload_id = 'log-id' AND device_id = '" +
                 std::string(kDev2) + "'") == "device two");
 
   // Usage periods: both counted.
@@ -805,7 +797,7 @@ TEST_CASE("the same upload id from two devices is two uploads, each stored once"
 }
 
 TEST_CASE("a version 2 store is upgraded in place: rows kept, uploads keyed by device",
-          "[sqlite_store]") {
+          "[sqlite_store][sqlite_only]") {
   TempDir dir;
   const std::string path = dir.File("store.sqlite");
   MakeOldStore(path, 2);
@@ -886,7 +878,7 @@ TEST_CASE("a version 2 store is upgraded in place: rows kept, uploads keyed by d
   CHECK(MustOpen(path, /*read_only=*/true)->GetDevice(kDev1)->inventory_sequence == 1);
 }
 
-TEST_CASE("a version 1 store is upgraded in place", "[sqlite_store]") {
+TEST_CASE("a version 1 store is upgraded in place", "[sqlite_store][sqlite_only]") {
   TempDir dir;
   const std::string path = dir.File("store.sqlite");
   MakeOldStore(path, 1);
@@ -916,7 +908,7 @@ TEST_CASE("a version 1 store is upgraded in place", "[sqlite_store]") {
   CHECK(store->UsageSummary(kDev1)->size() == 1);
 }
 
-TEST_CASE("a migration that cannot keep every row changes nothing", "[sqlite_store]") {
+TEST_CASE("a migration that cannot keep every row changes nothing", "[sqlite_store][sqlite_only]") {
   TempDir dir;
   const std::string path = dir.File("store.sqlite");
   MakeOldStore(path, 2);
@@ -955,7 +947,7 @@ TEST_CASE("a migration that cannot keep every row changes nothing", "[sqlite_sto
 }
 
 TEST_CASE("queries read committed data while another connection holds the write lock",
-          "[sqlite_store]") {
+          "[sqlite_store][sqlite_only]") {
   TempDir dir;
   const std::string path = dir.File("store.sqlite");
   auto store = MustOpen(path);
@@ -1022,7 +1014,7 @@ TEST_CASE("queries read committed data while another connection holds the write 
   raw.Exec("ROLLBACK");
 }
 
-TEST_CASE("queries do not wait for the store's own writer", "[sqlite_store]") {
+TEST_CASE("queries do not wait for the store's own writer", "[sqlite_store][sqlite_only]") {
   TempDir dir;
   const std::string path = dir.File("store.sqlite");
   auto store = MustOpen(path);
@@ -1148,7 +1140,7 @@ TEST_CASE("a large import and many readers at once: each read sees one whole inv
   CHECK(CountRows(path, "packages") == static_cast<int64_t>(kPackages) + 1);
 }
 
-TEST_CASE("the write-ahead log is checkpointed: it does not grow with every import", "[sqlite_store]") {
+TEST_CASE("the write-ahead log is checkpointed: it does not grow with every import", "[sqlite_store][sqlite_only]") {
   // A statement left running across COMMIT (or a reader that keeps a read
   // transaction open) stops SQLite from ever resetting the WAL: it then
   // grows by every import, and every start reads all of it.

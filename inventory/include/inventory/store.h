@@ -155,4 +155,31 @@ class Store : public IdentityStore, public EstateStore {
 // FailedPrecondition.
 common::StatusOr<std::unique_ptr<Store>> OpenSqliteStore(const std::string& path, bool read_only = false);
 
+// Opens a PostgreSQL store (docs/store.md "PostgreSQL"): `conninfo` is a libpq
+// connection string ("host=/run/postgresql dbname=inventory" or
+// "postgresql://beacon@db.example/inventory"); the database must exist. A
+// read-write open creates or upgrades the schema (under an advisory lock, so
+// centrals starting together do not race). Several processes may open the
+// same database read-write at once: every write is one SERIALIZABLE
+// transaction, retried when it loses a race, so the exactly-once and ordering
+// rules above hold across centrals. Queries use a small pool of their own
+// connections. read_only: FailedPrecondition for a database without the
+// current schema, NotFound for a missing database; write calls then return
+// FailedPrecondition. Connection failures are Unavailable. Error messages name
+// the database without its password.
+common::StatusOr<std::unique_ptr<Store>> OpenPostgresStore(const std::string& conninfo,
+                                                           bool read_only = false);
+
+// Where a store is, as a central's configuration says it (`store`,
+// `store_conninfo`): backend "sqlite" (the file `path`) or "postgresql"
+// (`conninfo`).
+struct StoreLocation {
+  std::string backend = "sqlite";
+  std::string path;
+  std::string conninfo;
+};
+// OpenSqliteStore or OpenPostgresStore; InvalidArgument for another backend.
+common::StatusOr<std::unique_ptr<Store>> OpenStore(const StoreLocation& where,
+                                                   bool read_only = false);
+
 }  // namespace inventory
