@@ -133,7 +133,7 @@ void PrintAction(const inventory::ActionRow& a, Format format, std::ostream& out
   }
 }
 
-Status Create(const std::string& store_path, const std::string& policy_state, const std::string& kind,
+Status Create(const inventory::StoreLocation& store_path, const std::string& policy_state, const std::string& kind,
               const std::string& device, const std::string& group, const std::string& expires, int64_t now,
               Format format, std::ostream& out) {
   if (!common::protocol::IsActionKind(kind)) {
@@ -144,7 +144,7 @@ Status Create(const std::string& store_path, const std::string& policy_state, co
     return Usage("--device '" + common::Printable(device) + "' is not a device id (a lower-case UUID)");
   }
   ASSIGN_OR_RETURN(int64_t lifetime, Expiry(expires.empty() ? "24h" : expires));
-  ASSIGN_OR_RETURN(auto store, inventory::OpenSqliteStore(store_path));
+  ASSIGN_OR_RETURN(auto store, inventory::OpenStore(store_path));
   std::vector<std::string> devices;
   if (!device.empty()) {
     auto known = store->GetDeviceState(device);
@@ -199,7 +199,7 @@ ActionCommand::ActionCommand(CLI::App& app) {
 
 bool ActionCommand::Chosen() const { return action_->parsed(); }
 
-Status ActionCommand::Run(const std::string& store_path, const std::string& policy_state, int64_t now,
+Status ActionCommand::Run(const inventory::StoreLocation& store_path, const std::string& policy_state, int64_t now,
                           std::ostream& out) const {
   const Format format = format_.Get();
   if (create_->parsed()) return Create(store_path, policy_state, kind_, device_, group_, expires_, now, format, out);
@@ -207,12 +207,12 @@ Status ActionCommand::Run(const std::string& store_path, const std::string& poli
     return Usage("'" + common::Printable(id_) + "' is not an action id (a lower-case UUID)");
   }
   if (cancel_->parsed()) {
-    ASSIGN_OR_RETURN(auto store, inventory::OpenSqliteStore(store_path));
+    ASSIGN_OR_RETURN(auto store, inventory::OpenStore(store_path));
     ASSIGN_OR_RETURN(inventory::ActionRow a, store->CancelAction(id_, now));
     out << "cancelled action " << a.id << " (" << a.kind << " for device " << common::Printable(a.device_id) << ")\n";
     return Status::Ok();
   }
-  ASSIGN_OR_RETURN(auto store, inventory::OpenSqliteStore(store_path, /*read_only=*/true));
+  ASSIGN_OR_RETURN(auto store, inventory::OpenStore(store_path, /*read_only=*/true));
   if (show_->parsed()) {
     ASSIGN_OR_RETURN(inventory::ActionRow a, store->GetAction(id_));
     PrintAction(a, format, out);

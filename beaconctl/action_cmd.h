@@ -15,6 +15,7 @@
 #include <string>
 
 #include "common/status.h"
+#include "inventory/store.h"
 #include "output.h"
 
 namespace CLI {
@@ -36,7 +37,7 @@ class ActionCommand {
   // InvalidArgument prefixed "usage: "; an unknown device, group or action
   // NotFound; a group with no devices and the cancel of a finished action
   // FailedPrecondition.
-  common::Status Run(const std::string& store_path, const std::string& policy_state, int64_t now,
+  common::Status Run(const inventory::StoreLocation& store_path, const std::string& policy_state, int64_t now,
                      std::ostream& out) const;
 
  private:

@@ -171,13 +171,13 @@ bool IdentityCommand::Chosen() const {
          enroll_->parsed();
 }
 
-Status IdentityCommand::Run(const std::string& data_dir, const std::string& store_path, std::ostream& out) const {
+Status IdentityCommand::Run(const std::string& data_dir, const inventory::StoreLocation& store_path, std::ostream& out) const {
   const bool reads_only = ca_show_->parsed() || secret_list_->parsed() || enroll_list_->parsed() ||
                           enroll_pending_->parsed() || enroll_clones_->parsed();
   if (!ca_init_->parsed() && !common::FileExists(beacon::CaDir(data_dir) + "/ca.key")) {
     return common::FailedPrecondition("no estate CA in " + beacon::CaDir(data_dir) + ": run `beaconctl ca init` first");
   }
-  ASSIGN_OR_RETURN(auto store, inventory::OpenSqliteStore(store_path, reads_only));
+  ASSIGN_OR_RETURN(auto store, inventory::OpenStore(store_path, reads_only));
   // 7 days, the central's default crl_validity; the central re-signs on its own schedule.
   const std::chrono::seconds crl_validity(7 * 86400);
   auto publish = [&] { return beacon::PublishTrust(data_dir, *store, Now(), crl_validity); };

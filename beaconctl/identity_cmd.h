@@ -13,6 +13,7 @@
 #include <vector>
 
 #include "common/status.h"
+#include "inventory/store.h"
 #include "output.h"
 
 namespace CLI {
@@ -27,7 +28,7 @@ class IdentityCommand {
   explicit IdentityCommand(CLI::App& app);
   bool Chosen() const;
   // Runs the chosen command on the central's data directory.
-  common::Status Run(const std::string& data_dir, const std::string& store_path, std::ostream& out) const;
+  common::Status Run(const std::string& data_dir, const inventory::StoreLocation& store_path, std::ostream& out) const;
 
  private:
   CLI::App *ca_ = nullptr, *ca_init_ = nullptr, *ca_show_ = nullptr, *ca_rollover_ = nullptr, *ca_retire_ = nullptr;

@@ -127,6 +127,15 @@ struct CommandLine {
         ->take_last()
         ->check(not_empty)
         ->excludes(data_dir);
+    // From the environment too, so that a password in it need not show in
+    // the process list (libpq also reads PGPASSWORD and ~/.pgpass).
+    app_.add_option("--store-conninfo", store_conninfo_,
+                    "a PostgreSQL store instead of the SQLite file: the central's store_conninfo "
+                    "(libpq connection string)")
+        ->type_name("CONNINFO")
+        ->envname("BEACON_STORE_CONNINFO")
+        ->take_last()
+        ->check(not_empty);
     app_.add_option("--policy-dir", policy_dir_, "the policy folder (default DATA_DIR/policy)")
         ->type_name("DIR")
         ->take_last()
@@ -181,6 +190,10 @@ struct CommandLine {
 
   std::string DataDir() const { return data_dir_.empty() ? kDefaultDataDir : data_dir_; }
   std::string StorePath() const { return store_.empty() ? DataDir() + "/store.sqlite" : store_; }
+  inventory::StoreLocation Store() const {
+    if (!store_conninfo_.empty()) return {"postgresql", "", store_conninfo_};
+    return {"sqlite", StorePath(), ""};
+  }
   std::string PolicyDir() const {
     return policy_dir_.empty() ? DataDir() + "/policy" : policy_dir_;
   }
@@ -193,7 +206,7 @@ struct CommandLine {
   CLI::App* software_ = nullptr;
   CLI::App* usage_ = nullptr;
   CLI::App* files_ = nullptr;
-  std::string data_dir_, store_, policy_dir_;
+  std::string data_dir_, store_, store_conninfo_, policy_dir_;
   std::string device_, match_;
   beaconctl::FormatFlags format_;
 };
@@ -293,12 +306,12 @@ int Run(const std::vector<std::string>& args, std::ostream& out, std::ostream& e
 
   const int64_t now = static_cast<int64_t>(std::time(nullptr));
   if (cl.action_->Chosen()) {
-    return Finish(cl.action_->Run(cl.StorePath(), cl.DataDir() + "/policy-state", now, out), out, err);
+    return Finish(cl.action_->Run(cl.Store(), cl.DataDir() + "/policy-state", now, out), out, err);
   }
 
   if (cl.policy_->Chosen()) {
     common::Status st =
-        cl.policy_->Run({cl.PolicyDir(), cl.DataDir() + "/policy-state", cl.StorePath()}, out);
+        cl.policy_->Run({cl.PolicyDir(), cl.DataDir() + "/policy-state", cl.Store()}, out);
     out.flush();
     if (!st.ok()) {
       err << "beaconctl: " << st.message() << '\n';
@@ -311,9 +324,9 @@ int Run(const std::vector<std::string>& args, std::ostream& out, std::ostream& e
     return kExitOk;
   }
 
-  if (cl.identity_->Chosen()) return Finish(cl.identity_->Run(cl.DataDir(), cl.StorePath(), out), out, err);
+  if (cl.identity_->Chosen()) return Finish(cl.identity_->Run(cl.DataDir(), cl.Store(), out), out, err);
 
-  auto store = inventory::OpenSqliteStore(cl.StorePath(), /*read_only=*/true);
+  auto store = inventory::OpenStore(cl.Store(), /*read_only=*/true);
   if (!store.ok()) {
     err << "beaconctl: cannot open store: " << store.status().ToString() << '\n';
     return kExitRuntime;

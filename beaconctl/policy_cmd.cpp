@@ -332,7 +332,7 @@ Status Resolve(const PolicyPaths& paths, const std::string& device, std::ostream
   if (latest == 0) return common::FailedPrecondition("nothing has been published yet");
   ASSIGN_OR_RETURN(policy::TreeFiles files, RevisionFiles(repo, latest));
   ASSIGN_OR_RETURN(auto tree, policy::PolicyTree::FromFiles(files, "revision " + std::to_string(latest)));
-  ASSIGN_OR_RETURN(auto store, inventory::OpenSqliteStore(paths.store, /*read_only=*/true));
+  ASSIGN_OR_RETURN(auto store, inventory::OpenStore(paths.store, /*read_only=*/true));
   auto facts = beacon::DeviceFactsFromStore(*store, device);
   if (!facts.ok() && facts.status().code() != common::Code::kNotFound) return facts.status();
   policy::DeviceFacts d = facts.ok() ? *facts : policy::DeviceFacts{};

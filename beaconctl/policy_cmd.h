@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "common/status.h"
+#include "inventory/store.h"
 #include "output.h"
 
 namespace CLI {
@@ -22,7 +23,7 @@ namespace beaconctl {
 struct PolicyPaths {
   std::string folder;  // the sources: DATA_DIR/policy unless --policy-dir
   std::string state;   // the repository: DATA_DIR/policy-state
-  std::string store;   // the store, for resolve
+  inventory::StoreLocation store;  // the store, for resolve
 };
 
 // The `policy` command and its subcommands (validate, edit, publish, history,

@@ -220,7 +220,7 @@ StatusOr<std::unique_ptr<Beacon>> Beacon::Create(const common::Config& config) {
   }
   std::string trust_path;
   if (s.central) {
-    ASSIGN_OR_RETURN(im.store, inventory::OpenSqliteStore(s.data_dir + "/store.sqlite"));
+    ASSIGN_OR_RETURN(im.store, inventory::OpenStore(s.store));
     if (!common::FileExists(CaDir(s.data_dir) + "/ca.key")) {
       return common::FailedPrecondition("no estate CA in " + CaDir(s.data_dir) + ": run `beaconctl --data-dir " +
                                         s.data_dir + " ca init` first");

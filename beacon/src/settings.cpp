@@ -20,7 +20,8 @@ const std::vector<common::ConfigKey>& ConfigKeys() {
       {"ca_file", KeyType::kString, "/etc/beacon/ca.pem", "relay: the estate CA bundle it starts from (copied to data_dir/trust.pem at first start; newer bundles come from the upstream)"},
       {"data_dir", KeyType::kString, "/var/lib/beacon", "spool, caches and (central) the store live here"},
       {"upstream", KeyType::kString, "", "https://host:port of the next beacon or the central; set on relays only"},
-      {"store", KeyType::kString, "", "'sqlite' makes this beacon the central (store at data_dir/store.sqlite)"},
+      {"store", KeyType::kString, "", "'sqlite' (the store at data_dir/store.sqlite) or 'postgresql' (the database of store_conninfo) makes this beacon the central"},
+      {"store_conninfo", KeyType::kString, "", "central with store = postgresql: the libpq connection string of its database, e.g. 'host=/run/postgresql dbname=inventory' (several centrals may share one database; never logged with its password)"},
       {"policy_signing_key", KeyType::kString, "/etc/beacon/policy.key", "central: PEM Ed25519 private key that signs every published manifest (openssl genpkey -algorithm ed25519)"},
       {"io_threads", KeyType::kInt, "0", "threads holding the connections (TLS, parsing, deadlines); 0 = one per core", 0, 256},
       {"workers", KeyType::kInt, "16", "threads running the handlers, which may block (spool writes and fsync, store reads, upstream requests)", 1, 1024},
@@ -91,8 +92,19 @@ common::StatusOr<Settings> Settings::FromConfig(const common::Config& c) {
   if (s.upstream.empty() == store.empty()) {
     return common::InvalidArgument("set exactly one of 'upstream' (a relay beacon) or 'store' (the central)");
   }
-  if (!store.empty() && store != "sqlite") return common::InvalidArgument("store must be 'sqlite'");
+  if (!store.empty() && store != "sqlite" && store != "postgresql") {
+    return common::InvalidArgument("store must be 'sqlite' or 'postgresql'");
+  }
   s.central = !store.empty();
+  s.store.backend = store.empty() ? "sqlite" : store;
+  s.store.path = s.data_dir + "/store.sqlite";
+  s.store.conninfo = c.GetString("store_conninfo");
+  if (store == "postgresql" && s.store.conninfo.empty()) {
+    return common::InvalidArgument("store = postgresql needs store_conninfo (a libpq connection string)");
+  }
+  if (store != "postgresql" && !s.store.conninfo.empty()) {
+    return common::InvalidArgument("store_conninfo is set but store is not 'postgresql'");
+  }
   s.ca_file = c.GetString("ca_file");
   s.policy_signing_key = c.GetString("policy_signing_key");
   s.listen_host = c.GetString("listen_host");

@@ -12,6 +12,7 @@
 #include "common/config.h"
 #include "common/http_server.h"
 #include "common/status.h"
+#include "inventory/store.h"
 
 namespace beacon {
 
@@ -19,7 +20,8 @@ struct Settings {
   std::string name;  // this beacon's name (a token); default: the host name
   std::string data_dir;
   std::string upstream;  // relay: https://host:port of the next hop
-  bool central = false;  // store = sqlite
+  bool central = false;  // store = sqlite or postgresql
+  inventory::StoreLocation store;  // central: the store (store, store_conninfo)
   std::string ca_file;
   std::string policy_signing_key;
   std::string listen_host;
