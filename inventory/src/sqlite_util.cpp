@@ -101,6 +101,12 @@ std::string Stmt::Text(int col) const {
   return std::string(p, static_cast<size_t>(sqlite3_column_bytes(stmt_, col)));
 }
 
+std::string_view Stmt::Blob(int col) const {
+  const void* p = sqlite3_column_blob(stmt_, col);
+  if (p == nullptr) return std::string_view();
+  return std::string_view(static_cast<const char*>(p), static_cast<size_t>(sqlite3_column_bytes(stmt_, col)));
+}
+
 Status Stmt::Check(int rc) {
   if (rc != SQLITE_OK) return SqliteStatus(db_, rc, what_);
   return Status::Ok();

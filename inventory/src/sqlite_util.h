@@ -45,6 +45,8 @@ class Stmt {
 
   int64_t Int(int col) const;
   std::string Text(int col) const;
+  // The bytes of a BLOB (or TEXT) column; valid until the next Step or Reset.
+  std::string_view Blob(int col) const;
 
  private:
   common::Status Check(int rc);
