@@ -34,24 +34,6 @@ namespace {
 using common::Status;
 using common::StatusOr;
 
-// os-release(5): KEY=VALUE with shell-like quoting. Only the quoting forms the
-// spec allows are handled; anything fancier is taken literally.
-std::string OsReleaseValue(std::string_view v) {
-  v = Trim(v);
-  if (v.size() >= 2 && (v.front() == '"' || v.front() == '\'') && v.back() == v.front()) {
-    char quote = v.front();
-    v = v.substr(1, v.size() - 2);
-    if (quote == '\'') return std::string(v);
-    std::string out;
-    for (size_t i = 0; i < v.size(); ++i) {
-      if (v[i] == '\\' && i + 1 < v.size()) ++i;
-      out += v[i];
-    }
-    return out;
-  }
-  return std::string(v);
-}
-
 Status CollectOs(const Root& root, OsInfo* os) {
   StatusOr<std::string> text = root.Read("etc/os-release");
   if (!text.ok()) {
@@ -171,40 +153,12 @@ void CollectDisks(const Root& root, Hardware* hw) {
   }
 }
 
-int PrefixLength(const sockaddr* mask) {
-  if (mask == nullptr) return 0;
-  int bits = 0;
-  if (mask->sa_family == AF_INET) {
-    const auto* m = reinterpret_cast<const sockaddr_in*>(mask);
-    bits = std::popcount(static_cast<uint32_t>(m->sin_addr.s_addr));
-  } else if (mask->sa_family == AF_INET6) {
-    const auto* m = reinterpret_cast<const sockaddr_in6*>(mask);
-    for (uint8_t b : m->sin6_addr.s6_addr) bits += std::popcount(b);
-  }
-  return bits;
-}
-
-// "addr/prefix" of every IPv4 and IPv6 address, in the kernel's order.
 void CollectAddresses(std::vector<NetInterface>* interfaces) {
-  ifaddrs* list = nullptr;
-  if (::getifaddrs(&list) != 0) return;
-  for (ifaddrs* ifa = list; ifa != nullptr; ifa = ifa->ifa_next) {
-    if (ifa->ifa_addr == nullptr || ifa->ifa_name == nullptr) continue;
-    int family = ifa->ifa_addr->sa_family;
-    if (family != AF_INET && family != AF_INET6) continue;
+  for (const LiveAddress& a : LiveAddresses()) {
     auto itf = std::find_if(interfaces->begin(), interfaces->end(),
-                            [&](const NetInterface& i) { return i.name == ifa->ifa_name; });
-    if (itf == interfaces->end()) continue;
-    char buf[INET6_ADDRSTRLEN] = {};
-    const void* addr =
-        family == AF_INET
-            ? static_cast<const void*>(&reinterpret_cast<sockaddr_in*>(ifa->ifa_addr)->sin_addr)
-            : static_cast<const void*>(&reinterpret_cast<sockaddr_in6*>(ifa->ifa_addr)->sin6_addr);
-    if (::inet_ntop(family, addr, buf, sizeof buf) == nullptr) continue;
-    itf->addresses.push_back(std::string(buf) + "/" +
-                             std::to_string(PrefixLength(ifa->ifa_netmask)));
+                            [&](const NetInterface& i) { return i.name == a.interface; });
+    if (itf != interfaces->end()) itf->addresses.push_back(a.address);
   }
-  ::freeifaddrs(list);
 }
 
 void CollectInterfaces(const Root& root, Hardware* hw) {
@@ -224,7 +178,42 @@ void CollectInterfaces(const Root& root, Hardware* hw) {
 }
 
 
+// The number of one bits of a netmask: the prefix length of a contiguous mask.
+int PrefixLength(const sockaddr* mask) {
+  if (mask == nullptr) return 0;
+  int bits = 0;
+  if (mask->sa_family == AF_INET) {
+    const auto* m = reinterpret_cast<const sockaddr_in*>(mask);
+    bits = std::popcount(static_cast<uint32_t>(m->sin_addr.s_addr));
+  } else if (mask->sa_family == AF_INET6) {
+    const auto* m = reinterpret_cast<const sockaddr_in6*>(mask);
+    for (uint8_t b : m->sin6_addr.s6_addr) bits += std::popcount(b);
+  }
+  return bits;
+}
+
 }  // namespace
+
+std::vector<LiveAddress> LiveAddresses() {
+  std::vector<LiveAddress> out;
+  ifaddrs* list = nullptr;
+  if (::getifaddrs(&list) != 0) return out;
+  for (ifaddrs* ifa = list; ifa != nullptr; ifa = ifa->ifa_next) {
+    if (ifa->ifa_addr == nullptr || ifa->ifa_name == nullptr) continue;
+    int family = ifa->ifa_addr->sa_family;
+    if (family != AF_INET && family != AF_INET6) continue;
+    char buf[INET6_ADDRSTRLEN] = {};
+    const void* addr =
+        family == AF_INET
+            ? static_cast<const void*>(&reinterpret_cast<sockaddr_in*>(ifa->ifa_addr)->sin_addr)
+            : static_cast<const void*>(&reinterpret_cast<sockaddr_in6*>(ifa->ifa_addr)->sin6_addr);
+    if (::inet_ntop(family, addr, buf, sizeof buf) == nullptr) continue;
+    out.push_back({ifa->ifa_name, family == AF_INET6,
+                   std::string(buf) + "/" + std::to_string(PrefixLength(ifa->ifa_netmask))});
+  }
+  ::freeifaddrs(list);
+  return out;
+}
 
 StatusOr<Inventory> Collect(const std::string& device_id, const CollectOptions& options) {
   Root root(options.root);
