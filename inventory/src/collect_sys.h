@@ -22,6 +22,11 @@ namespace inventory {
 Section CollectSystem(const Root& root);
 // collect_sys_fw.cpp
 Section CollectFirewall(const Root& root);
+// The number of nftables rules in the running kernel, every table and family,
+// from one NFT_MSG_GETRULE netlink dump; nullopt and `error` (strerror text)
+// when it cannot be read. Needs CAP_NET_ADMIN (the kernel answers EPERM
+// otherwise); a 2-second receive timeout bounds a kernel that never answers.
+std::optional<uint64_t> NftRuleCount(std::string* error);
 // collect_sys_net.cpp
 Section CollectNetwork(const Root& root);
 Section CollectRoutes(const Root& root);

@@ -22,64 +22,6 @@
 namespace inventory {
 namespace {
 
-// Counts the nftables rules of every table and family with one
-// NFT_MSG_GETRULE dump. Needs CAP_NET_ADMIN; without it the kernel answers
-// EPERM. A 2-second receive timeout bounds a kernel that never answers.
-std::optional<uint64_t> NftRuleCount(std::string* error) {
-  int fd = ::socket(AF_NETLINK, SOCK_RAW | SOCK_CLOEXEC, NETLINK_NETFILTER);
-  if (fd < 0) {
-    *error = std::strerror(errno);
-    return std::nullopt;
-  }
-  timeval timeout{.tv_sec = 2, .tv_usec = 0};
-  ::setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &timeout, sizeof timeout);
-  struct {
-    nlmsghdr header;
-    nfgenmsg body;
-  } request{};
-  request.header.nlmsg_len = sizeof request;
-  request.header.nlmsg_type = (NFNL_SUBSYS_NFTABLES << 8) | NFT_MSG_GETRULE;
-  request.header.nlmsg_flags = NLM_F_REQUEST | NLM_F_DUMP;
-  request.header.nlmsg_seq = 1;
-  request.body.nfgen_family = AF_UNSPEC;  // every family
-  request.body.version = NFNETLINK_V0;
-  sockaddr_nl kernel{};
-  kernel.nl_family = AF_NETLINK;
-  if (::sendto(fd, &request, sizeof request, 0, reinterpret_cast<sockaddr*>(&kernel),
-               sizeof kernel) < 0) {
-    *error = std::strerror(errno);
-    ::close(fd);
-    return std::nullopt;
-  }
-  std::vector<char> buffer(1u << 16);
-  uint64_t rules = 0;
-  while (true) {
-    ssize_t got = ::recv(fd, buffer.data(), buffer.size(), 0);
-    if (got < 0 && errno == EINTR) continue;
-    if (got <= 0) {
-      *error = got < 0 ? std::strerror(errno) : "the kernel closed the socket";
-      ::close(fd);
-      return std::nullopt;
-    }
-    int len = static_cast<int>(got);
-    for (auto* h = reinterpret_cast<nlmsghdr*>(buffer.data()); NLMSG_OK(h, len);
-         h = NLMSG_NEXT(h, len)) {
-      if (h->nlmsg_type == NLMSG_DONE) {
-        ::close(fd);
-        return rules;
-      }
-      if (h->nlmsg_type == NLMSG_ERROR) {
-        const auto* e = static_cast<const nlmsgerr*>(NLMSG_DATA(h));
-        *error = h->nlmsg_len >= NLMSG_LENGTH(sizeof(nlmsgerr)) ? std::strerror(-e->error)
-                                                                : "a short error message";
-        ::close(fd);
-        return std::nullopt;
-      }
-      if (h->nlmsg_type == ((NFNL_SUBSYS_NFTABLES << 8) | NFT_MSG_NEWRULE)) ++rules;
-    }
-  }
-}
-
 // What systemd would do with `unit` at boot: "enabled" (an enablement link),
 // "masked" (etc/systemd/system/<unit> -> /dev/null) or "".
 std::string UnitState(const Root& root, const std::string& unit, std::string* evidence) {
@@ -191,6 +133,61 @@ void CollectFirewalld(const Root& root, Section* section) {
 }
 
 }  // namespace
+
+std::optional<uint64_t> NftRuleCount(std::string* error) {
+  int fd = ::socket(AF_NETLINK, SOCK_RAW | SOCK_CLOEXEC, NETLINK_NETFILTER);
+  if (fd < 0) {
+    *error = std::strerror(errno);
+    return std::nullopt;
+  }
+  timeval timeout{.tv_sec = 2, .tv_usec = 0};
+  ::setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &timeout, sizeof timeout);
+  struct {
+    nlmsghdr header;
+    nfgenmsg body;
+  } request{};
+  request.header.nlmsg_len = sizeof request;
+  request.header.nlmsg_type = (NFNL_SUBSYS_NFTABLES << 8) | NFT_MSG_GETRULE;
+  request.header.nlmsg_flags = NLM_F_REQUEST | NLM_F_DUMP;
+  request.header.nlmsg_seq = 1;
+  request.body.nfgen_family = AF_UNSPEC;  // every family
+  request.body.version = NFNETLINK_V0;
+  sockaddr_nl kernel{};
+  kernel.nl_family = AF_NETLINK;
+  if (::sendto(fd, &request, sizeof request, 0, reinterpret_cast<sockaddr*>(&kernel),
+               sizeof kernel) < 0) {
+    *error = std::strerror(errno);
+    ::close(fd);
+    return std::nullopt;
+  }
+  std::vector<char> buffer(1u << 16);
+  uint64_t rules = 0;
+  while (true) {
+    ssize_t got = ::recv(fd, buffer.data(), buffer.size(), 0);
+    if (got < 0 && errno == EINTR) continue;
+    if (got <= 0) {
+      *error = got < 0 ? std::strerror(errno) : "the kernel closed the socket";
+      ::close(fd);
+      return std::nullopt;
+    }
+    int len = static_cast<int>(got);
+    for (auto* h = reinterpret_cast<nlmsghdr*>(buffer.data()); NLMSG_OK(h, len);
+         h = NLMSG_NEXT(h, len)) {
+      if (h->nlmsg_type == NLMSG_DONE) {
+        ::close(fd);
+        return rules;
+      }
+      if (h->nlmsg_type == NLMSG_ERROR) {
+        const auto* e = static_cast<const nlmsgerr*>(NLMSG_DATA(h));
+        *error = h->nlmsg_len >= NLMSG_LENGTH(sizeof(nlmsgerr)) ? std::strerror(-e->error)
+                                                                : "a short error message";
+        ::close(fd);
+        return std::nullopt;
+      }
+      if (h->nlmsg_type == ((NFNL_SUBSYS_NFTABLES << 8) | NFT_MSG_NEWRULE)) ++rules;
+    }
+  }
+}
 
 Section CollectFirewall(const Root& root) {
   Section section = NewSection("firewall");

@@ -2,6 +2,8 @@
 // with what the OS's own tools report: ip(8), getent(1), who(1), apt-get(8).
 // A tool that is missing skips its comparison (with a WARN); a tool that runs
 // and disagrees fails the test.
+#include <unistd.h>
+
 #include <cstdio>
 #include <fstream>
 #include <map>
@@ -13,6 +15,7 @@
 #include <catch2/catch.hpp>
 #include <nlohmann/json.hpp>
 
+#include "collect_sys.h"
 #include "inventory/sections.h"
 #include "inventory/sys_test_util.h"
 
@@ -242,4 +245,30 @@ TEST_CASE("live system values match the OS", "[collect][sys][live]") {
   if (id.ok) CHECK(system.Get("machine_id") == SplitLines(id.text).at(0));
   CHECK(!system.Get("boot_time").empty());
   CHECK(!system.Get("install_date").empty());
+}
+
+TEST_CASE("live nftables rule count matches nft", "[collect][sys][live]") {
+  std::string error;
+  std::optional<uint64_t> rules = inventory::NftRuleCount(&error);
+  if (::geteuid() != 0) {
+    // Without CAP_NET_ADMIN the kernel refuses the dump; the collector notes it.
+    CHECK(!rules);
+    CHECK(!error.empty());
+    return;
+  }
+  INFO(error);
+  REQUIRE(rules);
+  Output nft = Run("nft -j list ruleset");
+  if (!nft.ok) {
+    WARN("nft not installed: the count (" << *rules << ") is not compared");
+    return;
+  }
+  uint64_t theirs = 0;
+  for (const auto& entry : nlohmann::json::parse(nft.text).at("nftables")) {
+    if (entry.contains("rule")) ++theirs;
+  }
+  CHECK(*rules == theirs);
+  Section firewall = FindSection(Live(), "firewall");
+  if (const Item* item = firewall.Find("nftables"))
+    CHECK(item->Get("rules") == std::to_string(theirs));
 }
