@@ -86,7 +86,10 @@ void ParseIpv4Routes(const std::string& text, Section* section) {
       continue;
     }
     uint32_t flags = HexU32(f[3]);
-    if (HexU32(f[1]) != 0 || HexU32(f[7]) != 0 || (flags & kRouteUp) == 0) continue;
+    if (HexU32(f[1]) != 0 || HexU32(f[7]) != 0 || (flags & kRouteUp) == 0 ||
+        (flags & kRouteReject) != 0) {
+      continue;  // not a default route, or an unreachable one
+    }
     uint32_t gw = HexU32(f[2]);
     std::string gateway;
     if (gw != 0) {

@@ -146,8 +146,12 @@ TEST_CASE("network section reads /sys/class/net", "[collect][sys]") {
 TEST_CASE("routes section lists default gateways", "[collect][sys]") {
   auto all = Fixture("root");
   const Section& s = FindSection(all, "routes");
-  CHECK(Keys(s) == std::vector<std::string>{"ipv4 default via 10.0.0.1 dev eth0",
+  // eth3's default is unreachable (RTF_REJECT), lo's IPv6 one is the kernel's catch-all.
+  CHECK(Keys(s) == std::vector<std::string>{"ipv4 default dev ppp0",
+                                            "ipv4 default via 10.0.0.1 dev eth0",
                                             "ipv6 default via fe80::1 dev eth0"});
+  CHECK(s.Find("ipv4 default dev ppp0")->Get("gateway").empty());
+  CHECK(s.Find("ipv4 default dev ppp0")->Get("metric") == "50");
   const Item* v4 = s.Find("ipv4 default via 10.0.0.1 dev eth0");
   CHECK(v4->Get("family") == "ipv4");
   CHECK(v4->Get("gateway") == "10.0.0.1");
