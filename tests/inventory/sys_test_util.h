@@ -30,6 +30,18 @@ inline bool HasNote(const inventory::Section& s, const std::string& prefix) {
                      [&](const std::string& n) { return n.rfind(prefix, 0) == 0; });
 }
 
+// The detailed sections of tests/data/inventory/<name>/.
+inline std::vector<inventory::Section> Fixture(const std::string& name) {
+  return inventory::CollectSections(std::string(TEST_DATA_DIR) + "/inventory/" + name);
+}
+
+// The keys of a section's items, in order.
+inline std::vector<std::string> Keys(const inventory::Section& s) {
+  std::vector<std::string> keys;
+  for (const inventory::Item& i : s.items) keys.push_back(i.key);
+  return keys;
+}
+
 // A fixture root built by the test, removed at the end.
 struct TempRoot {
   testing_support::TempDir dir{"inventory-sys"};
