@@ -87,7 +87,20 @@ void ParseOneLine(const std::string& text, const std::string& file, Builder* out
         rest = Trim(rest.substr(close + 1));
       }
     }
+    // The installer's "cdrom:[Debian GNU/Linux 12.5.0 _Bookworm_ ...]/" URI
+    // has spaces inside its brackets: it ends at the first space after ']'.
+    std::string_view cdrom;
+    if (ok && StartsWith(rest, "cdrom:[")) {
+      size_t close = rest.find(']');
+      size_t end = close == std::string_view::npos ? close : rest.find_first_of(" \t", close);
+      ok = end != std::string_view::npos;
+      if (ok) {
+        cdrom = rest.substr(0, end);
+        rest = rest.substr(end);
+      }
+    }
     std::vector<std::string_view> w = Words(rest);
+    if (!cdrom.empty()) w.insert(w.begin(), cdrom);
     if (!ok || w.size() < 2) {
       out->section()->notes.push_back(
           Where(file, n + 1) + ": not 'deb|deb-src [options] uri suite [components]', skipped");

@@ -22,6 +22,8 @@ using testsupport::Keys;
 TEST_CASE("APT repositories in both forms", "[collect][sys]") {
   const Section& s = FindSection(Fixture("root"), "repositories");
   CHECK(Keys(s) == std::vector<std::string>{
+                       "deb cdrom:[Debian GNU/Linux 12.5.0 _Bookworm_ - Official amd64 DVD "
+                       "Binary-1 with firmware 20240210-11:28]/ bookworm",
                        "deb http://deb.debian.org/debian bookworm",
                        "deb http://deb.debian.org/debian bookworm-backports",
                        "deb http://deb.debian.org/debian bookworm-updates",
@@ -44,6 +46,9 @@ TEST_CASE("APT repositories in both forms", "[collect][sys]") {
   const Item* updates = s.Find("deb http://deb.debian.org/debian bookworm-updates");
   CHECK(updates->Get("file") == "/etc/apt/sources.list.d/debian.sources");
   CHECK(updates->Get("signed_by") == "/usr/share/keyrings/debian-archive-keyring.gpg");
+  const Item& cdrom = s.items.at(0);  // spaces inside the brackets of its URI
+  CHECK(cdrom.Get("suite") == "bookworm");
+  CHECK(cdrom.Get("components") == "contrib,main");
   const Item* flat = s.Find("deb http://ftp.example.org/flat ./");
   CHECK(flat->Get("enabled") == "false");
   CHECK(flat->Get("signed_by") == "embedded key");

@@ -174,7 +174,11 @@ TEST_CASE("firewall frameworks of the fixtures", "[collect][sys]") {
   CHECK(deb.Find("ufw")->Get("evidence") == "/etc/ufw/ufw.conf ENABLED=no");
 
   const Section& rhel = FindSection(Fixture("rhel"), "firewall");
-  CHECK(Keys(rhel) == std::vector<std::string>{"firewalld", "nftables"});
+  CHECK(Keys(rhel) == std::vector<std::string>{"firewalld", "iptables", "nftables"});
+  CHECK(rhel.Find("iptables")->Get("status") == "enabled");
+  CHECK(rhel.Find("iptables")->Get("evidence") ==
+        "legacy tables loaded: filter,nat; saved rules present (/etc/iptables/rules.v4 or "
+        "/etc/sysconfig/iptables)");
   CHECK(rhel.Find("firewalld")->Get("status") == "enabled");
   CHECK(rhel.Find("nftables")->Get("status") == "disabled");
   CHECK(rhel.Find("nftables")->Get("evidence").find("masked") != std::string::npos);
