@@ -153,6 +153,20 @@ void CollectDisks(const Root& root, Hardware* hw) {
   }
 }
 
+int PrefixLength(const sockaddr* mask) {
+  if (mask == nullptr) return 0;
+  int bits = 0;
+  if (mask->sa_family == AF_INET) {
+    const auto* m = reinterpret_cast<const sockaddr_in*>(mask);
+    bits = std::popcount(static_cast<uint32_t>(m->sin_addr.s_addr));
+  } else if (mask->sa_family == AF_INET6) {
+    const auto* m = reinterpret_cast<const sockaddr_in6*>(mask);
+    for (uint8_t b : m->sin6_addr.s6_addr) bits += std::popcount(b);
+  }
+  return bits;
+}
+
+// "addr/prefix" of every IPv4 and IPv6 address, in the kernel's order.
 void CollectAddresses(std::vector<NetInterface>* interfaces) {
   for (const LiveAddress& a : LiveAddresses()) {
     auto itf = std::find_if(interfaces->begin(), interfaces->end(),
@@ -177,20 +191,6 @@ void CollectInterfaces(const Root& root, Hardware* hw) {
   if (root.is_live()) CollectAddresses(&hw->interfaces);
 }
 
-
-// The number of one bits of a netmask: the prefix length of a contiguous mask.
-int PrefixLength(const sockaddr* mask) {
-  if (mask == nullptr) return 0;
-  int bits = 0;
-  if (mask->sa_family == AF_INET) {
-    const auto* m = reinterpret_cast<const sockaddr_in*>(mask);
-    bits = std::popcount(static_cast<uint32_t>(m->sin_addr.s_addr));
-  } else if (mask->sa_family == AF_INET6) {
-    const auto* m = reinterpret_cast<const sockaddr_in6*>(mask);
-    for (uint8_t b : m->sin6_addr.s6_addr) bits += std::popcount(b);
-  }
-  return bits;
-}
 
 }  // namespace
 
