@@ -173,9 +173,15 @@ Section CollectNetwork(const Root& root) {
     if (!std::filesystem::is_directory(root.Path("sys/class/net/" + name), ec)) continue;
     Item item = NewItem(name);
     std::string mac = Lower(root.ReadTrimmed(dir + "address"));
-    if (mac.find_first_not_of("0:") == std::string::npos) mac.clear();  // none (lo, tunnels)
+    // All zeros: none (lo, tunnels). Anything but hex and colons is not an
+    // address the kernel writes.
+    if (mac.find_first_not_of("0:") == std::string::npos ||
+        mac.find_first_not_of("0123456789abcdef:") != std::string::npos) {
+      mac.clear();
+    }
     item.Add("mac", mac);
-    item.Add("mtu", root.ReadTrimmed(dir + "mtu"));
+    uint64_t mtu = 0;
+    if (ParseU64(root.ReadTrimmed(dir + "mtu"), &mtu)) item.Add("mtu", std::to_string(mtu));
     std::string state = root.ReadTrimmed(dir + "operstate");
     // The kernel refuses to read speed and duplex of a link that is down
     // (EINVAL) and reports -1 or 0 when it does not know.

@@ -200,3 +200,16 @@ TEST_CASE("system: broken inputs give partial data and notes", "[collect][sys]")
     CHECK_NOTHROW(FindSection(all, name));
   }
 }
+
+TEST_CASE("network: odd sysfs values are left out", "[collect][sys]") {
+  const Section s = FindSection(Fixture("sys_broken"), "network");
+  CHECK(Keys(s) == std::vector<std::string>{"eth9"});  // bonding_masters is a file
+  const Item& eth9 = s.items.at(0);
+  CHECK(eth9.Get("mtu").empty());         // not a number
+  CHECK(eth9.Get("speed_mbps").empty());  // -1: unknown
+  CHECK(eth9.Get("duplex").empty());
+  CHECK(eth9.Get("state") == "up");
+  CHECK(eth9.Get("type") == "9999");  // an ARPHRD number without a name
+  CHECK(eth9.Get("mac").empty());     // not hex
+  CHECK(s.notes.empty());
+}
