@@ -26,7 +26,7 @@ constexpr uint32_t kRouteReject = 0x0200;
 // The ARPHRD_* numbers of linux/if_arp.h that a machine shows in practice,
 // by the names `ip link` gives them.
 std::string LinkType(const std::string& number) {
-  static const std::map<std::string, std::string> kTypes = {
+  static const std::map<std::string, std::string> names = {
       {"1", "ether"},       {"24", "ieee1394"},
       {"32", "infiniband"}, {"256", "slip"},
       {"512", "ppp"},       {"519", "rawip"},
@@ -36,8 +36,8 @@ std::string LinkType(const std::string& number) {
       {"801", "ieee80211"}, {"803", "ieee80211_radiotap"},
       {"823", "ip6gre"},    {"65534", "none"},
       {"65535", "void"}};
-  auto it = kTypes.find(number);
-  return it != kTypes.end() ? it->second : number;
+  auto it = names.find(number);
+  return it != names.end() ? it->second : number;
 }
 
 bool IsHex(std::string_view s) {

@@ -53,7 +53,7 @@ class Builder {
     section_->items.push_back(std::move(item));
   }
 
-  Section* section() { return section_; }
+  Section* Target() { return section_; }
 
  private:
   Section* section_;
@@ -102,7 +102,7 @@ void ParseOneLine(const std::string& text, const std::string& file, Builder* out
     std::vector<std::string_view> w = Words(rest);
     if (!cdrom.empty()) w.insert(w.begin(), cdrom);
     if (!ok || w.size() < 2) {
-      out->section()->notes.push_back(
+      out->Target()->notes.push_back(
           Where(file, n + 1) + ": not 'deb|deb-src [options] uri suite [components]', skipped");
       continue;
     }
@@ -128,8 +128,8 @@ void ParseDeb822(const std::string& text, const std::string& file, Builder* out)
     std::vector<std::string_view> uris = Words(fields["uris"]);
     std::vector<std::string_view> suites = Words(fields["suites"]);
     if (types.empty() || uris.empty() || suites.empty()) {
-      out->section()->notes.push_back(Where(file, start) + "-" + std::to_string(end_line) +
-                                      ": stanza without Types, URIs or Suites, skipped");
+      out->Target()->notes.push_back(Where(file, start) + "-" + std::to_string(end_line) +
+                                     ": stanza without Types, URIs or Suites, skipped");
       fields.clear();
       return;
     }
@@ -167,7 +167,7 @@ void ParseDeb822(const std::string& text, const std::string& file, Builder* out)
     }
     size_t colon = line.find(':');
     if (colon == std::string_view::npos) {
-      out->section()->notes.push_back(Where(file, n + 1) + ": not 'Field: value', ignored");
+      out->Target()->notes.push_back(Where(file, n + 1) + ": not 'Field: value', ignored");
       continue;
     }
     last = Lower(Trim(line.substr(0, colon)));
@@ -208,8 +208,8 @@ void ParseRepoIni(const std::string& text, const std::string& file, const std::s
       }
     }
     if (r.uri.empty()) {
-      out->section()->notes.push_back(Where(file, id_line) + ": [" + id +
-                                      "] has no baseurl, mirrorlist or metalink, skipped");
+      out->Target()->notes.push_back(Where(file, id_line) + ": [" + id +
+                                     "] has no baseurl, mirrorlist or metalink, skipped");
       return;
     }
     r.enabled = Flag(kv["enabled"]) != "false";  // enabled unless it says not
@@ -236,8 +236,7 @@ void ParseRepoIni(const std::string& text, const std::string& file, const std::s
     }
     size_t eq = t.find('=');
     if (eq == std::string_view::npos || id.empty()) {
-      out->section()->notes.push_back(Where(file, n + 1) +
-                                      ": not 'key=value' in a [repo], ignored");
+      out->Target()->notes.push_back(Where(file, n + 1) + ": not 'key=value' in a [repo], ignored");
       continue;
     }
     last = Lower(Trim(t.substr(0, eq)));
@@ -248,7 +247,7 @@ void ParseRepoIni(const std::string& text, const std::string& file, const std::s
 
 void ReadInto(const Root& root, const std::string& rel, Builder* out,
               void (*parse)(const std::string&, const std::string&, Builder*)) {
-  if (std::optional<std::string> text = ReadOrNote(root, rel, out->section())) {
+  if (std::optional<std::string> text = ReadOrNote(root, rel, out->Target())) {
     parse(*text, "/" + rel, out);
   }
 }

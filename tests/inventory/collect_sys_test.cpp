@@ -26,7 +26,7 @@ using testsupport::HasNote;
 using testsupport::Keys;
 using testsupport::TempRoot;
 
-const std::string kDir = std::string(TEST_DATA_DIR) + "/inventory/";
+const std::string fixture_dir = std::string(TEST_DATA_DIR) + "/inventory/";
 
 int64_t MTime(const std::string& path) {
   struct stat st {};
@@ -56,8 +56,8 @@ TEST_CASE("system section of a Debian fixture", "[collect][sys]") {
   CHECK(i.Get("machine_id") == "4c4c4544004d3510804ab4c04f4e4d32");
   CHECK(i.Get("kernel_version") == "#1 SMP PREEMPT_DYNAMIC Debian 6.1.76-1 (2024-02-01)");
   // Checkout times: the older of the two candidates wins.
-  int64_t installer = MTime(kDir + "root/var/log/installer");
-  int64_t machine_id = MTime(kDir + "root/etc/machine-id");
+  int64_t installer = MTime(fixture_dir + "root/var/log/installer");
+  int64_t machine_id = MTime(fixture_dir + "root/etc/machine-id");
   CHECK(i.Get("install_date_source") ==
         (installer <= machine_id ? "/var/log/installer" : "/etc/machine-id"));
   CHECK(!i.Get("install_date").empty());
