@@ -18,6 +18,16 @@
 
 namespace inventory {
 
+// collect.cpp: every IPv4 and IPv6 address of the running machine's
+// interfaces (getifaddrs), as "addr/prefixlen", in the kernel's order. Call
+// only when the root is live; empty if getifaddrs fails.
+struct LiveAddress {
+  std::string interface;
+  bool ipv6 = false;
+  std::string address;
+};
+std::vector<LiveAddress> LiveAddresses();
+
 // collect_hw*.cpp: bios, cpus, memory, swap, drives, filesystems, pci, video,
 // usb, batteries, virtualization.
 std::vector<Section> CollectHardwareSections(const Root& root);
