@@ -92,6 +92,9 @@ bool LoadIdNames(const Root& root, const std::vector<std::string>& candidates,
 // section: kernel interfaces (proc, sysfs, cgroup, ...) and memory-backed
 // file systems (tmpfs, devtmpfs, ramfs).
 bool IsPseudoFs(const std::string& type);
+// Whether statvfs is skipped for this type: network (and cluster) file
+// systems, where it can block for as long as the server is unreachable.
+bool IsNetworkFs(const std::string& type);
 
 // "0x8086\n" -> "8086": sysfs hex attributes without the prefix, lower case.
 std::string SysfsHex(const std::string& value);

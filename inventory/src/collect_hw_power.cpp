@@ -124,11 +124,10 @@ std::string DetectContainer(const Root& root, Section* s) {
       if (nul == std::string_view::npos) break;
       env.remove_prefix(nul + 1);
     }
-  } else if (environ.status().code() == common::Code::kPermissionDenied) {
-    // Root-only, and denied even to root in containers without CAP_SYS_PTRACE.
-    s->notes.push_back(environ.status().message() +
-                       " (init's environment; detection relies on the other marks)");
   }
+  // Root-only, and denied even to root in containers without CAP_SYS_PTRACE.
+  // Worth a note only when no other mark answers (see the end).
+  bool environ_denied = !environ.ok() && environ.status().code() == common::Code::kPermissionDenied;
   if (!root.ReadTrimmed("run/host/container-manager").empty()) {
     return root.ReadTrimmed("run/host/container-manager");
   }
@@ -140,6 +139,10 @@ std::string DetectContainer(const Root& root, Section* s) {
     if (cgroup->find("/libpod-") != std::string::npos) return "podman";
     if (cgroup->find("/docker") != std::string::npos) return "docker";
     if (cgroup->find("/lxc") != std::string::npos) return "lxc";
+  }
+  if (environ_denied) {
+    s->notes.push_back(environ.status().message() +
+                       " (init's environment: a container that leaves no other mark is missed)");
   }
   return std::string();
 }

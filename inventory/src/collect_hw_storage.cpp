@@ -112,6 +112,13 @@ bool IsPseudoFs(const std::string& type) {
   return kPseudo.count(type) != 0;
 }
 
+bool IsNetworkFs(const std::string& type) {
+  static const std::set<std::string, std::less<>> kNetwork = {
+      "nfs", "nfs4", "cifs", "smb3", "smbfs", "ncpfs", "9p", "ceph", "glusterfs",
+      "fuse.sshfs", "fuse.glusterfs", "fuse.s3fs", "afs", "lustre", "gfs2", "ocfs2"};
+  return kNetwork.count(type) != 0;
+}
+
 Section CollectDrives(const Root& root) {
   Section s;
   s.name = "drives";
@@ -120,8 +127,11 @@ Section CollectDrives(const Root& root) {
     std::string dir = "sys/block/" + name;
     Item item;
     item.key = name;
+    std::string transport = Transport(name, root.LinkTarget(dir));
     item.Add("model", root.ReadTrimmed(dir + "/device/model"));
-    item.Add("vendor", root.ReadTrimmed(dir + "/device/vendor"));
+    // A virtio disk's device/ is the virtio device, whose vendor file holds
+    // the PCI vendor id (0x1af4), not a name.
+    if (transport != "virtio") item.Add("vendor", root.ReadTrimmed(dir + "/device/vendor"));
     std::string serial = root.ReadTrimmed(dir + "/device/serial");
     if (serial.empty()) serial = UdevSerial(root, root.ReadTrimmed(dir + "/dev"));
     item.Add("serial", serial);
@@ -132,7 +142,7 @@ Section CollectDrives(const Root& root) {
     }
     item.Add("rotational", Flag(root.ReadTrimmed(dir + "/queue/rotational")));
     item.Add("removable", Flag(root.ReadTrimmed(dir + "/removable")));
-    item.Add("transport", Transport(name, root.LinkTarget(dir)));
+    item.Add("transport", transport);
     std::string firmware = root.ReadTrimmed(dir + "/device/firmware_rev");  // nvme
     if (firmware.empty()) firmware = root.ReadTrimmed(dir + "/device/rev");  // scsi, ata
     item.Add("firmware", firmware);
@@ -180,7 +190,9 @@ Section CollectFilesystems(const Root& root) {
     item.Add("type", type);
     std::string options = "," + std::string(cols[3]) + ",";
     item.Add("options", options.find(",ro,") != std::string::npos ? "ro" : "rw");
-    if (root.is_live()) {
+    // statvfs on a network file system whose server is gone blocks (hard
+    // NFS mounts, for minutes or forever): the inventory must not hang there.
+    if (root.is_live() && !IsNetworkFs(type)) {
       struct statvfs st {};
       if (::statvfs(item.key.c_str(), &st) == 0) {
         item.Add("size_bytes", std::to_string(static_cast<uint64_t>(st.f_blocks) * st.f_frsize));

@@ -161,7 +161,21 @@ TEST_CASE("Malformed cpuinfo, swaps and mounts give partial data", "[inventory][
   CHECK(fs.items[3].Get("options") == "ro");
 }
 
-TEST_CASE("Small parsers: octal escapes, sysfs hex, micro units, chassis, ids", "[inventory][collect]") {
+TEST_CASE("A virtio disk reports no vendor id as its vendor", "[inventory][collect]") {
+  TempRoot root;
+  const std::string dev = "sys/devices/pci0000:00/0000:00:02.0/virtio1/block/vda";
+  root.Put(dev + "/size", "8\n");
+  root.Put(dev + "/device/vendor", "0x1af4\n");
+  std::filesystem::create_directories(root.path + "/sys/block");
+  std::filesystem::create_symlink("../devices/pci0000:00/0000:00:02.0/virtio1/block/vda",
+                                  root.path + "/sys/block/vda");
+  Section drives = inventory::hw::CollectDrives(Root(root.path));
+  REQUIRE(drives.items.size() == 1);
+  CHECK(drives.items[0].fields == std::vector<inventory::Field>{
+                                      {"size_bytes", "4096"}, {"transport", "virtio"}, {"type", "disk"}});
+}
+
+TEST_CASE("Small parsers: octal escapes, sysfs hex, micro units, fs types, chassis, ids", "[inventory][collect]") {
   using inventory::hw::UnescapeOctal;
   CHECK(UnescapeOctal("a\\040b") == "a b");
   CHECK(UnescapeOctal("\\") == "\\");
@@ -176,6 +190,11 @@ TEST_CASE("Small parsers: octal escapes, sysfs hex, micro units, chassis, ids", 
   CHECK(inventory::hw::FormatMicro(5000) == "0.01");
   CHECK(inventory::hw::FormatMicro(11520000) == "11.52");
   CHECK(inventory::hw::FormatMicro(UINT64_MAX) == "18446744073709.55");
+  CHECK(inventory::hw::IsPseudoFs("tmpfs"));
+  CHECK(inventory::hw::IsPseudoFs("cgroup2"));
+  CHECK_FALSE(inventory::hw::IsPseudoFs("overlay"));
+  CHECK(inventory::hw::IsNetworkFs("nfs4"));
+  CHECK_FALSE(inventory::hw::IsNetworkFs("ext4"));
   CHECK(inventory::hw::ChassisTypeName(3) == "Desktop");
   CHECK(inventory::hw::ChassisTypeName(0x80 | 9) == "Laptop");  // lock bit
   CHECK(inventory::hw::ChassisTypeName(36) == "Stick PC");

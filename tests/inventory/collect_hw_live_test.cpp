@@ -159,7 +159,8 @@ TEST_CASE("Live: filesystems match findmnt", "[inventory][collect][live]") {
     const Item* item = fs.Find(target);
     REQUIRE(item != nullptr);
     CHECK(item->Get("type") == type);
-    CHECK(item->Get("size_bytes") == Str(m.at("size")));
+    // statvfs is skipped for network file systems (it can hang).
+    if (!inventory::hw::IsNetworkFs(type)) CHECK(item->Get("size_bytes") == Str(m.at("size")));
     // A bind mount's source reads "/dev/vda[/sub/dir]" in findmnt.
     std::string source = Str(m.at("source"));
     if (source.find('[') == std::string::npos) CHECK(item->Get("device") == source);
@@ -167,7 +168,7 @@ TEST_CASE("Live: filesystems match findmnt", "[inventory][collect][live]") {
   std::set<std::string> got;
   for (const Item& i : fs.items) {
     got.insert(i.key);
-    CHECK_FALSE(i.Get("free_bytes").empty());
+    if (!inventory::hw::IsNetworkFs(i.Get("type"))) CHECK_FALSE(i.Get("free_bytes").empty());
   }
   CHECK(got == want);
 }

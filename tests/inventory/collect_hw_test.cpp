@@ -1,11 +1,7 @@
 // The hardware collectors (inventory/src/collect_hw*.cpp) against the fixture
 // trees of tests/data/inventory/ (written by make_hw_fixtures.py): a laptop,
-// its broken twin, container marks, and hostile input built in a temp dir.
-#include <unistd.h>
-
-#include <filesystem>
-#include <fstream>
-#include <random>
+// its broken twin, container marks and the shared root. Hostile input:
+// collect_hw_hostile_test.cpp; the live machine: collect_hw_live_test.cpp.
 #include <string>
 #include <vector>
 
