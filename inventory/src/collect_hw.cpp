@@ -146,7 +146,8 @@ std::string UnescapeOctal(std::string_view s) {
       bool octal = digits[0] <= '3';
       for (char c : digits) octal = octal && c >= '0' && c <= '7';
       if (octal) {
-        out += static_cast<char>(((digits[0] - '0') << 6) | ((digits[1] - '0') << 3) | (digits[2] - '0'));
+        out += static_cast<char>(((digits[0] - '0') << 6) | ((digits[1] - '0') << 3) |
+                                 (digits[2] - '0'));
         i += 3;
         continue;
       }

@@ -41,12 +41,12 @@ std::string ChassisTypeName(uint64_t type);
 
 // One SMBIOS type 17 (Memory Device) structure, as far as it could be read.
 struct MemoryDevice {
-  std::string locator;       // Device Locator string, "DIMM A"
-  std::string bank;          // Bank Locator string
-  uint64_t size_bytes = 0;   // 0: no module installed (or size unknown)
-  bool size_known = false;   // false for 0xFFFF "unknown" and truncated structures
-  std::string type;          // "DDR4", or "" when the byte is absent or unknown
-  uint64_t speed_mts = 0;    // 0: unknown
+  std::string locator;      // Device Locator string, "DIMM A"
+  std::string bank;         // Bank Locator string
+  uint64_t size_bytes = 0;  // 0: no module installed (or size unknown)
+  bool size_known = false;  // false for 0xFFFF "unknown" and truncated structures
+  std::string type;         // "DDR4", or "" when the byte is absent or unknown
+  uint64_t speed_mts = 0;   // 0: unknown
   std::string manufacturer;
   std::string serial;
   std::string part_number;

@@ -112,7 +112,8 @@ Section CollectVideo(const Root& root) {
     if (!StartsWith(entry, "card") || dash == std::string::npos) continue;
     std::string dir = "sys/class/drm/" + entry;
     if (root.ReadTrimmed(dir + "/status") != "connected") continue;
-    std::string slot = Basename(root.LinkTarget("sys/class/drm/" + entry.substr(0, dash) + "/device"));
+    std::string slot =
+        Basename(root.LinkTarget("sys/class/drm/" + entry.substr(0, dash) + "/device"));
     if (slot.empty()) continue;
     std::string modes = root.ReadTrimmed(dir + "/modes");
     std::string mode(Trim(modes.substr(0, modes.find('\n'))));

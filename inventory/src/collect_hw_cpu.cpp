@@ -137,7 +137,8 @@ Section CollectCpus(const Root& root) {
     }
   }
   if (guessed && packages.size() == 1) {
-    s.notes.push_back("no physical package ids (topology not exported): all processors counted as one package");
+    s.notes.push_back(
+        "no physical package ids (topology not exported): all processors counted as one package");
   }
 
   // Keys are the packages' ordinals ("cpu0", "cpu1"): stable across boots,

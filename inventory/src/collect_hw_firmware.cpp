@@ -34,13 +34,16 @@ std::string Join(const std::vector<std::string>& parts, std::string_view sep) {
 
 // SMBIOS 7.18.2 Memory Device Type, indexed by the byte value.
 std::string MemoryTypeName(uint8_t t) {
+  // Rows of eight, so an entry's index can be read off.
+  // clang-format off
   static constexpr std::string_view kNames[] = {
-      "",          "Other",        "Unknown",  "DRAM",   "EDRAM", "VRAM",   "SRAM",
-      "RAM",       "ROM",          "Flash",    "EEPROM", "FEPROM", "EPROM", "CDRAM",
-      "3DRAM",     "SDRAM",        "SGRAM",    "RDRAM",  "DDR",   "DDR2",   "DDR2 FB-DIMM",
-      "",          "",             "",         "DDR3",   "FBD2",  "DDR4",   "LPDDR",
-      "LPDDR2",    "LPDDR3",       "LPDDR4",   "Logical non-volatile device",
-      "HBM",       "HBM2",         "DDR5",     "LPDDR5", "HBM3"};
+      /* 0x00 */ "", "Other", "Unknown", "DRAM", "EDRAM", "VRAM", "SRAM", "RAM",
+      /* 0x08 */ "ROM", "Flash", "EEPROM", "FEPROM", "EPROM", "CDRAM", "3DRAM", "SDRAM",
+      /* 0x10 */ "SGRAM", "RDRAM", "DDR", "DDR2", "DDR2 FB-DIMM", "", "", "",
+      /* 0x18 */ "DDR3", "FBD2", "DDR4", "LPDDR", "LPDDR2", "LPDDR3", "LPDDR4",
+                 "Logical non-volatile device",
+      /* 0x20 */ "HBM", "HBM2", "DDR5", "LPDDR5", "HBM3"};
+  // clang-format on
   return t < std::size(kNames) ? std::string(kNames[t]) : std::string();
 }
 
@@ -48,17 +51,20 @@ std::string MemoryTypeName(uint8_t t) {
 
 std::string ChassisTypeName(uint64_t type) {
   // SMBIOS 7.4.1, indexed by the value.
+  // Rows of four, so an entry's value can be read off.
+  // clang-format off
   static constexpr std::string_view kNames[] = {
-      "",           "Other",          "Unknown",           "Desktop",
-      "Low Profile Desktop", "Pizza Box", "Mini Tower",    "Tower",
-      "Portable",   "Laptop",         "Notebook",          "Hand Held",
-      "Docking Station", "All in One", "Sub Notebook",     "Space-saving",
-      "Lunch Box",  "Main Server Chassis", "Expansion Chassis", "SubChassis",
-      "Bus Expansion Chassis", "Peripheral Chassis", "RAID Chassis", "Rack Mount Chassis",
-      "Sealed-case PC", "Multi-system chassis", "Compact PCI", "AdvancedTCA",
-      "Blade",      "Blade Enclosure", "Tablet",           "Convertible",
-      "Detachable", "IoT Gateway",    "Embedded PC",       "Mini PC",
-      "Stick PC"};
+      /*  0 */ "", "Other", "Unknown", "Desktop",
+      /*  4 */ "Low Profile Desktop", "Pizza Box", "Mini Tower", "Tower",
+      /*  8 */ "Portable", "Laptop", "Notebook", "Hand Held",
+      /* 12 */ "Docking Station", "All in One", "Sub Notebook", "Space-saving",
+      /* 16 */ "Lunch Box", "Main Server Chassis", "Expansion Chassis", "SubChassis",
+      /* 20 */ "Bus Expansion Chassis", "Peripheral Chassis", "RAID Chassis", "Rack Mount Chassis",
+      /* 24 */ "Sealed-case PC", "Multi-system chassis", "Compact PCI", "AdvancedTCA",
+      /* 28 */ "Blade", "Blade Enclosure", "Tablet", "Convertible",
+      /* 32 */ "Detachable", "IoT Gateway", "Embedded PC", "Mini PC",
+      /* 36 */ "Stick PC"};
+  // clang-format on
   type &= 0x7f;
   return type < std::size(kNames) ? std::string(kNames[type]) : std::string();
 }

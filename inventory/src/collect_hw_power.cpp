@@ -27,14 +27,25 @@ uint64_t MicroWattHours(uint64_t micro_amp_hours, uint64_t micro_volts) {
 // knows (its technology ids, so both tools say the same).
 std::string VmFromDmi(const Root& root) {
   static constexpr std::pair<std::string_view, std::string_view> kVendors[] = {
-      {"KVM", "kvm"},         {"OpenStack", "kvm"},     {"KubeVirt", "kvm"},
-      {"Amazon EC2", "amazon"}, {"QEMU", "qemu"},       {"VMware", "vmware"},
-      {"VMW", "vmware"},      {"innotek GmbH", "oracle"}, {"VirtualBox", "oracle"},
-      {"Oracle Corporation", "oracle"}, {"Xen", "xen"}, {"Bochs", "bochs"},
-      {"Parallels", "parallels"}, {"BHYVE", "bhyve"},   {"Hyper-V", "microsoft"},
-      {"Apple Virtualization", "apple"}, {"Google Compute Engine", "google"}};
-  for (std::string_view file : {"product_name", "sys_vendor", "board_vendor", "bios_vendor",
-                                "product_version"}) {
+      {"KVM", "kvm"},
+      {"OpenStack", "kvm"},
+      {"KubeVirt", "kvm"},
+      {"Amazon EC2", "amazon"},
+      {"QEMU", "qemu"},
+      {"VMware", "vmware"},
+      {"VMW", "vmware"},
+      {"innotek GmbH", "oracle"},
+      {"VirtualBox", "oracle"},
+      {"Oracle Corporation", "oracle"},
+      {"Xen", "xen"},
+      {"Bochs", "bochs"},
+      {"Parallels", "parallels"},
+      {"BHYVE", "bhyve"},
+      {"Hyper-V", "microsoft"},
+      {"Apple Virtualization", "apple"},
+      {"Google Compute Engine", "google"}};
+  for (std::string_view file :
+       {"product_name", "sys_vendor", "board_vendor", "bios_vendor", "product_version"}) {
     std::string value = root.ReadTrimmed("sys/class/dmi/id/" + std::string(file));
     if (value.empty()) continue;
     for (const auto& [prefix, id] : kVendors) {
@@ -60,10 +71,10 @@ std::string VmFromCpuid() {
   std::memcpy(sig + 4, &c, 4);
   std::memcpy(sig + 8, &d, 4);
   static constexpr std::pair<std::string_view, std::string_view> kSignatures[] = {
-      {"KVMKVMKVM", "kvm"},      {"Linux KVM Hv", "kvm"}, {"TCGTCGTCGTCG", "qemu"},
+      {"KVMKVMKVM", "kvm"},       {"Linux KVM Hv", "kvm"},       {"TCGTCGTCGTCG", "qemu"},
       {"VMwareVMware", "vmware"}, {"Microsoft Hv", "microsoft"}, {"XenVMMXenVMM", "xen"},
-      {"VBoxVBoxVBox", "oracle"}, {"bhyve bhyve ", "bhyve"}, {"ACRNACRNACRN", "acrn"},
-      {"QNXQVMBSQG", "qnx"},     {"SRESRESRESRE", "sre"},  {"lrpepyh  vr", "parallels"}};
+      {"VBoxVBoxVBox", "oracle"}, {"bhyve bhyve ", "bhyve"},     {"ACRNACRNACRN", "acrn"},
+      {"QNXQVMBSQG", "qnx"},      {"SRESRESRESRE", "sre"},       {"lrpepyh  vr", "parallels"}};
   std::string_view s(sig, std::strlen(sig));
   for (const auto& [signature, id] : kSignatures) {
     if (s == signature) return std::string(id);
@@ -106,7 +117,8 @@ std::string DetectVm(const Root& root) {
 std::string DetectContainer(const Root& root, Section* s) {
   if (root.List("proc/vz").size() > 0 && root.List("proc/bc").empty()) return "openvz";
   std::string osrelease = root.ReadTrimmed("proc/sys/kernel/osrelease");
-  if (osrelease.find("Microsoft") != std::string::npos || osrelease.find("WSL") != std::string::npos) {
+  if (osrelease.find("Microsoft") != std::string::npos ||
+      osrelease.find("WSL") != std::string::npos) {
     return "wsl";
   }
   std::string declared = root.ReadTrimmed("run/systemd/container");
@@ -191,7 +203,8 @@ Section CollectBatteries(const Root& root) {
       if (n <= 100) {
         item.Add("capacity_percent", std::to_string(n));
       } else {
-        s.notes.push_back(root.Path(dir + "capacity") + ": " + std::to_string(n) + " is not a percentage");
+        s.notes.push_back(root.Path(dir + "capacity") + ": " + std::to_string(n) +
+                          " is not a percentage");
       }
     }
     item.Add("status", root.ReadTrimmed(dir + "status"));

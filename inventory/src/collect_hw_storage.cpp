@@ -104,18 +104,19 @@ std::string DeviceName(const Root& root, const std::string& device) {
 // login, which would be noise in the change history.
 bool IsPseudoFs(const std::string& type) {
   static const std::set<std::string, std::less<>> kPseudo = {
-      "proc",        "sysfs",      "devpts",    "mqueue",   "debugfs",     "tracefs",
-      "securityfs",  "pstore",     "bpf",       "autofs",   "configfs",    "fusectl",
-      "hugetlbfs",   "binfmt_misc", "efivarfs", "nsfs",     "rpc_pipefs",  "nfsd",
-      "selinuxfs",   "smackfs",    "cgroup",    "cgroup2",  "tmpfs",       "devtmpfs",
-      "ramfs",       "fuse.lxcfs", "fuse.gvfsd-fuse", "fuse.portal", "xenfs", "openpromfs"};
+      "proc",       "sysfs",           "devpts",      "mqueue",      "debugfs",
+      "tracefs",    "securityfs",      "pstore",      "bpf",         "autofs",
+      "configfs",   "fusectl",         "hugetlbfs",   "binfmt_misc", "efivarfs",
+      "nsfs",       "rpc_pipefs",      "nfsd",        "selinuxfs",   "smackfs",
+      "cgroup",     "cgroup2",         "tmpfs",       "devtmpfs",    "ramfs",
+      "fuse.lxcfs", "fuse.gvfsd-fuse", "fuse.portal", "xenfs",       "openpromfs"};
   return kPseudo.count(type) != 0;
 }
 
 bool IsNetworkFs(const std::string& type) {
   static const std::set<std::string, std::less<>> kNetwork = {
-      "nfs", "nfs4", "cifs", "smb3", "smbfs", "ncpfs", "9p", "ceph", "glusterfs",
-      "fuse.sshfs", "fuse.glusterfs", "fuse.s3fs", "afs", "lustre", "gfs2", "ocfs2"};
+      "nfs",       "nfs4",       "cifs",           "smb3",      "smbfs", "ncpfs",  "9p",   "ceph",
+      "glusterfs", "fuse.sshfs", "fuse.glusterfs", "fuse.s3fs", "afs",   "lustre", "gfs2", "ocfs2"};
   return kNetwork.count(type) != 0;
 }
 
@@ -143,7 +144,7 @@ Section CollectDrives(const Root& root) {
     item.Add("rotational", Flag(root.ReadTrimmed(dir + "/queue/rotational")));
     item.Add("removable", Flag(root.ReadTrimmed(dir + "/removable")));
     item.Add("transport", transport);
-    std::string firmware = root.ReadTrimmed(dir + "/device/firmware_rev");  // nvme
+    std::string firmware = root.ReadTrimmed(dir + "/device/firmware_rev");   // nvme
     if (firmware.empty()) firmware = root.ReadTrimmed(dir + "/device/rev");  // scsi, ata
     item.Add("firmware", firmware);
     item.Add("type", DriveType(root, name));

@@ -130,9 +130,9 @@ TEST_CASE("ParseMemoryDevice survives every truncation and random bytes", "[inve
 
 TEST_CASE("Malformed cpuinfo, swaps and mounts give partial data", "[inventory][collect]") {
   TempRoot root;
-  root.Put("proc/cpuinfo",
-           "processor\n\nprocessor : 0\n" + std::string(100000, ':') + "\nmodel name : A:B\n"
-           "cpu MHz : nan\nprocessor : 1\ncpu MHz : -5\nprocessor : 1\n");
+  root.Put("proc/cpuinfo", "processor\n\nprocessor : 0\n" + std::string(100000, ':') +
+                               "\nmodel name : A:B\n"
+                               "cpu MHz : nan\nprocessor : 1\ncpu MHz : -5\nprocessor : 1\n");
   root.Put("proc/swaps", "/only/one/line file 1 0 1\n");  // no header: nothing is listed
   root.Put("proc/self/mounts",
            "/dev/sdb1 /mnt/with\\040space\\011tab ext4 rw 0 0\n"
@@ -171,11 +171,13 @@ TEST_CASE("A virtio disk reports no vendor id as its vendor", "[inventory][colle
                                   root.path + "/sys/block/vda");
   Section drives = inventory::hw::CollectDrives(Root(root.path));
   REQUIRE(drives.items.size() == 1);
-  CHECK(drives.items[0].fields == std::vector<inventory::Field>{
-                                      {"size_bytes", "4096"}, {"transport", "virtio"}, {"type", "disk"}});
+  CHECK(drives.items[0].fields == std::vector<inventory::Field>{{"size_bytes", "4096"},
+                                                                {"transport", "virtio"},
+                                                                {"type", "disk"}});
 }
 
-TEST_CASE("Small parsers: octal escapes, sysfs hex, micro units, fs types, chassis, ids", "[inventory][collect]") {
+TEST_CASE("Small parsers: octal escapes, sysfs hex, micro units, fs types, chassis, ids",
+          "[inventory][collect]") {
   using inventory::hw::UnescapeOctal;
   CHECK(UnescapeOctal("a\\040b") == "a b");
   CHECK(UnescapeOctal("\\") == "\\");
@@ -202,10 +204,11 @@ TEST_CASE("Small parsers: octal escapes, sysfs hex, micro units, fs types, chass
   CHECK(inventory::hw::ChassisTypeName(UINT64_MAX).empty());  // low 7 bits: 127
 
   inventory::hw::IdNames names;
-  names.Parse("\tdead  orphan device\n8086 x\nzzzz  not hex\n8086  Intel\n\t1234\n\t12  short\n"
-              "\t\t8086 0001  subsystem\n\tabcd  Device\nC 03  Display\n\t00  VGA\nC zz  bad\n"
-              "\t01  orphan subclass\nffff  Other vendor\n\t0001  skipped\n",
-              {"8086"});
+  names.Parse(
+      "\tdead  orphan device\n8086 x\nzzzz  not hex\n8086  Intel\n\t1234\n\t12  short\n"
+      "\t\t8086 0001  subsystem\n\tabcd  Device\nC 03  Display\n\t00  VGA\nC zz  bad\n"
+      "\t01  orphan subclass\nffff  Other vendor\n\t0001  skipped\n",
+      {"8086"});
   CHECK(names.Vendor("8086") == "Intel");
   CHECK(names.Device("8086", "abcd") == "Device");
   CHECK(names.Device("8086", "1234").empty());
