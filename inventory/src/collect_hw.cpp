@@ -111,9 +111,9 @@ std::string IdNames::Class(const std::string& class_hex) const {
   return it == classes_.end() ? std::string() : it->second;
 }
 
-bool LoadIdNames(const Root& root, const std::vector<std::string>& candidates,
+bool LoadIdNames(const Root& root, std::span<const std::string_view> candidates,
                  const std::set<std::string>& vendors, IdNames* names) {
-  for (const std::string& rel : candidates) {
+  for (std::string_view rel : candidates) {
     // pci.ids is ~1.3 MB and grows; 16 MiB leaves room and still bounds a
     // wrong file.
     common::StatusOr<std::string> text = root.Read(rel, 16u << 20);

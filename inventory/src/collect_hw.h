@@ -9,6 +9,7 @@
 #include <cstdint>
 #include <map>
 #include <set>
+#include <span>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -85,7 +86,7 @@ class IdNames {
 
 // Reads the first ids file that exists among `candidates` (paths under root)
 // into *names; returns false when none is readable.
-bool LoadIdNames(const Root& root, const std::vector<std::string>& candidates,
+bool LoadIdNames(const Root& root, std::span<const std::string_view> candidates,
                  const std::set<std::string>& vendors, IdNames* names);
 
 // Whether a mount of this file system type is left out of the filesystems

@@ -51,16 +51,16 @@ std::vector<PciDevice> ReadPci(const Root& root) {
   return out;
 }
 
-const std::vector<std::string> kPciIds = {"usr/share/misc/pci.ids", "usr/share/hwdata/pci.ids"};
-const std::vector<std::string> kUsbIds = {"usr/share/misc/usb.ids", "var/lib/usbutils/usb.ids",
-                                          "usr/share/hwdata/usb.ids"};
+constexpr std::string_view kPciIds[] = {"usr/share/misc/pci.ids", "usr/share/hwdata/pci.ids"};
+constexpr std::string_view kUsbIds[] = {"usr/share/misc/usb.ids", "var/lib/usbutils/usb.ids",
+                                        "usr/share/hwdata/usb.ids"};
 
 IdNames LoadPciNames(const Root& root, const std::vector<PciDevice>& devices, Section* s) {
   IdNames names;
   std::set<std::string> vendors;
   for (const PciDevice& d : devices) vendors.insert(d.vendor);
   if (!devices.empty() && !LoadIdNames(root, kPciIds, vendors, &names)) {
-    s->notes.push_back(root.Path(kPciIds.front()) + ": absent, devices are listed without names");
+    s->notes.push_back(root.Path(kPciIds[0]) + ": absent, devices are listed without names");
   }
   return names;
 }
@@ -162,7 +162,7 @@ Section CollectUsb(const Root& root) {
   }
   IdNames names;
   if (!devices.empty() && !LoadIdNames(root, kUsbIds, vendors, &names)) {
-    s.notes.push_back(root.Path(kUsbIds.front()) + ": absent, devices are listed without names");
+    s.notes.push_back(root.Path(kUsbIds[0]) + ": absent, devices are listed without names");
   }
   for (const UsbDevice& d : devices) {
     std::string dir = std::string(kUsbDir) + "/" + d.name;

@@ -22,9 +22,9 @@ struct Processor {
   std::map<std::string, std::string, std::less<>> values;
 
   const std::string& Get(std::string_view key) const {
-    static const std::string kEmpty;
+    static const std::string none;
     auto it = values.find(key);
-    return it == values.end() ? kEmpty : it->second;
+    return it == values.end() ? none : it->second;
   }
 };
 

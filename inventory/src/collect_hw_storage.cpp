@@ -1,7 +1,9 @@
 // Drives (the block devices that are hardware) and mounted file systems.
 #include <sys/statvfs.h>
 
+#include <algorithm>
 #include <cstdint>
+#include <iterator>
 #include <map>
 #include <set>
 #include <string>
@@ -103,21 +105,21 @@ std::string DeviceName(const Root& root, const std::string& device) {
 // their sizes follow RAM, and /run/user/<uid> comes and goes with every
 // login, which would be noise in the change history.
 bool IsPseudoFs(const std::string& type) {
-  static const std::set<std::string, std::less<>> kPseudo = {
+  static constexpr std::string_view kPseudo[] = {
       "proc",       "sysfs",           "devpts",      "mqueue",      "debugfs",
       "tracefs",    "securityfs",      "pstore",      "bpf",         "autofs",
       "configfs",   "fusectl",         "hugetlbfs",   "binfmt_misc", "efivarfs",
       "nsfs",       "rpc_pipefs",      "nfsd",        "selinuxfs",   "smackfs",
       "cgroup",     "cgroup2",         "tmpfs",       "devtmpfs",    "ramfs",
       "fuse.lxcfs", "fuse.gvfsd-fuse", "fuse.portal", "xenfs",       "openpromfs"};
-  return kPseudo.count(type) != 0;
+  return std::find(std::begin(kPseudo), std::end(kPseudo), type) != std::end(kPseudo);
 }
 
 bool IsNetworkFs(const std::string& type) {
-  static const std::set<std::string, std::less<>> kNetwork = {
+  static constexpr std::string_view kNetwork[] = {
       "nfs",       "nfs4",       "cifs",           "smb3",      "smbfs", "ncpfs",  "9p",   "ceph",
       "glusterfs", "fuse.sshfs", "fuse.glusterfs", "fuse.s3fs", "afs",   "lustre", "gfs2", "ocfs2"};
-  return kNetwork.count(type) != 0;
+  return std::find(std::begin(kNetwork), std::end(kNetwork), type) != std::end(kNetwork);
 }
 
 Section CollectDrives(const Root& root) {
