@@ -128,6 +128,8 @@ void CollectMemory(const Root& root, Hardware* hw) {
   }
 }
 
+}  // namespace
+
 // Block devices that are not hardware: loop files, RAM disks, device-mapper
 // and md volumes (their disks are listed themselves), network block devices.
 bool IsVirtualBlock(const Root& root, const std::string& name) {
@@ -136,6 +138,8 @@ bool IsVirtualBlock(const Root& root, const std::string& name) {
   }
   return root.LinkTarget("sys/block/" + name).find("/devices/virtual/") != std::string::npos;
 }
+
+namespace {
 
 void CollectDisks(const Root& root, Hardware* hw) {
   for (const std::string& name : root.List("sys/block")) {

@@ -42,4 +42,9 @@ std::vector<Section> CollectSystemSections(const Root& root);
 // package count), with notes for the ones that could not be read.
 void CollectPackages(const Root& root, std::vector<Package>* packages, Section* package_sources);
 
+// collect.cpp: whether sys/block/<name> is not hardware (loop, RAM, device
+// mapper, md, nbd, or a device under /sys/devices/virtual/). The hardware
+// summary's disks and the drives section both leave these out.
+bool IsVirtualBlock(const Root& root, const std::string& name);
+
 }  // namespace inventory
