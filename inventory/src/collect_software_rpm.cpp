@@ -11,7 +11,7 @@
 
 #include "collect_software.h"
 #include "rpm_header.h"
-#include "sqlite_util.h"
+#include "sqlite_conn.h"
 
 namespace inventory {
 namespace {
@@ -199,7 +199,8 @@ void ReadSqlite(const Root& root, const std::string& rel, SourceReport* report) 
     report->notes.push_back(report->database + ": " + Reason(db.status()));
     return;
   }
-  sqlite::Stmt stmt(db->get(), "read rpm Packages");
+  sqlite::SqliteConn conn(std::move(*db));
+  sql::Stmt stmt(&conn, "read rpm Packages");
   common::Status st = stmt.Prepare("SELECT hnum, blob FROM Packages ORDER BY hnum");
   if (!st.ok()) {
     report->notes.push_back(report->database + ": " + Reason(st));

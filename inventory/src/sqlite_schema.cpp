@@ -2,11 +2,15 @@
 
 #include <cstddef>
 
-#include "sqlite_util.h"
+#include "sql.h"
 
 namespace inventory::sqlite {
 
 using common::Status;
+using sql::Exec;
+using sql::QueryInt;
+using sql::Stmt;
+using sql::Transaction;
 
 namespace {
 
@@ -381,7 +385,7 @@ std::string VersionMismatch(const std::string& path, int64_t version) {
          std::to_string(kSchemaVersion);
 }
 
-Status Migrate(sqlite3* db, const std::string& path) {
+Status Migrate(sql::Conn* db, const std::string& path) {
   Transaction txn(db);
   RETURN_IF_ERROR(txn.Begin());
   ASSIGN_OR_RETURN(int64_t version,

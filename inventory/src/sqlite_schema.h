@@ -2,12 +2,11 @@
 // store up to it (docs/store.md).
 #pragma once
 
-#include <sqlite3.h>
-
 #include <cstdint>
 #include <string>
 
 #include "common/status.h"
+#include "sql.h"
 
 namespace inventory::sqlite {
 
@@ -24,6 +23,6 @@ std::string VersionMismatch(const std::string& path, int64_t version);
 // of version 3 drops referenced tables), so the references are checked here
 // before the commit: a store whose rows do not line up is refused, not
 // half-migrated.
-common::Status Migrate(sqlite3* db, const std::string& path);
+common::Status Migrate(sql::Conn* db, const std::string& path);
 
 }  // namespace inventory::sqlite

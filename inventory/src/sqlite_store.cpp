@@ -1,16 +1,10 @@
 // SQLite backend of inventory::Store. Schema and rules: docs/store.md.
 //
 // Everything SQLite-specific (PRAGMAs, error codes, the open flags) stays in
-// the sqlite_* files. The SQL itself is kept to what PostgreSQL also accepts
-// (INSERT ... ON CONFLICT ... DO UPDATE, CASE instead of the two-argument
-// MAX(), LIKE ... ESCAPE instead of GLOB) so that a PostgreSQL backend can
-// start from the same statements.
-//
-// The backend's files: sqlite_util (statements, transactions, result codes),
-// sqlite_schema (schema and migrations), this file (opening the writer and
-// the reader pool), sqlite_imports.cpp (writes), sqlite_queries.cpp (reads),
-// sqlite_identity.cpp (the identity records).
-#include "sqlite_store.h"
+// the sqlite_* files: sqlite_conn (the seam's connection and statements),
+// sqlite_schema (schema and migrations) and this file (opening the writer and
+// the readers). The store's logic and SQL are shared with every backend
+// (sql_store.h).
 
 #include <sqlite3.h>
 #include <sys/stat.h>
@@ -25,7 +19,8 @@
 #include "common/status.h"
 #include "inventory/store.h"
 #include "sqlite_schema.h"
-#include "sqlite_util.h"
+#include "sql_store.h"
+#include "sqlite_conn.h"
 
 namespace inventory {
 namespace sqlite {
@@ -33,6 +28,9 @@ namespace {
 
 using common::Status;
 using common::StatusOr;
+using sql::Exec;
+using sql::QueryInt;
+using sql::Stmt;
 
 // How long the writer waits for another connection's lock before giving up
 // with SQLITE_BUSY (-> Unavailable). Readers never block the writer in WAL
@@ -54,9 +52,10 @@ constexpr size_t kMaxReaders = 4;
 
 // The importer's connection: creates the file if needed, sets the journal
 // and durability settings and brings the schema up to date.
-StatusOr<DbPtr> OpenWriter(const std::string& path) {
+StatusOr<std::unique_ptr<sql::Conn>> OpenWriter(const std::string& path) {
   ASSIGN_OR_RETURN(
-      DbPtr db, OpenConnection(path, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE, kBusyTimeoutMs));
+      DbPtr raw, OpenConnection(path, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE, kBusyTimeoutMs));
+  std::unique_ptr<sql::Conn> db = std::make_unique<SqliteConn>(std::move(raw));
   // The first statement reads the header, so a file that is not a database
   // fails here with SQLITE_NOTADB -> DataLoss.
   RETURN_IF_ERROR(
@@ -90,8 +89,9 @@ StatusOr<DbPtr> OpenWriter(const std::string& path) {
 // A query connection. It never creates the file and never changes it
 // (query_only), and refuses a schema it was not written for: an older one
 // has not been migrated yet (only a writer migrates), a newer one is unknown.
-StatusOr<DbPtr> OpenReader(const std::string& path) {
-  ASSIGN_OR_RETURN(DbPtr db, OpenConnection(path, SQLITE_OPEN_READONLY, kReaderBusyTimeoutMs));
+StatusOr<std::unique_ptr<sql::Conn>> OpenReader(const std::string& path) {
+  ASSIGN_OR_RETURN(DbPtr raw, OpenConnection(path, SQLITE_OPEN_READONLY, kReaderBusyTimeoutMs));
+  std::unique_ptr<sql::Conn> db = std::make_unique<SqliteConn>(std::move(raw));
   ASSIGN_OR_RETURN(int64_t version,
                    QueryInt(db.get(), "PRAGMA user_version", path + ": read schema version"));
   if (version == 0) {
@@ -109,46 +109,15 @@ StatusOr<DbPtr> OpenReader(const std::string& path) {
 
 }  // namespace
 
-common::StatusOr<sqlite3*> ReaderPool::Acquire() {
-  {
-    std::unique_lock<std::mutex> lock(mu_);
-    cv_.wait(lock, [&] { return !idle_.empty() || open_ < kMaxReaders; });
-    if (!idle_.empty()) {
-      sqlite3* db = idle_.back().release();
-      idle_.pop_back();
-      return db;
-    }
-    ++open_;  // reserve the slot; the open itself runs without the lock
-  }
-  StatusOr<DbPtr> db = OpenReader(path_);
-  if (!db.ok()) {
-    std::lock_guard<std::mutex> lock(mu_);
-    --open_;
-    cv_.notify_one();
-    return db.status();
-  }
-  return std::move(db).value().release();
-}
-
-void ReaderPool::Release(sqlite3* db) {
-  std::lock_guard<std::mutex> lock(mu_);
-  idle_.emplace_back(db);
-  cv_.notify_one();
-}
-
-void ReaderPool::Adopt(DbPtr db) {
-  std::lock_guard<std::mutex> lock(mu_);
-  ++open_;
-  idle_.push_back(std::move(db));
-}
-
 }  // namespace sqlite
 
 common::StatusOr<std::unique_ptr<Store>> OpenSqliteStore(const std::string& path, bool read_only) {
   if (path.empty()) return common::InvalidArgument("store path is empty");
+  sql::OpenReaderFn open_reader = [path] { return sqlite::OpenReader(path); };
   if (!read_only) {
-    ASSIGN_OR_RETURN(sqlite::DbPtr writer, sqlite::OpenWriter(path));
-    return std::unique_ptr<Store>(std::make_unique<sqlite::SqliteStore>(std::move(writer), path));
+    ASSIGN_OR_RETURN(std::unique_ptr<sql::Conn> writer, sqlite::OpenWriter(path));
+    return std::unique_ptr<Store>(std::make_unique<sql::SqlStore>(
+        std::move(writer), path, std::move(open_reader), sqlite::kMaxReaders));
   }
   // SQLITE_OPEN_READONLY already refuses to create the file, but reports a
   // missing one as a generic CANTOPEN; stat gives the caller a NotFound.
@@ -160,8 +129,9 @@ common::StatusOr<std::unique_ptr<Store>> OpenSqliteStore(const std::string& path
   }
   // The first reader checks the file now, so a bad path fails the open
   // rather than the first query; it then serves queries like any other.
-  ASSIGN_OR_RETURN(sqlite::DbPtr first, sqlite::OpenReader(path));
-  auto store = std::make_unique<sqlite::SqliteStore>(nullptr, path);
+  ASSIGN_OR_RETURN(std::unique_ptr<sql::Conn> first, sqlite::OpenReader(path));
+  auto store = std::make_unique<sql::SqlStore>(nullptr, path, std::move(open_reader),
+                                               sqlite::kMaxReaders);
   store->AdoptReader(std::move(first));
   return std::unique_ptr<Store>(std::move(store));
 }

@@ -1,64 +1,75 @@
-// The SQLite backend of inventory::Store (docs/store.md), shared by its
-// source files: sqlite_store.cpp opens the connections, sqlite_imports.cpp
-// writes, sqlite_queries.cpp reads, sqlite_identity.cpp keeps the identity
-// records (secrets, enrollments, certificates, device keys), and
-// sqlite_estate.cpp, sqlite_actions.cpp and sqlite_estate_queries.cpp the
-// estate (rules, device states, health, beacons, actions).
+// inventory::Store written once against the SQL seam (sql.h), shared by
+// every backend (docs/store.md): store_imports.cpp writes, store_queries.cpp
+// reads, store_identity*.cpp keeps the identity records (secrets,
+// enrollments, certificates, device keys), and store_estate*.cpp and
+// store_actions.cpp the estate (rules, device states, health, beacons,
+// actions). A backend (sqlite_store.cpp, pg_store.cpp) opens the writer
+// connection and says how to open readers; nothing here knows which one.
 #pragma once
 
-#include <sqlite3.h>
-
+#include <chrono>
 #include <condition_variable>
 #include <cstddef>
 #include <cstdint>
+#include <functional>
+#include <memory>
 #include <mutex>
 #include <string>
+#include <thread>
 #include <type_traits>
 #include <utility>
 #include <vector>
 
+#include "common/retry.h"
 #include "common/status.h"
 #include "inventory/store.h"
-#include "sqlite_util.h"
+#include "sql.h"
 
-namespace inventory::sqlite {
+namespace inventory::sql {
+
+// Opens one more reader connection (read-only, schema checked).
+using OpenReaderFn = std::function<common::StatusOr<std::unique_ptr<Conn>>()>;
 
 // Reader connections, so that no query waits for the writer: the writer's
 // mutex is held through COMMIT and its fsync, and a manifest request must not
-// queue behind an import. In WAL mode a reader sees the last commit before its
-// statement (or read transaction) started and is never blocked by the write
-// lock. A connection serves one caller at a time; at most kMaxReaders are
-// open, opened when first needed, and a caller who finds them all busy waits
-// for another reader to finish, never for the writer.
+// queue behind an import. A reader sees the last commit before its statement
+// (or snapshot transaction) started and is never blocked by the writer (SQLite
+// in WAL mode, PostgreSQL's MVCC). A connection serves one caller at a time;
+// at most `max` are open, opened when first needed, and a caller who finds
+// them all busy waits for another reader to finish, never for the writer.
 class ReaderPool {
  public:
-  explicit ReaderPool(std::string path) : path_(std::move(path)) {}
+  ReaderPool(OpenReaderFn open, size_t max) : open_reader_(std::move(open)), max_(max) {}
   ~ReaderPool() = default;  // every lease has been returned: leases live in a call
   ReaderPool(const ReaderPool&) = delete;
   ReaderPool& operator=(const ReaderPool&) = delete;
 
   // Takes an idle connection, or opens one if the bound allows.
-  common::StatusOr<sqlite3*> Acquire();
+  common::StatusOr<Conn*> Acquire();
   // Returns a connection that Acquire handed out.
-  void Release(sqlite3* db);
+  void Release(Conn* db);
 
-  // Puts an already opened reader into the pool (the read-only open checks
-  // the file with its first connection).
-  void Adopt(DbPtr db);
+  // Puts an already opened reader into the pool (a read-only open checks
+  // the database with its first connection).
+  void Adopt(std::unique_ptr<Conn> db);
 
  private:
-  const std::string path_;
+  const OpenReaderFn open_reader_;
+  const size_t max_;
   std::mutex mu_;  // guards idle_ and open_
   std::condition_variable cv_;
-  std::vector<DbPtr> idle_;
+  std::vector<std::unique_ptr<Conn>> idle_;
   size_t open_ = 0;  // idle plus leased plus being opened
 };
 
-class SqliteStore final : public Store {
+class SqlStore final : public Store {
  public:
-  // `writer` is null for a read-only store.
-  SqliteStore(DbPtr writer, std::string path)
-      : writer_(std::move(writer)), path_(std::move(path)), readers_(path_) {}
+  // `writer` is null for a read-only store. `name` starts every error
+  // message (a file's path, or a PostgreSQL database without its password).
+  SqlStore(std::unique_ptr<Conn> writer, std::string name, OpenReaderFn open_reader,
+           size_t max_readers)
+      : writer_(std::move(writer)), path_(std::move(name)),
+        readers_(std::move(open_reader), max_readers) {}
 
   common::Status ImportInventory(const UploadInfo& info, const Inventory& inv) override;
   common::Status ImportBlob(const UploadInfo& info, const std::string& body) override;
@@ -74,7 +85,7 @@ class SqliteStore final : public Store {
   common::StatusOr<std::vector<SoftwareRow>> DeviceSoftware(const std::string& device_id) override;
   common::StatusOr<std::vector<SoftwareRow>> FindSoftware(const std::string& pattern) override;
 
-  // IdentityStore (sqlite_identity.cpp).
+  // IdentityStore (store_identity.cpp, store_identity_queries.cpp).
   common::Status AddEnrollSecret(const EnrollSecret& secret,
                                  const std::string& secret_sha256) override;
   common::StatusOr<std::vector<EnrollSecret>> ListEnrollSecrets() override;
@@ -98,8 +109,8 @@ class SqliteStore final : public Store {
   common::StatusOr<DeviceKeyRow> GetDeviceKey(const std::string& device_id) override;
   common::StatusOr<std::vector<DeviceKeyRow>> ListClones() override;
 
-  // EstateStore: writes in sqlite_estate.cpp (rules, health) and
-  // sqlite_actions.cpp (actions), reads in sqlite_estate_queries.cpp.
+  // EstateStore: writes in store_estate.cpp (rules, health) and
+  // store_actions.cpp (actions), reads in store_estate_queries.cpp.
   common::Status SetEstateRules(const EstateRules& rules) override;
   common::StatusOr<EstateRules> GetEstateRules() override;
   common::StatusOr<std::vector<DeviceState>> ListDeviceStates() override;
@@ -123,7 +134,7 @@ class SqliteStore final : public Store {
                                                              int64_t purge_before) override;
   common::StatusOr<int64_t> PurgeHealth(int64_t cleared_before) override;
 
-  void AdoptReader(DbPtr db) { readers_.Adopt(std::move(db)); }
+  void AdoptReader(std::unique_ptr<Conn> db) { readers_.Adopt(std::move(db)); }
 
  private:
   common::Status WritableOrError() const {
@@ -132,21 +143,58 @@ class SqliteStore final : public Store {
     }
     return common::Status::Ok();
   }
-  sqlite3* writer() const { return writer_.get(); }
 
   // Runs fn(db) on a reader connection leased for the call. Never takes
   // write_mu_.
   template <typename Fn>
-  std::invoke_result_t<Fn, sqlite3*> Read(Fn&& fn) {
-    common::StatusOr<sqlite3*> db = readers_.Acquire();
+  std::invoke_result_t<Fn, Conn*> Read(Fn&& fn) {
+    common::StatusOr<Conn*> db = readers_.Acquire();
     if (!db.ok()) return db.status();
     struct Lease {
       ReaderPool& pool;
-      sqlite3* db;
+      Conn* db;
       ~Lease() { pool.Release(db); }
     } lease{readers_, *db};
     return fn(*db);
   }
+
+  // Runs fn(db) in one write transaction on the writer connection, under
+  // write_mu_, and commits it if fn returns OK (rolls it back otherwise).
+  // When the backend reports a retryable failure (Unavailable: a
+  // serialization failure, a deadlock, a lost connection), the whole
+  // transaction runs again, up to the backend's WriteAttempts(), after a
+  // short jittered pause; fn must therefore keep its state inside itself and
+  // may run more than once (only a committed run has effects).
+  template <typename Fn>
+  std::invoke_result_t<Fn, Conn*> Write(Fn&& fn) {
+    RETURN_IF_ERROR(WritableOrError());
+    std::lock_guard<std::mutex> lock(write_mu_);
+    common::Backoff backoff(std::chrono::milliseconds(5), std::chrono::milliseconds(200));
+    for (int attempt = 1;; ++attempt) {
+      std::invoke_result_t<Fn, Conn*> result = WriteOnce(fn);
+      const common::Status& st = StatusOf(result);
+      if (st.ok() || st.code() != common::Code::kUnavailable ||
+          attempt >= writer_->WriteAttempts()) {
+        return result;
+      }
+      std::this_thread::sleep_for(backoff.Next());
+    }
+  }
+  template <typename Fn>
+  std::invoke_result_t<Fn, Conn*> WriteOnce(Fn& fn) {
+    Transaction txn(writer());
+    RETURN_IF_ERROR(txn.Begin());
+    std::invoke_result_t<Fn, Conn*> result = fn(writer());
+    if (!StatusOf(result).ok()) return result;
+    RETURN_IF_ERROR(txn.Commit());
+    return result;
+  }
+  static const common::Status& StatusOf(const common::Status& s) { return s; }
+  template <typename T>
+  static const common::Status& StatusOf(const common::StatusOr<T>& s) {
+    return s.status();
+  }
+  Conn* writer() const { return writer_.get(); }
 
   // Inside a write transaction: AlreadyExists if (device, upload id) is
   // recorded, then records the upload and brings the device row's
@@ -157,18 +205,18 @@ class SqliteStore final : public Store {
   common::Status RecordBeaconUpload(const UploadInfo& info);
   // Device states: all of them, or (device_id not empty) that one; on one
   // snapshot of `db`. Unsorted.
-  common::StatusOr<std::vector<DeviceState>> ReadDeviceStates(sqlite3* db,
+  common::StatusOr<std::vector<DeviceState>> ReadDeviceStates(Conn* db,
                                                               const std::string& device_id);
   common::Status ReplaceDeviceInventory(const UploadInfo& info, const Inventory& inv,
                                         int64_t collected_at);
-  common::StatusOr<std::vector<SoftwareRow>> QuerySoftware(sqlite3* db, const char* sql,
+  common::StatusOr<std::vector<SoftwareRow>> QuerySoftware(Conn* db, const char* sql,
                                                            const std::string& arg,
                                                            const std::string& what);
 
   // Declared before readers_ so that the readers close first and the writer,
-  // closing last, can checkpoint the WAL into the database.
+  // closing last, can checkpoint SQLite's WAL into the database.
   std::mutex write_mu_;  // guards writer_: one write transaction at a time
-  const DbPtr writer_;
+  const std::unique_ptr<Conn> writer_;
   const std::string path_;
   ReaderPool readers_;
 };
@@ -180,7 +228,7 @@ int64_t NowUnix();
 common::Status ValidateUpload(const UploadInfo& info);
 
 // Whether `device_id` has recorded an upload `upload_id` (on any connection).
-common::StatusOr<bool> HasUploadOn(sqlite3* db, const std::string& what,
+common::StatusOr<bool> HasUploadOn(Conn* db, const std::string& what,
                                    const std::string& device_id, const std::string& upload_id);
 
-}  // namespace inventory::sqlite
+}  // namespace inventory::sql

@@ -1,4 +1,4 @@
-// SqliteStore's writes: imports of uploads and check-in batches, each one
+// SqlStore's writes: imports of uploads and check-in batches, each one
 // write transaction on the writer connection under write_mu_.
 #include <chrono>
 #include <cstdint>
@@ -9,10 +9,10 @@
 #include "common/status.h"
 #include "common/time.h"
 #include "inventory/store.h"
-#include "sqlite_store.h"
-#include "sqlite_util.h"
+#include "sql_store.h"
+#include "sql.h"
 
-namespace inventory::sqlite {
+namespace inventory::sql {
 
 using common::Status;
 using common::StatusOr;
@@ -58,7 +58,7 @@ Status ValidateUpload(const UploadInfo& info) {
   return Status::Ok();
 }
 
-Status SqliteStore::RecordUpload(const UploadInfo& info) {
+Status SqlStore::RecordUpload(const UploadInfo& info) {
   const std::string ctx = path_ + ": import upload " + info.upload_id;
   ASSIGN_OR_RETURN(bool exists,
                    HasUploadOn(writer(), ctx + ": look up upload", info.device_id, info.upload_id));
@@ -99,7 +99,7 @@ Status SqliteStore::RecordUpload(const UploadInfo& info) {
   return up.Run();
 }
 
-Status SqliteStore::ReplaceDeviceInventory(const UploadInfo& info, const Inventory& inv,
+Status SqlStore::ReplaceDeviceInventory(const UploadInfo& info, const Inventory& inv,
                                            int64_t collected_at) {
   const std::string& id = info.device_id;
   const std::string ctx = path_ + ": import upload " + info.upload_id;
@@ -250,7 +250,7 @@ Status SqliteStore::ReplaceDeviceInventory(const UploadInfo& info, const Invento
   return Status::Ok();
 }
 
-Status SqliteStore::ImportInventory(const UploadInfo& info, const Inventory& inv) {
+Status SqlStore::ImportInventory(const UploadInfo& info, const Inventory& inv) {
   RETURN_IF_ERROR(WritableOrError());
   RETURN_IF_ERROR(ValidateUpload(info));
   // The transport authenticated info.device_id; a document naming another
@@ -269,78 +269,75 @@ Status SqliteStore::ImportInventory(const UploadInfo& info, const Inventory& inv
   StatusOr<int64_t> collected = common::ParseRfc3339(inv.collected_at);
   if (!collected.ok()) return collected.status().WithContext("upload " + info.upload_id);
 
-  std::lock_guard<std::mutex> lock(write_mu_);
-  Transaction txn(writer());
-  RETURN_IF_ERROR(txn.Begin());
-  RETURN_IF_ERROR(RecordUpload(info));
+  return Write([&](Conn* db) -> Status {
+    RETURN_IF_ERROR(RecordUpload(info));
 
-  // Uploads can arrive out of order (relays, retries); the device's own
-  // sequence says which inventory is newer (Supersedes).
-  bool has_inventory = false;
-  int64_t stored_sequence = 0;
-  {
-    Stmt cur(writer(), path_ + ": import upload " + info.upload_id + ": read current inventory");
-    RETURN_IF_ERROR(
-        cur.Prepare("SELECT inventory_sequence, inventory_upload IS NOT NULL FROM devices WHERE "
-                    "device_id = ?1"));
-    RETURN_IF_ERROR(cur.Bind(1, info.device_id));
-    ASSIGN_OR_RETURN(bool found, cur.Step());
-    has_inventory = found && cur.Int(1) != 0;
-    stored_sequence = found ? cur.Int(0) : 0;
-  }
-  if (Supersedes(has_inventory, stored_sequence, inv.sequence)) {
-    RETURN_IF_ERROR(ReplaceDeviceInventory(info, inv, *collected));
-  }
-  return txn.Commit();
+    // Uploads can arrive out of order (relays, retries); the device's own
+    // sequence says which inventory is newer (Supersedes).
+    bool has_inventory = false;
+    int64_t stored_sequence = 0;
+    {
+      Stmt cur(db, path_ + ": import upload " + info.upload_id + ": read current inventory");
+      RETURN_IF_ERROR(
+          cur.Prepare("SELECT inventory_sequence, inventory_upload IS NOT NULL FROM devices WHERE "
+                      "device_id = ?1"));
+      RETURN_IF_ERROR(cur.Bind(1, info.device_id));
+      ASSIGN_OR_RETURN(bool found, cur.Step());
+      has_inventory = found && cur.Int(1) != 0;
+      stored_sequence = found ? cur.Int(0) : 0;
+    }
+    if (Supersedes(has_inventory, stored_sequence, inv.sequence)) {
+      RETURN_IF_ERROR(ReplaceDeviceInventory(info, inv, *collected));
+    }
+    return Status::Ok();
+  });
 }
 
-Status SqliteStore::ImportBlob(const UploadInfo& info, const std::string& body) {
+Status SqlStore::ImportBlob(const UploadInfo& info, const std::string& body) {
   RETURN_IF_ERROR(WritableOrError());
   RETURN_IF_ERROR(ValidateUpload(info));
-  std::lock_guard<std::mutex> lock(write_mu_);
-  Transaction txn(writer());
-  RETURN_IF_ERROR(txn.Begin());
-  RETURN_IF_ERROR(RecordUpload(info));
-  Stmt s(writer(), path_ + ": import upload " + info.upload_id + ": insert blob");
-  RETURN_IF_ERROR(s.Prepare("INSERT INTO blobs (device_id, upload_id, body) VALUES (?1, ?2, ?3)"));
-  RETURN_IF_ERROR(s.Bind(1, info.device_id));
-  RETURN_IF_ERROR(s.Bind(2, info.upload_id));
-  RETURN_IF_ERROR(s.BindBlob(3, body));
-  RETURN_IF_ERROR(s.Run());
-  return txn.Commit();
+  return Write([&](Conn* db) -> Status {
+    RETURN_IF_ERROR(RecordUpload(info));
+    Stmt s(db, path_ + ": import upload " + info.upload_id + ": insert blob");
+    RETURN_IF_ERROR(s.Prepare("INSERT INTO blobs (device_id, upload_id, body) VALUES (?1, ?2, ?3)"));
+    RETURN_IF_ERROR(s.Bind(1, info.device_id));
+    RETURN_IF_ERROR(s.Bind(2, info.upload_id));
+    RETURN_IF_ERROR(s.BindBlob(3, body));
+    RETURN_IF_ERROR(s.Run());
+    return Status::Ok();
+  });
 }
 
-Status SqliteStore::ImportUsage(const UploadInfo& info, const Usage& usage) {
+Status SqlStore::ImportUsage(const UploadInfo& info, const Usage& usage) {
   RETURN_IF_ERROR(WritableOrError());
   RETURN_IF_ERROR(ValidateUpload(info));
   if (usage.device_id != info.device_id) {
     return common::InvalidArgument("usage names device " + usage.device_id +
                                    " but was uploaded by " + info.device_id);
   }
-  std::lock_guard<std::mutex> lock(write_mu_);
-  Transaction txn(writer());
-  RETURN_IF_ERROR(txn.Begin());
-  RETURN_IF_ERROR(RecordUpload(info));
-  Stmt s(writer(), path_ + ": import upload " + info.upload_id + ": insert usage");
-  RETURN_IF_ERROR(s.Prepare(R"sql(
-    INSERT INTO usage (device_id, upload_id, program, samples, seconds, first_seen, last_seen)
-    VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7))sql"));
-  for (const ProgramUsage& p : usage.programs) {
-    RETURN_IF_ERROR(s.Bind(1, info.device_id));
-    RETURN_IF_ERROR(s.Bind(2, info.upload_id));
-    RETURN_IF_ERROR(s.Bind(3, p.program));
-    RETURN_IF_ERROR(s.Bind(4, static_cast<int64_t>(p.samples)));
-    // Each sample stands for one interval of running time.
-    RETURN_IF_ERROR(s.Bind(5, static_cast<int64_t>(p.samples) * usage.sample_seconds));
-    RETURN_IF_ERROR(s.Bind(6, p.first_seen));
-    RETURN_IF_ERROR(s.Bind(7, p.last_seen));
-    RETURN_IF_ERROR(s.Run());
-    RETURN_IF_ERROR(s.Reset());
-  }
-  return txn.Commit();
+  return Write([&](Conn* db) -> Status {
+    RETURN_IF_ERROR(RecordUpload(info));
+    Stmt s(db, path_ + ": import upload " + info.upload_id + ": insert usage");
+    RETURN_IF_ERROR(s.Prepare(R"sql(
+      INSERT INTO usage (device_id, upload_id, program, samples, seconds, first_seen, last_seen)
+      VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7))sql"));
+    for (const ProgramUsage& p : usage.programs) {
+      RETURN_IF_ERROR(s.Bind(1, info.device_id));
+      RETURN_IF_ERROR(s.Bind(2, info.upload_id));
+      RETURN_IF_ERROR(s.Bind(3, p.program));
+      RETURN_IF_ERROR(s.Bind(4, static_cast<int64_t>(p.samples)));
+      // Each sample stands for one interval of running time.
+      RETURN_IF_ERROR(s.Bind(5, static_cast<int64_t>(p.samples) * usage.sample_seconds));
+      RETURN_IF_ERROR(s.Bind(6, p.first_seen));
+      RETURN_IF_ERROR(s.Bind(7, p.last_seen));
+      RETURN_IF_ERROR(s.Run());
+      RETURN_IF_ERROR(s.Reset());
+    }
+    return Status::Ok();
+  });
 }
 
-Status SqliteStore::RecordCheckins(const std::vector<Checkin>& checkins) {
+Status SqlStore::RecordCheckins(const std::vector<Checkin>& checkins) {
   RETURN_IF_ERROR(WritableOrError());
   // Validate the whole batch first: it is applied entirely or not at all.
   for (size_t i = 0; i < checkins.size(); ++i) {
@@ -350,67 +347,66 @@ Status SqliteStore::RecordCheckins(const std::vector<Checkin>& checkins) {
   }
   if (checkins.empty()) return Status::Ok();
 
-  std::lock_guard<std::mutex> lock(write_mu_);
-  Transaction txn(writer());
-  RETURN_IF_ERROR(txn.Begin());
-  // last_seen covers every contact (check-ins and uploads); checkin_at is the
-  // time of the check-in whose client state (version, revision, outbox,
-  // check interval) is stored, so a late batch can neither move last_seen
-  // back nor replace newer client state with older. first_seen is the
-  // earliest contact: a late batch may move it back, to the truth. A check-in
-  // that does not tell its interval (0) keeps the one known.
-  Stmt s(writer(), path_ + ": record check-ins");
-  RETURN_IF_ERROR(s.Prepare(R"sql(
-    INSERT INTO devices (device_id, last_seen, via, checkin_at, client_version, policy_revision,
-                         outbox_depth, peer, first_seen, check_interval)
-    VALUES (?1, ?2, ?3, ?2, ?4, ?5, ?6, ?7, ?2, ?8)
-    ON CONFLICT (device_id) DO UPDATE SET
-      via = CASE WHEN excluded.last_seen >= devices.last_seen AND excluded.via <> ''
-                 THEN excluded.via ELSE devices.via END,
-      last_seen = CASE WHEN excluded.last_seen > devices.last_seen
-                       THEN excluded.last_seen ELSE devices.last_seen END,
-      first_seen = CASE WHEN excluded.first_seen > 0 AND (devices.first_seen = 0 OR
-                                                          excluded.first_seen < devices.first_seen)
-                        THEN excluded.first_seen ELSE devices.first_seen END,
-      client_version = CASE WHEN excluded.checkin_at >= devices.checkin_at
-                            THEN excluded.client_version ELSE devices.client_version END,
-      policy_revision = CASE WHEN excluded.checkin_at >= devices.checkin_at
-                             THEN excluded.policy_revision ELSE devices.policy_revision END,
-      outbox_depth = CASE WHEN excluded.checkin_at >= devices.checkin_at
-                          THEN excluded.outbox_depth ELSE devices.outbox_depth END,
-      peer = CASE WHEN excluded.checkin_at >= devices.checkin_at
-                  THEN excluded.peer ELSE devices.peer END,
-      check_interval = CASE WHEN excluded.check_interval > 0 AND
-                                 excluded.checkin_at >= devices.checkin_at
-                            THEN excluded.check_interval ELSE devices.check_interval END,
-      checkin_at = CASE WHEN excluded.checkin_at > devices.checkin_at
-                        THEN excluded.checkin_at ELSE devices.checkin_at END)sql"));
-  // The beacons a device's check-ins came through, each with its newest time.
-  Stmt via(writer(), path_ + ": record check-in paths");
-  RETURN_IF_ERROR(via.Prepare(R"sql(
-    INSERT INTO device_vias (device_id, via, last_seen) VALUES (?1, ?2, ?3)
-    ON CONFLICT (device_id, via) DO UPDATE SET
-      last_seen = CASE WHEN excluded.last_seen > device_vias.last_seen
-                       THEN excluded.last_seen ELSE device_vias.last_seen END)sql"));
-  for (const Checkin& c : checkins) {
-    RETURN_IF_ERROR(s.Bind(1, c.device_id));
-    RETURN_IF_ERROR(s.Bind(2, c.seen_at));
-    RETURN_IF_ERROR(s.Bind(3, c.via));
-    RETURN_IF_ERROR(s.Bind(4, c.client_version));
-    RETURN_IF_ERROR(s.Bind(5, c.policy_revision));
-    RETURN_IF_ERROR(s.Bind(6, c.outbox_depth));
-    RETURN_IF_ERROR(s.Bind(7, c.peer));
-    RETURN_IF_ERROR(s.Bind(8, c.check_interval > 0 ? c.check_interval : int64_t{0}));
-    RETURN_IF_ERROR(s.Run());
-    RETURN_IF_ERROR(s.Reset());
-    if (c.via.empty()) continue;
-    RETURN_IF_ERROR(via.Bind(1, c.device_id));
-    RETURN_IF_ERROR(via.Bind(2, c.via));
-    RETURN_IF_ERROR(via.Bind(3, c.seen_at));
-    RETURN_IF_ERROR(via.Run());
-    RETURN_IF_ERROR(via.Reset());
-  }
-  return txn.Commit();
+  return Write([&](Conn* db) -> Status {
+    // last_seen covers every contact (check-ins and uploads); checkin_at is the
+    // time of the check-in whose client state (version, revision, outbox,
+    // check interval) is stored, so a late batch can neither move last_seen
+    // back nor replace newer client state with older. first_seen is the
+    // earliest contact: a late batch may move it back, to the truth. A check-in
+    // that does not tell its interval (0) keeps the one known.
+    Stmt s(db, path_ + ": record check-ins");
+    RETURN_IF_ERROR(s.Prepare(R"sql(
+      INSERT INTO devices (device_id, last_seen, via, checkin_at, client_version, policy_revision,
+                           outbox_depth, peer, first_seen, check_interval)
+      VALUES (?1, ?2, ?3, ?2, ?4, ?5, ?6, ?7, ?2, ?8)
+      ON CONFLICT (device_id) DO UPDATE SET
+        via = CASE WHEN excluded.last_seen >= devices.last_seen AND excluded.via <> ''
+                   THEN excluded.via ELSE devices.via END,
+        last_seen = CASE WHEN excluded.last_seen > devices.last_seen
+                         THEN excluded.last_seen ELSE devices.last_seen END,
+        first_seen = CASE WHEN excluded.first_seen > 0 AND (devices.first_seen = 0 OR
+                                                            excluded.first_seen < devices.first_seen)
+                          THEN excluded.first_seen ELSE devices.first_seen END,
+        client_version = CASE WHEN excluded.checkin_at >= devices.checkin_at
+                              THEN excluded.client_version ELSE devices.client_version END,
+        policy_revision = CASE WHEN excluded.checkin_at >= devices.checkin_at
+                               THEN excluded.policy_revision ELSE devices.policy_revision END,
+        outbox_depth = CASE WHEN excluded.checkin_at >= devices.checkin_at
+                            THEN excluded.outbox_depth ELSE devices.outbox_depth END,
+        peer = CASE WHEN excluded.checkin_at >= devices.checkin_at
+                    THEN excluded.peer ELSE devices.peer END,
+        check_interval = CASE WHEN excluded.check_interval > 0 AND
+                                   excluded.checkin_at >= devices.checkin_at
+                              THEN excluded.check_interval ELSE devices.check_interval END,
+        checkin_at = CASE WHEN excluded.checkin_at > devices.checkin_at
+                          THEN excluded.checkin_at ELSE devices.checkin_at END)sql"));
+    // The beacons a device's check-ins came through, each with its newest time.
+    Stmt via(db, path_ + ": record check-in paths");
+    RETURN_IF_ERROR(via.Prepare(R"sql(
+      INSERT INTO device_vias (device_id, via, last_seen) VALUES (?1, ?2, ?3)
+      ON CONFLICT (device_id, via) DO UPDATE SET
+        last_seen = CASE WHEN excluded.last_seen > device_vias.last_seen
+                         THEN excluded.last_seen ELSE device_vias.last_seen END)sql"));
+    for (const Checkin& c : checkins) {
+      RETURN_IF_ERROR(s.Bind(1, c.device_id));
+      RETURN_IF_ERROR(s.Bind(2, c.seen_at));
+      RETURN_IF_ERROR(s.Bind(3, c.via));
+      RETURN_IF_ERROR(s.Bind(4, c.client_version));
+      RETURN_IF_ERROR(s.Bind(5, c.policy_revision));
+      RETURN_IF_ERROR(s.Bind(6, c.outbox_depth));
+      RETURN_IF_ERROR(s.Bind(7, c.peer));
+      RETURN_IF_ERROR(s.Bind(8, c.check_interval > 0 ? c.check_interval : int64_t{0}));
+      RETURN_IF_ERROR(s.Run());
+      RETURN_IF_ERROR(s.Reset());
+      if (c.via.empty()) continue;
+      RETURN_IF_ERROR(via.Bind(1, c.device_id));
+      RETURN_IF_ERROR(via.Bind(2, c.via));
+      RETURN_IF_ERROR(via.Bind(3, c.seen_at));
+      RETURN_IF_ERROR(via.Run());
+      RETURN_IF_ERROR(via.Reset());
+    }
+    return Status::Ok();
+  });
 }
 
-}  // namespace inventory::sqlite
+}  // namespace inventory::sql

@@ -1,9 +1,8 @@
-// The identity tables' rows as SqliteStore reads them, shared by its writes
+// The identity tables' rows as SqlStore reads them, shared by its writes
 // (sqlite_identity.cpp, which read before they decide) and its queries
 // (sqlite_identity_queries.cpp).
 #pragma once
 
-#include <sqlite3.h>
 
 #include <optional>
 #include <string>
@@ -11,9 +10,9 @@
 
 #include "common/status.h"
 #include "inventory/identity_store.h"
-#include "sqlite_util.h"
+#include "sql.h"
 
-namespace inventory::sqlite {
+namespace inventory::sql {
 
 using common::Status;
 using common::StatusOr;
@@ -75,7 +74,7 @@ StatusOr<std::vector<Row>> ReadAll(Stmt& s, ReadFn read) {
   return rows;
 }
 
-inline StatusOr<std::optional<Enrollment>> FindEnrollment(sqlite3* db, const std::string& ctx,
+inline StatusOr<std::optional<Enrollment>> FindEnrollment(Conn* db, const std::string& ctx,
                                                    const std::string& device_id,
                                                    const std::string& request_id) {
   Stmt s(db, ctx + ": look up request");
@@ -89,7 +88,7 @@ inline StatusOr<std::optional<Enrollment>> FindEnrollment(sqlite3* db, const std
   return std::optional<Enrollment>(ReadEnrollment(s));
 }
 
-inline StatusOr<std::optional<DeviceKeyRow>> FindDeviceKey(sqlite3* db, const std::string& ctx,
+inline StatusOr<std::optional<DeviceKeyRow>> FindDeviceKey(Conn* db, const std::string& ctx,
                                                     const std::string& device_id) {
   Stmt s(db, ctx + ": look up device key");
   const std::string sql =
@@ -101,4 +100,4 @@ inline StatusOr<std::optional<DeviceKeyRow>> FindDeviceKey(sqlite3* db, const st
   return std::optional<DeviceKeyRow>(ReadDeviceKey(s));
 }
 
-}  // namespace inventory::sqlite
+}  // namespace inventory::sql

@@ -1,4 +1,4 @@
-// SqliteStore's identity records (inventory/identity_store.h, docs/identity.md,
+// SqlStore's identity records (inventory/identity_store.h, docs/identity.md,
 // tables in docs/store.md). Writes run like the imports: one BEGIN IMMEDIATE
 // transaction on the writer connection under write_mu_, so the rules of an
 // enrollment decision (secret, expiry, use count, revocation, clones) are
@@ -16,11 +16,11 @@
 #include "common/sha256.h"
 #include "common/status.h"
 #include "inventory/identity_store.h"
-#include "sqlite_identity_rows.h"
-#include "sqlite_store.h"
-#include "sqlite_util.h"
+#include "store_identity_rows.h"
+#include "sql_store.h"
+#include "sql.h"
 
-namespace inventory::sqlite {
+namespace inventory::sql {
 
 using common::Status;
 using common::StatusOr;
@@ -62,7 +62,7 @@ std::string SecretIdOf(const std::string& secret) {
 // comparison takes the same time wherever the digests differ, so the stored
 // digest cannot be found byte by byte; an unknown id and a wrong secret get
 // the same answer.
-StatusOr<std::string> CheckSecret(sqlite3* db, const std::string& ctx, const std::string& secret,
+StatusOr<std::string> CheckSecret(Conn* db, const std::string& ctx, const std::string& secret,
                                   int64_t now) {
   const std::string id = SecretIdOf(secret);
   if (id.empty()) return std::string(kUnknownSecret);
@@ -96,7 +96,7 @@ void Decide(Enrollment& e, const char* state, const std::string& reason, int64_t
 // unrevoked key is a suspected clone, counted on the device (the refusal is
 // the report, so the caller commits it); a renewal needs an enrollment.
 // Returns true if `e` was refused.
-StatusOr<bool> RefuseForDeviceKey(sqlite3* db, const std::string& ctx, Enrollment& e,
+StatusOr<bool> RefuseForDeviceKey(Conn* db, const std::string& ctx, Enrollment& e,
                                   const std::optional<DeviceKeyRow>& key, int64_t now) {
   if (e.kind == "renew") {
     if (key.has_value()) return false;
@@ -118,7 +118,7 @@ StatusOr<bool> RefuseForDeviceKey(sqlite3* db, const std::string& ctx, Enrollmen
 }
 
 // AlreadyExists for a serial recorded before.
-Status InsertCertificate(sqlite3* db, const std::string& ctx, const IssuedCertRow& row) {
+Status InsertCertificate(Conn* db, const std::string& ctx, const IssuedCertRow& row) {
   {
     Stmt s(db, ctx + ": look up certificate " + row.serial);
     RETURN_IF_ERROR(s.Prepare("SELECT 1 FROM certificates WHERE serial = ?1"));
@@ -161,7 +161,7 @@ Status ValidateCert(const IssuedCertRow& row) {
 // Has the CA issue `e`'s certificate and records it with the device's key.
 // An error (the CA's or the store's) leaves `e` undecided; the caller's
 // transaction then rolls back.
-Status IssueAndRecord(sqlite3* db, const std::string& ctx, Enrollment& e, int64_t now,
+Status IssueAndRecord(Conn* db, const std::string& ctx, Enrollment& e, int64_t now,
                       const IssueFn& issue) {
   if (!issue) return common::Internal(ctx + ": no certificate issuer");
   StatusOr<Issued> issued = issue(IssueRequest{e.device_id, e.key_sha256, e.csr_pem});
@@ -197,7 +197,7 @@ Status IssueAndRecord(sqlite3* db, const std::string& ctx, Enrollment& e, int64_
   return Status::Ok();
 }
 
-Status InsertEnrollment(sqlite3* db, const std::string& ctx, const Enrollment& e) {
+Status InsertEnrollment(Conn* db, const std::string& ctx, const Enrollment& e) {
   Stmt s(db, ctx + ": record decision");
   RETURN_IF_ERROR(s.Prepare(R"sql(
     INSERT INTO enrollments (device_id, request_id, kind, state, reason, host, key_sha256,
@@ -220,7 +220,7 @@ Status InsertEnrollment(sqlite3* db, const std::string& ctx, const Enrollment& e
   return s.Run();
 }
 
-Status UpdateDecision(sqlite3* db, const std::string& ctx, const Enrollment& e) {
+Status UpdateDecision(Conn* db, const std::string& ctx, const Enrollment& e) {
   Stmt s(db, ctx + ": record decision");
   RETURN_IF_ERROR(s.Prepare(R"sql(
     UPDATE enrollments SET state = ?3, reason = ?4, decided_at = ?5, serial = NULLIF(?6, ''),
@@ -251,7 +251,7 @@ Status ValidateRequest(const Enrollment& r) {
 
 // The one pending request with this id (approve and deny name the request
 // id alone).
-StatusOr<Enrollment> PendingByRequestId(sqlite3* db, const std::string& ctx,
+StatusOr<Enrollment> PendingByRequestId(Conn* db, const std::string& ctx,
                                         const std::string& request_id) {
   if (request_id.empty()) return common::InvalidArgument(ctx + ": no request id");
   Stmt s(db, ctx + ": look up request");
@@ -276,7 +276,7 @@ StatusOr<Enrollment> PendingByRequestId(sqlite3* db, const std::string& ctx,
 
 }  // namespace
 
-Status SqliteStore::AddEnrollSecret(const EnrollSecret& secret, const std::string& secret_sha256) {
+Status SqlStore::AddEnrollSecret(const EnrollSecret& secret, const std::string& secret_sha256) {
   RETURN_IF_ERROR(WritableOrError());
   if (!IsSecretId(secret.id)) {
     return common::InvalidArgument("enrollment secret id '" + secret.id +
@@ -291,182 +291,173 @@ Status SqliteStore::AddEnrollSecret(const EnrollSecret& secret, const std::strin
                                    ": expiry and use limit must not be negative");
   }
   const std::string ctx = path_ + ": add enrollment secret " + secret.id;
-  std::lock_guard<std::mutex> lock(write_mu_);
-  Transaction txn(writer());
-  RETURN_IF_ERROR(txn.Begin());
-  {
-    Stmt s(writer(), ctx + ": look up id");
-    RETURN_IF_ERROR(s.Prepare("SELECT 1 FROM enroll_secrets WHERE id = ?1"));
+  return Write([&](Conn* db) -> Status {
+    {
+      Stmt s(db, ctx + ": look up id");
+      RETURN_IF_ERROR(s.Prepare("SELECT 1 FROM enroll_secrets WHERE id = ?1"));
+      RETURN_IF_ERROR(s.Bind(1, secret.id));
+      ASSIGN_OR_RETURN(bool found, s.Step());
+      if (found) return common::AlreadyExists(ctx + ": the id is taken");
+    }
+    // A new secret starts unused and unrevoked, whatever the struct says.
+    Stmt s(db, ctx);
+    RETURN_IF_ERROR(s.Prepare(R"sql(
+      INSERT INTO enroll_secrets (id, sha256, label, created_at, expires_at, max_uses)
+      VALUES (?1, ?2, ?3, ?4, ?5, ?6))sql"));
     RETURN_IF_ERROR(s.Bind(1, secret.id));
-    ASSIGN_OR_RETURN(bool found, s.Step());
-    if (found) return common::AlreadyExists(ctx + ": the id is taken");
-  }
-  // A new secret starts unused and unrevoked, whatever the struct says.
-  Stmt s(writer(), ctx);
-  RETURN_IF_ERROR(s.Prepare(R"sql(
-    INSERT INTO enroll_secrets (id, sha256, label, created_at, expires_at, max_uses)
-    VALUES (?1, ?2, ?3, ?4, ?5, ?6))sql"));
-  RETURN_IF_ERROR(s.Bind(1, secret.id));
-  RETURN_IF_ERROR(s.Bind(2, secret_sha256));
-  RETURN_IF_ERROR(s.Bind(3, secret.label));
-  RETURN_IF_ERROR(s.Bind(4, secret.created_at));
-  RETURN_IF_ERROR(s.Bind(5, secret.expires_at));
-  RETURN_IF_ERROR(s.Bind(6, secret.max_uses));
-  RETURN_IF_ERROR(s.Run());
-  return txn.Commit();
+    RETURN_IF_ERROR(s.Bind(2, secret_sha256));
+    RETURN_IF_ERROR(s.Bind(3, secret.label));
+    RETURN_IF_ERROR(s.Bind(4, secret.created_at));
+    RETURN_IF_ERROR(s.Bind(5, secret.expires_at));
+    RETURN_IF_ERROR(s.Bind(6, secret.max_uses));
+    RETURN_IF_ERROR(s.Run());
+    return Status::Ok();
+  });
 }
 
-Status SqliteStore::RevokeEnrollSecret(const std::string& id, int64_t now) {
+Status SqlStore::RevokeEnrollSecret(const std::string& id, int64_t now) {
   RETURN_IF_ERROR(WritableOrError());
   const std::string ctx = path_ + ": revoke enrollment secret " + id;
-  std::lock_guard<std::mutex> lock(write_mu_);
-  Transaction txn(writer());
-  RETURN_IF_ERROR(txn.Begin());
-  {
-    Stmt s(writer(), ctx + ": look up id");
-    RETURN_IF_ERROR(s.Prepare("SELECT 1 FROM enroll_secrets WHERE id = ?1"));
+  return Write([&](Conn* db) -> Status {
+    {
+      Stmt s(db, ctx + ": look up id");
+      RETURN_IF_ERROR(s.Prepare("SELECT 1 FROM enroll_secrets WHERE id = ?1"));
+      RETURN_IF_ERROR(s.Bind(1, id));
+      ASSIGN_OR_RETURN(bool found, s.Step());
+      if (!found) return common::NotFound(ctx + ": no such secret");
+    }
+    Stmt s(db, ctx);
+    RETURN_IF_ERROR(
+        s.Prepare("UPDATE enroll_secrets SET revoked_at = ?2 WHERE id = ?1 AND revoked_at = 0"));
     RETURN_IF_ERROR(s.Bind(1, id));
-    ASSIGN_OR_RETURN(bool found, s.Step());
-    if (!found) return common::NotFound(ctx + ": no such secret");
-  }
-  Stmt s(writer(), ctx);
-  RETURN_IF_ERROR(
-      s.Prepare("UPDATE enroll_secrets SET revoked_at = ?2 WHERE id = ?1 AND revoked_at = 0"));
-  RETURN_IF_ERROR(s.Bind(1, id));
-  RETURN_IF_ERROR(s.Bind(2, now));
-  RETURN_IF_ERROR(s.Run());
-  return txn.Commit();
+    RETURN_IF_ERROR(s.Bind(2, now));
+    RETURN_IF_ERROR(s.Run());
+    return Status::Ok();
+  });
 }
 
-StatusOr<Enrollment> SqliteStore::DecideEnrollment(const EnrollmentInput& input, int64_t now,
+StatusOr<Enrollment> SqlStore::DecideEnrollment(const EnrollmentInput& input, int64_t now,
                                                    const IssueFn& issue) {
   RETURN_IF_ERROR(WritableOrError());
   RETURN_IF_ERROR(ValidateRequest(input.request));
-  Enrollment e = input.request;
-  const std::string ctx =
-      path_ + ": decide " + e.kind + " request " + e.request_id + " of device " + e.device_id;
+  const std::string ctx = path_ + ": decide " + input.request.kind + " request " +
+                          input.request.request_id + " of device " + input.request.device_id;
+  return Write([&](Conn* db) -> StatusOr<Enrollment> {
+    // Inside: a retried transaction starts again from the request.
+    Enrollment e = input.request;
+    // Redelivery: the first decision stands, whatever this copy says.
+    ASSIGN_OR_RETURN(std::optional<Enrollment> stored,
+                     FindEnrollment(db, ctx, e.device_id, e.request_id));
+    if (stored.has_value()) return *std::move(stored);
 
-  std::lock_guard<std::mutex> lock(write_mu_);
-  Transaction txn(writer());
-  RETURN_IF_ERROR(txn.Begin());
-  // Redelivery: the first decision stands, whatever this copy says.
-  ASSIGN_OR_RETURN(std::optional<Enrollment> stored,
-                   FindEnrollment(writer(), ctx, e.device_id, e.request_id));
-  if (stored.has_value()) return *std::move(stored);
+    e.state.clear();
+    e.reason.clear();
+    e.decided_at = 0;
+    e.serial.clear();
+    e.cert_pem.clear();
+    const bool enroll = e.kind == "enroll";
+    const bool with_secret = enroll && !input.secret.empty();
+    e.secret_id = with_secret ? SecretIdOf(input.secret) : std::string();
 
-  e.state.clear();
-  e.reason.clear();
-  e.decided_at = 0;
-  e.serial.clear();
-  e.cert_pem.clear();
-  const bool enroll = e.kind == "enroll";
-  const bool with_secret = enroll && !input.secret.empty();
-  e.secret_id = with_secret ? SecretIdOf(input.secret) : std::string();
-
-  ASSIGN_OR_RETURN(std::optional<DeviceKeyRow> key, FindDeviceKey(writer(), ctx, e.device_id));
-  bool decided = false;
-  if (key.has_value() && key->revoked_at != 0) {
-    Decide(e, "refused", kDeviceRevoked, now);
-    decided = true;
-  } else if (with_secret) {
-    ASSIGN_OR_RETURN(std::string refusal, CheckSecret(writer(), ctx, input.secret, now));
-    if (!refusal.empty()) {
-      Decide(e, "refused", refusal, now);
+    ASSIGN_OR_RETURN(std::optional<DeviceKeyRow> key, FindDeviceKey(db, ctx, e.device_id));
+    bool decided = false;
+    if (key.has_value() && key->revoked_at != 0) {
+      Decide(e, "refused", kDeviceRevoked, now);
+      decided = true;
+    } else if (with_secret) {
+      ASSIGN_OR_RETURN(std::string refusal, CheckSecret(db, ctx, input.secret, now));
+      if (!refusal.empty()) {
+        Decide(e, "refused", refusal, now);
+        decided = true;
+      }
+    } else if (enroll && !input.approval_mode) {
+      Decide(e, "refused", kSecretRequired, now);
       decided = true;
     }
-  } else if (enroll && !input.approval_mode) {
-    Decide(e, "refused", kSecretRequired, now);
-    decided = true;
-  }
-  if (!decided) {
-    ASSIGN_OR_RETURN(decided, RefuseForDeviceKey(writer(), ctx, e, key, now));
-  }
-  // A request without a secret waits for an administrator only once nothing
-  // refuses it: a clone is refused (and reported) at once, not queued.
-  if (!decided && enroll && !with_secret) {
-    Decide(e, "pending", "", now);
-    decided = true;
-  }
-  if (!decided) {
-    RETURN_IF_ERROR(IssueAndRecord(writer(), ctx, e, now, issue));
-    if (with_secret) {
-      Stmt s(writer(), ctx + ": count use of secret " + e.secret_id);
-      RETURN_IF_ERROR(s.Prepare("UPDATE enroll_secrets SET uses = uses + 1 WHERE id = ?1"));
-      RETURN_IF_ERROR(s.Bind(1, e.secret_id));
-      RETURN_IF_ERROR(s.Run());
+    if (!decided) {
+      ASSIGN_OR_RETURN(decided, RefuseForDeviceKey(db, ctx, e, key, now));
     }
-  }
-  RETURN_IF_ERROR(InsertEnrollment(writer(), ctx, e));
-  RETURN_IF_ERROR(txn.Commit());
-  return e;
+    // A request without a secret waits for an administrator only once nothing
+    // refuses it: a clone is refused (and reported) at once, not queued.
+    if (!decided && enroll && !with_secret) {
+      Decide(e, "pending", "", now);
+      decided = true;
+    }
+    if (!decided) {
+      RETURN_IF_ERROR(IssueAndRecord(db, ctx, e, now, issue));
+      if (with_secret) {
+        Stmt s(db, ctx + ": count use of secret " + e.secret_id);
+        RETURN_IF_ERROR(s.Prepare("UPDATE enroll_secrets SET uses = uses + 1 WHERE id = ?1"));
+        RETURN_IF_ERROR(s.Bind(1, e.secret_id));
+        RETURN_IF_ERROR(s.Run());
+      }
+    }
+    RETURN_IF_ERROR(InsertEnrollment(db, ctx, e));
+    return e;
+  });
 }
 
-StatusOr<Enrollment> SqliteStore::ApproveEnrollment(const std::string& request_id, int64_t now,
+StatusOr<Enrollment> SqlStore::ApproveEnrollment(const std::string& request_id, int64_t now,
                                                     const IssueFn& issue) {
   RETURN_IF_ERROR(WritableOrError());
   const std::string ctx = path_ + ": approve request " + request_id;
-  std::lock_guard<std::mutex> lock(write_mu_);
-  Transaction txn(writer());
-  RETURN_IF_ERROR(txn.Begin());
-  ASSIGN_OR_RETURN(Enrollment e, PendingByRequestId(writer(), ctx, request_id));
-  // The device may have been revoked, or enrolled with another key, while
-  // the request waited: approval overrides the missing secret, nothing else.
-  ASSIGN_OR_RETURN(std::optional<DeviceKeyRow> key, FindDeviceKey(writer(), ctx, e.device_id));
-  bool refused = false;
-  if (key.has_value() && key->revoked_at != 0) {
-    Decide(e, "refused", kDeviceRevoked, now);
-    refused = true;
-  } else {
-    ASSIGN_OR_RETURN(refused, RefuseForDeviceKey(writer(), ctx, e, key, now));
-  }
-  if (!refused) RETURN_IF_ERROR(IssueAndRecord(writer(), ctx, e, now, issue));
-  RETURN_IF_ERROR(UpdateDecision(writer(), ctx, e));
-  RETURN_IF_ERROR(txn.Commit());
-  return e;
+  return Write([&](Conn* db) -> StatusOr<Enrollment> {
+    ASSIGN_OR_RETURN(Enrollment e, PendingByRequestId(db, ctx, request_id));
+    // The device may have been revoked, or enrolled with another key, while
+    // the request waited: approval overrides the missing secret, nothing else.
+    ASSIGN_OR_RETURN(std::optional<DeviceKeyRow> key, FindDeviceKey(db, ctx, e.device_id));
+    bool refused = false;
+    if (key.has_value() && key->revoked_at != 0) {
+      Decide(e, "refused", kDeviceRevoked, now);
+      refused = true;
+    } else {
+      ASSIGN_OR_RETURN(refused, RefuseForDeviceKey(db, ctx, e, key, now));
+    }
+    if (!refused) RETURN_IF_ERROR(IssueAndRecord(db, ctx, e, now, issue));
+    RETURN_IF_ERROR(UpdateDecision(db, ctx, e));
+    return e;
+  });
 }
 
-StatusOr<Enrollment> SqliteStore::DenyEnrollment(const std::string& request_id, int64_t now) {
+StatusOr<Enrollment> SqlStore::DenyEnrollment(const std::string& request_id, int64_t now) {
   RETURN_IF_ERROR(WritableOrError());
   const std::string ctx = path_ + ": deny request " + request_id;
-  std::lock_guard<std::mutex> lock(write_mu_);
-  Transaction txn(writer());
-  RETURN_IF_ERROR(txn.Begin());
-  ASSIGN_OR_RETURN(Enrollment e, PendingByRequestId(writer(), ctx, request_id));
-  Decide(e, "denied", kDenied, now);
-  RETURN_IF_ERROR(UpdateDecision(writer(), ctx, e));
-  RETURN_IF_ERROR(txn.Commit());
-  return e;
+  return Write([&](Conn* db) -> StatusOr<Enrollment> {
+    ASSIGN_OR_RETURN(Enrollment e, PendingByRequestId(db, ctx, request_id));
+    Decide(e, "denied", kDenied, now);
+    RETURN_IF_ERROR(UpdateDecision(db, ctx, e));
+    return e;
+  });
 }
 
-Status SqliteStore::RecordCertificate(const IssuedCertRow& row) {
+Status SqlStore::RecordCertificate(const IssuedCertRow& row) {
   RETURN_IF_ERROR(WritableOrError());
   RETURN_IF_ERROR(ValidateCert(row));
-  std::lock_guard<std::mutex> lock(write_mu_);
-  Transaction txn(writer());
-  RETURN_IF_ERROR(txn.Begin());
-  if (row.kind == "device") {
-    // A device certificate made outside enrollment binds the id to its key
-    // as enrollment would, under the same rules.
-    const std::string ctx = path_ + ": record certificate of device " + row.subject;
-    ASSIGN_OR_RETURN(std::optional<DeviceKeyRow> key, FindDeviceKey(writer(), ctx, row.subject));
-    if (key && key->revoked_at != 0) return common::FailedPrecondition(ctx + ": device revoked");
-    if (key && key->key_sha256 != row.key_sha256) {
-      return common::FailedPrecondition(ctx + ": device id already enrolled with another key");
+  return Write([&](Conn* db) -> Status {
+    if (row.kind == "device") {
+      // A device certificate made outside enrollment binds the id to its key
+      // as enrollment would, under the same rules.
+      const std::string ctx = path_ + ": record certificate of device " + row.subject;
+      ASSIGN_OR_RETURN(std::optional<DeviceKeyRow> key, FindDeviceKey(db, ctx, row.subject));
+      if (key && key->revoked_at != 0) return common::FailedPrecondition(ctx + ": device revoked");
+      if (key && key->key_sha256 != row.key_sha256) {
+        return common::FailedPrecondition(ctx + ": device id already enrolled with another key");
+      }
+      Stmt s(db, ctx);
+      RETURN_IF_ERROR(s.Prepare(R"sql(
+        INSERT INTO device_keys (device_id, key_sha256, enrolled_at) VALUES (?1, ?2, ?3)
+        ON CONFLICT (device_id) DO NOTHING)sql"));
+      RETURN_IF_ERROR(s.Bind(1, row.subject));
+      RETURN_IF_ERROR(s.Bind(2, row.key_sha256));
+      RETURN_IF_ERROR(s.Bind(3, row.issued_at));
+      RETURN_IF_ERROR(s.Run());
     }
-    Stmt s(writer(), ctx);
-    RETURN_IF_ERROR(s.Prepare(R"sql(
-      INSERT INTO device_keys (device_id, key_sha256, enrolled_at) VALUES (?1, ?2, ?3)
-      ON CONFLICT (device_id) DO NOTHING)sql"));
-    RETURN_IF_ERROR(s.Bind(1, row.subject));
-    RETURN_IF_ERROR(s.Bind(2, row.key_sha256));
-    RETURN_IF_ERROR(s.Bind(3, row.issued_at));
-    RETURN_IF_ERROR(s.Run());
-  }
-  RETURN_IF_ERROR(InsertCertificate(writer(), path_, row));
-  return txn.Commit();
+    RETURN_IF_ERROR(InsertCertificate(db, path_, row));
+    return Status::Ok();
+  });
 }
 
-StatusOr<int64_t> SqliteStore::RevokeSubject(const std::string& kind, const std::string& subject,
+StatusOr<int64_t> SqlStore::RevokeSubject(const std::string& kind, const std::string& subject,
                                              int64_t now) {
   RETURN_IF_ERROR(WritableOrError());
   if (!IsCertKind(kind)) {
@@ -474,50 +465,48 @@ StatusOr<int64_t> SqliteStore::RevokeSubject(const std::string& kind, const std:
   }
   if (subject.empty()) return common::InvalidArgument("revoke " + kind + ": no subject");
   const std::string ctx = path_ + ": revoke " + kind + " " + subject;
-  std::lock_guard<std::mutex> lock(write_mu_);
-  Transaction txn(writer());
-  RETURN_IF_ERROR(txn.Begin());
-  int64_t certificates = 0, unrevoked = 0;
-  {
-    Stmt s(writer(), ctx + ": count certificates");
-    RETURN_IF_ERROR(s.Prepare(R"sql(
-      SELECT COUNT(*), COALESCE(SUM(CASE WHEN revoked_at = 0 THEN 1 ELSE 0 END), 0)
-      FROM certificates WHERE kind = ?1 AND subject = ?2)sql"));
-    RETURN_IF_ERROR(s.Bind(1, kind));
-    RETURN_IF_ERROR(s.Bind(2, subject));
-    ASSIGN_OR_RETURN(bool row, s.Step());
-    if (row) {
-      certificates = s.Int(0);
-      unrevoked = s.Int(1);
+  return Write([&](Conn* db) -> StatusOr<int64_t> {
+    int64_t certificates = 0, unrevoked = 0;
+    {
+      Stmt s(db, ctx + ": count certificates");
+      RETURN_IF_ERROR(s.Prepare(R"sql(
+        SELECT COUNT(*), COALESCE(SUM(CASE WHEN revoked_at = 0 THEN 1 ELSE 0 END), 0)
+        FROM certificates WHERE kind = ?1 AND subject = ?2)sql"));
+      RETURN_IF_ERROR(s.Bind(1, kind));
+      RETURN_IF_ERROR(s.Bind(2, subject));
+      ASSIGN_OR_RETURN(bool row, s.Step());
+      if (row) {
+        certificates = s.Int(0);
+        unrevoked = s.Int(1);
+      }
     }
-  }
-  bool has_key = false;
-  if (kind == "device") {
-    ASSIGN_OR_RETURN(std::optional<DeviceKeyRow> key, FindDeviceKey(writer(), ctx, subject));
-    has_key = key.has_value();
-  }
-  if (certificates == 0 && !has_key) return common::NotFound(ctx + ": never had a certificate");
-  {
-    // Revoking twice keeps the first time.
-    Stmt s(writer(), ctx + ": revoke certificates");
-    RETURN_IF_ERROR(s.Prepare(R"sql(
-      UPDATE certificates SET revoked_at = ?3
-      WHERE kind = ?1 AND subject = ?2 AND revoked_at = 0)sql"));
-    RETURN_IF_ERROR(s.Bind(1, kind));
-    RETURN_IF_ERROR(s.Bind(2, subject));
-    RETURN_IF_ERROR(s.Bind(3, now));
-    RETURN_IF_ERROR(s.Run());
-  }
-  if (has_key) {
-    Stmt s(writer(), ctx + ": revoke device id");
-    RETURN_IF_ERROR(s.Prepare(
-        "UPDATE device_keys SET revoked_at = ?2 WHERE device_id = ?1 AND revoked_at = 0"));
-    RETURN_IF_ERROR(s.Bind(1, subject));
-    RETURN_IF_ERROR(s.Bind(2, now));
-    RETURN_IF_ERROR(s.Run());
-  }
-  RETURN_IF_ERROR(txn.Commit());
-  return unrevoked;
+    bool has_key = false;
+    if (kind == "device") {
+      ASSIGN_OR_RETURN(std::optional<DeviceKeyRow> key, FindDeviceKey(db, ctx, subject));
+      has_key = key.has_value();
+    }
+    if (certificates == 0 && !has_key) return common::NotFound(ctx + ": never had a certificate");
+    {
+      // Revoking twice keeps the first time.
+      Stmt s(db, ctx + ": revoke certificates");
+      RETURN_IF_ERROR(s.Prepare(R"sql(
+        UPDATE certificates SET revoked_at = ?3
+        WHERE kind = ?1 AND subject = ?2 AND revoked_at = 0)sql"));
+      RETURN_IF_ERROR(s.Bind(1, kind));
+      RETURN_IF_ERROR(s.Bind(2, subject));
+      RETURN_IF_ERROR(s.Bind(3, now));
+      RETURN_IF_ERROR(s.Run());
+    }
+    if (has_key) {
+      Stmt s(db, ctx + ": revoke device id");
+      RETURN_IF_ERROR(s.Prepare(
+          "UPDATE device_keys SET revoked_at = ?2 WHERE device_id = ?1 AND revoked_at = 0"));
+      RETURN_IF_ERROR(s.Bind(1, subject));
+      RETURN_IF_ERROR(s.Bind(2, now));
+      RETURN_IF_ERROR(s.Run());
+    }
+    return unrevoked;
+  });
 }
 
-}  // namespace inventory::sqlite
+}  // namespace inventory::sql

@@ -1,4 +1,4 @@
-// SqliteStore's estate queries (inventory/estate.h): the reader pool, as the
+// SqlStore's estate queries (inventory/estate.h): the reader pool, as the
 // other queries; never the writer's lock.
 #include <algorithm>
 #include <cstdint>
@@ -12,12 +12,12 @@
 
 #include "common/status.h"
 #include "inventory/estate.h"
-#include "sqlite_estate_rows.h"
-#include "sqlite_identity_rows.h"
-#include "sqlite_store.h"
-#include "sqlite_util.h"
+#include "store_estate_rows.h"
+#include "store_identity_rows.h"
+#include "sql_store.h"
+#include "sql.h"
 
-namespace inventory::sqlite {
+namespace inventory::sql {
 
 namespace {
 
@@ -43,8 +43,8 @@ Status CheckLimit(int64_t limit, const std::string& what) {
 
 }  // namespace
 
-StatusOr<EstateRules> SqliteStore::GetEstateRules() {
-  return Read([&](sqlite3* db) -> StatusOr<EstateRules> {
+StatusOr<EstateRules> SqlStore::GetEstateRules() {
+  return Read([&](Conn* db) -> StatusOr<EstateRules> {
     Stmt s(db, path_ + ": get estate rules");
     RETURN_IF_ERROR(s.Prepare(R"sql(
       SELECT disconnect_after, default_check_interval, outbox_backlog, cert_warn_before,
@@ -60,10 +60,10 @@ StatusOr<EstateRules> SqliteStore::GetEstateRules() {
 // (or the rows of one device), joined here by device id: the cost grows
 // with the estate, never with the estate squared, and no statement runs
 // per device.
-StatusOr<std::vector<DeviceState>> SqliteStore::ReadDeviceStates(sqlite3* db,
+StatusOr<std::vector<DeviceState>> SqlStore::ReadDeviceStates(Conn* db,
                                                                  const std::string& device_id) {
   const std::string ctx = path_ + (device_id.empty() ? ": device states" : ": state of device " + device_id);
-  Transaction snapshot(db, "BEGIN");
+  Transaction snapshot(db, TxnKind::kSnapshot);
   RETURN_IF_ERROR(snapshot.Begin());
   std::vector<DeviceState> out;
   std::unordered_map<std::string, size_t> index;
@@ -155,8 +155,8 @@ StatusOr<std::vector<DeviceState>> SqliteStore::ReadDeviceStates(sqlite3* db,
   return out;
 }
 
-StatusOr<std::vector<DeviceState>> SqliteStore::ListDeviceStates() {
-  return Read([&](sqlite3* db) -> StatusOr<std::vector<DeviceState>> {
+StatusOr<std::vector<DeviceState>> SqlStore::ListDeviceStates() {
+  return Read([&](Conn* db) -> StatusOr<std::vector<DeviceState>> {
     ASSIGN_OR_RETURN(std::vector<DeviceState> out, ReadDeviceStates(db, ""));
     std::sort(out.begin(), out.end(), [](const DeviceState& a, const DeviceState& b) {
       return std::tie(a.hostname, a.device_id) < std::tie(b.hostname, b.device_id);
@@ -165,9 +165,9 @@ StatusOr<std::vector<DeviceState>> SqliteStore::ListDeviceStates() {
   });
 }
 
-StatusOr<DeviceState> SqliteStore::GetDeviceState(const std::string& device_id) {
+StatusOr<DeviceState> SqlStore::GetDeviceState(const std::string& device_id) {
   if (device_id.empty()) return common::InvalidArgument("device state: no device id");
-  return Read([&](sqlite3* db) -> StatusOr<DeviceState> {
+  return Read([&](Conn* db) -> StatusOr<DeviceState> {
     ASSIGN_OR_RETURN(std::vector<DeviceState> out, ReadDeviceStates(db, device_id));
     if (out.empty()) {
       return common::NotFound(path_ + ": no device '" + device_id + "' (neither seen nor enrolled)");
@@ -176,8 +176,8 @@ StatusOr<DeviceState> SqliteStore::GetDeviceState(const std::string& device_id) 
   });
 }
 
-StatusOr<std::vector<DeviceVia>> SqliteStore::DeviceVias(const std::string& device_id) {
-  return Read([&](sqlite3* db) -> StatusOr<std::vector<DeviceVia>> {
+StatusOr<std::vector<DeviceVia>> SqlStore::DeviceVias(const std::string& device_id) {
+  return Read([&](Conn* db) -> StatusOr<std::vector<DeviceVia>> {
     Stmt s(db, path_ + ": check-in paths of device " + device_id);
     RETURN_IF_ERROR(s.Prepare(
         "SELECT via, last_seen FROM device_vias WHERE device_id = ?1 ORDER BY last_seen DESC, via"));
@@ -186,9 +186,9 @@ StatusOr<std::vector<DeviceVia>> SqliteStore::DeviceVias(const std::string& devi
   });
 }
 
-StatusOr<std::vector<UploadRow>> SqliteStore::RecentUploads(const std::string& device_id, int64_t limit) {
+StatusOr<std::vector<UploadRow>> SqlStore::RecentUploads(const std::string& device_id, int64_t limit) {
   RETURN_IF_ERROR(CheckLimit(limit, "recent uploads"));
-  return Read([&](sqlite3* db) -> StatusOr<std::vector<UploadRow>> {
+  return Read([&](Conn* db) -> StatusOr<std::vector<UploadRow>> {
     Stmt s(db, path_ + ": recent uploads of device " + device_id);
     RETURN_IF_ERROR(s.Prepare(R"sql(
       SELECT upload_id, kind, size, received_at, via FROM uploads WHERE device_id = ?1
@@ -201,12 +201,12 @@ StatusOr<std::vector<UploadRow>> SqliteStore::RecentUploads(const std::string& d
   });
 }
 
-StatusOr<std::vector<HealthRow>> SqliteStore::ListHealth(const HealthFilter& filter) {
+StatusOr<std::vector<HealthRow>> SqlStore::ListHealth(const HealthFilter& filter) {
   RETURN_IF_ERROR(CheckLimit(filter.limit, "list health"));
   if (!filter.device.empty() && !filter.beacon.empty()) {
     return common::InvalidArgument("list health: name a device or a beacon, not both");
   }
-  return Read([&](sqlite3* db) -> StatusOr<std::vector<HealthRow>> {
+  return Read([&](Conn* db) -> StatusOr<std::vector<HealthRow>> {
     Stmt s(db, path_ + ": list health messages");
     std::string sql = R"sql(
       SELECT source_kind, source, id, component, type, priority, text, first_seen, last_seen,
@@ -239,10 +239,10 @@ StatusOr<std::vector<HealthRow>> SqliteStore::ListHealth(const HealthFilter& fil
   });
 }
 
-StatusOr<std::vector<BeaconState>> SqliteStore::ListBeacons() {
-  return Read([&](sqlite3* db) -> StatusOr<std::vector<BeaconState>> {
+StatusOr<std::vector<BeaconState>> SqlStore::ListBeacons() {
+  return Read([&](Conn* db) -> StatusOr<std::vector<BeaconState>> {
     const std::string ctx = path_ + ": list beacons";
-    Transaction snapshot(db, "BEGIN");
+    Transaction snapshot(db, TxnKind::kSnapshot);
     RETURN_IF_ERROR(snapshot.Begin());
     std::map<std::string, BeaconState> by_name;
     {
@@ -310,12 +310,12 @@ StatusOr<std::vector<BeaconState>> SqliteStore::ListBeacons() {
   });
 }
 
-StatusOr<std::vector<ActionRow>> SqliteStore::ListActions(const ActionFilter& filter) {
+StatusOr<std::vector<ActionRow>> SqlStore::ListActions(const ActionFilter& filter) {
   RETURN_IF_ERROR(CheckLimit(filter.limit, "list actions"));
   if (!filter.state.empty() && !IsActionState(filter.state)) {
     return common::InvalidArgument("list actions: unknown state '" + filter.state + "'");
   }
-  return Read([&](sqlite3* db) -> StatusOr<std::vector<ActionRow>> {
+  return Read([&](Conn* db) -> StatusOr<std::vector<ActionRow>> {
     Stmt s(db, path_ + ": list actions");
     std::string sql = std::string("SELECT ") + kActionColumns + " FROM actions WHERE 1 = 1";
     if (!filter.device.empty()) sql += " AND device_id = ?2";
@@ -329,8 +329,8 @@ StatusOr<std::vector<ActionRow>> SqliteStore::ListActions(const ActionFilter& fi
   });
 }
 
-StatusOr<ActionRow> SqliteStore::GetAction(const std::string& id) {
-  return Read([&](sqlite3* db) -> StatusOr<ActionRow> {
+StatusOr<ActionRow> SqlStore::GetAction(const std::string& id) {
+  return Read([&](Conn* db) -> StatusOr<ActionRow> {
     const std::string ctx = path_ + ": action " + id;
     ASSIGN_OR_RETURN(std::optional<ActionRow> a, FindAction(db, ctx, id));
     if (!a.has_value()) return common::NotFound(ctx + ": no such action");
@@ -338,8 +338,8 @@ StatusOr<ActionRow> SqliteStore::GetAction(const std::string& id) {
   });
 }
 
-StatusOr<std::vector<ActionRow>> SqliteStore::ActiveActions(int64_t now) {
-  return Read([&](sqlite3* db) -> StatusOr<std::vector<ActionRow>> {
+StatusOr<std::vector<ActionRow>> SqlStore::ActiveActions(int64_t now) {
+  return Read([&](Conn* db) -> StatusOr<std::vector<ActionRow>> {
     Stmt s(db, path_ + ": active actions");
     const std::string sql = std::string("SELECT ") + kActionColumns + R"sql(
       FROM actions WHERE state IN ('pending', 'delivered') AND expires_at > ?1
@@ -350,4 +350,4 @@ StatusOr<std::vector<ActionRow>> SqliteStore::ActiveActions(int64_t now) {
   });
 }
 
-}  // namespace inventory::sqlite
+}  // namespace inventory::sql

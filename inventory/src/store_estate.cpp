@@ -1,4 +1,4 @@
-// SqliteStore's estate writes (inventory/estate.h): the rules and health
+// SqlStore's estate writes (inventory/estate.h): the rules and health
 // documents, each one write transaction on the writer connection under
 // write_mu_. Actions are in sqlite_actions.cpp.
 #include <cstdint>
@@ -12,11 +12,11 @@
 #include "inventory/estate.h"
 #include "inventory/health.h"
 #include "inventory/store.h"
-#include "sqlite_estate_rows.h"
-#include "sqlite_store.h"
-#include "sqlite_util.h"
+#include "store_estate_rows.h"
+#include "sql_store.h"
+#include "sql.h"
 
-namespace inventory::sqlite {
+namespace inventory::sql {
 
 using common::Status;
 using common::StatusOr;
@@ -59,7 +59,7 @@ Status ValidateHealth(const Health& h, const std::string& what) {
 // Applies `h` from its source as of `received_at` (the central's time of
 // the document), inside the caller's write transaction: docs/store.md,
 // "Health rules".
-Status ApplyHealth(sqlite3* db, const std::string& ctx, const Health& h, int64_t received_at) {
+Status ApplyHealth(Conn* db, const std::string& ctx, const Health& h, int64_t received_at) {
   const char* kind = StoredSourceKind(h.source);
   {
     // Documents are applied in the sender's order; a late one (a relay's
@@ -183,36 +183,35 @@ Status ApplyHealth(sqlite3* db, const std::string& ctx, const Health& h, int64_t
 
 }  // namespace
 
-Status SqliteStore::SetEstateRules(const EstateRules& rules) {
+Status SqlStore::SetEstateRules(const EstateRules& rules) {
   RETURN_IF_ERROR(WritableOrError());
   RETURN_IF_ERROR(ValidateRules(rules));
-  std::lock_guard<std::mutex> lock(write_mu_);
-  Transaction txn(writer());
-  RETURN_IF_ERROR(txn.Begin());
-  Stmt s(writer(), path_ + ": set estate rules");
-  RETURN_IF_ERROR(s.Prepare(R"sql(
-    INSERT INTO estate_rules (id, disconnect_after, default_check_interval, outbox_backlog,
-                              cert_warn_before, beacon_offline_after, policy_revision,
-                              policy_since)
-    VALUES (1, ?1, ?2, ?3, ?4, ?5, ?6, ?7)
-    ON CONFLICT (id) DO UPDATE SET
-      disconnect_after = excluded.disconnect_after,
-      default_check_interval = excluded.default_check_interval,
-      outbox_backlog = excluded.outbox_backlog, cert_warn_before = excluded.cert_warn_before,
-      beacon_offline_after = excluded.beacon_offline_after,
-      policy_revision = excluded.policy_revision, policy_since = excluded.policy_since)sql"));
-  RETURN_IF_ERROR(s.Bind(1, rules.disconnect_after));
-  RETURN_IF_ERROR(s.Bind(2, rules.default_check_interval));
-  RETURN_IF_ERROR(s.Bind(3, rules.outbox_backlog));
-  RETURN_IF_ERROR(s.Bind(4, rules.cert_warn_before));
-  RETURN_IF_ERROR(s.Bind(5, rules.beacon_offline_after));
-  RETURN_IF_ERROR(s.Bind(6, rules.policy_revision));
-  RETURN_IF_ERROR(s.Bind(7, rules.policy_since));
-  RETURN_IF_ERROR(s.Run());
-  return txn.Commit();
+  return Write([&](Conn* db) -> Status {
+    Stmt s(db, path_ + ": set estate rules");
+    RETURN_IF_ERROR(s.Prepare(R"sql(
+      INSERT INTO estate_rules (id, disconnect_after, default_check_interval, outbox_backlog,
+                                cert_warn_before, beacon_offline_after, policy_revision,
+                                policy_since)
+      VALUES (1, ?1, ?2, ?3, ?4, ?5, ?6, ?7)
+      ON CONFLICT (id) DO UPDATE SET
+        disconnect_after = excluded.disconnect_after,
+        default_check_interval = excluded.default_check_interval,
+        outbox_backlog = excluded.outbox_backlog, cert_warn_before = excluded.cert_warn_before,
+        beacon_offline_after = excluded.beacon_offline_after,
+        policy_revision = excluded.policy_revision, policy_since = excluded.policy_since)sql"));
+    RETURN_IF_ERROR(s.Bind(1, rules.disconnect_after));
+    RETURN_IF_ERROR(s.Bind(2, rules.default_check_interval));
+    RETURN_IF_ERROR(s.Bind(3, rules.outbox_backlog));
+    RETURN_IF_ERROR(s.Bind(4, rules.cert_warn_before));
+    RETURN_IF_ERROR(s.Bind(5, rules.beacon_offline_after));
+    RETURN_IF_ERROR(s.Bind(6, rules.policy_revision));
+    RETURN_IF_ERROR(s.Bind(7, rules.policy_since));
+    RETURN_IF_ERROR(s.Run());
+    return Status::Ok();
+  });
 }
 
-Status SqliteStore::RecordBeaconUpload(const UploadInfo& info) {
+Status SqlStore::RecordBeaconUpload(const UploadInfo& info) {
   const std::string ctx = path_ + ": import upload " + info.upload_id;
   {
     Stmt s(writer(), ctx + ": look up beacon upload");
@@ -238,7 +237,7 @@ Status SqliteStore::RecordBeaconUpload(const UploadInfo& info) {
   return s.Run();
 }
 
-Status SqliteStore::ImportHealth(const UploadInfo& info, const Health& health) {
+Status SqlStore::ImportHealth(const UploadInfo& info, const Health& health) {
   RETURN_IF_ERROR(WritableOrError());
   RETURN_IF_ERROR(ValidateUpload(info));
   const std::string what = "upload " + info.upload_id;
@@ -254,39 +253,37 @@ Status SqliteStore::ImportHealth(const UploadInfo& info, const Health& health) {
     return common::InvalidArgument(what + ": health document names beacon '" + health.id +
                                    "' but was received by '" + info.via + "'");
   }
-  std::lock_guard<std::mutex> lock(write_mu_);
-  Transaction txn(writer());
-  RETURN_IF_ERROR(txn.Begin());
-  if (health.source == HealthSource::kDevice) {
-    RETURN_IF_ERROR(RecordUpload(info));
-  } else {
-    RETURN_IF_ERROR(RecordBeaconUpload(info));
-  }
-  RETURN_IF_ERROR(ApplyHealth(writer(), path_ + ": import " + what, health, info.received_at));
-  return txn.Commit();
+  return Write([&](Conn* db) -> Status {
+    if (health.source == HealthSource::kDevice) {
+      RETURN_IF_ERROR(RecordUpload(info));
+    } else {
+      RETURN_IF_ERROR(RecordBeaconUpload(info));
+    }
+    RETURN_IF_ERROR(ApplyHealth(db, path_ + ": import " + what, health, info.received_at));
+    return Status::Ok();
+  });
 }
 
-Status SqliteStore::RecordOwnHealth(const Health& health, int64_t now) {
+Status SqlStore::RecordOwnHealth(const Health& health, int64_t now) {
   RETURN_IF_ERROR(WritableOrError());
   RETURN_IF_ERROR(ValidateHealth(health, "own health report"));
   if (health.source != HealthSource::kBeacon) {
     return common::InvalidArgument("own health report: the central reports as a beacon");
   }
-  std::lock_guard<std::mutex> lock(write_mu_);
-  Transaction txn(writer());
-  RETURN_IF_ERROR(txn.Begin());
-  RETURN_IF_ERROR(ApplyHealth(writer(), path_ + ": own health report", health, now));
-  return txn.Commit();
+  return Write([&](Conn* db) -> Status {
+    RETURN_IF_ERROR(ApplyHealth(db, path_ + ": own health report", health, now));
+    return Status::Ok();
+  });
 }
 
-StatusOr<int64_t> SqliteStore::PurgeHealth(int64_t cleared_before) {
-  RETURN_IF_ERROR(WritableOrError());
-  std::lock_guard<std::mutex> lock(write_mu_);
-  Stmt s(writer(), path_ + ": purge cleared health messages");
-  RETURN_IF_ERROR(s.Prepare("DELETE FROM health_messages WHERE cleared_at <> 0 AND received_at < ?1"));
-  RETURN_IF_ERROR(s.Bind(1, cleared_before));
-  RETURN_IF_ERROR(s.Run());
-  return static_cast<int64_t>(sqlite3_changes(writer()));
+StatusOr<int64_t> SqlStore::PurgeHealth(int64_t cleared_before) {
+  return Write([&](Conn* db) -> StatusOr<int64_t> {
+    Stmt s(db, path_ + ": purge cleared health messages");
+    RETURN_IF_ERROR(s.Prepare("DELETE FROM health_messages WHERE cleared_at <> 0 AND received_at < ?1"));
+    RETURN_IF_ERROR(s.Bind(1, cleared_before));
+    RETURN_IF_ERROR(s.Run());
+    return s.Changes();
+  });
 }
 
-}  // namespace inventory::sqlite
+}  // namespace inventory::sql

@@ -1,4 +1,4 @@
-// SqliteStore's reads. They run on reader connections (Read) and never touch
+// SqlStore's reads. They run on reader connections (Read) and never touch
 // writer_ or write_mu_.
 #include <cstdint>
 #include <string>
@@ -7,10 +7,10 @@
 
 #include "common/status.h"
 #include "inventory/store.h"
-#include "sqlite_store.h"
-#include "sqlite_util.h"
+#include "sql_store.h"
+#include "sql.h"
 
-namespace inventory::sqlite {
+namespace inventory::sql {
 
 using common::Status;
 using common::StatusOr;
@@ -65,7 +65,7 @@ DeviceRow ReadDeviceRow(const Stmt& s) {
 
 }  // namespace
 
-StatusOr<bool> HasUploadOn(sqlite3* db, const std::string& what, const std::string& device_id,
+StatusOr<bool> HasUploadOn(Conn* db, const std::string& what, const std::string& device_id,
                            const std::string& upload_id) {
   Stmt s(db, what);
   RETURN_IF_ERROR(s.Prepare("SELECT 1 FROM uploads WHERE device_id = ?1 AND upload_id = ?2"));
@@ -74,15 +74,15 @@ StatusOr<bool> HasUploadOn(sqlite3* db, const std::string& what, const std::stri
   return s.Step();
 }
 
-StatusOr<bool> SqliteStore::HasUpload(const std::string& device_id, const std::string& upload_id) {
-  return Read([&](sqlite3* db) {
+StatusOr<bool> SqlStore::HasUpload(const std::string& device_id, const std::string& upload_id) {
+  return Read([&](Conn* db) {
     return HasUploadOn(db, path_ + ": look up upload " + upload_id + " of device " + device_id,
                        device_id, upload_id);
   });
 }
 
-StatusOr<std::vector<DeviceRow>> SqliteStore::ListDevices() {
-  return Read([&](sqlite3* db) -> StatusOr<std::vector<DeviceRow>> {
+StatusOr<std::vector<DeviceRow>> SqlStore::ListDevices() {
+  return Read([&](Conn* db) -> StatusOr<std::vector<DeviceRow>> {
     Stmt s(db, path_ + ": list devices");
     const std::string sql = std::string(kDeviceSelect) + " ORDER BY d.hostname, d.device_id";
     RETURN_IF_ERROR(s.Prepare(sql.c_str()));
@@ -96,8 +96,8 @@ StatusOr<std::vector<DeviceRow>> SqliteStore::ListDevices() {
   });
 }
 
-StatusOr<DeviceRow> SqliteStore::GetDevice(const std::string& device_id) {
-  return Read([&](sqlite3* db) -> StatusOr<DeviceRow> {
+StatusOr<DeviceRow> SqlStore::GetDevice(const std::string& device_id) {
+  return Read([&](Conn* db) -> StatusOr<DeviceRow> {
     Stmt s(db, path_ + ": get device " + device_id);
     const std::string sql = std::string(kDeviceSelect) + " WHERE d.device_id = ?1";
     RETURN_IF_ERROR(s.Prepare(sql.c_str()));
@@ -108,8 +108,8 @@ StatusOr<DeviceRow> SqliteStore::GetDevice(const std::string& device_id) {
   });
 }
 
-StatusOr<std::vector<std::string>> SqliteStore::DeviceAddresses(const std::string& device_id) {
-  return Read([&](sqlite3* db) -> StatusOr<std::vector<std::string>> {
+StatusOr<std::vector<std::string>> SqlStore::DeviceAddresses(const std::string& device_id) {
+  return Read([&](Conn* db) -> StatusOr<std::vector<std::string>> {
     Stmt s(db, path_ + ": addresses of device " + device_id);
     RETURN_IF_ERROR(
         s.Prepare("SELECT address FROM addresses WHERE device_id = ?1 ORDER BY interface_position, "
@@ -125,8 +125,8 @@ StatusOr<std::vector<std::string>> SqliteStore::DeviceAddresses(const std::strin
   });
 }
 
-StatusOr<std::vector<FileEvidence>> SqliteStore::DeviceFiles(const std::string& device_id) {
-  return Read([&](sqlite3* db) -> StatusOr<std::vector<FileEvidence>> {
+StatusOr<std::vector<FileEvidence>> SqlStore::DeviceFiles(const std::string& device_id) {
+  return Read([&](Conn* db) -> StatusOr<std::vector<FileEvidence>> {
     Stmt s(db, path_ + ": files of device " + device_id);
     RETURN_IF_ERROR(s.Prepare(
         "SELECT path, size, modified, sha256 FROM files WHERE device_id = ?1 ORDER BY path"));
@@ -141,8 +141,8 @@ StatusOr<std::vector<FileEvidence>> SqliteStore::DeviceFiles(const std::string& 
   });
 }
 
-StatusOr<std::vector<UsageRow>> SqliteStore::UsageSummary(const std::string& device_id) {
-  return Read([&](sqlite3* db) -> StatusOr<std::vector<UsageRow>> {
+StatusOr<std::vector<UsageRow>> SqlStore::UsageSummary(const std::string& device_id) {
+  return Read([&](Conn* db) -> StatusOr<std::vector<UsageRow>> {
     Stmt s(db, path_ + ": usage summary");
     // Two statements rather than "?1 = '' OR device_id = ?1", which would
     // keep SQLite from using the primary key for one device.
@@ -168,7 +168,7 @@ StatusOr<std::vector<UsageRow>> SqliteStore::UsageSummary(const std::string& dev
   });
 }
 
-StatusOr<std::vector<SoftwareRow>> SqliteStore::QuerySoftware(sqlite3* db, const char* sql,
+StatusOr<std::vector<SoftwareRow>> SqlStore::QuerySoftware(Conn* db, const char* sql,
                                                               const std::string& arg,
                                                               const std::string& what) {
   Stmt s(db, what);
@@ -183,11 +183,11 @@ StatusOr<std::vector<SoftwareRow>> SqliteStore::QuerySoftware(sqlite3* db, const
   return rows;
 }
 
-StatusOr<std::vector<SoftwareRow>> SqliteStore::DeviceSoftware(const std::string& device_id) {
-  return Read([&](sqlite3* db) -> StatusOr<std::vector<SoftwareRow>> {
+StatusOr<std::vector<SoftwareRow>> SqlStore::DeviceSoftware(const std::string& device_id) {
+  return Read([&](Conn* db) -> StatusOr<std::vector<SoftwareRow>> {
     // The existence check and the list must see the same snapshot, or an
     // import committing in between could pair "exists" with another state.
-    Transaction snapshot(db, "BEGIN");
+    Transaction snapshot(db, TxnKind::kSnapshot);
     RETURN_IF_ERROR(snapshot.Begin());
     // A separate existence check, so that an unknown id (a typo) is NotFound
     // rather than an empty list that looks like "no packages".
@@ -207,8 +207,8 @@ StatusOr<std::vector<SoftwareRow>> SqliteStore::DeviceSoftware(const std::string
   });
 }
 
-StatusOr<std::vector<SoftwareRow>> SqliteStore::FindSoftware(const std::string& pattern) {
-  return Read([&](sqlite3* db) {
+StatusOr<std::vector<SoftwareRow>> SqlStore::FindSoftware(const std::string& pattern) {
+  return Read([&](Conn* db) {
     // SQLite's LIKE ignores ASCII case; see docs/store.md for what a
     // PostgreSQL backend has to do (ILIKE) to match the same rows.
     return QuerySoftware(db, R"sql(
@@ -220,4 +220,4 @@ StatusOr<std::vector<SoftwareRow>> SqliteStore::FindSoftware(const std::string& 
   });
 }
 
-}  // namespace inventory::sqlite
+}  // namespace inventory::sql

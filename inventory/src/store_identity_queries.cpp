@@ -1,16 +1,16 @@
-// SqliteStore's identity queries (inventory/identity_store.h): the reader
+// SqlStore's identity queries (inventory/identity_store.h): the reader
 // pool, as the other queries; never the writer's lock.
 #include <optional>
 #include <string>
 #include <vector>
 
-#include "sqlite_identity_rows.h"
-#include "sqlite_store.h"
+#include "store_identity_rows.h"
+#include "sql_store.h"
 
-namespace inventory::sqlite {
+namespace inventory::sql {
 
-StatusOr<std::vector<EnrollSecret>> SqliteStore::ListEnrollSecrets() {
-  return Read([&](sqlite3* db) -> StatusOr<std::vector<EnrollSecret>> {
+StatusOr<std::vector<EnrollSecret>> SqlStore::ListEnrollSecrets() {
+  return Read([&](Conn* db) -> StatusOr<std::vector<EnrollSecret>> {
     Stmt s(db, path_ + ": list enrollment secrets");
     RETURN_IF_ERROR(s.Prepare(R"sql(
       SELECT id, label, created_at, expires_at, max_uses, uses, revoked_at
@@ -21,9 +21,9 @@ StatusOr<std::vector<EnrollSecret>> SqliteStore::ListEnrollSecrets() {
   });
 }
 
-StatusOr<Enrollment> SqliteStore::GetEnrollment(const std::string& device_id,
+StatusOr<Enrollment> SqlStore::GetEnrollment(const std::string& device_id,
                                                 const std::string& request_id) {
-  return Read([&](sqlite3* db) -> StatusOr<Enrollment> {
+  return Read([&](Conn* db) -> StatusOr<Enrollment> {
     const std::string ctx = path_ + ": request " + request_id + " of device " + device_id;
     ASSIGN_OR_RETURN(std::optional<Enrollment> e, FindEnrollment(db, ctx, device_id, request_id));
     if (!e.has_value()) return common::NotFound(ctx + ": never received");
@@ -31,11 +31,11 @@ StatusOr<Enrollment> SqliteStore::GetEnrollment(const std::string& device_id,
   });
 }
 
-StatusOr<std::vector<Enrollment>> SqliteStore::ListEnrollments(const std::string& state) {
+StatusOr<std::vector<Enrollment>> SqlStore::ListEnrollments(const std::string& state) {
   if (!state.empty() && !IsState(state)) {
     return common::InvalidArgument("list enrollments: unknown state '" + state + "'");
   }
-  return Read([&](sqlite3* db) -> StatusOr<std::vector<Enrollment>> {
+  return Read([&](Conn* db) -> StatusOr<std::vector<Enrollment>> {
     Stmt s(db, path_ + ": list enrollments");
     // Two statements rather than "?1 = '' OR state = ?1", which would keep
     // SQLite from using enrollments_by_state.
@@ -48,8 +48,8 @@ StatusOr<std::vector<Enrollment>> SqliteStore::ListEnrollments(const std::string
   });
 }
 
-StatusOr<std::vector<IssuedCertRow>> SqliteStore::ListCertificates() {
-  return Read([&](sqlite3* db) -> StatusOr<std::vector<IssuedCertRow>> {
+StatusOr<std::vector<IssuedCertRow>> SqlStore::ListCertificates() {
+  return Read([&](Conn* db) -> StatusOr<std::vector<IssuedCertRow>> {
     Stmt s(db, path_ + ": list certificates");
     const std::string sql = std::string("SELECT ") + kCertColumns +
                             " FROM certificates ORDER BY kind, subject, issued_at, serial";
@@ -58,9 +58,9 @@ StatusOr<std::vector<IssuedCertRow>> SqliteStore::ListCertificates() {
   });
 }
 
-StatusOr<std::vector<IssuedCertRow>> SqliteStore::RevokedCertificates(
+StatusOr<std::vector<IssuedCertRow>> SqlStore::RevokedCertificates(
     const std::string& issuer_sha256, int64_t now) {
-  return Read([&](sqlite3* db) -> StatusOr<std::vector<IssuedCertRow>> {
+  return Read([&](Conn* db) -> StatusOr<std::vector<IssuedCertRow>> {
     Stmt s(db, path_ + ": revoked certificates of issuer " + issuer_sha256);
     // An expired certificate is refused anyway; a CRL need not list it.
     const std::string sql = std::string("SELECT ") + kCertColumns + R"sql(
@@ -74,9 +74,9 @@ StatusOr<std::vector<IssuedCertRow>> SqliteStore::RevokedCertificates(
   });
 }
 
-StatusOr<std::vector<IssuedCertRow>> SqliteStore::OnlyFromIssuer(const std::string& issuer_sha256,
+StatusOr<std::vector<IssuedCertRow>> SqlStore::OnlyFromIssuer(const std::string& issuer_sha256,
                                                                  int64_t now) {
-  return Read([&](sqlite3* db) -> StatusOr<std::vector<IssuedCertRow>> {
+  return Read([&](Conn* db) -> StatusOr<std::vector<IssuedCertRow>> {
     Stmt s(db, path_ + ": certificates only from issuer " + issuer_sha256);
     const std::string sql = std::string("SELECT ") + kCertColumns + R"sql(
       FROM certificates c
@@ -93,8 +93,8 @@ StatusOr<std::vector<IssuedCertRow>> SqliteStore::OnlyFromIssuer(const std::stri
   });
 }
 
-StatusOr<DeviceKeyRow> SqliteStore::GetDeviceKey(const std::string& device_id) {
-  return Read([&](sqlite3* db) -> StatusOr<DeviceKeyRow> {
+StatusOr<DeviceKeyRow> SqlStore::GetDeviceKey(const std::string& device_id) {
+  return Read([&](Conn* db) -> StatusOr<DeviceKeyRow> {
     const std::string ctx = path_ + ": device key of " + device_id;
     ASSIGN_OR_RETURN(std::optional<DeviceKeyRow> key, FindDeviceKey(db, ctx, device_id));
     if (!key.has_value()) return common::NotFound(ctx + ": never enrolled");
@@ -102,8 +102,8 @@ StatusOr<DeviceKeyRow> SqliteStore::GetDeviceKey(const std::string& device_id) {
   });
 }
 
-StatusOr<std::vector<DeviceKeyRow>> SqliteStore::ListClones() {
-  return Read([&](sqlite3* db) -> StatusOr<std::vector<DeviceKeyRow>> {
+StatusOr<std::vector<DeviceKeyRow>> SqlStore::ListClones() {
+  return Read([&](Conn* db) -> StatusOr<std::vector<DeviceKeyRow>> {
     Stmt s(db, path_ + ": list suspected clones");
     const std::string sql = std::string("SELECT ") + kDeviceKeyColumns +
                             " FROM device_keys WHERE clone_reports > 0"
@@ -113,4 +113,4 @@ StatusOr<std::vector<DeviceKeyRow>> SqliteStore::ListClones() {
   });
 }
 
-}  // namespace inventory::sqlite
+}  // namespace inventory::sql

@@ -1,9 +1,8 @@
-// The estate tables' rows as SqliteStore reads them, shared by its writes
+// The estate tables' rows as SqlStore reads them, shared by its writes
 // (sqlite_estate.cpp, sqlite_actions.cpp, which read before they decide)
 // and its queries (sqlite_estate_queries.cpp).
 #pragma once
 
-#include <sqlite3.h>
 
 #include <optional>
 #include <string>
@@ -11,9 +10,9 @@
 #include "common/status.h"
 #include "inventory/estate.h"
 #include "inventory/health.h"
-#include "sqlite_util.h"
+#include "sql.h"
 
-namespace inventory::sqlite {
+namespace inventory::sql {
 
 // The stored spellings of a health message's type and source kind. (The
 // document's own names live with its parser; the store keeps its own, so a
@@ -50,7 +49,7 @@ inline ActionRow ReadAction(const Stmt& s) {
   return a;
 }
 
-inline common::StatusOr<std::optional<ActionRow>> FindAction(sqlite3* db, const std::string& ctx,
+inline common::StatusOr<std::optional<ActionRow>> FindAction(Conn* db, const std::string& ctx,
                                                              const std::string& id) {
   Stmt s(db, ctx + ": look up action");
   const std::string sql = std::string("SELECT ") + kActionColumns + " FROM actions WHERE id = ?1";
@@ -61,4 +60,4 @@ inline common::StatusOr<std::optional<ActionRow>> FindAction(sqlite3* db, const 
   return std::optional<ActionRow>(ReadAction(s));
 }
 
-}  // namespace inventory::sqlite
+}  // namespace inventory::sql
