@@ -109,7 +109,7 @@ struct Client::Impl {
   void RunActions(Client& client) {
     Actions::Runners r;
     r.inventory = [&]() -> StatusOr<std::string> {
-      RETURN_IF_ERROR(client.CollectInventory());
+      RETURN_IF_ERROR(client.CollectFullInventory());
       return "inventory " + std::to_string(state->GetInt("inventory_sequence")) + " queued";
     };
     r.logs = [&]() -> StatusOr<std::string> {
@@ -274,6 +274,12 @@ std::optional<common::PeerIdentity> Client::Certificate() const {
 
 Status Client::CollectInventory() {
   Status st = impl_->uploads->CollectInventory();
+  impl_->Record("inventory", st);
+  return st;
+}
+
+Status Client::CollectFullInventory() {
+  Status st = impl_->uploads->CollectInventory(/*full=*/true);
   impl_->Record("inventory", st);
   return st;
 }

@@ -190,7 +190,7 @@ int Execute(const Command& cmd) {
   }
   if (cmd.inventory->parsed()) {
     common::Status st = c.Enroll(settings->enroll_wait);
-    if (st.ok()) st = c.CollectInventory();
+    if (st.ok()) st = c.CollectFullInventory();
     if (st.ok()) st = c.Flush();
     if (!st.ok()) return Fail(kExitRuntime, st.ToString());
     std::cout << "inventory of device " << c.device_id() << " delivered\n";

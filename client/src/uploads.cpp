@@ -6,6 +6,8 @@
 #include <cerrno>
 #include <cstdio>
 #include <ctime>
+#include <map>
+#include <sstream>
 
 #include "common/fs.h"
 #include "common/log.h"
@@ -31,7 +33,7 @@ Uploads::Uploads(const ClientSettings& settings, std::string device, common::Spo
       applied_(applied),
       state_(state) {}
 
-Status Uploads::CollectInventory() {
+Status Uploads::CollectInventory(bool full) {
   inventory::CollectOptions opts;
   opts.hardware = settings_.collect_hardware;
   opts.software = settings_.collect_software;
@@ -47,7 +49,12 @@ Status Uploads::CollectInventory() {
   // The store keeps the newest inventory by this number, never by the
   // device's clock (DESIGN.md "Order comes from the device's own sequence").
   inv.sequence = state_->GetInt("inventory_sequence") + 1;
-  ASSIGN_OR_RETURN(std::string gz, inventory::Gzip(inventory::ToXml(inv)));
+  const std::map<std::string, std::string> digests = inventory::PartDigests(inv);
+  const std::string digests_path = InventoryDigestsPath(settings_.state_dir);
+  LastSent last = ReadLastSent(digests_path);
+  const bool whole = full || last.base == 0 || last.deltas + 1 >= pol.inventory_full_every;
+  inventory::Inventory doc = whole ? inv : inventory::MakeDelta(inv, last.digests, last.base);
+  ASSIGN_OR_RETURN(std::string gz, inventory::Gzip(inventory::ToXml(doc)));
   // The policy's upload limit: a beacon would refuse the body anyway, and
   // an outbox must not fill with uploads that can never leave.
   if (gz.size() > pol.max_upload_bytes) {
@@ -62,11 +69,47 @@ Status Uploads::CollectInventory() {
   RETURN_IF_ERROR(state_->Save().WithContext("save the inventory sequence"));
   const std::string id = common::NewUuid();
   RETURN_IF_ERROR(Queue("inventory", id, gz));
-  common::LogInfo("inventory collected: #" + std::to_string(inv.sequence) + ", " +
-                  std::to_string(inv.software.size()) + " packages, " +
-                  std::to_string(inv.files.size()) + " evidence files, " +
-                  std::to_string(gz.size()) + " bytes compressed, queued as " + id);
+  // After queueing: a crash before this write makes the next inventory a
+  // delta against an older one, which the central cannot apply; it then
+  // asks for a full inventory (docs/inventory.md#deltas).
+  WriteLastSent(digests_path, {inv.sequence, whole ? 0 : last.deltas + 1, digests});
+  common::LogInfo("inventory collected: #" + std::to_string(inv.sequence) +
+                  (whole ? " (full), " : " (delta on #" + std::to_string(doc.base) + ": " +
+                                             std::to_string(doc.parts.size()) + " parts changed), ") +
+                  std::to_string(inv.software.size()) + " packages, " + std::to_string(inv.files.size()) +
+                  " evidence files, " + std::to_string(gz.size()) + " bytes compressed, queued as " + id);
   return Status::Ok();
+}
+
+Uploads::LastSent Uploads::ReadLastSent(const std::string& path) const {
+  // "base N\ndeltas N\n" then "part<TAB>digest" lines. Anything unreadable
+  // means no usable previous inventory: the next one is sent whole.
+  LastSent last;
+  auto text = common::ReadFile(path, 1u << 20, settings_.env);
+  if (!text.ok()) return last;
+  std::istringstream in(*text);
+  std::string word;
+  int64_t base = 0;
+  int64_t deltas = 0;
+  if (!(in >> word) || word != "base" || !(in >> base) || !(in >> word) || word != "deltas" || !(in >> deltas)) {
+    return last;
+  }
+  std::string part;
+  std::string digest;
+  while (in >> part >> digest) last.digests[part] = digest;
+  if (last.digests.empty()) return last;
+  last.base = base;
+  last.deltas = deltas;
+  return last;
+}
+
+void Uploads::WriteLastSent(const std::string& path, const LastSent& last) const {
+  std::string text = "base " + std::to_string(last.base) + "\ndeltas " + std::to_string(last.deltas) + "\n";
+  for (const auto& [part, digest] : last.digests) text += part + "\t" + digest + "\n";
+  Status st = common::MakeDirs(path.substr(0, path.rfind('/')), 0700, settings_.env);
+  if (st.ok()) st = common::WriteFileAtomic(path, text, 0600, settings_.env);
+  // Not fatal: the next inventory is then sent whole.
+  if (!st.ok()) common::LogWarn("inventory digests: " + st.ToString() + "; the next inventory is sent whole");
 }
 
 Status Uploads::Queue(const std::string& kind, const std::string& id, const std::string& body) {
@@ -102,7 +145,24 @@ Status Uploads::SampleUsage() {
     usage.device_id = device_;
     usage.sample_seconds = pol.usage_sample_seconds;
   }
-  usage.AddSample(Now(), inventory::RunningPrograms());
+  // The processes of the previous sample, kept across restarts so that a
+  // restart neither counts running processes as launched again nor credits
+  // their time twice. A damaged table costs one interval's figures only.
+  const std::string table_path = UsageDir(settings_.state_dir) + "/processes";
+  inventory::ProcessTable table;
+  if (auto t = common::ReadFile(table_path, 64u << 20, settings_.env); t.ok()) {
+    auto parsed = inventory::ParseProcessTable(*t, table_path);
+    if (parsed.ok()) {
+      table = std::move(parsed).value();
+    } else {
+      common::LogWarn(parsed.status().ToString() + "; starting a new process table");
+    }
+  }
+  usage.AddSample(Now(), inventory::RunningProcesses(), &table);
+  // The table first: a crash between the two writes loses one interval's
+  // credit rather than counting it twice at the next sample.
+  RETURN_IF_ERROR(common::WriteFileAtomic(table_path, inventory::SerializeProcessTable(table), 0600,
+                                          settings_.env));
   RETURN_IF_ERROR(common::WriteFileAtomic(path, inventory::ToXml(usage), 0600, settings_.env));
   state_->SetInt("usage_sample_at", Now());
   return Status::Ok();

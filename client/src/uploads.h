@@ -8,7 +8,9 @@
 // Used from one thread.
 #pragma once
 
+#include <cstdint>
 #include <functional>
+#include <map>
 #include <string>
 #include <vector>
 
@@ -23,6 +25,10 @@ namespace client {
 // STATE_DIR/usage and STATE_DIR/log.
 inline std::string UsageDir(const std::string& state_dir) { return state_dir + "/usage"; }
 inline std::string LogDir(const std::string& state_dir) { return state_dir + "/log"; }
+// STATE_DIR/inventory/digests: the part digests of the last queued inventory.
+inline std::string InventoryDigestsPath(const std::string& state_dir) {
+  return state_dir + "/inventory/digests";
+}
 
 // Puts an upload of this device in the outbox: (kind, upload id, body).
 // AlreadyExists if the id is there already.
@@ -39,9 +45,12 @@ class Uploads {
   // configuration, before any) says, numbers it with the next
   // inventory_sequence, saves that number durably in the state file and
   // only then queues the upload, so a number is never handed out twice.
-  // ResourceExhausted (nothing queued) when it is over the policy's upload
-  // limit or the outbox is full.
-  common::Status CollectInventory();
+  // It is queued as a delta against the last one queued (only the parts
+  // whose digest changed; STATE_DIR/inventory/digests) unless `full`, or it
+  // is the policy's every-Nth (<inventory full-every>), or there is no
+  // usable previous one. ResourceExhausted (nothing queued) when it is over
+  // the policy's upload limit or the outbox is full.
+  common::Status CollectInventory(bool full = false);
   // When policy.xml enables usage tracking: adds a sample of the running
   // programs to the current period. OK and nothing done otherwise.
   common::Status SampleUsage();
@@ -61,6 +70,16 @@ class Uploads {
   common::Status Queue(const std::string& kind, const std::string& id, const std::string& body);
 
  private:
+  // What the last queued inventory was: its sequence (0: none usable), how
+  // many deltas have been sent since the last full one, its part digests.
+  struct LastSent {
+    int64_t base = 0;
+    int64_t deltas = 0;
+    std::map<std::string, std::string> digests;
+  };
+  LastSent ReadLastSent(const std::string& path) const;
+  void WriteLastSent(const std::string& path, const LastSent& last) const;
+
   common::Status QueueClosed(const std::string& dir, const std::vector<std::string>& current,
                              const std::string& kind);
 

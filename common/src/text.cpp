@@ -64,4 +64,74 @@ std::string Printable(std::string_view s) {
   return out;
 }
 
+namespace {
+
+// Characters a document reader refuses (common/xml.h) even though they are
+// valid UTF-8: they are escaped byte by byte like invalid sequences.
+bool RefusedCharacter(std::string_view s, size_t i, size_t len) {
+  const auto b = [&](size_t k) { return static_cast<unsigned char>(s[i + k]); };
+  if (len == 1) return b(0) < 0x20 || b(0) == 0x7f;
+  if (len == 2) return b(0) == 0xC2 && b(1) >= 0x80 && b(1) <= 0x9F;
+  if (len == 3) return b(0) == 0xEF && b(1) == 0xBF && (b(2) == 0xBE || b(2) == 0xBF);
+  return false;
+}
+
+int HexValue(char c) {
+  if (c >= '0' && c <= '9') return c - '0';
+  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+  return -1;
+}
+
+}  // namespace
+
+std::string EscapeBytes(std::string_view bytes) {
+  static constexpr char kHex[] = "0123456789abcdef";
+  std::string out;
+  out.reserve(bytes.size());
+  for (size_t i = 0; i < bytes.size();) {
+    size_t len = Utf8SequenceLength(bytes, i);
+    if (len == 0 || RefusedCharacter(bytes, i, len)) {
+      const size_t n = len == 0 ? 1 : len;
+      for (size_t k = 0; k < n; ++k) {
+        const auto u = static_cast<unsigned char>(bytes[i + k]);
+        out += "\\x";
+        out += kHex[u >> 4];
+        out += kHex[u & 15];
+      }
+      i += n;
+    } else if (bytes[i] == '\\') {
+      out += "\\\\";
+      ++i;
+    } else {
+      out.append(bytes.substr(i, len));
+      i += len;
+    }
+  }
+  return out;
+}
+
+bool UnescapeBytes(std::string_view text, std::string* out) {
+  out->clear();
+  out->reserve(text.size());
+  for (size_t i = 0; i < text.size(); ++i) {
+    if (text[i] != '\\') {
+      *out += text[i];
+      continue;
+    }
+    if (i + 1 < text.size() && text[i + 1] == '\\') {
+      *out += '\\';
+      ++i;
+      continue;
+    }
+    if (i + 3 >= text.size() || text[i + 1] != 'x') return false;
+    const int hi = HexValue(text[i + 2]);
+    const int lo = HexValue(text[i + 3]);
+    if (hi < 0 || lo < 0) return false;
+    *out += static_cast<char>(hi * 16 + lo);
+    i += 3;
+  }
+  // Only the one form EscapeBytes writes: "\\x41" for "A" is refused.
+  return EscapeBytes(*out) == text;
+}
+
 }  // namespace common

@@ -34,24 +34,6 @@ namespace {
 using common::Status;
 using common::StatusOr;
 
-// os-release(5): KEY=VALUE with shell-like quoting. Only the quoting forms the
-// spec allows are handled; anything fancier is taken literally.
-std::string OsReleaseValue(std::string_view v) {
-  v = Trim(v);
-  if (v.size() >= 2 && (v.front() == '"' || v.front() == '\'') && v.back() == v.front()) {
-    char quote = v.front();
-    v = v.substr(1, v.size() - 2);
-    if (quote == '\'') return std::string(v);
-    std::string out;
-    for (size_t i = 0; i < v.size(); ++i) {
-      if (v[i] == '\\' && i + 1 < v.size()) ++i;
-      out += v[i];
-    }
-    return out;
-  }
-  return std::string(v);
-}
-
 Status CollectOs(const Root& root, OsInfo* os) {
   StatusOr<std::string> text = root.Read("etc/os-release");
   if (!text.ok()) {
@@ -146,6 +128,8 @@ void CollectMemory(const Root& root, Hardware* hw) {
   }
 }
 
+}  // namespace
+
 // Block devices that are not hardware: loop files, RAM disks, device-mapper
 // and md volumes (their disks are listed themselves), network block devices.
 bool IsVirtualBlock(const Root& root, const std::string& name) {
@@ -154,6 +138,8 @@ bool IsVirtualBlock(const Root& root, const std::string& name) {
   }
   return root.LinkTarget("sys/block/" + name).find("/devices/virtual/") != std::string::npos;
 }
+
+namespace {
 
 void CollectDisks(const Root& root, Hardware* hw) {
   for (const std::string& name : root.List("sys/block")) {
@@ -186,25 +172,11 @@ int PrefixLength(const sockaddr* mask) {
 
 // "addr/prefix" of every IPv4 and IPv6 address, in the kernel's order.
 void CollectAddresses(std::vector<NetInterface>* interfaces) {
-  ifaddrs* list = nullptr;
-  if (::getifaddrs(&list) != 0) return;
-  for (ifaddrs* ifa = list; ifa != nullptr; ifa = ifa->ifa_next) {
-    if (ifa->ifa_addr == nullptr || ifa->ifa_name == nullptr) continue;
-    int family = ifa->ifa_addr->sa_family;
-    if (family != AF_INET && family != AF_INET6) continue;
+  for (const LiveAddress& a : LiveAddresses()) {
     auto itf = std::find_if(interfaces->begin(), interfaces->end(),
-                            [&](const NetInterface& i) { return i.name == ifa->ifa_name; });
-    if (itf == interfaces->end()) continue;
-    char buf[INET6_ADDRSTRLEN] = {};
-    const void* addr =
-        family == AF_INET
-            ? static_cast<const void*>(&reinterpret_cast<sockaddr_in*>(ifa->ifa_addr)->sin_addr)
-            : static_cast<const void*>(&reinterpret_cast<sockaddr_in6*>(ifa->ifa_addr)->sin6_addr);
-    if (::inet_ntop(family, addr, buf, sizeof buf) == nullptr) continue;
-    itf->addresses.push_back(std::string(buf) + "/" +
-                             std::to_string(PrefixLength(ifa->ifa_netmask)));
+                            [&](const NetInterface& i) { return i.name == a.interface; });
+    if (itf != interfaces->end()) itf->addresses.push_back(a.address);
   }
-  ::freeifaddrs(list);
 }
 
 void CollectInterfaces(const Root& root, Hardware* hw) {
@@ -225,6 +197,27 @@ void CollectInterfaces(const Root& root, Hardware* hw) {
 
 
 }  // namespace
+
+std::vector<LiveAddress> LiveAddresses() {
+  std::vector<LiveAddress> out;
+  ifaddrs* list = nullptr;
+  if (::getifaddrs(&list) != 0) return out;
+  for (ifaddrs* ifa = list; ifa != nullptr; ifa = ifa->ifa_next) {
+    if (ifa->ifa_addr == nullptr || ifa->ifa_name == nullptr) continue;
+    int family = ifa->ifa_addr->sa_family;
+    if (family != AF_INET && family != AF_INET6) continue;
+    char buf[INET6_ADDRSTRLEN] = {};
+    const void* addr =
+        family == AF_INET
+            ? static_cast<const void*>(&reinterpret_cast<sockaddr_in*>(ifa->ifa_addr)->sin_addr)
+            : static_cast<const void*>(&reinterpret_cast<sockaddr_in6*>(ifa->ifa_addr)->sin6_addr);
+    if (::inet_ntop(family, addr, buf, sizeof buf) == nullptr) continue;
+    out.push_back({ifa->ifa_name, family == AF_INET6,
+                   std::string(buf) + "/" + std::to_string(PrefixLength(ifa->ifa_netmask))});
+  }
+  ::freeifaddrs(list);
+  return out;
+}
 
 StatusOr<Inventory> Collect(const std::string& device_id, const CollectOptions& options) {
   Root root(options.root);

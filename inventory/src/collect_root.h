@@ -67,6 +67,25 @@ inline bool ParseU64(std::string_view s, uint64_t* out) {
   return true;
 }
 
+// os-release(5): the value of a KEY=VALUE line, with the shell-like quoting
+// the spec allows undone; anything fancier is taken literally. Also used for
+// other files in that format (/etc/default/*, ufw.conf).
+inline std::string OsReleaseValue(std::string_view v) {
+  v = Trim(v);
+  if (v.size() >= 2 && (v.front() == '"' || v.front() == '\'') && v.back() == v.front()) {
+    char quote = v.front();
+    v = v.substr(1, v.size() - 2);
+    if (quote == '\'') return std::string(v);
+    std::string out;
+    for (size_t i = 0; i < v.size(); ++i) {
+      if (v[i] == '\\' && i + 1 < v.size()) ++i;
+      out += v[i];
+    }
+    return out;
+  }
+  return std::string(v);
+}
+
 class Root {
  public:
   explicit Root(const std::string& root) : root_(root.empty() ? "/" : root) {}

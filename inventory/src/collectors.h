@@ -18,6 +18,16 @@
 
 namespace inventory {
 
+// collect.cpp: every IPv4 and IPv6 address of the running machine's
+// interfaces (getifaddrs), as "addr/prefixlen", in the kernel's order. Call
+// only when the root is live; empty if getifaddrs fails.
+struct LiveAddress {
+  std::string interface;
+  bool ipv6 = false;
+  std::string address;
+};
+std::vector<LiveAddress> LiveAddresses();
+
 // collect_hw*.cpp: bios, cpus, memory, swap, drives, filesystems, pci, video,
 // usb, batteries, virtualization.
 std::vector<Section> CollectHardwareSections(const Root& root);
@@ -31,5 +41,10 @@ std::vector<Section> CollectSystemSections(const Root& root);
 // "package_sources" section: one item per database found (its path and
 // package count), with notes for the ones that could not be read.
 void CollectPackages(const Root& root, std::vector<Package>* packages, Section* package_sources);
+
+// collect.cpp: whether sys/block/<name> is not hardware (loop, RAM, device
+// mapper, md, nbd, or a device under /sys/devices/virtual/). The hardware
+// summary's disks and the drives section both leave these out.
+bool IsVirtualBlock(const Root& root, const std::string& name);
 
 }  // namespace inventory

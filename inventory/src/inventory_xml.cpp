@@ -15,6 +15,8 @@
 
 #include <pugixml.hpp>
 
+#include "doc_xml.h"
+
 #include "common/sha256.h"
 #include "common/uuid.h"
 #include "common/xml.h"
@@ -22,62 +24,11 @@
 namespace inventory {
 namespace {
 
+using namespace docxml;
 using common::Status;
 using common::StatusOr;
 using common::xml::Document;
 using common::xml::Element;
-
-constexpr std::string_view kFormatVersion = "1";
-
-// What one inventory or usage document may cost: the importer accepts up to
-// 256 MiB of XML (a machine with 400,000 packages is about 40 MiB); elements
-// and attributes are bounded so that a hostile document cannot make the tree
-// larger than a few hundred MiB.
-constexpr common::xml::Limits kLimits{.max_bytes = 256u << 20,
-                                      .max_elements = 4'000'000,
-                                      .max_attributes = 16'000'000,
-                                      .max_value_bytes = 8u << 10};
-
-// Times in the usage document and file modification times: unix seconds up
-// to 2^40 (year 36812), so that arithmetic on them cannot overflow.
-constexpr int64_t kMaxTime = int64_t{1} << 40;
-
-// Collected strings (DMI fields, package versions) are bytes from the machine,
-// not necessarily UTF-8. The document must stay parseable by our own strict
-// reader, so what it would refuse (invalid sequences, control characters other
-// than tab, LF and CR, which reach administrators' terminals) becomes U+FFFD
-// and an over-long value is cut, instead of failing serialization.
-void SetAttr(pugi::xml_node node, const char* name, const std::string& value) {
-  std::string clean = common::xml::SanitizeText(value, kLimits.max_value_bytes);
-  node.append_attribute(name).set_value(clean.c_str());
-}
-
-// Numbers above what the reader's decimal parser takes (18 digits) are
-// written as its maximum; no real size or count comes near it.
-void SetAttr(pugi::xml_node node, const char* name, uint64_t value) {
-  value = std::min(value, static_cast<uint64_t>(common::xml::kMaxDecimal));
-  node.append_attribute(name).set_value(std::to_string(value).c_str());
-}
-
-class StringWriter : public pugi::xml_writer {
- public:
-  explicit StringWriter(std::string* out) : out_(out) {}
-  void write(const void* data, size_t size) override {
-    out_->append(static_cast<const char*>(data), size);
-  }
-
- private:
-  std::string* out_;
-};
-
-// Collected text: anything the reader accepts, tab and line breaks included
-// (the writer escapes them), possibly empty.
-Status Text(const Element& el, std::string_view name, std::string* out) {
-  return el.String(name, out, {.line_breaks = true});
-}
-Status NonEmpty(const Element& el, std::string_view name, std::string* out) {
-  return el.String(name, out, {.min_bytes = 1, .line_breaks = true});
-}
 
 Status ReadOs(const Element& el, OsInfo* os) {
   RETURN_IF_ERROR(el.Attributes({"name"}, {"id", "version", "version-id", "pretty-name", "kernel", "arch", "hostname"}));
@@ -140,7 +91,8 @@ Status ReadSoftware(const Element& el, std::vector<Package>* software) {
   ASSIGN_OR_RETURN(auto packages, el.Children({"package"}));
   software->reserve(packages.size());
   for (const Element& c : packages) {
-    RETURN_IF_ERROR(c.Attributes({"name", "version"}, {"arch", "source"}));
+    RETURN_IF_ERROR(c.Attributes({"name", "version"}, {"arch", "source", "installed", "size",
+                                                       "section", "maintainer", "summary"}));
     RETURN_IF_ERROR(c.Children({}).status());
     Package& p = software->emplace_back();
     RETURN_IF_ERROR(NonEmpty(c, "name", &p.name));
@@ -148,6 +100,11 @@ Status ReadSoftware(const Element& el, std::vector<Package>* software) {
     RETURN_IF_ERROR(Text(c, "arch", &p.arch));
     // An absent source means the default database, as in the struct.
     RETURN_IF_ERROR(Text(c, "source", &p.source));
+    RETURN_IF_ERROR(c.Decimal("installed", &p.installed_at, 0, kMaxTime));
+    RETURN_IF_ERROR(c.Decimal("size", &p.size_bytes));
+    RETURN_IF_ERROR(Text(c, "section", &p.section));
+    RETURN_IF_ERROR(Text(c, "maintainer", &p.maintainer));
+    RETURN_IF_ERROR(Text(c, "summary", &p.summary));
   }
   return Status::Ok();
 }
@@ -171,7 +128,7 @@ Status ReadFiles(const Element& el, std::vector<FileEvidence>* files) {
 }
 
 Status ReadInventory(const Element& root, Inventory* inv) {
-  RETURN_IF_ERROR(root.Attributes({"version", "device", "collected"}, {"sequence"}));
+  RETURN_IF_ERROR(root.Attributes({"version", "device", "collected"}, {"sequence", "base"}));
   RETURN_IF_ERROR(root.Expect("version", kFormatVersion));
   inv->device_id = root.Value("device");
   if (!common::IsUuid(inv->device_id)) {
@@ -179,95 +136,59 @@ Status ReadInventory(const Element& root, Inventory* inv) {
   }
   RETURN_IF_ERROR(root.Time("collected", &inv->collected_at));
   RETURN_IF_ERROR(root.Decimal("sequence", &inv->sequence));
+  RETURN_IF_ERROR(root.Decimal("base", &inv->base));
+  if (inv->base > 0 && inv->base >= inv->sequence) {
+    return root.AttributeError("base", "a delta must be relative to an earlier inventory (base < sequence)");
+  }
 
-  ASSIGN_OR_RETURN(auto children, root.UniqueChildren({"os", "hardware", "software", "files"}));
-  bool seen_os = false;
+  ASSIGN_OR_RETURN(auto children, root.Children({"os", "hardware", "software", "files", "section"}));
   for (const Element& c : children) {
     std::string_view name = c.name();
+    std::string part(name);
     if (name == "os") {
-      seen_os = true;
       RETURN_IF_ERROR(ReadOs(c, &inv->os));
     } else if (name == "hardware") {
       RETURN_IF_ERROR(ReadHardware(c, &inv->hardware));
     } else if (name == "software") {
       RETURN_IF_ERROR(ReadSoftware(c, &inv->software));
-    } else {
+    } else if (name == "files") {
       RETURN_IF_ERROR(ReadFiles(c, &inv->files));
+    } else {
+      Section& section = inv->sections.emplace_back();
+      RETURN_IF_ERROR(ReadSection(c, &section));
+      part = section.name;
     }
+    if (std::find(inv->parts.begin(), inv->parts.end(), part) != inv->parts.end()) {
+      return c.Error(name == "section" ? "section '" + part + "' is given twice in <inventory>"
+                                       : "<" + part + "> is given twice in <inventory>");
+    }
+    inv->parts.push_back(part);
   }
-  if (!seen_os) return root.Error("<inventory> lacks <os>");
-  return Status::Ok();
-}
-
-Status ReadUsage(const Element& root, Usage* u) {
-  RETURN_IF_ERROR(root.Attributes({"version", "device", "from", "to", "sample-interval", "samples"}));
-  RETURN_IF_ERROR(root.Expect("version", kFormatVersion));
-  u->device_id = root.Value("device");
-  if (!common::IsUuid(u->device_id)) return root.ValueError("device", "is not a lower-case UUID");
-  RETURN_IF_ERROR(root.Decimal("from", &u->period_start, 0, kMaxTime));
-  RETURN_IF_ERROR(root.Decimal("to", &u->period_end, 0, kMaxTime));
-  RETURN_IF_ERROR(root.Decimal("sample-interval", &u->sample_seconds, 1, 86400));
-  RETURN_IF_ERROR(root.Decimal("samples", &u->samples));
-  if (u->period_end < u->period_start) return root.AttributeError("to", "the period ends before it starts");
-  ASSIGN_OR_RETURN(auto programs, root.Children({"program"}));
-  for (const Element& c : programs) {
-    RETURN_IF_ERROR(c.Attributes({"path", "samples", "first-seen", "last-seen"}));
-    RETURN_IF_ERROR(c.Children({}).status());
-    ProgramUsage& p = u->programs.emplace_back();
-    RETURN_IF_ERROR(NonEmpty(c, "path", &p.program));
-    RETURN_IF_ERROR(c.Decimal("samples", &p.samples, 0, u->samples));
-    RETURN_IF_ERROR(c.Decimal("first-seen", &p.first_seen, 0, kMaxTime));
-    RETURN_IF_ERROR(c.Decimal("last-seen", &p.last_seen, 0, kMaxTime));
-    if (p.samples == 0 || p.first_seen > p.last_seen || p.first_seen < u->period_start ||
-        p.last_seen > u->period_end) {
-      return c.Error("program '" + common::xml::SanitizeText(p.program, 256) +
-                     "': samples and times must lie within the period");
-    }
-    if (u->programs.size() > 1 && u->programs[u->programs.size() - 2].program >= p.program) {
-      return c.Error("programs must be sorted by path and unique");
-    }
+  std::sort(inv->parts.begin(), inv->parts.end());
+  const bool has_os = std::binary_search(inv->parts.begin(), inv->parts.end(), "os");
+  if (inv->base == 0) inv->parts.clear();  // a full inventory has every part
+  std::sort(inv->sections.begin(), inv->sections.end(),
+            [](const Section& a, const Section& b) { return a.name < b.name; });
+  // A delta carries only what changed; a full inventory always has its os.
+  if (inv->base == 0 && !has_os) {
+    return root.Error("<inventory> lacks <os>");
   }
   return Status::Ok();
 }
 
-// A document with the XML declaration and a root element carrying version="1".
-pugi::xml_node NewDocument(pugi::xml_document* doc, const char* root_name) {
-  pugi::xml_node decl = doc->append_child(pugi::node_declaration);
-  decl.append_attribute("version").set_value("1.0");
-  decl.append_attribute("encoding").set_value("UTF-8");
-  pugi::xml_node root = doc->append_child(root_name);
-  SetAttr(root, "version", std::string(kFormatVersion));
-  return root;
-}
-
-std::string Serialize(const pugi::xml_document& doc) {
-  std::string out;
-  StringWriter writer(&out);
-  doc.save(writer, "  ", pugi::format_default, pugi::encoding_utf8);
-  return out;
-}
-
-}  // namespace
-
-std::string ToXml(const Inventory& inv) {
-  pugi::xml_document doc;
-  pugi::xml_node root = NewDocument(&doc, "inventory");
-  SetAttr(root, "device", inv.device_id);
-  SetAttr(root, "collected", inv.collected_at);
-  // Only a numbered inventory carries its number: absent means 0.
-  if (inv.sequence > 0) SetAttr(root, "sequence", static_cast<uint64_t>(inv.sequence));
-
+void WriteOs(pugi::xml_node root, const OsInfo& o) {
   pugi::xml_node os = root.append_child("os");
-  SetAttr(os, "name", inv.os.name);
-  SetAttr(os, "id", inv.os.id);
-  SetAttr(os, "version", inv.os.version);
-  SetAttr(os, "version-id", inv.os.version_id);
-  SetAttr(os, "pretty-name", inv.os.pretty_name);
-  SetAttr(os, "kernel", inv.os.kernel);
-  SetAttr(os, "arch", inv.os.arch);
-  SetAttr(os, "hostname", inv.os.hostname);
+  SetAttr(os, "name", o.name);
+  SetAttr(os, "id", o.id);
+  SetAttr(os, "version", o.version);
+  SetAttr(os, "version-id", o.version_id);
+  SetAttr(os, "pretty-name", o.pretty_name);
+  SetAttr(os, "kernel", o.kernel);
+  SetAttr(os, "arch", o.arch);
+  SetAttr(os, "hostname", o.hostname);
+}
 
-  const Hardware& hw = inv.hardware;
+void WriteHardware(pugi::xml_node root, const Hardware& hw) {
   pugi::xml_node hwn = root.append_child("hardware");
   SetAttr(hwn, "vendor", hw.vendor);
   SetAttr(hwn, "model", hw.model);
@@ -289,45 +210,96 @@ std::string ToXml(const Inventory& inv) {
     if (itf.is_virtual) SetAttr(in, "virtual", "true");
     for (const std::string& a : itf.addresses) SetAttr(in.append_child("address"), "value", a);
   }
+}
 
+void WriteSoftware(pugi::xml_node root, const std::vector<Package>& software) {
   pugi::xml_node sw = root.append_child("software");
-  for (const Package& p : inv.software) {
+  for (const Package& p : software) {
     pugi::xml_node pn = sw.append_child("package");
     SetAttr(pn, "name", p.name);
     SetAttr(pn, "version", p.version);
     SetAttr(pn, "arch", p.arch);
     SetAttr(pn, "source", p.source);
+    // Details only when known: most of a document's bytes are packages.
+    if (p.installed_at > 0) SetAttr(pn, "installed", static_cast<uint64_t>(p.installed_at));
+    if (p.size_bytes > 0) SetAttr(pn, "size", p.size_bytes);
+    if (!p.section.empty()) SetAttr(pn, "section", p.section);
+    if (!p.maintainer.empty()) SetAttr(pn, "maintainer", p.maintainer);
+    if (!p.summary.empty()) SetAttr(pn, "summary", p.summary);
   }
-  if (!inv.files.empty()) {
-    pugi::xml_node fs = root.append_child("files");
-    for (const FileEvidence& f : inv.files) {
-      pugi::xml_node fn = fs.append_child("file");
-      SetAttr(fn, "path", f.path);
-      SetAttr(fn, "size", f.size);
-      SetAttr(fn, "modified", static_cast<uint64_t>(f.modified));
-      if (!f.sha256.empty()) SetAttr(fn, "sha256", f.sha256);
-    }
-  }
+}
 
+void WriteFiles(pugi::xml_node root, const std::vector<FileEvidence>& files) {
+  pugi::xml_node fs = root.append_child("files");
+  for (const FileEvidence& f : files) {
+    pugi::xml_node fn = fs.append_child("file");
+    SetAttr(fn, "path", f.path);
+    SetAttr(fn, "size", f.size);
+    SetAttr(fn, "modified", static_cast<uint64_t>(f.modified));
+    if (!f.sha256.empty()) SetAttr(fn, "sha256", f.sha256);
+  }
+}
+
+// Writes part `name` of `inv` under `root`; an absent section is written empty.
+void WritePart(pugi::xml_node root, const Inventory& inv, const std::string& name) {
+  if (name == "os") return WriteOs(root, inv.os);
+  if (name == "hardware") return WriteHardware(root, inv.hardware);
+  if (name == "software") return WriteSoftware(root, inv.software);
+  if (name == "files") return WriteFiles(root, inv.files);
+  for (const Section& s : inv.sections) {
+    if (s.name == name) return WriteSection(root, s);
+  }
+  WriteSection(root, Section{.name = name});
+}
+
+// The parts a full inventory has: files only with file evidence, as before
+// deltas existed, so an inventory without them is byte-identical.
+std::vector<std::string> FullParts(const Inventory& inv) {
+  std::vector<std::string> parts = {"os", "hardware", "software"};
+  if (!inv.files.empty()) parts.push_back("files");
+  for (const Section& s : inv.sections) parts.push_back(s.name);
+  return parts;
+}
+
+}  // namespace
+
+std::string ToXml(const Inventory& inv) {
+  pugi::xml_document doc;
+  pugi::xml_node root = NewDocument(&doc, "inventory");
+  SetAttr(root, "device", inv.device_id);
+  SetAttr(root, "collected", inv.collected_at);
+  // Only a numbered inventory carries its number: absent means 0.
+  if (inv.sequence > 0) SetAttr(root, "sequence", static_cast<uint64_t>(inv.sequence));
+  if (inv.base > 0) SetAttr(root, "base", static_cast<uint64_t>(inv.base));
+  for (const std::string& part : inv.base > 0 ? inv.parts : FullParts(inv)) WritePart(root, inv, part);
   return Serialize(doc);
 }
 
-std::string ToXml(const Usage& u) {
-  pugi::xml_document doc;
-  pugi::xml_node root = NewDocument(&doc, "usage");
-  SetAttr(root, "device", u.device_id);
-  SetAttr(root, "from", static_cast<uint64_t>(u.period_start));
-  SetAttr(root, "to", static_cast<uint64_t>(u.period_end));
-  SetAttr(root, "sample-interval", static_cast<uint64_t>(u.sample_seconds));
-  SetAttr(root, "samples", u.samples);
-  for (const ProgramUsage& p : u.programs) {
-    pugi::xml_node pn = root.append_child("program");
-    SetAttr(pn, "path", p.program);
-    SetAttr(pn, "samples", p.samples);
-    SetAttr(pn, "first-seen", static_cast<uint64_t>(p.first_seen));
-    SetAttr(pn, "last-seen", static_cast<uint64_t>(p.last_seen));
+std::map<std::string, std::string> PartDigests(const Inventory& inv) {
+  std::map<std::string, std::string> digests;
+  std::vector<std::string> parts = {"os", "hardware", "software", "files"};
+  for (const Section& s : inv.sections) parts.push_back(s.name);
+  for (const std::string& part : parts) {
+    pugi::xml_document doc;
+    WritePart(doc, inv, part);
+    digests[part] = common::Sha256Hex(Serialize(doc));
   }
-  return Serialize(doc);
+  return digests;
+}
+
+Inventory MakeDelta(Inventory full, const std::map<std::string, std::string>& previous, int64_t base) {
+  full.base = base;
+  full.parts.clear();
+  const std::map<std::string, std::string> now = PartDigests(full);
+  for (const auto& [part, digest] : now) {
+    auto it = previous.find(part);
+    if (it == previous.end() || it->second != digest) full.parts.push_back(part);
+  }
+  for (const auto& [part, digest] : previous) {
+    if (!now.count(part)) full.parts.push_back(part);
+  }
+  std::sort(full.parts.begin(), full.parts.end());
+  return full;
 }
 
 StatusOr<Inventory> ParseInventoryXml(const std::string& xml, const std::string& source) {
@@ -335,13 +307,6 @@ StatusOr<Inventory> ParseInventoryXml(const std::string& xml, const std::string&
   Inventory inv;
   RETURN_IF_ERROR(ReadInventory(doc.root(), &inv));
   return inv;
-}
-
-StatusOr<Usage> ParseUsageXml(const std::string& xml, const std::string& source) {
-  ASSIGN_OR_RETURN(Document doc, Document::Parse(xml, source, "usage", kLimits));
-  Usage usage;
-  RETURN_IF_ERROR(ReadUsage(doc.root(), &usage));
-  return usage;
 }
 
 }  // namespace inventory

@@ -92,9 +92,10 @@ StatusOr<ClientPolicy> ParsePolicyXml(const std::string& xml, const std::string&
     }
     RETURN_IF_ERROR(s.Children({}).status());
     if (name == "inventory") {
-      RETURN_IF_ERROR(s.Attributes({}, {"hardware", "software"}));
+      RETURN_IF_ERROR(s.Attributes({}, {"hardware", "software", "full-every"}));
       RETURN_IF_ERROR(s.Bool("hardware", &p.hardware));
       RETURN_IF_ERROR(s.Bool("software", &p.software));
+      RETURN_IF_ERROR(s.Decimal("full-every", &p.inventory_full_every, 1, 1000));
     } else if (name == "usage") {
       RETURN_IF_ERROR(s.Attributes({}, {"enabled", "sample-interval"}));
       RETURN_IF_ERROR(s.Bool("enabled", &p.usage_enabled));

@@ -10,6 +10,7 @@
 #include "inventory/inventory.h"
 #include "inventory/pack.h"
 #include "inventory/usage.h"
+#include "support/usage_sample.h"
 
 namespace {
 
@@ -131,7 +132,7 @@ TEST_CASE("importer: usage periods are parsed and stored, broken ones rejected")
   inventory::Usage u;
   u.device_id = device;
   u.sample_seconds = 60;
-  u.AddSample(1700000000, {"/usr/bin/vim"});
+  testing_support::AddSample(&u, 1700000000, {"/usr/bin/vim"});
   auto good = f.Add(device, "usage", *inventory::Gzip(inventory::ToXml(u)));
   REQUIRE(beacon::ImportEntry(*f.store, *f.spool, good).status.ok());
   auto summary = f.store->UsageSummary(device);

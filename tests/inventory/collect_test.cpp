@@ -71,8 +71,8 @@ TEST_CASE("Collect reads every part of a fixture root", "[inventory][collect]") 
   CHECK(hw.interfaces[1].mac == "5a:11:22:33:44:55");
   CHECK(hw.interfaces[1].is_virtual);
 
-  std::vector<Package> want = {{.name = "adduser", .version = "3.134", .arch = "all"},
-                               {.name = "libc6", .version = "2.36-9+deb12u4", .arch = "amd64"},
+  std::vector<Package> want = {{.name = "adduser", .version = "3.134", .arch = "all", .summary = "add and remove users and groups"},
+                               {.name = "libc6", .version = "2.36-9+deb12u4", .arch = "amd64", .summary = "GNU C Library: Shared libraries"},
                                {.name = "zlib1g", .version = "1:1.2.13.dfsg-1", .arch = "amd64"}};
   CHECK(inv->software == want);
 }
@@ -131,7 +131,7 @@ TEST_CASE("ParseDpkgStatus keeps every package on the machine, in any installed 
       "Package: r\nStatus: install reinstreq half-installed\nVersion: 12\n\n"
       "Package: n\nStatus: purge ok not-installed\nVersion: 13\n\n"
       "Package: x\nStatus: installed\nVersion: 14\n";
-  std::vector<Package> want = {{.name = "a", .version = "1", .arch = "amd64"}, {.name = "b", .version = "2", .arch = ""},  {.name = "d", .version = "4", .arch = ""},
+  std::vector<Package> want = {{.name = "a", .version = "1", .arch = "amd64", .summary = "first"}, {.name = "b", .version = "2", .arch = ""},  {.name = "d", .version = "4", .arch = ""},
                                {.name = "h", .version = "7", .arch = ""},      {.name = "e", .version = "6", .arch = ""},  {.name = "w", .version = "8", .arch = ""},
                                {.name = "t", .version = "9", .arch = ""},      {.name = "u", .version = "10", .arch = ""}, {.name = "f", .version = "11", .arch = ""},
                                {.name = "r", .version = "12", .arch = ""}};

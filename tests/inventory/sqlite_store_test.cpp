@@ -20,6 +20,7 @@
 #include "inventory/inventory.h"
 #include "inventory/store.h"
 #include "support/test_store.h"
+#include "support/usage_sample.h"
 
 namespace {
 
@@ -703,8 +704,8 @@ TEST_CASE("usage periods are stored once and summed per program", "[sqlite_store
   inventory::Usage u1;
   u1.device_id = kDev1;
   u1.sample_seconds = 600;
-  u1.AddSample(1795363200, {"/usr/bin/bash", "/usr/bin/vim"});
-  u1.AddSample(1795363800, {"/usr/bin/bash"});
+  testing_support::AddSample(&u1, 1795363200, {"/usr/bin/bash", "/usr/bin/vim"});
+  testing_support::AddSample(&u1, 1795363800, {"/usr/bin/bash"});
   inventory::Usage u2 = u1;
   u2.device_id = kDev2;
   REQUIRE(store->ImportUsage(Upload("u-1", kDev1, 1795364000), u1).ok());
@@ -779,7 +780,7 @@ TEST_CASE("the same upload id from two devices is two uploads, each stored once"
   inventory::Usage u1;
   u1.device_id = kDev1;
   u1.sample_seconds = 600;
-  u1.AddSample(1795363200, {"/usr/bin/bash"});
+  testing_support::AddSample(&u1, 1795363200, {"/usr/bin/bash"});
   inventory::Usage u2 = u1;
   u2.device_id = kDev2;
   UploadInfo use1 = Upload("use-id", kDev1, 1200);
@@ -901,7 +902,7 @@ TEST_CASE("a version 1 store is upgraded in place", "[sqlite_store][sqlite_only]
   inventory::Usage u;
   u.device_id = kDev1;
   u.sample_seconds = 60;
-  u.AddSample(1795363200, {"/usr/bin/vim"});
+  testing_support::AddSample(&u, 1795363200, {"/usr/bin/vim"});
   UploadInfo info = Upload("u-use", kDev1, 1795363300);
   info.kind = "usage";
   REQUIRE(store->ImportUsage(info, u).ok());
@@ -957,7 +958,7 @@ TEST_CASE("queries read committed data while another connection holds the write 
   inventory::Usage u;
   u.device_id = kDev1;
   u.sample_seconds = 600;
-  u.AddSample(1795363200, {"/usr/bin/bash"});
+  testing_support::AddSample(&u, 1795363200, {"/usr/bin/bash"});
   UploadInfo use = Upload("u-2", kDev1, 1795363400);
   use.kind = "usage";
   REQUIRE(store->ImportUsage(use, u).ok());

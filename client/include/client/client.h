@@ -52,8 +52,14 @@ class Client {
   // Returns the policy's failure, else the trust bundle's.
   common::Status CheckPolicy();
   // Collects this machine's inventory, numbers it (the state file's
-  // inventory_sequence, saved durably first) and puts it in the outbox.
+  // inventory_sequence, saved durably first) and puts it in the outbox, as
+  // a delta against the last one unless the policy's every-Nth is due
+  // (docs/inventory.md#deltas).
   common::Status CollectInventory();
+  // The same, always whole: the inventory action (which the central also
+  // creates when it misses an inventory a delta is based on) and
+  // `beacon-client inventory`.
+  common::Status CollectFullInventory();
   // When policy.xml enables usage tracking: adds a sample of the running
   // programs to the current period (state_dir/usage/current.xml). OK and
   // nothing done otherwise.

@@ -21,4 +21,16 @@ bool IsValidUtf8(std::string_view s);
 // host name with an escape sequence cannot rewrite an administrator's screen.
 std::string Printable(std::string_view s);
 
+// Names from a file system (paths, executables) are bytes, not necessarily
+// UTF-8. EscapeBytes gives UTF-8 text that keeps them exactly: a backslash
+// becomes \\ and each byte that is not part of a valid UTF-8 sequence, or is
+// part of a character the documents refuse (C0 and C1 controls, DEL,
+// U+FFFE, U+FFFF), becomes \xHH (two lower-case hex digits). Valid UTF-8
+// without backslashes or such characters is unchanged. UnescapeBytes reverses
+// it exactly; it returns false (leaving *out unspecified) for text
+// EscapeBytes cannot have produced: a lone backslash, \x without two
+// lower-case hex digits, any other escape. Format: docs/inventory.md.
+std::string EscapeBytes(std::string_view bytes);
+bool UnescapeBytes(std::string_view text, std::string* out);
+
 }  // namespace common

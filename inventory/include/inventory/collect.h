@@ -42,8 +42,12 @@ common::StatusOr<Inventory> Collect(const std::string& device_id, const CollectO
 // options.root.
 std::vector<FileEvidence> CollectFiles(const CollectOptions& options);
 
-// Parses a dpkg status file's text; returns the packages whose Status is
-// "<selection> ok installed" (install, hold, ...). Malformed stanzas are skipped.
+// Parses a dpkg status file's text; returns the packages on the machine, in
+// file order: every Status state but not-installed and config-files, with
+// the details the file holds (size_bytes from Installed-Size, section,
+// maintainer, summary: Description's first line as dpkg-query prints it).
+// installed_at stays 0 (it comes from info/*.list, see CollectPackages).
+// Malformed stanzas are skipped.
 std::vector<Package> ParseDpkgStatus(const std::string& text);
 
 }  // namespace inventory

@@ -6,6 +6,7 @@
 #pragma once
 
 #include <cstdint>
+#include <map>
 #include <string>
 #include <vector>
 
@@ -93,8 +94,27 @@ struct Inventory {
   std::vector<Package> software;
   std::vector<FileEvidence> files;  // sorted by path; empty without file-evidence rules
   std::vector<Section> sections{};  // detailed inventory (inventory/sections.h), sorted by name
+  // Deltas (docs/inventory.md#deltas). 0: a full inventory. Otherwise the
+  // sequence of the inventory this one is relative to: only the parts named
+  // in `parts` are carried (an empty one was emptied or is gone), every other
+  // part is as it was in that inventory.
+  int64_t base = 0;
+  // For a delta, the sorted names of the parts it carries: "os", "hardware",
+  // "software", "files" and section names (the reader fills it; the writer
+  // writes exactly these). Empty for a full inventory.
+  std::vector<std::string> parts{};
   bool operator==(const Inventory&) const = default;
 };
+
+// The parts of an inventory, for deltas: "os", "hardware", "software",
+// "files", then one per section, each with the SHA-256 (hex) of its XML.
+// Equal parts have equal digests; any change to a part changes its digest.
+std::map<std::string, std::string> PartDigests(const Inventory& inv);
+
+// `full` as a delta against the inventory numbered `base` whose digests were
+// `previous`: only the parts whose digest differs, plus (empty) the parts
+// `previous` had that `full` no longer has. Sets base and parts.
+Inventory MakeDelta(Inventory full, const std::map<std::string, std::string>& previous, int64_t base);
 
 // Serializes to the XML format of docs/inventory.md (UTF-8, indented). Text
 // the reader would refuse (invalid UTF-8, control characters other than tab,

@@ -26,7 +26,7 @@ struct Item {
   // mount point, a user name), so history can tell "changed" from "removed
   // and added". Non-empty, unique within its section.
   std::string key;
-  std::vector<Field> fields;  // in the collector's order; empty values are left out
+  std::vector<Field> fields{};  // in the collector's order; empty values are left out
   bool operator==(const Item&) const = default;
 
   // The value of field `name`, or "" when absent.
@@ -37,11 +37,11 @@ struct Item {
 
 struct Section {
   std::string name;  // [a-z0-9_]+, unique within the inventory
-  std::vector<Item> items;  // sorted by key
+  std::vector<Item> items{};  // sorted by key
   // Why the data is partial, one sentence each ("/sys/firmware/dmi/tables:
   // permission denied (memory modules need root)"). A collector that cannot
   // read something says so here; it never fails the inventory.
-  std::vector<std::string> notes;
+  std::vector<std::string> notes{};
   bool operator==(const Section&) const = default;
 
   // The item with `key`, or nullptr.

@@ -55,6 +55,9 @@ struct Proxy {
 struct ClientPolicy {
   bool hardware = true;                     // <inventory hardware=>
   bool software = true;                     // <inventory software=>
+  // <inventory full-every=>: every Nth inventory is sent whole, the others
+  // as deltas (only the parts that changed); 1 sends every one whole.
+  int64_t inventory_full_every = 10;
   std::vector<FileRule> file_rules;         // <file-evidence>; empty = no file evidence
   bool usage_enabled = false;               // <usage enabled=>
   int64_t usage_sample_seconds = 300;       // <usage sample-interval=>, 1 s .. 1 d
