@@ -34,6 +34,18 @@ TEST_CASE("settings: combinations the table cannot check") {
   CHECK(settings("store = sqlite\n").ok());
   CHECK(settings("store = sqlite\nupstream = https://a:1\n").status().code() == common::Code::kInvalidArgument);
   CHECK(settings("").status().code() == common::Code::kInvalidArgument);
+  // The store's backend: PostgreSQL needs its connection string, SQLite has none.
+  {
+    auto pg = settings("store = postgresql\nstore_conninfo = host=/run/postgresql dbname=inventory\n");
+    REQUIRE(pg.ok());
+    CHECK(pg->central);
+    CHECK(pg->store.backend == "postgresql");
+    CHECK(pg->store.conninfo == "host=/run/postgresql dbname=inventory");
+  }
+  CHECK(settings("store = postgresql\n").status().message().find("store_conninfo") != std::string::npos);
+  CHECK(settings("store = sqlite\nstore_conninfo = dbname=x\n").status().code() ==
+        common::Code::kInvalidArgument);
+  CHECK(settings("store = mysql\n").status().code() == common::Code::kInvalidArgument);
   // Nothing acknowledged may be too large for the importer.
   CHECK(settings("store = sqlite\nmax_upload_size = 1G\n").status().message().find("max_upload_size") !=
         std::string::npos);

@@ -960,7 +960,7 @@ TEST_CASE("a version 4 store is upgraded to the current version with every row k
 // certificates, health and actions spread over them: the listing is a few
 // set-based statements, so it finishes and counts every device once. (No
 // timing is asserted; bench/ measures.)
-TEST_CASE("device states of 100,000 devices are listed whole and counted right", "[estate_store][slow]") {
+TEST_CASE("device states of 100,000 devices are listed whole and counted right", "[estate_store][slow][sqlite_only]") {
   testing_support::TempDir dir("estate");
   const std::string path = dir.path + "/store.sqlite";
   MustOpen(path);
