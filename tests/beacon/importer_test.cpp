@@ -183,6 +183,9 @@ class DamagedStore : public inventory::Store {
   common::StatusOr<std::vector<inventory::SoftwareRow>> FindSoftware(const std::string& p) override {
     return real_->FindSoftware(p);
   }
+  common::StatusOr<std::vector<inventory::ChangeRow>> Changes(int64_t since, const std::string& d) override {
+    return real_->Changes(since, d);
+  }
   // The identity records (inventory/identity_store.h): writes damaged too.
   common::Status AddEnrollSecret(const inventory::EnrollSecret&, const std::string&) override { return Damage(); }
   common::StatusOr<std::vector<inventory::EnrollSecret>> ListEnrollSecrets() override {
