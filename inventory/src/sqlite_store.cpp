@@ -78,11 +78,6 @@ StatusOr<std::unique_ptr<sql::Conn>> OpenWriter(const std::string& path) {
   // deleted) as soon as the commit returns. Losing one would break
   // exactly-once. The cost is one fsync per import transaction.
   RETURN_IF_ERROR(Exec(db.get(), "PRAGMA synchronous = FULL", path + ": set synchronous"));
-  // The importer's working set is the package index pages of every device it
-  // touches (packages_by_name is keyed by name first, so one inventory
-  // writes into ~1,500 pages across it); SQLite's default 2 MiB cache made
-  // a first import mostly page reads (bench/import). 64 MiB, for the writer only.
-  RETURN_IF_ERROR(Exec(db.get(), "PRAGMA cache_size = -65536", path + ": set the cache size"));
   // Off while migrating (the PRAGMA is a no-op inside a transaction, so it is
   // set around Migrate, which checks the references itself), on afterwards.
   RETURN_IF_ERROR(Exec(db.get(), "PRAGMA foreign_keys = OFF", path + ": disable foreign keys"));
