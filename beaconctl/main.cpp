@@ -26,6 +26,7 @@
 #include "inventory/store.h"
 #include "common/text.h"
 #include "action_cmd.h"
+#include "changes_cmd.h"
 #include "estate_cmd.h"
 #include "identity_cmd.h"
 #include "output.h"
@@ -55,6 +56,10 @@ constexpr char kCommands[] =
     "  device show DEVICE_ID    one device: status and why, check-ins, inventory, policy,\n"
     "                           outbox, certificate, health, uploads, pending actions\n"
     "  beacons                  beacons: online or offline and why, spool, upstream\n"
+    "  changes [--since TIME] [--device ID]\n"
+    "                           packages installed, removed or upgraded and hardware or\n"
+    "                           system items changed, oldest first; TIME RFC 3339 or\n"
+    "                           YYYY-MM-DD; --device alone: that device's time line\n"
     "  health [--device ID] [--beacon NAME] [--open] [--limit N]\n"
     "                           health messages from clients and beacons, newest first\n"
     "  action create KIND (--device ID | --group NAME) [--expires DURATION]\n"
@@ -161,6 +166,7 @@ struct CommandLine {
     identity_ = std::make_unique<beaconctl::IdentityCommand>(app_);
     estate_ = std::make_unique<beaconctl::EstateCommand>(app_, *app_.get_subcommand("device"));
     action_ = std::make_unique<beaconctl::ActionCommand>(app_);
+    changes_ = std::make_unique<beaconctl::ChangesCommand>(app_);
     // The commands are listed in full by kCommands instead.
     for (CLI::App* sub : app_.get_subcommands([](CLI::App*) { return true; })) sub->group("");
     app_.footer(kCommands);
@@ -203,6 +209,7 @@ struct CommandLine {
   std::unique_ptr<beaconctl::IdentityCommand> identity_;
   std::unique_ptr<beaconctl::EstateCommand> estate_;
   std::unique_ptr<beaconctl::ActionCommand> action_;
+  std::unique_ptr<beaconctl::ChangesCommand> changes_;
   CLI::App* software_ = nullptr;
   CLI::App* usage_ = nullptr;
   CLI::App* files_ = nullptr;
@@ -332,6 +339,7 @@ int Run(const std::vector<std::string>& args, std::ostream& out, std::ostream& e
     return kExitRuntime;
   }
   if (cl.estate_->Chosen()) return Finish(cl.estate_->Run(**store, now, out), out, err);
+  if (cl.changes_->Chosen()) return Finish(cl.changes_->Run(**store, out), out, err);
   common::Status st;
   if (cl.files_->parsed()) {
     st = CmdDeviceFiles(**store, cl.device_, cl.format_.Get(), out);

@@ -6,6 +6,7 @@
 #include "common/log.h"
 #include "common/protocol.h"
 #include "common/retry.h"
+#include "common/uuid.h"
 #include "inventory/action.h"
 #include "inventory/health.h"
 #include "inventory/inventory.h"
@@ -31,6 +32,40 @@ Status FromGunzip(const common::SpoolMeta& meta, const Status& st) {
 Status FromStore(const Status& st) {
   if (st.code() != common::Code::kDataLoss) return st;
   return common::FailedPrecondition("the store is damaged: " + st.message());
+}
+// How long the central's request for a full inventory stays open: as long as
+// a device may be away and still answer it (beaconctl's longest --expires).
+constexpr int64_t kFullInventoryExpiry = 30 * 86400;
+
+// After importing a delta: if it could not be applied (the store's inventory
+// is older than the one the delta was made against: an inventory between
+// them was lost, or is still on its way), the device is asked for a full
+// inventory through an `inventory` action, unless one is already pending.
+// A delta older than the stored inventory needs nothing: it is superseded.
+Status RequestFullIfMissed(inventory::Store& store, const inventory::Inventory& inv) {
+  if (inv.base == 0) return Status::Ok();
+  ASSIGN_OR_RETURN(inventory::DeviceRow dev, store.GetDevice(inv.device_id));
+  if (dev.inventory_sequence >= inv.sequence) return Status::Ok();
+  const int64_t now = static_cast<int64_t>(std::time(nullptr));
+  inventory::ActionFilter filter;
+  filter.device = inv.device_id;
+  ASSIGN_OR_RETURN(auto actions, store.ListActions(filter));
+  for (const inventory::ActionRow& a : actions) {
+    if (a.kind == "inventory" && (a.state == "pending" || a.state == "delivered") && a.expires_at > now) {
+      return Status::Ok();
+    }
+  }
+  inventory::ActionRow full;
+  full.id = common::NewUuid();
+  full.kind = "inventory";
+  full.device_id = inv.device_id;
+  full.created_at = now;
+  full.expires_at = now + kFullInventoryExpiry;
+  common::LogInfo("device " + inv.device_id + ": inventory #" + std::to_string(inv.sequence) +
+                  " is a delta on #" + std::to_string(inv.base) + " but the store has #" +
+                  std::to_string(dev.inventory_sequence) + "; asking for a full inventory (action " +
+                  full.id + ")");
+  return FromStore(store.CreateActions({full}));
 }
 }  // namespace
 
@@ -61,7 +96,8 @@ Status ImportBody(inventory::Store& store, const common::SpoolMeta& meta, const 
       return common::InvalidArgument("inventory names device " + inv.device_id +
                                       " but was uploaded by " + meta.device);
     }
-    return FromStore(store.ImportInventory(info, inv));
+    RETURN_IF_ERROR(FromStore(store.ImportInventory(info, inv)));
+    return RequestFullIfMissed(store, inv);
   }
   if (meta.kind == "health" || meta.kind == "beacon-health") {
     ASSIGN_OR_RETURN(inventory::Health health, inventory::ParseHealthXml(body, "upload " + meta.id));

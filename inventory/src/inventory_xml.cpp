@@ -275,14 +275,79 @@ std::string ToXml(const Inventory& inv) {
   return Serialize(doc);
 }
 
+namespace {
+
+// Feeds values to SHA-256 each with its length first, so that no two
+// different sequences of values hash alike ("ab","c" vs "a","bc"). Hashing
+// the fields directly costs a fraction of serializing the part.
+class PartHasher {
+ public:
+  PartHasher& Add(std::string_view v) {
+    Add(static_cast<uint64_t>(v.size()));
+    sha_.Update(v.data(), v.size());
+    return *this;
+  }
+  PartHasher& Add(uint64_t v) {
+    unsigned char b[8];
+    for (int i = 0; i < 8; ++i) b[i] = static_cast<unsigned char>(v >> (8 * i));
+    sha_.Update(b, sizeof b);
+    return *this;
+  }
+  PartHasher& Add(int64_t v) { return Add(static_cast<uint64_t>(v)); }
+  std::string Digest() { return sha_.HexDigest(); }
+
+ private:
+  common::Sha256 sha_;
+};
+
+}  // namespace
+
 std::map<std::string, std::string> PartDigests(const Inventory& inv) {
   std::map<std::string, std::string> digests;
-  std::vector<std::string> parts = {"os", "hardware", "software", "files"};
-  for (const Section& s : inv.sections) parts.push_back(s.name);
-  for (const std::string& part : parts) {
-    pugi::xml_document doc;
-    WritePart(doc, inv, part);
-    digests[part] = common::Sha256Hex(Serialize(doc));
+  {
+    PartHasher h;
+    const OsInfo& o = inv.os;
+    h.Add(o.name).Add(o.id).Add(o.version).Add(o.version_id).Add(o.pretty_name).Add(o.kernel).Add(o.arch);
+    digests["os"] = h.Add(o.hostname).Digest();
+  }
+  {
+    PartHasher h;
+    const Hardware& hw = inv.hardware;
+    h.Add(hw.vendor).Add(hw.model).Add(hw.serial).Add(hw.cpu_model).Add(uint64_t{hw.cpu_cores}).Add(hw.memory_bytes);
+    h.Add(static_cast<uint64_t>(hw.disks.size()));
+    for (const Disk& d : hw.disks) h.Add(d.name).Add(d.model).Add(d.size_bytes);
+    h.Add(static_cast<uint64_t>(hw.interfaces.size()));
+    for (const NetInterface& i : hw.interfaces) {
+      h.Add(i.name).Add(i.mac).Add(uint64_t{i.is_virtual}).Add(static_cast<uint64_t>(i.addresses.size()));
+      for (const std::string& a : i.addresses) h.Add(a);
+    }
+    digests["hardware"] = h.Digest();
+  }
+  {
+    PartHasher h;
+    h.Add(static_cast<uint64_t>(inv.software.size()));
+    for (const Package& p : inv.software) {
+      h.Add(p.name).Add(p.version).Add(p.arch).Add(p.source).Add(p.installed_at).Add(p.size_bytes);
+      h.Add(p.section).Add(p.maintainer).Add(p.summary);
+    }
+    digests["software"] = h.Digest();
+  }
+  {
+    PartHasher h;
+    h.Add(static_cast<uint64_t>(inv.files.size()));
+    for (const FileEvidence& f : inv.files) h.Add(f.path).Add(f.size).Add(f.modified).Add(f.sha256);
+    digests["files"] = h.Digest();
+  }
+  for (const Section& s : inv.sections) {
+    PartHasher h;
+    h.Add(static_cast<uint64_t>(s.notes.size()));
+    for (const std::string& n : s.notes) h.Add(n);
+    h.Add(static_cast<uint64_t>(s.items.size()));
+    for (const Item& item : s.items) {
+      h.Add(item.key).Add(static_cast<uint64_t>(item.fields.size()));
+      for (const Field& f : item.fields) h.Add(f.name).Add(f.value);
+    }
+    digests[s.name] = h.Digest();
   }
   return digests;
 }

@@ -269,10 +269,93 @@ struct Step {
   const char* const* statements;
   size_t count;
 };
-constexpr Step kSteps[] = {
-    {nullptr, 0},  // placeholder so the array is never empty; see kStepCount
+
+// Version 7 (SQLite's kSchemaV7): the detailed inventory and its history;
+// packages keyed by what they are; usage per program per day.
+constexpr const char* kStepV7[] = {
+    R"sql(CREATE TABLE packages_v7 (
+      device_id    TEXT NOT NULL REFERENCES devices (device_id) ON DELETE CASCADE,
+      name         TEXT NOT NULL,
+      arch         TEXT NOT NULL,
+      source       TEXT NOT NULL,
+      version      TEXT NOT NULL,
+      installed_at BIGINT NOT NULL DEFAULT 0,
+      size_bytes   BIGINT NOT NULL DEFAULT 0,
+      section      TEXT NOT NULL DEFAULT '',
+      maintainer   TEXT NOT NULL DEFAULT '',
+      summary      TEXT NOT NULL DEFAULT '',
+      first_seen   BIGINT NOT NULL DEFAULT 0,
+      baseline     BIGINT NOT NULL DEFAULT 1,
+      PRIMARY KEY (device_id, name, arch, source, version)
+    ))sql",
+    R"sql(INSERT INTO packages_v7 (device_id, name, arch, source, version)
+      SELECT device_id, name, arch, source, version FROM packages
+      ON CONFLICT DO NOTHING)sql",
+    "DROP TABLE packages",
+    "ALTER TABLE packages_v7 RENAME TO packages",
+    "CREATE INDEX packages_by_name ON packages (name, device_id)",
+    "ALTER TABLE devices ADD COLUMN inventory_received BIGINT NOT NULL DEFAULT 0",
+    R"sql(CREATE TABLE device_parts (
+      device_id TEXT NOT NULL REFERENCES devices (device_id) ON DELETE CASCADE,
+      part      TEXT NOT NULL,
+      digest    TEXT NOT NULL,
+      PRIMARY KEY (device_id, part)
+    ))sql",
+    R"sql(CREATE TABLE sections (
+      device_id TEXT NOT NULL REFERENCES devices (device_id) ON DELETE CASCADE,
+      name      TEXT NOT NULL,
+      notes     TEXT NOT NULL DEFAULT '',
+      PRIMARY KEY (device_id, name)
+    ))sql",
+    R"sql(CREATE TABLE items (
+      device_id  TEXT NOT NULL REFERENCES devices (device_id) ON DELETE CASCADE,
+      section    TEXT NOT NULL,
+      item_key   TEXT NOT NULL,
+      fields     TEXT NOT NULL,
+      stable     TEXT NOT NULL,
+      first_seen BIGINT NOT NULL DEFAULT 0,
+      baseline   BIGINT NOT NULL DEFAULT 1,
+      PRIMARY KEY (device_id, section, item_key)
+    ))sql",
+    R"sql(CREATE TABLE history (
+      device_id  TEXT NOT NULL REFERENCES devices (device_id) ON DELETE CASCADE,
+      part       TEXT NOT NULL,
+      item_key   TEXT NOT NULL,
+      value      TEXT NOT NULL,
+      first_seen BIGINT NOT NULL,
+      last_seen  BIGINT NOT NULL,
+      gone_at    BIGINT NOT NULL,
+      baseline   BIGINT NOT NULL
+    ))sql",
+    "CREATE INDEX history_by_device ON history (device_id, gone_at)",
+    "CREATE INDEX history_by_time ON history (gone_at)",
+    "CREATE INDEX packages_by_first_seen ON packages (first_seen)",
+    "CREATE INDEX items_by_first_seen ON items (first_seen)",
+    R"sql(CREATE TABLE usage_v7 (
+      device_id  TEXT NOT NULL,
+      upload_id  TEXT NOT NULL,
+      program    TEXT NOT NULL,
+      day        TEXT NOT NULL DEFAULT '',
+      samples    BIGINT NOT NULL,
+      seconds    BIGINT NOT NULL,
+      first_seen BIGINT NOT NULL,
+      last_seen  BIGINT NOT NULL,
+      launches   BIGINT NOT NULL DEFAULT 0,
+      users      TEXT NOT NULL DEFAULT '',
+      PRIMARY KEY (device_id, upload_id, program, day),
+      FOREIGN KEY (device_id, upload_id) REFERENCES uploads (device_id, upload_id)
+    ))sql",
+    R"sql(INSERT INTO usage_v7 (device_id, upload_id, program, samples, seconds, first_seen, last_seen)
+      SELECT device_id, upload_id, program, samples, seconds, first_seen, last_seen FROM usage)sql",
+    "DROP TABLE usage",
+    "ALTER TABLE usage_v7 RENAME TO usage",
+    "CREATE INDEX usage_by_program ON usage (program)",
 };
-constexpr int kStepCount = 0;
+
+constexpr Step kSteps[] = {
+    {kStepV7, sizeof(kStepV7) / sizeof(kStepV7[0])},
+};
+constexpr int kStepCount = static_cast<int>(sizeof(kSteps) / sizeof(kSteps[0]));
 
 // Any 64-bit key only this program uses: the lock that orders migrations.
 constexpr const char* kMigrationLock = "SELECT pg_advisory_xact_lock(7366839457306120001)";

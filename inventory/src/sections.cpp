@@ -1,6 +1,7 @@
 #include "inventory/sections.h"
 
 #include <algorithm>
+#include <set>
 #include <string>
 #include <utility>
 
@@ -28,6 +29,18 @@ const Item* Section::Find(const std::string& key) const {
 
 void Section::SortItems() {
   std::sort(items.begin(), items.end(), [](const Item& a, const Item& b) { return a.key < b.key; });
+}
+
+bool IsVolatileSection(const std::string& section) { return section == "logins"; }
+
+bool IsVolatileField(const std::string& section, const std::string& field) {
+  static const std::set<std::pair<std::string, std::string>> kVolatile = {
+      {"filesystems", "free_bytes"},  {"video", "outputs"},           {"batteries", "full_capacity_wh"},
+      {"batteries", "cycle_count"},   {"batteries", "capacity_percent"}, {"batteries", "status"},
+      {"system", "boot_time"},        {"network", "speed_mbps"},      {"network", "duplex"},
+      {"network", "state"},           {"network", "ipv4"},            {"network", "ipv6"},
+  };
+  return IsVolatileSection(section) || kVolatile.count({section, field}) != 0;
 }
 
 std::vector<Section> CollectSections(const std::string& root_path) {

@@ -84,6 +84,7 @@ class SqlStore final : public Store {
   common::StatusOr<std::vector<UsageRow>> UsageSummary(const std::string& device_id) override;
   common::StatusOr<std::vector<SoftwareRow>> DeviceSoftware(const std::string& device_id) override;
   common::StatusOr<std::vector<SoftwareRow>> FindSoftware(const std::string& pattern) override;
+  common::StatusOr<std::vector<ChangeRow>> Changes(int64_t since, const std::string& device_id) override;
 
   // IdentityStore (store_identity.cpp, store_identity_queries.cpp).
   common::Status AddEnrollSecret(const EnrollSecret& secret,
@@ -207,8 +208,23 @@ class SqlStore final : public Store {
   // snapshot of `db`. Unsorted.
   common::StatusOr<std::vector<DeviceState>> ReadDeviceStates(Conn* db,
                                                               const std::string& device_id);
-  common::Status ReplaceDeviceInventory(const UploadInfo& info, const Inventory& inv,
-                                        int64_t collected_at);
+  // Applies `inv` (full or delta) to the device's current inventory, part by
+  // part, with history (store_parts.cpp).
+  common::Status ApplyInventory(const UploadInfo& info, const Inventory& inv, int64_t collected_at);
+  struct PartContext {
+    const UploadInfo& info;
+    std::string ctx;                // error message prefix
+    int64_t previous_received = 0;  // when the inventory being replaced arrived
+    bool baseline = false;          // the device's first report of this part
+  };
+  common::Status ApplyOs(const PartContext& c, const Inventory& inv);
+  common::Status ApplyHardware(const PartContext& c, const Inventory& inv);
+  common::Status ApplyFiles(const PartContext& c, const Inventory& inv);
+  common::Status ApplySoftware(const PartContext& c, const std::vector<Package>& software);
+  common::Status ApplySection(const PartContext& c, const Section& section);
+  common::Status InsertHistory(const std::string& device_id, const std::string& part,
+                               const std::string& key, const std::string& value, int64_t first_seen,
+                               int64_t last_seen, int64_t gone_at, bool baseline);
   common::StatusOr<std::vector<SoftwareRow>> QuerySoftware(Conn* db, const char* sql,
                                                            const std::string& arg,
                                                            const std::string& what);

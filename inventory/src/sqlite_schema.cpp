@@ -361,6 +361,96 @@ constexpr const char* kSchemaV6[] = {
     "ALTER TABLE interfaces ADD COLUMN virtual INTEGER NOT NULL DEFAULT 0",
 };
 
+// Version 7 (issue 11): the detailed inventory and its history.
+// - packages keep their details and when each version was first seen on the
+//   device; rows are identified by what they are (name, arch, source,
+//   version), no longer by position, so an import changes only what changed.
+// - sections/items hold the detailed sections; device_parts the digest of
+//   each part of the current inventory (an unchanged part costs nothing).
+// - history keeps the spans that ended: a package version or an item state,
+//   from first_seen to last_seen, gone at gone_at. The open spans are the
+//   current rows. `baseline` marks rows that came with a device's first
+//   report of a part: present then, not installed then.
+// - usage entries are per program per day, with launches and users.
+constexpr const char* kSchemaV7[] = {
+    R"sql(CREATE TABLE packages_v7 (
+      device_id    TEXT NOT NULL REFERENCES devices (device_id) ON DELETE CASCADE,
+      name         TEXT NOT NULL,
+      arch         TEXT NOT NULL,
+      source       TEXT NOT NULL,
+      version      TEXT NOT NULL,
+      installed_at INTEGER NOT NULL DEFAULT 0,
+      size_bytes   INTEGER NOT NULL DEFAULT 0,
+      section      TEXT NOT NULL DEFAULT '',
+      maintainer   TEXT NOT NULL DEFAULT '',
+      summary      TEXT NOT NULL DEFAULT '',
+      first_seen   INTEGER NOT NULL DEFAULT 0,
+      baseline     INTEGER NOT NULL DEFAULT 1,
+      PRIMARY KEY (device_id, name, arch, source, version)
+    ))sql",
+    R"sql(INSERT OR IGNORE INTO packages_v7 (device_id, name, arch, source, version)
+      SELECT device_id, name, arch, source, version FROM packages)sql",
+    "DROP TABLE packages",
+    "ALTER TABLE packages_v7 RENAME TO packages",
+    "CREATE INDEX packages_by_name ON packages (name, device_id)",
+    "ALTER TABLE devices ADD COLUMN inventory_received INTEGER NOT NULL DEFAULT 0",
+    R"sql(CREATE TABLE device_parts (
+      device_id TEXT NOT NULL REFERENCES devices (device_id) ON DELETE CASCADE,
+      part      TEXT NOT NULL,
+      digest    TEXT NOT NULL,
+      PRIMARY KEY (device_id, part)
+    ))sql",
+    R"sql(CREATE TABLE sections (
+      device_id TEXT NOT NULL REFERENCES devices (device_id) ON DELETE CASCADE,
+      name      TEXT NOT NULL,
+      notes     TEXT NOT NULL DEFAULT '',
+      PRIMARY KEY (device_id, name)
+    ))sql",
+    R"sql(CREATE TABLE items (
+      device_id  TEXT NOT NULL REFERENCES devices (device_id) ON DELETE CASCADE,
+      section    TEXT NOT NULL,
+      item_key   TEXT NOT NULL,
+      fields     TEXT NOT NULL,
+      stable     TEXT NOT NULL,
+      first_seen INTEGER NOT NULL DEFAULT 0,
+      baseline   INTEGER NOT NULL DEFAULT 1,
+      PRIMARY KEY (device_id, section, item_key)
+    ))sql",
+    R"sql(CREATE TABLE history (
+      device_id  TEXT NOT NULL REFERENCES devices (device_id) ON DELETE CASCADE,
+      part       TEXT NOT NULL,
+      item_key   TEXT NOT NULL,
+      value      TEXT NOT NULL,
+      first_seen INTEGER NOT NULL,
+      last_seen  INTEGER NOT NULL,
+      gone_at    INTEGER NOT NULL,
+      baseline   INTEGER NOT NULL
+    ))sql",
+    "CREATE INDEX history_by_device ON history (device_id, gone_at)",
+    "CREATE INDEX history_by_time ON history (gone_at)",
+    "CREATE INDEX packages_by_first_seen ON packages (first_seen)",
+    "CREATE INDEX items_by_first_seen ON items (first_seen)",
+    R"sql(CREATE TABLE usage_v7 (
+      device_id  TEXT NOT NULL,
+      upload_id  TEXT NOT NULL,
+      program    TEXT NOT NULL,
+      day        TEXT NOT NULL DEFAULT '',
+      samples    INTEGER NOT NULL,
+      seconds    INTEGER NOT NULL,
+      first_seen INTEGER NOT NULL,
+      last_seen  INTEGER NOT NULL,
+      launches   INTEGER NOT NULL DEFAULT 0,
+      users      TEXT NOT NULL DEFAULT '',
+      PRIMARY KEY (device_id, upload_id, program, day),
+      FOREIGN KEY (device_id, upload_id) REFERENCES uploads (device_id, upload_id)
+    ))sql",
+    R"sql(INSERT INTO usage_v7 (device_id, upload_id, program, samples, seconds, first_seen, last_seen)
+      SELECT device_id, upload_id, program, samples, seconds, first_seen, last_seen FROM usage)sql",
+    "DROP TABLE usage",
+    "ALTER TABLE usage_v7 RENAME TO usage",
+    "CREATE INDEX usage_by_program ON usage (program)",
+};
+
 struct Migration {
   const char* const* statements;
   size_t count;
@@ -372,6 +462,7 @@ constexpr Migration kMigrations[] = {
     {kSchemaV4, sizeof(kSchemaV4) / sizeof(kSchemaV4[0])},
     {kSchemaV5, sizeof(kSchemaV5) / sizeof(kSchemaV5[0])},
     {kSchemaV6, sizeof(kSchemaV6) / sizeof(kSchemaV6[0])},
+    {kSchemaV7, sizeof(kSchemaV7) / sizeof(kSchemaV7[0])},
 };
 static_assert(sizeof(kMigrations) / sizeof(kMigrations[0]) == kSchemaVersion,
               "one migration per schema version");

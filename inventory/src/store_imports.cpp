@@ -20,13 +20,6 @@ using common::StatusOr;
 
 namespace {
 
-std::string OsDisplayName(const OsInfo& os) {
-  if (!os.pretty_name.empty()) return os.pretty_name;
-  if (os.name.empty()) return os.version;
-  if (os.version.empty()) return os.name;
-  return os.name + " " + os.version;
-}
-
 // Whether an inventory numbered `incoming` replaces the device's current one
 // (numbered `stored`). The device's own counter orders its inventories; its
 // clock does not, because a clock can go back. Unnumbered inventories (0, from
@@ -108,157 +101,6 @@ Status SqlStore::RecordUpload(const UploadInfo& info) {
   return Status::Ok();
 }
 
-Status SqlStore::ReplaceDeviceInventory(const UploadInfo& info, const Inventory& inv,
-                                           int64_t collected_at) {
-  const std::string& id = info.device_id;
-  const std::string ctx = path_ + ": import upload " + info.upload_id;
-
-  {
-    Stmt s(writer(), ctx + ": update device");
-    RETURN_IF_ERROR(s.Prepare(R"sql(
-      UPDATE devices SET hostname = ?2, os = ?3, inventory_at = ?4, inventory_upload = ?5,
-                         inventory_sequence = ?6
-      WHERE device_id = ?1)sql"));
-    RETURN_IF_ERROR(s.Bind(1, id));
-    RETURN_IF_ERROR(s.Bind(2, inv.os.hostname));
-    RETURN_IF_ERROR(s.Bind(3, OsDisplayName(inv.os)));
-    RETURN_IF_ERROR(s.Bind(4, collected_at));
-    RETURN_IF_ERROR(s.Bind(5, info.upload_id));
-    RETURN_IF_ERROR(s.Bind(6, inv.sequence));
-    RETURN_IF_ERROR(s.Run());
-  }
-
-  // Children before parents, explicitly: the result must not depend on
-  // whether foreign_keys (and so ON DELETE CASCADE) happens to be on.
-  for (const char* table :
-       {"files", "addresses", "interfaces", "disks", "packages", "hardware", "os"}) {
-    Stmt s(writer(), ctx + ": clear " + table);
-    const std::string sql = std::string("DELETE FROM ") + table + " WHERE device_id = ?1";
-    RETURN_IF_ERROR(s.Prepare(sql.c_str()));
-    RETURN_IF_ERROR(s.Bind(1, id));
-    RETURN_IF_ERROR(s.Run());
-  }
-
-  {
-    const OsInfo& os = inv.os;
-    Stmt s(writer(), ctx + ": insert os");
-    RETURN_IF_ERROR(s.Prepare(R"sql(
-      INSERT INTO os (device_id, name, os_id, version, version_id, pretty_name, kernel, arch,
-                      hostname)
-      VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9))sql"));
-    RETURN_IF_ERROR(s.Bind(1, id));
-    RETURN_IF_ERROR(s.Bind(2, os.name));
-    RETURN_IF_ERROR(s.Bind(3, os.id));
-    RETURN_IF_ERROR(s.Bind(4, os.version));
-    RETURN_IF_ERROR(s.Bind(5, os.version_id));
-    RETURN_IF_ERROR(s.Bind(6, os.pretty_name));
-    RETURN_IF_ERROR(s.Bind(7, os.kernel));
-    RETURN_IF_ERROR(s.Bind(8, os.arch));
-    RETURN_IF_ERROR(s.Bind(9, os.hostname));
-    RETURN_IF_ERROR(s.Run());
-  }
-
-  const Hardware& hw = inv.hardware;
-  {
-    Stmt s(writer(), ctx + ": insert hardware");
-    RETURN_IF_ERROR(s.Prepare(R"sql(
-      INSERT INTO hardware (device_id, vendor, model, serial, cpu_model, cpu_cores, memory_bytes)
-      VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7))sql"));
-    RETURN_IF_ERROR(s.Bind(1, id));
-    RETURN_IF_ERROR(s.Bind(2, hw.vendor));
-    RETURN_IF_ERROR(s.Bind(3, hw.model));
-    RETURN_IF_ERROR(s.Bind(4, hw.serial));
-    RETURN_IF_ERROR(s.Bind(5, hw.cpu_model));
-    RETURN_IF_ERROR(s.Bind(6, static_cast<int64_t>(hw.cpu_cores)));
-    RETURN_IF_ERROR(s.BindUnsigned(7, hw.memory_bytes));
-    RETURN_IF_ERROR(s.Run());
-  }
-
-  {
-    Stmt s(writer(), ctx + ": insert disk");
-    RETURN_IF_ERROR(s.Prepare(R"sql(
-      INSERT INTO disks (device_id, position, name, model, size_bytes)
-      VALUES (?1, ?2, ?3, ?4, ?5))sql"));
-    int64_t pos = 0;
-    for (const Disk& d : hw.disks) {
-      RETURN_IF_ERROR(s.Bind(1, id));
-      RETURN_IF_ERROR(s.Bind(2, pos++));
-      RETURN_IF_ERROR(s.Bind(3, d.name));
-      RETURN_IF_ERROR(s.Bind(4, d.model));
-      RETURN_IF_ERROR(s.BindUnsigned(5, d.size_bytes));
-      RETURN_IF_ERROR(s.Run());
-      RETURN_IF_ERROR(s.Reset());
-    }
-  }
-
-  {
-    Stmt ifs(writer(), ctx + ": insert interface");
-    RETURN_IF_ERROR(ifs.Prepare(R"sql(
-      INSERT INTO interfaces (device_id, position, name, mac, virtual) VALUES (?1, ?2, ?3, ?4, ?5))sql"));
-    Stmt addr(writer(), ctx + ": insert address");
-    RETURN_IF_ERROR(addr.Prepare(R"sql(
-      INSERT INTO addresses (device_id, interface_position, position, address)
-      VALUES (?1, ?2, ?3, ?4))sql"));
-    int64_t pos = 0;
-    for (const NetInterface& nic : hw.interfaces) {
-      RETURN_IF_ERROR(ifs.Bind(1, id));
-      RETURN_IF_ERROR(ifs.Bind(2, pos));
-      RETURN_IF_ERROR(ifs.Bind(3, nic.name));
-      RETURN_IF_ERROR(ifs.Bind(4, nic.mac));
-      RETURN_IF_ERROR(ifs.Bind(5, static_cast<int64_t>(nic.is_virtual)));
-      RETURN_IF_ERROR(ifs.Run());
-      RETURN_IF_ERROR(ifs.Reset());
-      int64_t apos = 0;
-      for (const std::string& a : nic.addresses) {
-        RETURN_IF_ERROR(addr.Bind(1, id));
-        RETURN_IF_ERROR(addr.Bind(2, pos));
-        RETURN_IF_ERROR(addr.Bind(3, apos++));
-        RETURN_IF_ERROR(addr.Bind(4, a));
-        RETURN_IF_ERROR(addr.Run());
-        RETURN_IF_ERROR(addr.Reset());
-      }
-      ++pos;
-    }
-  }
-
-  {
-    Stmt s(writer(), ctx + ": insert package");
-    RETURN_IF_ERROR(s.Prepare(R"sql(
-      INSERT INTO packages (device_id, position, name, version, arch, source)
-      VALUES (?1, ?2, ?3, ?4, ?5, ?6))sql"));
-    int64_t pos = 0;
-    for (const Package& p : inv.software) {
-      RETURN_IF_ERROR(s.Bind(1, id));
-      RETURN_IF_ERROR(s.Bind(2, pos++));
-      RETURN_IF_ERROR(s.Bind(3, p.name));
-      RETURN_IF_ERROR(s.Bind(4, p.version));
-      RETURN_IF_ERROR(s.Bind(5, p.arch));
-      RETURN_IF_ERROR(s.Bind(6, p.source));
-      RETURN_IF_ERROR(s.Run());
-      RETURN_IF_ERROR(s.Reset());
-    }
-  }
-
-  {
-    Stmt s(writer(), ctx + ": insert file");
-    RETURN_IF_ERROR(s.Prepare(R"sql(
-      INSERT INTO files (device_id, position, path, size, modified, sha256)
-      VALUES (?1, ?2, ?3, ?4, ?5, ?6))sql"));
-    int64_t pos = 0;
-    for (const FileEvidence& f : inv.files) {
-      RETURN_IF_ERROR(s.Bind(1, id));
-      RETURN_IF_ERROR(s.Bind(2, pos++));
-      RETURN_IF_ERROR(s.Bind(3, f.path));
-      RETURN_IF_ERROR(s.Bind(4, static_cast<int64_t>(f.size)));
-      RETURN_IF_ERROR(s.Bind(5, f.modified));
-      RETURN_IF_ERROR(s.Bind(6, f.sha256));
-      RETURN_IF_ERROR(s.Run());
-      RETURN_IF_ERROR(s.Reset());
-    }
-  }
-  return Status::Ok();
-}
-
 Status SqlStore::ImportInventory(const UploadInfo& info, const Inventory& inv) {
   RETURN_IF_ERROR(WritableOrError());
   RETURN_IF_ERROR(ValidateUpload(info));
@@ -295,8 +137,12 @@ Status SqlStore::ImportInventory(const UploadInfo& info, const Inventory& inv) {
       has_inventory = found && cur.Int(1) != 0;
       stored_sequence = found ? cur.Int(0) : 0;
     }
-    if (Supersedes(has_inventory, stored_sequence, inv.sequence)) {
-      RETURN_IF_ERROR(ReplaceDeviceInventory(info, inv, *collected));
+    // A delta applies only on top of the inventory it was made against; one
+    // that cannot is recorded as an upload and changes nothing (the
+    // importer then asks the device for a full inventory).
+    const bool applicable = inv.base == 0 || (has_inventory && stored_sequence == inv.base);
+    if (applicable && Supersedes(has_inventory, stored_sequence, inv.sequence)) {
+      RETURN_IF_ERROR(ApplyInventory(info, inv, *collected));
     }
     return Status::Ok();
   });
@@ -328,17 +174,25 @@ Status SqlStore::ImportUsage(const UploadInfo& info, const Usage& usage) {
     RETURN_IF_ERROR(RecordUpload(info));
     Stmt s(db, path_ + ": import upload " + info.upload_id + ": insert usage");
     RETURN_IF_ERROR(s.Prepare(R"sql(
-      INSERT INTO usage (device_id, upload_id, program, samples, seconds, first_seen, last_seen)
-      VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7))sql"));
+      INSERT INTO usage (device_id, upload_id, program, day, samples, seconds, first_seen, last_seen,
+                         launches, users)
+      VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10))sql"));
     for (const ProgramUsage& p : usage.programs) {
+      std::string users;
+      for (const std::string& u : p.users) users += (users.empty() ? "" : ",") + u;
       RETURN_IF_ERROR(s.Bind(1, info.device_id));
       RETURN_IF_ERROR(s.Bind(2, info.upload_id));
       RETURN_IF_ERROR(s.Bind(3, p.program));
-      RETURN_IF_ERROR(s.Bind(4, static_cast<int64_t>(p.samples)));
-      // Each sample stands for one interval of running time.
-      RETURN_IF_ERROR(s.Bind(5, static_cast<int64_t>(p.samples) * usage.sample_seconds));
-      RETURN_IF_ERROR(s.Bind(6, p.first_seen));
-      RETURN_IF_ERROR(s.Bind(7, p.last_seen));
+      RETURN_IF_ERROR(s.Bind(4, p.day));
+      RETURN_IF_ERROR(s.Bind(5, static_cast<int64_t>(p.samples)));
+      // Run time from start times; an older client's entry (no day) has
+      // only its samples, each standing for one interval.
+      RETURN_IF_ERROR(s.Bind(6, p.day.empty() ? static_cast<int64_t>(p.samples) * usage.sample_seconds
+                                              : p.run_seconds));
+      RETURN_IF_ERROR(s.Bind(7, p.first_seen));
+      RETURN_IF_ERROR(s.Bind(8, p.last_seen));
+      RETURN_IF_ERROR(s.BindUnsigned(9, p.launches));
+      RETURN_IF_ERROR(s.Bind(10, users));
       RETURN_IF_ERROR(s.Run());
       RETURN_IF_ERROR(s.Reset());
     }

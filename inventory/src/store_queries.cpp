@@ -202,7 +202,7 @@ StatusOr<std::vector<SoftwareRow>> SqlStore::DeviceSoftware(const std::string& d
       SELECT p.device_id, d.hostname, p.name, p.version, p.arch
       FROM packages p JOIN devices d ON d.device_id = p.device_id
       WHERE p.device_id = ?1
-      ORDER BY p.name, p.version, p.arch, p.position)sql",
+      ORDER BY p.name, p.version, p.arch, p.source)sql",
                          device_id, path_ + ": software of device " + device_id);
   });
 }
@@ -217,6 +217,58 @@ StatusOr<std::vector<SoftwareRow>> SqlStore::FindSoftware(const std::string& pat
       WHERE LOWER(p.name) LIKE LOWER(?1) ESCAPE '\'
       ORDER BY p.name, d.hostname, p.device_id, p.version, p.arch)sql",
                          GlobToLike(pattern), path_ + ": find software '" + pattern + "'");
+  });
+}
+
+StatusOr<std::vector<ChangeRow>> SqlStore::Changes(int64_t since, const std::string& device_id) {
+  return Read([&](Conn* db) -> StatusOr<std::vector<ChangeRow>> {
+    // Spans that started (current rows and ended spans, not the baseline a
+    // device's first report set) and spans that ended, on one snapshot.
+    Stmt s(db, path_ + ": changes since " + std::to_string(since));
+    RETURN_IF_ERROR(s.Prepare(R"sql(
+      SELECT x.device_id, d.hostname, x.at, x.part, x.item_key, x.value, x.added
+      FROM (
+        SELECT device_id, first_seen AS at, 'software' AS part,
+               name || ' ' || arch || ' ' || source AS item_key, version AS value, 1 AS added
+          FROM packages WHERE first_seen >= ?1 AND baseline = 0 AND (?2 = '' OR device_id = ?2)
+        UNION ALL
+        SELECT device_id, first_seen, section, item_key, stable, 1
+          FROM items WHERE first_seen >= ?1 AND baseline = 0 AND (?2 = '' OR device_id = ?2)
+        UNION ALL
+        SELECT device_id, first_seen, part, item_key, value, 1
+          FROM history WHERE first_seen >= ?1 AND baseline = 0 AND (?2 = '' OR device_id = ?2)
+        UNION ALL
+        SELECT device_id, gone_at, part, item_key, value, 0
+          FROM history WHERE gone_at >= ?1 AND (?2 = '' OR device_id = ?2)
+      ) x JOIN devices d ON d.device_id = x.device_id
+      ORDER BY x.at, x.device_id, x.part, x.item_key, x.added)sql"));
+    RETURN_IF_ERROR(s.Bind(1, since));
+    RETURN_IF_ERROR(s.Bind(2, device_id));
+    std::vector<ChangeRow> out;
+    while (true) {
+      ASSIGN_OR_RETURN(bool row, s.Step());
+      if (!row) break;
+      ChangeRow c{.device_id = s.Text(0), .hostname = s.Text(1), .at = s.Int(2), .part = s.Text(3)};
+      // A package's key names its version-less identity; a version change
+      // is the end of one span and the start of another at the same time.
+      c.key = s.Text(4);
+      const bool added = s.Int(6) != 0;
+      (added ? c.after : c.before) = s.Text(5);
+      c.change = added ? "added" : "removed";
+      // Rows are ordered so that a removal comes just before the addition
+      // of the same key at the same time: together they are one change.
+      if (added && !out.empty()) {
+        ChangeRow& prev = out.back();
+        if (prev.change == "removed" && prev.device_id == c.device_id && prev.at == c.at &&
+            prev.part == c.part && prev.key == c.key) {
+          prev.change = "changed";
+          prev.after = c.after;
+          continue;
+        }
+      }
+      out.push_back(std::move(c));
+    }
+    return out;
   });
 }
 

@@ -73,6 +73,52 @@ TEST_CASE("importer: the same upload twice is one row set") {
   CHECK(f.store->DeviceSoftware(device)->size() == 3);
 }
 
+TEST_CASE("importer: a delta whose base never arrived asks the device for a full inventory") {
+  Fixture f;
+  std::string device = common::NewUuid();
+  inventory::Inventory one = Sample(device, 3);
+  one.sequence = 1;
+  auto add = [&](const inventory::Inventory& inv) {
+    auto gz = inventory::Gzip(inventory::ToXml(inv));
+    REQUIRE(gz.ok());
+    return f.Add(device, "inventory", *gz);
+  };
+  REQUIRE(beacon::ImportEntry(*f.store, *f.spool, add(one)).status.ok());
+  // #3 is a delta on #2, which was lost: recorded, not applied, and an
+  // inventory action is queued for the device, once.
+  inventory::Inventory three = Sample(device, 4);
+  three.sequence = 3;
+  auto two_digests = inventory::PartDigests(Sample(device, 2));
+  inventory::Inventory delta = inventory::MakeDelta(three, two_digests, 2);
+  REQUIRE(delta.parts == std::vector<std::string>{"software"});
+  REQUIRE(beacon::ImportEntry(*f.store, *f.spool, add(delta)).status.ok());
+  CHECK(f.store->GetDevice(device)->inventory_sequence == 1);
+  CHECK(f.store->DeviceSoftware(device)->size() == 3);
+  inventory::ActionFilter filter;
+  filter.device = device;
+  auto actions = f.store->ListActions(filter);
+  REQUIRE(actions.ok());
+  REQUIRE(actions->size() == 1);
+  CHECK((*actions)[0].kind == "inventory");
+  CHECK((*actions)[0].state == "pending");
+  // Another unusable delta while that action is pending asks nothing more.
+  inventory::Inventory four = Sample(device, 5);
+  four.sequence = 4;
+  REQUIRE(beacon::ImportEntry(*f.store, *f.spool, add(inventory::MakeDelta(four, two_digests, 3))).status.ok());
+  CHECK(f.store->ListActions(filter)->size() == 1);
+  // The full inventory the action brings is applied; a delta on it too.
+  inventory::Inventory five = Sample(device, 6);
+  five.sequence = 5;
+  REQUIRE(beacon::ImportEntry(*f.store, *f.spool, add(five)).status.ok());
+  inventory::Inventory six = Sample(device, 7);
+  six.sequence = 6;
+  REQUIRE(beacon::ImportEntry(*f.store, *f.spool, add(inventory::MakeDelta(six, inventory::PartDigests(five), 5)))
+              .status.ok());
+  CHECK(f.store->GetDevice(device)->inventory_sequence == 6);
+  CHECK(f.store->DeviceSoftware(device)->size() == 7);
+  CHECK(f.store->ListActions(filter)->size() == 1);
+}
+
 TEST_CASE("importer: bad bodies are rejected, not retried") {
   Fixture f;
   std::string device = common::NewUuid();
@@ -182,6 +228,9 @@ class DamagedStore : public inventory::Store {
   }
   common::StatusOr<std::vector<inventory::SoftwareRow>> FindSoftware(const std::string& p) override {
     return real_->FindSoftware(p);
+  }
+  common::StatusOr<std::vector<inventory::ChangeRow>> Changes(int64_t since, const std::string& d) override {
+    return real_->Changes(since, d);
   }
   // The identity records (inventory/identity_store.h): writes damaged too.
   common::Status AddEnrollSecret(const inventory::EnrollSecret&, const std::string&) override { return Damage(); }

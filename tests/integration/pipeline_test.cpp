@@ -165,7 +165,9 @@ TEST_CASE("an unchanged manifest is answered 304, at the relay and at the centra
   auto again = e.Client(conf, {"run", "--once"});
   CHECK(again.exit_code == 0);
   CHECK(again.output.find("policy unchanged (revision 1)") != std::string::npos);
-  CHECK(again.output.find("inventory collected: #2, ") != std::string::npos);  // numbered by the device
+  // Numbered by the device, and sent as a delta on the first: only the parts
+  // that changed travel (docs/inventory.md#deltas).
+  CHECK(again.output.find("inventory collected: #2 (delta on #1: ") != std::string::npos);
 }
 
 TEST_CASE("an upload with a wrong digest is refused and nothing is stored") {

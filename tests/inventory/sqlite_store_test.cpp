@@ -627,7 +627,7 @@ TEST_CASE("data survives closing and reopening the store", "[sqlite_store][sqlit
     REQUIRE(store->RecordCheckins({Checkin{kDev1, 4000, "dmz-1", "0.1.0", 3, 1, ""}}).ok());
   }
   CHECK(QueryText(path, "PRAGMA journal_mode") == "wal");
-  CHECK(QueryText(path, "PRAGMA user_version") == "6");
+  CHECK(QueryText(path, "PRAGMA user_version") == "7");
 
   // A restarted importer sees the old upload ids, so a redelivery after the
   // restart is still a duplicate.
@@ -810,10 +810,10 @@ TEST_CASE("a version 2 store is upgraded in place: rows kept, uploads keyed by d
   CHECK(early.status().message().find("older") != std::string::npos);
 
   auto store = MustOpen(path);
-  CHECK(QueryText(path, "PRAGMA user_version") == "6");
+  CHECK(QueryText(path, "PRAGMA user_version") == "7");
   CHECK(PrimaryKey(path, "uploads") == "device_id,upload_id");
   CHECK(PrimaryKey(path, "blobs") == "device_id,upload_id");
-  CHECK(PrimaryKey(path, "usage") == "device_id,upload_id,program");
+  CHECK(PrimaryKey(path, "usage") == "device_id,upload_id,program,day");
   CHECK(QueryText(path, "SELECT COUNT(*) FROM pragma_foreign_key_check") == "0");
   CHECK(QueryText(path, "SELECT COUNT(*) FROM sqlite_master WHERE name LIKE '%_v3'") == "0");
   CHECK(QueryText(path, "SELECT COUNT(*) FROM sqlite_master WHERE name = 'uploads_by_device'") ==
@@ -874,7 +874,7 @@ TEST_CASE("a version 2 store is upgraded in place: rows kept, uploads keyed by d
   // Opening it again changes nothing.
   store.reset();
   store = MustOpen(path);
-  CHECK(QueryText(path, "PRAGMA user_version") == "6");
+  CHECK(QueryText(path, "PRAGMA user_version") == "7");
   CHECK(CountRows(path, "uploads") == 5);
   CHECK(MustOpen(path, /*read_only=*/true)->GetDevice(kDev1)->inventory_sequence == 1);
 }
@@ -884,10 +884,10 @@ TEST_CASE("a version 1 store is upgraded in place", "[sqlite_store][sqlite_only]
   const std::string path = dir.File("store.sqlite");
   MakeOldStore(path, 1);
   auto store = MustOpen(path);
-  CHECK(QueryText(path, "PRAGMA user_version") == "6");
+  CHECK(QueryText(path, "PRAGMA user_version") == "7");
   CHECK(PrimaryKey(path, "uploads") == "device_id,upload_id");
   CHECK(PrimaryKey(path, "blobs") == "device_id,upload_id");
-  CHECK(PrimaryKey(path, "usage") == "device_id,upload_id,program");
+  CHECK(PrimaryKey(path, "usage") == "device_id,upload_id,program,day");
   CHECK(CountRows(path, "uploads") == 2);
   CHECK(CountRows(path, "blobs") == 1);
   CHECK(CountRows(path, "usage") == 0);
@@ -969,8 +969,8 @@ TEST_CASE("queries read committed data while another connection holds the write 
   raw.Exec("BEGIN IMMEDIATE");
   raw.Exec("INSERT INTO devices (device_id, hostname) VALUES ('" + std::string(kDev3) +
            "', 'uncommitted')");
-  raw.Exec("INSERT INTO packages VALUES ('" + std::string(kDev1) +
-           "', 99, 'uncommitted', '1', 'all', 'dpkg')");
+  raw.Exec("INSERT INTO packages (device_id, name, arch, source, version) VALUES ('" + std::string(kDev1) +
+           "', 'uncommitted', 'all', 'dpkg', '1')");
   raw.Exec("UPDATE devices SET hostname = 'uncommitted' WHERE device_id = '" + std::string(kDev1) +
            "'");
 

@@ -107,8 +107,11 @@ struct Inventory {
 };
 
 // The parts of an inventory, for deltas: "os", "hardware", "software",
-// "files", then one per section, each with the SHA-256 (hex) of its XML.
-// Equal parts have equal digests; any change to a part changes its digest.
+// "files", then one per section, each with a SHA-256 (hex) of its values
+// (each value length-prefixed, in document order). Equal parts have equal
+// digests; any change to a part changes its digest. Digests are compared
+// only with digests this same function made (client with client, store
+// with store), never across the wire.
 std::map<std::string, std::string> PartDigests(const Inventory& inv);
 
 // `full` as a delta against the inventory numbered `base` whose digests were

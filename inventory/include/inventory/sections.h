@@ -50,6 +50,14 @@ struct Section {
   void SortItems();
 };
 
+// Volatile values change without a change to the machine (free space, a
+// battery's charge, a link's state, who is logged in). The store keeps them
+// as reported but leaves them out of the change history; the list is the one
+// the section pages of docs/ mark "volatile". A volatile section is volatile
+// as a whole (logins).
+bool IsVolatileSection(const std::string& section);
+bool IsVolatileField(const std::string& section, const std::string& field);
+
 // The detailed sections of the machine under `root` ("/" in production, a
 // fixture tree in tests), sorted by name. Implemented by the collectors in
 // collect_*.cpp; system calls are made only when root is "/".

@@ -95,6 +95,23 @@ struct UsageRow {
   int64_t last_seen = 0;  // unix seconds
 };
 
+// One change to a device's inventory (docs/store.md "History").
+struct ChangeRow {
+  std::string device_id;
+  std::string hostname;
+  // When the store learnt of it: the arrival (at the first beacon) of the
+  // inventory that showed it, never the device's clock.
+  int64_t at = 0;
+  std::string part;    // "software", or a section name ("pci", "users", ...)
+  // A package: "name arch source"; an item: its key.
+  std::string key{};
+  std::string change{};  // "added", "removed" or "changed"
+  // A package's version, or an item's stable fields as a JSON object; ""
+  // on the side that does not exist (before an addition, after a removal).
+  std::string before{};
+  std::string after{};
+};
+
 class Store : public IdentityStore, public EstateStore {
  public:
   ~Store() override = default;
@@ -106,6 +123,10 @@ class Store : public IdentityStore, public EstateStore {
   // first inventory of a device always counts. An older one is recorded as an
   // upload (so a redelivery is still a duplicate) but replaces nothing.
   // collected_at never orders: a device whose clock steps back loses nothing.
+  // A delta (inv.base > 0) replaces only the parts it carries, and only when
+  // the stored inventory is the one it names (sequence == base); otherwise
+  // it is recorded and applies nothing (docs/inventory.md#deltas). Changed
+  // packages and section items leave history (Changes).
   // AlreadyExists if (info.device_id, info.upload_id) was imported before
   // (nothing changes). InvalidArgument (nothing written) if `inv` names
   // another device, has a negative sequence or an unparsable collected_at.
@@ -144,6 +165,13 @@ class Store : public IdentityStore, public EstateStore {
   virtual common::StatusOr<std::vector<SoftwareRow>> DeviceSoftware(const std::string& device_id) = 0;
   // Packages whose name matches a glob pattern ('*' and '?'), on any device.
   virtual common::StatusOr<std::vector<SoftwareRow>> FindSoftware(const std::string& pattern) = 0;
+
+  // What changed since `since` (unix seconds, inclusive) on every device or
+  // (`device_id` not empty) on one: packages installed, removed or changed
+  // version, section items added, removed or changed (volatile fields
+  // aside), ordered by time. What a device's first report of a part listed
+  // is its baseline, not a change. Pass 0 for a device's whole time line.
+  virtual common::StatusOr<std::vector<ChangeRow>> Changes(int64_t since, const std::string& device_id) = 0;
 };
 
 // Opens (creating if needed) a SQLite store in WAL mode at `path` and brings

@@ -1,0 +1,182 @@
+// beacon-bench-import: the central's import rate (bench/import/run.sh,
+// docs/benchmarks.md "Import"). Builds N realistic inventories (1,500
+// packages each from a shared pool, with a few versions differing between
+// devices, and the detailed sections of a small server), then times, on a
+// fresh store:
+//   parse     ParseInventoryXml of each document (the importer's parse)
+//   first     each device's first full inventory
+//   unchanged the same inventory again (the next sequence)
+//   delta     a delta with 5 packages upgraded
+//   full      a full inventory with 5 more packages upgraded
+// and, as the reference, the same package rows inserted by raw SQLite in one
+// transaction per device (the floor a store on SQLite cannot beat).
+// Output: one JSON object per phase on stdout.
+#include <sqlite3.h>
+
+#include <chrono>
+#include <cstdio>
+#include <filesystem>
+#include <functional>
+#include <iostream>
+#include <string>
+#include <vector>
+
+#include "inventory/inventory.h"
+#include "inventory/store.h"
+
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+std::string DeviceId(int i) {
+  char buf[40];
+  std::snprintf(buf, sizeof buf, "%08x-0000-4000-8000-%012x", i + 1, i + 1);
+  return buf;
+}
+
+inventory::Inventory Make(int device, int packages, int64_t sequence) {
+  inventory::Inventory inv;
+  inv.device_id = DeviceId(device);
+  inv.collected_at = "2026-11-30T08:00:00Z";
+  inv.sequence = sequence;
+  inv.os = {.name = "Debian GNU/Linux", .id = "debian", .version = "12 (bookworm)", .version_id = "12",
+            .pretty_name = "Debian GNU/Linux 12 (bookworm)", .kernel = "6.1.0-18-amd64", .arch = "x86_64",
+            .hostname = "host-" + std::to_string(device)};
+  inv.hardware.cpu_model = "AMD EPYC";
+  inv.hardware.cpu_cores = 2;
+  inv.hardware.memory_bytes = 25276026880;
+  for (int p = 0; p < packages; ++p) {
+    // One package in 50 differs between devices, as point releases do.
+    std::string version = "1." + std::to_string(p % 13) + "." + std::to_string(p % 50 == 0 ? device % 3 : 0);
+    inv.software.push_back({.name = "package-" + std::to_string(p), .version = version, .arch = "amd64",
+                            .installed_at = 1763000000 + p, .size_bytes = 1024u * static_cast<uint64_t>(p % 900),
+                            .section = "libs", .maintainer = "Debian Developers <debian-devel@lists.debian.org>",
+                            .summary = "library number " + std::to_string(p) + " of the benchmark"});
+  }
+  for (const char* name : {"bios", "cpus", "drives", "filesystems", "network", "pci", "users", "groups"}) {
+    inventory::Section s{.name = name};
+    for (int i = 0; i < 20; ++i) {
+      inventory::Item item{.key = std::string(name) + "-" + std::to_string(i)};
+      item.Add("vendor", "Vendor " + std::to_string(i));
+      item.Add("model", "Model " + std::to_string(i % 7));
+      item.Add("size_bytes", std::to_string(1u << (i % 30)));
+      s.items.push_back(item);
+    }
+    s.SortItems();
+    inv.sections.push_back(s);
+  }
+  std::sort(inv.sections.begin(), inv.sections.end(),
+            [](const inventory::Section& a, const inventory::Section& b) { return a.name < b.name; });
+  return inv;
+}
+
+void Upgrade(inventory::Inventory* inv, int first, int count) {
+  for (int p = first; p < first + count; ++p) inv->software[static_cast<size_t>(p)].version += "+b1";
+}
+
+void Report(const std::string& phase, int n, double seconds) {
+  std::cout << "{\"phase\":\"" << phase << "\",\"inventories\":" << n << ",\"seconds\":" << seconds
+            << ",\"per_second\":" << (seconds > 0 ? n / seconds : 0) << "}" << std::endl;
+}
+
+double Time(const std::function<void()>& fn) {
+  auto t0 = Clock::now();
+  fn();
+  return std::chrono::duration<double>(Clock::now() - t0).count();
+}
+
+void Check(const common::Status& st) {
+  if (!st.ok()) {
+    std::cerr << "beacon-bench-import: " << st.ToString() << "\n";
+    std::exit(1);
+  }
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  if (argc < 3) {
+    std::cerr << "usage: beacon-bench-import DIR DEVICES [PACKAGES]\n";
+    return 2;
+  }
+  const std::string dir = argv[1];
+  const int devices = std::stoi(argv[2]);
+  const int packages = argc > 3 ? std::stoi(argv[3]) : 1500;
+  std::filesystem::create_directories(dir);
+  std::filesystem::remove(dir + "/store.sqlite");
+  std::filesystem::remove(dir + "/raw.sqlite");
+
+  std::vector<inventory::Inventory> invs;
+  std::vector<std::string> xml;
+  for (int d = 0; d < devices; ++d) {
+    invs.push_back(Make(d, packages, 1));
+    xml.push_back(inventory::ToXml(invs.back()));
+  }
+  Report("parse", devices, Time([&] {
+           for (const std::string& x : xml) {
+             if (!inventory::ParseInventoryXml(x, "bench").ok()) std::exit(1);
+           }
+         }));
+
+  auto store = inventory::OpenSqliteStore(dir + "/store.sqlite");
+  Check(store.status());
+  auto import = [&](const std::string& id, const inventory::Inventory& inv) {
+    inventory::UploadInfo info{.upload_id = id, .device_id = inv.device_id, .kind = "inventory",
+                               .sha256 = std::string(64, '0'), .size = 1, .received_at = 1764489600 + inv.sequence,
+                               .via = "bench"};
+    Check((*store)->ImportInventory(info, inv));
+  };
+  Report("first", devices, Time([&] {
+           for (int d = 0; d < devices; ++d) import("first-" + std::to_string(d), invs[d]);
+         }));
+  Report("unchanged", devices, Time([&] {
+           for (int d = 0; d < devices; ++d) {
+             invs[d].sequence = 2;
+             import("same-" + std::to_string(d), invs[d]);
+           }
+         }));
+  std::vector<inventory::Inventory> deltas;
+  for (int d = 0; d < devices; ++d) {
+    auto before = inventory::PartDigests(invs[d]);
+    invs[d].sequence = 3;
+    Upgrade(&invs[d], 100, 5);
+    deltas.push_back(inventory::MakeDelta(invs[d], before, 2));
+  }
+  Report("delta", devices, Time([&] {
+           for (int d = 0; d < devices; ++d) import("delta-" + std::to_string(d), deltas[d]);
+         }));
+  Report("full", devices, Time([&] {
+           for (int d = 0; d < devices; ++d) {
+             invs[d].sequence = 4;
+             Upgrade(&invs[d], 200, 5);
+             import("full-" + std::to_string(d), invs[d]);
+           }
+         }));
+
+  // The reference: the same package rows, raw, one transaction per device,
+  // with the store's durability (WAL, synchronous FULL).
+  sqlite3* db = nullptr;
+  sqlite3_open((dir + "/raw.sqlite").c_str(), &db);
+  sqlite3_exec(db, "PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL;"
+               "CREATE TABLE p (device TEXT, name TEXT, version TEXT, arch TEXT, PRIMARY KEY (device, name, arch, version))",
+               nullptr, nullptr, nullptr);
+  sqlite3_stmt* ins = nullptr;
+  sqlite3_prepare_v2(db, "INSERT INTO p VALUES (?1, ?2, ?3, ?4)", -1, &ins, nullptr);
+  Report("raw-sqlite", devices, Time([&] {
+           for (int d = 0; d < devices; ++d) {
+             sqlite3_exec(db, "BEGIN", nullptr, nullptr, nullptr);
+             for (const auto& p : invs[d].software) {
+               sqlite3_bind_text(ins, 1, invs[d].device_id.c_str(), -1, SQLITE_STATIC);
+               sqlite3_bind_text(ins, 2, p.name.c_str(), -1, SQLITE_STATIC);
+               sqlite3_bind_text(ins, 3, p.version.c_str(), -1, SQLITE_STATIC);
+               sqlite3_bind_text(ins, 4, p.arch.c_str(), -1, SQLITE_STATIC);
+               sqlite3_step(ins);
+               sqlite3_reset(ins);
+             }
+             sqlite3_exec(db, "COMMIT", nullptr, nullptr, nullptr);
+           }
+         }));
+  sqlite3_finalize(ins);
+  sqlite3_close(db);
+  return 0;
+}
