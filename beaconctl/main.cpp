@@ -267,10 +267,12 @@ common::Status CmdUsage(inventory::Store& store, const std::string& device_id, F
   l.columns = {{.field = "program", .header = "PROGRAM"},
                {.field = "devices", .header = "DEVICES", .right = true},
                {.field = "seconds", .header = "RUNNING", .right = true},
+               {.field = "launches", .header = "LAUNCHES", .right = true},
                {.field = "last_seen", .header = "LAST SEEN", .time = true}};
   for (const auto& r : rows) {
     l.rows.push_back({Value::Untrusted(r.program), Value::Int(static_cast<int64_t>(r.devices)),
-                      Value::Int(r.seconds).Shown(FormatDuration(r.seconds)), Value::Time(r.last_seen)});
+                      Value::Int(r.seconds).Shown(FormatDuration(r.seconds)),
+                      Value::Int(static_cast<int64_t>(r.launches)), Value::Time(r.last_seen)});
   }
   beaconctl::Print(out, format, l);
   return common::Status::Ok();

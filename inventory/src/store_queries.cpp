@@ -148,12 +148,12 @@ StatusOr<std::vector<UsageRow>> SqlStore::UsageSummary(const std::string& device
     // keep SQLite from using the primary key for one device.
     if (device_id.empty()) {
       RETURN_IF_ERROR(s.Prepare(R"sql(
-        SELECT program, COUNT(DISTINCT device_id), SUM(seconds), MAX(last_seen)
+        SELECT program, COUNT(DISTINCT device_id), SUM(seconds), MAX(last_seen), SUM(launches)
         FROM usage
         GROUP BY program ORDER BY SUM(seconds) DESC, program)sql"));
     } else {
       RETURN_IF_ERROR(s.Prepare(R"sql(
-        SELECT program, COUNT(DISTINCT device_id), SUM(seconds), MAX(last_seen)
+        SELECT program, COUNT(DISTINCT device_id), SUM(seconds), MAX(last_seen), SUM(launches)
         FROM usage WHERE device_id = ?1
         GROUP BY program ORDER BY SUM(seconds) DESC, program)sql"));
       RETURN_IF_ERROR(s.Bind(1, device_id));
@@ -162,7 +162,7 @@ StatusOr<std::vector<UsageRow>> SqlStore::UsageSummary(const std::string& device
     while (true) {
       ASSIGN_OR_RETURN(bool row, s.Step());
       if (!row) break;
-      out.push_back({s.Text(0), static_cast<uint64_t>(s.Int(1)), s.Int(2), s.Int(3)});
+      out.push_back({s.Text(0), static_cast<uint64_t>(s.Int(1)), s.Int(2), s.Int(3), static_cast<uint64_t>(s.Int(4))});
     }
     return out;
   });

@@ -722,6 +722,8 @@ TEST_CASE("usage periods are stored once and summed per program", "[sqlite_store
   CHECK((*all)[0].devices == 2);
   CHECK((*all)[0].seconds == 2 * 2 * 600);
   CHECK((*all)[0].last_seen == 1795363800);
+  // Each shorthand sample starts its processes anew (support/usage_sample.h).
+  CHECK((*all)[0].launches == 2 * 2);
   CHECK((*all)[1].program == "/usr/bin/vim");
   CHECK((*all)[1].seconds == 2 * 600);
   auto one = store->UsageSummary(kDev1);

@@ -91,8 +91,9 @@ struct SoftwareRow {
 struct UsageRow {
   std::string program;
   uint64_t devices = 0;  // devices that ran it
-  int64_t seconds = 0;   // estimated running time, summed over devices
+  int64_t seconds = 0;   // run time, summed over devices and processes
   int64_t last_seen = 0;  // unix seconds
+  uint64_t launches = 0;  // processes of it seen starting, over devices
 };
 
 // One change to a device's inventory (docs/store.md "History").
