@@ -151,7 +151,11 @@ TEST_CASE("three centrals importing overlapping uploads store each exactly once,
           if (++n % 8 == 0) {
             std::vector<Checkin> batch;
             for (int k = 0; k < kDevices; ++k) {
-              batch.push_back({DeviceId(k), static_cast<int64_t>(2000 + n), "central-" + std::to_string(c)});
+              Checkin ci;
+              ci.device_id = DeviceId(k);
+              ci.seen_at = 2000 + n;
+              ci.via = "central-" + std::to_string(c);
+              batch.push_back(ci);
             }
             std::shuffle(batch.begin(), batch.end(), local);
             common::Status cs = stores[static_cast<size_t>(c)]->RecordCheckins(batch);

@@ -52,14 +52,6 @@ std::unique_ptr<Store> MustOpen(const std::string& path, bool read_only = false)
   return std::move(store).value();
 }
 
-void MustExec(sqlite3* db, const std::string& sql) {
-  char* err = nullptr;
-  const int rc = sqlite3_exec(db, sql.c_str(), nullptr, nullptr, &err);
-  INFO(sql << ": " << (err != nullptr ? err : ""));
-  sqlite3_free(err);
-  REQUIRE(rc == SQLITE_OK);
-}
-
 // Runs SQL on a connection of its own, as another process would.
 void RawExec(const std::string& path, const std::string& sql) {
   common::Status st = testing_support::ExecTestStore(path, sql);
