@@ -10,7 +10,9 @@
 //   full      a full inventory with 5 more packages upgraded
 // and, as the reference, the same package rows inserted by raw SQLite in one
 // transaction per device (the floor a store on SQLite cannot beat).
-// Output: one JSON object per phase on stdout.
+// With a PostgreSQL connection string as the fourth argument, the store
+// phases run against that database too (bench/import/run.sh starts one).
+// Output: one JSON object per phase and backend on stdout.
 #include <sqlite3.h>
 
 #include <chrono>
@@ -74,8 +76,9 @@ void Upgrade(inventory::Inventory* inv, int first, int count) {
   for (int p = first; p < first + count; ++p) inv->software[static_cast<size_t>(p)].version += "+b1";
 }
 
-void Report(const std::string& phase, int n, double seconds) {
-  std::cout << "{\"phase\":\"" << phase << "\",\"inventories\":" << n << ",\"seconds\":" << seconds
+void Report(const std::string& phase, int n, double seconds, const std::string& backend = "-") {
+  std::cout << "{\"backend\":\"" << backend << "\",\"phase\":\"" << phase << "\",\"inventories\":" << n
+            << ",\"seconds\":" << seconds
             << ",\"per_second\":" << (seconds > 0 ? n / seconds : 0) << "}" << std::endl;
 }
 
@@ -96,7 +99,7 @@ void Check(const common::Status& st) {
 
 int main(int argc, char** argv) {
   if (argc < 3) {
-    std::cerr << "usage: beacon-bench-import DIR DEVICES [PACKAGES]\n";
+    std::cerr << "usage: beacon-bench-import DIR DEVICES [PACKAGES [POSTGRESQL_CONNINFO]]\n";
     return 2;
   }
   const std::string dir = argv[1];
@@ -118,40 +121,50 @@ int main(int argc, char** argv) {
            }
          }));
 
-  auto store = inventory::OpenSqliteStore(dir + "/store.sqlite");
-  Check(store.status());
-  auto import = [&](const std::string& id, const inventory::Inventory& inv) {
-    inventory::UploadInfo info{.upload_id = id, .device_id = inv.device_id, .kind = "inventory",
-                               .sha256 = std::string(64, '0'), .size = 1, .received_at = 1764489600 + inv.sequence,
-                               .via = "bench"};
-    Check((*store)->ImportInventory(info, inv));
+  // The store phases, on one backend; they leave `invs` at sequence 4.
+  auto run_store = [&](const std::string& backend, std::unique_ptr<inventory::Store> store,
+                       std::vector<inventory::Inventory> inventories) {
+    auto import = [&](const std::string& id, const inventory::Inventory& inv) {
+      inventory::UploadInfo info{.upload_id = id, .device_id = inv.device_id, .kind = "inventory",
+                                 .sha256 = std::string(64, '0'), .size = 1,
+                                 .received_at = 1764489600 + inv.sequence, .via = "bench"};
+      Check(store->ImportInventory(info, inv));
+    };
+    Report("first", devices, Time([&] {
+             for (int d = 0; d < devices; ++d) import("first-" + std::to_string(d), inventories[d]);
+           }), backend);
+    Report("unchanged", devices, Time([&] {
+             for (int d = 0; d < devices; ++d) {
+               inventories[d].sequence = 2;
+               import("same-" + std::to_string(d), inventories[d]);
+             }
+           }), backend);
+    std::vector<inventory::Inventory> deltas;
+    for (int d = 0; d < devices; ++d) {
+      auto before = inventory::PartDigests(inventories[d]);
+      inventories[d].sequence = 3;
+      Upgrade(&inventories[d], 100, 5);
+      deltas.push_back(inventory::MakeDelta(inventories[d], before, 2));
+    }
+    Report("delta", devices, Time([&] {
+             for (int d = 0; d < devices; ++d) import("delta-" + std::to_string(d), deltas[d]);
+           }), backend);
+    Report("full", devices, Time([&] {
+             for (int d = 0; d < devices; ++d) {
+               inventories[d].sequence = 4;
+               Upgrade(&inventories[d], 200, 5);
+               import("full-" + std::to_string(d), inventories[d]);
+             }
+           }), backend);
   };
-  Report("first", devices, Time([&] {
-           for (int d = 0; d < devices; ++d) import("first-" + std::to_string(d), invs[d]);
-         }));
-  Report("unchanged", devices, Time([&] {
-           for (int d = 0; d < devices; ++d) {
-             invs[d].sequence = 2;
-             import("same-" + std::to_string(d), invs[d]);
-           }
-         }));
-  std::vector<inventory::Inventory> deltas;
-  for (int d = 0; d < devices; ++d) {
-    auto before = inventory::PartDigests(invs[d]);
-    invs[d].sequence = 3;
-    Upgrade(&invs[d], 100, 5);
-    deltas.push_back(inventory::MakeDelta(invs[d], before, 2));
+  auto sqlite = inventory::OpenSqliteStore(dir + "/store.sqlite");
+  Check(sqlite.status());
+  run_store("sqlite", std::move(sqlite).value(), invs);
+  if (argc > 4) {
+    auto pg = inventory::OpenPostgresStore(argv[4]);
+    Check(pg.status());
+    run_store("postgresql", std::move(pg).value(), invs);
   }
-  Report("delta", devices, Time([&] {
-           for (int d = 0; d < devices; ++d) import("delta-" + std::to_string(d), deltas[d]);
-         }));
-  Report("full", devices, Time([&] {
-           for (int d = 0; d < devices; ++d) {
-             invs[d].sequence = 4;
-             Upgrade(&invs[d], 200, 5);
-             import("full-" + std::to_string(d), invs[d]);
-           }
-         }));
 
   // The reference: the same package rows, raw, one transaction per device,
   // with the store's durability (WAL, synchronous FULL).
@@ -162,7 +175,7 @@ int main(int argc, char** argv) {
                nullptr, nullptr, nullptr);
   sqlite3_stmt* ins = nullptr;
   sqlite3_prepare_v2(db, "INSERT INTO p VALUES (?1, ?2, ?3, ?4)", -1, &ins, nullptr);
-  Report("raw-sqlite", devices, Time([&] {
+  Report("raw-insert", devices, Time([&] {
            for (int d = 0; d < devices; ++d) {
              sqlite3_exec(db, "BEGIN", nullptr, nullptr, nullptr);
              for (const auto& p : invs[d].software) {
@@ -175,7 +188,7 @@ int main(int argc, char** argv) {
              }
              sqlite3_exec(db, "COMMIT", nullptr, nullptr, nullptr);
            }
-         }));
+         }), "raw-sqlite");
   sqlite3_finalize(ins);
   sqlite3_close(db);
   return 0;
