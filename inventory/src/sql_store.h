@@ -12,6 +12,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <functional>
+#include <initializer_list>
 #include <memory>
 #include <mutex>
 #include <string>
@@ -217,6 +218,8 @@ class SqlStore final : public Store {
     int64_t previous_received = 0;  // when the inventory being replaced arrived
     bool baseline = false;          // the device's first report of this part
   };
+  // Deletes the device's rows from each table, children first as listed.
+  common::Status ClearDeviceRows(const PartContext& c, std::initializer_list<const char*> tables);
   common::Status ApplyOs(const PartContext& c, const Inventory& inv);
   common::Status ApplyHardware(const PartContext& c, const Inventory& inv);
   common::Status ApplyFiles(const PartContext& c, const Inventory& inv);

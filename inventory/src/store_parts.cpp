@@ -4,6 +4,7 @@
 // sections are compared row by row, and what ended goes to history.
 #include <algorithm>
 #include <cstdint>
+#include <initializer_list>
 #include <map>
 #include <set>
 #include <string>
@@ -69,6 +70,17 @@ Status SqlStore::InsertHistory(const std::string& device_id, const std::string& 
   return s.Run();
 }
 
+Status SqlStore::ClearDeviceRows(const PartContext& c, std::initializer_list<const char*> tables) {
+  for (const char* table : tables) {
+    Stmt s(writer(), c.ctx + ": clear " + table);
+    const std::string sql = std::string("DELETE FROM ") + table + " WHERE device_id = ?1";
+    RETURN_IF_ERROR(s.Prepare(sql.c_str()));
+    RETURN_IF_ERROR(s.Bind(1, c.info.device_id));
+    RETURN_IF_ERROR(s.Run());
+  }
+  return Status::Ok();
+}
+
 Status SqlStore::ApplyOs(const PartContext& c, const Inventory& inv) {
   const std::string& id = c.info.device_id;
   const std::string ctx = c.ctx;
@@ -80,13 +92,7 @@ Status SqlStore::ApplyOs(const PartContext& c, const Inventory& inv) {
     RETURN_IF_ERROR(s.Bind(3, OsDisplayName(inv.os)));
     RETURN_IF_ERROR(s.Run());
   }
-  for (const char* table : {"os"}) {
-    Stmt s(writer(), ctx + ": clear " + table);
-    const std::string sql = std::string("DELETE FROM ") + table + " WHERE device_id = ?1";
-    RETURN_IF_ERROR(s.Prepare(sql.c_str()));
-    RETURN_IF_ERROR(s.Bind(1, id));
-    RETURN_IF_ERROR(s.Run());
-  }
+  RETURN_IF_ERROR(ClearDeviceRows(c, {"os"}));
   {
     const OsInfo& os = inv.os;
     Stmt s(writer(), ctx + ": insert os");
@@ -114,13 +120,7 @@ Status SqlStore::ApplyHardware(const PartContext& c, const Inventory& inv) {
   const std::string ctx = c.ctx;
   // Children before parents, explicitly: the result must not depend on
   // whether foreign_keys (and so ON DELETE CASCADE) happens to be on.
-  for (const char* table : {"addresses", "interfaces", "disks", "hardware"}) {
-    Stmt s(writer(), ctx + ": clear " + table);
-    const std::string sql = std::string("DELETE FROM ") + table + " WHERE device_id = ?1";
-    RETURN_IF_ERROR(s.Prepare(sql.c_str()));
-    RETURN_IF_ERROR(s.Bind(1, id));
-    RETURN_IF_ERROR(s.Run());
-  }
+  RETURN_IF_ERROR(ClearDeviceRows(c, {"addresses", "interfaces", "disks", "hardware"}));
   const Hardware& hw = inv.hardware;
   {
     Stmt s(writer(), ctx + ": insert hardware");
@@ -190,13 +190,7 @@ Status SqlStore::ApplyHardware(const PartContext& c, const Inventory& inv) {
 Status SqlStore::ApplyFiles(const PartContext& c, const Inventory& inv) {
   const std::string& id = c.info.device_id;
   const std::string ctx = c.ctx;
-  for (const char* table : {"files"}) {
-    Stmt s(writer(), ctx + ": clear " + table);
-    const std::string sql = std::string("DELETE FROM ") + table + " WHERE device_id = ?1";
-    RETURN_IF_ERROR(s.Prepare(sql.c_str()));
-    RETURN_IF_ERROR(s.Bind(1, id));
-    RETURN_IF_ERROR(s.Run());
-  }
+  RETURN_IF_ERROR(ClearDeviceRows(c, {"files"}));
   {
     Stmt s(writer(), ctx + ": insert file");
     RETURN_IF_ERROR(s.Prepare(R"sql(
