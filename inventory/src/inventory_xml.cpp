@@ -9,6 +9,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <limits>
+#include <set>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -142,6 +143,7 @@ Status ReadInventory(const Element& root, Inventory* inv) {
   }
 
   ASSIGN_OR_RETURN(auto children, root.Children({"os", "hardware", "software", "files", "section"}));
+  std::set<std::string, std::less<>> seen;
   for (const Element& c : children) {
     std::string_view name = c.name();
     std::string part(name);
@@ -158,7 +160,9 @@ Status ReadInventory(const Element& root, Inventory* inv) {
       RETURN_IF_ERROR(ReadSection(c, &section));
       part = section.name;
     }
-    if (std::find(inv->parts.begin(), inv->parts.end(), part) != inv->parts.end()) {
+    // A set, not a search of the list: a hostile document may carry a
+    // million sections, and a quadratic check would be its cost to us.
+    if (!seen.insert(part).second) {
       return c.Error(name == "section" ? "section '" + part + "' is given twice in <inventory>"
                                        : "<" + part + "> is given twice in <inventory>");
     }

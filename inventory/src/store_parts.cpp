@@ -405,13 +405,13 @@ Status SqlStore::ApplyInventory(const UploadInfo& info, const Inventory& inv, in
   // The parts this document sets: a delta's own list; for a full inventory
   // every typed part, its sections, and (emptied) the sections stored that
   // it no longer has.
-  std::vector<std::string> parts = inv.parts;
+  std::map<std::string, const Section*> sections;
+  for (const Section& s : inv.sections) sections[s.name] = &s;
+  std::set<std::string> parts(inv.parts.begin(), inv.parts.end());
   if (inv.base == 0) {
     parts = {"os", "hardware", "software", "files"};
-    for (const Section& s : inv.sections) parts.push_back(s.name);
-    for (const auto& [part, digest] : stored) {
-      if (std::find(parts.begin(), parts.end(), part) == parts.end()) parts.push_back(part);
-    }
+    for (const auto& [name, section] : sections) parts.insert(name);
+    for (const auto& [part, digest] : stored) parts.insert(part);
   }
   const std::map<std::string, std::string> digests = PartDigests(inv);
   Stmt put(writer(), c.ctx + ": put part digest");
@@ -435,9 +435,8 @@ Status SqlStore::ApplyInventory(const UploadInfo& info, const Inventory& inv, in
     } else if (part == "files") {
       RETURN_IF_ERROR(ApplyFiles(c, inv));
     } else {
-      auto it = std::find_if(inv.sections.begin(), inv.sections.end(),
-                             [&](const Section& s) { return s.name == part; });
-      RETURN_IF_ERROR(ApplySection(c, it != inv.sections.end() ? *it : Section{.name = part}));
+      auto it = sections.find(part);
+      RETURN_IF_ERROR(ApplySection(c, it != sections.end() ? *it->second : Section{.name = part}));
     }
     RETURN_IF_ERROR(put.Bind(1, id));
     RETURN_IF_ERROR(put.Bind(2, part));

@@ -160,3 +160,23 @@ TEST_CASE("a delta must name an earlier base", "[inventory][delta]") {
 }
 
 }  // namespace
+
+namespace {
+
+// Found by trying a hostile device's document: duplicate parts were looked
+// for in a list, so many sections cost quadratic time. They are a set now.
+TEST_CASE("a document with very many sections is read in one pass", "[inventory][sections]") {
+  std::string xml =
+      "<inventory version=\"1\" device=\"0f8e2a34-5b6c-4d7e-8f90-a1b2c3d4e5f6\" "
+      "collected=\"2026-11-22T16:00:00Z\" sequence=\"2\" base=\"1\">";
+  for (int i = 0; i < 200000; ++i) xml += "<section name=\"s" + std::to_string(i) + "\"/>";
+  auto parsed = ParseInventoryXml(xml + "</inventory>", "many.xml");
+  REQUIRE(parsed.ok());
+  CHECK(parsed->sections.size() == 200000);
+  CHECK(parsed->parts.size() == 200000);
+  auto twice = ParseInventoryXml(xml + "<section name=\"s7\"/></inventory>", "many.xml");
+  REQUIRE_FALSE(twice.ok());
+  CHECK_THAT(twice.status().message(), Catch::Contains("section 's7' is given twice"));
+}
+
+}  // namespace
