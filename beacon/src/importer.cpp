@@ -37,12 +37,19 @@ Status FromStore(const Status& st) {
 // a device may be away and still answer it (beaconctl's longest --expires).
 constexpr int64_t kFullInventoryExpiry = 30 * 86400;
 
-// After importing a delta: if it could not be applied (the store's inventory
+// What an imported inventory leaves for after its commit.
+struct Imported {
+  std::string device_id;  // empty: the upload was no inventory
+  int64_t sequence = 0;
+  int64_t base = 0;
+};
+
+// After importing a delta (committed): if it could not be applied (the store's inventory
 // is older than the one the delta was made against: an inventory between
 // them was lost, or is still on its way), the device is asked for a full
 // inventory through an `inventory` action, unless one is already pending.
 // A delta older than the stored inventory needs nothing: it is superseded.
-Status RequestFullIfMissed(inventory::Store& store, const inventory::Inventory& inv) {
+Status RequestFullIfMissed(inventory::Store& store, const Imported& inv) {
   if (inv.base == 0) return Status::Ok();
   ASSIGN_OR_RETURN(inventory::DeviceRow dev, store.GetDevice(inv.device_id));
   if (dev.inventory_sequence >= inv.sequence) return Status::Ok();
@@ -67,10 +74,11 @@ Status RequestFullIfMissed(inventory::Store& store, const inventory::Inventory& 
                   full.id + ")");
   return FromStore(store.CreateActions({full}));
 }
-}  // namespace
 
+// Parses one body and writes it to the store (one transaction, or one
+// write of a batch). An inventory fills `imported`.
 Status ImportBody(inventory::Store& store, const common::SpoolMeta& meta, const std::string& body,
-                  const Enroller* enroller) {
+                  const Enroller* enroller, Imported* imported) {
   inventory::UploadInfo info{meta.id, meta.device, meta.kind, meta.sha256,
                              meta.size, meta.received_at, meta.via};
   if (meta.kind == common::protocol::kEnrollKind || meta.kind == "renew") {
@@ -97,7 +105,8 @@ Status ImportBody(inventory::Store& store, const common::SpoolMeta& meta, const 
                                       " but was uploaded by " + meta.device);
     }
     RETURN_IF_ERROR(FromStore(store.ImportInventory(info, inv)));
-    return RequestFullIfMissed(store, inv);
+    *imported = {inv.device_id, inv.sequence, inv.base};
+    return Status::Ok();
   }
   if (meta.kind == "health" || meta.kind == "beacon-health") {
     ASSIGN_OR_RETURN(inventory::Health health, inventory::ParseHealthXml(body, "upload " + meta.id));
@@ -126,28 +135,74 @@ Status ImportBody(inventory::Store& store, const common::SpoolMeta& meta, const 
   return FromStore(store.ImportBlob(info, body));
 }
 
-common::Attempt ImportEntry(inventory::Store& store, const common::Spool& spool,
-                            const common::SpoolMeta& meta, const Enroller* enroller) {
-  auto body = spool.ReadWholeBody(meta, kMaxImportBody);
-  if (!body.ok()) {
-    // Too large to ever import: its bytes are the problem.
-    if (body.status().code() == common::Code::kResourceExhausted) {
-      return {common::InvalidArgument(body.status().message()), {}, common::Attempt::Scope::kEntry};
+// Enrollment decisions call the CA and read the store: each is a
+// transaction of its own, never a write in a batch.
+bool Batchable(const common::SpoolMeta& meta) {
+  return meta.kind != common::protocol::kEnrollKind && meta.kind != "renew";
+}
+
+}  // namespace
+
+std::vector<common::Attempt> ImportEntries(inventory::Store& store, const common::Spool& spool,
+                                           const std::vector<common::SpoolMeta>& metas, const Enroller* enroller) {
+  std::vector<common::Attempt> out(metas.size());
+  std::vector<std::string> bodies(metas.size());
+  std::vector<size_t> batch;  // indexes of entries read, in order
+  for (size_t i = 0; i < metas.size(); ++i) {
+    auto body = spool.ReadWholeBody(metas[i], kMaxImportBody);
+    if (!body.ok()) {
+      // Too large to ever import: its bytes are the problem. Otherwise the
+      // entry could not be read here: held back alone.
+      Status st = body.status();
+      if (st.code() == common::Code::kResourceExhausted) st = common::InvalidArgument(st.message());
+      out[i] = {st, {}, common::Attempt::Scope::kEntry};
+      continue;
     }
-    return {body.status(), {}, common::Attempt::Scope::kEntry};
+    bodies[i] = std::move(body).value();
+    batch.push_back(i);
   }
-  return {ImportBody(store, meta, *body, enroller), {}, common::Attempt::Scope::kPeer};
+  std::vector<Imported> imported(metas.size());
+  auto write = [&](size_t i) { return ImportBody(store, metas[i], bodies[i], enroller, &imported[i]); };
+  std::vector<size_t> batched;
+  for (size_t i : batch) {
+    if (Batchable(metas[i])) {
+      batched.push_back(i);
+    } else {
+      out[i] = {write(i), {}, common::Attempt::Scope::kPeer};
+    }
+  }
+  std::vector<Status> results = store.WriteBatch(batched.size(), [&](size_t k) { return write(batched[k]); });
+  for (size_t k = 0; k < batched.size(); ++k) out[batched[k]] = {results[k], {}, common::Attempt::Scope::kPeer};
+  // Committed: now the store can say whether a delta found its base.
+  for (size_t i = 0; i < metas.size(); ++i) {
+    if (out[i].status.ok() && !imported[i].device_id.empty()) {
+      out[i].status = RequestFullIfMissed(store, imported[i]);
+    }
+  }
+  return out;
+}
+
+common::Attempt ImportEntry(inventory::Store& store, const common::Spool& spool, const common::SpoolMeta& meta,
+                            const Enroller* enroller) {
+  return ImportEntries(store, spool, {meta}, enroller)[0];
 }
 
 Importer::Importer(common::Spool* spool, inventory::Store* store,
                    std::function<void(const std::string& device)> imported_inventory, const Enroller* enroller)
     : drain_(
           spool,
-          [spool, store, enroller, imported = std::move(imported_inventory)](const common::SpoolMeta& meta) {
-            common::Attempt attempt = ImportEntry(*store, *spool, meta, enroller);
-            if (attempt.status.ok() && meta.kind == "inventory") imported(meta.device);
-            return attempt;
+          [spool, store, enroller, imported = std::move(imported_inventory)](
+              const std::vector<common::SpoolMeta>& metas) {
+            std::vector<common::Attempt> attempts = ImportEntries(*store, *spool, metas, enroller);
+            for (size_t i = 0; i < metas.size(); ++i) {
+              if (attempts[i].status.ok() && metas[i].kind == "inventory") imported(metas[i].device);
+            }
+            return attempts;
           },
-          common::Drain::Options{"importer", std::chrono::milliseconds(500), std::chrono::seconds(30)}) {}
+          common::Drain::Options{.name = "importer",
+                                 .backoff_base = std::chrono::milliseconds(500),
+                                 .backoff_cap = std::chrono::seconds(30),
+                                 .batch = kImportBatch,
+                                 .batch_bytes = kImportBatchBytes}) {}
 
 }  // namespace beacon

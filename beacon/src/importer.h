@@ -1,9 +1,12 @@
 // The central's importer: the one writer of the store.
 //
 // Takes ready spool entries oldest first, through the one drain loop
-// (common/drain.h), and imports each in one store transaction together with
-// its (device, upload id), then deletes the entry. An upload already
-// imported (a relayed duplicate) is deleted without changing the store.
+// (common/drain.h), a batch at a time, and imports each together with its
+// (device, upload id), then deletes the entry. A batch is one store
+// transaction with a savepoint per upload (Store::WriteBatch): one commit,
+// one fsync, for up to kImportBatch uploads, and an upload that fails is
+// undone alone. An upload already imported (a relayed duplicate) is deleted
+// without changing the store.
 // Bodies that cannot be parsed go to rejected/ with the reason; an entry
 // that cannot be read is held back alone; a failing store (busy, disk full)
 // backs the whole queue off.
@@ -11,6 +14,7 @@
 
 #include <functional>
 #include <string>
+#include <vector>
 
 #include "checkins.h"
 #include "common/drain.h"
@@ -24,15 +28,22 @@ namespace beacon {
 // (max_upload_size), so nothing acknowledged is too large to import.
 inline constexpr uint64_t kMaxImportBody = 256u << 20;
 
-// Parses and imports one body; the returned Status decides its fate
-// (Classify()): AlreadyExists for an upload imported before, InvalidArgument
-// for a body that can never be imported. Enrollment and renewal requests go
-// to `enroller` (FailedPrecondition without one).
-common::Status ImportBody(inventory::Store& store, const common::SpoolMeta& meta, const std::string& body,
-                          const Enroller* enroller = nullptr);
+// The most uploads, and body bytes, in one batch.
+inline constexpr size_t kImportBatch = 64;
+inline constexpr uint64_t kImportBatchBytes = 64u << 20;
 
-// Reads the entry (verifying its digest) and imports it. A read failure is
-// about this entry only (Attempt scope kEntry).
+// Reads the entries (verifying their digests) and imports them, in one
+// batch; one Attempt per entry, in order, whose Status decides its fate
+// (Classify()): AlreadyExists for an upload imported before, InvalidArgument
+// for a body that can never be imported. A read failure is about that entry
+// only (Attempt scope kEntry). Enrollment and renewal requests go to
+// `enroller` (FailedPrecondition without one), each in a transaction of its
+// own. After the commit, a delta that found the store without its base
+// asks the device for a full inventory (an `inventory` action).
+std::vector<common::Attempt> ImportEntries(inventory::Store& store, const common::Spool& spool,
+                                           const std::vector<common::SpoolMeta>& metas,
+                                           const Enroller* enroller = nullptr);
+// ImportEntries for one entry.
 common::Attempt ImportEntry(inventory::Store& store, const common::Spool& spool,
                             const common::SpoolMeta& meta, const Enroller* enroller = nullptr);
 

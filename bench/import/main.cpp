@@ -8,13 +8,16 @@
 //   unchanged the same inventory again (the next sequence)
 //   delta     a delta with 5 packages upgraded
 //   full      a full inventory with 5 more packages upgraded
-// and, as the reference, the same package rows inserted by raw SQLite in one
-// transaction per device (the floor a store on SQLite cannot beat).
-// With a PostgreSQL connection string as the fourth argument, the store
+// each phase in batches of BATCH inventories per transaction (the importer's
+// Store::WriteBatch; 1 is a transaction per inventory), and, as the
+// reference, the same package rows inserted by raw SQLite in one transaction
+// per device (the floor a store on SQLite cannot beat).
+// With a PostgreSQL connection string as the fifth argument, the store
 // phases run against that database too (bench/import/run.sh starts one).
 // Output: one JSON object per phase and backend on stdout.
 #include <sqlite3.h>
 
+#include <algorithm>
 #include <chrono>
 #include <cstdio>
 #include <filesystem>
@@ -76,8 +79,9 @@ void Upgrade(inventory::Inventory* inv, int first, int count) {
   for (int p = first; p < first + count; ++p) inv->software[static_cast<size_t>(p)].version += "+b1";
 }
 
-void Report(const std::string& phase, int n, double seconds, const std::string& backend = "-") {
-  std::cout << "{\"backend\":\"" << backend << "\",\"phase\":\"" << phase << "\",\"inventories\":" << n
+void Report(const std::string& phase, int n, double seconds, const std::string& backend = "-", int batch = 1) {
+  std::cout << "{\"backend\":\"" << backend << "\",\"batch\":" << batch << ",\"phase\":\"" << phase
+            << "\",\"inventories\":" << n
             << ",\"seconds\":" << seconds
             << ",\"per_second\":" << (seconds > 0 ? n / seconds : 0) << "}" << std::endl;
 }
@@ -99,12 +103,13 @@ void Check(const common::Status& st) {
 
 int main(int argc, char** argv) {
   if (argc < 3) {
-    std::cerr << "usage: beacon-bench-import DIR DEVICES [PACKAGES [POSTGRESQL_CONNINFO]]\n";
+    std::cerr << "usage: beacon-bench-import DIR DEVICES [PACKAGES [BATCH [POSTGRESQL_CONNINFO]]]\n";
     return 2;
   }
   const std::string dir = argv[1];
   const int devices = std::stoi(argv[2]);
   const int packages = argc > 3 ? std::stoi(argv[3]) : 1500;
+  const int batch = argc > 4 ? std::max(1, std::stoi(argv[4])) : 64;
   std::filesystem::create_directories(dir);
   std::filesystem::remove(dir + "/store.sqlite");
   std::filesystem::remove(dir + "/raw.sqlite");
@@ -124,21 +129,25 @@ int main(int argc, char** argv) {
   // The store phases, on one backend; they leave `invs` at sequence 4.
   auto run_store = [&](const std::string& backend, std::unique_ptr<inventory::Store> store,
                        std::vector<inventory::Inventory> inventories) {
-    auto import = [&](const std::string& id, const inventory::Inventory& inv) {
-      inventory::UploadInfo info{.upload_id = id, .device_id = inv.device_id, .kind = "inventory",
-                                 .sha256 = std::string(64, '0'), .size = 1,
-                                 .received_at = 1764489600 + inv.sequence, .via = "bench"};
-      Check(store->ImportInventory(info, inv));
+    // Imports inventories [0, devices) as `name-<device>`, `batch` per
+    // transaction, as the importer does.
+    auto import = [&](const std::string& name, const std::vector<inventory::Inventory>& all) {
+      for (int first = 0; first < devices; first += batch) {
+        const int n = std::min(batch, devices - first);
+        std::vector<common::Status> results = store->WriteBatch(static_cast<size_t>(n), [&](size_t k) {
+          const inventory::Inventory& inv = all[static_cast<size_t>(first) + k];
+          inventory::UploadInfo info{.upload_id = name + "-" + std::to_string(first + static_cast<int>(k)),
+                                     .device_id = inv.device_id, .kind = "inventory",
+                                     .sha256 = std::string(64, '0'), .size = 1,
+                                     .received_at = 1764489600 + inv.sequence, .via = "bench"};
+          return store->ImportInventory(info, inv);
+        });
+        for (const common::Status& st : results) Check(st);
+      }
     };
-    Report("first", devices, Time([&] {
-             for (int d = 0; d < devices; ++d) import("first-" + std::to_string(d), inventories[d]);
-           }), backend);
-    Report("unchanged", devices, Time([&] {
-             for (int d = 0; d < devices; ++d) {
-               inventories[d].sequence = 2;
-               import("same-" + std::to_string(d), inventories[d]);
-             }
-           }), backend);
+    Report("first", devices, Time([&] { import("first", inventories); }), backend, batch);
+    for (auto& inv : inventories) inv.sequence = 2;
+    Report("unchanged", devices, Time([&] { import("same", inventories); }), backend, batch);
     std::vector<inventory::Inventory> deltas;
     for (int d = 0; d < devices; ++d) {
       auto before = inventory::PartDigests(inventories[d]);
@@ -146,22 +155,18 @@ int main(int argc, char** argv) {
       Upgrade(&inventories[d], 100, 5);
       deltas.push_back(inventory::MakeDelta(inventories[d], before, 2));
     }
-    Report("delta", devices, Time([&] {
-             for (int d = 0; d < devices; ++d) import("delta-" + std::to_string(d), deltas[d]);
-           }), backend);
-    Report("full", devices, Time([&] {
-             for (int d = 0; d < devices; ++d) {
-               inventories[d].sequence = 4;
-               Upgrade(&inventories[d], 200, 5);
-               import("full-" + std::to_string(d), inventories[d]);
-             }
-           }), backend);
+    Report("delta", devices, Time([&] { import("delta", deltas); }), backend, batch);
+    for (auto& inv : inventories) {
+      inv.sequence = 4;
+      Upgrade(&inv, 200, 5);
+    }
+    Report("full", devices, Time([&] { import("full", inventories); }), backend, batch);
   };
   auto sqlite = inventory::OpenSqliteStore(dir + "/store.sqlite");
   Check(sqlite.status());
   run_store("sqlite", std::move(sqlite).value(), invs);
-  if (argc > 4) {
-    auto pg = inventory::OpenPostgresStore(argv[4]);
+  if (argc > 5) {
+    auto pg = inventory::OpenPostgresStore(argv[5]);
     Check(pg.status());
     run_store("postgresql", std::move(pg).value(), invs);
   }

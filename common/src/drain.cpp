@@ -13,11 +13,28 @@ std::string Seconds(std::chrono::milliseconds d) {
 }
 }  // namespace
 
+namespace {
+// A one-entry deliver as a batch deliver (its batches have one entry unless
+// Options::batch says otherwise).
+Drain::DeliverBatch OneByOne(Drain::Deliver deliver) {
+  return [deliver = std::move(deliver)](const std::vector<SpoolMeta>& metas) {
+    std::vector<Attempt> out;
+    out.reserve(metas.size());
+    for (const SpoolMeta& meta : metas) out.push_back(deliver(meta));
+    return out;
+  };
+}
+}  // namespace
+
 Drain::Drain(Spool* spool, Deliver deliver, Options options, std::function<Status()> probe)
+    : Drain(spool, OneByOne(std::move(deliver)), std::move(options)) {
+  probe_ = std::move(probe);
+}
+
+Drain::Drain(Spool* spool, DeliverBatch deliver_batch, Options options)
     : spool_(spool),
-      deliver_(std::move(deliver)),
+      deliver_(std::move(deliver_batch)),
       options_(std::move(options)),
-      probe_(std::move(probe)),
       backoff_(options_.backoff_base, options_.backoff_cap) {}
 
 void Drain::BackOff(const Attempt& attempt, Outcome outcome, Pass* pass) {
@@ -57,75 +74,104 @@ Drain::Pass Drain::RunPass() {
       it = keys.count(it->first) ? std::next(it) : holds_.erase(it);
     }
   }
+  // Entries go to deliver_ in batches (Options::batch, batch_bytes), in
+  // spool order; each attempt is then settled in the same order.
+  std::vector<SpoolMeta> batch;
+  uint64_t batch_bytes = 0;
+  auto flush = [&] {
+    if (batch.empty()) return;
+    std::vector<Attempt> attempts = deliver_(batch);
+    for (size_t i = 0; i < batch.size(); ++i) {
+      Attempt attempt = i < attempts.size() ? std::move(attempts[i])
+                                            : Attempt{Internal(options_.name + ": no attempt reported")};
+      Settle(batch[i], attempt, &pass);
+    }
+    batch.clear();
+    batch_bytes = 0;
+  };
+  auto stopped = [&] { return stop_ != nullptr && stop_->stopped(); };
   for (const SpoolMeta& meta : entries) {
-    if (stop_ != nullptr && stop_->stopped()) break;  // a shutdown does not wait for the backlog
-    const std::string key = SpoolKey(meta);
-    auto hold = holds_.find(key);
+    auto hold = holds_.find(SpoolKey(meta));
     if (hold != holds_.end() && options_.now() < hold->second.until) {
       ++pass.held;
       continue;
     }
-    Attempt attempt = deliver_(meta);
-    Outcome outcome = Classify(attempt.status);
-    if (attempt.scope == Attempt::Scope::kEntry && attempt.status.code() == Code::kNotFound) {
-      // The file vanished from ready/ behind our back: nothing is left to
-      // send. Say so loudly and let the other entries go on.
-      LogError(options_.name + ": " + meta.kind + " " + key + " vanished from the spool and is lost: " +
-               attempt.status.message());
-      Status forgotten = spool_->Remove(meta);
-      if (!forgotten.ok()) LogError(options_.name + ": " + forgotten.ToString());
-      if (pass.error.ok()) pass.error = attempt.status;
-      continue;
-    }
-    switch (outcome) {
-      case Outcome::kDone: {
-        Status removed = spool_->Remove(meta);
-        if (!removed.ok()) {
-          // Delivered, but the spool cannot let go of it: pause instead of
-          // sending everything again at once (the peer dedupes what is sent).
-          // (answered: the peer is fine, our disk is not; no probe ends this.)
-          BackOff(Attempt{removed.WithContext("delivered " + key + " but cannot remove it"), {}, {}, true},
-                  Outcome::kRetry, &pass);
-          return pass;
-        }
-        holds_.erase(key);
-        backoff_.Reset();
-        ++pass.delivered;
-        LogInfo(options_.name + ": " + (attempt.status.ok() ? "delivered " : "already delivered ") +
-                meta.kind + " " + key);
-        break;
-      }
-      case Outcome::kReject: {
-        Status rejected = spool_->Reject(meta, attempt.status.ToString());
-        if (!rejected.ok()) {
-          BackOff(Attempt{rejected.WithContext("cannot quarantine " + key), {}, {}, true}, Outcome::kRetry, &pass);
-          return pass;
-        }
-        holds_.erase(key);
-        ++pass.rejected;
-        if (pass.error.ok()) pass.error = attempt.status;
-        break;
-      }
-      case Outcome::kRetry:
-      case Outcome::kStop:
-        if (attempt.scope == Attempt::Scope::kPeer) {
-          BackOff(attempt, outcome, &pass);
-          return pass;
-        }
-        {
-          auto it = holds_.try_emplace(key, Hold{{}, Backoff(options_.backoff_base, options_.backoff_cap)}).first;
-          if (outcome == Outcome::kStop) it->second.backoff.Saturate();
-          auto delay = it->second.backoff.Next(attempt.retry_after);
-          it->second.until = options_.now() + delay;
-          ++pass.held;
-          if (pass.error.ok()) pass.error = attempt.status;
-          LogWarn(options_.name + ": holding " + meta.kind + " " + key + " back for " + Seconds(delay) + ": " +
-                  attempt.status.ToString());
-        }
-        break;
-    }
+    if (!batch.empty() && batch_bytes + meta.size > options_.batch_bytes) flush();
+    // A shutdown does not wait for the backlog: the pass ends after the
+    // entries in hand.
+    if (pass.backing_off || stopped()) break;
+    batch.push_back(meta);
+    batch_bytes += meta.size;
+    if (batch.size() >= options_.batch) flush();
   }
+  if (!pass.backing_off && !stopped()) flush();
   return pass;
+}
+
+// After the queue backs off, the rest of a batch is still settled (what
+// was delivered leaves the spool) but backs nothing off again.
+void Drain::Settle(const SpoolMeta& meta, const Attempt& attempt, Pass* pass) {
+  const std::string key = SpoolKey(meta);
+  Outcome outcome = Classify(attempt.status);
+  if (attempt.scope == Attempt::Scope::kEntry && attempt.status.code() == Code::kNotFound) {
+    // The file vanished from ready/ behind our back: nothing is left to
+    // send. Say so loudly and let the other entries go on.
+    LogError(options_.name + ": " + meta.kind + " " + key + " vanished from the spool and is lost: " +
+             attempt.status.message());
+    Status forgotten = spool_->Remove(meta);
+    if (!forgotten.ok()) LogError(options_.name + ": " + forgotten.ToString());
+    if (pass->error.ok()) pass->error = attempt.status;
+    return;
+  }
+  switch (outcome) {
+    case Outcome::kDone: {
+      Status removed = spool_->Remove(meta);
+      if (!removed.ok()) {
+        // Delivered, but the spool cannot let go of it: pause instead of
+        // sending everything again at once (the peer dedupes what is sent).
+        // (answered: the peer is fine, our disk is not; no probe ends this.)
+        if (!pass->backing_off) {
+          BackOff(Attempt{removed.WithContext("delivered " + key + " but cannot remove it"), {}, {}, true},
+                  Outcome::kRetry, pass);
+        }
+        return;
+      }
+      holds_.erase(key);
+      backoff_.Reset();
+      ++pass->delivered;
+      LogInfo(options_.name + ": " + (attempt.status.ok() ? "delivered " : "already delivered ") + meta.kind +
+              " " + key);
+      return;
+    }
+    case Outcome::kReject: {
+      Status rejected = spool_->Reject(meta, attempt.status.ToString());
+      if (!rejected.ok()) {
+        if (!pass->backing_off) {
+          BackOff(Attempt{rejected.WithContext("cannot quarantine " + key), {}, {}, true}, Outcome::kRetry, pass);
+        }
+        return;
+      }
+      holds_.erase(key);
+      ++pass->rejected;
+      if (pass->error.ok()) pass->error = attempt.status;
+      return;
+    }
+    case Outcome::kRetry:
+    case Outcome::kStop:
+      break;
+  }
+  if (attempt.scope == Attempt::Scope::kPeer) {
+    if (!pass->backing_off) BackOff(attempt, outcome, pass);
+    return;
+  }
+  auto it = holds_.try_emplace(key, Hold{{}, Backoff(options_.backoff_base, options_.backoff_cap)}).first;
+  if (outcome == Outcome::kStop) it->second.backoff.Saturate();
+  auto delay = it->second.backoff.Next(attempt.retry_after);
+  it->second.until = options_.now() + delay;
+  ++pass->held;
+  if (pass->error.ok()) pass->error = attempt.status;
+  LogWarn(options_.name + ": holding " + meta.kind + " " + key + " back for " + Seconds(delay) + ": " +
+          attempt.status.ToString());
 }
 
 std::chrono::milliseconds Drain::UntilNextHold(Clock::time_point now) const {

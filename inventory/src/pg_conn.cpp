@@ -323,11 +323,15 @@ Status PgConn::Begin(sql::TxnKind kind) {
   // were written for SQLite's one writer at a time. Serializable isolation
   // gives exactly that behaviour to several concurrent centrals; a
   // transaction that would break it fails with 40001 and is run again
-  // (SqlStore::Write). Snapshot reads never fail that way: REPEATABLE READ.
-  return Exec(kind == sql::TxnKind::kWrite
-                  ? "BEGIN ISOLATION LEVEL SERIALIZABLE"
-                  : "BEGIN ISOLATION LEVEL REPEATABLE READ, READ ONLY",
-              name_ + ": begin transaction");
+  // (SqlStore::Write). Merges (check-ins) read nothing to decide on, so
+  // they run at READ COMMITTED and never lose a race: a batch of check-ins
+  // over many devices would otherwise collide, again and again, with every
+  // other central's imports of those devices. Snapshot reads never fail
+  // that way: REPEATABLE READ.
+  const char* begin = "BEGIN ISOLATION LEVEL REPEATABLE READ, READ ONLY";
+  if (kind == sql::TxnKind::kWrite) begin = "BEGIN ISOLATION LEVEL SERIALIZABLE";
+  if (kind == sql::TxnKind::kMerge) begin = "BEGIN ISOLATION LEVEL READ COMMITTED";
+  return Exec(begin, name_ + ": begin transaction");
 }
 
 Status PgConn::Commit() {

@@ -3,6 +3,7 @@
 #include <cstddef>
 #include <string>
 
+#include "sql_store.h"
 #include "sqlite_schema.h"
 
 namespace inventory::pg {
@@ -352,8 +353,39 @@ constexpr const char* kStepV7[] = {
     "CREATE INDEX usage_by_program ON usage (program)",
 };
 
+// Version 8 (SQLite's kSchemaV8): package versions shared by devices.
+constexpr const char* kStepV8[] = {
+    R"sql(CREATE TABLE package_versions (
+      id         BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+      digest     TEXT NOT NULL UNIQUE,
+      name       TEXT NOT NULL,
+      arch       TEXT NOT NULL,
+      source     TEXT NOT NULL,
+      version    TEXT NOT NULL,
+      size_bytes BIGINT NOT NULL,
+      section    TEXT NOT NULL,
+      maintainer TEXT NOT NULL,
+      summary    TEXT NOT NULL
+    ))sql",
+    "CREATE INDEX package_versions_by_name ON package_versions (name)",
+    R"sql(CREATE TABLE packages_v8 (
+      device_id    TEXT NOT NULL REFERENCES devices (device_id) ON DELETE CASCADE,
+      version_id   BIGINT NOT NULL REFERENCES package_versions (id),
+      installed_at BIGINT NOT NULL,
+      first_seen   BIGINT NOT NULL,
+      baseline     BIGINT NOT NULL,
+      PRIMARY KEY (device_id, version_id)
+    ))sql",
+    sql::kMovePackagesToVersions,
+    "DROP TABLE packages",
+    "ALTER TABLE packages_v8 RENAME TO packages",
+    "CREATE INDEX packages_by_version ON packages (version_id, device_id)",
+    "CREATE INDEX packages_by_first_seen ON packages (first_seen) WHERE baseline = 0",
+};
+
 constexpr Step kSteps[] = {
     {kStepV7, sizeof(kStepV7) / sizeof(kStepV7[0])},
+    {kStepV8, sizeof(kStepV8) / sizeof(kStepV8[0])},
 };
 constexpr int kStepCount = static_cast<int>(sizeof(kSteps) / sizeof(kSteps[0]));
 
@@ -405,7 +437,9 @@ Status MigrateLocked(sql::Conn* db, const std::string& name) {
   for (int64_t v = version; v < kSchemaVersion; ++v) {
     const Step& step = kSteps[v - kBaseVersion];
     const std::string what = name + ": migrate schema to version " + std::to_string(v + 1);
-    for (size_t i = 0; i < step.count; ++i) RETURN_IF_ERROR(sql::Exec(db, step.statements[i], what));
+    for (size_t i = 0; i < step.count; ++i) {
+      RETURN_IF_ERROR(sql::RunMigrationStatement(db, step.statements[i], what));
+    }
   }
   const std::string set =
       "UPDATE schema_version SET version = " + std::to_string(kSchemaVersion);

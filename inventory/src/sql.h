@@ -24,9 +24,15 @@ namespace inventory::sql {
 // What a transaction is for; each backend maps it to its own BEGIN.
 //  kWrite     reads and writes that must behave as if they ran alone
 //             (SQLite: BEGIN IMMEDIATE; PostgreSQL: SERIALIZABLE).
+//  kMerge     writes that are each one statement merging into the latest
+//             committed row (an upsert keeping the newest value), correct
+//             whatever commits beside them, so they need not fail when a
+//             concurrent writer touched the same rows (SQLite: BEGIN
+//             IMMEDIATE; PostgreSQL: READ COMMITTED, whose UPDATE waits for
+//             the row and applies to its newest version).
 //  kSnapshot  several reads that must see one snapshot (SQLite: BEGIN;
 //             PostgreSQL: REPEATABLE READ, READ ONLY).
-enum class TxnKind { kWrite, kSnapshot };
+enum class TxnKind { kWrite, kMerge, kSnapshot };
 
 // One backend's prepared statement. Columns are numbered from 0, parameters
 // from 1 (the ?N of the SQL). Errors start with the `what` the statement was

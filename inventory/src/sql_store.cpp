@@ -1,5 +1,5 @@
-// SqlStore's reader pool (sql_store.h); the store's statements live in the
-// store_*.cpp files.
+// SqlStore's reader pool and write batches (sql_store.h); the store's
+// statements live in the store_*.cpp files.
 #include "sql_store.h"
 
 #include <memory>
@@ -7,6 +7,48 @@
 #include <utility>
 
 namespace inventory::sql {
+
+using common::Status;
+
+std::vector<common::Status> SqlStore::WriteBatch(size_t count,
+                                                 const std::function<common::Status(size_t)>& write) {
+  if (Status st = WritableOrError(); !st.ok()) return std::vector<common::Status>(count, st);
+  std::lock_guard<std::mutex> lock(write_mu_);
+  common::Backoff backoff(std::chrono::milliseconds(5), std::chrono::milliseconds(200));
+  std::vector<common::Status> out(count);
+  for (int attempt = 1;; ++attempt) {
+    batch_thread_ = std::this_thread::get_id();
+    Status st = WriteBatchOnce(count, write, &out);
+    batch_thread_ = std::thread::id();
+    if (st.ok()) return out;
+    ForgetVersionIds();
+    if (st.code() != common::Code::kUnavailable || !writer_->RetryableFailure() ||
+        attempt >= writer_->WriteAttempts()) {
+      return std::vector<common::Status>(count, st);
+    }
+    std::this_thread::sleep_for(backoff.Next());
+  }
+}
+
+Status SqlStore::WriteBatchOnce(size_t count, const std::function<common::Status(size_t)>& write,
+                                std::vector<common::Status>* out) {
+  Transaction txn(writer());
+  RETURN_IF_ERROR(txn.Begin());
+  for (size_t i = 0; i < count; ++i) {
+    const std::string what = path_ + ": write " + std::to_string(i + 1) + " of a batch of " + std::to_string(count);
+    RETURN_IF_ERROR(Exec(writer(), "SAVEPOINT batch_write", what));
+    Status st = write(i);
+    // A lost race or connection dooms the whole transaction: run it again.
+    if (!st.ok() && st.code() == common::Code::kUnavailable && writer_->RetryableFailure()) return st;
+    if (!st.ok()) {
+      RETURN_IF_ERROR(Exec(writer(), "ROLLBACK TO SAVEPOINT batch_write", what));
+      ForgetVersionIds();  // what the write added is gone
+    }
+    RETURN_IF_ERROR(Exec(writer(), "RELEASE SAVEPOINT batch_write", what));
+    (*out)[i] = st;
+  }
+  return txn.Commit();
+}
 
 common::StatusOr<Conn*> ReaderPool::Acquire() {
   {

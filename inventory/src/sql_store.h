@@ -7,6 +7,7 @@
 // connection and says how to open readers; nothing here knows which one.
 #pragma once
 
+#include <atomic>
 #include <chrono>
 #include <condition_variable>
 #include <cstddef>
@@ -18,6 +19,7 @@
 #include <string>
 #include <thread>
 #include <type_traits>
+#include <unordered_map>
 #include <utility>
 #include <vector>
 
@@ -86,6 +88,8 @@ class SqlStore final : public Store {
   common::StatusOr<std::vector<SoftwareRow>> DeviceSoftware(const std::string& device_id) override;
   common::StatusOr<std::vector<SoftwareRow>> FindSoftware(const std::string& pattern) override;
   common::StatusOr<std::vector<ChangeRow>> Changes(int64_t since, const std::string& device_id) override;
+  std::vector<common::Status> WriteBatch(size_t count,
+                                         const std::function<common::Status(size_t)>& write) override;
 
   // IdentityStore (store_identity.cpp, store_identity_queries.cpp).
   common::Status AddEnrollSecret(const EnrollSecret& secret,
@@ -167,13 +171,18 @@ class SqlStore final : public Store {
   // transaction runs again, up to the backend's WriteAttempts(), after a
   // short jittered pause; fn must therefore keep its state inside itself and
   // may run more than once (only a committed run has effects).
+  //
+  // Inside WriteBatch, on its thread, fn runs directly in the batch's
+  // transaction (the batch holds write_mu_, gives each write its savepoint
+  // and retries the whole batch).
   template <typename Fn>
-  std::invoke_result_t<Fn, Conn*> Write(Fn&& fn) {
+  std::invoke_result_t<Fn, Conn*> Write(Fn&& fn, TxnKind kind = TxnKind::kWrite) {
     RETURN_IF_ERROR(WritableOrError());
+    if (batch_thread_.load() == std::this_thread::get_id()) return fn(writer());
     std::lock_guard<std::mutex> lock(write_mu_);
     common::Backoff backoff(std::chrono::milliseconds(5), std::chrono::milliseconds(200));
     for (int attempt = 1;; ++attempt) {
-      std::invoke_result_t<Fn, Conn*> result = WriteOnce(fn);
+      std::invoke_result_t<Fn, Conn*> result = WriteOnce(fn, kind);
       const common::Status& st = StatusOf(result);
       if (st.ok() || st.code() != common::Code::kUnavailable || !writer_->RetryableFailure() ||
           attempt >= writer_->WriteAttempts()) {
@@ -183,13 +192,15 @@ class SqlStore final : public Store {
     }
   }
   template <typename Fn>
-  std::invoke_result_t<Fn, Conn*> WriteOnce(Fn& fn) {
-    Transaction txn(writer());
+  std::invoke_result_t<Fn, Conn*> WriteOnce(Fn& fn, TxnKind kind) {
+    Transaction txn(writer(), kind);
     RETURN_IF_ERROR(txn.Begin());
     std::invoke_result_t<Fn, Conn*> result = fn(writer());
-    if (!StatusOf(result).ok()) return result;
-    RETURN_IF_ERROR(txn.Commit());
-    return result;
+    common::Status committed = StatusOf(result).ok() ? txn.Commit() : StatusOf(result);
+    if (committed.ok()) return result;
+    // What the transaction added is gone with it (or its fate is unknown).
+    ForgetVersionIds();
+    return committed;
   }
   static const common::Status& StatusOf(const common::Status& s) { return s; }
   template <typename T>
@@ -197,6 +208,10 @@ class SqlStore final : public Store {
     return s.status();
   }
   Conn* writer() const { return writer_.get(); }
+  // One run of a batch (sql_store.cpp): OK once committed, with each
+  // write's status in `out`; otherwise the batch's own failure.
+  common::Status WriteBatchOnce(size_t count, const std::function<common::Status(size_t)>& write,
+                                std::vector<common::Status>* out);
 
   // Inside a write transaction: AlreadyExists if (device, upload id) is
   // recorded, then records the upload and brings the device row's
@@ -223,7 +238,10 @@ class SqlStore final : public Store {
   common::Status ApplyOs(const PartContext& c, const Inventory& inv);
   common::Status ApplyHardware(const PartContext& c, const Inventory& inv);
   common::Status ApplyFiles(const PartContext& c, const Inventory& inv);
+  // store_packages.cpp: the device's packages, as references to shared
+  // package_versions rows.
   common::Status ApplySoftware(const PartContext& c, const std::vector<Package>& software);
+  void ForgetVersionIds();
   common::Status ApplySection(const PartContext& c, const Section& section);
   common::Status InsertHistory(const std::string& device_id, const std::string& part,
                                const std::string& key, const std::string& value, int64_t first_seen,
@@ -234,11 +252,30 @@ class SqlStore final : public Store {
 
   // Declared before readers_ so that the readers close first and the writer,
   // closing last, can checkpoint SQLite's WAL into the database.
-  std::mutex write_mu_;  // guards writer_: one write transaction at a time
+  std::mutex write_mu_;  // guards writer_ and version_ids_: one write transaction at a time
   const std::unique_ptr<Conn> writer_;
+  // package_versions ids by the version's full description, as the writer
+  // has seen them, so that an import of known versions costs no lookups.
+  // Rows are never deleted, so an entry stays true once its transaction has
+  // committed; after any failed transaction the map is cleared (it may hold
+  // ids of rows that were rolled back). Cleared as well when it reaches
+  // kMaxCachedVersions entries (about 200 bytes each).
+  static constexpr size_t kMaxCachedVersions = 1 << 18;
+  std::unordered_map<std::string, int64_t> version_ids_;
+  // The thread running WriteBatch (none outside one); its writes join the
+  // batch's transaction.
+  std::atomic<std::thread::id> batch_thread_{};
   const std::string path_;
   ReaderPool readers_;
 };
+
+// Runs one statement of a schema migration (both backends). The statement
+// kMovePackagesToVersions is no SQL but the step of schema 8 that moves
+// each device's package rows (table packages) to references to shared
+// package_versions rows (table packages_v8), which needs SHA-256.
+inline constexpr char kMovePackagesToVersions[] =
+    "-- move packages rows to package_versions and packages_v8";
+common::Status RunMigrationStatement(Conn* db, const char* statement, const std::string& what);
 
 // The wall clock, for imported_at (never to order anything).
 int64_t NowUnix();

@@ -3,6 +3,7 @@
 #include <cstddef>
 
 #include "sql.h"
+#include "sql_store.h"
 
 namespace inventory::sqlite {
 
@@ -451,6 +452,38 @@ constexpr const char* kSchemaV7[] = {
     "CREATE INDEX usage_by_program ON usage (program)",
 };
 
+// Version 8: package versions are stored once, shared by the devices that
+// have them (store_packages.cpp); a device's row refers to one. Changes are
+// found through an index of the rows that are not a baseline.
+constexpr const char* kSchemaV8[] = {
+    R"sql(CREATE TABLE package_versions (
+      id         INTEGER PRIMARY KEY,
+      digest     TEXT NOT NULL UNIQUE,
+      name       TEXT NOT NULL,
+      arch       TEXT NOT NULL,
+      source     TEXT NOT NULL,
+      version    TEXT NOT NULL,
+      size_bytes INTEGER NOT NULL,
+      section    TEXT NOT NULL,
+      maintainer TEXT NOT NULL,
+      summary    TEXT NOT NULL
+    ))sql",
+    "CREATE INDEX package_versions_by_name ON package_versions (name)",
+    R"sql(CREATE TABLE packages_v8 (
+      device_id    TEXT NOT NULL REFERENCES devices (device_id) ON DELETE CASCADE,
+      version_id   INTEGER NOT NULL REFERENCES package_versions (id),
+      installed_at INTEGER NOT NULL,
+      first_seen   INTEGER NOT NULL,
+      baseline     INTEGER NOT NULL,
+      PRIMARY KEY (device_id, version_id)
+    ) WITHOUT ROWID)sql",
+    sql::kMovePackagesToVersions,
+    "DROP TABLE packages",
+    "ALTER TABLE packages_v8 RENAME TO packages",
+    "CREATE INDEX packages_by_version ON packages (version_id)",
+    "CREATE INDEX packages_by_first_seen ON packages (first_seen) WHERE baseline = 0",
+};
+
 struct Migration {
   const char* const* statements;
   size_t count;
@@ -463,6 +496,7 @@ constexpr Migration kMigrations[] = {
     {kSchemaV5, sizeof(kSchemaV5) / sizeof(kSchemaV5[0])},
     {kSchemaV6, sizeof(kSchemaV6) / sizeof(kSchemaV6[0])},
     {kSchemaV7, sizeof(kSchemaV7) / sizeof(kSchemaV7[0])},
+    {kSchemaV8, sizeof(kSchemaV8) / sizeof(kSchemaV8[0])},
 };
 static_assert(sizeof(kMigrations) / sizeof(kMigrations[0]) == kSchemaVersion,
               "one migration per schema version");
@@ -487,8 +521,8 @@ Status Migrate(sql::Conn* db, const std::string& path) {
   for (int64_t v = version; v < kSchemaVersion; ++v) {
     const Migration& m = kMigrations[v];
     for (size_t i = 0; i < m.count; ++i) {
-      RETURN_IF_ERROR(
-          Exec(db, m.statements[i], path + ": migrate schema to version " + std::to_string(v + 1)));
+      RETURN_IF_ERROR(sql::RunMigrationStatement(
+          db, m.statements[i], path + ": migrate schema to version " + std::to_string(v + 1)));
     }
   }
   {

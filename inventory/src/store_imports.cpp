@@ -279,7 +279,7 @@ Status SqlStore::RecordCheckins(const std::vector<Checkin>& checkins) {
       RETURN_IF_ERROR(via.Reset());
     }
     return Status::Ok();
-  });
+  }, TxnKind::kMerge);
 }
 
 }  // namespace inventory::sql

@@ -8,7 +8,6 @@
 #include <map>
 #include <set>
 #include <string>
-#include <tuple>
 #include <vector>
 
 #include <nlohmann/json.hpp>
@@ -33,10 +32,6 @@ std::string OsDisplayName(const OsInfo& os) {
   if (os.version.empty()) return os.name;
   return os.name + " " + os.version;
 }
-
-// A package's identity on a device: a different version is another row.
-using PackageKey = std::tuple<std::string, std::string, std::string, std::string>;  // name arch source version
-PackageKey KeyOf(const Package& p) { return {p.name, p.arch, p.source, p.version}; }
 
 // The item's fields as a JSON object, in the collector's order; `stable`
 // leaves out the volatile ones (free space, who is logged in): two states
@@ -207,83 +202,6 @@ Status SqlStore::ApplyFiles(const PartContext& c, const Inventory& inv) {
       RETURN_IF_ERROR(s.Run());
       RETURN_IF_ERROR(s.Reset());
     }
-  }
-  return Status::Ok();
-}
-
-Status SqlStore::ApplySoftware(const PartContext& c, const std::vector<Package>& software) {
-  const std::string& id = c.info.device_id;
-  // The current rows: the open spans.
-  struct Span {
-    int64_t first_seen;
-    bool baseline;
-    Package details;  // as stored: a kept version is rewritten only if they changed
-  };
-  std::map<PackageKey, Span> current;
-  {
-    Stmt s(writer(), c.ctx + ": read packages");
-    RETURN_IF_ERROR(s.Prepare(R"sql(
-      SELECT name, arch, source, version, first_seen, baseline, installed_at, size_bytes, section,
-             maintainer, summary
-      FROM packages WHERE device_id = ?1)sql"));
-    RETURN_IF_ERROR(s.Bind(1, id));
-    for (;;) {
-      ASSIGN_OR_RETURN(bool row, s.Step());
-      if (!row) break;
-      Package p{.name = s.Text(0), .version = s.Text(3), .arch = s.Text(1), .source = s.Text(2),
-                .installed_at = s.Int(6), .size_bytes = static_cast<uint64_t>(s.Int(7)), .section = s.Text(8),
-                .maintainer = s.Text(9), .summary = s.Text(10)};
-      PackageKey key = KeyOf(p);
-      current[std::move(key)] = {s.Int(4), s.Int(5) != 0, std::move(p)};
-    }
-  }
-  std::set<PackageKey> incoming;
-  for (const Package& p : software) incoming.insert(KeyOf(p));
-
-  Stmt del(writer(), c.ctx + ": remove package");
-  RETURN_IF_ERROR(del.Prepare(
-      "DELETE FROM packages WHERE device_id = ?1 AND name = ?2 AND arch = ?3 AND source = ?4 AND version = ?5"));
-  for (const auto& [key, span] : current) {
-    if (incoming.count(key)) continue;
-    const auto& [name, arch, source, version] = key;
-    RETURN_IF_ERROR(InsertHistory(id, "software", name + " " + arch + " " + source, version, span.first_seen,
-                                  c.previous_received, c.info.received_at, span.baseline));
-    RETURN_IF_ERROR(del.Bind(1, id));
-    RETURN_IF_ERROR(del.Bind(2, name));
-    RETURN_IF_ERROR(del.Bind(3, arch));
-    RETURN_IF_ERROR(del.Bind(4, source));
-    RETURN_IF_ERROR(del.Bind(5, version));
-    RETURN_IF_ERROR(del.Run());
-    RETURN_IF_ERROR(del.Reset());
-  }
-  // New versions open spans; the details of a kept one are brought up to
-  // date in place (a new summary is not a new version). Exact duplicates in
-  // one document are one package.
-  Stmt up(writer(), c.ctx + ": upsert package");
-  RETURN_IF_ERROR(up.Prepare(R"sql(
-    INSERT INTO packages (device_id, name, arch, source, version, installed_at, size_bytes, section,
-                          maintainer, summary, first_seen, baseline)
-    VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)
-    ON CONFLICT (device_id, name, arch, source, version) DO UPDATE SET
-      installed_at = excluded.installed_at, size_bytes = excluded.size_bytes,
-      section = excluded.section, maintainer = excluded.maintainer, summary = excluded.summary)sql"));
-  for (const Package& p : software) {
-    auto kept = current.find(KeyOf(p));
-    if (kept != current.end() && kept->second.details == p) continue;  // nothing to write
-    RETURN_IF_ERROR(up.Bind(1, id));
-    RETURN_IF_ERROR(up.Bind(2, p.name));
-    RETURN_IF_ERROR(up.Bind(3, p.arch));
-    RETURN_IF_ERROR(up.Bind(4, p.source));
-    RETURN_IF_ERROR(up.Bind(5, p.version));
-    RETURN_IF_ERROR(up.Bind(6, p.installed_at));
-    RETURN_IF_ERROR(up.BindUnsigned(7, p.size_bytes));
-    RETURN_IF_ERROR(up.Bind(8, p.section));
-    RETURN_IF_ERROR(up.Bind(9, p.maintainer));
-    RETURN_IF_ERROR(up.Bind(10, p.summary));
-    RETURN_IF_ERROR(up.Bind(11, c.info.received_at));
-    RETURN_IF_ERROR(up.Bind(12, static_cast<int64_t>(c.baseline)));
-    RETURN_IF_ERROR(up.Run());
-    RETURN_IF_ERROR(up.Reset());
   }
   return Status::Ok();
 }

@@ -40,7 +40,7 @@ std::string GlobToLike(std::string_view glob) {
 
 // Device columns as DeviceRow wants them. The package count is a correlated
 // subquery, so that it reads only this device's rows through the packages
-// primary key (device_id, position); devices without an inventory count 0.
+// primary key (device_id, version_id); devices without an inventory count 0.
 constexpr const char* kDeviceSelect = R"sql(
   SELECT d.device_id, d.hostname, d.os, d.last_seen, d.via, d.client_version,
          d.policy_revision, d.outbox_depth, d.inventory_at, d.inventory_sequence,
@@ -199,10 +199,11 @@ StatusOr<std::vector<SoftwareRow>> SqlStore::DeviceSoftware(const std::string& d
       if (!row) return common::NotFound(path_ + ": no device '" + device_id + "'");
     }
     return QuerySoftware(db, R"sql(
-      SELECT p.device_id, d.hostname, p.name, p.version, p.arch
-      FROM packages p JOIN devices d ON d.device_id = p.device_id
+      SELECT p.device_id, d.hostname, v.name, v.version, v.arch
+      FROM packages p JOIN package_versions v ON v.id = p.version_id
+                      JOIN devices d ON d.device_id = p.device_id
       WHERE p.device_id = ?1
-      ORDER BY p.name, p.version, p.arch, p.source)sql",
+      ORDER BY v.name, v.version, v.arch, v.source)sql",
                          device_id, path_ + ": software of device " + device_id);
   });
 }
@@ -212,10 +213,11 @@ StatusOr<std::vector<SoftwareRow>> SqlStore::FindSoftware(const std::string& pat
     // Case is ignored by lower-casing both sides: SQLite's LIKE ignores
     // ASCII case and PostgreSQL's does not, and LOWER() is in both.
     return QuerySoftware(db, R"sql(
-      SELECT p.device_id, d.hostname, p.name, p.version, p.arch
-      FROM packages p JOIN devices d ON d.device_id = p.device_id
-      WHERE LOWER(p.name) LIKE LOWER(?1) ESCAPE '\'
-      ORDER BY p.name, d.hostname, p.device_id, p.version, p.arch)sql",
+      SELECT p.device_id, d.hostname, v.name, v.version, v.arch
+      FROM package_versions v JOIN packages p ON p.version_id = v.id
+                              JOIN devices d ON d.device_id = p.device_id
+      WHERE LOWER(v.name) LIKE LOWER(?1) ESCAPE '\'
+      ORDER BY v.name, d.hostname, p.device_id, v.version, v.arch)sql",
                          GlobToLike(pattern), path_ + ": find software '" + pattern + "'");
   });
 }
@@ -228,9 +230,10 @@ StatusOr<std::vector<ChangeRow>> SqlStore::Changes(int64_t since, const std::str
     RETURN_IF_ERROR(s.Prepare(R"sql(
       SELECT x.device_id, d.hostname, x.at, x.part, x.item_key, x.value, x.added
       FROM (
-        SELECT device_id, first_seen AS at, 'software' AS part,
-               name || ' ' || arch || ' ' || source AS item_key, version AS value, 1 AS added
-          FROM packages WHERE first_seen >= ?1 AND baseline = 0 AND (?2 = '' OR device_id = ?2)
+        SELECT p.device_id, p.first_seen AS at, 'software' AS part,
+               v.name || ' ' || v.arch || ' ' || v.source AS item_key, v.version AS value, 1 AS added
+          FROM packages p JOIN package_versions v ON v.id = p.version_id
+          WHERE p.first_seen >= ?1 AND p.baseline = 0 AND (?2 = '' OR p.device_id = ?2)
         UNION ALL
         SELECT device_id, first_seen, section, item_key, stable, 1
           FROM items WHERE first_seen >= ?1 AND baseline = 0 AND (?2 = '' OR device_id = ?2)

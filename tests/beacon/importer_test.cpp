@@ -4,6 +4,8 @@
 #include <catch2/catch.hpp>
 #include <ctime>
 #include <filesystem>
+#include <set>
+#include <vector>
 
 #include "common/retry.h"
 #include "common/uuid.h"
@@ -334,4 +336,55 @@ TEST_CASE("importer: a damaged store stops the importer and rejects no upload") 
   CHECK(pass.error.message().find("damaged") != std::string::npos);
   CHECK(f.spool->Count() == 2);
   CHECK(std::filesystem::is_empty(f.dir + "/spool/rejected"));
+}
+
+TEST_CASE("importer: one pass imports a backlog in batches; each upload keeps its own fate") {
+  Fixture f;
+  std::vector<std::string> devices;
+  std::set<std::string> notified;
+  // More than one batch of inventories, with a duplicate of an imported
+  // one, a body that can never be imported, a check-in batch and a delta
+  // whose base is missing, all in one backlog.
+  const size_t kInventories = beacon::kImportBatch + 6;
+  for (size_t i = 0; i < kInventories; ++i) {
+    devices.push_back(common::NewUuid());
+    inventory::Inventory inv = Sample(devices.back(), 5 + static_cast<int>(i % 3));
+    inv.sequence = 1;
+    f.Add(devices.back(), "inventory", *inventory::Gzip(inventory::ToXml(inv)));
+  }
+  const auto imported_before = f.spool->List()[3];
+  REQUIRE(beacon::ImportEntry(*f.store, *f.spool, imported_before).status.ok());
+  f.Add(devices[0], "inventory", "not gzip");
+  f.Add(common::NewUuid(), "checkins", beacon::EncodeCheckins({{devices[1], 1700000000, "dmz", "0.1.0", 4, 2, ""}}));
+  inventory::Inventory three = Sample(devices[2], 9);
+  three.sequence = 3;
+  f.Add(devices[2], "inventory",
+        *inventory::Gzip(inventory::ToXml(inventory::MakeDelta(three, inventory::PartDigests(Sample(devices[2], 2)), 2))));
+
+  beacon::Importer importer(f.spool.get(), f.store.get(), [&](const std::string& d) { notified.insert(d); });
+  auto pass = importer.RunPass();
+  CHECK_FALSE(pass.backing_off);
+  CHECK(pass.delivered == kInventories + 2);  // the duplicate among them
+  CHECK(pass.rejected == 1);
+  CHECK(f.spool->Count() == 0);
+  auto rows = f.store->ListDevices();
+  REQUIRE(rows.ok());
+  CHECK(rows->size() == kInventories);
+  for (size_t i = 0; i < kInventories; ++i) {
+    INFO(i);
+    CHECK(f.store->DeviceSoftware(devices[i])->size() == 5 + i % 3);
+  }
+  CHECK(f.store->GetDevice(devices[1])->policy_revision == 4);
+  // The delta found no base: after the batch's commit, the device is asked
+  // for a full inventory.
+  inventory::ActionFilter filter;
+  filter.device = devices[2];
+  auto actions = f.store->ListActions(filter);
+  REQUIRE(actions.ok());
+  REQUIRE(actions->size() == 1);
+  CHECK((*actions)[0].kind == "inventory");
+  // Every device whose inventory this pass imported, not the one whose
+  // upload was a duplicate.
+  CHECK(notified.size() == kInventories - 1);
+  CHECK(notified.count(imported_before.device) == 0);
 }

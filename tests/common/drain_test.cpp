@@ -6,7 +6,9 @@
 
 #include <catch2/catch.hpp>
 #include <filesystem>
+#include <map>
 #include <set>
+#include <vector>
 
 #include "common/delivery.h"
 #include "common/sha256.h"
@@ -334,4 +336,56 @@ TEST_CASE("delivery: PutUpload sends a body from memory to its upload path and m
   Attempt down = common::PutUpload(peer, up, source, {});
   CHECK_FALSE(down.answered);
   CHECK(common::Classify(down.status) == common::Outcome::kRetry);
+}
+
+TEST_CASE("drain: batches are bounded by count and bytes, and each attempt of a batch is settled") {
+  TempDir t;
+  common::Spool::Options o;
+  o.dir = t.path;
+  o.min_free_bytes = 0;
+  auto spool = std::move(common::Spool::Open(o)).value();
+  std::vector<std::string> ids;
+  for (int i = 0; i < 8; ++i) {
+    common::SpoolMeta m;
+    m.id = common::NewUuid();
+    m.device = common::NewUuid();
+    m.kind = "logs";
+    // Entry 5 alone is larger than a batch's byte bound: it goes alone.
+    REQUIRE(spool->Put(m, std::string(i == 5 ? 5000 : 100, 'x')).ok());
+    ids.push_back(spool->List().back().id);
+  }
+  // The batch deliver's verdict per entry, by position in the spool:
+  // 1 is proven bad, 2 cannot be read here (held back alone), 6 finds the
+  // peer down; the others are delivered, 7 included, after 6 in its batch.
+  std::map<std::string, int> position;
+  for (size_t i = 0; i < ids.size(); ++i) position[ids[i]] = static_cast<int>(i);
+  std::vector<size_t> batch_sizes;
+  Drain::Options d;
+  d.name = "test";
+  d.batch = 3;
+  d.batch_bytes = 1000;
+  Drain drain(spool.get(),
+              [&](const std::vector<common::SpoolMeta>& metas) {
+                batch_sizes.push_back(metas.size());
+                std::vector<Attempt> out;
+                for (const auto& m : metas) {
+                  switch (position[m.id]) {
+                    case 1: out.push_back({common::InvalidArgument("bad bytes")}); break;
+                    case 2: out.push_back({common::Unavailable("cannot read"), {}, Attempt::Scope::kEntry}); break;
+                    case 6: out.push_back({common::Unavailable("peer down")}); break;
+                    default: out.push_back({common::Status::Ok()}); break;
+                  }
+                }
+                return out;
+              },
+              d);
+  Drain::Pass pass = drain.RunPass();
+  CHECK(batch_sizes == std::vector<size_t>{3, 2, 1, 2});
+  CHECK(pass.backing_off);
+  CHECK(pass.delivered == 5);  // 0, 3, 4, 5 and 7
+  CHECK(pass.rejected == 1);
+  CHECK(pass.held == 1);
+  std::set<std::string> left;
+  for (const auto& m : spool->List()) left.insert(m.id);
+  CHECK(left == std::set<std::string>{ids[2], ids[6]});
 }

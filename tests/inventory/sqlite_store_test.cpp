@@ -10,6 +10,7 @@
 #include <cstdint>
 #include <filesystem>
 #include <fstream>
+#include <functional>
 #include <memory>
 #include <random>
 #include <string>
@@ -627,7 +628,7 @@ TEST_CASE("data survives closing and reopening the store", "[sqlite_store][sqlit
     REQUIRE(store->RecordCheckins({Checkin{kDev1, 4000, "dmz-1", "0.1.0", 3, 1, ""}}).ok());
   }
   CHECK(QueryText(path, "PRAGMA journal_mode") == "wal");
-  CHECK(QueryText(path, "PRAGMA user_version") == "7");
+  CHECK(QueryText(path, "PRAGMA user_version") == "8");
 
   // A restarted importer sees the old upload ids, so a redelivery after the
   // restart is still a duplicate.
@@ -812,7 +813,7 @@ TEST_CASE("a version 2 store is upgraded in place: rows kept, uploads keyed by d
   CHECK(early.status().message().find("older") != std::string::npos);
 
   auto store = MustOpen(path);
-  CHECK(QueryText(path, "PRAGMA user_version") == "7");
+  CHECK(QueryText(path, "PRAGMA user_version") == "8");
   CHECK(PrimaryKey(path, "uploads") == "device_id,upload_id");
   CHECK(PrimaryKey(path, "blobs") == "device_id,upload_id");
   CHECK(PrimaryKey(path, "usage") == "device_id,upload_id,program,day");
@@ -828,6 +829,9 @@ TEST_CASE("a version 2 store is upgraded in place: rows kept, uploads keyed by d
   CHECK(CountRows(path, "usage") == 1);
   CHECK(CountRows(path, "files") == 1);
   CHECK(CountRows(path, "packages") == 2);
+  CHECK(CountRows(path, "package_versions") == 2);
+  CHECK(QueryText(path, "SELECT group_concat(name || ' ' || version, ',') FROM "
+                        "(SELECT name, version FROM package_versions ORDER BY name)") == "bash 5.2-2,vim 9.0-1");
   CHECK(CountRows(path, "addresses") == 1);
   CHECK(QueryText(path, "SELECT hex(body) FROM blobs WHERE device_id = '" + std::string(kDev1) +
                             "' AND upload_id = 'u-log'") == "00FF");
@@ -876,7 +880,7 @@ TEST_CASE("a version 2 store is upgraded in place: rows kept, uploads keyed by d
   // Opening it again changes nothing.
   store.reset();
   store = MustOpen(path);
-  CHECK(QueryText(path, "PRAGMA user_version") == "7");
+  CHECK(QueryText(path, "PRAGMA user_version") == "8");
   CHECK(CountRows(path, "uploads") == 5);
   CHECK(MustOpen(path, /*read_only=*/true)->GetDevice(kDev1)->inventory_sequence == 1);
 }
@@ -886,7 +890,7 @@ TEST_CASE("a version 1 store is upgraded in place", "[sqlite_store][sqlite_only]
   const std::string path = dir.File("store.sqlite");
   MakeOldStore(path, 1);
   auto store = MustOpen(path);
-  CHECK(QueryText(path, "PRAGMA user_version") == "7");
+  CHECK(QueryText(path, "PRAGMA user_version") == "8");
   CHECK(PrimaryKey(path, "uploads") == "device_id,upload_id");
   CHECK(PrimaryKey(path, "blobs") == "device_id,upload_id");
   CHECK(PrimaryKey(path, "usage") == "device_id,upload_id,program,day");
@@ -971,8 +975,10 @@ TEST_CASE("queries read committed data while another connection holds the write 
   raw.Exec("BEGIN IMMEDIATE");
   raw.Exec("INSERT INTO devices (device_id, hostname) VALUES ('" + std::string(kDev3) +
            "', 'uncommitted')");
-  raw.Exec("INSERT INTO packages (device_id, name, arch, source, version) VALUES ('" + std::string(kDev1) +
-           "', 'uncommitted', 'all', 'dpkg', '1')");
+  raw.Exec("INSERT INTO package_versions (id, digest, name, arch, source, version, size_bytes, section, "
+           "maintainer, summary) VALUES (999, 'x', 'uncommitted', 'all', 'dpkg', '1', 0, '', '', '')");
+  raw.Exec("INSERT INTO packages (device_id, version_id, installed_at, first_seen, baseline) VALUES ('" +
+           std::string(kDev1) + "', 999, 0, 0, 1)");
   raw.Exec("UPDATE devices SET hostname = 'uncommitted' WHERE device_id = '" + std::string(kDev1) +
            "'");
 
@@ -1165,4 +1171,103 @@ TEST_CASE("the write-ahead log is checkpointed: it does not grow with every impo
   // checkpoints write far more than 16 MiB.
   CHECK(wal < (16u << 20));
   CHECK(std::filesystem::file_size(path) > (1u << 20));  // the data reached the database file
+}
+
+TEST_CASE("devices share one row per package version; a version with other details is another row",
+          "[sqlite_store]") {
+  TempDir dir;
+  const std::string path = dir.File("store.sqlite");
+  auto store = MustOpen(path);
+  REQUIRE(store->ImportInventory(Upload("u-1", kDev1, 1000), MakeInventory(kDev1, "2026-11-22T16:00:00Z",
+                                                                            {"bash", "vim"})).ok());
+  REQUIRE(store->ImportInventory(Upload("u-2", kDev2, 1001), MakeInventory(kDev2, "2026-11-22T16:00:00Z",
+                                                                            {"bash", "vim"}, "host-b")).ok());
+  CHECK(CountRows(path, "package_versions") == 2);
+  CHECK(CountRows(path, "packages") == 4);
+
+  // A locally rebuilt bash: same version, another summary. It does not
+  // change what the other devices' rows say.
+  Inventory rebuilt = MakeInventory(kDev3, "2026-11-22T16:00:00Z", {"bash"}, "host-c");
+  rebuilt.software[0].summary = "GNU Bourne Again SHell, rebuilt here";
+  rebuilt.software[0].installed_at = 1763000000;
+  REQUIRE(store->ImportInventory(Upload("u-3", kDev3, 1002), rebuilt).ok());
+  CHECK(CountRows(path, "package_versions") == 3);
+  CHECK(QueryText(path, "SELECT COUNT(*) FROM package_versions WHERE summary = ''") == "2");
+  auto found = store->FindSoftware("bash");
+  REQUIRE(found.ok());
+  CHECK(found->size() == 3);
+
+  // Removing a package from one device leaves the others', and the shared
+  // row (other devices may report it again).
+  Inventory fewer = Numbered(MakeInventory(kDev1, "2026-11-23T16:00:00Z", {"bash"}), 2);
+  REQUIRE(store->ImportInventory(Upload("u-4", kDev1, 2000), fewer).ok());
+  CHECK(store->DeviceSoftware(kDev1)->size() == 1);
+  CHECK(store->DeviceSoftware(kDev2)->size() == 2);
+  CHECK(CountRows(path, "package_versions") == 3);
+
+  // The device's own detail (when it was installed) changes in place; the
+  // span goes on.
+  rebuilt = Numbered(rebuilt, 2);
+  rebuilt.software[0].installed_at = 1764000000;
+  REQUIRE(store->ImportInventory(Upload("u-5", kDev3, 3000), rebuilt).ok());
+  CHECK(QueryText(path, "SELECT installed_at || ' ' || first_seen FROM packages WHERE device_id = '" +
+                            std::string(kDev3) + "'") == "1764000000 1002");
+  auto changes = store->Changes(0, kDev3);
+  REQUIRE(changes.ok());
+  CHECK(changes->empty());
+}
+
+TEST_CASE("a write batch commits its writes together and undoes a failed one alone", "[sqlite_store]") {
+  TempDir dir;
+  const std::string path = dir.File("store.sqlite");
+  auto store = MustOpen(path);
+  REQUIRE(store->ImportInventory(Upload("u-0", kDev3, 900), MakeInventory(kDev3, "2026-11-22T16:00:00Z",
+                                                                           {"zsh"}, "host-c")).ok());
+  std::vector<std::function<common::Status()>> writes = {
+      [&] { return store->ImportInventory(Upload("u-1", kDev1, 1000),
+                                          MakeInventory(kDev1, "2026-11-22T16:00:00Z", {"bash"})); },
+      // A duplicate of an upload stored before the batch.
+      [&] { return store->ImportInventory(Upload("u-0", kDev3, 901),
+                                          MakeInventory(kDev3, "2026-11-22T16:00:00Z", {"fish"})); },
+      // Stores its rows (among them a package version nobody had), then
+      // fails: all of it is undone.
+      [&]() -> common::Status {
+        common::Status st = store->ImportInventory(Upload("u-2", kDev2, 1001),
+                                                   MakeInventory(kDev2, "2026-11-22T16:00:00Z", {"emacs"}, "b"));
+        if (!st.ok()) return st;
+        return common::InvalidArgument("the caller gives up on this write");
+      },
+      // The same new version again, after the undo: it must be stored anew,
+      // not taken for the row that was rolled back.
+      [&] { return store->ImportInventory(Upload("u-3", kDev1, 1002),
+                                          Numbered(MakeInventory(kDev1, "2026-11-22T16:00:00Z",
+                                                                 {"bash", "emacs"}), 2)); },
+      // A duplicate inside the batch itself.
+      [&] { return store->ImportInventory(Upload("u-1", kDev1, 1003),
+                                          MakeInventory(kDev1, "2026-11-22T16:00:00Z", {"ed"})); },
+  };
+  std::vector<common::Status> results = store->WriteBatch(writes.size(), [&](size_t i) { return writes[i](); });
+  REQUIRE(results.size() == 5);
+  CHECK(results[0].ok());
+  CHECK(results[1].code() == Code::kAlreadyExists);
+  CHECK(results[2].code() == Code::kInvalidArgument);
+  CHECK(results[3].ok());
+  CHECK(results[4].code() == Code::kAlreadyExists);
+
+  CHECK(CountRows(path, "uploads") == 3);  // u-0, and u-1 and u-3 of the batch
+  CHECK_FALSE(*store->HasUpload(kDev2, "u-2"));
+  CHECK(store->GetDevice(kDev2).status().code() == Code::kNotFound);
+  auto software = store->DeviceSoftware(kDev1);
+  REQUIRE(software.ok());
+  REQUIRE(software->size() == 2);
+  CHECK((*software)[1].name == "emacs");
+  CHECK(store->GetDevice(kDev1)->inventory_sequence == 2);
+  CHECK(QueryText(path, "SELECT COUNT(*) FROM packages p LEFT JOIN package_versions v ON v.id = p.version_id "
+                        "WHERE v.id IS NULL") == "0");
+  CHECK((*store->DeviceSoftware(kDev3))[0].name == "zsh");
+
+  // The store goes on as usual after a batch.
+  REQUIRE(store->ImportInventory(Upload("u-4", kDev2, 2000),
+                                 MakeInventory(kDev2, "2026-11-22T16:00:00Z", {"emacs"}, "b")).ok());
+  CHECK(CountRows(path, "package_versions") == 3);
 }

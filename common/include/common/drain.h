@@ -2,7 +2,9 @@
 // spool and the central's importer.
 //
 // A consumer supplies `deliver`, which tries one entry and reports an
-// Attempt. The loop turns its outcome (common/retry.h) into one action:
+// Attempt, or `deliver_batch`, which tries several at once (the importer:
+// one store transaction for many uploads) and reports one Attempt per
+// entry, in order. The loop turns its outcome (common/retry.h) into one action:
 //   done    the entry is removed from the spool
 //   reject  the entry goes to rejected/ with the reason (its own bytes are
 //           proven bad)
@@ -26,6 +28,7 @@
 #include <functional>
 #include <map>
 #include <string>
+#include <vector>
 
 #include "common/retry.h"
 #include "common/spool.h"
@@ -50,6 +53,7 @@ class Drain {
  public:
   using Clock = std::chrono::steady_clock;
   using Deliver = std::function<Attempt(const SpoolMeta&)>;
+  using DeliverBatch = std::function<std::vector<Attempt>(const std::vector<SpoolMeta>&)>;
 
   struct Options {
     std::string name = "drain";  // prefix of log lines ("relay", "importer", "outbox")
@@ -57,11 +61,16 @@ class Drain {
     std::chrono::milliseconds backoff_cap{300000};
     // While backing off, how often `probe` is tried (0: never).
     std::chrono::milliseconds probe_interval{0};
+    // The most entries, and the most body bytes (unless one entry alone is
+    // larger), handed to one deliver_batch call.
+    size_t batch = 1;
+    uint64_t batch_bytes = 64u << 20;
     // The monotonic clock; tests step their own.
     std::function<Clock::time_point()> now = [] { return Clock::now(); };
   };
 
   Drain(Spool* spool, Deliver deliver, Options options, std::function<Status()> probe = nullptr);
+  Drain(Spool* spool, DeliverBatch deliver_batch, Options options);
 
   struct Pass {
     size_t delivered = 0;
@@ -95,10 +104,13 @@ class Drain {
     Backoff backoff;
   };
   void BackOff(const Attempt& attempt, Outcome outcome, Pass* pass);
+  // Acts on one entry's attempt (remove, reject, hold back, or back the
+  // queue off).
+  void Settle(const SpoolMeta& meta, const Attempt& attempt, Pass* pass);
   std::chrono::milliseconds UntilNextHold(Clock::time_point now) const;
 
   Spool* spool_;
-  Deliver deliver_;
+  DeliverBatch deliver_;
   Options options_;
   std::function<Status()> probe_;
   StopFlag* stop_ = nullptr;  // Run()'s

@@ -27,6 +27,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <string>
 #include <vector>
@@ -173,6 +174,24 @@ class Store : public IdentityStore, public EstateStore {
   // aside), ordered by time. What a device's first report of a part listed
   // is its baseline, not a change. Pass 0 for a device's whole time line.
   virtual common::StatusOr<std::vector<ChangeRow>> Changes(int64_t since, const std::string& device_id) = 0;
+
+  // Runs write(0) .. write(count - 1), each made of this store's write calls
+  // (ImportInventory, ImportUsage, ...), in as few transactions as the
+  // backend can: in one, with each write(i) in a savepoint of its own, so
+  // that a write that fails (its Status, at [i]) is undone alone and the
+  // others commit together, with one commit (one fsync) for all. Exactly as
+  // if each write had run alone, except that a failure of the batch itself
+  // (its commit, or a lost race retried too often) is every write's status.
+  // Reads (GetDevice, ...) made inside write(i) do not see the batch's
+  // uncommitted writes. The writes run on the calling thread, in order; one
+  // batch at a time per store, as for single writes. The default runs each
+  // write on its own.
+  virtual std::vector<common::Status> WriteBatch(size_t count, const std::function<common::Status(size_t)>& write) {
+    std::vector<common::Status> out;
+    out.reserve(count);
+    for (size_t i = 0; i < count; ++i) out.push_back(write(i));
+    return out;
+  }
 };
 
 // Opens (creating if needed) a SQLite store in WAL mode at `path` and brings
