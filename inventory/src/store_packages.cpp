@@ -6,8 +6,8 @@
 // narrow rows, not 1,500 copies of the same maintainers and summaries.
 #include <map>
 #include <optional>
-#include <set>
 #include <string>
+#include <string_view>
 #include <tuple>
 #include <vector>
 
@@ -27,6 +27,9 @@ namespace {
 // A package's identity on a device: a different version is another row.
 using PackageKey = std::tuple<std::string, std::string, std::string, std::string>;  // name arch source version
 PackageKey KeyOf(const Package& p) { return {p.name, p.arch, p.source, p.version}; }
+// The same, without copies, for the document's own packages.
+using KeyView = std::tuple<std::string_view, std::string_view, std::string_view, std::string_view>;
+KeyView ViewOf(const Package& p) { return {p.name, p.arch, p.source, p.version}; }
 
 // Everything package_versions holds about a version, unambiguously (each
 // field prefixed by its length), so that two versions differing in any
@@ -101,33 +104,91 @@ void SqlStore::ForgetVersionIds() { version_ids_.clear(); }
 
 Status SqlStore::ApplySoftware(const PartContext& c, const std::vector<Package>& software) {
   const std::string& id = c.info.device_id;
-  // The current rows: the open spans.
+  // What the document lists, one per key: of exact duplicates one is
+  // enough, and of two reports of one version with different details the
+  // last one counts (as a repeated key in a file would).
+  std::map<KeyView, const Package*> incoming;
+  for (const Package& p : software) incoming[ViewOf(p)] = &p;
+  // Their package_versions rows: from the writer's map, else looked up or
+  // created.
+  VersionRows versions(writer(), c.ctx);
+  bool prepared = false;
+  std::map<int64_t, const Package*> wanted;  // by version id
+  for (const auto& [key, p] : incoming) {
+    std::string vkey = VersionKey(*p);
+    auto cached = version_ids_.find(vkey);
+    if (cached != version_ids_.end()) {
+      wanted[cached->second] = p;
+      continue;
+    }
+    if (!prepared) RETURN_IF_ERROR(versions.Prepare());
+    prepared = true;
+    ASSIGN_OR_RETURN(int64_t version_id, versions.IdOf(*p, vkey));
+    if (version_ids_.size() >= kMaxCachedVersions) version_ids_.clear();
+    version_ids_.emplace(std::move(vkey), version_id);
+    wanted[version_id] = p;
+  }
+
+  // The current rows (the open spans), by version id: an unchanged package
+  // costs a comparison of two numbers.
   struct Span {
-    int64_t version_id;
     int64_t installed_at;
     int64_t first_seen;
     bool baseline;
   };
-  std::map<PackageKey, Span> current;
+  std::map<int64_t, Span> current;
   {
     Stmt s(writer(), c.ctx + ": read packages");
-    RETURN_IF_ERROR(s.Prepare(R"sql(
-      SELECT v.name, v.arch, v.source, v.version, p.version_id, p.installed_at, p.first_seen, p.baseline
-      FROM packages p JOIN package_versions v ON v.id = p.version_id
-      WHERE p.device_id = ?1)sql"));
+    RETURN_IF_ERROR(s.Prepare(
+        "SELECT version_id, installed_at, first_seen, baseline FROM packages WHERE device_id = ?1"));
     RETURN_IF_ERROR(s.Bind(1, id));
     for (;;) {
       ASSIGN_OR_RETURN(bool row, s.Step());
       if (!row) break;
-      current[{s.Text(0), s.Text(1), s.Text(2), s.Text(3)}] = {s.Int(4), s.Int(5), s.Int(6), s.Int(7) != 0};
+      current[s.Int(0)] = {s.Int(1), s.Int(2), s.Int(3) != 0};
     }
   }
-  // What the document lists, one per key: of exact duplicates one is
-  // enough, and of two reports of one version with different details the
-  // last one counts (as a repeated key in a file would).
-  std::map<PackageKey, const Package*> incoming;
-  for (const Package& p : software) incoming[KeyOf(p)] = &p;
-
+  Stmt put(writer(), c.ctx + ": put package");
+  RETURN_IF_ERROR(put.Prepare(R"sql(
+    INSERT INTO packages (device_id, version_id, installed_at, first_seen, baseline)
+    VALUES (?1, ?2, ?3, ?4, ?5)
+    ON CONFLICT (device_id, version_id) DO UPDATE SET installed_at = excluded.installed_at)sql"));
+  auto write = [&](int64_t version_id, const Span& span) -> Status {
+    RETURN_IF_ERROR(put.Bind(1, id));
+    RETURN_IF_ERROR(put.Bind(2, version_id));
+    RETURN_IF_ERROR(put.Bind(3, span.installed_at));
+    RETURN_IF_ERROR(put.Bind(4, span.first_seen));
+    RETURN_IF_ERROR(put.Bind(5, static_cast<int64_t>(span.baseline)));
+    RETURN_IF_ERROR(put.Run());
+    return put.Reset();
+  };
+  std::vector<int64_t> added;
+  for (const auto& [version_id, p] : wanted) {
+    auto kept = current.find(version_id);
+    if (kept == current.end()) {
+      added.push_back(version_id);
+      continue;
+    }
+    if (kept->second.installed_at != p->installed_at) {
+      RETURN_IF_ERROR(write(version_id, {p->installed_at, kept->second.first_seen, kept->second.baseline}));
+    }
+    current.erase(kept);
+  }
+  // What is left of `current` is gone from the device, unless a package
+  // in `added` is the same version with other details: then its span goes
+  // on under the new row. The rest ends in history.
+  std::map<PackageKey, std::pair<int64_t, Span>> gone;
+  if (!current.empty()) {
+    Stmt key(writer(), c.ctx + ": read package version");
+    RETURN_IF_ERROR(key.Prepare("SELECT name, arch, source, version FROM package_versions WHERE id = ?1"));
+    for (const auto& [version_id, span] : current) {
+      RETURN_IF_ERROR(key.Bind(1, version_id));
+      ASSIGN_OR_RETURN(bool row, key.Step());
+      if (!row) return common::Internal(c.ctx + ": package version " + std::to_string(version_id) + " is missing");
+      gone[{key.Text(0), key.Text(1), key.Text(2), key.Text(3)}] = {version_id, span};
+      RETURN_IF_ERROR(key.Reset());
+    }
+  }
   Stmt del(writer(), c.ctx + ": remove package");
   RETURN_IF_ERROR(del.Prepare("DELETE FROM packages WHERE device_id = ?1 AND version_id = ?2"));
   auto remove = [&](int64_t version_id) -> Status {
@@ -136,49 +197,26 @@ Status SqlStore::ApplySoftware(const PartContext& c, const std::vector<Package>&
     RETURN_IF_ERROR(del.Run());
     return del.Reset();
   };
-  for (const auto& [key, span] : current) {
-    if (incoming.count(key)) continue;
+  for (int64_t version_id : added) {
+    const Package* p = wanted[version_id];
+    Span span{p->installed_at, c.info.received_at, c.baseline};
+    if (!gone.empty()) {
+      auto same = gone.find(KeyOf(*p));
+      if (same != gone.end()) {
+        RETURN_IF_ERROR(remove(same->second.first));
+        span.first_seen = same->second.second.first_seen;
+        span.baseline = same->second.second.baseline;
+        gone.erase(same);
+      }
+    }
+    RETURN_IF_ERROR(write(version_id, span));
+  }
+  for (const auto& [key, row] : gone) {
     const auto& [name, arch, source, version] = key;
+    const Span& span = row.second;
     RETURN_IF_ERROR(InsertHistory(id, "software", name + " " + arch + " " + source, version, span.first_seen,
                                   c.previous_received, c.info.received_at, span.baseline));
-    RETURN_IF_ERROR(remove(span.version_id));
-  }
-  // New versions open spans. A kept version whose details changed (a new
-  // summary is not a new version) now refers to another package_versions
-  // row, and its span goes on.
-  VersionRows versions(writer(), c.ctx);
-  RETURN_IF_ERROR(versions.Prepare());
-  Stmt put(writer(), c.ctx + ": put package");
-  RETURN_IF_ERROR(put.Prepare(R"sql(
-    INSERT INTO packages (device_id, version_id, installed_at, first_seen, baseline)
-    VALUES (?1, ?2, ?3, ?4, ?5)
-    ON CONFLICT (device_id, version_id) DO UPDATE SET installed_at = excluded.installed_at)sql"));
-  for (const auto& [key, p] : incoming) {
-    std::string vkey = VersionKey(*p);
-    auto cached = version_ids_.find(vkey);
-    int64_t version_id = 0;
-    if (cached != version_ids_.end()) {
-      version_id = cached->second;
-    } else {
-      ASSIGN_OR_RETURN(version_id, versions.IdOf(*p, vkey));
-      if (version_ids_.size() >= kMaxCachedVersions) version_ids_.clear();
-      version_ids_.emplace(std::move(vkey), version_id);
-    }
-    Span span{version_id, p->installed_at, c.info.received_at, c.baseline};
-    auto kept = current.find(key);
-    if (kept != current.end()) {
-      if (kept->second.version_id == version_id && kept->second.installed_at == p->installed_at) continue;
-      if (kept->second.version_id != version_id) RETURN_IF_ERROR(remove(kept->second.version_id));
-      span.first_seen = kept->second.first_seen;
-      span.baseline = kept->second.baseline;
-    }
-    RETURN_IF_ERROR(put.Bind(1, id));
-    RETURN_IF_ERROR(put.Bind(2, span.version_id));
-    RETURN_IF_ERROR(put.Bind(3, span.installed_at));
-    RETURN_IF_ERROR(put.Bind(4, span.first_seen));
-    RETURN_IF_ERROR(put.Bind(5, static_cast<int64_t>(span.baseline)));
-    RETURN_IF_ERROR(put.Run());
-    RETURN_IF_ERROR(put.Reset());
+    RETURN_IF_ERROR(remove(row.first));
   }
   return Status::Ok();
 }
