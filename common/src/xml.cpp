@@ -116,9 +116,11 @@ Status CheckRawText(const DocumentImpl& d) {
   std::string_view s = d.text;
   size_t starts = 0, equals = 0;
   for (size_t i = 0; i < s.size();) {
-    size_t len = Utf8SequenceLength(s, i);
+    // ASCII, nearly every byte of a document, needs no decoding.
+    const auto byte = static_cast<unsigned char>(s[i]);
+    size_t len = byte < 0x80 ? 1 : Utf8SequenceLength(s, i);
     if (len == 0) return d.ErrorAt(i, "invalid UTF-8 byte sequence");
-    uint32_t c = Decode(s, i, len);
+    uint32_t c = len == 1 ? byte : Decode(s, i, len);
     if (!IsAllowedChar(c)) return d.ErrorAt(i, ForbiddenChar(c));
     if (c == '<' && (i + 1 >= s.size() || s[i + 1] != '/') && ++starts > d.limits.max_elements) {
       return d.ErrorAt(i, "more than " + std::to_string(d.limits.max_elements) +
