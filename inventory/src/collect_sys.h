@@ -6,6 +6,7 @@
 #pragma once
 
 #include <cstdint>
+#include <map>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -20,6 +21,10 @@ namespace inventory {
 
 // collect_sys.cpp
 Section CollectSystem(const Root& root);
+// The boot time, `btime` of proc/stat, in unix seconds; nullopt when it is
+// absent, and then a note on `section` when the file cannot be read or the
+// value is not a plausible time.
+std::optional<int64_t> BootTime(const Root& root, Section* section);
 // collect_sys_fw.cpp
 Section CollectFirewall(const Root& root);
 // The number of nftables rules in the running kernel, every table and family,
@@ -34,6 +39,10 @@ Section CollectDns(const Root& root);
 // collect_sys_users.cpp: users and groups come from the same two files.
 void CollectAccounts(const Root& root, Section* users, Section* groups);
 Section CollectLogins(const Root& root);
+// uid -> name from etc/passwd, the first line of a uid winning (what
+// getpwuid() answers for local accounts), lines the users section skips
+// skipped. Empty when the file cannot be read; the users section notes why.
+std::map<uint64_t, std::string> UserNames(const Root& root);
 // utmp records (the whole file's bytes) into `logins`; exposed for tests.
 void ParseUtmp(std::string_view data, const std::string& file, Section* logins);
 // collect_sys_repos.cpp
