@@ -184,7 +184,9 @@ std::optional<int64_t> BootTime(const Root& root, Section* section) {
   for (std::string_view line : Lines(*stat)) {
     if (!StartsWith(line, "btime ")) continue;
     uint64_t t = 0;
-    if (ParseU64(Trim(line.substr(6)), &t) && t <= (uint64_t{1} << 40)) return static_cast<int64_t>(t);
+    if (ParseU64(Trim(line.substr(6)), &t) && t <= (uint64_t{1} << 40)) {
+      return static_cast<int64_t>(t);
+    }
     section->notes.push_back("/proc/stat: btime '" + std::string(Trim(line.substr(6))) +
                              "' is not unix seconds");
     return std::nullopt;
@@ -286,6 +288,8 @@ std::vector<Section> CollectSystemSections(const Root& root) {
   out.push_back(CollectLogins(root));
   out.push_back(CollectFirewall(root));
   out.push_back(CollectRepositories(root));
+  out.push_back(CollectEnvironment(root));
+  out.push_back(CollectProcesses(root));
   for (Section& s : out) s.SortItems();
   return out;
 }

@@ -47,6 +47,20 @@ std::map<uint64_t, std::string> UserNames(const Root& root);
 void ParseUtmp(std::string_view data, const std::string& file, Section* logins);
 // collect_sys_repos.cpp
 Section CollectRepositories(const Root& root);
+// collect_sys_procs.cpp: the client process's own environment (secrets
+// redacted) and the process list.
+Section CollectEnvironment(const Root& root);
+Section CollectProcesses(const Root& root);
+// The longest value the environment and processes sections write (a command
+// line, a variable's value), in bytes of escaped text; longer ones are cut.
+constexpr size_t kValueCap = 4096;
+// Environment entries in /proc/self/environ's form ("NAME=value" each ended
+// by a NUL, the last NUL optional) into `section`; `source` names them in
+// notes. Exposed for tests.
+void ParseEnviron(std::string_view data, const std::string& source, Section* section);
+// Cuts text made by common::EscapeBytes to at most `cap` bytes, never inside
+// an escape ("\x41", "\\") or a UTF-8 character; true if it cut.
+bool CutEscaped(std::string* text, size_t cap);
 
 inline Section NewSection(std::string name) {
   Section s;
