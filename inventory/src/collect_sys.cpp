@@ -99,22 +99,6 @@ void AddInstallDate(const Root& root, Item* item) {
   }
 }
 
-void AddBootTime(const Root& root, Item* item, Section* section) {
-  std::optional<std::string> stat = ReadOrNote(root, "proc/stat", section, 16u << 20);
-  if (!stat) return;
-  for (std::string_view line : Lines(*stat)) {
-    if (!StartsWith(line, "btime ")) continue;
-    uint64_t t = 0;
-    if (ParseU64(Trim(line.substr(6)), &t) && t <= (uint64_t{1} << 40)) {
-      item->Add("boot_time", common::FormatRfc3339(static_cast<int64_t>(t)));
-    } else {
-      section->notes.push_back("/proc/stat: btime '" + std::string(Trim(line.substr(6))) +
-                               "' is not unix seconds");
-    }
-    return;
-  }
-}
-
 void AddTimezone(const Root& root, Item* item) {
   std::string tz = FirstLine(root.ReadTrimmed("etc/timezone"));
   if (tz.empty()) {
@@ -194,6 +178,22 @@ std::string ReadNote(std::string_view rel, const common::Status& status) {
   }
 }
 
+std::optional<int64_t> BootTime(const Root& root, Section* section) {
+  std::optional<std::string> stat = ReadOrNote(root, "proc/stat", section, 16u << 20);
+  if (!stat) return std::nullopt;
+  for (std::string_view line : Lines(*stat)) {
+    if (!StartsWith(line, "btime ")) continue;
+    uint64_t t = 0;
+    if (ParseU64(Trim(line.substr(6)), &t) && t <= (uint64_t{1} << 40)) {
+      return static_cast<int64_t>(t);
+    }
+    section->notes.push_back("/proc/stat: btime '" + std::string(Trim(line.substr(6))) +
+                             "' is not unix seconds");
+    return std::nullopt;
+  }
+  return std::nullopt;
+}
+
 std::optional<std::string> ReadOrNote(const Root& root, std::string_view rel, Section* section,
                                       uint64_t cap) {
   common::StatusOr<std::string> text = root.Read(rel, cap);
@@ -257,7 +257,9 @@ Section CollectSystem(const Root& root) {
   AddOsRelease(root, &item);
   AddPointRelease(root, &item);
   AddInstallDate(root, &item);
-  AddBootTime(root, &item, &section);
+  if (std::optional<int64_t> boot = BootTime(root, &section)) {
+    item.Add("boot_time", common::FormatRfc3339(*boot));
+  }
   AddTimezone(root, &item);
   AddFqdn(root, &item);
   AddMachineId(root, &item, &section);
@@ -286,6 +288,8 @@ std::vector<Section> CollectSystemSections(const Root& root) {
   out.push_back(CollectLogins(root));
   out.push_back(CollectFirewall(root));
   out.push_back(CollectRepositories(root));
+  out.push_back(CollectEnvironment(root));
+  out.push_back(CollectProcesses(root));
   for (Section& s : out) s.SortItems();
   return out;
 }

@@ -6,6 +6,7 @@
 #pragma once
 
 #include <cstdint>
+#include <map>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -20,6 +21,10 @@ namespace inventory {
 
 // collect_sys.cpp
 Section CollectSystem(const Root& root);
+// The boot time, `btime` of proc/stat, in unix seconds; nullopt when it is
+// absent, and then a note on `section` when the file cannot be read or the
+// value is not a plausible time.
+std::optional<int64_t> BootTime(const Root& root, Section* section);
 // collect_sys_fw.cpp
 Section CollectFirewall(const Root& root);
 // The number of nftables rules in the running kernel, every table and family,
@@ -34,10 +39,28 @@ Section CollectDns(const Root& root);
 // collect_sys_users.cpp: users and groups come from the same two files.
 void CollectAccounts(const Root& root, Section* users, Section* groups);
 Section CollectLogins(const Root& root);
+// uid -> name from etc/passwd, the first line of a uid winning (what
+// getpwuid() answers for local accounts), lines the users section skips
+// skipped. Empty when the file cannot be read; the users section notes why.
+std::map<uint64_t, std::string> UserNames(const Root& root);
 // utmp records (the whole file's bytes) into `logins`; exposed for tests.
 void ParseUtmp(std::string_view data, const std::string& file, Section* logins);
 // collect_sys_repos.cpp
 Section CollectRepositories(const Root& root);
+// collect_sys_procs.cpp: the client process's own environment (secrets
+// redacted) and the process list.
+Section CollectEnvironment(const Root& root);
+Section CollectProcesses(const Root& root);
+// The longest value the environment and processes sections write (a command
+// line, a variable's value), in bytes of escaped text; longer ones are cut.
+constexpr size_t kValueCap = 4096;
+// Environment entries in /proc/self/environ's form ("NAME=value" each ended
+// by a NUL, the last NUL optional) into `section`; `source` names them in
+// notes. Exposed for tests.
+void ParseEnviron(std::string_view data, const std::string& source, Section* section);
+// Cuts text made by common::EscapeBytes to at most `cap` bytes, never inside
+// an escape ("\x41", "\\") or a UTF-8 character; true if it cut.
+bool CutEscaped(std::string* text, size_t cap);
 
 inline Section NewSection(std::string name) {
   Section s;

@@ -33,6 +33,16 @@ uint64_t LoginDefsNumber(const std::string& text, std::string_view key, uint64_t
 
 bool ParseId(std::string_view s, uint64_t* id) { return ParseU64(s, id) && *id <= UINT32_MAX; }
 
+// An account line of /etc/passwd split into its seven fields, with its uid
+// and gid; false for what is not a local account (wrong number of fields,
+// empty name, ids that are not numbers, NIS "+"/"-" compat entries).
+bool PasswdLine(std::string_view line, std::vector<std::string_view>* f, uint64_t* uid,
+                uint64_t* gid) {
+  *f = Split(line, ':');
+  return f->size() == 7 && !(*f)[0].empty() && ParseId((*f)[2], uid) && ParseId((*f)[3], gid) &&
+         (*f)[0][0] != '+' && (*f)[0][0] != '-';
+}
+
 std::string Location(std::string_view file, size_t line) {
   return "/" + std::string(file) + ":" + std::to_string(line);
 }
@@ -95,12 +105,10 @@ void CollectAccounts(const Root& root, Section* users, Section* groups) {
   for (size_t n = 0; n < lines.size(); ++n) {
     std::string_view line = lines[n];
     if (Trim(line).empty() || line[0] == '#') continue;
-    std::vector<std::string_view> f = Split(line, ':');
+    std::vector<std::string_view> f;
     uint64_t uid = 0;
     uint64_t gid = 0;
-    // "+" and "-" lines are NIS compat entries, not local accounts.
-    if (f.size() != 7 || f[0].empty() || !ParseId(f[2], &uid) || !ParseId(f[3], &gid) ||
-        f[0][0] == '+' || f[0][0] == '-') {
+    if (!PasswdLine(line, &f, &uid, &gid)) {
       users->notes.push_back(Location("etc/passwd", n + 1) +
                              ": not name:password:uid:gid:gecos:home:shell, skipped");
       continue;
@@ -129,6 +137,20 @@ void CollectAccounts(const Root& root, Section* users, Section* groups) {
     users->items.push_back(std::move(item));
   }
   users->SortItems();
+}
+
+std::map<uint64_t, std::string> UserNames(const Root& root) {
+  std::map<uint64_t, std::string> names;
+  common::StatusOr<std::string> text = root.Read("etc/passwd");
+  if (!text.ok()) return names;
+  for (std::string_view line : Lines(*text)) {
+    std::vector<std::string_view> f;
+    uint64_t uid = 0;
+    uint64_t gid = 0;
+    if (Trim(line).empty() || line[0] == '#' || !PasswdLine(line, &f, &uid, &gid)) continue;
+    names.emplace(uid, std::string(f[0]));  // the first line of a uid wins, as for getpwuid()
+  }
+  return names;
 }
 
 void ParseUtmp(std::string_view data, const std::string& file, Section* logins) {

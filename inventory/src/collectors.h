@@ -33,7 +33,7 @@ std::vector<LiveAddress> LiveAddresses();
 std::vector<Section> CollectHardwareSections(const Root& root);
 
 // collect_sys*.cpp: system, network, routes, dns, users, groups, logins,
-// firewall, repositories.
+// firewall, repositories, environment, processes.
 std::vector<Section> CollectSystemSections(const Root& root);
 
 // collect_software*.cpp: every package database found (dpkg, rpm, snap,

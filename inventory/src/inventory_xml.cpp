@@ -3,6 +3,7 @@
 // (common/xml.h); writing through pugixml, whose escaping the reader undoes.
 
 #include "inventory/inventory.h"
+#include "inventory/sections.h"
 #include "inventory/usage.h"
 
 #include <algorithm>
@@ -344,6 +345,13 @@ std::map<std::string, std::string> PartDigests(const Inventory& inv) {
   }
   for (const Section& s : inv.sections) {
     PartHasher h;
+    if (IsVolatileSection(s.name)) {
+      // Its content changes without a change to the machine (who is logged
+      // in, the process list): it counts by its presence only, so it never
+      // makes a delta on its own.
+      digests[s.name] = h.Add(std::string_view("volatile section")).Digest();
+      continue;
+    }
     h.Add(static_cast<uint64_t>(s.notes.size()));
     for (const std::string& n : s.notes) h.Add(n);
     h.Add(static_cast<uint64_t>(s.items.size()));

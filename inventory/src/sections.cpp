@@ -31,7 +31,9 @@ void Section::SortItems() {
   std::sort(items.begin(), items.end(), [](const Item& a, const Item& b) { return a.key < b.key; });
 }
 
-bool IsVolatileSection(const std::string& section) { return section == "logins"; }
+bool IsVolatileSection(const std::string& section) {
+  return section == "logins" || section == "processes";
+}
 
 bool IsVolatileField(const std::string& section, const std::string& field) {
   static const std::set<std::pair<std::string, std::string>> kVolatile = {

@@ -239,7 +239,10 @@ Status SqlStore::ApplySection(const PartContext& c, const Section& section) {
   std::set<std::string> seen;
   for (const Item& item : section.items) {
     const std::string stable = FieldsJson(section.name, item, true);
-    Current state{stable, c.info.received_at, c.baseline};
+    // A volatile section's items are marked baseline: a new process or
+    // session is not a change to the machine, so Changes never lists it
+    // as added (and, without history, never as removed).
+    Current state{stable, c.info.received_at, c.baseline || volatile_section};
     auto it = current.find(item.key);
     if (it != current.end()) {
       if (it->second.stable == stable || volatile_section) {
@@ -340,7 +343,10 @@ Status SqlStore::ApplyInventory(const UploadInfo& info, const Inventory& inv, in
     auto d = digests.find(part);
     const std::string digest = d != digests.end() ? d->second : std::string("gone");
     auto have = stored.find(part);
-    if (have != stored.end() && have->second == digest) continue;  // unchanged: nothing to do
+    // A volatile section's digest does not follow its content (PartDigests):
+    // whenever the document carries one, it replaces the stored one.
+    const bool carried_volatile = IsVolatileSection(part) && sections.count(part) != 0;
+    if (have != stored.end() && have->second == digest && !carried_volatile) continue;
     // The first report of a part is the baseline: what it lists was there,
     // not installed or added then.
     c.baseline = have == stored.end();

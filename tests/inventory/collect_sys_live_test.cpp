@@ -24,23 +24,8 @@ namespace {
 using inventory::Item;
 using inventory::Section;
 using testsupport::FindSection;
-
-// stdout of a shell command, and whether it exited 0.
-struct Output {
-  std::string text;
-  bool ok = false;
-};
-
-Output Run(const std::string& command) {
-  Output out;
-  FILE* pipe = ::popen((command + " 2>/dev/null").c_str(), "r");
-  if (pipe == nullptr) return out;
-  char buf[4096];
-  size_t n = 0;
-  while ((n = std::fread(buf, 1, sizeof buf, pipe)) > 0) out.text.append(buf, n);
-  out.ok = ::pclose(pipe) == 0;
-  return out;
-}
+using testsupport::Output;
+using testsupport::Run;
 
 std::vector<std::string> SplitOn(const std::string& s, char sep) {
   std::vector<std::string> parts;

@@ -1,6 +1,7 @@
 // The detailed sections, package details and deltas of the inventory document
 // (docs/inventory.md#sections, #deltas).
 #include <string>
+#include <vector>
 
 #include <catch2/catch.hpp>
 
@@ -138,6 +139,53 @@ TEST_CASE("a delta carries only the parts that changed", "[inventory][delta]") {
     Inventory delta = MakeDelta(now, PartDigests(with_files), 4);
     CHECK(delta.parts == std::vector<std::string>{"files"});
     CHECK(ToXml(delta).find("<files />") != std::string::npos);
+  }
+}
+
+namespace {
+
+// A process list (a volatile section) with one process.
+Section Processes(const std::string& pid, const std::string& cpu) {
+  Section s{.name = "processes"};
+  Item p{.key = pid};
+  p.Add("command", "bash");
+  p.Add("cpu_seconds", cpu);
+  s.items.push_back(p);
+  return s;
+}
+
+}  // namespace
+
+TEST_CASE("a change to volatile sections alone makes no delta", "[inventory][delta]") {
+  Inventory old = Base();
+  old.sections.push_back(Processes("4242", "0.07"));
+  old.sections.push_back(Section{.name = "logins"});
+  const auto digests = PartDigests(old);
+  REQUIRE(digests.count("processes") == 1);
+
+  Inventory now = old;
+  now.sequence = 5;
+  now.sections[2] = Processes("4243", "9.99");  // another process, another time
+  now.sections[2].notes.push_back("/proc: 1 process(es) not readable");
+  Item session{.key = "pts/0"};
+  session.Add("user", "alice");
+  now.sections[3].items.push_back(session);
+  Inventory delta = MakeDelta(now, digests, 4);
+  CHECK(delta.parts.empty());
+  auto parsed = ParseInventoryXml(ToXml(delta), "mem");
+  REQUIRE(parsed.ok());
+  CHECK(parsed->parts.empty());
+  CHECK(parsed->sections.empty());
+
+  SECTION("with another change, only that part travels") {
+    now.software[1].version = "2.10-4";
+    CHECK(MakeDelta(now, digests, 4).parts == std::vector<std::string>{"software"});
+  }
+  SECTION("a volatile section that appears or vanishes travels") {
+    now.sections.pop_back();  // logins no longer reported
+    Inventory first = Base();
+    CHECK(MakeDelta(now, digests, 4).parts == std::vector<std::string>{"logins"});
+    CHECK(MakeDelta(now, PartDigests(first), 4).parts == std::vector<std::string>{"processes"});
   }
 }
 

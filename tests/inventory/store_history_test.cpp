@@ -165,4 +165,66 @@ TEST_CASE("store: an unchanged inventory writes no part again", "[store][history
   CHECK((*software)[0].name == "openssl");
 }
 
+TEST_CASE("store: a volatile section is replaced by each document carrying it, never historized",
+          "[store][history]") {
+  testing_support::TempDir dir("store-volatile");
+  auto store = Open(dir);
+  const std::string path = dir.path + "/store.sqlite";
+  auto processes = [](const std::string& pid, const std::string& cpu) {
+    Section s{.name = "processes"};
+    Item p{.key = pid};
+    p.Add("command", "bash");
+    p.Add("cpu_seconds", cpu);
+    s.items.push_back(p);
+    return s;
+  };
+  auto fields = [&](const std::string& key) {
+    auto v = testing_support::QueryTestStore(
+        path, std::string("SELECT fields FROM items WHERE device_id = '") + kDev +
+                  "' AND section = 'processes' AND item_key = '" + key + "'");
+    REQUIRE(v.ok());
+    return *v;
+  };
+  auto history_rows = [&] {
+    auto v = testing_support::QueryTestStore(path, "SELECT COUNT(*) FROM history");
+    REQUIRE(v.ok());
+    return *v;
+  };
+  Inventory one = Base();
+  one.sections.push_back(processes("4242", "0.07"));
+  REQUIRE(store->ImportInventory(Upload("u1", kT), one).ok());
+  CHECK(fields("4242") == R"({"command":"bash","cpu_seconds":"0.07"})");
+
+  // A full inventory whose only change is the process list: stored, no history.
+  Inventory two = Base();
+  two.sequence = 2;
+  two.sections.push_back(processes("4242", "1.50"));
+  two.sections.back().items.push_back(Item{.key = "4300"});
+  REQUIRE(store->ImportInventory(Upload("u2", kT + 3600), two).ok());
+  CHECK(fields("4242") == R"({"command":"bash","cpu_seconds":"1.50"})");
+  CHECK(fields("4300") == "{}");
+  CHECK(store->Changes(0, kDev)->empty());
+  CHECK(history_rows() == "0");
+
+  // The client's next inventory differs from #2 only in its processes: the
+  // delta carries nothing, and the store keeps #2's list.
+  Inventory three = Base();
+  three.sequence = 3;
+  three.sections.push_back(processes("5000", "0.01"));
+  Inventory delta = inventory::MakeDelta(three, inventory::PartDigests(two), 2);
+  CHECK(delta.parts.empty());
+  REQUIRE(store->ImportInventory(Upload("u3", kT + 7200), delta).ok());
+  CHECK(store->GetDevice(kDev)->inventory_sequence == 3);
+  CHECK(fields("4242") == R"({"command":"bash","cpu_seconds":"1.50"})");
+  CHECK(fields("5000").empty());
+
+  // The next full one replaces the list; the processes that ended leave no history.
+  three.sequence = 4;
+  REQUIRE(store->ImportInventory(Upload("u4", kT + 10800), three).ok());
+  CHECK(fields("4242").empty());
+  CHECK(fields("5000") == R"({"command":"bash","cpu_seconds":"0.01"})");
+  CHECK(store->Changes(0, kDev)->empty());
+  CHECK(history_rows() == "0");
+}
+
 }  // namespace

@@ -1,8 +1,8 @@
-// Helpers shared by the system collector tests (collect_sys_test.cpp,
-// collect_sys_live_test.cpp).
+// Helpers shared by the system collector tests (collect_sys*_test.cpp).
 #pragma once
 
 #include <algorithm>
+#include <cstdio>
 #include <filesystem>
 #include <fstream>
 #include <stdexcept>
@@ -40,6 +40,23 @@ inline std::vector<std::string> Keys(const inventory::Section& s) {
   std::vector<std::string> keys;
   for (const inventory::Item& i : s.items) keys.push_back(i.key);
   return keys;
+}
+
+// stdout of a shell command (stderr dropped), and whether it exited 0.
+struct Output {
+  std::string text;
+  bool ok = false;
+};
+
+inline Output Run(const std::string& command) {
+  Output out;
+  FILE* pipe = ::popen((command + " 2>/dev/null").c_str(), "r");
+  if (pipe == nullptr) return out;
+  char buf[4096];
+  size_t n = 0;
+  while ((n = std::fread(buf, 1, sizeof buf, pipe)) > 0) out.text.append(buf, n);
+  out.ok = ::pclose(pipe) == 0;
+  return out;
 }
 
 // A fixture root built by the test, removed at the end.

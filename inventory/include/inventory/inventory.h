@@ -111,7 +111,10 @@ struct Inventory {
 // (each value length-prefixed, in document order). Equal parts have equal
 // digests; any change to a part changes its digest. Digests are compared
 // only with digests this same function made (client with client, store
-// with store), never across the wire.
+// with store), never across the wire. A volatile section (IsVolatileSection:
+// logins, processes) is digested by its presence only, not its content: a
+// change to it alone makes no delta; it travels in full inventories, and in
+// a delta only when it appears or vanishes.
 std::map<std::string, std::string> PartDigests(const Inventory& inv);
 
 // `full` as a delta against the inventory numbered `base` whose digests were
