@@ -2,7 +2,9 @@
 # The import benchmark on both backends in one run (docs/benchmarks.md,
 # "Import"): a fresh SQLite store, a fresh PostgreSQL 15 database started
 # here (initdb and pg_ctl in a temporary folder, Unix socket only, fsync
-# on, as the postgres user when run as root), and the raw-SQLite reference.
+# on, as the postgres user when run as root), and the raw-SQLite reference;
+# once with one inventory per transaction and once in the importer's
+# batches of 64.
 #
 #   bench/import/run.sh [BUILD_DIR] [DEVICES]      (default: build 200)
 set -eu
@@ -26,6 +28,8 @@ trap stop EXIT
 $as "$bin/initdb" -D "$work/pg" -U postgres -A trust >/dev/null
 $as "$bin/pg_ctl" start -w -D "$work/pg" -l "$work/pg.log" \
   -o "-c listen_addresses='' -c unix_socket_directories='$work' -c fsync=on" >/dev/null
-$as "$bin/createdb" -h "$work" -U postgres bench
 mkdir -p "$work/sqlite" && chmod 777 "$work/sqlite"
-"$bench" "$work/sqlite" "$devices" 1500 "host=$work dbname=bench user=postgres"
+for batch in 1 64; do
+  $as "$bin/createdb" -h "$work" -U postgres "bench$batch"
+  "$bench" "$work/sqlite" "$devices" 1500 "$batch" "host=$work dbname=bench$batch user=postgres"
+done

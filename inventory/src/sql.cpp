@@ -59,6 +59,55 @@ Status Stmt::Reset() {
   return impl_->Reset();
 }
 
+Status RowInserter::Add(std::vector<Value> row) {
+  if (static_cast<int>(row.size()) != columns_) {
+    return common::Internal(what_ + ": a row of " + std::to_string(row.size()) + " values for " +
+                            std::to_string(columns_) + " columns");
+  }
+  rows_.push_back(std::move(row));
+  if (rows_.size() < kMaxRows) return Status::Ok();
+  return Flush();
+}
+
+Status RowInserter::Flush() {
+  size_t done = 0;
+  while (done < rows_.size()) {
+    size_t count = kMaxRows;
+    while (count > rows_.size() - done) count /= 2;
+    RETURN_IF_ERROR(Write(done, count));
+    done += count;
+  }
+  rows_.clear();
+  return Status::Ok();
+}
+
+Status RowInserter::Write(size_t first, size_t count) {
+  std::unique_ptr<Stmt>& stmt = statements_[count];
+  if (stmt == nullptr) {
+    std::string sql = head_ + " VALUES ";
+    int n = 0;
+    for (size_t r = 0; r < count; ++r) {
+      sql += r == 0 ? "(" : ", (";
+      for (int c = 0; c < columns_; ++c) sql += (c == 0 ? "?" : ", ?") + std::to_string(++n);
+      sql += ")";
+    }
+    sql += " " + tail_;
+    auto prepared = std::make_unique<Stmt>(db_, what_);
+    RETURN_IF_ERROR(prepared->Prepare(sql.c_str()));
+    stmt = std::move(prepared);
+  }
+  int index = 0;
+  for (size_t r = first; r < first + count; ++r) {
+    for (const Value& v : rows_[r]) {
+      ++index;
+      RETURN_IF_ERROR(std::holds_alternative<int64_t>(v) ? stmt->Bind(index, std::get<int64_t>(v))
+                                                         : stmt->Bind(index, std::get<std::string>(v)));
+    }
+  }
+  RETURN_IF_ERROR(stmt->Run());
+  return stmt->Reset();
+}
+
 Status Exec(Conn* db, const char* sql, const std::string& what) { return db->Exec(sql, what); }
 
 StatusOr<int64_t> QueryInt(Conn* db, const char* sql, const std::string& what) {

@@ -13,9 +13,12 @@
 #pragma once
 
 #include <cstdint>
+#include <map>
 #include <memory>
 #include <string>
 #include <string_view>
+#include <variant>
+#include <vector>
 
 #include "common/status.h"
 
@@ -122,6 +125,33 @@ class Stmt {
   Conn* db_;
   std::string what_;
   std::unique_ptr<StmtImpl> impl_;
+};
+
+// Inserts rows with as few statements (round trips, on PostgreSQL) as it
+// can: rows are buffered and written by multi-row INSERTs of 64, 32, ... 1
+// rows, each statement prepared once. `head` is "INSERT INTO t (a, b, c)",
+// `tail` what follows the VALUES (an ON CONFLICT clause, or empty). Rows of
+// one inserter must not conflict with each other. Call Flush() at the end.
+class RowInserter {
+ public:
+  using Value = std::variant<int64_t, std::string>;
+  RowInserter(Conn* db, std::string what, std::string head, int columns, std::string tail)
+      : db_(db), what_(std::move(what)), head_(std::move(head)), tail_(std::move(tail)), columns_(columns) {}
+
+  // Buffers one row of `columns` values; writes when 64 are buffered.
+  common::Status Add(std::vector<Value> row);
+  // Writes every buffered row.
+  common::Status Flush();
+
+ private:
+  static constexpr size_t kMaxRows = 64;
+  common::Status Write(size_t first, size_t count);
+
+  Conn* db_;
+  std::string what_, head_, tail_;
+  int columns_;
+  std::vector<std::vector<Value>> rows_;
+  std::map<size_t, std::unique_ptr<Stmt>> statements_;  // by row count
 };
 
 // Runs SQL without parameters (DDL, settings).

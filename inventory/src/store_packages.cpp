@@ -148,19 +148,11 @@ Status SqlStore::ApplySoftware(const PartContext& c, const std::vector<Package>&
       current[s.Int(0)] = {s.Int(1), s.Int(2), s.Int(3) != 0};
     }
   }
-  Stmt put(writer(), c.ctx + ": put package");
-  RETURN_IF_ERROR(put.Prepare(R"sql(
-    INSERT INTO packages (device_id, version_id, installed_at, first_seen, baseline)
-    VALUES (?1, ?2, ?3, ?4, ?5)
-    ON CONFLICT (device_id, version_id) DO UPDATE SET installed_at = excluded.installed_at)sql"));
-  auto write = [&](int64_t version_id, const Span& span) -> Status {
-    RETURN_IF_ERROR(put.Bind(1, id));
-    RETURN_IF_ERROR(put.Bind(2, version_id));
-    RETURN_IF_ERROR(put.Bind(3, span.installed_at));
-    RETURN_IF_ERROR(put.Bind(4, span.first_seen));
-    RETURN_IF_ERROR(put.Bind(5, static_cast<int64_t>(span.baseline)));
-    RETURN_IF_ERROR(put.Run());
-    return put.Reset();
+  RowInserter put(writer(), c.ctx + ": put packages",
+                  "INSERT INTO packages (device_id, version_id, installed_at, first_seen, baseline)", 5,
+                  "ON CONFLICT (device_id, version_id) DO UPDATE SET installed_at = excluded.installed_at");
+  auto write = [&](int64_t version_id, const Span& span) {
+    return put.Add({id, version_id, span.installed_at, span.first_seen, int64_t{span.baseline}});
   };
   std::vector<int64_t> added;
   for (const auto& [version_id, p] : wanted) {
@@ -218,7 +210,7 @@ Status SqlStore::ApplySoftware(const PartContext& c, const std::vector<Package>&
                                   c.previous_received, c.info.received_at, span.baseline));
     RETURN_IF_ERROR(remove(row.first));
   }
-  return Status::Ok();
+  return put.Flush();
 }
 
 Status RunMigrationStatement(Conn* db, const char* statement, const std::string& what) {

@@ -228,13 +228,11 @@ Status SqlStore::ApplySection(const PartContext& c, const Section& section) {
   }
   Stmt del(writer(), c.ctx + ": remove item");
   RETURN_IF_ERROR(del.Prepare("DELETE FROM items WHERE device_id = ?1 AND section = ?2 AND item_key = ?3"));
-  Stmt put(writer(), c.ctx + ": put item");
-  RETURN_IF_ERROR(put.Prepare(R"sql(
-    INSERT INTO items (device_id, section, item_key, fields, stable, first_seen, baseline)
-    VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)
-    ON CONFLICT (device_id, section, item_key) DO UPDATE SET
+  RowInserter put(writer(), c.ctx + ": put items",
+                  "INSERT INTO items (device_id, section, item_key, fields, stable, first_seen, baseline)", 7,
+                  R"sql(ON CONFLICT (device_id, section, item_key) DO UPDATE SET
       fields = excluded.fields, stable = excluded.stable, first_seen = excluded.first_seen,
-      baseline = excluded.baseline)sql"));
+      baseline = excluded.baseline)sql");
   const bool volatile_section = IsVolatileSection(section.name);
   std::set<std::string> seen;
   for (const Item& item : section.items) {
@@ -254,16 +252,10 @@ Status SqlStore::ApplySection(const PartContext& c, const Section& section) {
       }
     }
     seen.insert(item.key);
-    RETURN_IF_ERROR(put.Bind(1, id));
-    RETURN_IF_ERROR(put.Bind(2, section.name));
-    RETURN_IF_ERROR(put.Bind(3, item.key));
-    RETURN_IF_ERROR(put.Bind(4, FieldsJson(section.name, item, false)));
-    RETURN_IF_ERROR(put.Bind(5, state.stable));
-    RETURN_IF_ERROR(put.Bind(6, state.first_seen));
-    RETURN_IF_ERROR(put.Bind(7, static_cast<int64_t>(state.baseline)));
-    RETURN_IF_ERROR(put.Run());
-    RETURN_IF_ERROR(put.Reset());
+    RETURN_IF_ERROR(put.Add({id, section.name, item.key, FieldsJson(section.name, item, false), state.stable,
+                             state.first_seen, int64_t{state.baseline}}));
   }
+  RETURN_IF_ERROR(put.Flush());
   for (const auto& [key, cur] : current) {
     if (seen.count(key)) continue;
     if (!volatile_section) {
