@@ -5,9 +5,11 @@
 #include <algorithm>
 #include <atomic>
 #include <catch2/catch.hpp>
+#include <chrono>
 #include <cstdint>
 #include <cstdio>
 #include <memory>
+#include <mutex>
 #include <random>
 #include <string>
 #include <thread>
@@ -16,8 +18,10 @@
 #include "common/status.h"
 #include "inventory/inventory.h"
 #include "inventory/store.h"
+#include "support/pg_server.h"
 #include "support/temp_dir.h"
 #include "support/test_store.h"
+#include "support/wait.h"
 
 namespace {
 
@@ -194,4 +198,258 @@ TEST_CASE("three centrals importing overlapping uploads store each exactly once,
     REQUIRE(rows.ok());
     CHECK(rows->size() == static_cast<size_t>(kDevices));
   }
+}
+
+// Lost connections (docs/store.md "PostgreSQL", "Lost connections"): a
+// central's backend terminated by an administrator (pg_terminate_backend),
+// a failover, a restart. Each Store below connects with an application_name
+// of its own, so the test terminates exactly its backends.
+namespace {
+
+std::string NewDatabase() {
+  static std::atomic<int> next{0};
+  const std::string name = "lost" + std::to_string(++next);
+  common::Status st = testing_support::SharedPgServer().CreateDatabase(name);
+  INFO(st.ToString());
+  REQUIRE(st.ok());
+  return name;
+}
+
+std::string ConninfoAs(const std::string& db, const std::string& application) {
+  return testing_support::SharedPgServer().Conninfo(db) + " application_name=" + application;
+}
+
+std::unique_ptr<Store> OpenAs(const std::string& db, const std::string& application) {
+  auto store = inventory::OpenPostgresStore(ConninfoAs(db, application));
+  INFO(store.status().ToString());
+  REQUIRE(store.ok());
+  return std::move(store).value();
+}
+
+// An administrator's session on the test's database.
+class Session : public testing_support::PgSession {
+ public:
+  explicit Session(const std::string& db) : PgSession(ConninfoAs(db, "test-admin")) {}
+};
+
+std::string DbQuery(const std::string& db, const std::string& sql) {
+  auto r = testing_support::SharedPgServer().Query(db, sql);
+  INFO(sql << ": " << r.status().ToString());
+  REQUIRE(r.ok());
+  return *r;
+}
+
+UploadInfo InventoryUpload(int device, int sequence, const std::string& via) {
+  return UploadInfo{"u-" + std::to_string(sequence), DeviceId(device), "inventory", std::string(64, 'a'),
+                    100, 1000 + sequence, via};
+}
+
+}  // namespace
+
+TEST_CASE("an import whose backend is terminated mid-transaction runs again on a new connection",
+          "[pg_store][lost_connection]") {
+  const std::string db = NewDatabase();
+  const std::string app = "victim-import";
+  std::unique_ptr<Store> store = OpenAs(db, app);
+  Session admin(db), holder(db);
+  const std::string device = DeviceId(1);
+  // SHARE on uploads stops an import at its key claim, after it has upserted
+  // the device row: the backend waits inside the import's transaction and is
+  // terminated there.
+  auto hold = [&] {
+    REQUIRE(holder.Run("BEGIN").ok());
+    REQUIRE(holder.Run("LOCK TABLE uploads IN SHARE MODE").ok());
+  };
+  // Terminates the import's backend the next time one waits there (each
+  // attempt is a new backend: a terminated one may still be listed while it
+  // exits).
+  int last_pid = 0;
+  auto terminate_next = [&](std::chrono::milliseconds timeout) {
+    int pid = 0;
+    if (!testing_support::WaitUntil(
+            [&] {
+              pid = admin.LockWaiter(app);
+              return pid != 0 && pid != last_pid;
+            },
+            timeout)) {
+      return 0;
+    }
+    last_pid = pid;
+    auto ended = admin.Terminate(pid);
+    REQUIRE(ended.ok());
+    return *ended ? 1 : 0;
+  };
+
+  // A few terminations: the store's own retries absorb them.
+  hold();
+  common::Status first = common::Internal("not run");
+  std::thread import1(
+      [&] { first = store->ImportInventory(InventoryUpload(1, 1, "c"), MakeInventory(device, 1)); });
+  int terminated = 0;
+  for (int i = 0; i < 3; ++i) terminated += terminate_next(std::chrono::seconds(30));
+  // The next attempt waits again; then the lock goes.
+  REQUIRE(testing_support::WaitUntil(
+      [&] {
+        const int pid = admin.LockWaiter(app);
+        return pid != 0 && pid != last_pid;
+      },
+      std::chrono::seconds(30)));
+  REQUIRE(holder.Run("COMMIT").ok());
+  import1.join();
+  INFO(first.ToString());
+  CHECK(first.ok());
+  CHECK(terminated == 3);
+  CHECK(DbQuery(db, "SELECT COUNT(*) FROM uploads") == "1");
+  CHECK(DbQuery(db, "SELECT inventory_sequence FROM devices") == "1");
+  CHECK(DbQuery(db, "SELECT COUNT(*) FROM packages") == "20");
+
+  // Terminated at every attempt: the store gives up with Unavailable (the
+  // importer's drain loop retries later), and nothing of the attempts stays.
+  hold();
+  std::atomic<bool> done{false};
+  common::Status second = common::Internal("not run");
+  std::thread import2([&] {
+    second = store->ImportInventory(InventoryUpload(1, 2, "c"), MakeInventory(device, 2));
+    done = true;
+  });
+  int terminated2 = 0;
+  while (!done.load()) terminated2 += terminate_next(std::chrono::milliseconds(100));
+  import2.join();
+  REQUIRE(holder.Run("COMMIT").ok());
+  std::printf("pg lost connection: %d terminations absorbed by one import; %d made the next one "
+              "return %s\n",
+              terminated, terminated2, second.ToString().c_str());
+  CHECK(second.code() == Code::kUnavailable);
+  CHECK(terminated2 > 1);
+  CHECK(DbQuery(db, "SELECT COUNT(*) FROM uploads") == "1");
+  CHECK(DbQuery(db, "SELECT inventory_sequence FROM devices") == "1");
+  // The caller's retry, on a connection of the same store, imports it once.
+  CHECK(store->ImportInventory(InventoryUpload(1, 2, "c"), MakeInventory(device, 2)).ok());
+  CHECK(store->ImportInventory(InventoryUpload(1, 2, "c"), MakeInventory(device, 2)).code() ==
+        Code::kAlreadyExists);
+  CHECK(DbQuery(db, "SELECT COUNT(*) FROM uploads") == "2");
+  CHECK(DbQuery(db, "SELECT inventory_sequence FROM devices") == "2");
+  CHECK(DbQuery(db, "SELECT COUNT(*) FROM packages WHERE version = '2'") == "20");
+}
+
+TEST_CASE("two stores importing while their backends are terminated again and again store every "
+          "upload once",
+          "[pg_store][lost_connection]") {
+  const std::string db = NewDatabase();
+  constexpr int kCentrals = 2;
+  constexpr int kDevices = 8;
+  constexpr int kSequences = 10;
+  std::vector<std::unique_ptr<Store>> stores;
+  for (int c = 0; c < kCentrals; ++c) stores.push_back(OpenAs(db, "storm-" + std::to_string(c)));
+  // Every upload goes to both stores, each in its own order.
+  std::mt19937 rng(20261201);
+  std::vector<std::vector<Delivery>> work(kCentrals);
+  for (int d = 0; d < kDevices; ++d) {
+    for (int q = 1; q <= kSequences; ++q) {
+      for (auto& w : work) w.push_back({d, q});
+    }
+  }
+  for (auto& w : work) std::shuffle(w.begin(), w.end(), rng);
+
+  std::atomic<int> imported{0}, duplicates{0}, unavailable{0}, terminations{0}, running{kCentrals};
+  std::vector<std::string> errors;
+  std::mutex errors_mu;
+  auto fail = [&](const std::string& e) {
+    std::lock_guard<std::mutex> lock(errors_mu);
+    errors.push_back(e);
+  };
+  {
+    // The killer ends a busy backend of either store (mid-statement or
+    // mid-transaction, wherever the import happens to be), waits until some
+    // import has finished since, and strikes again, for as long as they
+    // import. (Killed as soon as it exists, a backend would only show that
+    // nothing gets done then.)
+    std::thread killer([&] {
+      Session admin(db);
+      int progress = -1;
+      while (running.load() > 0) {
+        const int now = imported.load() + duplicates.load();
+        if (now == progress) {
+          std::this_thread::sleep_for(std::chrono::milliseconds(1));
+          continue;
+        }
+        auto n = admin.TerminateBusy("storm-%");
+        if (!n.ok()) {
+          fail(n.status().ToString());
+          return;
+        }
+        if (*n > 0) {
+          terminations += *n;
+          progress = now;
+        } else {
+          std::this_thread::sleep_for(std::chrono::milliseconds(1));
+        }
+      }
+    });
+    std::vector<std::thread> threads;
+    for (int c = 0; c < kCentrals; ++c) {
+      threads.emplace_back([&, c] {
+        const std::string via = "central-" + std::to_string(c);
+        size_t n = 0;
+        for (const Delivery& d : work[static_cast<size_t>(c)]) {
+          // As the importer does: Unavailable is retried (its drain loop
+          // backs off; here at once), anything else but done is an error.
+          for (int attempt = 1;; ++attempt) {
+            common::Status st = stores[static_cast<size_t>(c)]->ImportInventory(
+                InventoryUpload(d.device, d.sequence, via), MakeInventory(DeviceId(d.device), d.sequence));
+            if (st.ok()) {
+              ++imported;
+            } else if (st.code() == Code::kAlreadyExists) {
+              ++duplicates;
+            } else if (st.code() == Code::kUnavailable && attempt < 100) {
+              ++unavailable;
+              continue;
+            } else {
+              fail(st.ToString());
+            }
+            break;
+          }
+          if (++n % 10 == 0) {
+            std::vector<Checkin> batch;
+            for (int k = 0; k < kDevices; ++k) {
+              Checkin ci;
+              ci.device_id = DeviceId(k);
+              ci.seen_at = 2000 + static_cast<int64_t>(n);
+              ci.via = via;
+              batch.push_back(ci);
+            }
+            for (int attempt = 1;; ++attempt) {
+              common::Status st = stores[static_cast<size_t>(c)]->RecordCheckins(batch);
+              if (st.code() == Code::kUnavailable && attempt < 100) continue;
+              if (!st.ok()) fail(st.ToString());
+              break;
+            }
+          }
+        }
+        --running;
+      });
+    }
+    for (auto& t : threads) t.join();
+    killer.join();
+  }
+  const int uploads = kDevices * kSequences;
+  std::printf("pg termination storm: %d stores, %d uploads each delivered to both: %d imported, %d "
+              "duplicates, %d backends terminated mid-statement or mid-transaction, %d imports "
+              "returned Unavailable and were retried, %zu errors\n",
+              kCentrals, uploads, imported.load(), duplicates.load(), terminations.load(),
+              unavailable.load(), errors.size());
+  for (const std::string& e : errors) UNSCOPED_INFO(e);
+  CHECK(errors.empty());
+  CHECK(terminations.load() > 0);
+  CHECK(imported.load() + duplicates.load() == kCentrals * uploads);
+  // A terminated COMMIT may have committed: its retry then finds the key
+  // claimed (AlreadyExists), so `imported` may count fewer than stored.
+  CHECK(imported.load() <= uploads);
+  CHECK(DbQuery(db, "SELECT COUNT(*) FROM uploads") == std::to_string(uploads));
+  CHECK(DbQuery(db, "SELECT COUNT(*) FROM devices WHERE inventory_sequence = " + std::to_string(kSequences) +
+                        " AND inventory_upload = 'u-" + std::to_string(kSequences) + "'") ==
+        std::to_string(kDevices));
+  CHECK(DbQuery(db, "SELECT COUNT(*) FROM packages WHERE version <> '" + std::to_string(kSequences) + "'") ==
+        "0");
+  CHECK(DbQuery(db, "SELECT COUNT(*) FROM packages") == std::to_string(kDevices * 20));
 }
