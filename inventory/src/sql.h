@@ -76,6 +76,11 @@ class Conn {
   // again. An Unavailable from elsewhere (the CA called inside a decision)
   // is not retried here: it goes back to the caller.
   virtual bool RetryableFailure() const = 0;
+  // Whether the connection itself is lost (the server restarted, or ended
+  // this session), so that the next Prepare, Exec or Begin opens a new one.
+  // A read that failed that way may simply be made again. Always false for a
+  // file (SQLite).
+  virtual bool ConnectionLost() const = 0;
 };
 
 // Owns one prepared statement. The names and shapes are those the store's

@@ -147,7 +147,10 @@ class SqlStore final : public Store {
   }
 
   // Runs fn(db) on a reader connection leased for the call. Never takes
-  // write_mu_.
+  // write_mu_. When the connection turns out to be lost (a pooled reader
+  // whose session the server ended: a restart, a failover, a terminated
+  // backend), fn runs once more on a new one: a read has no effects, and
+  // otherwise every pooled reader would fail one caller after each restart.
   template <typename Fn>
   std::invoke_result_t<Fn, Conn*> Read(Fn&& fn) {
     common::StatusOr<Conn*> db = readers_.Acquire();
@@ -157,7 +160,11 @@ class SqlStore final : public Store {
       Conn* db;
       ~Lease() { pool.Release(db); }
     } lease{readers_, *db};
-    return fn(*db);
+    std::invoke_result_t<Fn, Conn*> result = fn(*db);
+    if (StatusOf(result).code() == common::Code::kUnavailable && (*db)->ConnectionLost()) {
+      result = fn(*db);
+    }
+    return result;
   }
 
   // Runs fn(db) in one write transaction on the writer connection, under

@@ -332,6 +332,35 @@ TEST_CASE("an import whose backend is terminated mid-transaction runs again on a
   CHECK(DbQuery(db, "SELECT COUNT(*) FROM packages WHERE version = '2'") == "20");
 }
 
+TEST_CASE("queries after their connections were terminated are answered", "[pg_store][lost_connection]") {
+  const std::string db = NewDatabase();
+  const std::string app = "victim-reader";
+  std::unique_ptr<Store> store = OpenAs(db, app);
+  REQUIRE(store->ImportInventory(InventoryUpload(1, 1, "c"), MakeInventory(DeviceId(1), 1)).ok());
+  // Open a few readers (each query leases one), then end every connection
+  // of the store, idle ones included, as a server restart would.
+  for (int i = 0; i < 3; ++i) REQUIRE(store->ListDevices().ok());
+  Session admin(db);
+  auto ended = admin.TerminateAll(app);
+  REQUIRE(ended.ok());
+  CHECK(*ended >= 2);  // the writer and at least one reader
+  REQUIRE(testing_support::WaitUntil(
+      [&] {
+        return DbQuery(db, "SELECT COUNT(*) FROM pg_stat_activity WHERE application_name = '" + app +
+                               "'") == "0";
+      },
+      std::chrono::seconds(30)));
+  for (int i = 0; i < 4; ++i) {
+    auto rows = store->ListDevices();
+    INFO(i << ": " << rows.status().ToString());
+    CHECK(rows.ok());
+    auto has = store->HasUpload(DeviceId(1), "u-1");
+    INFO(has.status().ToString());
+    CHECK((has.ok() && *has));
+  }
+  CHECK(store->ImportInventory(InventoryUpload(1, 2, "c"), MakeInventory(DeviceId(1), 2)).ok());
+}
+
 TEST_CASE("two stores importing while their backends are terminated again and again store every "
           "upload once",
           "[pg_store][lost_connection]") {
