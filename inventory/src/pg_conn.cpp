@@ -323,11 +323,16 @@ Status PgConn::Begin(sql::TxnKind kind) {
   // were written for SQLite's one writer at a time. Serializable isolation
   // gives exactly that behaviour to several concurrent centrals; a
   // transaction that would break it fails with 40001 and is run again
-  // (SqlStore::Write). Snapshot reads never fail that way: REPEATABLE READ.
-  return Exec(kind == sql::TxnKind::kWrite
-                  ? "BEGIN ISOLATION LEVEL SERIALIZABLE"
-                  : "BEGIN ISOLATION LEVEL REPEATABLE READ, READ ONLY",
-              name_ + ": begin transaction");
+  // (SqlStore::Write). Merges (check-in batches) decide nothing from what
+  // they read: READ COMMITTED, so that a batch over thousands of devices
+  // waits for the rows other centrals are importing instead of failing
+  // whenever one of them committed a change to any of its rows since the
+  // batch began (which, in a busy estate, is always). Snapshot reads never
+  // fail that way: REPEATABLE READ.
+  const char* begin = "BEGIN ISOLATION LEVEL SERIALIZABLE";
+  if (kind == sql::TxnKind::kMerge) begin = "BEGIN ISOLATION LEVEL READ COMMITTED";
+  if (kind == sql::TxnKind::kSnapshot) begin = "BEGIN ISOLATION LEVEL REPEATABLE READ, READ ONLY";
+  return Exec(begin, name_ + ": begin transaction");
 }
 
 Status PgConn::Commit() {

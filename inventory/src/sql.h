@@ -24,9 +24,16 @@ namespace inventory::sql {
 // What a transaction is for; each backend maps it to its own BEGIN.
 //  kWrite     reads and writes that must behave as if they ran alone
 //             (SQLite: BEGIN IMMEDIATE; PostgreSQL: SERIALIZABLE).
+//  kMerge     writes only, each an upsert whose SQL merges the new values
+//             into the row's newest version (INSERT ... ON CONFLICT DO
+//             UPDATE keeping the newest of each), so that no snapshot is
+//             needed and another writer's commit to the same rows is no
+//             conflict (SQLite: BEGIN IMMEDIATE; PostgreSQL: READ COMMITTED,
+//             where such a statement waits for the row's lock and then
+//             merges into what was committed).
 //  kSnapshot  several reads that must see one snapshot (SQLite: BEGIN;
 //             PostgreSQL: REPEATABLE READ, READ ONLY).
-enum class TxnKind { kWrite, kSnapshot };
+enum class TxnKind { kWrite, kMerge, kSnapshot };
 
 // One backend's prepared statement. Columns are numbered from 0, parameters
 // from 1 (the ?N of the SQL). Errors start with the `what` the statement was

@@ -174,13 +174,18 @@ class SqlStore final : public Store {
   // transaction runs again, up to the backend's WriteAttempts(), after a
   // short jittered pause; fn must therefore keep its state inside itself and
   // may run more than once (only a committed run has effects).
+  // `kind` is kWrite, or kMerge for writes that are merges only (sql.h).
   template <typename Fn>
   std::invoke_result_t<Fn, Conn*> Write(Fn&& fn) {
+    return Write(TxnKind::kWrite, std::forward<Fn>(fn));
+  }
+  template <typename Fn>
+  std::invoke_result_t<Fn, Conn*> Write(TxnKind kind, Fn&& fn) {
     RETURN_IF_ERROR(WritableOrError());
     std::lock_guard<std::mutex> lock(write_mu_);
     common::Backoff backoff(std::chrono::milliseconds(5), std::chrono::milliseconds(200));
     for (int attempt = 1;; ++attempt) {
-      std::invoke_result_t<Fn, Conn*> result = WriteOnce(fn);
+      std::invoke_result_t<Fn, Conn*> result = WriteOnce(kind, fn);
       const common::Status& st = StatusOf(result);
       if (st.ok() || st.code() != common::Code::kUnavailable || !writer_->RetryableFailure() ||
           attempt >= writer_->WriteAttempts()) {
@@ -190,8 +195,8 @@ class SqlStore final : public Store {
     }
   }
   template <typename Fn>
-  std::invoke_result_t<Fn, Conn*> WriteOnce(Fn& fn) {
-    Transaction txn(writer());
+  std::invoke_result_t<Fn, Conn*> WriteOnce(TxnKind kind, Fn& fn) {
+    Transaction txn(writer(), kind);
     RETURN_IF_ERROR(txn.Begin());
     std::invoke_result_t<Fn, Conn*> result = fn(writer());
     if (!StatusOf(result).ok()) return result;

@@ -124,7 +124,7 @@ Status SqliteConn::Exec(const char* sql, const std::string& what) {
 }
 
 Status SqliteConn::Begin(sql::TxnKind kind) {
-  return Exec(kind == sql::TxnKind::kWrite ? "BEGIN IMMEDIATE" : "BEGIN", "begin transaction");
+  return Exec(kind == sql::TxnKind::kSnapshot ? "BEGIN" : "BEGIN IMMEDIATE", "begin transaction");
 }
 
 Status SqliteConn::Commit() { return Exec("COMMIT", "commit"); }

@@ -11,6 +11,7 @@
 #include <memory>
 #include <mutex>
 #include <random>
+#include <set>
 #include <string>
 #include <thread>
 #include <vector>
@@ -268,7 +269,7 @@ TEST_CASE("an import whose backend is terminated mid-transaction runs again on a
     int pid = 0;
     if (!testing_support::WaitUntil(
             [&] {
-              pid = admin.LockWaiter(app);
+              pid = admin.LockWaiter(app).pid;
               return pid != 0 && pid != last_pid;
             },
             timeout)) {
@@ -290,7 +291,7 @@ TEST_CASE("an import whose backend is terminated mid-transaction runs again on a
   // The next attempt waits again; then the lock goes.
   REQUIRE(testing_support::WaitUntil(
       [&] {
-        const int pid = admin.LockWaiter(app);
+        const int pid = admin.LockWaiter(app).pid;
         return pid != 0 && pid != last_pid;
       },
       std::chrono::seconds(30)));
@@ -481,4 +482,79 @@ TEST_CASE("two stores importing while their backends are terminated again and ag
   CHECK(DbQuery(db, "SELECT COUNT(*) FROM packages WHERE version <> '" + std::to_string(kSequences) + "'") ==
         "0");
   CHECK(DbQuery(db, "SELECT COUNT(*) FROM packages") == std::to_string(kDevices * 20));
+}
+
+// Check-ins and imports on the same device rows (docs/store.md "Isolation"):
+// a central's check-in batch covers the devices that upload, and other
+// centrals import them meanwhile, each import holding its device's row
+// until it commits.
+TEST_CASE("a check-in batch meeting other centrals' imports row after row waits for each and is "
+          "stored once, not run again",
+          "[pg_store][concurrency]") {
+  const std::string db = NewDatabase();
+  const std::string app = "checkin-batch";
+  std::unique_ptr<Store> store = OpenAs(db, app);
+  constexpr int kDevices = 16;
+  constexpr int kFirst = 2, kLast = 14;  // the devices imported while the batch runs
+  for (int d = 0; d < kDevices; ++d) {
+    REQUIRE(store->ImportInventory(InventoryUpload(d, 1, "central-b"), MakeInventory(DeviceId(d), 1)).ok());
+  }
+  // Two other centrals' importers: each import a serializable transaction
+  // that has upserted its device's row (an import's first statement). The
+  // next import begins before the one before it commits.
+  Session importers[2] = {Session(db), Session(db)};
+  auto import_begins = [&](int device) {
+    Session& s = importers[device % 2];
+    REQUIRE(s.Run("BEGIN ISOLATION LEVEL SERIALIZABLE").ok());
+    REQUIRE(s.Run("UPDATE devices SET last_seen = last_seen + 1, via = 'central-b' WHERE device_id = '" +
+                  DeviceId(device) + "'")
+                .ok());
+  };
+  import_begins(kFirst);
+
+  std::vector<Checkin> batch;
+  for (int d = 0; d < kDevices; ++d) {
+    Checkin ci;
+    ci.device_id = DeviceId(d);
+    ci.seen_at = 5000;
+    ci.via = "central-a";
+    ci.client_version = "2.0";
+    batch.push_back(ci);
+  }
+  std::atomic<bool> done{false};
+  common::Status recorded = common::Internal("not run");
+  std::thread flush([&] {
+    recorded = store->RecordCheckins(batch);
+    done = true;
+  });
+  Session watcher(db);
+  std::set<std::string> transactions;  // the batch's, by start time
+  int waits = 0;
+  std::string last_statement;
+  for (int device = kFirst; device <= kLast && !done.load(); ++device) {
+    testing_support::PgSession::LockWait wait;
+    REQUIRE(testing_support::WaitUntil(
+        [&] {
+          wait = watcher.LockWaiter(app);
+          return done.load() || (wait.pid != 0 && wait.statement_start != last_statement);
+        },
+        std::chrono::seconds(30)));
+    if (done.load()) break;
+    ++waits;
+    last_statement = wait.statement_start;
+    transactions.insert(wait.transaction_start);
+    if (device < kLast) import_begins(device + 1);
+    REQUIRE(importers[device % 2].Run("COMMIT").ok());
+  }
+  flush.join();
+  for (Session& s : importers) (void)s.Run("COMMIT");
+  INFO(recorded.ToString());
+  std::printf("pg check-ins against imports: the batch waited %d time(s) for a row being imported, in "
+              "%zu transaction(s); %s\n",
+              waits, transactions.size(), recorded.ToString().c_str());
+  CHECK(recorded.ok());
+  CHECK(waits == kLast - kFirst + 1);
+  CHECK(transactions.size() == 1);
+  CHECK(DbQuery(db, "SELECT COUNT(*) FROM devices WHERE client_version = '2.0' AND last_seen >= 5000 "
+                    "AND via = 'central-a'") == std::to_string(kDevices));
 }

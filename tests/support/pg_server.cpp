@@ -10,6 +10,7 @@
 
 #include <cstdio>
 #include <filesystem>
+#include <sstream>
 #include <string>
 #include <vector>
 
@@ -152,11 +153,16 @@ common::StatusOr<std::string> PgSession::Run(const std::string& sql) {
   return out;
 }
 
-int PgSession::LockWaiter(const std::string& application) {
-  common::StatusOr<std::string> pid =
-      Run("SELECT pid FROM pg_stat_activity WHERE application_name = '" + application +
-          "' AND wait_event_type = 'Lock' LIMIT 1");
-  return pid.ok() && !pid->empty() ? std::stoi(*pid) : 0;
+PgSession::LockWait PgSession::LockWaiter(const std::string& application) {
+  LockWait wait;
+  common::StatusOr<std::string> row =
+      Run("SELECT pid || ' ' || extract(epoch FROM xact_start) || ' ' || "
+          "extract(epoch FROM query_start) FROM pg_stat_activity WHERE application_name = '" +
+          application + "' AND wait_event_type = 'Lock' LIMIT 1");
+  if (!row.ok() || row->empty()) return wait;
+  std::istringstream in(*row);
+  in >> wait.pid >> wait.transaction_start >> wait.statement_start;
+  return wait;
 }
 
 common::StatusOr<bool> PgSession::Terminate(int pid) {

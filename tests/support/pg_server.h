@@ -63,9 +63,17 @@ class PgSession {
 
   // The first column of the first row as text ("" for none or NULL).
   common::StatusOr<std::string> Run(const std::string& sql);
-  // The process id of a backend whose application_name is `application`
-  // and which waits for a lock; 0 for none (or when that cannot be read).
-  int LockWaiter(const std::string& application);
+  // A statement of a backend whose application_name is `application`,
+  // waiting for a lock: the backend's process id, and when its transaction
+  // and the statement began (a transaction run again on the same connection
+  // starts later; so does each statement). pid 0: none waits (or that could
+  // not be read).
+  struct LockWait {
+    int pid = 0;
+    std::string transaction_start;
+    std::string statement_start;
+  };
+  LockWait LockWaiter(const std::string& application);
   // Terminates the backend `pid`; false if it was gone.
   common::StatusOr<bool> Terminate(int pid);
   // Terminates (pg_terminate_backend) the backends whose application_name
