@@ -19,10 +19,27 @@ struct ClearResult {
 };
 using ResultPtr = std::unique_ptr<PGresult, ClearResult>;
 
-// libpq ends its messages with a newline; ours do not.
+// libpq ends its messages with a newline and breaks longer ones into
+// several lines ("server closed the connection unexpectedly\n\tThis probably
+// means ...", "ERROR: ...\nCONTEXT: ..."); ours are one line, as every log
+// line is: each line break, with the blanks around it, becomes one space.
 std::string Trimmed(const char* text) {
-  std::string s = text != nullptr ? text : "";
-  while (!s.empty() && (s.back() == '\n' || s.back() == ' ')) s.pop_back();
+  std::string s;
+  bool pending_space = false;
+  for (const char* p = text != nullptr ? text : ""; *p != '\0'; ++p) {
+    const char c = *p;
+    if (c == '\n' || c == '\r' || ((c == ' ' || c == '\t') && (s.empty() || pending_space))) {
+      pending_space = pending_space || c == '\n' || c == '\r';
+      continue;
+    }
+    if (pending_space) {
+      while (!s.empty() && (s.back() == ' ' || s.back() == '\t')) s.pop_back();
+      if (!s.empty()) s += ' ';
+      pending_space = false;
+    }
+    s += c;
+  }
+  while (!s.empty() && (s.back() == ' ' || s.back() == '\t')) s.pop_back();
   return s;
 }
 
