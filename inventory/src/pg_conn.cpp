@@ -7,6 +7,8 @@
 #include <utility>
 #include <vector>
 
+#include "common/log.h"
+
 namespace inventory::pg {
 
 using common::Status;
@@ -41,6 +43,21 @@ std::string Trimmed(const char* text) {
   }
   while (!s.empty() && (s.back() == ' ' || s.back() == '\t')) s.pop_back();
   return s;
+}
+
+// What the server says outside a statement's result (a NOTICE or WARNING,
+// or the FATAL a terminated session receives while idle) goes to the log,
+// with the database's name, instead of libpq's own printing to stderr.
+void LogNotice(void* name, const PGresult* res) {
+  const char* severity = PQresultErrorField(res, PG_DIAG_SEVERITY_NONLOCALIZED);
+  const std::string s = severity != nullptr ? severity : "";
+  const std::string line = *static_cast<const std::string*>(name) + ": server says: " +
+                           Trimmed(PQresultErrorMessage(res));
+  if (s == "NOTICE" || s == "INFO" || s == "LOG" || s == "DEBUG") {
+    common::LogInfo(line);
+  } else {
+    common::LogWarn(line);
+  }
 }
 
 bool Ok(const PGresult* res) {
@@ -268,6 +285,8 @@ StatusOr<std::unique_ptr<PgConn>> PgConn::Connect(const std::string& conninfo,
   PGconn* raw = PQconnectdbParams(keys, values, /*expand_dbname=*/1);
   if (raw == nullptr) return common::ResourceExhausted(name + ": connect: out of memory");
   std::unique_ptr<PgConn> conn(new PgConn(raw, name, read_only));
+  // Kept across PQreset; name_ lives as long as the connection.
+  PQsetNoticeReceiver(raw, LogNotice, const_cast<std::string*>(&conn->name_));
   if (PQstatus(raw) != CONNECTION_OK) {
     const std::string detail = Trimmed(PQerrorMessage(raw));
     const std::string message = name + ": connect: " + detail;

@@ -8,6 +8,7 @@
 #include <chrono>
 #include <cstdint>
 #include <cstdio>
+#include <fstream>
 #include <memory>
 #include <mutex>
 #include <random>
@@ -16,6 +17,7 @@
 #include <thread>
 #include <vector>
 
+#include "common/log.h"
 #include "common/status.h"
 #include "inventory/inventory.h"
 #include "inventory/store.h"
@@ -365,6 +367,42 @@ TEST_CASE("queries after their connections were terminated are answered", "[pg_s
     CHECK((has.ok() && *has));
   }
   CHECK(store->ImportInventory(InventoryUpload(1, 2, "c"), MakeInventory(DeviceId(1), 2)).ok());
+}
+
+TEST_CASE("what the server says beside a result goes to the log, one line with time and level",
+          "[pg_store]") {
+  const std::string db = NewDatabase();
+  std::unique_ptr<Store> store = OpenAs(db, "noticed");
+  REQUIRE(store->ImportInventory(InventoryUpload(1, 1, "c"), MakeInventory(DeviceId(1), 1)).ok());
+  // A trigger an administrator added, which talks: a WARNING and a NOTICE
+  // while a check-in batch updates the device.
+  Session admin(db);
+  REQUIRE(admin.Run("CREATE FUNCTION talk() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN "
+                    "RAISE WARNING 'device row updated'; RAISE NOTICE 'a second line%', E'\\nof it'; "
+                    "RETURN NEW; END $$")
+              .ok());
+  REQUIRE(admin.Run("CREATE TRIGGER talk BEFORE UPDATE ON devices FOR EACH ROW EXECUTE FUNCTION talk()").ok());
+  testing_support::TempDir logs("pg-log");
+  common::SetLogFile(logs.path + "/store.log", 1 << 20);
+  Checkin ci;
+  ci.device_id = DeviceId(1);
+  ci.seen_at = 3000;
+  const common::Status st = store->RecordCheckins({ci});
+  common::SetLogFile("", 0);
+  CHECK(st.ok());
+  std::ifstream in(logs.path + "/store.log");
+  std::vector<std::string> lines;
+  for (std::string line; std::getline(in, line);) lines.push_back(line);
+  const std::string name = "postgresql database '" + db + "'";
+  std::string all;
+  for (const std::string& l : lines) all += l + "\n";
+  INFO(all);
+  REQUIRE(lines.size() == 2);
+  CHECK(lines[0].find("Z WARN ") != std::string::npos);
+  CHECK(lines[0].find(": " + name + " on ") != std::string::npos);
+  CHECK(lines[0].find(": server says: WARNING:  device row updated") != std::string::npos);
+  CHECK(lines[1].find("Z INFO ") != std::string::npos);
+  CHECK(lines[1].find(": server says: NOTICE:  a second line of it") != std::string::npos);
 }
 
 TEST_CASE("two stores importing while their backends are terminated again and again store every "
