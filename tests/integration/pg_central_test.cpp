@@ -78,7 +78,9 @@ struct Central {
   std::unique_ptr<harness::Process> owned;  // a second central's process
   int port = 0;
   std::string Spool(const std::string& folder) const { return data_dir + "/spool/" + folder; }
-  bool Drained() const { return CountFiles(Spool("ready")) == 0 && CountFiles(Spool("incoming")) == 0; }
+  bool Drained() const {
+    return CountFiles(Spool("ready")) == 0 && CountFiles(Spool("incoming")) == 0;
+  }
 };
 
 // The estate's own central (Estate::StartCentral), named "central".
@@ -115,13 +117,15 @@ Central PrepareSecondCentral(Estate& e, const std::string& name, const std::stri
   c.conf = e.dir + "/" + name + ".conf";
   fs::copy_file(e.dir + "/central.conf", c.conf);
   harness::MergeConfig(c.conf, "name = " + name + "\nlisten_port = " + std::to_string(c.port) +
-                                 "\ntls_cert = " + cert.cert + "\ntls_key = " + cert.key +
-                                 "\ndata_dir = " + c.data_dir + "\nstore_conninfo = " + conninfo + "\n");
+                                   "\ntls_cert = " + cert.cert + "\ntls_key = " + cert.key +
+                                   "\ndata_dir = " + c.data_dir + "\nstore_conninfo = " + conninfo +
+                                   "\n");
   return c;
 }
 
 void Start(Central& c) {
-  c.owned = std::make_unique<harness::Process>(std::vector<std::string>{BEACON_BIN, "--config", c.conf}, c.log);
+  c.owned = std::make_unique<harness::Process>(
+      std::vector<std::string>{BEACON_BIN, "--config", c.conf}, c.log);
   c.process = c.owned.get();
   REQUIRE(harness::WaitForBeacon(c.port));
 }
@@ -202,7 +206,8 @@ int Deliver(common::HttpClient& http, const Device& d, const Upload& u) {
     return u.body.substr(off, len);
   };
   for (int attempt = 0; attempt < 600; ++attempt) {
-    common::Attempt a = common::PutUpload(http, ref, source, proto::CheckInHeaders(d.id, "test-1", 1, 0));
+    common::Attempt a =
+        common::PutUpload(http, ref, source, proto::CheckInHeaders(d.id, "test-1", 1, 0));
     switch (common::Classify(a.status)) {
       case common::Outcome::kDone:
         return a.http_status;
@@ -218,7 +223,7 @@ int Deliver(common::HttpClient& http, const Device& d, const Upload& u) {
 
 // What the deliveries of one test did, per central.
 struct Tally {
-  std::atomic<int> spooled{0};        // 201
+  std::atomic<int> spooled{0};          // 201
   std::atomic<int> already_spooled{0};  // 200: the same upload was still in that spool
   std::atomic<int> failed{0};
   void Count(int status) {
@@ -235,8 +240,8 @@ struct Tally {
 // Delivers the uploads numbered `first`..`last` to one central: a client per
 // device, each sending its own oldest first, all at once. Returns when all
 // are answered.
-void DeliverAll(const Estate& e, int port, const std::vector<Device>& devices, const std::vector<Upload>& uploads,
-                int64_t first, int64_t last, Tally& tally) {
+void DeliverAll(const Estate& e, int port, const std::vector<Device>& devices,
+                const std::vector<Upload>& uploads, int64_t first, int64_t last, Tally& tally) {
   std::vector<std::unique_ptr<common::HttpClient>> http;
   for (const Device& d : devices) http.push_back(Connect(e, port, d));
   std::vector<std::thread> clients;
@@ -253,12 +258,14 @@ void DeliverAll(const Estate& e, int port, const std::vector<Device>& devices, c
 }
 
 // Lines of a log that contain `needle`, and `and_needle` too if given.
-int CountLines(const std::string& log, const std::string& needle, const std::string& and_needle = "") {
+int CountLines(const std::string& log, const std::string& needle,
+               const std::string& and_needle = "") {
   std::istringstream in(harness::ReadText(log));
   std::string line;
   int n = 0;
   while (std::getline(in, line)) {
-    n += line.find(needle) != std::string::npos && line.find(and_needle) != std::string::npos ? 1 : 0;
+    n += line.find(needle) != std::string::npos && line.find(and_needle) != std::string::npos ? 1
+                                                                                              : 0;
   }
   return n;
 }
@@ -278,21 +285,29 @@ int BareLines(const std::string& log) {
 // What the importer logged (common/drain.cpp): an entry imported, or
 // dropped as imported before (by itself or by another central).
 int Imported(const Central& c) { return CountLines(c.log, "importer: delivered inventory "); }
-int AlreadyImported(const Central& c) { return CountLines(c.log, "importer: already delivered inventory "); }
+int AlreadyImported(const Central& c) {
+  return CountLines(c.log, "importer: already delivered inventory ");
+}
 // Whether the importer has logged an outcome for each of the `spooled`
 // entries (it removes an entry from the spool, then logs it).
-bool AllLogged(const Central& c, int spooled) { return Imported(c) + AlreadyImported(c) >= spooled; }
+bool AllLogged(const Central& c, int spooled) {
+  return Imported(c) + AlreadyImported(c) >= spooled;
+}
 
 // The importer's passes that ended in a backoff (the store failed).
-int ImporterRetries(const Central& c) { return CountLines(c.log, "beacon: importer: ", "; next try in "); }
+int ImporterRetries(const Central& c) {
+  return CountLines(c.log, "beacon: importer: ", "; next try in ");
+}
 
 // Every upload is in the store exactly once, and every device's current
 // inventory is its newest: sequence `newest`, only that sequence's packages.
-void CheckStored(testing_support::PgServer& pg, const std::string& conninfo, const std::vector<Device>& devices,
-                 const std::vector<Upload>& uploads, int newest) {
+void CheckStored(testing_support::PgServer& pg, const std::string& conninfo,
+                 const std::vector<Device>& devices, const std::vector<Upload>& uploads,
+                 int newest) {
   CHECK(Sql(pg, "SELECT COUNT(*) FROM uploads") == std::to_string(uploads.size()));
-  CHECK(Sql(pg, "SELECT COUNT(*) FROM (SELECT 1 FROM uploads GROUP BY device_id, upload_id "
-                "HAVING COUNT(*) > 1) d") == "0");
+  CHECK(Sql(pg,
+            "SELECT COUNT(*) FROM (SELECT 1 FROM uploads GROUP BY device_id, upload_id "
+            "HAVING COUNT(*) > 1) d") == "0");
   auto store = inventory::OpenPostgresStore(conninfo, /*read_only=*/true);
   REQUIRE(store.ok());
   int missing = 0;
@@ -311,8 +326,9 @@ void CheckStored(testing_support::PgServer& pg, const std::string& conninfo, con
     auto software = (*store)->DeviceSoftware(d.id);
     REQUIRE(software.ok());
     CHECK(software->size() == static_cast<size_t>(kPackages));
-    CHECK(std::all_of(software->begin(), software->end(),
-                      [&](const inventory::SoftwareRow& p) { return p.version == std::to_string(newest); }));
+    CHECK(std::all_of(software->begin(), software->end(), [&](const inventory::SoftwareRow& p) {
+      return p.version == std::to_string(newest);
+    }));
   }
 }
 
@@ -342,7 +358,8 @@ TEST_CASE("two centrals on one PostgreSQL import the same uploads at once, each 
   std::atomic<int> copies{0};
   {
     std::vector<std::array<std::unique_ptr<common::HttpClient>, 2>> connections;
-    for (const Device& d : devices) connections.push_back({Connect(e, a.port, d), Connect(e, b.port, d)});
+    for (const Device& d : devices)
+      connections.push_back({Connect(e, a.port, d), Connect(e, b.port, d)});
     std::vector<std::thread> clients;
     for (size_t d = 0; d < devices.size(); ++d) {
       clients.emplace_back([&, d] {
@@ -359,7 +376,8 @@ TEST_CASE("two centrals on one PostgreSQL import the same uploads at once, each 
               copies += 2;
               break;
             case 2: {
-              std::thread parallel([&] { tally[other].Count(Deliver(*http[other], devices[d], u)); });
+              std::thread parallel(
+                  [&] { tally[other].Count(Deliver(*http[other], devices[d], u)); });
               tally[first].Count(Deliver(*http[first], devices[d], u));
               parallel.join();
               copies += 2;
@@ -389,12 +407,13 @@ TEST_CASE("two centrals on one PostgreSQL import the same uploads at once, each 
       },
       seconds(120)));
 
-  std::printf("pg two centrals: %zu uploads of %d devices, %d deliveries (%zu duplicates); central: "
-              "%d spooled, %d already in its spool, %d imported, %d already imported; central-b: %d "
-              "spooled, %d already in its spool, %d imported, %d already imported\n",
-              uploads.size(), kDevices, copies.load(), copies.load() - uploads.size(),
-              tally[0].spooled.load(), tally[0].already_spooled.load(), Imported(a), AlreadyImported(a),
-              tally[1].spooled.load(), tally[1].already_spooled.load(), Imported(b), AlreadyImported(b));
+  std::printf(
+      "pg two centrals: %zu uploads of %d devices, %d deliveries (%zu duplicates); central: "
+      "%d spooled, %d already in its spool, %d imported, %d already imported; central-b: %d "
+      "spooled, %d already in its spool, %d imported, %d already imported\n",
+      uploads.size(), kDevices, copies.load(), copies.load() - uploads.size(),
+      tally[0].spooled.load(), tally[0].already_spooled.load(), Imported(a), AlreadyImported(a),
+      tally[1].spooled.load(), tally[1].already_spooled.load(), Imported(b), AlreadyImported(b));
   // Each upload was imported by one central; every other copy that reached a
   // spool was found imported and dropped.
   CHECK(Imported(a) > 0);
@@ -405,8 +424,10 @@ TEST_CASE("two centrals on one PostgreSQL import the same uploads at once, each 
   CheckStored(*pg, ConninfoFor(*pg, "test"), devices, uploads, kSequences);
   // Both centrals stored the check-ins their requests carried, beside the
   // imports: through one of them, every device has been seen.
-  CHECK(Sql(*pg, "SELECT COUNT(*) FROM devices WHERE last_seen > 0 AND client_version = 'test-1' AND via IN "
-                 "('central', 'central-b')") == std::to_string(kDevices));
+  CHECK(Sql(*pg,
+            "SELECT COUNT(*) FROM devices WHERE last_seen > 0 AND client_version = 'test-1' AND "
+            "via IN "
+            "('central', 'central-b')") == std::to_string(kDevices));
   CHECK(Sql(*pg, "SELECT COUNT(DISTINCT via) FROM device_vias") == "2");
   for (Central* c : centrals) {
     INFO(c->name << "'s log:\n" << harness::ReadText(c->log));
@@ -424,9 +445,10 @@ TEST_CASE("two centrals on one PostgreSQL import the same uploads at once, each 
   for (const Device& d : devices) CHECK(listed.output.find(d.id) != std::string::npos);
 }
 
-TEST_CASE("a central whose PostgreSQL backends are terminated again and again while it imports "
-          "imports every upload once",
-          "[pg_central]") {
+TEST_CASE(
+    "a central whose PostgreSQL backends are terminated again and again while it imports "
+    "imports every upload once",
+    "[pg_central]") {
   auto pg = StartPostgres();
   Estate e(ConninfoFor(*pg, "central"));
   constexpr int kDevices = 6;
@@ -435,7 +457,8 @@ TEST_CASE("a central whose PostgreSQL backends are terminated again and again wh
   const std::vector<Upload> uploads = MakeUploads(devices, kSequences);
   e.StartCentral();
   Central a = FirstCentral(e);
-  testing_support::PgSession admin(ConninfoFor(*pg, "test-admin")), holder(ConninfoFor(*pg, "test-holder"));
+  testing_support::PgSession admin(ConninfoFor(*pg, "test-admin")),
+      holder(ConninfoFor(*pg, "test-holder"));
 
   // While the holder keeps SHARE on uploads, an import waits at its key
   // claim, inside its transaction; its backend is terminated there, 15
@@ -492,11 +515,13 @@ TEST_CASE("a central whose PostgreSQL backends are terminated again and again wh
   REQUIRE(tally.failed.load() == 0);
   REQUIRE(WaitUntil([&] { return AllLogged(a, tally.spooled.load()); }, seconds(30)));
 
-  std::printf("pg terminated central: %zu uploads of %d devices, %d spooled, %d already in the spool; "
-              "%d terminations while an import waited, %d more while it drained; the importer backed "
-              "off %d time(s); %d imported, %d found already imported\n",
-              uploads.size(), kDevices, tally.spooled.load(), tally.already_spooled.load(),
-              blocked_terminations, storm_terminations, ImporterRetries(a), Imported(a), AlreadyImported(a));
+  std::printf(
+      "pg terminated central: %zu uploads of %d devices, %d spooled, %d already in the spool; "
+      "%d terminations while an import waited, %d more while it drained; the importer backed "
+      "off %d time(s); %d imported, %d found already imported\n",
+      uploads.size(), kDevices, tally.spooled.load(), tally.already_spooled.load(),
+      blocked_terminations, storm_terminations, ImporterRetries(a), Imported(a),
+      AlreadyImported(a));
   INFO("central's log:\n" << harness::ReadText(a.log));
   CheckStored(*pg, ConninfoFor(*pg, "test"), devices, uploads, kSequences);
   CHECK(a.process->Running());
@@ -506,16 +531,18 @@ TEST_CASE("a central whose PostgreSQL backends are terminated again and again wh
   // The store gave up after its own attempts and the importer retried: a
   // lost connection is Unavailable, which the drain loop retries.
   CHECK(ImporterRetries(a) >= 1);
-  CHECK(ImporterRetries(a) == CountLines(a.log, "beacon: importer: Unavailable: ", "; next try in "));
+  CHECK(ImporterRetries(a) ==
+        CountLines(a.log, "beacon: importer: Unavailable: ", "; next try in "));
   // Every spooled upload ended once: imported, or found imported (a COMMIT
   // whose answer was lost with its connection, found by the retry).
   CHECK(Imported(a) + AlreadyImported(a) == tally.spooled.load());
   CHECK(Imported(a) <= static_cast<int>(uploads.size()));
 }
 
-TEST_CASE("PostgreSQL stopped at once while a central imports loses nothing: the central keeps the "
-          "uploads, retries, and imports each once after the restart",
-          "[pg_central][slow]") {
+TEST_CASE(
+    "PostgreSQL stopped at once while a central imports loses nothing: the central keeps the "
+    "uploads, retries, and imports each once after the restart",
+    "[pg_central][slow]") {
   auto pg = StartPostgres();
   Estate e(ConninfoFor(*pg, "central"));
   constexpr int kDevices = 6;
@@ -553,12 +580,14 @@ TEST_CASE("PostgreSQL stopped at once while a central imports loses nothing: the
   CHECK(retries_down < 20);
 
   REQUIRE(pg->Restart().ok());
-  REQUIRE(WaitUntil([&] { return a.Drained() && AllLogged(a, tally.spooled.load()); }, seconds(180)));
-  std::printf("pg crash: %zu uploads of %d devices, %zu delivered while the server was down; the "
-              "importer backed off %d time(s) while it was down (%d in all); %d imported, %d found "
-              "already imported\n",
-              uploads.size(), kDevices, uploads.size() / 2, retries_down, ImporterRetries(a), Imported(a),
-              AlreadyImported(a));
+  REQUIRE(
+      WaitUntil([&] { return a.Drained() && AllLogged(a, tally.spooled.load()); }, seconds(180)));
+  std::printf(
+      "pg crash: %zu uploads of %d devices, %zu delivered while the server was down; the "
+      "importer backed off %d time(s) while it was down (%d in all); %d imported, %d found "
+      "already imported\n",
+      uploads.size(), kDevices, uploads.size() / 2, retries_down, ImporterRetries(a), Imported(a),
+      AlreadyImported(a));
   INFO("central's log:\n" << harness::ReadText(a.log));
   CheckStored(*pg, ConninfoFor(*pg, "test"), devices, uploads, kSequences);
   CHECK(Imported(a) == static_cast<int>(uploads.size()));
@@ -569,7 +598,8 @@ TEST_CASE("PostgreSQL stopped at once while a central imports loses nothing: the
   CHECK(BareLines(a.log) == 0);
   // Every backoff of the importer was a retry (Unavailable), none a stop
   // (logged at ERROR).
-  CHECK(ImporterRetries(a) == CountLines(a.log, "beacon: importer: Unavailable: ", "; next try in "));
+  CHECK(ImporterRetries(a) ==
+        CountLines(a.log, "beacon: importer: Unavailable: ", "; next try in "));
   CHECK(CountLines(a.log, "ERROR beacon: importer") == 0);
   // The check-ins of the requests made while the store was down were kept
   // and stored after the restart.

@@ -243,8 +243,13 @@ std::string DbQuery(const std::string& db, const std::string& sql) {
 }
 
 UploadInfo InventoryUpload(int device, int sequence, const std::string& via) {
-  return UploadInfo{"u-" + std::to_string(sequence), DeviceId(device), "inventory", std::string(64, 'a'),
-                    100, 1000 + sequence, via};
+  return UploadInfo{"u-" + std::to_string(sequence),
+                    DeviceId(device),
+                    "inventory",
+                    std::string(64, 'a'),
+                    100,
+                    1000 + sequence,
+                    via};
 }
 
 }  // namespace
@@ -286,8 +291,9 @@ TEST_CASE("an import whose backend is terminated mid-transaction runs again on a
   // A few terminations: the store's own retries absorb them.
   hold();
   common::Status first = common::Internal("not run");
-  std::thread import1(
-      [&] { first = store->ImportInventory(InventoryUpload(1, 1, "c"), MakeInventory(device, 1)); });
+  std::thread import1([&] {
+    first = store->ImportInventory(InventoryUpload(1, 1, "c"), MakeInventory(device, 1));
+  });
   int terminated = 0;
   for (int i = 0; i < 3; ++i) terminated += terminate_next(std::chrono::seconds(30));
   // The next attempt waits again; then the lock goes.
@@ -319,15 +325,17 @@ TEST_CASE("an import whose backend is terminated mid-transaction runs again on a
   while (!done.load()) terminated2 += terminate_next(std::chrono::milliseconds(100));
   import2.join();
   REQUIRE(holder.Run("COMMIT").ok());
-  std::printf("pg lost connection: %d terminations absorbed by one import; %d made the next one "
-              "return %s\n",
-              terminated, terminated2, second.ToString().c_str());
+  std::printf(
+      "pg lost connection: %d terminations absorbed by one import; %d made the next one "
+      "return %s\n",
+      terminated, terminated2, second.ToString().c_str());
   CHECK(second.code() == Code::kUnavailable);
   // One line, as it goes into the central's log (libpq breaks it in two).
   CHECK(second.message().find('\n') == std::string::npos);
   CHECK((second.message().find("server closed the connection unexpectedly This probably means") !=
              std::string::npos ||
-         second.message().find("terminating connection due to administrator command") != std::string::npos));
+         second.message().find("terminating connection due to administrator command") !=
+             std::string::npos));
   CHECK(terminated2 > 1);
   CHECK(DbQuery(db, "SELECT COUNT(*) FROM uploads") == "1");
   CHECK(DbQuery(db, "SELECT inventory_sequence FROM devices") == "1");
@@ -340,7 +348,8 @@ TEST_CASE("an import whose backend is terminated mid-transaction runs again on a
   CHECK(DbQuery(db, "SELECT COUNT(*) FROM packages WHERE version = '2'") == "20");
 }
 
-TEST_CASE("queries after their connections were terminated are answered", "[pg_store][lost_connection]") {
+TEST_CASE("queries after their connections were terminated are answered",
+          "[pg_store][lost_connection]") {
   const std::string db = NewDatabase();
   const std::string app = "victim-reader";
   std::unique_ptr<Store> store = OpenAs(db, app);
@@ -354,8 +363,8 @@ TEST_CASE("queries after their connections were terminated are answered", "[pg_s
   CHECK(*ended >= 2);  // the writer and at least one reader
   REQUIRE(testing_support::WaitUntil(
       [&] {
-        return DbQuery(db, "SELECT COUNT(*) FROM pg_stat_activity WHERE application_name = '" + app +
-                               "'") == "0";
+        return DbQuery(db, "SELECT COUNT(*) FROM pg_stat_activity WHERE application_name = '" +
+                               app + "'") == "0";
       },
       std::chrono::seconds(30)));
   for (int i = 0; i < 4; ++i) {
@@ -377,11 +386,15 @@ TEST_CASE("what the server says beside a result goes to the log, one line with t
   // A trigger an administrator added, which talks: a WARNING and a NOTICE
   // while a check-in batch updates the device.
   Session admin(db);
-  REQUIRE(admin.Run("CREATE FUNCTION talk() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN "
-                    "RAISE WARNING 'device row updated'; RAISE NOTICE 'a second line%', E'\\nof it'; "
-                    "RETURN NEW; END $$")
-              .ok());
-  REQUIRE(admin.Run("CREATE TRIGGER talk BEFORE UPDATE ON devices FOR EACH ROW EXECUTE FUNCTION talk()").ok());
+  REQUIRE(
+      admin
+          .Run("CREATE FUNCTION talk() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN "
+               "RAISE WARNING 'device row updated'; RAISE NOTICE 'a second line%', E'\\nof it'; "
+               "RETURN NEW; END $$")
+          .ok());
+  REQUIRE(
+      admin.Run("CREATE TRIGGER talk BEFORE UPDATE ON devices FOR EACH ROW EXECUTE FUNCTION talk()")
+          .ok());
   testing_support::TempDir logs("pg-log");
   common::SetLogFile(logs.path + "/store.log", 1 << 20);
   Checkin ci;
@@ -405,9 +418,10 @@ TEST_CASE("what the server says beside a result goes to the log, one line with t
   CHECK(lines[1].find(": server says: NOTICE:  a second line of it") != std::string::npos);
 }
 
-TEST_CASE("two stores importing while their backends are terminated again and again store every "
-          "upload once",
-          "[pg_store][lost_connection]") {
+TEST_CASE(
+    "two stores importing while their backends are terminated again and again store every "
+    "upload once",
+    "[pg_store][lost_connection]") {
   const std::string db = NewDatabase();
   constexpr int kCentrals = 2;
   constexpr int kDevices = 8;
@@ -469,7 +483,8 @@ TEST_CASE("two stores importing while their backends are terminated again and ag
           // backs off; here at once), anything else but done is an error.
           for (int attempt = 1;; ++attempt) {
             common::Status st = stores[static_cast<size_t>(c)]->ImportInventory(
-                InventoryUpload(d.device, d.sequence, via), MakeInventory(DeviceId(d.device), d.sequence));
+                InventoryUpload(d.device, d.sequence, via),
+                MakeInventory(DeviceId(d.device), d.sequence));
             if (st.ok()) {
               ++imported;
             } else if (st.code() == Code::kAlreadyExists) {
@@ -506,11 +521,12 @@ TEST_CASE("two stores importing while their backends are terminated again and ag
     killer.join();
   }
   const int uploads = kDevices * kSequences;
-  std::printf("pg termination storm: %d stores, %d uploads each delivered to both: %d imported, %d "
-              "duplicates, %d backends terminated mid-statement or mid-transaction, %d imports "
-              "returned Unavailable and were retried, %zu errors\n",
-              kCentrals, uploads, imported.load(), duplicates.load(), terminations.load(),
-              unavailable.load(), errors.size());
+  std::printf(
+      "pg termination storm: %d stores, %d uploads each delivered to both: %d imported, %d "
+      "duplicates, %d backends terminated mid-statement or mid-transaction, %d imports "
+      "returned Unavailable and were retried, %zu errors\n",
+      kCentrals, uploads, imported.load(), duplicates.load(), terminations.load(),
+      unavailable.load(), errors.size());
   for (const std::string& e : errors) UNSCOPED_INFO(e);
   CHECK(errors.empty());
   CHECK(terminations.load() > 0);
@@ -519,11 +535,11 @@ TEST_CASE("two stores importing while their backends are terminated again and ag
   // claimed (AlreadyExists), so `imported` may count fewer than stored.
   CHECK(imported.load() <= uploads);
   CHECK(DbQuery(db, "SELECT COUNT(*) FROM uploads") == std::to_string(uploads));
-  CHECK(DbQuery(db, "SELECT COUNT(*) FROM devices WHERE inventory_sequence = " + std::to_string(kSequences) +
-                        " AND inventory_upload = 'u-" + std::to_string(kSequences) + "'") ==
-        std::to_string(kDevices));
-  CHECK(DbQuery(db, "SELECT COUNT(*) FROM packages WHERE version <> '" + std::to_string(kSequences) + "'") ==
-        "0");
+  CHECK(DbQuery(db, "SELECT COUNT(*) FROM devices WHERE inventory_sequence = " +
+                        std::to_string(kSequences) + " AND inventory_upload = 'u-" +
+                        std::to_string(kSequences) + "'") == std::to_string(kDevices));
+  CHECK(DbQuery(db, "SELECT COUNT(*) FROM packages WHERE version <> '" +
+                        std::to_string(kSequences) + "'") == "0");
   CHECK(DbQuery(db, "SELECT COUNT(*) FROM packages") == std::to_string(kDevices * 20));
 }
 
@@ -531,16 +547,19 @@ TEST_CASE("two stores importing while their backends are terminated again and ag
 // a central's check-in batch covers the devices that upload, and other
 // centrals import them meanwhile, each import holding its device's row
 // until it commits.
-TEST_CASE("a check-in batch meeting other centrals' imports row after row waits for each and is "
-          "stored once, not run again",
-          "[pg_store][concurrency]") {
+TEST_CASE(
+    "a check-in batch meeting other centrals' imports row after row waits for each and is "
+    "stored once, not run again",
+    "[pg_store][concurrency]") {
   const std::string db = NewDatabase();
   const std::string app = "checkin-batch";
   std::unique_ptr<Store> store = OpenAs(db, app);
   constexpr int kDevices = 16;
   constexpr int kFirst = 2, kLast = 14;  // the devices imported while the batch runs
   for (int d = 0; d < kDevices; ++d) {
-    REQUIRE(store->ImportInventory(InventoryUpload(d, 1, "central-b"), MakeInventory(DeviceId(d), 1)).ok());
+    REQUIRE(
+        store->ImportInventory(InventoryUpload(d, 1, "central-b"), MakeInventory(DeviceId(d), 1))
+            .ok());
   }
   // Two other centrals' importers: each import a serializable transaction
   // that has upserted its device's row (an import's first statement). The
@@ -549,9 +568,11 @@ TEST_CASE("a check-in batch meeting other centrals' imports row after row waits 
   auto import_begins = [&](int device) {
     Session& s = importers[device % 2];
     REQUIRE(s.Run("BEGIN ISOLATION LEVEL SERIALIZABLE").ok());
-    REQUIRE(s.Run("UPDATE devices SET last_seen = last_seen + 1, via = 'central-b' WHERE device_id = '" +
-                  DeviceId(device) + "'")
-                .ok());
+    REQUIRE(
+        s.Run(
+             "UPDATE devices SET last_seen = last_seen + 1, via = 'central-b' WHERE device_id = '" +
+             DeviceId(device) + "'")
+            .ok());
   };
   import_begins(kFirst);
 
@@ -592,12 +613,14 @@ TEST_CASE("a check-in batch meeting other centrals' imports row after row waits 
   flush.join();
   for (Session& s : importers) (void)s.Run("COMMIT");
   INFO(recorded.ToString());
-  std::printf("pg check-ins against imports: the batch waited %d time(s) for a row being imported, in "
-              "%zu transaction(s); %s\n",
-              waits, transactions.size(), recorded.ToString().c_str());
+  std::printf(
+      "pg check-ins against imports: the batch waited %d time(s) for a row being imported, in "
+      "%zu transaction(s); %s\n",
+      waits, transactions.size(), recorded.ToString().c_str());
   CHECK(recorded.ok());
   CHECK(waits == kLast - kFirst + 1);
   CHECK(transactions.size() == 1);
-  CHECK(DbQuery(db, "SELECT COUNT(*) FROM devices WHERE client_version = '2.0' AND last_seen >= 5000 "
-                    "AND via = 'central-a'") == std::to_string(kDevices));
+  CHECK(DbQuery(db,
+                "SELECT COUNT(*) FROM devices WHERE client_version = '2.0' AND last_seen >= 5000 "
+                "AND via = 'central-a'") == std::to_string(kDevices));
 }

@@ -93,8 +93,8 @@ common::Status PgServer::Restart() { return StartServer(); }
 
 PgServer::~PgServer() {
   if (running_) {
-    (void)Run(user_, {std::string(kBin) + "/pg_ctl", "stop", "-w", "-m", "fast", "-D",
-                      dir_ + "/data"});
+    (void)Run(user_,
+              {std::string(kBin) + "/pg_ctl", "stop", "-w", "-m", "fast", "-D", dir_ + "/data"});
   }
   std::error_code ec;
   std::filesystem::remove_all(dir_, ec);
@@ -189,8 +189,8 @@ common::StatusOr<int> PgSession::Terminate(const std::string& pattern, bool busy
                 : "";
   common::StatusOr<std::string> n =
       Run("WITH chosen AS MATERIALIZED (SELECT pid FROM pg_stat_activity WHERE application_name "
-          "LIKE '" + pattern + "'" + busy +
-          ") SELECT COUNT(*) FROM chosen WHERE pg_terminate_backend(pid)");
+          "LIKE '" +
+          pattern + "'" + busy + ") SELECT COUNT(*) FROM chosen WHERE pg_terminate_backend(pid)");
   if (!n.ok()) return n.status();
   return std::stoi(*n);
 }
