@@ -7,6 +7,8 @@
 #include <utility>
 #include <vector>
 
+#include "common/log.h"
+
 namespace inventory::pg {
 
 using common::Status;
@@ -19,11 +21,43 @@ struct ClearResult {
 };
 using ResultPtr = std::unique_ptr<PGresult, ClearResult>;
 
-// libpq ends its messages with a newline; ours do not.
+// libpq ends its messages with a newline and breaks longer ones into
+// several lines ("server closed the connection unexpectedly\n\tThis probably
+// means ...", "ERROR: ...\nCONTEXT: ..."); ours are one line, as every log
+// line is: each line break, with the blanks around it, becomes one space.
 std::string Trimmed(const char* text) {
-  std::string s = text != nullptr ? text : "";
-  while (!s.empty() && (s.back() == '\n' || s.back() == ' ')) s.pop_back();
+  std::string s;
+  bool pending_space = false;
+  for (const char* p = text != nullptr ? text : ""; *p != '\0'; ++p) {
+    const char c = *p;
+    if (c == '\n' || c == '\r' || ((c == ' ' || c == '\t') && (s.empty() || pending_space))) {
+      pending_space = pending_space || c == '\n' || c == '\r';
+      continue;
+    }
+    if (pending_space) {
+      while (!s.empty() && (s.back() == ' ' || s.back() == '\t')) s.pop_back();
+      if (!s.empty()) s += ' ';
+      pending_space = false;
+    }
+    s += c;
+  }
+  while (!s.empty() && (s.back() == ' ' || s.back() == '\t')) s.pop_back();
   return s;
+}
+
+// What the server says outside a statement's result (a NOTICE or WARNING,
+// or the FATAL a terminated session receives while idle) goes to the log,
+// with the database's name, instead of libpq's own printing to stderr.
+void LogNotice(void* name, const PGresult* res) {
+  const char* severity = PQresultErrorField(res, PG_DIAG_SEVERITY_NONLOCALIZED);
+  const std::string s = severity != nullptr ? severity : "";
+  const std::string line = *static_cast<const std::string*>(name) + ": server says: " +
+                           Trimmed(PQresultErrorMessage(res));
+  if (s == "NOTICE" || s == "INFO" || s == "LOG" || s == "DEBUG") {
+    common::LogInfo(line);
+  } else {
+    common::LogWarn(line);
+  }
 }
 
 bool Ok(const PGresult* res) {
@@ -251,6 +285,8 @@ StatusOr<std::unique_ptr<PgConn>> PgConn::Connect(const std::string& conninfo,
   PGconn* raw = PQconnectdbParams(keys, values, /*expand_dbname=*/1);
   if (raw == nullptr) return common::ResourceExhausted(name + ": connect: out of memory");
   std::unique_ptr<PgConn> conn(new PgConn(raw, name, read_only));
+  // Kept across PQreset; name_ lives as long as the connection.
+  PQsetNoticeReceiver(raw, LogNotice, const_cast<std::string*>(&conn->name_));
   if (PQstatus(raw) != CONNECTION_OK) {
     const std::string detail = Trimmed(PQerrorMessage(raw));
     const std::string message = name + ": connect: " + detail;
@@ -323,14 +359,15 @@ Status PgConn::Begin(sql::TxnKind kind) {
   // were written for SQLite's one writer at a time. Serializable isolation
   // gives exactly that behaviour to several concurrent centrals; a
   // transaction that would break it fails with 40001 and is run again
-  // (SqlStore::Write). Merges (check-ins) read nothing to decide on, so
-  // they run at READ COMMITTED and never lose a race: a batch of check-ins
-  // over many devices would otherwise collide, again and again, with every
-  // other central's imports of those devices. Snapshot reads never fail
-  // that way: REPEATABLE READ.
-  const char* begin = "BEGIN ISOLATION LEVEL REPEATABLE READ, READ ONLY";
-  if (kind == sql::TxnKind::kWrite) begin = "BEGIN ISOLATION LEVEL SERIALIZABLE";
+  // (SqlStore::Write). Merges (check-in batches) decide nothing from what
+  // they read: READ COMMITTED, so that a batch over thousands of devices
+  // waits for the rows other centrals are importing instead of failing
+  // whenever one of them committed a change to any of its rows since the
+  // batch began (which, in a busy estate, is always). Snapshot reads never
+  // fail that way: REPEATABLE READ.
+  const char* begin = "BEGIN ISOLATION LEVEL SERIALIZABLE";
   if (kind == sql::TxnKind::kMerge) begin = "BEGIN ISOLATION LEVEL READ COMMITTED";
+  if (kind == sql::TxnKind::kSnapshot) begin = "BEGIN ISOLATION LEVEL REPEATABLE READ, READ ONLY";
   return Exec(begin, name_ + ": begin transaction");
 }
 

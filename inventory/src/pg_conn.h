@@ -76,6 +76,7 @@ class PgConn final : public sql::Conn {
   // are broken by the server (40P01): both are retried from the start.
   int WriteAttempts() const override { return 12; }
   bool RetryableFailure() const override { return retryable_failure_; }
+  bool ConnectionLost() const override { return PQstatus(conn_) != CONNECTION_OK; }
 
   // PgStatus, remembering a retryable failure for RetryableFailure().
   common::Status Fail(const PGresult* res, const std::string& context);

@@ -27,12 +27,13 @@ namespace inventory::sql {
 // What a transaction is for; each backend maps it to its own BEGIN.
 //  kWrite     reads and writes that must behave as if they ran alone
 //             (SQLite: BEGIN IMMEDIATE; PostgreSQL: SERIALIZABLE).
-//  kMerge     writes that are each one statement merging into the latest
-//             committed row (an upsert keeping the newest value), correct
-//             whatever commits beside them, so they need not fail when a
-//             concurrent writer touched the same rows (SQLite: BEGIN
-//             IMMEDIATE; PostgreSQL: READ COMMITTED, whose UPDATE waits for
-//             the row and applies to its newest version).
+//  kMerge     writes only, each an upsert whose SQL merges the new values
+//             into the row's newest version (INSERT ... ON CONFLICT DO
+//             UPDATE keeping the newest of each), so that no snapshot is
+//             needed and another writer's commit to the same rows is no
+//             conflict (SQLite: BEGIN IMMEDIATE; PostgreSQL: READ COMMITTED,
+//             where such a statement waits for the row's lock and then
+//             merges into what was committed).
 //  kSnapshot  several reads that must see one snapshot (SQLite: BEGIN;
 //             PostgreSQL: REPEATABLE READ, READ ONLY).
 enum class TxnKind { kWrite, kMerge, kSnapshot };
@@ -85,6 +86,11 @@ class Conn {
   // again. An Unavailable from elsewhere (the CA called inside a decision)
   // is not retried here: it goes back to the caller.
   virtual bool RetryableFailure() const = 0;
+  // Whether the connection itself is lost (the server restarted, or ended
+  // this session), so that the next Prepare, Exec or Begin opens a new one.
+  // A read that failed that way may simply be made again. Always false for a
+  // file (SQLite).
+  virtual bool ConnectionLost() const = 0;
 };
 
 // Owns one prepared statement. The names and shapes are those the store's

@@ -151,7 +151,10 @@ class SqlStore final : public Store {
   }
 
   // Runs fn(db) on a reader connection leased for the call. Never takes
-  // write_mu_.
+  // write_mu_. When the connection turns out to be lost (a pooled reader
+  // whose session the server ended: a restart, a failover, a terminated
+  // backend), fn runs once more on a new one: a read has no effects, and
+  // otherwise every pooled reader would fail one caller after each restart.
   template <typename Fn>
   std::invoke_result_t<Fn, Conn*> Read(Fn&& fn) {
     common::StatusOr<Conn*> db = readers_.Acquire();
@@ -161,7 +164,11 @@ class SqlStore final : public Store {
       Conn* db;
       ~Lease() { pool.Release(db); }
     } lease{readers_, *db};
-    return fn(*db);
+    std::invoke_result_t<Fn, Conn*> result = fn(*db);
+    if (StatusOf(result).code() == common::Code::kUnavailable && (*db)->ConnectionLost()) {
+      result = fn(*db);
+    }
+    return result;
   }
 
   // Runs fn(db) in one write transaction on the writer connection, under
@@ -175,14 +182,19 @@ class SqlStore final : public Store {
   // Inside WriteBatch, on its thread, fn runs directly in the batch's
   // transaction (the batch holds write_mu_, gives each write its savepoint
   // and retries the whole batch).
+  // `kind` is kWrite, or kMerge for writes that are merges only (sql.h).
   template <typename Fn>
-  std::invoke_result_t<Fn, Conn*> Write(Fn&& fn, TxnKind kind = TxnKind::kWrite) {
+  std::invoke_result_t<Fn, Conn*> Write(Fn&& fn) {
+    return Write(TxnKind::kWrite, std::forward<Fn>(fn));
+  }
+  template <typename Fn>
+  std::invoke_result_t<Fn, Conn*> Write(TxnKind kind, Fn&& fn) {
     RETURN_IF_ERROR(WritableOrError());
     if (batch_thread_.load() == std::this_thread::get_id()) return fn(writer());
     std::lock_guard<std::mutex> lock(write_mu_);
     common::Backoff backoff(std::chrono::milliseconds(5), std::chrono::milliseconds(200));
     for (int attempt = 1;; ++attempt) {
-      std::invoke_result_t<Fn, Conn*> result = WriteOnce(fn, kind);
+      std::invoke_result_t<Fn, Conn*> result = WriteOnce(kind, fn);
       const common::Status& st = StatusOf(result);
       if (st.ok() || st.code() != common::Code::kUnavailable || !writer_->RetryableFailure() ||
           attempt >= writer_->WriteAttempts()) {
@@ -192,7 +204,7 @@ class SqlStore final : public Store {
     }
   }
   template <typename Fn>
-  std::invoke_result_t<Fn, Conn*> WriteOnce(Fn& fn, TxnKind kind) {
+  std::invoke_result_t<Fn, Conn*> WriteOnce(TxnKind kind, Fn& fn) {
     Transaction txn(writer(), kind);
     RETURN_IF_ERROR(txn.Begin());
     std::invoke_result_t<Fn, Conn*> result = fn(writer());

@@ -42,6 +42,7 @@ class SqliteConn final : public sql::Conn {
   // after that is an overloaded store, for the caller's own backoff.
   int WriteAttempts() const override { return 1; }
   bool RetryableFailure() const override { return false; }
+  bool ConnectionLost() const override { return false; }
 
   sqlite3* raw() const { return db_.get(); }
 

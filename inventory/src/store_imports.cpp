@@ -211,7 +211,11 @@ Status SqlStore::RecordCheckins(const std::vector<Checkin>& checkins) {
   if (checkins.empty()) return Status::Ok();
   // Rows are locked in device id order, the same in every writer, so two
   // centrals storing overlapping batches cannot deadlock. A device's
-  // check-ins keep their order (the SQL keeps the newest anyway).
+  // check-ins keep their order (the SQL keeps the newest anyway). Every
+  // statement merges into the row as committed (the newest of each value),
+  // so the batch is a merge transaction (sql.h): it waits for rows other
+  // centrals are importing and goes on, where a serializable one would have
+  // to start again after each of their commits.
   std::vector<const Checkin*> ordered;
   ordered.reserve(checkins.size());
   for (const Checkin& c : checkins) ordered.push_back(&c);
@@ -219,7 +223,7 @@ Status SqlStore::RecordCheckins(const std::vector<Checkin>& checkins) {
     return a->device_id < b->device_id;
   });
 
-  return Write([&](Conn* db) -> Status {
+  return Write(TxnKind::kMerge, [&](Conn* db) -> Status {
     // last_seen covers every contact (check-ins and uploads); checkin_at is the
     // time of the check-in whose client state (version, revision, outbox,
     // check interval) is stored, so a late batch can neither move last_seen
@@ -279,7 +283,7 @@ Status SqlStore::RecordCheckins(const std::vector<Checkin>& checkins) {
       RETURN_IF_ERROR(via.Reset());
     }
     return Status::Ok();
-  }, TxnKind::kMerge);
+  });
 }
 
 }  // namespace inventory::sql

@@ -151,7 +151,11 @@ bool WaitForBeacon(int port, std::chrono::seconds timeout) {
       timeout);
 }
 
-Estate::Estate() : dir(MakeTempDir("estate")), certs(TEST_CERT_DIR), central_port(FreePort()), dmz_port(FreePort()) {
+Estate::Estate() : Estate(std::string()) {}
+
+Estate::Estate(const std::string& conninfo)
+    : dir(MakeTempDir("estate")), certs(TEST_CERT_DIR), store_conninfo(conninfo), central_port(FreePort()),
+      dmz_port(FreePort()) {
   for (const char* name : {"policy.xml", "schedule.xml"}) {
     WriteText(dir + "/central/policy/default/" + name,
               ReadText(std::string(SOURCE_DIR) + "/conf/policy/default/" + name));
@@ -169,7 +173,10 @@ Estate::Estate() : dir(MakeTempDir("estate")), certs(TEST_CERT_DIR), central_por
   WriteText(dir + "/central.conf",
             "name = central\nlisten_host = 127.0.0.1\nlisten_port = " + std::to_string(central_port) +
                 "\ntls_cert = " + central_cert.cert + "\ntls_key = " + central_cert.key + "\n" +
-                "data_dir = " + dir + "/central\nstore = sqlite\ncheckin_flush_interval = 1s\n" +
+                "data_dir = " + dir + "/central\n" +
+                (store_conninfo.empty() ? "store = sqlite\n"
+                                        : "store = postgresql\nstore_conninfo = " + store_conninfo + "\n") +
+                "checkin_flush_interval = 1s\n" +
                 "policy_signing_key = " + certs + "/policy.key\n" +
                 "policy_refresh_interval = 1s\nworkers = 8\nadmin_listen_port = 0\nspool_min_free = 0\nkeep_alive_timeout = 2s\n" +
                 "health_interval = 5s\nhealth_min_free = 1M\n");
@@ -190,8 +197,14 @@ std::string Estate::DeviceOf(const std::string& client) const {
   return id;
 }
 
-CommandResult Estate::Ctl(const std::vector<std::string>& args) {
+std::vector<std::string> Estate::CtlArgs() const {
   std::vector<std::string> argv = {BEACONCTL_BIN, "--data-dir", dir + "/central"};
+  if (!store_conninfo.empty()) argv.insert(argv.end(), {"--store-conninfo", store_conninfo});
+  return argv;
+}
+
+CommandResult Estate::Ctl(const std::vector<std::string>& args) {
+  std::vector<std::string> argv = CtlArgs();
   argv.insert(argv.end(), args.begin(), args.end());
   CommandResult r = Run(argv);
   INFO(r.output);
@@ -211,7 +224,8 @@ Estate::Cert Estate::IssueDevice(const std::string& device_id) {
 }
 
 CommandResult Estate::PolicyCommand(const std::vector<std::string>& args) {
-  std::vector<std::string> argv = {BEACONCTL_BIN, "--data-dir", dir + "/central", "policy"};
+  std::vector<std::string> argv = CtlArgs();
+  argv.push_back("policy");
   argv.insert(argv.end(), args.begin(), args.end());
   CommandResult r = Run(argv);
   INFO(r.output);
@@ -225,8 +239,8 @@ Estate::~Estate() {
   fs::remove_all(dir);
 }
 
-// Keys in extra_config replace the ones in the file (a key may be set once).
-static void MergeConfig(const std::string& path, const std::string& extra_config) {
+// A key may be set once in a file.
+void MergeConfig(const std::string& path, const std::string& extra_config) {
   std::istringstream base(ReadText(path)), extra(extra_config);
   std::string line, kept;
   std::vector<std::string> overridden;
@@ -283,7 +297,9 @@ CommandResult Estate::Client(const std::string& config, const std::vector<std::s
 }
 
 std::unique_ptr<inventory::Store> Estate::Store() {
-  auto s = inventory::OpenSqliteStore(dir + "/central/store.sqlite", true);
+  auto s = store_conninfo.empty() ? inventory::OpenSqliteStore(dir + "/central/store.sqlite", true)
+                                  : inventory::OpenPostgresStore(store_conninfo, true);
+  INFO(s.status().ToString());
   REQUIRE(s.ok());
   return std::move(s).value();
 }

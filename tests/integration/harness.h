@@ -24,6 +24,9 @@ int FreePort();
 void WriteText(const std::string& path, const std::string& text);
 std::string ReadText(const std::string& path);
 size_t CountFiles(const std::string& dir);
+// Keys in `extra_config` ("key = value" lines) replace the ones in the
+// config file at `path`; the others are appended.
+void MergeConfig(const std::string& path, const std::string& extra_config);
 
 // A child process whose stdout and stderr go to a log file.
 class Process {
@@ -58,6 +61,10 @@ bool WaitForBeacon(int port, std::chrono::seconds timeout = std::chrono::seconds
 class Estate {
  public:
   Estate();
+  // An estate whose central keeps its store in PostgreSQL (store =
+  // postgresql, store_conninfo = `store_conninfo`); beaconctl is given the
+  // same connection string. The database must exist.
+  explicit Estate(const std::string& store_conninfo);
   ~Estate();
   void StartCentral();
   // As StartCentral, with extra "key = value" lines for the central's config
@@ -90,11 +97,15 @@ class Estate {
   CommandResult PolicyCommand(const std::vector<std::string>& args);
   // Opens the central's store read-only (fails the test if absent).
   std::unique_ptr<inventory::Store> Store();
+  // beaconctl's global options naming the central: --data-dir, and
+  // --store-conninfo for a PostgreSQL store.
+  std::vector<std::string> CtlArgs() const;
 
   std::string dir;
   std::string certs;          // TEST_CERT_DIR: the policy signing key, and certificates of other CAs
   std::string pki;            // the estate's certificates (dir/pki); pki/ca.pem is the trust bundle
   std::string enroll_secret;  // unlimited uses
+  std::string store_conninfo;  // empty: the central's store is SQLite
   int central_port;
   int dmz_port;
   std::unique_ptr<Process> central;

@@ -10,6 +10,7 @@
 
 #include <cstdio>
 #include <filesystem>
+#include <sstream>
 #include <string>
 #include <vector>
 
@@ -64,20 +65,36 @@ common::StatusOr<std::unique_ptr<PgServer>> PgServer::Start() {
                           "trust", "-E", "UTF8", "--locale=C", "--no-sync"}) != 0) {
     return common::Internal("initdb failed in " + tmpl);
   }
-  const std::string options = "-c listen_addresses='' -c unix_socket_directories='" + tmpl +
-                              "' -c fsync=on -c max_connections=200 -p " + kPort;
-  if (Run(server->user_, {std::string(kBin) + "/pg_ctl", "start", "-w", "-t", "60", "-D", data,
-                          "-l", tmpl + "/server.log", "-o", options}) != 0) {
-    return common::Internal("pg_ctl start failed; see " + tmpl + "/server.log");
-  }
-  server->running_ = true;
+  RETURN_IF_ERROR(server->StartServer());
   return server;
 }
 
+common::Status PgServer::StartServer() {
+  const std::string options = "-c listen_addresses='' -c unix_socket_directories='" + dir_ +
+                              "' -c fsync=on -c max_connections=200 -p " + kPort;
+  if (Run(user_, {std::string(kBin) + "/pg_ctl", "start", "-w", "-t", "60", "-D", dir_ + "/data",
+                  "-l", dir_ + "/server.log", "-o", options}) != 0) {
+    return common::Internal("pg_ctl start failed; see " + dir_ + "/server.log");
+  }
+  running_ = true;
+  return common::Status::Ok();
+}
+
+common::Status PgServer::Crash() {
+  if (Run(user_, {std::string(kBin) + "/pg_ctl", "stop", "-w", "-m", "immediate", "-D",
+                  dir_ + "/data"}) != 0) {
+    return common::Internal("pg_ctl stop -m immediate failed; see " + dir_ + "/server.log");
+  }
+  running_ = false;
+  return common::Status::Ok();
+}
+
+common::Status PgServer::Restart() { return StartServer(); }
+
 PgServer::~PgServer() {
   if (running_) {
-    (void)Run(user_, {std::string(kBin) + "/pg_ctl", "stop", "-w", "-m", "fast", "-D",
-                      dir_ + "/data"});
+    (void)Run(user_,
+              {std::string(kBin) + "/pg_ctl", "stop", "-w", "-m", "fast", "-D", dir_ + "/data"});
   }
   std::error_code ec;
   std::filesystem::remove_all(dir_, ec);
@@ -112,6 +129,70 @@ common::StatusOr<std::string> PgServer::Query(const std::string& dbname, const s
   PQclear(res);
   if (!status.ok()) return status;
   return out;
+}
+
+PgSession::PgSession(const std::string& conninfo) : conn_(PQconnectdb(conninfo.c_str())) {}
+
+PgSession::~PgSession() { PQfinish(conn_); }
+
+common::StatusOr<std::string> PgSession::Run(const std::string& sql) {
+  if (conn_ == nullptr || PQstatus(conn_) != CONNECTION_OK) {
+    return common::Unavailable(std::string("session: ") + PQerrorMessage(conn_));
+  }
+  PGresult* res = PQexec(conn_, sql.c_str());
+  const ExecStatusType st = PQresultStatus(res);
+  std::string out;
+  common::Status status;
+  if (st == PGRES_TUPLES_OK) {
+    if (PQntuples(res) > 0 && !PQgetisnull(res, 0, 0)) out = PQgetvalue(res, 0, 0);
+  } else if (st != PGRES_COMMAND_OK) {
+    status = common::Internal(sql + ": " + PQresultErrorMessage(res));
+  }
+  PQclear(res);
+  if (!status.ok()) return status;
+  return out;
+}
+
+PgSession::LockWait PgSession::LockWaiter(const std::string& application) {
+  LockWait wait;
+  common::StatusOr<std::string> row =
+      Run("SELECT pid || ' ' || extract(epoch FROM xact_start) || ' ' || "
+          "extract(epoch FROM query_start) FROM pg_stat_activity WHERE application_name = '" +
+          application + "' AND wait_event_type = 'Lock' LIMIT 1");
+  if (!row.ok() || row->empty()) return wait;
+  std::istringstream in(*row);
+  in >> wait.pid >> wait.transaction_start >> wait.statement_start;
+  return wait;
+}
+
+common::StatusOr<bool> PgSession::Terminate(int pid) {
+  common::StatusOr<std::string> ended =
+      Run("SELECT pg_terminate_backend(" + std::to_string(pid) + ")");
+  if (!ended.ok()) return ended.status();
+  return *ended == "t";
+}
+
+common::StatusOr<int> PgSession::TerminateBusy(const std::string& pattern) {
+  return Terminate(pattern, true);
+}
+
+common::StatusOr<int> PgSession::TerminateAll(const std::string& pattern) {
+  return Terminate(pattern, false);
+}
+
+common::StatusOr<int> PgSession::Terminate(const std::string& pattern, bool busy_only) {
+  // The backends are listed (materialized) first, so that
+  // pg_terminate_backend() runs for those only, whatever order the planner
+  // would evaluate the conditions in.
+  const std::string busy =
+      busy_only ? " AND state IN ('active', 'idle in transaction', 'idle in transaction (aborted)')"
+                : "";
+  common::StatusOr<std::string> n =
+      Run("WITH chosen AS MATERIALIZED (SELECT pid FROM pg_stat_activity WHERE application_name "
+          "LIKE '" +
+          pattern + "'" + busy + ") SELECT COUNT(*) FROM chosen WHERE pg_terminate_backend(pid)");
+  if (!n.ok()) return n.status();
+  return std::stoi(*n);
 }
 
 PgServer& SharedPgServer() {

@@ -209,9 +209,11 @@ common::StatusOr<std::unique_ptr<Store>> OpenSqliteStore(const std::string& path
 // read-write open creates or upgrades the schema (under an advisory lock, so
 // centrals starting together do not race). Several processes may open the
 // same database read-write at once: every write is one SERIALIZABLE
-// transaction, retried when it loses a race, so the exactly-once and ordering
-// rules above hold across centrals. Queries use a small pool of their own
-// connections. read_only: FailedPrecondition for a database without the
+// transaction, retried when it loses a race or its connection, so the
+// exactly-once and ordering rules above hold across centrals (a check-in
+// batch, whose upserts only merge, is READ COMMITTED). Queries use a small
+// pool of their own connections; one whose connection was lost runs once
+// more on a new one. read_only: FailedPrecondition for a database without the
 // current schema, NotFound for a missing database; write calls then return
 // FailedPrecondition. Connection failures are Unavailable. Error messages name
 // the database without its password.
