@@ -338,7 +338,7 @@ TEST_CASE("importer: a damaged store stops the importer and rejects no upload") 
   CHECK(std::filesystem::is_empty(f.dir + "/spool/rejected"));
 }
 
-TEST_CASE("importer: one pass imports a backlog in batches; each upload keeps its own fate") {
+TEST_CASE("importer: one pass imports a backlog in batches, each upload keeps its own fate") {
   Fixture f;
   std::vector<std::string> devices;
   std::set<std::string> notified;

@@ -52,7 +52,7 @@ std::string Ledger(const ClientParts& c) {
 
 }  // namespace
 
-TEST_CASE("actions: each runs once, even seen twice and after a restart; results are queued") {
+TEST_CASE("actions: each runs once, even seen twice and after a restart, results are queued") {
   ClientParts c;
   Counting count;
   const int64_t now = Now();
@@ -89,7 +89,7 @@ TEST_CASE("actions: each runs once, even seen twice and after a restart; results
   CHECK(a->StatusLines(5).find(std::string(kA) + " inventory done") != std::string::npos);
 }
 
-TEST_CASE("actions: one past its expiry is not started; old ledger lines are dropped") {
+TEST_CASE("actions: one past its expiry is not started, old ledger lines are dropped") {
   ClientParts c;
   Counting count;
   const int64_t now = Now();
@@ -162,7 +162,7 @@ TEST_CASE("actions: a result that cannot be queued is reported at the next start
   CHECK(results[0].text.rfind("interrupted", 0) == 0);
 }
 
-TEST_CASE("actions: ride in the signed manifest; the same revision with new actions is applied") {
+TEST_CASE("actions: ride in the signed manifest, the same revision with new actions is applied") {
   ClientParts c;
   Counting count;
   const int64_t now = Now();

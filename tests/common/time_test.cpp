@@ -58,7 +58,7 @@ TEST_CASE("time: FormatRfc3339 and ParseRfc3339 are one pair", "[common][time]")
   }
 }
 
-TEST_CASE("time: HTTP dates (IMF-fixdate) parse to unix seconds; other forms are refused", "[common][time]") {
+TEST_CASE("time: HTTP dates (IMF-fixdate) parse to unix seconds, other forms are refused", "[common][time]") {
   auto parsed = [](const char* s) {
     auto t = common::ParseHttpDate(s);
     INFO(s);

@@ -227,7 +227,7 @@ std::string ConfWith(const std::string& conf, const std::string& name, const std
 
 }  // namespace
 
-TEST_CASE("diagnose: through the DMZ relay every step passes; each broken link fails at its step with its code") {
+TEST_CASE("diagnose: through the DMZ relay every step passes, each broken link fails at its step with its code") {
   Estate e;
   e.StartCentral();
   e.StartDmz();
@@ -386,7 +386,7 @@ TEST_CASE("diagnose: an unknown CA, a wrong host name and an expired beacon cert
   }
 }
 
-TEST_CASE("diagnose: through squid with Basic authentication every step passes; a wrong password is D400") {
+TEST_CASE("diagnose: through squid with Basic authentication every step passes, a wrong password is D400") {
   Estate e;
   e.StartCentral();
   e.StartDmz();

@@ -197,7 +197,7 @@ TEST_CASE("beaconctl status counts devices per status and condition, beacons and
   CHECK(Has(csv.output, "status,active,2\r\n"));
 }
 
-TEST_CASE("beaconctl devices: filters by status, OS, name and condition; bad values are usage errors") {
+TEST_CASE("beaconctl devices: filters by status, OS, name and condition, bad values are usage errors") {
   Fixture f;
   CHECK(Ids(f.Json({"devices", "--json"})).size() == 5);
   CHECK(Ids(f.Json({"devices", "--status", "disconnected", "--json"})) == std::vector<std::string>{kDb});
@@ -296,7 +296,7 @@ TEST_CASE("beaconctl device show: status and why, path, inventory, sync, health,
   CHECK(f.Ctl({"device", "show"}).exit_code == 2);
 }
 
-TEST_CASE("beaconctl beacons: online and offline with why; health: open or all, filters, bad input") {
+TEST_CASE("beaconctl beacons: online and offline with why, health: open or all, filters, bad input") {
   Fixture f;
   auto beacons = f.Json({"beacons", "--json"});
   REQUIRE(beacons.size() == 2);

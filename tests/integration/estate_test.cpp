@@ -249,7 +249,7 @@ TEST_CASE("a device is active and in sync, behind after a publish, and in sync a
   CHECK(show.output.find("active") != std::string::npos);
 }
 
-TEST_CASE("actions: delivered in the signed manifest and done; seen twice and run once") {
+TEST_CASE("actions: delivered in the signed manifest and done, seen twice and run once") {
   Estate e;
   e.StartCentral();
   e.StartDmz();

@@ -296,7 +296,7 @@ TEST_CASE("flatpak: damaged deployments give partial data and notes", "[inventor
   fs::remove_all(root);
 }
 
-TEST_CASE("package_sources lists each database found; packages are sorted", "[inventory][collect]") {
+TEST_CASE("package_sources lists each database found, packages are sorted", "[inventory][collect]") {
   // A root with every source at once: the fixtures merged.
   std::string root = CopyOf("rpmroot");
   for (const char* other : {"snaproot", "flatpakroot"}) {

@@ -362,7 +362,8 @@ TEST_CASE("an import whose backend is terminated mid-transaction runs again on a
         Code::kAlreadyExists);
   CHECK(DbQuery(db, "SELECT COUNT(*) FROM uploads") == "2");
   CHECK(DbQuery(db, "SELECT inventory_sequence FROM devices") == "2");
-  CHECK(DbQuery(db, "SELECT COUNT(*) FROM packages WHERE version = '2'") == "20");
+  CHECK(DbQuery(db, "SELECT COUNT(*) FROM packages p JOIN package_versions v ON v.id = p.version_id "
+                    "WHERE v.version = '2'") == "20");
 }
 
 TEST_CASE("queries after their connections were terminated are answered",
@@ -555,8 +556,8 @@ TEST_CASE(
   CHECK(DbQuery(db, "SELECT COUNT(*) FROM devices WHERE inventory_sequence = " +
                         std::to_string(kSequences) + " AND inventory_upload = 'u-" +
                         std::to_string(kSequences) + "'") == std::to_string(kDevices));
-  CHECK(DbQuery(db, "SELECT COUNT(*) FROM packages WHERE version <> '" +
-                        std::to_string(kSequences) + "'") == "0");
+  CHECK(DbQuery(db, "SELECT COUNT(*) FROM packages p JOIN package_versions v ON v.id = p.version_id "
+                    "WHERE v.version <> '" + std::to_string(kSequences) + "'") == "0");
   CHECK(DbQuery(db, "SELECT COUNT(*) FROM packages") == std::to_string(kDevices * 20));
 }
 

@@ -296,7 +296,7 @@ PRAGMA user_version = 4;
 
 }  // namespace
 
-TEST_CASE("estate rules default until set, then read back; bad rules are refused", "[estate_store]") {
+TEST_CASE("estate rules default until set, then read back, bad rules are refused", "[estate_store]") {
   testing_support::TempDir dir("estate");
   auto store = MustOpen(dir.path + "/store.sqlite");
   auto rules = store->GetEstateRules();
@@ -507,7 +507,7 @@ TEST_CASE("health documents apply in the sender's order, not the arrival order",
   CHECK(Messages(*store, ForDevice(kDev2, true)).size() == 1);
 }
 
-TEST_CASE("a message a newer document does not carry is cleared; raised again, it is a new occurrence",
+TEST_CASE("a message a newer document does not carry is cleared, raised again, it is a new occurrence",
           "[estate_store]") {
   testing_support::TempDir dir("estate");
   const std::string path = dir.path + "/store.sqlite";
@@ -560,7 +560,7 @@ TEST_CASE("a message a newer document does not carry is cleared; raised again, i
   CHECK(store->ListHealth(one).status().code() == Code::kInvalidArgument);
 }
 
-TEST_CASE("cleared messages are purged after their retention; open ones never are", "[estate_store]") {
+TEST_CASE("cleared messages are purged after their retention, open ones never are", "[estate_store]") {
   testing_support::TempDir dir("estate");
   auto store = MustOpen(dir.path + "/store.sqlite");
   const HealthMessage old_open = Msg("client.clock-skew", HealthType::kWarning, kNow);
@@ -730,7 +730,7 @@ TEST_CASE("beacons: their reports, their certificates, and the central's own rep
   }
 }
 
-TEST_CASE("actions: created, delivered, done or failed, cancelled; refusals", "[estate_store]") {
+TEST_CASE("actions: created, delivered, done or failed, cancelled, refusals", "[estate_store]") {
   testing_support::TempDir dir("estate");
   const std::string path = dir.path + "/store.sqlite";
   auto store = MustOpen(path);

@@ -616,7 +616,7 @@ TEST_CASE("a clone is refused, reported on the device, and the report is committ
   CHECK(CountRows(path, "certificates") == 1);
 }
 
-TEST_CASE("the same key may enroll again; a renewal rotates the key", "[identity]") {
+TEST_CASE("the same key may enroll again, a renewal rotates the key", "[identity]") {
   testing_support::TempDir dir("identity");
   const std::string path = dir.path + "/store.sqlite";
   auto store = MustOpen(path);

@@ -1173,7 +1173,7 @@ TEST_CASE("the write-ahead log is checkpointed: it does not grow with every impo
   CHECK(std::filesystem::file_size(path) > (1u << 20));  // the data reached the database file
 }
 
-TEST_CASE("devices share one row per package version; a version with other details is another row",
+TEST_CASE("devices share one row per package version, a version with other details is another row",
           "[sqlite_store]") {
   TempDir dir;
   const std::string path = dir.File("store.sqlite");
