@@ -36,6 +36,18 @@ namespace beacon {
 using common::Status;
 using common::StatusOr;
 
+namespace {
+// A periodic task's failure: one the next run may not meet (the store is
+// unreachable for a while: Unavailable) is a warning; any other an error.
+void LogHousekeeping(const std::string& what, const Status& st) {
+  if (st.code() == common::Code::kUnavailable) {
+    common::LogWarn(what + ": " + st.ToString() + "; trying again at the next run");
+  } else {
+    common::LogError(what + ": " + st.ToString());
+  }
+}
+}  // namespace
+
 struct Beacon::Impl {
   Settings settings;
   std::string id;
@@ -135,7 +147,7 @@ struct Beacon::Impl {
                              : static_cast<int64_t>(std::time(nullptr));
     if (old.ok() && *old == rules) return;
     Status st = store->SetEstateRules(rules);
-    if (!st.ok()) common::LogError("cannot record the estate rules: " + st.ToString());
+    if (!st.ok()) LogHousekeeping("cannot record the estate rules", st);
   }
 
   // Central: actions into manifests, deliveries recorded, expired and old
@@ -143,15 +155,15 @@ struct Beacon::Impl {
   void TendActions() {
     const int64_t now = static_cast<int64_t>(std::time(nullptr));
     auto swept = store->SweepActions(now, now - settings.action_retention.count());
-    if (!swept.ok()) common::LogError("actions: sweep: " + swept.status().ToString());
+    if (!swept.ok()) LogHousekeeping("actions: sweep", swept.status());
     if (swept.ok() && (swept->first > 0 || swept->second > 0)) {
       common::LogInfo("actions: " + std::to_string(swept->first) + " expired, " + std::to_string(swept->second) +
                       " finished ones deleted");
     }
     auto purged = store->PurgeHealth(now - settings.health_retention.count());
-    if (!purged.ok()) common::LogError("health: purge: " + purged.status().ToString());
+    if (!purged.ok()) LogHousekeeping("health: purge", purged.status());
     auto changed = actions->Refresh(now);
-    if (!changed.ok()) return common::LogError("actions: " + changed.status().ToString());
+    if (!changed.ok()) return LogHousekeeping("actions", changed.status());
     for (const std::string& device : *changed) policy->Forget(device);
     Status st = actions->Flush(now);
     if (!st.ok()) common::LogWarn("actions: deliveries not recorded yet: " + st.ToString());
