@@ -36,10 +36,6 @@ int Run(const std::string& user, std::vector<std::string> argv) {
   return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
 }
 
-struct ConnCloser {
-  void operator()(PGconn* c) const { PQfinish(c); }
-};
-
 }  // namespace
 
 common::StatusOr<std::unique_ptr<PgServer>> PgServer::Start() {
@@ -113,22 +109,7 @@ common::Status PgServer::CreateDatabase(const std::string& dbname) {
 }
 
 common::StatusOr<std::string> PgServer::Query(const std::string& dbname, const std::string& sql) {
-  std::unique_ptr<PGconn, ConnCloser> conn(PQconnectdb(Conninfo(dbname).c_str()));
-  if (PQstatus(conn.get()) != CONNECTION_OK) {
-    return common::Unavailable(std::string("connect: ") + PQerrorMessage(conn.get()));
-  }
-  PGresult* res = PQexec(conn.get(), sql.c_str());
-  const ExecStatusType st = PQresultStatus(res);
-  std::string out;
-  common::Status status;
-  if (st == PGRES_TUPLES_OK) {
-    if (PQntuples(res) > 0 && !PQgetisnull(res, 0, 0)) out = PQgetvalue(res, 0, 0);
-  } else if (st != PGRES_COMMAND_OK) {
-    status = common::Internal(sql + ": " + PQresultErrorMessage(res));
-  }
-  PQclear(res);
-  if (!status.ok()) return status;
-  return out;
+  return PgSession(Conninfo(dbname)).Run(sql);
 }
 
 PgSession::PgSession(const std::string& conninfo) : conn_(PQconnectdb(conninfo.c_str())) {}
