@@ -296,7 +296,6 @@ launch_central() {  # DATA PORT LOG [fresh]
   fi
   { beacon_conf central "$port" "$data"; cat <<EOF
 store = sqlite
-admin_listen_port = 0
 policy_signing_key = $tmp/certs/policy.key
 EOF
   } >"$data.conf"

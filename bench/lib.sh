@@ -251,6 +251,7 @@ tls_cert = $pki/$1.pem
 tls_key = $pki/$1.key
 ca_file = $ca
 data_dir = $3
+admin_listen_port = 0
 EOF
 }
 
@@ -270,7 +271,6 @@ start_central() {  # DATA PORT LOG CPU [EXTRA]
   { beacon_conf central "$port" "$data"
     echo "store = sqlite"
     echo "policy_signing_key = $tmp/certs/policy.key"
-    echo "admin_listen_port = 0"
     echo "io_threads = 1"  # the server has one core
     [[ -z $extra ]] || printf '%s\n' "$extra"
   } >"$data.conf"

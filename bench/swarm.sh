@@ -117,7 +117,6 @@ printf '<failover version="1">\n  <beacon url="https://127.0.0.1:%s" priority="0
 { beacon_conf central "$central_port" "$central"; cat <<CONF
 store = sqlite
 policy_signing_key = $tmp/certs/policy.key
-admin_listen_port = 0
 ${CENTRAL_CONF}
 CONF
 } >"$out/central.conf"

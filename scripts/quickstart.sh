@@ -61,6 +61,7 @@ tls_key = $work/pki/dmz.key
 ca_file = $work/pki/ca.pem
 data_dir = $work/dmz
 upstream = https://127.0.0.1:$central_port
+admin_listen_port = 0
 checkin_flush_interval = 1s
 CONF
 cat > "$work/client.conf" <<CONF

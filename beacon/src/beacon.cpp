@@ -66,7 +66,7 @@ struct Beacon::Impl {
   std::unique_ptr<AgentApi> api;
   std::unique_ptr<common::HttpServer> server;
   common::HttpServer::Listener* agent = nullptr;  // the agent API
-  common::HttpServer::Listener* admin = nullptr;  // central only
+  common::HttpServer::Listener* admin = nullptr;
   CheckinTracker checkins;
   uint64_t reported_dropped = 0;
   common::StopFlag stop;
@@ -308,35 +308,33 @@ StatusOr<std::unique_ptr<Beacon>> Beacon::Create(const common::Config& config) {
   TrustState* trust = im.trust.get();
   server_options.admit = [trust](const common::PeerIdentity& peer) { return trust->Admit(peer); };
   im.server = std::make_unique<common::HttpServer>(server_options);
-  im.agent = &im.server->Listen(s.listen_host, s.listen_port);
+  im.agent = &im.server->Listen(s.listen_host, s.listen_port, "agent");
   im.api = std::make_unique<AgentApi>(&im.settings, im.spool.get(), &im.checkins, im.policy.get(), im.store.get(),
                                       im.cache.get(), im.trust.get(), im.actions.get());
   im.api->Register(*im.agent);
-  if (s.central) {
-    // The administrators' side (their API comes with a later release):
-    // loopback by default, on the same engine and certificate.
-    im.admin = &im.server->Listen(s.admin_listen_host, s.admin_listen_port);
-    // Device and beacon certificates give no access here (docs/identity.md).
-    im.admin->Get(
-        common::protocol::kPingPath, nullptr,
-        [](const common::HttpRequest&, common::HttpResponse& res) {
-          res.body = "ok\n";
-          return true;
-        },
-        common::RouteAccess::kOpen);
-  }
+  // The administrators' side: loopback by default, on the same engine and
+  // certificate. Device and beacon certificates give no access here
+  // (docs/identity.md).
+  im.admin = &im.server->Listen(s.admin_listen_host, s.admin_listen_port, "admin");
+  im.admin->Get(
+      common::protocol::kPingPath, nullptr,
+      [](const common::HttpRequest&, common::HttpResponse& res) {
+        res.body = "ok\n";
+        return true;
+      },
+      common::RouteAccess::kOpen);
   RETURN_IF_ERROR(im.server->Start());
   common::LogInfo(std::string(s.central ? "central" : "relay") + " beacon '" + s.name + "' listening on " +
                   s.listen_host + ":" + std::to_string(im.agent->port()) +
-                  (s.central ? ", admin on " + s.admin_listen_host + ":" + std::to_string(im.admin->port())
-                             : ", upstream " + s.upstream) +
+                  ", admin on " + s.admin_listen_host + ":" + std::to_string(im.admin->port()) +
+                  (s.central ? "" : ", upstream " + s.upstream) +
                   "; " + std::to_string(im.spool->Count()) + " uploads waiting in the spool");
   return b;
 }
 
 int Beacon::port() const { return impl_->agent->port(); }
 
-int Beacon::admin_port() const { return impl_->admin != nullptr ? impl_->admin->port() : 0; }
+int Beacon::admin_port() const { return impl_->admin->port(); }
 
 void Beacon::Run() {
   Impl& im = *impl_;

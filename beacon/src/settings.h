@@ -26,7 +26,7 @@ struct Settings {
   std::string policy_signing_key;
   std::string listen_host;
   int listen_port = 0;
-  std::string admin_listen_host;  // central only
+  std::string admin_listen_host;
   int admin_listen_port = 0;
   common::ServerOptions server;  // the engine, for both listeners
   uint64_t max_upload_size = 0;

@@ -25,12 +25,12 @@ using Clock = std::chrono::steady_clock;
 using boost::asio::ip::tcp;
 
 struct Route {
-  std::string method;  // "GET" or "PUT"
+  std::string method;  // "GET", "PUT" or "POST"
   std::string pattern;
   uint64_t max_body = 0;
   Handler handler;         // GET
   QuickHandler quick;      // GET, optional
-  PutHandler put_handler;  // PUT
+  PutHandler put_handler;  // PUT and POST (whose sink collects the body for its Handler)
   RouteAccess access = RouteAccess::kIdentified;
 };
 
@@ -93,9 +93,10 @@ struct Shared {
   SSL_CTX* tls = nullptr;
 };
 
-// Starts serving an accepted connection on `io` (called on io's thread).
-void StartSession(Shared& shared, IoThread& io, const std::vector<Route>& routes, tcp::socket socket,
-                  std::string peer);
+// Starts serving an accepted connection on `io` (called on io's thread),
+// with the routes of the listener named `listener` (both owned by it).
+void StartSession(Shared& shared, IoThread& io, const std::vector<Route>& routes, const std::string& listener,
+                  tcp::socket socket, std::string peer);
 // The verdict on a connection's client certificate, taken once after the
 // handshake (http_peer.cpp): the estate identity it proves, or why none.
 struct PeerVerdict {
@@ -130,7 +131,7 @@ bool HasEncodedControl(std::string_view v);
 // No CR, LF or NUL: safe to write into a response head.
 bool SafeHeaderText(const std::string& s);
 // The body length a request declares, for a GET route (`get`, no body) or a
-// PUT route taking at most `max_body` bytes: `lengths` Content-Length
+// PUT or POST route taking at most `max_body` bytes: `lengths` Content-Length
 // fields, the first being `text`.
 Refusal CheckLength(bool get, size_t lengths, const std::string& text, uint64_t max_body, int64_t* length);
 

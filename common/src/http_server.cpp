@@ -223,6 +223,7 @@ void Shared::Release(const std::string& address) {
 }  // namespace engine
 
 struct HttpServer::Listener::Impl {
+  std::string name;
   std::string host;
   int port = 0;
   int bound_port = 0;
@@ -241,6 +242,41 @@ void HttpServer::Listener::Get(const std::string& pattern, Handler handler, Quic
 void HttpServer::Listener::Put(const std::string& pattern, uint64_t max_body, PutHandler handler,
                                RouteAccess access) {
   impl_->routes.push_back({"PUT", pattern, max_body, nullptr, nullptr, std::move(handler), access});
+}
+
+namespace {
+
+// A POST body, collected whole for the route's Handler (its size was
+// checked against the route's cap before the first byte was read).
+class CollectSink : public BodySink {
+ public:
+  CollectSink(const HttpRequest& request, const Handler& handler) : request_(request), handler_(handler) {
+    request_.body.reserve(static_cast<size_t>(request.content_length));
+  }
+  bool Write(const char* data, size_t size, HttpResponse&) override {
+    request_.body.append(data, size);
+    return true;
+  }
+  void Finish(HttpResponse& res) override { handler_(request_, res); }
+
+ private:
+  HttpRequest request_;  // a copy: the session's header lookup stays valid until the answer
+  const Handler& handler_;
+};
+
+}  // namespace
+
+void HttpServer::Listener::Post(const std::string& pattern, uint64_t max_body, Handler handler,
+                                RouteAccess access) {
+  auto shared = std::make_shared<Handler>(std::move(handler));
+  PutHandler collect = [shared](const HttpRequest& req, HttpResponse& res) -> std::unique_ptr<BodySink> {
+    if (req.content_length == 0) {
+      (*shared)(req, res);
+      return nullptr;
+    }
+    return std::make_unique<CollectSink>(req, *shared);
+  };
+  impl_->routes.push_back({"POST", pattern, max_body, nullptr, nullptr, std::move(collect), access});
 }
 
 int HttpServer::Listener::port() const { return impl_->bound_port; }
@@ -302,7 +338,7 @@ struct HttpServer::Impl {
     ++shared.accepted;
     socket.set_option(tcp::no_delay(true), ec);
     boost::asio::post(target.ctx, [this, &target, &l, s = std::move(socket), p = std::move(peer)]() mutable {
-      engine::StartSession(shared, target, l.routes, std::move(s), std::move(p));
+      engine::StartSession(shared, target, l.routes, l.name, std::move(s), std::move(p));
     });
   }
 
@@ -352,8 +388,9 @@ HttpServer::HttpServer(ServerOptions options) : impl_(new Impl) {
 
 HttpServer::~HttpServer() = default;
 
-HttpServer::Listener& HttpServer::Listen(const std::string& host, int port) {
+HttpServer::Listener& HttpServer::Listen(const std::string& host, int port, const std::string& name) {
   auto l = std::make_unique<Listener::Impl>();
+  l->name = name;
   l->host = host;
   l->port = port;
   impl_->listeners.push_back(std::make_unique<Listener>(std::move(l)));

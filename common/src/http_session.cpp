@@ -35,8 +35,14 @@ constexpr auto kLingerTotal = std::chrono::seconds(30);  // lingering close: lon
 
 class Session : public std::enable_shared_from_this<Session> {
  public:
-  Session(Shared& shared, IoThread& io, const std::vector<Route>& routes, tcp::socket socket, std::string peer)
-      : shared_(shared), io_(io), routes_(routes), socket_(std::move(socket)), peer_(std::move(peer)) {
+  Session(Shared& shared, IoThread& io, const std::vector<Route>& routes, const std::string& listener,
+          tcp::socket socket, std::string peer)
+      : shared_(shared),
+        io_(io),
+        routes_(routes),
+        listener_(listener),
+        socket_(std::move(socket)),
+        peer_(std::move(peer)) {
     it_ = io_.sessions.insert(io_.sessions.end(), this);
   }
 
@@ -165,6 +171,7 @@ class Session : public std::enable_shared_from_this<Session> {
   bool TryParseHead() {
     if (in_.empty()) return false;
     if (!parser_) {
+      started_ = Clock::now();
       parser_.emplace();
       parser_->header_limit(static_cast<uint32_t>(shared_.options.max_header_bytes));
       parser_->eager(false);
@@ -210,15 +217,17 @@ class Session : public std::enable_shared_from_this<Session> {
     }
     if (msg.method() == http::verb::unknown) return Answer(400, "unknown method");
     std::string method(msg.method_string());
-    bool put = msg.method() == http::verb::put;
+    method_ = method;
+    bool with_body = msg.method() == http::verb::put || msg.method() == http::verb::post;
     if (msg.find(http::field::transfer_encoding) != msg.end()) {
-      return Answer(put ? 411 : 400, "Transfer-Encoding is not accepted; send Content-Length");
+      return Answer(with_body ? 411 : 400, "Transfer-Encoding is not accepted; send Content-Length");
     }
     if (msg.find(http::field::content_encoding) != msg.end()) {
       return Answer(415, "request Content-Encoding is not accepted");
     }
     std::string target(msg.target());
-    std::string path = target.substr(0, target.find('?'));
+    size_t mark = target.find('?');
+    std::string path = target.substr(0, mark);
     // Segments are matched literally and no route takes an encoded or
     // unusual character, so such a path is no route's ("..%2F" included).
     if (path.find_first_not_of("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-._~/") !=
@@ -242,10 +251,10 @@ class Session : public std::enable_shared_from_this<Session> {
     Refusal bad = CheckLength(route_->method == "GET", msg.count(http::field::content_length),
                               std::string(msg[http::field::content_length]), route_->max_body, &length);
     if (bad.status != 0) return Answer(bad.status, bad.message);
-    expect_continue_ = put && boost::beast::iequals(msg[http::field::expect], "100-continue");
+    expect_continue_ = with_body && boost::beast::iequals(msg[http::field::expect], "100-continue");
     remaining_ = static_cast<uint64_t>(length);
-    request_ = HttpRequest{method, path, std::move(params), peer_, remaining_, identity_.get(), identity_error_,
-                           nullptr};
+    request_ = HttpRequest{method,  path, mark == std::string::npos ? std::string() : target.substr(mark + 1),
+                           std::move(params), peer_, remaining_, identity_.get(), identity_error_, nullptr, {}};
     request_.header = [this](const std::string& name) {
       auto it = parser_->get().find(name);
       return it == parser_->get().end() ? std::string() : std::string(it->value());
@@ -454,6 +463,12 @@ class Session : public std::enable_shared_from_this<Session> {
     if (close) out += "Connection: close\r\n";
     out += "\r\n";
     if (has_body && !head_only_) out += res.body;
+    if (shared_.options.observe) {
+      static const std::string kNone;
+      shared_.options.observe(RequestRecord{listener_, route_ != nullptr ? route_->pattern : kNone, method_,
+                                            res.status,
+                                            std::chrono::duration<double>(Clock::now() - started_).count()});
+    }
     SendBytes(std::move(out), close, close && linger && res.status >= 400);
   }
 
@@ -492,6 +507,7 @@ class Session : public std::enable_shared_from_this<Session> {
     parser_.reset();
     extra_.clear();
     route_ = nullptr;
+    method_.clear();
     head_only_ = false;
     expect_continue_ = false;
     request_ = HttpRequest{};
@@ -539,6 +555,7 @@ class Session : public std::enable_shared_from_this<Session> {
   Shared& shared_;
   IoThread& io_;
   const std::vector<Route>& routes_;
+  const std::string& listener_;
   tcp::socket socket_;
   std::string peer_;
   std::list<Session*>::iterator it_;
@@ -555,6 +572,8 @@ class Session : public std::enable_shared_from_this<Session> {
   size_t parsed_ = 0;  // bytes of in_ consumed
   std::optional<http::request_parser<http::empty_body>> parser_;
   const Route* route_ = nullptr;
+  std::string method_;              // of the request being answered, for observe
+  Clock::time_point started_;       // its first byte
   HttpRequest request_;
   HttpResponse response_;
   std::unique_ptr<BodySink> sink_;
@@ -578,9 +597,9 @@ class Session : public std::enable_shared_from_this<Session> {
   Clock::time_point linger_end_;
 };
 
-void StartSession(Shared& shared, IoThread& io, const std::vector<Route>& routes, tcp::socket socket,
-                  std::string peer) {
-  std::make_shared<Session>(shared, io, routes, std::move(socket), std::move(peer))->Start();
+void StartSession(Shared& shared, IoThread& io, const std::vector<Route>& routes, const std::string& listener,
+                  tcp::socket socket, std::string peer) {
+  std::make_shared<Session>(shared, io, routes, listener, std::move(socket), std::move(peer))->Start();
 }
 
 void Sweep(IoThread& io, Clock::time_point now, bool stopping, bool force) {

@@ -37,6 +37,41 @@ TEST_CASE("well-formed requests are served and kept alive") {
   CHECK(s.put_bytes == 5);
 }
 
+TEST_CASE("a POST route gets its whole small body and the raw query string") {
+  TestServer s;
+  auto r = TlsExchange(s.port(), "POST /v1/echo?a=1&b=%20x HTTP/1.1\r\n" + kHost + "Content-Length: 11\r\n\r\nhello world");
+  CHECK(FirstStatus(r.data) == 200);
+  CHECK(r.data.find("\r\n\r\na=1&b=%20x|hello world") != std::string::npos);
+  CHECK_FALSE(r.closed);
+  auto empty = TlsExchange(s.port(), "POST /v1/echo HTTP/1.1\r\n" + kHost + "Content-Length: 0\r\n\r\n");
+  CHECK(empty.data.find("\r\n\r\n|") != std::string::npos);
+  auto big = TlsExchange(s.port(), "POST /v1/echo HTTP/1.1\r\n" + kHost + "Content-Length: 65\r\n\r\n" + std::string(65, 'a'));
+  CHECK(FirstStatus(big.data) == 413);
+  auto none = TlsExchange(s.port(), "POST /v1/echo HTTP/1.1\r\n" + kHost + "\r\n");
+  CHECK(FirstStatus(none.data) == 411);
+  auto chunked = TlsExchange(s.port(), "POST /v1/echo HTTP/1.1\r\n" + kHost + "Transfer-Encoding: chunked\r\n\r\n0\r\n\r\n");
+  CHECK(FirstStatus(chunked.data) == 411);
+  auto get = TlsExchange(s.port(), "GET /v1/echo HTTP/1.1\r\n" + kHost + "\r\n");
+  CHECK(FirstStatus(get.data) == 405);
+}
+
+TEST_CASE("every answer is observed with its listener, route, method and status") {
+  std::mutex mu;
+  std::vector<std::string> seen;
+  common::ServerOptions o = TestServer::Options();
+  o.observe = [&](const common::RequestRecord& r) {
+    std::lock_guard<std::mutex> lock(mu);
+    seen.push_back(r.listener + " " + r.method + " " + r.route + " " + std::to_string(r.status) +
+                   (r.seconds >= 0 ? "" : " negative"));
+  };
+  TestServer s(o);
+  (void)TlsExchange(s.port(), std::vector<std::string>{"GET /v1/things/a HTTP/1.1\r\n" + kHost + "\r\n",
+                                                     "GET /nowhere HTTP/1.1\r\n" + kHost + "\r\n"});
+  (void)TlsExchange(s.port(), "PUT /v1/up/x HTTP/1.1\r\n" + kHost + "Content-Length: 5\r\n\r\nhello");
+  std::lock_guard<std::mutex> lock(mu);
+  CHECK(seen == std::vector<std::string>{" GET /v1/things/:id 200", " GET  404", " PUT /v1/up/:id 201"});
+}
+
 TEST_CASE("pre-routing refusals get their status, close, and reach no handler") {
   TestServer s;
   struct Case {

@@ -186,7 +186,7 @@ Estate::Estate(const std::string& conninfo)
                 "ca_file = " + pki + "/ca.pem\ndata_dir = " + dir + "/dmz\nupstream = https://127.0.0.1:" +
                 std::to_string(central_port) + "\ncheckin_flush_interval = 1s\npolicy_cache_ttl = 0s\n" +
                 "relay_backoff_base = 1s\nrelay_backoff_cap = 2s\nmax_upload_size = 1M\nworkers = 8\nspool_min_free = 0\n" +
-                "keep_alive_timeout = 2s\ntrust_refresh_interval = 1s\nhealth_interval = 5s\nhealth_min_free = 1M\n");
+                "admin_listen_port = 0\nkeep_alive_timeout = 2s\ntrust_refresh_interval = 1s\nhealth_interval = 5s\nhealth_min_free = 1M\n");
   // Only published revisions are served: revision 1 is the folder as written.
   PolicyCommand({"publish", "-m", "first"});
 }

@@ -316,7 +316,7 @@ ChainRelay StartChainRelay(Estate& e, const std::string& name, int upstream_port
   const std::string conf = e.dir + "/" + name + ".conf";
   WriteText(conf, "name = " + name + "\nlisten_host = 127.0.0.1\nlisten_port = " + std::to_string(r.port) +
                       "\ntls_cert = " + cert.cert + "\ntls_key = " + cert.key + "\nca_file = " + ca +
-                      "\ndata_dir = " + r.data_dir + "\nupstream = https://127.0.0.1:" + std::to_string(upstream_port) +
+                      "\nadmin_listen_port = 0\ndata_dir = " + r.data_dir + "\nupstream = https://127.0.0.1:" + std::to_string(upstream_port) +
                       "\ncheckin_flush_interval = 1s\npolicy_cache_ttl = 0s\nrelay_backoff_base = 1s\n"
                       "relay_backoff_cap = 2s\nworkers = 4\nspool_min_free = 0\nkeep_alive_timeout = 2s\n"
                       "trust_refresh_interval = 1s\n");

@@ -307,7 +307,7 @@ TEST_CASE("a client refuses a beacon whose certificate it cannot verify") {
                        "name = wrong\nlisten_host = 127.0.0.1\nlisten_port = " + std::to_string(port) +
                            "\ntls_cert = " + wrong_cert.cert + "\ntls_key = " + wrong_cert.key +
                            "\nca_file = " + e.pki + "/ca.pem\ndata_dir = " + e.dir +
-                           "/wrong\nupstream = https://127.0.0.1:" + std::to_string(e.central_port) + "\nspool_min_free = 0\n");
+                           "/wrong\nadmin_listen_port = 0\nupstream = https://127.0.0.1:" + std::to_string(e.central_port) + "\nspool_min_free = 0\n");
     harness::Process wrong({BEACON_BIN, "--config", e.dir + "/wrong.conf"}, e.dir + "/wrong.log");
     REQUIRE(harness::WaitForBeacon(port));
     std::string conf = e.ClientConfig(port, e.pki + "/ca.pem");
@@ -463,7 +463,7 @@ TEST_CASE("a client fails over to the next beacon and returns to the preferred o
   harness::WriteText(e.dir + "/preferred.conf",
                      "name = preferred\nlisten_host = 127.0.0.1\nlisten_port = " + std::to_string(preferred_port) +
                          "\ntls_cert = " + preferred_cert.cert + "\ntls_key = " + preferred_cert.key + "\nca_file = " +
-                         e.pki + "/ca.pem\ndata_dir = " + e.dir + "/preferred\nupstream = https://127.0.0.1:" +
+                         e.pki + "/ca.pem\ndata_dir = " + e.dir + "/preferred\nadmin_listen_port = 0\nupstream = https://127.0.0.1:" +
                          std::to_string(e.central_port) + "\nspool_min_free = 0\nkeep_alive_timeout = 2s\n");
   harness::Process preferred({BEACON_BIN, "--config", e.dir + "/preferred.conf"}, e.dir + "/preferred.log");
   REQUIRE(harness::WaitForBeacon(preferred_port));

@@ -3,6 +3,7 @@
 // /v1/boom throws, GET /v1/same answers 304, GET /v1/wait blocks until release() (to fill the worker
 // pool), PUT /v1/up/:id (cap 1 KiB) and PUT /v1/big/:id (cap 16 MiB) count
 // the body; id "full" is refused with 503 and Retry-After before the body.
+// POST /v1/echo (cap 64 bytes) answers "<query>|<body>".
 // GET /v1/whoami (identified) answers "<kind> <id> serial <serial>" for the
 // peer's identity, or "none: <identity_error>"; GET /v1/open is the same on
 // an open route. Both matter only with ServerOptions::client_ca_file.
@@ -57,6 +58,9 @@ struct TestServer {
                                : std::string(common::PeerKindName(id->kind)) + " " + id->id + " serial " +
                                      id->serial + "\n";
     };
+    listener.Post("/v1/echo", 64, [](const common::HttpRequest& req, common::HttpResponse& res) {
+      res.body = req.query + "|" + req.body;
+    });
     listener.Get("/v1/whoami", whoami);
     listener.Get("/v1/open", whoami, nullptr, common::RouteAccess::kOpen);
     listener.Get("/v1/boom", [](const common::HttpRequest&, common::HttpResponse&) {

@@ -26,7 +26,7 @@ class Beacon {
   ~Beacon();
 
   int port() const;        // the agent API listener
-  int admin_port() const;  // the administrators' listener (central), else 0
+  int admin_port() const;  // the administrators' listener
   // Serves until Stop(); starts and joins the background threads (relay or
   // importer, check-in flusher).
   void Run();

@@ -74,6 +74,15 @@ enum class RouteAccess {
   kOpen,        // any peer; HttpRequest::identity is still set when it has one
 };
 
+// One answered request, for metrics (ServerOptions::observe).
+struct RequestRecord {
+  const std::string& listener;  // the name given to Listen()
+  const std::string& route;     // the route's pattern; "" when no route took the request
+  const std::string& method;    // "" when the head could not be parsed
+  int status = 0;
+  double seconds = 0;  // from the request's first byte to its answer being queued
+};
+
 struct ServerOptions {
   std::string cert_file;  // PEM certificate chain (ECDSA P-256 recommended)
   std::string key_file;   // PEM private key
@@ -105,11 +114,17 @@ struct ServerOptions {
   int max_connections = 20000;            // open connections, all listeners
   int max_connections_per_address = 1000;  // open connections from one peer address
   int keep_alive_max_requests = 10000;
+  // Called for every answer to a request (not for `100 Continue`), on the
+  // I/O thread: must be thread-safe and cheap (atomic counters). Null = none.
+  std::function<void(const RequestRecord&)> observe;
 };
 
 struct HttpRequest {
-  std::string method;               // "GET", "HEAD" or "PUT"
+  std::string method;               // "GET", "HEAD", "PUT" or "POST"
   std::string path;                 // without query string
+  // What followed the first '?' in the target, raw (still percent-encoded,
+  // unvalidated: check it before use); "" for none.
+  std::string query;
   std::vector<std::string> params;  // values of the route's ":name" segments, in order
   std::string peer;                 // socket peer address
   uint64_t content_length = 0;
@@ -125,6 +140,8 @@ struct HttpRequest {
   // are otherwise unvalidated: check them before use. Valid only during the
   // handler call.
   std::function<std::string(const std::string&)> header;
+  // A POST route's whole body (at most its max_body bytes); "" otherwise.
+  std::string body;
 };
 
 struct HttpResponse {
@@ -161,7 +178,7 @@ using QuickHandler = std::function<bool(const HttpRequest&, HttpResponse&)>;
 // `100 Continue`, and the body is never read.
 using PutHandler = std::function<std::unique_ptr<BodySink>(const HttpRequest&, HttpResponse&)>;
 
-// Counters since Start(), for logs, tests and (later) metrics.
+// Counters since Start(), for logs, tests and metrics.
 struct ServerStats {
   uint64_t connections_open = 0;
   uint64_t connections_accepted = 0;
@@ -193,6 +210,11 @@ class HttpServer {
     // PUT routes: `max_body` is enforced from Content-Length before reading.
     void Put(const std::string& pattern, uint64_t max_body, PutHandler handler,
              RouteAccess access = RouteAccess::kIdentified);
+    // POST routes: a small body (at most `max_body`, checked from
+    // Content-Length before reading) is read whole into HttpRequest::body,
+    // then `handler` runs on a worker. For forms and API calls, not uploads.
+    void Post(const std::string& pattern, uint64_t max_body, Handler handler,
+              RouteAccess access = RouteAccess::kIdentified);
     // The bound port (after Start).
     int port() const;
 
@@ -205,8 +227,9 @@ class HttpServer {
   explicit HttpServer(ServerOptions options);
   ~HttpServer();
 
-  // Adds a listener on host:port (0 picks a free port).
-  Listener& Listen(const std::string& host, int port);
+  // Adds a listener on host:port (0 picks a free port); `name` labels its
+  // requests in RequestRecord.
+  Listener& Listen(const std::string& host, int port, const std::string& name = "");
   // Loads the certificate, binds and listens on every listener. Unavailable
   // if a port is taken, InvalidArgument for a bad certificate or key. Sets
   // SIGPIPE to be ignored, process-wide. Starts the worker threads: block
