@@ -7,6 +7,7 @@
 #include <thread>
 
 #include "action_board.h"
+#include "admin_api.h"
 #include "agent_api.h"
 #include "beacon/estate_ca.h"
 #include "common/identity.h"
@@ -64,6 +65,7 @@ struct Beacon::Impl {
   std::unique_ptr<ActionBoard> actions;             // central only
   std::unique_ptr<SelfCheck> self_check;
   std::unique_ptr<AgentApi> api;
+  std::unique_ptr<AdminApi> admin_api;              // central only: /api/v1 (docs/api.md)
   std::unique_ptr<common::HttpServer> server;
   common::HttpServer::Listener* agent = nullptr;  // the agent API
   common::HttpServer::Listener* admin = nullptr;
@@ -323,6 +325,10 @@ StatusOr<std::unique_ptr<Beacon>> Beacon::Create(const common::Config& config) {
         return true;
       },
       common::RouteAccess::kOpen);
+  if (im.store) {
+    im.admin_api = std::make_unique<AdminApi>(AdminApi::Parts{im.store.get(), s.data_dir + "/policy-state"});
+    im.admin_api->Register(*im.admin);
+  }
   RETURN_IF_ERROR(im.server->Start());
   common::LogInfo(std::string(s.central ? "central" : "relay") + " beacon '" + s.name + "' listening on " +
                   s.listen_host + ":" + std::to_string(im.agent->port()) +
