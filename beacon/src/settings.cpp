@@ -65,6 +65,7 @@ const std::vector<common::ConfigKey>& ConfigKeys() {
       {"outbox_backlog", KeyType::kInt, "100", "central: a device whose outbox holds this many uploads has condition outbox-backlog", 1, 100000000},
       {"action_retention", KeyType::kDuration, "7d", "central: finished actions (done, failed, expired, cancelled) are deleted this long after they finished", 3600, 3650 * 86400},
       {"health_retention", KeyType::kDuration, "90d", "central: cleared health messages are deleted this long after the central learnt of their clearing (open ones are kept)", 3600, 3650 * 86400},
+      {"metrics_refresh_interval", KeyType::kDuration, "15s", "central: GET /metrics computes devices per status and open health messages from the store at most this often (one read of every device's state; scrapes in between get the last values)", 1, 86400},
       {"log_level", KeyType::kString, "info", "debug, info, warn or error"},
   };
   return keys;
@@ -162,6 +163,7 @@ common::StatusOr<Settings> Settings::FromConfig(const common::Config& c) {
   s.outbox_backlog = c.GetInt("outbox_backlog");
   s.action_retention = std::chrono::seconds(c.GetSeconds("action_retention"));
   s.health_retention = std::chrono::seconds(c.GetSeconds("health_retention"));
+  s.metrics_refresh_interval = std::chrono::seconds(c.GetSeconds("metrics_refresh_interval"));
   if (s.relay_backoff_cap < s.relay_backoff_base) {
     return common::InvalidArgument("relay_backoff_cap must not be below relay_backoff_base");
   }

@@ -55,6 +55,7 @@ struct Settings {
   int64_t outbox_backlog = 0;                    // central
   std::chrono::seconds action_retention{0};      // central
   std::chrono::seconds health_retention{0};      // central
+  std::chrono::seconds metrics_refresh_interval{0};  // central: devices per status in /metrics
 
   // InvalidArgument for a combination the key table cannot check (exactly
   // one of upstream and store, a bad name).
