@@ -1,12 +1,11 @@
 #include "estate_cmd.h"
 
-#include <fnmatch.h>
-
 #include <CLI/CLI.hpp>
 #include <algorithm>
 #include <nlohmann/json.hpp>
 #include <ostream>
 
+#include "beacon/estate_report.h"
 #include "common/text.h"
 #include "common/uuid.h"
 #include "inventory/store.h"
@@ -15,37 +14,10 @@
 namespace beaconctl {
 
 using common::Status;
-using inventory::DeviceStatus;
 
 namespace {
 
-constexpr DeviceStatus kStatuses[] = {DeviceStatus::kNeverConnected, DeviceStatus::kPending, DeviceStatus::kActive,
-                                      DeviceStatus::kDisconnected};
-
 Status Usage(const std::string& why) { return common::InvalidArgument("usage: " + why); }
-
-std::string ValidStatuses() {
-  std::string s;
-  for (DeviceStatus st : kStatuses) s += std::string(s.empty() ? "" : ", ") + inventory::DeviceStatusName(st);
-  return s;
-}
-
-std::string ValidConditions() {
-  std::string s;
-  for (const char* c : inventory::kConditions) s += std::string(s.empty() ? "" : ", ") + c;
-  return s;
-}
-
-// The filters' globs: '*' and '?' only, so '[' and '\' in a host name are
-// matched as themselves (escaped for fnmatch, which policy targeting uses).
-bool GlobMatch(const std::string& glob, const std::string& text) {
-  std::string pattern;
-  for (char c : glob) {
-    if (c == '[' || c == ']' || c == '\\') pattern += '\\';
-    pattern += c;
-  }
-  return ::fnmatch(pattern.c_str(), text.c_str(), FNM_CASEFOLD) == 0;
-}
 
 // The table's REVISION cell: "4", or "3 (served 4)" while behind.
 std::string RevisionText(int64_t applied, bool in_sync, const inventory::EstateRules& rules) {
@@ -87,25 +59,9 @@ Status Summary(inventory::Store& store, int64_t now, Format format, std::ostream
   ASSIGN_OR_RETURN(auto rules, store.GetEstateRules());
   ASSIGN_OR_RETURN(auto devices, store.ListDeviceStates());
   ASSIGN_OR_RETURN(auto beacons, store.ListBeacons());
-  int64_t by_status[std::size(kStatuses)] = {};
-  int64_t by_condition[std::size(inventory::kConditions)] = {};
-  int64_t errors = 0, warnings = 0, online = 0;
-  for (const auto& d : devices) {
-    const inventory::DeviceVerdict v = inventory::DeviceStatusOf(d, rules, now);
-    ++by_status[static_cast<size_t>(v.status)];
-    for (size_t c = 0; c < std::size(inventory::kConditions); ++c) {
-      if (std::find(v.conditions.begin(), v.conditions.end(), inventory::kConditions[c]) != v.conditions.end()) {
-        ++by_condition[c];
-      }
-    }
-    errors += d.open_errors;
-    warnings += d.open_warnings;
-  }
-  for (const auto& b : beacons) {
-    if (inventory::BeaconStatusOf(b, rules, now).online) ++online;
-    errors += b.open_errors;
-    warnings += b.open_warnings;
-  }
+  beacon::EstateTally tally;
+  for (const auto& d : devices) tally.Add(d, inventory::DeviceStatusOf(d, rules, now));
+  for (const auto& b : beacons) tally.Add(b, inventory::BeaconStatusOf(b, rules, now));
   Listing l;
   l.columns = {{.field = "group", .header = "GROUP"},
                {.field = "name", .header = "NAME"},
@@ -113,13 +69,15 @@ Status Summary(inventory::Store& store, int64_t now, Format format, std::ostream
   auto add = [&](const char* group, const std::string& name, int64_t n) {
     l.rows.push_back({Value::Text(group), Value::Text(name), Value::Int(n)});
   };
-  add("devices", "total", static_cast<int64_t>(devices.size()));
-  for (size_t s = 0; s < std::size(kStatuses); ++s) add("status", inventory::DeviceStatusName(kStatuses[s]), by_status[s]);
-  for (size_t c = 0; c < std::size(inventory::kConditions); ++c) add("condition", inventory::kConditions[c], by_condition[c]);
-  add("beacons", "online", online);
-  add("beacons", "offline", static_cast<int64_t>(beacons.size()) - online);
-  add("health", "open-errors", errors);
-  add("health", "open-warnings", warnings);
+  add("devices", "total", tally.devices);
+  for (size_t s = 0; s < beacon::kStatusCount; ++s) {
+    add("status", inventory::DeviceStatusName(beacon::kDeviceStatuses[s]), tally.by_status[s]);
+  }
+  for (size_t c = 0; c < beacon::kConditionCount; ++c) add("condition", inventory::kConditions[c], tally.by_condition[c]);
+  add("beacons", "online", tally.beacons_online);
+  add("beacons", "offline", tally.beacons - tally.beacons_online);
+  add("health", "open-errors", tally.open_errors);
+  add("health", "open-warnings", tally.open_warnings);
   Print(out, format, l);
   return Status::Ok();
 }
@@ -159,11 +117,11 @@ EstateCommand::EstateCommand(CLI::App& app, CLI::App& device) {
   status_ = app.add_subcommand("status", "devices per status and condition, beacons online, open health messages");
   format_.AddTo(*status_);
   devices_ = app.add_subcommand("devices", "list devices with their status, sorted by hostname");
-  devices_->add_option("--status", status_filter_, "only this status: " + ValidStatuses())->type_name("STATUS");
+  devices_->add_option("--status", status_filter_, "only this status: " + beacon::StatusNames())->type_name("STATUS");
   devices_->add_option("--os", os_glob_, "only an OS matching GLOB ('*', '?', case ignored)")->type_name("GLOB");
   devices_->add_option("--name", name_glob_, "only a host name matching GLOB ('*', '?', case ignored)")
       ->type_name("GLOB");
-  devices_->add_option("--condition", condition_filter_, "only devices with this condition: " + ValidConditions())
+  devices_->add_option("--condition", condition_filter_, "only devices with this condition: " + beacon::ConditionNames())
       ->type_name("CONDITION");
   format_.AddTo(*devices_);
   show_ = device.add_subcommand("show", "a device's status and why, check-ins, inventory, policy, health, actions");
@@ -187,14 +145,11 @@ namespace {
 
 Status Devices(inventory::Store& store, int64_t now, const std::string& status, const std::string& os,
                const std::string& name, const std::string& condition, Format format, std::ostream& out) {
-  if (!status.empty() && std::none_of(std::begin(kStatuses), std::end(kStatuses), [&](DeviceStatus s) {
-        return status == inventory::DeviceStatusName(s);
-      })) {
-    return Usage("--status '" + common::Printable(status) + "' is not one of " + ValidStatuses());
+  if (!status.empty() && !beacon::DeviceStatusFromName(status)) {
+    return Usage("--status '" + common::Printable(status) + "' is not one of " + beacon::StatusNames());
   }
-  if (!condition.empty() && std::none_of(std::begin(inventory::kConditions), std::end(inventory::kConditions),
-                                         [&](const char* c) { return condition == c; })) {
-    return Usage("--condition '" + common::Printable(condition) + "' is not one of " + ValidConditions());
+  if (!condition.empty() && !beacon::ConditionIndex(condition)) {
+    return Usage("--condition '" + common::Printable(condition) + "' is not one of " + beacon::ConditionNames());
   }
   ASSIGN_OR_RETURN(auto rules, store.GetEstateRules());
   ASSIGN_OR_RETURN(auto devices, store.ListDeviceStates());
@@ -206,8 +161,8 @@ Status Devices(inventory::Store& store, int64_t now, const std::string& status, 
     if (!condition.empty() && std::find(v.conditions.begin(), v.conditions.end(), condition) == v.conditions.end()) {
       continue;
     }
-    if (!os.empty() && !GlobMatch(os, d.os)) continue;
-    if (!name.empty() && !GlobMatch(name, d.hostname)) continue;
+    if (!os.empty() && !beacon::GlobMatch(os, d.os)) continue;
+    if (!name.empty() && !beacon::GlobMatch(name, d.hostname)) continue;
     l.rows.push_back(DeviceValues(d, v, rules));
   }
   Print(out, format, l);

@@ -11,7 +11,7 @@
 #include <filesystem>
 #include <ostream>
 
-#include "beacon/facts.h"
+#include "beacon/resolve.h"
 #include "common/config.h"
 #include "common/fs.h"
 #include "common/text.h"
@@ -327,20 +327,14 @@ Status Rollback(const PolicyPaths& paths, int64_t number, const std::string& mes
 
 Status Resolve(const PolicyPaths& paths, const std::string& device, std::ostream& out) {
   if (!common::IsUuid(device)) return Usage("'" + device + "' is not a device id");
-  policy::PolicyRepository repo(paths.state);
-  ASSIGN_OR_RETURN(int64_t latest, repo.Latest());
-  if (latest == 0) return common::FailedPrecondition("nothing has been published yet");
-  ASSIGN_OR_RETURN(policy::TreeFiles files, RevisionFiles(repo, latest));
-  ASSIGN_OR_RETURN(auto tree, policy::PolicyTree::FromFiles(files, "revision " + std::to_string(latest)));
   ASSIGN_OR_RETURN(auto store, inventory::OpenStore(paths.store, /*read_only=*/true));
-  auto facts = beacon::DeviceFactsFromStore(*store, device);
-  if (!facts.ok() && facts.status().code() != common::Code::kNotFound) return facts.status();
-  policy::DeviceFacts d = facts.ok() ? *facts : policy::DeviceFacts{};
-  d.device_id = device;
-  ASSIGN_OR_RETURN(policy::Resolution r, tree->Resolve(d));
+  ASSIGN_OR_RETURN(beacon::DeviceResolution res, beacon::ResolveDevice(*store, paths.state, device));
+  const policy::DeviceFacts& d = res.facts;
+  const policy::Resolution& r = res.resolution;
+  const int64_t latest = res.revision;
 
   out << "device " << device << '\n';
-  if (!facts.ok()) {
+  if (!res.known) {
     out << "  unknown to the central: it gets the default group until its first inventory\n";
   } else if (!d.inventoried) {
     out << "  no inventory yet: it gets the default group until its first inventory\n";

@@ -7,6 +7,7 @@
 #include <thread>
 
 #include "action_board.h"
+#include "admin_api.h"
 #include "agent_api.h"
 #include "beacon/estate_ca.h"
 #include "common/identity.h"
@@ -67,6 +68,7 @@ struct Beacon::Impl {
   std::unique_ptr<ActionBoard> actions;             // central only
   std::unique_ptr<SelfCheck> self_check;
   std::unique_ptr<AgentApi> api;
+  std::unique_ptr<AdminApi> admin_api;              // central only: /api/v1 (docs/api.md)
   std::unique_ptr<common::HttpServer> server;
   common::HttpServer::Listener* agent = nullptr;  // the agent API
   common::HttpServer::Listener* admin = nullptr;
@@ -355,6 +357,10 @@ StatusOr<std::unique_ptr<Beacon>> Beacon::Create(const common::Config& config) {
     sources.store = im.store.get();
     if (im.relay) sources.upstream_up = [relay = im.relay.get()] { return relay->upstream_state().ok; };
     metrics->Attach(std::move(sources));
+  }
+  if (im.store) {
+    im.admin_api = std::make_unique<AdminApi>(AdminApi::Parts{im.store.get(), s.data_dir + "/policy-state"});
+    im.admin_api->Register(*im.admin);
   }
   RETURN_IF_ERROR(im.server->Start());
   common::LogInfo(std::string(s.central ? "central" : "relay") + " beacon '" + s.name + "' listening on " +
