@@ -90,9 +90,10 @@ bool IsLowerHex(const std::string& s) {
 void Authenticate(inventory::Store& store, const common::HttpRequest& req, bool admin,
                   std::string* who) {
   const std::string header = req.header("Authorization");
-  const std::string scheme = header.substr(0, 7);
-  const bool bearer =
-      header.size() > 7 && (scheme == "Bearer " || scheme == "bearer " || scheme == "BEARER ");
+  // The scheme's name is case-insensitive (RFC 9110 section 11.1).
+  std::string scheme = header.substr(0, 7);
+  for (char& c : scheme) c = static_cast<char>(c >= 'A' && c <= 'Z' ? c - 'A' + 'a' : c);
+  const bool bearer = header.size() > 7 && scheme == "bearer ";
   const std::string token = bearer ? header.substr(7) : "";
   auto refuse = [](const std::string& why) {
     return ApiError(401, "unauthenticated",

@@ -159,12 +159,15 @@ ApiEstate::ApiEstate(int count) {
   INFO(run.output);
   REQUIRE(run.exit_code == 0);
   client_device = e.DeviceOf("client");
-  // Its inventory is imported once the central's spool is empty.
+  // Its inventory is imported once the central's spool is empty, and its
+  // check-ins (which name the beacon it came through) are flushed every second.
   REQUIRE(WaitUntil(
       [&] {
-        return CountFiles(e.dir + "/central/spool/ready") == 0 &&
-               e.Store()->GetDevice(client_device).ok() &&
-               e.Store()->GetDevice(client_device)->inventory_at > 0;
+        auto store = e.Store();
+        auto row = store->GetDevice(client_device);
+        auto vias = store->DeviceVias(client_device);
+        return CountFiles(e.dir + "/central/spool/ready") == 0 && row.ok() &&
+               row->inventory_at > 0 && vias.ok() && !vias->empty();
       },
       std::chrono::seconds(60)));
   admin_token = CreateToken(e.CtlArgs(), "ops", "admin");
