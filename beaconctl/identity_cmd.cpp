@@ -1,7 +1,5 @@
 #include "identity_cmd.h"
 
-#include <openssl/rand.h>
-
 #include <CLI/CLI.hpp>
 #include <ctime>
 #include <ostream>
@@ -32,18 +30,6 @@ StatusOr<std::chrono::seconds> Duration(const std::string& text, const std::stri
   auto s = common::ParseDuration(text.empty() ? fallback : text);
   if (!s.ok() || *s <= 0) return common::InvalidArgument("usage: '" + text + "' is not a duration like 90d or 12h");
   return std::chrono::seconds(*s);
-}
-
-std::string RandomHex(size_t bytes) {
-  std::vector<unsigned char> b(bytes);
-  if (RAND_bytes(b.data(), static_cast<int>(b.size())) != 1) std::abort();  // no randomness: nothing safe to do
-  static const char* kHex = "0123456789abcdef";
-  std::string out;
-  for (unsigned char c : b) {
-    out += kHex[c >> 4];
-    out += kHex[c & 15];
-  }
-  return out;
 }
 
 // A new key, and a certificate of `kind` for it from the estate CA, written
@@ -275,7 +261,7 @@ Status IdentityCommand::Run(const std::string& data_dir, const inventory::StoreL
     if (!label_.empty() && !common::IsToken(label_)) return common::InvalidArgument("usage: --label must match [A-Za-z0-9._:-]{1,64}");
     if (uses_ < 0) return common::InvalidArgument("usage: --uses must not be negative");
     inventory::EnrollSecret s;
-    s.id = RandomHex(4);
+    s.id = common::RandomHex(4);
     s.label = label_;
     s.created_at = Now();
     s.max_uses = uses_;
@@ -283,7 +269,7 @@ Status IdentityCommand::Run(const std::string& data_dir, const inventory::StoreL
       ASSIGN_OR_RETURN(auto d, Duration(expires_, ""));
       s.expires_at = s.created_at + d.count();
     }
-    const std::string secret = s.id + "." + RandomHex(16);
+    const std::string secret = s.id + "." + common::RandomHex(16);
     RETURN_IF_ERROR(store->AddEnrollSecret(s, common::Sha256Hex(secret)));
     out << secret << "\n";
     return Status::Ok();

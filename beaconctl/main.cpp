@@ -32,6 +32,7 @@
 #include "output.h"
 #include "policy_cmd.h"
 #include "table.h"
+#include "token_cmd.h"
 
 #ifndef BEACON_VERSION
 #define BEACON_VERSION "0.0.0-dev"  // standalone builds outside CMake
@@ -88,6 +89,10 @@ constexpr char kCommands[] =
     "                           publish revision REV's files again as a new revision\n"
     "  policy resolve DEVICE_ID show a device's effective policy and which group gave\n"
     "                           each part\n"
+    "  token create --name NAME [--role read|admin]\n"
+    "                           an API token for the REST API and the dashboard,\n"
+    "                           printed once (read: every GET; admin: also actions)\n"
+    "  token list | revoke ID|NAME\n"
     "  ca init [--name NAME]    create the estate CA and the trust bundle (DATA_DIR/ca)\n"
     "  ca show                  CAs, revocation lists, certificates issued\n"
     "  ca rollover              introduce a new CA beside the current one\n"
@@ -166,6 +171,7 @@ struct CommandLine {
     identity_ = std::make_unique<beaconctl::IdentityCommand>(app_);
     estate_ = std::make_unique<beaconctl::EstateCommand>(app_, *app_.get_subcommand("device"));
     action_ = std::make_unique<beaconctl::ActionCommand>(app_);
+    token_ = std::make_unique<beaconctl::TokenCommand>(app_);
     changes_ = std::make_unique<beaconctl::ChangesCommand>(app_);
     // The commands are listed in full by kCommands instead.
     for (CLI::App* sub : app_.get_subcommands([](CLI::App*) { return true; })) sub->group("");
@@ -209,6 +215,7 @@ struct CommandLine {
   std::unique_ptr<beaconctl::IdentityCommand> identity_;
   std::unique_ptr<beaconctl::EstateCommand> estate_;
   std::unique_ptr<beaconctl::ActionCommand> action_;
+  std::unique_ptr<beaconctl::TokenCommand> token_;
   std::unique_ptr<beaconctl::ChangesCommand> changes_;
   CLI::App* software_ = nullptr;
   CLI::App* usage_ = nullptr;
@@ -314,6 +321,7 @@ int Run(const std::vector<std::string>& args, std::ostream& out, std::ostream& e
   if (int code = cl.Parse(args, out, err); code >= 0) return code;
 
   const int64_t now = static_cast<int64_t>(std::time(nullptr));
+  if (cl.token_->Chosen()) return Finish(cl.token_->Run(cl.Store(), now, out), out, err);
   if (cl.action_->Chosen()) {
     return Finish(cl.action_->Run(cl.Store(), cl.DataDir() + "/policy-state", now, out), out, err);
   }

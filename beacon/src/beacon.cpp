@@ -171,6 +171,20 @@ struct Beacon::Impl {
     if (!st.ok()) common::LogWarn("actions: deliveries not recorded yet: " + st.ToString());
   }
 
+  // Central: one point of the estate's history (devices per status; the
+  // store counts check-ins itself), and samples past retention deleted.
+  void RecordHistory() {
+    const int64_t now = static_cast<int64_t>(std::time(nullptr));
+    auto devices = store->ListDeviceStates();
+    auto rules = devices.ok() ? store->GetEstateRules() : StatusOr<inventory::EstateRules>(devices.status());
+    if (!rules.ok()) return LogHousekeeping("history: read the estate", rules.status());
+    Status st = store->RecordEstateSamples(inventory::EstatePoint(*devices, *rules, now));
+    // AlreadyExists: another central of the tier recorded this second.
+    if (!st.ok() && st.code() != common::Code::kAlreadyExists) return LogHousekeeping("history: record", st);
+    auto purged = store->PurgeEstateHistory(now - settings.history_retention.count());
+    if (!purged.ok()) LogHousekeeping("history: purge", purged.status());
+  }
+
   // Hands the tracked check-ins on: to the store (central), or upstream as
   // a "checkins" upload through the spool (relay). Kept in memory on failure.
   void FlushCheckins() {
@@ -345,7 +359,7 @@ int Beacon::admin_port() const { return impl_->admin->port(); }
 void Beacon::Run() {
   Impl& im = *impl_;
   std::vector<std::thread> threads;
-  threads.reserve(6);  // (also keeps GCC 12 from a false -Warray-bounds on emplace_back)
+  threads.reserve(8);  // (also keeps GCC 12 from a false -Warray-bounds on emplace_back)
   if (im.importer) {
     threads.emplace_back([&im] {
       while (im.stop.SleepFor(im.settings.policy_refresh_interval)) {
@@ -363,6 +377,9 @@ void Beacon::Run() {
         im.RecordEstateRules();
         im.TendActions();
       } while (im.stop.SleepFor(std::chrono::seconds(5)));
+    });
+    threads.emplace_back([&im] {
+      while (im.stop.SleepFor(im.settings.history_interval)) im.RecordHistory();
     });
   } else {
     threads.emplace_back([&im] { im.relay->Run(im.stop); });

@@ -65,6 +65,8 @@ const std::vector<common::ConfigKey>& ConfigKeys() {
       {"outbox_backlog", KeyType::kInt, "100", "central: a device whose outbox holds this many uploads has condition outbox-backlog", 1, 100000000},
       {"action_retention", KeyType::kDuration, "7d", "central: finished actions (done, failed, expired, cancelled) are deleted this long after they finished", 3600, 3650 * 86400},
       {"health_retention", KeyType::kDuration, "90d", "central: cleared health messages are deleted this long after the central learnt of their clearing (open ones are kept)", 3600, 3650 * 86400},
+      {"history_interval", KeyType::kDuration, "5m", "central: how often the devices per status and the check-ins are recorded as a point of the estate's history (the dashboard's charts)", 1, 86400},
+      {"history_retention", KeyType::kDuration, "90d", "central: points of the estate's history older than this are deleted", 3600, 3650 * 86400},
       {"log_level", KeyType::kString, "info", "debug, info, warn or error"},
   };
   return keys;
@@ -162,6 +164,8 @@ common::StatusOr<Settings> Settings::FromConfig(const common::Config& c) {
   s.outbox_backlog = c.GetInt("outbox_backlog");
   s.action_retention = std::chrono::seconds(c.GetSeconds("action_retention"));
   s.health_retention = std::chrono::seconds(c.GetSeconds("health_retention"));
+  s.history_interval = std::chrono::seconds(c.GetSeconds("history_interval"));
+  s.history_retention = std::chrono::seconds(c.GetSeconds("history_retention"));
   if (s.relay_backoff_cap < s.relay_backoff_base) {
     return common::InvalidArgument("relay_backoff_cap must not be below relay_backoff_base");
   }

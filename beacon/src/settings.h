@@ -55,6 +55,8 @@ struct Settings {
   int64_t outbox_backlog = 0;                    // central
   std::chrono::seconds action_retention{0};      // central
   std::chrono::seconds health_retention{0};      // central
+  std::chrono::seconds history_interval{0};      // central
+  std::chrono::seconds history_retention{0};     // central
 
   // InvalidArgument for a combination the key table cannot check (exactly
   // one of upstream and store, a bad name).

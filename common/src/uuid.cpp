@@ -21,6 +21,22 @@ std::string NewUuid() {
   return out;
 }
 
+std::string RandomHex(size_t bytes) {
+  std::string raw(bytes, '\0');
+  if (RAND_bytes(reinterpret_cast<unsigned char*>(raw.data()), static_cast<int>(raw.size())) != 1) {
+    std::abort();  // no randomness: nothing safe to do
+  }
+  static const char* hex = "0123456789abcdef";
+  std::string out;
+  out.reserve(2 * bytes);
+  for (char ch : raw) {
+    auto c = static_cast<unsigned char>(ch);
+    out.push_back(hex[c >> 4]);
+    out.push_back(hex[c & 15]);
+  }
+  return out;
+}
+
 bool IsUuid(std::string_view s) {
   if (s.size() != 36) return false;
   for (size_t i = 0; i < s.size(); ++i) {

@@ -53,6 +53,19 @@ const char* DeviceStatusName(DeviceStatus s) {
   return "unknown";
 }
 
+std::vector<EstateSample> EstatePoint(const std::vector<DeviceState>& devices, const EstateRules& rules,
+                                      int64_t now) {
+  constexpr DeviceStatus kAll[] = {DeviceStatus::kNeverConnected, DeviceStatus::kPending, DeviceStatus::kActive,
+                                   DeviceStatus::kDisconnected};
+  int64_t counts[4] = {0, 0, 0, 0};
+  for (const auto& d : devices) ++counts[static_cast<int>(DeviceStatusOf(d, rules, now).status)];
+  std::vector<EstateSample> out;
+  for (DeviceStatus s : kAll) {
+    out.push_back({now, std::string("status:") + DeviceStatusName(s), counts[static_cast<int>(s)]});
+  }
+  return out;
+}
+
 DeviceVerdict DeviceStatusOf(const DeviceState& d, const EstateRules& rules, int64_t now) {
   DeviceVerdict v;
   const bool seen = d.first_seen > 0 || d.last_seen > 0;

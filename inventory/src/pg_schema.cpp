@@ -383,9 +383,28 @@ constexpr const char* kStepV8[] = {
     "CREATE INDEX packages_by_first_seen ON packages (first_seen) WHERE baseline = 0",
 };
 
+// Version 9 (SQLite's kSchemaV9): API tokens and the estate's history.
+constexpr const char* kStepV9[] = {
+    R"sql(CREATE TABLE api_tokens (
+      id         TEXT PRIMARY KEY,
+      name       TEXT NOT NULL,
+      role       TEXT NOT NULL,
+      sha256     TEXT NOT NULL UNIQUE,
+      created_at BIGINT NOT NULL,
+      revoked_at BIGINT NOT NULL DEFAULT 0
+    ))sql",
+    R"sql(CREATE TABLE estate_history (
+      at     BIGINT NOT NULL,
+      series TEXT NOT NULL,
+      value  BIGINT NOT NULL,
+      PRIMARY KEY (at, series)
+    ))sql",
+};
+
 constexpr Step kSteps[] = {
     {kStepV7, sizeof(kStepV7) / sizeof(kStepV7[0])},
     {kStepV8, sizeof(kStepV8) / sizeof(kStepV8[0])},
+    {kStepV9, sizeof(kStepV9) / sizeof(kStepV9[0])},
 };
 constexpr int kStepCount = static_cast<int>(sizeof(kSteps) / sizeof(kSteps[0]));
 

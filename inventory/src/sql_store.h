@@ -114,6 +114,14 @@ class SqlStore final : public Store {
                                                               int64_t now) override;
   common::StatusOr<DeviceKeyRow> GetDeviceKey(const std::string& device_id) override;
   common::StatusOr<std::vector<DeviceKeyRow>> ListClones() override;
+  // API tokens and the estate's history: store_admin.cpp.
+  common::Status AddApiToken(const ApiToken& token, const std::string& token_sha256) override;
+  common::StatusOr<std::vector<ApiToken>> ListApiTokens() override;
+  common::StatusOr<ApiToken> FindApiToken(const std::string& token_sha256) override;
+  common::StatusOr<ApiToken> RevokeApiToken(const std::string& id_or_name, int64_t now) override;
+  common::Status RecordEstateSamples(const std::vector<EstateSample>& samples) override;
+  common::StatusOr<std::vector<EstateSample>> EstateHistory(int64_t since) override;
+  common::StatusOr<int64_t> PurgeEstateHistory(int64_t before) override;
 
   // EstateStore: writes in store_estate.cpp (rules, health) and
   // store_actions.cpp (actions), reads in store_estate_queries.cpp.

@@ -484,6 +484,25 @@ constexpr const char* kSchemaV8[] = {
     "CREATE INDEX packages_by_first_seen ON packages (first_seen) WHERE baseline = 0",
 };
 
+// Version 9: administrators' API tokens (their digests) and the estate's
+// history of status counts and check-ins.
+constexpr const char* kSchemaV9[] = {
+    R"sql(CREATE TABLE api_tokens (
+      id         TEXT PRIMARY KEY,
+      name       TEXT NOT NULL,
+      role       TEXT NOT NULL,
+      sha256     TEXT NOT NULL UNIQUE,
+      created_at INTEGER NOT NULL,
+      revoked_at INTEGER NOT NULL DEFAULT 0
+    ))sql",
+    R"sql(CREATE TABLE estate_history (
+      at     INTEGER NOT NULL,
+      series TEXT NOT NULL,
+      value  INTEGER NOT NULL,
+      PRIMARY KEY (at, series)
+    ) WITHOUT ROWID)sql",
+};
+
 struct Migration {
   const char* const* statements;
   size_t count;
@@ -497,6 +516,7 @@ constexpr Migration kMigrations[] = {
     {kSchemaV6, sizeof(kSchemaV6) / sizeof(kSchemaV6[0])},
     {kSchemaV7, sizeof(kSchemaV7) / sizeof(kSchemaV7[0])},
     {kSchemaV8, sizeof(kSchemaV8) / sizeof(kSchemaV8[0])},
+    {kSchemaV9, sizeof(kSchemaV9) / sizeof(kSchemaV9[0])},
 };
 static_assert(sizeof(kMigrations) / sizeof(kMigrations[0]) == kSchemaVersion,
               "one migration per schema version");

@@ -12,7 +12,7 @@ namespace inventory::sqlite {
 
 // Bumped whenever the schema changes; each step in kMigrations moves the
 // database from version i to i+1, so an old store is upgraded in place.
-inline constexpr int kSchemaVersion = 8;
+inline constexpr int kSchemaVersion = 9;
 
 // "<path>: schema version N is newer/older than this program's M".
 std::string VersionMismatch(const std::string& path, int64_t version);

@@ -256,6 +256,15 @@ class DamagedStore : public inventory::Store {
   }
   common::StatusOr<inventory::Enrollment> DenyEnrollment(const std::string&, int64_t) override { return Damage(); }
   common::Status RecordCertificate(const inventory::IssuedCertRow&) override { return Damage(); }
+  common::Status AddApiToken(const inventory::ApiToken&, const std::string&) override { return Damage(); }
+  common::StatusOr<std::vector<inventory::ApiToken>> ListApiTokens() override { return real_->ListApiTokens(); }
+  common::StatusOr<inventory::ApiToken> FindApiToken(const std::string& h) override { return real_->FindApiToken(h); }
+  common::StatusOr<inventory::ApiToken> RevokeApiToken(const std::string&, int64_t) override { return Damage(); }
+  common::Status RecordEstateSamples(const std::vector<inventory::EstateSample>&) override { return Damage(); }
+  common::StatusOr<std::vector<inventory::EstateSample>> EstateHistory(int64_t since) override {
+    return real_->EstateHistory(since);
+  }
+  common::StatusOr<int64_t> PurgeEstateHistory(int64_t) override { return Damage(); }
   common::StatusOr<std::vector<inventory::IssuedCertRow>> ListCertificates() override {
     return real_->ListCertificates();
   }

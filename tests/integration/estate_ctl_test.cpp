@@ -394,3 +394,40 @@ TEST_CASE("beaconctl action: create for a device or a group, list, show, cancel,
   CHECK(Has(kind.output, "inventory, logs, policy, diagnose"));
   CHECK(f.Json({"action", "list", "--json"}).size() == before);  // nothing created by refused commands
 }
+
+TEST_CASE("beaconctl token: create prints a token once, the store keeps its digest, list and revoke") {
+  Fixture f;
+  auto created = f.Ctl({"token", "create", "--name", "ops", "--role", "admin"});
+  INFO(created.output);
+  REQUIRE(created.exit_code == 0);
+  const std::string token = created.output.substr(0, created.output.find('\n'));
+  REQUIRE(std::regex_match(token, std::regex("bkt_[0-9a-f]{64}")));
+  REQUIRE(f.Ctl({"token", "create", "--name", "grafana"}).exit_code == 0);  // read by default
+  CHECK(f.Ctl({"token", "create", "--name", "ops"}).exit_code == 1);      // a live name
+  CHECK(f.Ctl({"token", "create", "--name", "x", "--role", "root"}).exit_code == 2);
+  CHECK(f.Ctl({"token", "create", "--name", "a b"}).exit_code == 1);
+  CHECK(f.Ctl({"token", "create"}).exit_code == 2);
+
+  // Oldest first, then by name: both were made this second.
+  auto list = f.Json({"token", "list", "--json"});
+  REQUIRE(list.size() == 2);
+  CHECK(list[0].at("name") == "grafana");
+  CHECK(list[0].at("role") == "read");
+  CHECK(list[1].at("name") == "ops");
+  CHECK(list[1].at("role") == "admin");
+  CHECK(list[1].at("revoked").is_null());
+  // Only the digest is stored: the token appears nowhere in the data dir.
+  auto store = inventory::OpenSqliteStore(f.dir + "/store.sqlite", true);
+  REQUIRE(store.ok());
+  auto found = (*store)->FindApiToken(common::Sha256Hex(token));
+  REQUIRE(found.ok());
+  CHECK(found->name == "ops");
+  CHECK_FALSE(Has(f.Ctl({"token", "list"}).output, token));
+
+  auto revoked = f.Ctl({"token", "revoke", "ops"});
+  INFO(revoked.output);
+  CHECK(revoked.exit_code == 0);
+  CHECK((*store)->FindApiToken(common::Sha256Hex(token))->revoked_at > 0);
+  CHECK(f.Ctl({"token", "revoke", "ops"}).exit_code == 1);
+  CHECK_FALSE(f.Json({"token", "list", "--json"})[1].at("revoked").is_null());
+}

@@ -247,6 +247,19 @@ TEST_CASE("a device is active and in sync, behind after a publish, and in sync a
   CHECK(inventory::DeviceStatusOf(*e.Store()->GetDeviceState(device), rules, Now()).in_sync);
   auto show = e.Ctl({"device", "show", device});
   CHECK(show.output.find("active") != std::string::npos);
+
+  // The central's history (history_interval = 1s here) has a point that
+  // counts it active, and the check-ins of its minute.
+  auto counted = [&](const std::string& series) {
+    auto history = e.Store()->EstateHistory(0);
+    if (!history.ok()) return false;
+    for (const auto& s : *history) {
+      if (s.series == series && s.value >= 1) return true;
+    }
+    return false;
+  };
+  CHECK(WaitUntil([&] { return counted("status:active"); }, seconds(20)));
+  CHECK(WaitUntil([&] { return counted("checkins"); }, seconds(20)));
 }
 
 TEST_CASE("actions: delivered in the signed manifest and done, seen twice and run once") {

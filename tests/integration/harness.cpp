@@ -179,7 +179,7 @@ Estate::Estate(const std::string& conninfo)
                 "checkin_flush_interval = 1s\n" +
                 "policy_signing_key = " + certs + "/policy.key\n" +
                 "policy_refresh_interval = 1s\nworkers = 8\nadmin_listen_port = 0\nspool_min_free = 0\nkeep_alive_timeout = 2s\n" +
-                "health_interval = 5s\nhealth_min_free = 1M\n");
+                "health_interval = 5s\nhealth_min_free = 1M\nhistory_interval = 1s\n");
   WriteText(dir + "/dmz.conf",
             "name = dmz\nlisten_host = 127.0.0.1\nlisten_port = " + std::to_string(dmz_port) +
                 "\ntls_cert = " + dmz_cert.cert + "\ntls_key = " + dmz_cert.key + "\n" +

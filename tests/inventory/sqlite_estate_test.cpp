@@ -898,7 +898,7 @@ TEST_CASE("a version 4 store is upgraded to the current version with every row k
   CHECK(inventory::OpenSqliteStore(path, /*read_only=*/true).status().code() == Code::kFailedPrecondition);
 
   auto store = MustOpen(path);
-  CHECK(QueryText(path, "PRAGMA user_version") == "8");
+  CHECK(QueryText(path, "PRAGMA user_version") == "9");
   CHECK(QueryText(path, "SELECT COUNT(*) FROM pragma_foreign_key_check") == "0");
   CHECK(CountRows(path, "devices") == 2);
   CHECK(CountRows(path, "uploads") == 2);
@@ -943,7 +943,7 @@ TEST_CASE("a version 4 store is upgraded to the current version with every row k
   REQUIRE(store->ImportHealth(Upload("h-1", kDev2, kNow), DeviceDoc(kDev2, 1, {})).ok());
   store.reset();
   store = MustOpen(path);
-  CHECK(QueryText(path, "PRAGMA user_version") == "8");
+  CHECK(QueryText(path, "PRAGMA user_version") == "9");
   CHECK(CountRows(path, "actions") == 1);
   CHECK(CountRows(path, "uploads") == 3);
 }

@@ -863,7 +863,7 @@ TEST_CASE("a version 3 store is upgraded through version 4 with every row kept",
   CHECK(early.status().code() == Code::kFailedPrecondition);
 
   auto store = MustOpen(path);
-  CHECK(QueryText(path, "PRAGMA user_version") == "8");
+  CHECK(QueryText(path, "PRAGMA user_version") == "9");
   CHECK(CountRows(path, "devices") == 1);
   CHECK(CountRows(path, "uploads") == 2);
   CHECK(QueryText(path, "SELECT hex(body) FROM blobs") == "00FF");

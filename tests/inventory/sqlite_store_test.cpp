@@ -628,7 +628,7 @@ TEST_CASE("data survives closing and reopening the store", "[sqlite_store][sqlit
     REQUIRE(store->RecordCheckins({Checkin{kDev1, 4000, "dmz-1", "0.1.0", 3, 1, ""}}).ok());
   }
   CHECK(QueryText(path, "PRAGMA journal_mode") == "wal");
-  CHECK(QueryText(path, "PRAGMA user_version") == "8");
+  CHECK(QueryText(path, "PRAGMA user_version") == "9");
 
   // A restarted importer sees the old upload ids, so a redelivery after the
   // restart is still a duplicate.
@@ -813,7 +813,7 @@ TEST_CASE("a version 2 store is upgraded in place: rows kept, uploads keyed by d
   CHECK(early.status().message().find("older") != std::string::npos);
 
   auto store = MustOpen(path);
-  CHECK(QueryText(path, "PRAGMA user_version") == "8");
+  CHECK(QueryText(path, "PRAGMA user_version") == "9");
   CHECK(PrimaryKey(path, "uploads") == "device_id,upload_id");
   CHECK(PrimaryKey(path, "blobs") == "device_id,upload_id");
   CHECK(PrimaryKey(path, "usage") == "device_id,upload_id,program,day");
@@ -880,7 +880,7 @@ TEST_CASE("a version 2 store is upgraded in place: rows kept, uploads keyed by d
   // Opening it again changes nothing.
   store.reset();
   store = MustOpen(path);
-  CHECK(QueryText(path, "PRAGMA user_version") == "8");
+  CHECK(QueryText(path, "PRAGMA user_version") == "9");
   CHECK(CountRows(path, "uploads") == 5);
   CHECK(MustOpen(path, /*read_only=*/true)->GetDevice(kDev1)->inventory_sequence == 1);
 }
@@ -890,7 +890,7 @@ TEST_CASE("a version 1 store is upgraded in place", "[sqlite_store][sqlite_only]
   const std::string path = dir.File("store.sqlite");
   MakeOldStore(path, 1);
   auto store = MustOpen(path);
-  CHECK(QueryText(path, "PRAGMA user_version") == "8");
+  CHECK(QueryText(path, "PRAGMA user_version") == "9");
   CHECK(PrimaryKey(path, "uploads") == "device_id,upload_id");
   CHECK(PrimaryKey(path, "blobs") == "device_id,upload_id");
   CHECK(PrimaryKey(path, "usage") == "device_id,upload_id,program,day");

@@ -9,6 +9,10 @@ namespace common {
 // A new lower-case canonical v4 UUID from OpenSSL's CSPRNG.
 std::string NewUuid();
 
+// `bytes` random bytes from OpenSSL's CSPRNG as 2 * bytes lower-case hex
+// digits: the random parts of secrets and tokens.
+std::string RandomHex(size_t bytes);
+
 // True for a lower-case canonical UUID (8-4-4-4-12 hex digits). Ids are used
 // as file names and in URLs, so nothing else is accepted.
 bool IsUuid(std::string_view s);

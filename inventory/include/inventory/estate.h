@@ -46,6 +46,19 @@ struct EstateRules {
   bool operator==(const EstateRules&) const = default;
 };
 
+// One sample of the estate's history (docs/estate.md "History"). Two kinds
+// of series: "status:<status name>", how many devices had that status at
+// `at`, recorded by the central every history_interval (EstatePoint); and
+// "checkins", the check-ins seen in the minute starting at `at` (beacons'
+// clocks), counted by RecordCheckins as it stores them, so a late batch
+// still counts in its own minute.
+struct EstateSample {
+  int64_t at = 0;      // unix seconds
+  std::string series;  // "status:<status name>" or "checkins"
+  int64_t value = 0;
+};
+inline constexpr int64_t kCheckinBucket = 60;  // seconds per "checkins" sample
+
 // Statuses, in this order: "never-connected" (enrolled, never seen),
 // "pending" (seen, no inventory yet), "active", "disconnected".
 enum class DeviceStatus { kNeverConnected, kPending, kActive, kDisconnected };
@@ -91,6 +104,11 @@ struct DeviceVerdict {
 // applied revision is below rules.policy_revision and the device has had
 // the time to take it: its interval since max(policy_since, first_seen).
 DeviceVerdict DeviceStatusOf(const DeviceState& d, const EstateRules& rules, int64_t now);
+
+// The status samples of one point of the estate's history at `now`: the
+// devices per status, every status (zeros included).
+std::vector<EstateSample> EstatePoint(const std::vector<DeviceState>& devices, const EstateRules& rules,
+                                      int64_t now);
 
 // A beacon as the central knows it: from its health reports (and for the
 // central itself, its own), and from the certificates issued to its name.
@@ -226,6 +244,15 @@ class EstateStore {
   // finished actions (done, failed, expired, cancelled) whose finished_at is
   // before `purge_before` are deleted. Returns {expired, purged}.
   virtual common::StatusOr<std::pair<int64_t, int64_t>> SweepActions(int64_t now, int64_t purge_before) = 0;
+
+  // History: records the samples of one point (all with the same `at`, each
+  // series once; AlreadyExists, nothing recorded, when one of them is
+  // already recorded at that time), reads every sample at or after `since`,
+  // oldest first (by time, then series), and deletes samples before
+  // `before` (returns how many).
+  virtual common::Status RecordEstateSamples(const std::vector<EstateSample>& samples) = 0;
+  virtual common::StatusOr<std::vector<EstateSample>> EstateHistory(int64_t since) = 0;
+  virtual common::StatusOr<int64_t> PurgeEstateHistory(int64_t before) = 0;
 };
 
 }  // namespace inventory

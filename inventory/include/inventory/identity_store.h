@@ -91,6 +91,17 @@ struct EnrollmentInput {
   bool approval_mode = false;  // a request without a secret waits for an administrator
 };
 
+// An administrator's API token (docs/api.md "Tokens"). The token itself
+// ("bkt_" and 64 hex digits) is shown once, when created, and never stored:
+// the store keeps its SHA-256.
+struct ApiToken {
+  std::string id;    // 12 lower-case hex digits, public (listed, used to revoke)
+  std::string name;  // the administrator's label: a token of [A-Za-z0-9._-], unique among live tokens
+  std::string role;  // "read" (every GET) or "admin" (also creates and cancels actions)
+  int64_t created_at = 0;
+  int64_t revoked_at = 0;  // 0 = live
+};
+
 class IdentityStore {
  public:
   virtual ~IdentityStore() = default;
@@ -156,6 +167,15 @@ class IdentityStore {
   virtual common::StatusOr<DeviceKeyRow> GetDeviceKey(const std::string& device_id) = 0;
   // Devices with clone reports.
   virtual common::StatusOr<std::vector<DeviceKeyRow>> ListClones() = 0;
+
+  // API tokens. Add: AlreadyExists for an id in use or a name held by a
+  // live token. Find: by the SHA-256 (hex) of the whole token; NotFound for
+  // none (a revoked token is returned, with revoked_at set: the caller
+  // refuses it). Revoke: by id or name, of a live token; NotFound otherwise.
+  virtual common::Status AddApiToken(const ApiToken& token, const std::string& token_sha256) = 0;
+  virtual common::StatusOr<std::vector<ApiToken>> ListApiTokens() = 0;  // oldest first, then by name
+  virtual common::StatusOr<ApiToken> FindApiToken(const std::string& token_sha256) = 0;
+  virtual common::StatusOr<ApiToken> RevokeApiToken(const std::string& id_or_name, int64_t now) = 0;
 };
 
 }  // namespace inventory
