@@ -31,7 +31,7 @@ function readSession() {
   const token = sessionStorage.getItem(TOKEN_KEY);
   const r = sessionStorage.getItem(ROLE_KEY);
   if (!token || (r !== 'read' && r !== 'admin')) return false;
-  api = new Api(token, (message) => endSession('The central refused the token: ' + message));
+  api = new Api(token, (message) => endSession('The central refused the token: ' + message.split(';')[0] + '.'));
   role = r;
   return true;
 }
@@ -87,7 +87,9 @@ async function logIn(event) {
     readSession();
     showApp();
   } catch (e) {
-    error.textContent = e.status === 401 ? 'The central refused this token: ' + e.message : e.message;
+    // (The API's advice after ';' is for scripts: the form says it above.)
+    error.textContent = e.status === 401 ? 'The central refused this token: ' + e.message.split(';')[0] + '.' :
+      e.message;
     error.hidden = false;
   } finally {
     submit.disabled = false;

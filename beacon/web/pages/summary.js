@@ -12,10 +12,10 @@ const RANGES = {'1h': 3600, '24h': 86400, '7d': 7 * 86400, '30d': 30 * 86400};
 const MAX_BARS = 120;
 
 function card(title, value, name, href, kind) {
-  const number = el('span', {class: 'count display-6', 'data-count': name}, count(value));
+  const number = el('span', {class: 'count', 'data-count': name}, count(value));
   return el('div', {class: 'col'},
     el(href ? 'a' : 'div', {class: 'card h-100 text-decoration-none border-' + (kind || 'secondary'), href},
-      el('div', {class: 'card-body'}, el('div', {class: 'card-title text-muted small'}, title), number)));
+      el('div', {class: 'card-body py-2'}, el('div', {class: 'text-muted small'}, title), number)));
 }
 
 function timeLabel(unix, range) {
@@ -141,7 +141,7 @@ export function mount(view, ctx) {
   };
   const load = async (c) => {
     const mine = ++generation;
-    const rangeName = RANGES[c.params.get('range')] ? c.params.get('range') : '7d';
+    const rangeName = RANGES[c.params.get('range')] ? c.params.get('range') : '24h';
     const now = Math.floor(Date.now() / 1000);
     const since = now - RANGES[rangeName];
     if (!view.firstChild || view.querySelector('.loading')) view.replaceChildren(loading());
