@@ -1,5 +1,8 @@
 // /api/v1/summary, /software, /usage, /changes, /beacons, /health and
 // /policy/revisions: the estate-wide reads.
+#include <algorithm>
+#include <map>
+
 #include "api_handlers.h"
 #include "beacon/estate_report.h"
 #include "common/uuid.h"
@@ -12,7 +15,7 @@ namespace {
 
 constexpr int64_t kMaxList = 5000;
 constexpr int64_t kDefaultList = 1000;
-constexpr int64_t kDefaultHistory = 7 * 86400;
+constexpr int64_t kDefaultHistory = 86400;  // a day: 1,440 check-in points, 288 per status
 
 // A device named by a query parameter: 400 if malformed, 404 if unknown.
 std::optional<std::string> KnownDeviceParam(ApiContext& ctx, const Query& q, const std::string& name) {
@@ -39,12 +42,27 @@ Json LimitedList(const Rows& rows, int64_t limit, ToJson to_json) {
   return j;
 }
 
-// The estate history's series from `since`, for charts.
+// The estate history's series from `since`, for charts: always "checkins"
+// and one "status:<name>" per status, in that order (empty when nothing was
+// recorded), then any other series the store holds.
 Json HistoryJson(ApiContext& ctx, int64_t since) {
-  (void)ctx;
+  std::vector<std::string> names = {"checkins"};
+  for (inventory::DeviceStatus s : kDeviceStatuses) names.push_back(std::string("status:") + inventory::DeviceStatusName(s));
+  std::map<std::string, Json> points;
+  for (const auto& sample : Must(ctx.store.EstateHistory(since))) {
+    if (std::find(names.begin(), names.end(), sample.series) == names.end()) names.push_back(sample.series);
+    auto& p = points[sample.series];
+    if (p.is_null()) p = Json::array();
+    p.push_back(Json::array({sample.at, sample.value}));
+  }
+  Json series = Json::array();
+  for (const auto& name : names) {
+    auto it = points.find(name);
+    series.push_back(Json{{"name", name}, {"points", it == points.end() ? Json::array() : it->second}});
+  }
   Json j;
   PutTime(j, "since", since);
-  j["series"] = Json::array();
+  j["series"] = std::move(series);
   return j;
 }
 
