@@ -63,8 +63,8 @@ export function table(columns, rows, opts = {}) {
 // A definition list from [label, value] pairs (value: node or text; null is "-").
 export function facts(pairs) {
   return el('dl', {class: 'row facts'}, pairs.map(([label, value]) => [
-    el('dt', {class: 'col-sm-4 col-lg-3'}, label),
-    el('dd', {class: 'col-sm-8 col-lg-9'}, value === null || value === undefined || value === '' ? '-' : value),
+    el('dt', {class: 'col-sm-5 col-xl-4'}, label),
+    el('dd', {class: 'col-sm-7 col-xl-8'}, value === null || value === undefined || value === '' ? '-' : value),
   ]));
 }
 
@@ -81,7 +81,7 @@ const STATUS_COLOURS = {
 
 // A status, state or message type as a coloured badge.
 export function statusBadge(name) {
-  return badge(name, STATUS_COLOURS[name] || (name === 'pending' ? 'info' : 'light'));
+  return badge(name, STATUS_COLOURS[name] || 'light');
 }
 
 export function deviceLink(id, label) {
@@ -129,6 +129,15 @@ export function count(n) {
 // A message for failures, with the API's own words.
 export function errorBox(err) {
   return el('div', {class: 'alert alert-danger', role: 'alert'}, err && err.message ? err.message : String(err));
+}
+
+// Marks `view` (a page, app.js) as showing its data: data-loaded for tests,
+// and once per page a performance mark "dashboard:loaded:PAGE", which the
+// benchmark reads (bench/dashboard/) as the time from navigation to a page
+// with its data.
+export function loaded(view) {
+  if (!view.dataset.loaded) performance.mark('dashboard:loaded:' + view.dataset.page);
+  view.dataset.loaded = String(Date.now());
 }
 
 export function loading() {

@@ -2,7 +2,7 @@
 // and, with an admin token, a form to queue one for a device or a group
 // (POST /api/v1/actions) and a Cancel button for a pending or delivered one
 // (POST /api/v1/actions/{id}/cancel). A read token sees neither.
-import {clear, deviceLink, el, errorBox, heading, loading, statusBadge, table, when} from '../dom.js';
+import {clear, deviceLink, el, errorBox, heading, loaded, loading, statusBadge, table, when} from '../dom.js';
 
 const STATES = ['pending', 'delivered', 'done', 'failed', 'expired', 'cancelled'];
 const KINDS = {
@@ -112,7 +112,7 @@ export function mount(view, ctx) {
         (a) => cancelAction(c.api, a, problems, () => load({...c, params})) : null;
       list.replaceChildren(actionsTable(answer.items, {cancel}),
         answer.truncated ? el('p', {class: 'text-muted small'}, 'The newest 500 are shown.') : null);
-      view.dataset.loaded = String(Date.now());
+      loaded(view);
     } catch (e) {
       if (e.name !== 'AbortError' && mine === generation) list.replaceChildren(errorBox(e));
     }

@@ -1,7 +1,8 @@
 // #/beacons: every beacon (GET /api/v1/beacons): online or offline and why,
 // version, role, last contact, spool depth and oldest entry, upstream,
 // disk, certificate and open health messages.
-import {ago, badge, bytes, clear, count, el, errorBox, heading, loading, statusBadge, table, when} from '../dom.js';
+import {ago, badge, bytes, clear, count, el, errorBox, heading, loaded, loading, statusBadge, table, when}
+  from '../dom.js';
 
 const COLUMNS = [
   {title: 'Beacon', cell: (b) => [el('strong', null, b.name), b.central ? [' ', badge('central', 'primary')] : null,
@@ -16,8 +17,8 @@ const COLUMNS = [
   {title: 'Rejected', class: 'text-end', cell: (b) => count(b.rejected)},
   {title: 'Disk free', class: 'text-end', cell: (b) => bytes(b.disk_free)},
   {title: 'Upstream', cell: (b) => (b.central ? '-' : b.upstream_ok === null ? 'unknown' :
-    [b.upstream_ok ? badge('reachable', 'success') : badge('unreachable', 'danger'), ' ',
-     when(b.upstream_since, b.upstream_since_unix, '')])},
+    [b.upstream_ok ? badge('reachable', 'success') : badge('unreachable', 'danger'),
+     b.upstream_since_unix ? [' since ', when(b.upstream_since, b.upstream_since_unix)] : null])},
   {title: 'Certificate expires', cell: (b) => when(b.certificate_expires, b.certificate_expires_unix, '-')},
   {title: 'Health', cell: (b) => b.open_errors + ' errors, ' + b.open_warnings + ' warnings'},
 ];
@@ -30,7 +31,7 @@ export function mount(view, ctx) {
       list.replaceChildren(answer.items.length === 0 ?
         el('p', {class: 'text-muted'}, 'No beacon has reported yet.') :
         table(COLUMNS, answer.items, {rowAttrs: (b) => ({'data-beacon': b.name}), class: 'beacons'}));
-      view.dataset.loaded = String(Date.now());
+      loaded(view);
     } catch (e) {
       if (e.name !== 'AbortError') list.replaceChildren(errorBox(e));
     }

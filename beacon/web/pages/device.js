@@ -3,7 +3,7 @@
 // a filter box), usage, uploads, health, actions (queue and cancel with an
 // admin token), policy (sync and which group gave each part), files, and the
 // time line of its changes. Each tab reads its own endpoint when opened.
-import {badge, bytes, clear, count, duration, el, errorBox, facts, loading, statusBadge, table, when}
+import {badge, bytes, clear, count, duration, el, errorBox, facts, loaded, loading, statusBadge, table, when}
   from '../dom.js';
 import {actionForm, actionsTable, cancelAction} from './actions.js';
 
@@ -226,7 +226,7 @@ export function mount(view, ctx) {
       }
       if (mine !== generation) return;
       showTab();
-      view.dataset.loaded = String(Date.now());
+      loaded(view);
     } catch (e) {
       if (e.name !== 'AbortError' && mine === generation) body.replaceChildren(errorBox(e));
     }

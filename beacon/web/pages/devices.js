@@ -2,7 +2,8 @@
 // (GET /api/v1/devices): search by host name or id, filters, sortable
 // columns, and pages by the API's cursor. The cursor only goes forward, so
 // "Previous" walks back through the cursors this tab has followed.
-import {asOf, badge, clear, count, deviceLink, el, errorBox, loading, statusBadge, table, when} from '../dom.js';
+import {asOf, badge, clear, count, deviceLink, el, errorBox, loaded, loading, statusBadge, table, when}
+  from '../dom.js';
 
 export const STATUSES = ['never-connected', 'pending', 'active', 'disconnected'];
 export const CONDITIONS = ['policy-out-of-sync', 'outbox-backlog', 'certificate-expiring', 'clone-suspected',
@@ -133,7 +134,7 @@ export function mount(view, ctx) {
         el('div', {class: 'd-flex align-items-center gap-2'}, prev, next,
            el('small', {class: 'text-muted', id: 'devices-range'}, range)));
       results.removeAttribute('aria-busy');
-      view.dataset.loaded = String(Date.now());
+      loaded(view);
     } catch (e) {
       if (e.name !== 'AbortError' && mine === generation) results.replaceChildren(errorBox(e));
     }

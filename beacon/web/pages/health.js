@@ -1,6 +1,6 @@
 // #/health?open=1|0: health messages of devices and beacons
 // (GET /api/v1/health), open ones (the default) or every one, newest first.
-import {clear, el, errorBox, heading, loading} from '../dom.js';
+import {clear, el, errorBox, heading, loaded, loading} from '../dom.js';
 import {healthTable} from './device.js';
 
 export function mount(view, ctx) {
@@ -20,7 +20,7 @@ export function mount(view, ctx) {
         el('p', {class: 'text-muted', id: 'health-none'}, open ? 'No open health messages.' : 'No health messages.') :
         healthTable(answer.items, true),
         answer.truncated ? el('p', {class: 'text-muted small'}, 'The newest 1,000 are shown.') : null);
-      view.dataset.loaded = String(Date.now());
+      loaded(view);
     } catch (e) {
       if (e.name !== 'AbortError' && mine === generation) list.replaceChildren(errorBox(e));
     }

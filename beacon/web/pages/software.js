@@ -2,7 +2,7 @@
 // (GET /api/v1/software): a name glob (* and ?, case ignored), optionally
 // only versions below one and/or at least one (Debian version order), and
 // the devices, linking to their pages.
-import {clear, count, deviceLink, el, errorBox, heading, loading, table} from '../dom.js';
+import {clear, count, deviceLink, el, errorBox, heading, loaded, loading, table} from '../dom.js';
 
 export function mount(view, ctx) {
   let generation = 0;
@@ -36,7 +36,7 @@ export function mount(view, ctx) {
     atLeast.value = c.params.get('at_least') || '';
     if (!name.value) {
       results.replaceChildren();
-      view.dataset.loaded = String(Date.now());
+      loaded(view);
       return;
     }
     results.replaceChildren(loading());
@@ -56,7 +56,7 @@ export function mount(view, ctx) {
           {title: 'Architecture', cell: (r) => r.arch},
           {title: 'Device id', class: 'mono small', cell: (r) => r.device_id},
         ], answer.items, {rowAttrs: (r) => ({'data-device-id': r.device_id}), class: 'software-matches'}));
-      view.dataset.loaded = String(Date.now());
+      loaded(view);
     } catch (e) {
       if (e.name !== 'AbortError' && mine === generation) results.replaceChildren(errorBox(e));
     }

@@ -2,7 +2,7 @@
 // per status and condition, beacons, open health messages, pending actions,
 // policy revisions, and two charts from the summary's history series:
 // check-ins over time and devices per status over time.
-import {asOf, clear, count, el, errorBox, heading, loading} from '../dom.js';
+import {asOf, clear, count, el, errorBox, heading, loaded, loading} from '../dom.js';
 
 const STATUSES = ['active', 'pending', 'never-connected', 'disconnected'];
 const STATUS_COLOURS = {
@@ -128,7 +128,7 @@ function render(view, summary, rangeName, refresh, navigate, since, now) {
     el('h2', {class: 'h6 text-muted'}, 'Devices by condition'), conditions,
     el('h2', {class: 'h6 text-muted'}, 'Beacons, health, actions, policy'), other,
     row);
-  view.dataset.loaded = String(summary.as_of_unix);
+  loaded(view);
   return made;
 }
 
