@@ -106,6 +106,15 @@ TEST_CASE("the dashboard's index is served at / with a strict Content-Security-P
   CHECK(html.find("<script>") == std::string::npos);
   CHECK(html.find("style=") == std::string::npos);
   CHECK(html.find("<style") == std::string::npos);
+  // Every module is preloaded, so the browser fetches them at once rather
+  // than a level of imports at a time.
+  for (const beacon::WebAsset& a : beacon::WebAssets()) {
+    const std::string path = a.path;
+    if (path.size() > 3 && path.substr(path.size() - 3) == ".js" && path != "app.js") {
+      INFO(path);
+      CHECK(html.find("<link rel=\"modulepreload\" href=\"/ui/" + path + "\">") != std::string::npos);
+    }
+  }
   CHECK(FirstStatus(s.Get("/index.html")) == 404);
   CHECK(FirstStatus(s.Get("/ui/index.html")) == 404);
 }
