@@ -17,6 +17,7 @@ What it checks, in order (each step waits with a deadline, never a sleep):
   - an action queued from its page shows up pending, and so does it in
     `beaconctl action list --json`; cancelling it shows it cancelled in both;
   - software search links to the device; beacons and health pages render;
+  - a device whose host name and OS are markup shows them as text;
   - a revoked token sends the page back to the login form (a 401);
   - the browser console shows no Content-Security-Policy violation and no
     script error.
@@ -27,7 +28,10 @@ PNG) are written to DIR (docs/img/ for the documentation).
 import argparse
 import os
 import re
+import sqlite3
 import sys
+import time
+import urllib.parse
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
@@ -35,6 +39,10 @@ from selenium.webdriver.common.by import By  # noqa: E402
 
 from browser import Browser  # noqa: E402
 from estate import Estate  # noqa: E402
+
+# What a hostile device could report as its host name and OS.
+HOSTILE = '<img src=x onerror="window.__xss=1">\'"&amp;<script>window.__xss=2</script>'
+HOSTILE_DEVICE = "aaaaaaaa-0000-4000-8000-00000000dead"
 
 HTML_SINKS = re.compile(r"\b(innerHTML|outerHTML|insertAdjacentHTML|document\.write|eval\s*\(|new Function)")
 
@@ -280,6 +288,34 @@ class DashboardTest:
         self.page_loaded("health")
         self.screenshot("health")
 
+    def hostile_text(self):
+        """A device whose host name and OS are markup is shown as that text.
+        The row is written into the store directly (as the importer would
+        store such an inventory): the client reports this machine's real
+        host name, which the test cannot choose."""
+        with sqlite3.connect(os.path.join(self.e.central_dir, "store.sqlite"), timeout=30) as db:
+            db.execute("INSERT INTO devices (device_id, hostname, os, last_seen) VALUES (?, ?, ?, ?)",
+                       (HOSTILE_DEVICE, HOSTILE, HOSTILE, int(time.time())))
+        row = 'tr[data-device-id="%s"]' % HOSTILE_DEVICE
+        tries = [0]
+
+        def listed(d):
+            # The estate view is read again within seconds: ask again until it is.
+            if self.find(row) is None:
+                tries[0] += 1
+                self.go("#/devices?q=%s&try=%d" % (urllib.parse.quote("<img", safe=""), tries[0]))
+                return False
+            return True
+        self.b.wait("the hostile device in the list", listed)
+        link = self.find(row + " a")
+        assert link.text == HOSTILE, "host name shown as " + repr(link.text)
+        assert self.d.find_elements(By.CSS_SELECTOR, "table.devices img, table.devices script") == []
+        link.click()
+        self.b.wait("the hostile device's page", lambda d: self.text("#device-hostname") == HOSTILE)
+        self.find('[data-tab="overview"]').click()
+        assert self.d.find_elements(By.CSS_SELECTOR, "[data-page] img, [data-page] script") == []
+        assert self.d.execute_script("return window.__xss === undefined"), "device text ran as script"
+
     def revoked_token(self):
         self.e.ctl("token", "revoke", "admin")
         self.go("#/beacons?again")
@@ -319,7 +355,8 @@ def main():
         package = t.find_package(device)
         for name, step in [("actions", lambda: t.action_round_trip(device)),
                            ("software search", lambda: t.software_search(device, package)),
-                           ("beacons and health", t.beacons_and_health), ("revoked token", t.revoked_token)]:
+                           ("beacons and health", t.beacons_and_health), ("hostile text", t.hostile_text),
+                           ("revoked token", t.revoked_token)]:
             print("--", name, flush=True)
             step()
             t.drain_console()

@@ -11,6 +11,28 @@ const STATUS_COLOURS = {
 const RANGES = {'1h': 3600, '24h': 86400, '7d': 7 * 86400, '30d': 30 * 86400};
 const MAX_BARS = 120;
 
+// Chart.js (libjs-chart.js's UMD build, a classic script defining
+// window.Chart), loaded the first time a summary is shown rather than with
+// every page: it is the largest file the dashboard loads. Resolves to null
+// when it cannot be loaded (the summary then says so instead of charts).
+let chartScript = null;
+function loadChart() {
+  if (typeof window.Chart === 'function') return Promise.resolve(window.Chart);
+  if (!chartScript) {
+    chartScript = new Promise((resolve) => {
+      const script = el('script', {src: '/lib/chart.js/chart.min.js'});
+      script.addEventListener('load', () => resolve(window.Chart || null));
+      script.addEventListener('error', () => {
+        chartScript = null;
+        script.remove();
+        resolve(null);
+      });
+      document.head.append(script);
+    });
+  }
+  return chartScript;
+}
+
 function card(title, value, name, href, kind) {
   const number = el('span', {class: 'count', 'data-count': name}, count(value));
   return el('div', {class: 'col'},
@@ -146,7 +168,7 @@ export function mount(view, ctx) {
     const since = now - RANGES[rangeName];
     if (!view.firstChild || view.querySelector('.loading')) view.replaceChildren(loading());
     try {
-      const summary = await c.api.get('/summary', {since}, c.signal);
+      const [summary] = await Promise.all([c.api.get('/summary', {since}, c.signal), loadChart()]);
       if (mine !== generation) return;
       destroyCharts();
       charts = render(view, summary, rangeName, () => load(c), c.navigate, since, now);
