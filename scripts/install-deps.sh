@@ -1,10 +1,15 @@
 #!/bin/sh
 # Installs the Debian 12 packages needed to build and test, if any is missing.
 set -eu
+# The last two lines: the web dashboard's libraries, served by the central
+# from /usr/share/javascript (libjs-bootstrap5, libjs-chart.js), and its
+# browser test's tools (headless Chromium driven by Selenium).
 pkgs="g++ cmake make pkg-config openssl iproute2 ca-certificates
       libcpp-httplib-dev libssl-dev libpugixml-dev libsqlite3-dev catch2
       libcli11-dev nlohmann-json3-dev zlib1g-dev libboost1.81-dev libarchive-dev
-      squid rpm pciutils libpq-dev postgresql prometheus-cpp-dev prometheus"
+      squid rpm pciutils libpq-dev postgresql prometheus-cpp-dev prometheus
+      libjs-bootstrap5 libjs-chart.js
+      chromium chromium-driver python3-selenium"
 missing=""
 for p in $pkgs; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "ok installed" || missing="$missing $p"

@@ -135,4 +135,10 @@ echo
 echo "== beaconctl beacons"
 "${ctl[@]}" beacons
 echo
+echo "== the web dashboard (docs/dashboard.md): run this central again, make a token, open its admin listener"
+echo "  $bin/beacon/beacon --config $work/central.conf &"
+echo "  $bin/beaconctl/beaconctl --data-dir $work/central token create --name me --role admin"
+echo "  then open https://127.0.0.1:$admin_port/ and paste the token (the certificate is from the estate CA"
+echo "  $work/pki/ca.pem: trust it in the browser, or accept the certificate)"
+echo
 echo "Logs and data are in $work. Everything started here is now stopped."

@@ -24,6 +24,7 @@
 #include "common/process.h"
 #include "common/spool.h"
 #include "common/uuid.h"
+#include "dashboard.h"
 #include "importer.h"
 #include "metrics.h"
 #include "inventory/store.h"
@@ -69,6 +70,7 @@ struct Beacon::Impl {
   std::unique_ptr<SelfCheck> self_check;
   std::unique_ptr<AgentApi> api;
   std::unique_ptr<AdminApi> admin_api;              // central only: /api/v1 (docs/api.md)
+  std::unique_ptr<Dashboard> dashboard;             // central only: / (docs/dashboard.md)
   std::unique_ptr<common::HttpServer> server;
   common::HttpServer::Listener* agent = nullptr;  // the agent API
   common::HttpServer::Listener* admin = nullptr;
@@ -361,6 +363,8 @@ StatusOr<std::unique_ptr<Beacon>> Beacon::Create(const common::Config& config) {
   if (im.store) {
     im.admin_api = std::make_unique<AdminApi>(AdminApi::Parts{im.store.get(), s.data_dir + "/policy-state"});
     im.admin_api->Register(*im.admin);
+    im.dashboard = std::make_unique<Dashboard>(s.dashboard_js_dir);
+    im.dashboard->Register(*im.admin);
   }
   RETURN_IF_ERROR(im.server->Start());
   common::LogInfo(std::string(s.central ? "central" : "relay") + " beacon '" + s.name + "' listening on " +

@@ -40,6 +40,7 @@ const std::vector<common::ConfigKey>& ConfigKeys() {
       {"max_connections_per_address", KeyType::kInt, "1000", "open connections from one peer address; more are closed at once, counted and logged", 1, 10000000},
       {"admin_listen_host", KeyType::kString, "127.0.0.1", "address of the administrators' listener: metrics on every beacon, the API and dashboard on the central (same TLS certificate)"},
       {"admin_listen_port", KeyType::kInt, "8444", "port of the administrators' listener (0 = any free port)", 0, 65535},
+      {"dashboard_js_dir", KeyType::kString, "/usr/share/javascript", "central: the folder of Debian's libjs-bootstrap5 and libjs-chart.js (bootstrap5/, chart.js/); the web dashboard serves a fixed list of their files from it (docs/dashboard.md)"},
       {"max_upload_size", KeyType::kBytes, "64M", "largest upload body accepted (413 above, before reading); at most 256M"},
       {"max_concurrent_uploads", KeyType::kInt, "32", "uploads received at once; more get 503 with Retry-After", 1, 100000},
       {"spool_max_size", KeyType::kBytes, "2G", "bytes the spool may hold; more get 503 with Retry-After"},
@@ -114,6 +115,7 @@ common::StatusOr<Settings> Settings::FromConfig(const common::Config& c) {
   s.listen_port = static_cast<int>(c.GetInt("listen_port"));
   s.admin_listen_host = c.GetString("admin_listen_host");
   s.admin_listen_port = static_cast<int>(c.GetInt("admin_listen_port"));
+  s.dashboard_js_dir = c.GetString("dashboard_js_dir");
   common::ServerOptions& o = s.server;
   o.cert_file = c.GetString("tls_cert");
   o.key_file = c.GetString("tls_key");

@@ -28,6 +28,7 @@ struct Settings {
   int listen_port = 0;
   std::string admin_listen_host;
   int admin_listen_port = 0;
+  std::string dashboard_js_dir;  // central: Debian's JavaScript libraries (the dashboard)
   common::ServerOptions server;  // the engine, for both listeners
   uint64_t max_upload_size = 0;
   int max_concurrent_uploads = 0;
