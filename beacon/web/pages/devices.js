@@ -126,13 +126,14 @@ export function mount(view, ctx) {
       const range = page.items.length === 0 ? '' :
         first === null ? page.items.length + ' shown' :
         'showing ' + count(first + 1) + '\u2013' + count(first + page.items.length) + ' of ' + count(page.total);
-      fill(results, 
+      // The pager above the list, where it stays in view with 50 rows below.
+      fill(results,
+        el('div', {class: 'd-flex align-items-center gap-2 mb-2'}, prev, next,
+           el('small', {class: 'text-muted', id: 'devices-range'}, range)),
         page.items.length === 0 ? el('p', {class: 'text-muted', id: 'devices-none'}, 'No device matches.') :
           table(COLUMNS, page.items, {
             sort, onSort: (s) => c.navigate(hashFor(params, {sort: s === 'hostname' ? null : s, cursor: null})),
-            rowAttrs: (d) => ({'data-device-id': d.device_id}), class: 'devices'}),
-        el('div', {class: 'd-flex align-items-center gap-2'}, prev, next,
-           el('small', {class: 'text-muted', id: 'devices-range'}, range)));
+            rowAttrs: (d) => ({'data-device-id': d.device_id}), class: 'devices'}));
       results.removeAttribute('aria-busy');
       loaded(view);
     } catch (e) {
