@@ -7,7 +7,7 @@ set -eu
 pkgs="g++ cmake make pkg-config openssl iproute2 ca-certificates
       libcpp-httplib-dev libssl-dev libpugixml-dev libsqlite3-dev catch2
       libcli11-dev nlohmann-json3-dev zlib1g-dev libboost1.81-dev libarchive-dev
-      squid rpm pciutils libpq-dev postgresql
+      squid rpm pciutils libpq-dev postgresql prometheus-cpp-dev prometheus
       libjs-bootstrap5 libjs-chart.js
       chromium chromium-driver python3-selenium"
 missing=""

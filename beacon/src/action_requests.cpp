@@ -29,7 +29,8 @@ std::string ActionKindNames() { return Join(kActionKinds); }
 std::string ActionStateNames() { return Join(kActionStates); }
 
 bool IsActionState(const std::string& state) {
-  return std::find(std::begin(kActionStates), std::end(kActionStates), state) != std::end(kActionStates);
+  return std::find(std::begin(kActionStates), std::end(kActionStates), state) !=
+         std::end(kActionStates);
 }
 
 Status CheckActionRequest(const ActionRequest& r, ActionField* field) {
@@ -39,18 +40,20 @@ Status CheckActionRequest(const ActionRequest& r, ActionField* field) {
   };
   *field = ActionField::kNone;
   if (!common::protocol::IsActionKind(r.kind)) {
-    return bad(ActionField::kKind, "kind '" + common::Printable(r.kind) + "' is not one of " + ActionKindNames());
+    return bad(ActionField::kKind,
+               "kind '" + common::Printable(r.kind) + "' is not one of " + ActionKindNames());
   }
   if (r.device.empty() == r.group.empty()) {
     return bad(r.device.empty() ? ActionField::kDevice : ActionField::kGroup,
                "an action is for a device or for a group (one of them)");
   }
   if (!r.device.empty() && !common::IsUuid(r.device)) {
-    return bad(ActionField::kDevice,
-               "device '" + common::Printable(r.device) + "' is not a device id (a lower-case UUID)");
+    return bad(ActionField::kDevice, "device '" + common::Printable(r.device) +
+                                         "' is not a device id (a lower-case UUID)");
   }
   if (!r.group.empty() && !policy::IsGroupName(r.group)) {
-    return bad(ActionField::kGroup, "group '" + common::Printable(r.group) + "' is not a group name");
+    return bad(ActionField::kGroup,
+               "group '" + common::Printable(r.group) + "' is not a group name");
   }
   if (r.lifetime < 1 || r.lifetime > kMaxActionLifetime) {
     return bad(ActionField::kLifetime, "the expiry must be from 1s to 30d");
@@ -58,15 +61,17 @@ Status CheckActionRequest(const ActionRequest& r, ActionField* field) {
   return Status::Ok();
 }
 
-StatusOr<std::vector<std::string>> GroupMembers(inventory::Store& store, const std::string& policy_state,
+StatusOr<std::vector<std::string>> GroupMembers(inventory::Store& store,
+                                                const std::string& policy_state,
                                                 const std::string& group) {
   ASSIGN_OR_RETURN(LatestTree latest, ReadLatestTree(policy_state));
   if (latest.tree != nullptr) {
     const auto& f = latest.tree->files();
-    const bool exists =
-        std::any_of(f.begin(), f.end(), [&](const auto& kv) { return kv.first.rfind(group + "/", 0) == 0; });
+    const bool exists = std::any_of(
+        f.begin(), f.end(), [&](const auto& kv) { return kv.first.rfind(group + "/", 0) == 0; });
     if (!exists && group != policy::kDefaultGroup) {
-      return common::NotFound("no group '" + group + "' in revision " + std::to_string(latest.revision));
+      return common::NotFound("no group '" + group + "' in revision " +
+                              std::to_string(latest.revision));
     }
   } else if (group != policy::kDefaultGroup) {
     return common::NotFound("nothing has been published yet: the only group is 'default'");
@@ -83,23 +88,28 @@ StatusOr<std::vector<std::string>> GroupMembers(inventory::Store& store, const s
     policy::DeviceFacts f = facts.ok() ? *facts : policy::DeviceFacts{};
     f.device_id = d.device_id;
     ASSIGN_OR_RETURN(policy::Resolution r, latest.tree->Resolve(f));
-    if (std::find(r.groups.begin(), r.groups.end(), group) != r.groups.end()) members.push_back(d.device_id);
+    if (std::find(r.groups.begin(), r.groups.end(), group) != r.groups.end())
+      members.push_back(d.device_id);
   }
   if (members.empty()) {
-    return common::FailedPrecondition("group '" + group + "' has no devices now; no action created");
+    return common::FailedPrecondition("group '" + group +
+                                      "' has no devices now; no action created");
   }
   return members;
 }
 
-StatusOr<std::vector<inventory::ActionRow>> CreateActions(inventory::Store& store, const std::string& policy_state,
-                                                          const ActionRequest& request, int64_t now) {
+StatusOr<std::vector<inventory::ActionRow>> CreateActions(inventory::Store& store,
+                                                          const std::string& policy_state,
+                                                          const ActionRequest& request,
+                                                          int64_t now) {
   ActionField field = ActionField::kNone;
   RETURN_IF_ERROR(CheckActionRequest(request, &field));
   std::vector<std::string> devices;
   if (!request.device.empty()) {
     auto known = store.GetDeviceState(request.device);
     if (!known.ok() && known.status().code() == common::Code::kNotFound) {
-      return common::NotFound("device " + request.device + " is unknown to the central (never seen, never enrolled)");
+      return common::NotFound("device " + request.device +
+                              " is unknown to the central (never seen, never enrolled)");
     }
     RETURN_IF_ERROR(known.status());
     devices.push_back(request.device);

@@ -82,16 +82,21 @@ void AnswerError(common::HttpResponse& res, const ApiError& e) {
   Answer(res, e.status(), body);
 }
 
-bool IsLowerHex(const std::string& s) { return s.find_first_not_of("0123456789abcdef") == std::string::npos; }
+bool IsLowerHex(const std::string& s) {
+  return s.find_first_not_of("0123456789abcdef") == std::string::npos;
+}
 
 // The token's name and role, or an ApiError (401 / 403).
-void Authenticate(inventory::Store& store, const common::HttpRequest& req, bool admin, std::string* who) {
+void Authenticate(inventory::Store& store, const common::HttpRequest& req, bool admin,
+                  std::string* who) {
   const std::string header = req.header("Authorization");
   const std::string scheme = header.substr(0, 7);
-  const bool bearer = header.size() > 7 && (scheme == "Bearer " || scheme == "bearer " || scheme == "BEARER ");
+  const bool bearer =
+      header.size() > 7 && (scheme == "Bearer " || scheme == "bearer " || scheme == "BEARER ");
   const std::string token = bearer ? header.substr(7) : "";
   auto refuse = [](const std::string& why) {
-    return ApiError(401, "unauthenticated", why + "; send Authorization: Bearer <token> (beaconctl token create)");
+    return ApiError(401, "unauthenticated",
+                    why + "; send Authorization: Bearer <token> (beaconctl token create)");
   };
   if (header.empty()) throw refuse("an API token is required");
   if (token.size() != 68 || token.compare(0, 4, "bkt_") != 0 || !IsLowerHex(token.substr(4))) {
@@ -102,11 +107,13 @@ void Authenticate(inventory::Store& store, const common::HttpRequest& req, bool 
   // stored ones, which does not help to find a 256-bit token, so no
   // constant-time comparison is needed here.
   auto found = store.FindApiToken(common::Sha256Hex(token));
-  if (!found.ok() && found.status().code() == common::Code::kNotFound) throw refuse("unknown API token");
+  if (!found.ok() && found.status().code() == common::Code::kNotFound)
+    throw refuse("unknown API token");
   if (!found.ok()) StoreFailed(found.status());
   if (found->revoked_at != 0) throw refuse("this API token was revoked");
   if (admin && found->role != "admin") {
-    throw ApiError(403, "forbidden", "this needs an admin token; token '" + found->name + "' may only read");
+    throw ApiError(403, "forbidden",
+                   "this needs an admin token; token '" + found->name + "' may only read");
   }
   *who = found->name;
 }
@@ -122,7 +129,8 @@ struct AdminApi::Impl {
       std::string who;
       Authenticate(*parts.store, req, entry != nullptr && entry->route.admin, &who);
       if (entry == nullptr) return NoRoute(req, res);
-      ApiContext ctx{*parts.store, *view, parts.policy_state, req, static_cast<int64_t>(std::time(nullptr))};
+      ApiContext ctx{*parts.store, *view, parts.policy_state, req,
+                     static_cast<int64_t>(std::time(nullptr))};
       ApiReply reply = entry->fn(ctx);
       if (entry->route.method == "POST") {
         common::LogInfo("admin API: token '" + who + "': " + req.method + " " + req.path + " -> " +
@@ -148,7 +156,8 @@ struct AdminApi::Impl {
     }
     if (allow.empty()) throw ApiError(404, "not_found", "no such endpoint: see docs/api.md");
     res.Set("Allow", allow);
-    throw ApiError(405, "method_not_allowed", req.method + " is not allowed here; allowed: " + allow);
+    throw ApiError(405, "method_not_allowed",
+                   req.method + " is not allowed here; allowed: " + allow);
   }
 };
 

@@ -34,7 +34,7 @@ namespace beacon {
 class EstateView;
 
 inline constexpr uint64_t kMaxApiBody = 16 * 1024;  // a POST body, checked before it is read
-inline constexpr int kMaxCatchAllDepth = 6;         // segments after /api/v1 answered with a JSON 404
+inline constexpr int kMaxCatchAllDepth = 6;  // segments after /api/v1 answered with a JSON 404
 
 struct ApiRoute {
   std::string method;   // "GET" or "POST"
@@ -45,8 +45,8 @@ struct ApiRoute {
 class AdminApi {
  public:
   struct Parts {
-    inventory::Store* store = nullptr;  // the central's store; must outlive the API
-    std::string policy_state;           // DATA_DIR/policy-state: published revisions
+    inventory::Store* store = nullptr;     // the central's store; must outlive the API
+    std::string policy_state;              // DATA_DIR/policy-state: published revisions
     std::chrono::seconds view_max_age{5};  // how stale the estate view may get
   };
   explicit AdminApi(Parts parts);

@@ -21,7 +21,8 @@ constexpr int64_t kDefaultList = 1000;
 ActionRequest ParseCreateBody(const common::HttpRequest& req) {
   const std::string type = req.header("Content-Type");
   if (type.substr(0, type.find(';')) != "application/json") {
-    throw ApiError(415, "unsupported_media_type", "send the body as Content-Type: application/json");
+    throw ApiError(415, "unsupported_media_type",
+                   "send the body as Content-Type: application/json");
   }
   std::set<std::string> keys;
   bool repeated = false;
@@ -50,7 +51,8 @@ ActionRequest ParseCreateBody(const common::HttpRequest& req) {
       if (!it->is_number_integer()) BadBody(k, "expires_in must be an integer number of seconds");
       r.lifetime = it->get<int64_t>();
     } else {
-      BadBody(k.size() <= 64 ? k : "", "unknown field; the fields are kind, device, group and expires_in");
+      BadBody(k.size() <= 64 ? k : "",
+              "unknown field; the fields are kind, device, group and expires_in");
     }
   }
   ActionField field = ActionField::kNone;
@@ -58,8 +60,9 @@ ActionRequest ParseCreateBody(const common::HttpRequest& req) {
   if (!st.ok()) {
     static const char* const kNames[] = {"", "kind", "device", "group", "expires_in"};
     BadBody(kNames[static_cast<int>(field)],
-            field == ActionField::kLifetime ? "expires_in must be from 1 to 2592000 seconds (30 days)"
-                                            : st.message());
+            field == ActionField::kLifetime
+                ? "expires_in must be from 1 to 2592000 seconds (30 days)"
+                : st.message());
   }
   return r;
 }
@@ -77,7 +80,8 @@ ApiReply ListActionsRoute(ApiContext& ctx) {
   inventory::ActionFilter f;
   f.device = q.DeviceId("device").value_or("");
   f.state = q.Get("state").value_or("");
-  if (!f.state.empty() && !IsActionState(f.state)) BadParameter("state", "state must be one of " + ActionStateNames());
+  if (!f.state.empty() && !IsActionState(f.state))
+    BadParameter("state", "state must be one of " + ActionStateNames());
   const int64_t limit = q.Int("limit", 1, kMaxList, kDefaultList);
   f.limit = limit + 1;  // one more tells whether the list was cut
   auto rows = Must(ctx.store.ListActions(f));
@@ -93,7 +97,8 @@ ApiReply ActionRoute(ApiContext& ctx) {
   const std::string& id = ctx.req.params.at(0);
   CheckUuidSegment(id, "id");
   auto a = ctx.store.GetAction(id);
-  if (!a.ok() && a.status().code() == common::Code::kNotFound) throw ApiError(404, "not_found", "no action " + id, "id");
+  if (!a.ok() && a.status().code() == common::Code::kNotFound)
+    throw ApiError(404, "not_found", "no action " + id, "id");
   return {200, ActionJson(Must(std::move(a)))};
 }
 
@@ -105,7 +110,8 @@ ApiReply CreateActionRoute(ApiContext& ctx) {
     const common::Status& st = rows.status();
     const std::string field = r.device.empty() ? "group" : "device";
     if (st.code() == common::Code::kNotFound) throw ApiError(404, "not_found", st.message(), field);
-    if (st.code() == common::Code::kFailedPrecondition) throw ApiError(409, "conflict", st.message(), field);
+    if (st.code() == common::Code::kFailedPrecondition)
+      throw ApiError(409, "conflict", st.message(), field);
     if (st.code() == common::Code::kInvalidArgument) BadBody(field, st.message());
     StoreFailed(st);
   }
@@ -118,7 +124,8 @@ ApiReply CancelActionRoute(ApiContext& ctx) {
   CheckUuidSegment(id, "id");
   if (!ctx.req.body.empty() && ctx.req.body != "{}") BadBody("", "cancel takes no body (or {})");
   auto a = ctx.store.CancelAction(id, ctx.now);
-  if (!a.ok() && a.status().code() == common::Code::kNotFound) throw ApiError(404, "not_found", "no action " + id, "id");
+  if (!a.ok() && a.status().code() == common::Code::kNotFound)
+    throw ApiError(404, "not_found", "no action " + id, "id");
   if (!a.ok() && a.status().code() == common::Code::kFailedPrecondition) {
     throw ApiError(409, "conflict", a.status().message(), "id");
   }

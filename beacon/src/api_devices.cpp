@@ -24,7 +24,9 @@ inventory::DeviceState KnownDevice(ApiContext& ctx) {
   CheckUuidSegment(id, "id");
   auto state = ctx.store.GetDeviceState(id);
   if (!state.ok() && state.status().code() == common::Code::kNotFound) {
-    throw ApiError(404, "not_found", "device " + id + " is unknown to the central (never seen, never enrolled)", "id");
+    throw ApiError(404, "not_found",
+                   "device " + id + " is unknown to the central (never seen, never enrolled)",
+                   "id");
   }
   return Must(std::move(state));
 }
@@ -40,7 +42,8 @@ std::vector<T> OrEmpty(common::StatusOr<std::vector<T>> v) {
 }  // namespace
 
 ApiReply ListDevicesRoute(ApiContext& ctx) {
-  const Query q = Query::Parse(ctx.req.query, {"status", "condition", "via", "os", "q", "sort", "limit", "cursor"});
+  const Query q = Query::Parse(
+      ctx.req.query, {"status", "condition", "via", "os", "q", "sort", "limit", "cursor"});
   DeviceQuery dq;
   // The filters, as text, identify the cursor's scope.
   std::string scope;
@@ -55,7 +58,8 @@ ApiReply ListDevicesRoute(ApiContext& ctx) {
     scope += "condition=" + *v + "\n";
   }
   if (auto v = q.Get("via")) {
-    if (!common::IsToken(*v)) BadParameter("via", "via must be a beacon name ([A-Za-z0-9._:-]{1,64})");
+    if (!common::IsToken(*v))
+      BadParameter("via", "via must be a beacon name ([A-Za-z0-9._:-]{1,64})");
     dq.via = *v;
     scope += "via=" + *v + "\n";
   }
@@ -72,7 +76,10 @@ ApiReply ListDevicesRoute(ApiContext& ctx) {
   std::string sort = q.Get("sort").value_or("hostname");
   dq.descending = !sort.empty() && sort[0] == '-';
   auto key = DeviceSortFromName(dq.descending ? sort.substr(1) : sort);
-  if (!key) BadParameter("sort", "sort must be hostname, last_seen, status, os or inventory_at, with '-' for descending");
+  if (!key)
+    BadParameter(
+        "sort",
+        "sort must be hostname, last_seen, status, os or inventory_at, with '-' for descending");
   dq.sort = *key;
   dq.limit = static_cast<size_t>(q.Int("limit", 1, kMaxPage, kDefaultPage));
   if (auto c = q.Get("cursor")) {
@@ -82,7 +89,8 @@ ApiReply ListDevicesRoute(ApiContext& ctx) {
 
   auto snap = Snapshot(ctx);
   auto page = ListDevices(*snap, dq);
-  if (!page.ok()) throw ApiError(400, "invalid_cursor", "cursor is not a cursor this server made", "cursor");
+  if (!page.ok())
+    throw ApiError(400, "invalid_cursor", "cursor is not a cursor this server made", "cursor");
   Json body;
   PutAsOf(body, *snap, ctx.now);
   body["total"] = page->total;
@@ -92,7 +100,8 @@ ApiReply ListDevicesRoute(ApiContext& ctx) {
   body["items"] = std::move(items);
   if (page->more) {
     const ViewDevice& last = *page->items.back();
-    body["next_cursor"] = EncodeCursor({sort, scope, SortKeyText(last, dq.sort), last.state.device_id});
+    body["next_cursor"] =
+        EncodeCursor({sort, scope, SortKeyText(last, dq.sort), last.state.device_id});
   } else {
     body["next_cursor"] = nullptr;
   }
@@ -174,7 +183,8 @@ ApiReply DeviceSoftwareRoute(ApiContext& ctx) {
   Query::Parse(ctx.req.query, {});
   const std::string id = KnownDevice(ctx).device_id;
   Json items = Json::array();
-  for (const auto& p : OrEmpty(ctx.store.DeviceSoftware(id))) items.push_back(SoftwareJson(p, false));
+  for (const auto& p : OrEmpty(ctx.store.DeviceSoftware(id)))
+    items.push_back(SoftwareJson(p, false));
   const int64_t n = static_cast<int64_t>(items.size());
   return {200, ListJson(std::move(items), n)};
 }
@@ -201,7 +211,8 @@ ApiReply DeviceChangesRoute(ApiContext& ctx) {
   const Query q = Query::Parse(ctx.req.query, {"since"});
   const std::string id = KnownDevice(ctx).device_id;
   Json items = Json::array();
-  for (const auto& c : OrEmpty(ctx.store.Changes(q.Time("since").value_or(0), id))) items.push_back(ChangeJson(c));
+  for (const auto& c : OrEmpty(ctx.store.Changes(q.Time("since").value_or(0), id)))
+    items.push_back(ChangeJson(c));
   const int64_t n = static_cast<int64_t>(items.size());
   return {200, ListJson(std::move(items), n)};
 }
@@ -229,7 +240,8 @@ ApiReply DeviceResolutionRoute(ApiContext& ctx) {
   }
   j["origins"] = std::move(origins);
   Json files = Json::array();
-  for (const auto& [name, content] : r.resolution.files) files.push_back(Json{{"name", name}, {"content", content}});
+  for (const auto& [name, content] : r.resolution.files)
+    files.push_back(Json{{"name", name}, {"content", content}});
   j["files"] = std::move(files);
   return {200, std::move(j)};
 }

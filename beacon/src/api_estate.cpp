@@ -18,12 +18,15 @@ constexpr int64_t kDefaultList = 1000;
 constexpr int64_t kDefaultHistory = 86400;  // a day: 1,440 check-in points, 288 per status
 
 // A device named by a query parameter: 400 if malformed, 404 if unknown.
-std::optional<std::string> KnownDeviceParam(ApiContext& ctx, const Query& q, const std::string& name) {
+std::optional<std::string> KnownDeviceParam(ApiContext& ctx, const Query& q,
+                                            const std::string& name) {
   auto id = q.DeviceId(name);
   if (!id) return id;
   auto state = ctx.store.GetDeviceState(*id);
   if (!state.ok() && state.status().code() == common::Code::kNotFound) {
-    throw ApiError(404, "not_found", "device " + *id + " is unknown to the central (never seen, never enrolled)", name);
+    throw ApiError(404, "not_found",
+                   "device " + *id + " is unknown to the central (never seen, never enrolled)",
+                   name);
   }
   Must(std::move(state));
   return id;
@@ -47,10 +50,12 @@ Json LimitedList(const Rows& rows, int64_t limit, ToJson to_json) {
 // recorded), then any other series the store holds.
 Json HistoryJson(ApiContext& ctx, int64_t since) {
   std::vector<std::string> names = {"checkins"};
-  for (inventory::DeviceStatus s : kDeviceStatuses) names.push_back(std::string("status:") + inventory::DeviceStatusName(s));
+  for (inventory::DeviceStatus s : kDeviceStatuses)
+    names.push_back(std::string("status:") + inventory::DeviceStatusName(s));
   std::map<std::string, Json> points;
   for (const auto& sample : Must(ctx.store.EstateHistory(since))) {
-    if (std::find(names.begin(), names.end(), sample.series) == names.end()) names.push_back(sample.series);
+    if (std::find(names.begin(), names.end(), sample.series) == names.end())
+      names.push_back(sample.series);
     auto& p = points[sample.series];
     if (p.is_null()) p = Json::array();
     p.push_back(Json::array({sample.at, sample.value}));
@@ -58,7 +63,8 @@ Json HistoryJson(ApiContext& ctx, int64_t since) {
   Json series = Json::array();
   for (const auto& name : names) {
     auto it = points.find(name);
-    series.push_back(Json{{"name", name}, {"points", it == points.end() ? Json::array() : it->second}});
+    series.push_back(
+        Json{{"name", name}, {"points", it == points.end() ? Json::array() : it->second}});
   }
   Json j;
   PutTime(j, "since", since);
@@ -75,17 +81,22 @@ ApiReply SummaryRoute(ApiContext& ctx) {
   EstateTally tally;
   for (const ViewDevice& d : snap->devices) tally.Add(d.state, d.verdict);
   const auto beacons = Must(ctx.store.ListBeacons());
-  for (const auto& b : beacons) tally.Add(b, inventory::BeaconStatusOf(b, snap->rules, snap->taken_at));
+  for (const auto& b : beacons)
+    tally.Add(b, inventory::BeaconStatusOf(b, snap->rules, snap->taken_at));
   const int64_t published = Must(policy::PolicyRepository(ctx.policy_state).Latest());
 
   Json j;
   PutAsOf(j, *snap, ctx.now);
   Json by_status, by_condition;
-  for (size_t s = 0; s < kStatusCount; ++s) by_status[inventory::DeviceStatusName(kDeviceStatuses[s])] = tally.by_status[s];
-  for (size_t c = 0; c < kConditionCount; ++c) by_condition[inventory::kConditions[c]] = tally.by_condition[c];
-  j["devices"] = Json{{"total", tally.devices}, {"by_status", by_status}, {"by_condition", by_condition}};
-  j["beacons"] = Json{
-      {"total", tally.beacons}, {"online", tally.beacons_online}, {"offline", tally.beacons - tally.beacons_online}};
+  for (size_t s = 0; s < kStatusCount; ++s)
+    by_status[inventory::DeviceStatusName(kDeviceStatuses[s])] = tally.by_status[s];
+  for (size_t c = 0; c < kConditionCount; ++c)
+    by_condition[inventory::kConditions[c]] = tally.by_condition[c];
+  j["devices"] =
+      Json{{"total", tally.devices}, {"by_status", by_status}, {"by_condition", by_condition}};
+  j["beacons"] = Json{{"total", tally.beacons},
+                      {"online", tally.beacons_online},
+                      {"offline", tally.beacons - tally.beacons_online}};
   j["health"] = Json{{"open_errors", tally.open_errors}, {"open_warnings", tally.open_warnings}};
   j["actions"] = Json{{"pending", tally.pending_actions}};
   Json policy;
@@ -107,7 +118,8 @@ ApiReply SoftwareRoute(ApiContext& ctx) {
   if (literal < 2) BadParameter("name", "name must have at least 2 characters besides '*' and '?'");
   const auto below = q.Get("below");
   const auto at_least = q.Get("at_least");
-  if (below && !inventory::IsDebianVersion(*below)) BadParameter("below", "below must be a Debian version");
+  if (below && !inventory::IsDebianVersion(*below))
+    BadParameter("below", "below must be a Debian version");
   if (at_least && !inventory::IsDebianVersion(*at_least)) {
     BadParameter("at_least", "at_least must be a Debian version");
   }
@@ -155,10 +167,12 @@ ApiReply HealthRoute(ApiContext& ctx) {
   inventory::HealthFilter f;
   f.device = q.DeviceId("device").value_or("");
   if (auto b = q.Get("beacon")) {
-    if (!common::IsToken(*b)) BadParameter("beacon", "beacon must be a beacon name ([A-Za-z0-9._:-]{1,64})");
+    if (!common::IsToken(*b))
+      BadParameter("beacon", "beacon must be a beacon name ([A-Za-z0-9._:-]{1,64})");
     f.beacon = *b;
   }
-  if (!f.device.empty() && !f.beacon.empty()) BadParameter("beacon", "give device or beacon, not both");
+  if (!f.device.empty() && !f.beacon.empty())
+    BadParameter("beacon", "give device or beacon, not both");
   f.open_only = q.Bool("open", false);
   const int64_t limit = q.Int("limit", 1, kMaxList, kDefaultList);
   f.limit = limit + 1;  // one more tells whether the list was cut

@@ -69,7 +69,8 @@ bool CleanText(std::string_view s) {
 std::string Base64Url(std::string_view bytes) {
   std::string out(4 * ((bytes.size() + 2) / 3) + 1, '\0');
   const int n = EVP_EncodeBlock(reinterpret_cast<unsigned char*>(out.data()),
-                                reinterpret_cast<const unsigned char*>(bytes.data()), static_cast<int>(bytes.size()));
+                                reinterpret_cast<const unsigned char*>(bytes.data()),
+                                static_cast<int>(bytes.size()));
   out.resize(static_cast<size_t>(n));
   while (!out.empty() && out.back() == '=') out.pop_back();
   for (char& c : out) {
@@ -96,7 +97,8 @@ std::optional<std::string> FromBase64Url(std::string_view text) {
   b64.append(pad, '=');
   std::string out(b64.size() / 4 * 3, '\0');
   const int n = EVP_DecodeBlock(reinterpret_cast<unsigned char*>(out.data()),
-                                reinterpret_cast<const unsigned char*>(b64.data()), static_cast<int>(b64.size()));
+                                reinterpret_cast<const unsigned char*>(b64.data()),
+                                static_cast<int>(b64.size()));
   if (n < 0 || static_cast<size_t>(n) < pad) return std::nullopt;
   out.resize(static_cast<size_t>(n) - pad);
   return out;
@@ -121,24 +123,29 @@ Query Query::Parse(std::string_view raw, std::initializer_list<std::string_view>
     if (end == std::string_view::npos) end = raw.size();
     const std::string_view pair = raw.substr(start, end - start);
     start = end + 1;
-    if (pair.empty()) throw ApiError(400, "malformed_query", "the query string has an empty name=value pair");
+    if (pair.empty())
+      throw ApiError(400, "malformed_query", "the query string has an empty name=value pair");
     const size_t eq = pair.find('=');
     const std::string_view raw_name = pair.substr(0, eq);
-    const std::string_view raw_value = eq == std::string_view::npos ? std::string_view() : pair.substr(eq + 1);
+    const std::string_view raw_value =
+        eq == std::string_view::npos ? std::string_view() : pair.substr(eq + 1);
     std::string name, value;
-    if (raw_name.empty()) throw ApiError(400, "malformed_query", "the query string has a parameter without a name");
+    if (raw_name.empty())
+      throw ApiError(400, "malformed_query", "the query string has a parameter without a name");
     if (!Decode(raw_name, &name) || !CleanText(name)) {
       throw ApiError(400, "invalid_parameter", "a parameter name is not percent-encoded UTF-8 text",
                      ShownName(raw_name));
     }
     if (std::find(allowed.begin(), allowed.end(), name) == allowed.end()) {
-      throw ApiError(400, "unknown_parameter", "this endpoint takes no parameter '" + ShownName(name) + "'",
-                     ShownName(name));
+      throw ApiError(400, "unknown_parameter",
+                     "this endpoint takes no parameter '" + ShownName(name) + "'", ShownName(name));
     }
     if (!Decode(raw_value, &value)) BadParameter(name, name + " has a malformed percent-encoding");
-    if (!CleanText(value)) BadParameter(name, name + " must be UTF-8 text without control characters");
+    if (!CleanText(value))
+      BadParameter(name, name + " must be UTF-8 text without control characters");
     const size_t cap = name == "cursor" ? kMaxCursorBytes : kMaxValueBytes;
-    if (value.size() > cap) BadParameter(name, name + " is longer than " + std::to_string(cap) + " bytes");
+    if (value.size() > cap)
+      BadParameter(name, name + " is longer than " + std::to_string(cap) + " bytes");
     if (!q.values_.emplace(name, std::move(value)).second) {
       throw ApiError(400, "repeated_parameter", name + " is given more than once", name);
     }
@@ -164,7 +171,8 @@ int64_t Query::Int(const std::string& name, int64_t min, int64_t max, int64_t fa
   if (!v) return fallback;
   int64_t n = 0;
   if (!common::ParseDecimal(*v, &n) || n < min || n > max) {
-    BadParameter(name, name + " must be an integer from " + std::to_string(min) + " to " + std::to_string(max));
+    BadParameter(name, name + " must be an integer from " + std::to_string(min) + " to " +
+                           std::to_string(max));
   }
   return n;
 }
@@ -187,12 +195,16 @@ std::optional<int64_t> Query::Time(const std::string& name) const {
     auto parsed = common::ParseRfc3339(v->size() == 10 ? *v + "T00:00:00Z" : *v);
     if (parsed.ok() && *parsed >= 0) return *parsed;
   }
-  BadParameter(name, name + " must be unix seconds, an RFC 3339 time (2026-11-30T08:00:00Z) or a date (2026-11-30)");
+  BadParameter(
+      name,
+      name +
+          " must be unix seconds, an RFC 3339 time (2026-11-30T08:00:00Z) or a date (2026-11-30)");
 }
 
 std::optional<std::string> Query::DeviceId(const std::string& name) const {
   auto v = Get(name);
-  if (v && !common::IsUuid(*v)) BadParameter(name, name + " must be a device id (a lower-case UUID)");
+  if (v && !common::IsUuid(*v))
+    BadParameter(name, name + " must be a device id (a lower-case UUID)");
   return v;
 }
 
@@ -210,11 +222,15 @@ std::string EncodeCursor(const Cursor& c) {
 }
 
 Cursor DecodeCursor(const std::string& text, const std::string& sort, const std::string& scope) {
-  auto invalid = [](const std::string& why) { return ApiError(400, "invalid_cursor", why, "cursor"); };
+  auto invalid = [](const std::string& why) {
+    return ApiError(400, "invalid_cursor", why, "cursor");
+  };
   auto bytes = FromBase64Url(text);
   if (!bytes) throw invalid("cursor is not a cursor this server made");
   nlohmann::json doc = nlohmann::json::parse(*bytes, nullptr, /*allow_exceptions=*/false);
-  auto text_field = [&doc](const char* name) { return doc.contains(name) && doc[name].is_string(); };
+  auto text_field = [&doc](const char* name) {
+    return doc.contains(name) && doc[name].is_string();
+  };
   const bool shaped = doc.is_object() && doc.size() == 5 && doc.contains("v") && doc["v"] == 1 &&
                       text_field("s") && text_field("f") && text_field("k") && text_field("i");
   Cursor c;

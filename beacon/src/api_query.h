@@ -23,7 +23,10 @@ namespace beacon {
 class ApiError : public std::runtime_error {
  public:
   ApiError(int status, std::string code, const std::string& message, std::string parameter = "")
-      : std::runtime_error(message), status_(status), code_(std::move(code)), parameter_(std::move(parameter)) {}
+      : std::runtime_error(message),
+        status_(status),
+        code_(std::move(code)),
+        parameter_(std::move(parameter)) {}
   int status() const { return status_; }
   const std::string& code() const { return code_; }
   // "" when the error is about no one parameter (JSON null).

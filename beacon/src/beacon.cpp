@@ -26,6 +26,7 @@
 #include "common/uuid.h"
 #include "dashboard.h"
 #include "importer.h"
+#include "metrics.h"
 #include "inventory/store.h"
 #include "policy/policy_set.h"
 #include "policy_cache.h"
@@ -54,6 +55,8 @@ struct Beacon::Impl {
   Settings settings;
   std::string id;
   std::unique_ptr<common::Spool> spool;
+  // Before everything that reports to it (the drain loops, the server).
+  std::unique_ptr<Metrics> metrics;
   std::unique_ptr<inventory::Store> store;        // central only
   std::unique_ptr<policy::ManifestSigner> signer;  // central only
   std::unique_ptr<policy::PolicySource> policy;   // central only
@@ -235,6 +238,8 @@ StatusOr<std::unique_ptr<Beacon>> Beacon::Create(const common::Config& config) {
   so.min_free_bytes = s.spool_min_free;
   so.max_rejected_bytes = s.spool_max_rejected;
   ASSIGN_OR_RETURN(im.spool, common::Spool::Open(so));
+  im.metrics = std::make_unique<Metrics>(Metrics::Options{s.central, s.name, s.metrics_refresh_interval, nullptr});
+  Metrics* metrics = im.metrics.get();
 
   // This beacon's own certificate must be a beacon certificate: it is
   // what clients see and what a relay presents upstream.
@@ -271,7 +276,8 @@ StatusOr<std::unique_ptr<Beacon>> Beacon::Create(const common::Config& config) {
                                     [actions](const std::string& device) { return actions->For(device); }));
     policy::PolicySource* policy = im.policy.get();
     im.importer = std::make_unique<Importer>(
-        im.spool.get(), store, [policy](const std::string& device) { policy->Forget(device); }, im.enroller.get());
+        im.spool.get(), store, [policy](const std::string& device) { policy->Forget(device); }, im.enroller.get(),
+        [metrics](const common::SpoolMeta& meta, common::Settled settled) { metrics->Imported(meta, settled); });
   } else {
     // The bundle starts as the configured CA file and follows the upstream's.
     trust_path = s.data_dir + "/trust.pem";
@@ -302,6 +308,9 @@ StatusOr<std::unique_ptr<Beacon>> Beacon::Create(const common::Config& config) {
     drain.backoff_base = s.relay_backoff_base;
     drain.backoff_cap = s.relay_backoff_cap;
     drain.probe_interval = s.relay_probe_interval;
+    drain.settled = [metrics](const common::SpoolMeta& meta, common::Settled settled) {
+      metrics->Relayed(meta, settled);
+    };
     im.relay = std::make_unique<Relay>(
         im.spool.get(),
         [upstream]() -> StatusOr<std::unique_ptr<common::Transport>> {
@@ -325,6 +334,7 @@ StatusOr<std::unique_ptr<Beacon>> Beacon::Create(const common::Config& config) {
   server_options.client_ca_file = trust_path;
   TrustState* trust = im.trust.get();
   server_options.admit = [trust](const common::PeerIdentity& peer) { return trust->Admit(peer); };
+  server_options.observe = [metrics](const common::RequestRecord& r) { metrics->Observe(r); };
   im.server = std::make_unique<common::HttpServer>(server_options);
   im.agent = &im.server->Listen(s.listen_host, s.listen_port, "agent");
   im.api = std::make_unique<AgentApi>(&im.settings, im.spool.get(), &im.checkins, im.policy.get(), im.store.get(),
@@ -341,6 +351,15 @@ StatusOr<std::unique_ptr<Beacon>> Beacon::Create(const common::Config& config) {
         return true;
       },
       common::RouteAccess::kOpen);
+  metrics->Register(*im.admin);
+  {
+    Metrics::Sources sources;
+    sources.server = im.server.get();
+    sources.spool = im.spool.get();
+    sources.store = im.store.get();
+    if (im.relay) sources.upstream_up = [relay = im.relay.get()] { return relay->upstream_state().ok; };
+    metrics->Attach(std::move(sources));
+  }
   if (im.store) {
     im.admin_api = std::make_unique<AdminApi>(AdminApi::Parts{im.store.get(), s.data_dir + "/policy-state"});
     im.admin_api->Register(*im.admin);

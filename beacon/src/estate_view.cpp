@@ -12,7 +12,8 @@ namespace beacon {
 
 namespace {
 
-constexpr const char* kSortNames[kDeviceSortCount] = {"hostname", "last_seen", "status", "os", "inventory_at"};
+constexpr const char* kSortNames[kDeviceSortCount] = {"hostname", "last_seen", "status", "os",
+                                                      "inventory_at"};
 
 std::string Folded(const inventory::DeviceState& d) {
   std::string s = d.hostname + '\t' + d.device_id;
@@ -80,7 +81,8 @@ std::optional<DeviceSort> DeviceSortFromName(const std::string& name) {
 const char* DeviceSortName(DeviceSort sort) { return kSortNames[static_cast<size_t>(sort)]; }
 
 std::shared_ptr<const EstateSnapshot> BuildSnapshot(std::vector<inventory::DeviceState> devices,
-                                                    const inventory::EstateRules& rules, int64_t now) {
+                                                    const inventory::EstateRules& rules,
+                                                    int64_t now) {
   auto snap = std::make_shared<EstateSnapshot>();
   snap->taken_at = now;
   snap->rules = rules;
@@ -102,7 +104,8 @@ std::shared_ptr<const EstateSnapshot> BuildSnapshot(std::vector<inventory::Devic
     for (uint32_t i = 0; i < order.size(); ++i) order[i] = i;
     const auto& all = snap->devices;
     std::sort(order.begin(), order.end(), [&all, sort](uint32_t a, uint32_t b) {
-      return Compare(KeyOf(all[a], sort), all[a].state.device_id, KeyOf(all[b], sort), all[b].state.device_id) < 0;
+      return Compare(KeyOf(all[a], sort), all[a].state.device_id, KeyOf(all[b], sort),
+                     all[b].state.device_id) < 0;
     });
   }
   return snap;
@@ -129,7 +132,8 @@ common::StatusOr<DevicePage> ListDevices(const EstateSnapshot& snap, const Devic
   for (char& c : folded_q) {
     if (c >= 'A' && c <= 'Z') c = static_cast<char>(c - 'A' + 'a');
   }
-  const bool filtered = q.status || q.condition || !q.via.empty() || !q.os_glob.empty() || !folded_q.empty();
+  const bool filtered =
+      q.status || q.condition || !q.via.empty() || !q.os_glob.empty() || !folded_q.empty();
   DevicePage page;
   const auto& order = snap.order[static_cast<size_t>(q.sort)];
   const auto& all = snap.devices;
@@ -156,7 +160,8 @@ common::StatusOr<DevicePage> ListDevices(const EstateSnapshot& snap, const Devic
       }
       case DeviceSort::kLastSeen:
       case DeviceSort::kInventoryAt:
-        if (!common::ParseDecimal(text, &number)) return common::InvalidArgument("cursor holds a time that is not one");
+        if (!common::ParseDecimal(text, &number))
+          return common::InvalidArgument("cursor holds a time that is not one");
         pos.number = number;
         break;
     }
@@ -221,11 +226,13 @@ common::StatusOr<std::shared_ptr<const EstateSnapshot>> EstateView::Get() {
   if (current_ != nullptr) return current_;
   // The first snapshot: wait for the refresh under way to finish.
   const uint64_t seen = attempts_;
-  if (!cv_.wait_for(lock, std::chrono::seconds(60), [&] { return attempts_ != seen || stopping_; })) {
+  if (!cv_.wait_for(lock, std::chrono::seconds(60),
+                    [&] { return attempts_ != seen || stopping_; })) {
     return common::Unavailable("the estate view is still being read from the store");
   }
   if (current_ == nullptr) {
-    return last_error_.ok() ? common::Unavailable("the estate view could not be read") : last_error_;
+    return last_error_.ok() ? common::Unavailable("the estate view could not be read")
+                            : last_error_;
   }
   return current_;
 }
@@ -244,7 +251,8 @@ void EstateView::Run() {
       snap = BuildSnapshot(std::move(*devices), *rules, static_cast<int64_t>(std::time(nullptr)));
     } else {
       snap = devices.status();
-      common::LogWarn("admin API: cannot read the estate view from the store: " + devices.status().ToString());
+      common::LogWarn("admin API: cannot read the estate view from the store: " +
+                      devices.status().ToString());
     }
     lock.lock();
     if (snap.ok()) {

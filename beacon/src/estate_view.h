@@ -45,8 +45,8 @@ const char* DeviceSortName(DeviceSort sort);
 struct ViewDevice {
   inventory::DeviceState state;
   inventory::DeviceVerdict verdict;
-  uint32_t conditions = 0;     // bit i: inventory::kConditions[i]
-  std::string folded;          // lower-case (ASCII) host name, a tab, and the id: what `q` searches
+  uint32_t conditions = 0;  // bit i: inventory::kConditions[i]
+  std::string folded;       // lower-case (ASCII) host name, a tab, and the id: what `q` searches
 };
 
 struct EstateSnapshot {
@@ -59,7 +59,8 @@ struct EstateSnapshot {
 
 // Builds a snapshot from what the store said (pure; for tests too).
 std::shared_ptr<const EstateSnapshot> BuildSnapshot(std::vector<inventory::DeviceState> devices,
-                                                    const inventory::EstateRules& rules, int64_t now);
+                                                    const inventory::EstateRules& rules,
+                                                    int64_t now);
 
 // A device list request, checked by the caller.
 struct DeviceQuery {
@@ -109,7 +110,7 @@ class EstateView {
   const std::chrono::seconds max_age_;
   std::mutex mu_;
   std::condition_variable cv_;
-  std::shared_ptr<const EstateSnapshot> current_;  // guarded by mu_
+  std::shared_ptr<const EstateSnapshot> current_;     // guarded by mu_
   std::chrono::steady_clock::time_point current_at_;  // guarded by mu_
   common::Status last_error_;                         // guarded by mu_
   uint64_t attempts_ = 0;                             // refreshes finished; guarded by mu_

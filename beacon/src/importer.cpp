@@ -188,7 +188,8 @@ common::Attempt ImportEntry(inventory::Store& store, const common::Spool& spool,
 }
 
 Importer::Importer(common::Spool* spool, inventory::Store* store,
-                   std::function<void(const std::string& device)> imported_inventory, const Enroller* enroller)
+                   std::function<void(const std::string& device)> imported_inventory, const Enroller* enroller,
+                   std::function<void(const common::SpoolMeta&, common::Settled)> settled)
     : drain_(
           spool,
           [spool, store, enroller, imported = std::move(imported_inventory)](
@@ -203,6 +204,7 @@ Importer::Importer(common::Spool* spool, inventory::Store* store,
                                  .backoff_base = std::chrono::milliseconds(500),
                                  .backoff_cap = std::chrono::seconds(30),
                                  .batch = kImportBatch,
-                                 .batch_bytes = kImportBatchBytes}) {}
+                                 .batch_bytes = kImportBatchBytes,
+                                 .settled = std::move(settled)}) {}
 
 }  // namespace beacon

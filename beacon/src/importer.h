@@ -52,8 +52,11 @@ common::Attempt ImportEntry(inventory::Store& store, const common::Spool& spool,
 class Importer {
  public:
   // `enroller` may be null (then enrollment requests wait in the spool).
+  // `settled` (may be null) learns what became of each entry (metrics:
+  // Drain::Options::settled).
   Importer(common::Spool* spool, inventory::Store* store,
-           std::function<void(const std::string& device)> imported_inventory, const Enroller* enroller = nullptr);
+           std::function<void(const std::string& device)> imported_inventory, const Enroller* enroller = nullptr,
+           std::function<void(const common::SpoolMeta&, common::Settled)> settled = nullptr);
   void Run(common::StopFlag& stop) { drain_.Run(stop); }
   common::Drain::Pass RunPass() { return drain_.RunPass(); }
 

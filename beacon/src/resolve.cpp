@@ -12,11 +12,13 @@ common::StatusOr<LatestTree> ReadLatestTree(const std::string& policy_state) {
   if (out.revision == 0) return out;
   ASSIGN_OR_RETURN(policy::Revision rev, repo.Get(out.revision));
   ASSIGN_OR_RETURN(policy::TreeFiles files, repo.Files(rev));
-  ASSIGN_OR_RETURN(out.tree, policy::PolicyTree::FromFiles(files, "revision " + std::to_string(out.revision)));
+  ASSIGN_OR_RETURN(
+      out.tree, policy::PolicyTree::FromFiles(files, "revision " + std::to_string(out.revision)));
   return out;
 }
 
-common::StatusOr<DeviceResolution> ResolveDevice(inventory::Store& store, const std::string& policy_state,
+common::StatusOr<DeviceResolution> ResolveDevice(inventory::Store& store,
+                                                 const std::string& policy_state,
                                                  const std::string& device_id) {
   ASSIGN_OR_RETURN(LatestTree latest, ReadLatestTree(policy_state));
   if (latest.revision == 0) return common::FailedPrecondition("nothing has been published yet");

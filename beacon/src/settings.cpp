@@ -68,6 +68,7 @@ const std::vector<common::ConfigKey>& ConfigKeys() {
       {"health_retention", KeyType::kDuration, "90d", "central: cleared health messages are deleted this long after the central learnt of their clearing (open ones are kept)", 3600, 3650 * 86400},
       {"history_interval", KeyType::kDuration, "5m", "central: how often the devices per status and the check-ins are recorded as a point of the estate's history (the dashboard's charts)", 1, 86400},
       {"history_retention", KeyType::kDuration, "90d", "central: points of the estate's history older than this are deleted", 3600, 3650 * 86400},
+      {"metrics_refresh_interval", KeyType::kDuration, "15s", "central: GET /metrics computes devices per status and open health messages from the store at most this often (one read of every device's state; scrapes in between get the last values)", 1, 86400},
       {"log_level", KeyType::kString, "info", "debug, info, warn or error"},
   };
   return keys;
@@ -168,6 +169,7 @@ common::StatusOr<Settings> Settings::FromConfig(const common::Config& c) {
   s.health_retention = std::chrono::seconds(c.GetSeconds("health_retention"));
   s.history_interval = std::chrono::seconds(c.GetSeconds("history_interval"));
   s.history_retention = std::chrono::seconds(c.GetSeconds("history_retention"));
+  s.metrics_refresh_interval = std::chrono::seconds(c.GetSeconds("metrics_refresh_interval"));
   if (s.relay_backoff_cap < s.relay_backoff_base) {
     return common::InvalidArgument("relay_backoff_cap must not be below relay_backoff_base");
   }

@@ -58,6 +58,7 @@ struct Settings {
   std::chrono::seconds health_retention{0};      // central
   std::chrono::seconds history_interval{0};      // central
   std::chrono::seconds history_retention{0};     // central
+  std::chrono::seconds metrics_refresh_interval{0};  // central: devices per status in /metrics
 
   // InvalidArgument for a combination the key table cannot check (exactly
   // one of upstream and store, a bad name).

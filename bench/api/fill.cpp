@@ -5,8 +5,9 @@
 // is "cccccccc-0000-4000-8000-<i, 12 digits>", host "host-<i, 6 digits>";
 // one in ten is disconnected (last heard of 5 days ago), one in twenty has
 // no inventory yet (pending); device 1 also has a second inventory (openssl
-// upgraded) and a usage period. Each has one file of evidence. Packages are at version 1.0-1 but openssl,
-// 3.0.11-1~deb12u2 on even devices and 3.0.13-1~deb12u1 on odd ones. Prints the time it took.
+// upgraded) and a usage period. Each has one file of evidence. Packages are at version 1.0-1 but
+// openssl, 3.0.11-1~deb12u2 on even devices and 3.0.13-1~deb12u1 on odd ones. Prints the time it
+// took.
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
@@ -39,16 +40,19 @@ inventory::Inventory InventoryOf(long i, const std::string& id) {
   inv.os.arch = "x86_64";
   inventory::NetInterface eth;
   eth.name = "eth0";
-  eth.addresses = {"10." + std::to_string(i / 65536 % 256) + "." + std::to_string(i / 256 % 256) + "." +
-                   std::to_string(i % 256) + "/16"};
+  eth.addresses = {"10." + std::to_string(i / 65536 % 256) + "." + std::to_string(i / 256 % 256) +
+                   "." + std::to_string(i % 256) + "/16"};
   inv.hardware.interfaces.push_back(eth);
-  static const char* const kPackages[] = {"bash", "coreutils", "curl", "dpkg", "gzip", "libc6", "libssl3", "openssl",
-                                          "openssh-server", "perl-base", "python3", "sed", "sudo", "systemd", "tar",
-                                          "tzdata", "util-linux", "vim", "wget", "zlib1g"};
+  static const char* const kPackages[] = {
+      "bash",    "coreutils",      "curl",       "dpkg",    "gzip", "libc6", "libssl3",
+      "openssl", "openssh-server", "perl-base",  "python3", "sed",  "sudo",  "systemd",
+      "tar",     "tzdata",         "util-linux", "vim",     "wget", "zlib1g"};
   for (const char* name : kPackages) {
     inventory::Package p;
     p.name = name;
-    p.version = std::string(name) != "openssl" ? "1.0-1" : i % 2 == 0 ? "3.0.11-1~deb12u2" : "3.0.13-1~deb12u1";
+    p.version = std::string(name) != "openssl" ? "1.0-1"
+                : i % 2 == 0                   ? "3.0.11-1~deb12u2"
+                                               : "3.0.13-1~deb12u1";
     p.arch = "amd64";
     inv.software.push_back(p);
   }
@@ -136,8 +140,9 @@ int main(int argc, char** argv) {
     usage.period_end = now - 60;
     usage.sample_seconds = 60;
     usage.samples = 60;
-    usage.programs = {{"/usr/bin/python3", 42, now - 3000, now - 600, "2026-12-01", 3, 2520, {"alice"}},
-                      {"/usr/sbin/sshd", 60, now - 3600, now - 60, "2026-12-01", 1, 3600, {"root"}}};
+    usage.programs = {
+        {"/usr/bin/python3", 42, now - 3000, now - 600, "2026-12-01", 3, 2520, {"alice"}},
+        {"/usr/sbin/sshd", 60, now - 3600, now - 60, "2026-12-01", 1, 3600, {"root"}}};
     inventory::UploadInfo uu = u;
     uu.upload_id = common::Sha256Hex(id + "usage").substr(0, 32);
     uu.kind = "usage";

@@ -85,7 +85,8 @@ int main(int argc, char** argv) {
     const std::string t = Expand(target, i + 10, devices);
     const auto start = std::chrono::steady_clock::now();
     auto r = get(t);
-    ms.push_back(std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start).count());
+    ms.push_back(std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start)
+                     .count());
     if (!r.ok() || r->status != 200) {
       ++bad;
     } else {
@@ -93,8 +94,11 @@ int main(int argc, char** argv) {
     }
   }
   std::sort(ms.begin(), ms.end());
-  auto pct = [&](double p) { return ms[std::min(ms.size() - 1, static_cast<size_t>(p * ms.size()))]; };
-  std::printf("requests=%d p50_ms=%.2f p90_ms=%.2f p99_ms=%.2f max_ms=%.2f body_bytes=%zu not_200=%d\n", requests,
-              pct(0.50), pct(0.90), pct(0.99), ms.back(), bytes, bad);
+  auto pct = [&](double p) {
+    return ms[std::min(ms.size() - 1, static_cast<size_t>(p * ms.size()))];
+  };
+  std::printf(
+      "requests=%d p50_ms=%.2f p90_ms=%.2f p99_ms=%.2f max_ms=%.2f body_bytes=%zu not_200=%d\n",
+      requests, pct(0.50), pct(0.90), pct(0.99), ms.back(), bytes, bad);
   return bad == 0 ? 0 : 1;
 }

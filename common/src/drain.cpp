@@ -13,6 +13,19 @@ std::string Seconds(std::chrono::milliseconds d) {
 }
 }  // namespace
 
+const char* SettledName(Settled s) {
+  switch (s) {
+    case Settled::kDelivered: return "delivered";
+    case Settled::kDuplicate: return "duplicate";
+    case Settled::kRejected: return "rejected";
+    case Settled::kHeld: return "held";
+    case Settled::kRetried: return "retried";
+    case Settled::kStopped: return "stopped";
+    case Settled::kLost: return "lost";
+  }
+  return "unknown";
+}
+
 namespace {
 // A one-entry deliver as a batch deliver (its batches have one entry unless
 // Options::batch says otherwise).
@@ -84,7 +97,8 @@ Drain::Pass Drain::RunPass() {
     for (size_t i = 0; i < batch.size(); ++i) {
       Attempt attempt = i < attempts.size() ? std::move(attempts[i])
                                             : Attempt{Internal(options_.name + ": no attempt reported")};
-      Settle(batch[i], attempt, &pass);
+      Settled settled = Settle(batch[i], attempt, &pass);
+      if (options_.settled) options_.settled(batch[i], settled);
     }
     batch.clear();
     batch_bytes = 0;
@@ -110,7 +124,7 @@ Drain::Pass Drain::RunPass() {
 
 // After the queue backs off, the rest of a batch is still settled (what
 // was delivered leaves the spool) but backs nothing off again.
-void Drain::Settle(const SpoolMeta& meta, const Attempt& attempt, Pass* pass) {
+Settled Drain::Settle(const SpoolMeta& meta, const Attempt& attempt, Pass* pass) {
   const std::string key = SpoolKey(meta);
   Outcome outcome = Classify(attempt.status);
   if (attempt.scope == Attempt::Scope::kEntry && attempt.status.code() == Code::kNotFound) {
@@ -121,7 +135,7 @@ void Drain::Settle(const SpoolMeta& meta, const Attempt& attempt, Pass* pass) {
     Status forgotten = spool_->Remove(meta);
     if (!forgotten.ok()) LogError(options_.name + ": " + forgotten.ToString());
     if (pass->error.ok()) pass->error = attempt.status;
-    return;
+    return Settled::kLost;
   }
   switch (outcome) {
     case Outcome::kDone: {
@@ -134,14 +148,14 @@ void Drain::Settle(const SpoolMeta& meta, const Attempt& attempt, Pass* pass) {
           BackOff(Attempt{removed.WithContext("delivered " + key + " but cannot remove it"), {}, {}, true},
                   Outcome::kRetry, pass);
         }
-        return;
+        return Settled::kRetried;
       }
       holds_.erase(key);
       backoff_.Reset();
       ++pass->delivered;
       LogInfo(options_.name + ": " + (attempt.status.ok() ? "delivered " : "already delivered ") + meta.kind +
               " " + key);
-      return;
+      return attempt.status.ok() ? Settled::kDelivered : Settled::kDuplicate;
     }
     case Outcome::kReject: {
       Status rejected = spool_->Reject(meta, attempt.status.ToString());
@@ -149,12 +163,12 @@ void Drain::Settle(const SpoolMeta& meta, const Attempt& attempt, Pass* pass) {
         if (!pass->backing_off) {
           BackOff(Attempt{rejected.WithContext("cannot quarantine " + key), {}, {}, true}, Outcome::kRetry, pass);
         }
-        return;
+        return Settled::kRetried;
       }
       holds_.erase(key);
       ++pass->rejected;
       if (pass->error.ok()) pass->error = attempt.status;
-      return;
+      return Settled::kRejected;
     }
     case Outcome::kRetry:
     case Outcome::kStop:
@@ -162,7 +176,7 @@ void Drain::Settle(const SpoolMeta& meta, const Attempt& attempt, Pass* pass) {
   }
   if (attempt.scope == Attempt::Scope::kPeer) {
     if (!pass->backing_off) BackOff(attempt, outcome, pass);
-    return;
+    return outcome == Outcome::kStop ? Settled::kStopped : Settled::kRetried;
   }
   auto it = holds_.try_emplace(key, Hold{{}, Backoff(options_.backoff_base, options_.backoff_cap)}).first;
   if (outcome == Outcome::kStop) it->second.backoff.Saturate();
@@ -172,6 +186,7 @@ void Drain::Settle(const SpoolMeta& meta, const Attempt& attempt, Pass* pass) {
   if (pass->error.ok()) pass->error = attempt.status;
   LogWarn(options_.name + ": holding " + meta.kind + " " + key + " back for " + Seconds(delay) + ": " +
           attempt.status.ToString());
+  return Settled::kHeld;
 }
 
 std::chrono::milliseconds Drain::UntilNextHold(Clock::time_point now) const {

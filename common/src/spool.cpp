@@ -40,6 +40,12 @@ Status ValidateMeta(const SpoolMeta& m) {
   return Status::Ok();
 }
 
+// Removes one occurrence of `v` (the multiset of received_at values).
+void EraseOne(std::multiset<int64_t>& set, int64_t v) {
+  auto it = set.find(v);
+  if (it != set.end()) set.erase(it);
+}
+
 }  // namespace
 
 std::string SpoolKey(const SpoolMeta& meta) { return meta.device + "_" + meta.id; }
@@ -173,6 +179,7 @@ Status Spool::Reload() {
   {
     std::lock_guard<std::mutex> lock(mu_);
     entries_.clear();
+    received_.clear();
     bytes_ = 0;
     rejected_bytes_ = 0;
   }
@@ -253,6 +260,7 @@ Status Spool::Scan() {
     }
     next_seq_ = std::max(next_seq_, e.meta.seq + 1);
     bytes_ += e.meta.size;
+    received_.insert(e.meta.received_at);
     entries_.emplace(std::move(key), std::move(e));
   }
   // Quarantines moved names out of ready/ into rejected/.
@@ -351,7 +359,11 @@ Status Spool::FinishCommit(const SpoolMeta& meta, const std::string& tmp_path, u
     return synced;
   }
   std::lock_guard<std::mutex> lock(mu_);
+  if (auto old = entries_.find(key); old != entries_.end()) {
+    EraseOne(received_, old->second.meta.received_at);
+  }
   entries_[key] = Entry{meta, file, body_offset};
+  received_.insert(meta.received_at);
   bytes_ += meta.size;
   reserved_ -= std::min(reserved_, meta.size);
   ++generation_;
@@ -396,6 +408,17 @@ size_t Spool::Count() const {
 uint64_t Spool::Bytes() const {
   std::lock_guard<std::mutex> lock(mu_);
   return bytes_;
+}
+
+Spool::Stats Spool::stats() const {
+  std::lock_guard<std::mutex> lock(mu_);
+  Stats out;
+  out.entries = entries_.size();
+  out.bytes = bytes_;
+  out.oldest_received_at = received_.empty() ? 0 : *received_.begin();
+  out.receiving = receiving_.size();
+  out.rejected_bytes = rejected_bytes_;
+  return out;
 }
 
 StatusOr<Spool::Entry> Spool::Find(const SpoolMeta& entry) const {
@@ -475,6 +498,7 @@ void Spool::Forget(const std::string& key) {
   auto it = entries_.find(key);
   if (it == entries_.end()) return;
   bytes_ -= std::min(bytes_, it->second.meta.size);
+  EraseOne(received_, it->second.meta.received_at);
   entries_.erase(it);
 }
 

@@ -95,7 +95,8 @@ bool IsDebianVersion(std::string_view v) {
     has_epoch = true;
   }
   const Parts p = Split(v);
-  const bool has_revision = v.rfind('-') != std::string_view::npos && v.rfind('-') > (has_epoch ? colon : 0);
+  const bool has_revision =
+      v.rfind('-') != std::string_view::npos && v.rfind('-') > (has_epoch ? colon : 0);
   if (p.upstream.empty() || !IsDigit(p.upstream.front())) return false;
   for (char c : p.upstream) {
     if (!IsUpstreamChar(c)) return false;

@@ -23,7 +23,8 @@ std::string ErrorOf(const std::string& raw, std::initializer_list<std::string_vi
 }  // namespace
 
 TEST_CASE("query strings: names, values, percent-encoding and '+'", "[api]") {
-  Query q = Query::Parse("q=web%2D01+x&status=active&empty=&flag", {"q", "status", "empty", "flag"});
+  Query q =
+      Query::Parse("q=web%2D01+x&status=active&empty=&flag", {"q", "status", "empty", "flag"});
   CHECK(q.Get("q") == "web-01 x");
   CHECK(q.Get("status") == "active");
   CHECK(q.Get("empty") == "");
@@ -36,7 +37,8 @@ TEST_CASE("query strings: names, values, percent-encoding and '+'", "[api]") {
 
 TEST_CASE("query strings: every refusal names its parameter", "[api]") {
   CHECK(ErrorOf("limit=1&limit=2", {"limit"}) == "repeated_parameter limit");
-  CHECK(ErrorOf("limit=1&lim%69t=2", {"limit"}) == "repeated_parameter limit");  // the same name, encoded
+  CHECK(ErrorOf("limit=1&lim%69t=2", {"limit"}) ==
+        "repeated_parameter limit");  // the same name, encoded
   CHECK(ErrorOf("nope=1", {"limit"}) == "unknown_parameter nope");
   CHECK(ErrorOf("q=a&&limit=1", {"q", "limit"}) == "malformed_query ");
   CHECK(ErrorOf("q=a&", {"q"}) == "malformed_query ");
@@ -44,13 +46,13 @@ TEST_CASE("query strings: every refusal names its parameter", "[api]") {
   CHECK(ErrorOf("q=%", {"q"}) == "invalid_parameter q");
   CHECK(ErrorOf("q=%4", {"q"}) == "invalid_parameter q");
   CHECK(ErrorOf("q=%zz", {"q"}) == "invalid_parameter q");
-  CHECK(ErrorOf("q=%00", {"q"}) == "invalid_parameter q");     // NUL
-  CHECK(ErrorOf("q=a%0Ab", {"q"}) == "invalid_parameter q");   // LF
-  CHECK(ErrorOf("q=%1B%5B2J", {"q"}) == "invalid_parameter q");  // an escape sequence
-  CHECK(ErrorOf("q=%7F", {"q"}) == "invalid_parameter q");     // DEL
-  CHECK(ErrorOf("q=%C2%85", {"q"}) == "invalid_parameter q");  // C1 (NEL)
-  CHECK(ErrorOf("q=%FF%FE", {"q"}) == "invalid_parameter q");  // not UTF-8
-  CHECK(ErrorOf("q=%C0%AF", {"q"}) == "invalid_parameter q");  // overlong '/'
+  CHECK(ErrorOf("q=%00", {"q"}) == "invalid_parameter q");        // NUL
+  CHECK(ErrorOf("q=a%0Ab", {"q"}) == "invalid_parameter q");      // LF
+  CHECK(ErrorOf("q=%1B%5B2J", {"q"}) == "invalid_parameter q");   // an escape sequence
+  CHECK(ErrorOf("q=%7F", {"q"}) == "invalid_parameter q");        // DEL
+  CHECK(ErrorOf("q=%C2%85", {"q"}) == "invalid_parameter q");     // C1 (NEL)
+  CHECK(ErrorOf("q=%FF%FE", {"q"}) == "invalid_parameter q");     // not UTF-8
+  CHECK(ErrorOf("q=%C0%AF", {"q"}) == "invalid_parameter q");     // overlong '/'
   CHECK(ErrorOf("q=%ED%A0%80", {"q"}) == "invalid_parameter q");  // a surrogate
   CHECK(ErrorOf("q=" + std::string(257, 'a'), {"q"}) == "invalid_parameter q");
   CHECK(ErrorOf("q=" + std::string(256, 'a'), {"q"}) == "ok");
@@ -63,9 +65,10 @@ TEST_CASE("query strings: every refusal names its parameter", "[api]") {
 }
 
 TEST_CASE("typed values: integers, booleans, times, device ids", "[api]") {
-  Query q = Query::Parse("limit=500&open=true&since=2026-11-30&at=1795190400&t=2026-11-30T08:00:00Z&"
-                         "device=aaaaaaaa-0000-4000-8000-000000000001",
-                         {"limit", "open", "since", "at", "t", "device"});
+  Query q = Query::Parse(
+      "limit=500&open=true&since=2026-11-30&at=1795190400&t=2026-11-30T08:00:00Z&"
+      "device=aaaaaaaa-0000-4000-8000-000000000001",
+      {"limit", "open", "since", "at", "t", "device"});
   CHECK(q.Int("limit", 1, 500, 50) == 500);
   CHECK(q.Int("absent", 1, 500, 50) == 50);
   CHECK(q.Bool("open", false));
@@ -83,27 +86,31 @@ TEST_CASE("typed values: integers, booleans, times, device ids", "[api]") {
     return false;
   };
   auto as_limit = [](const Query& v) { v.Int("x", 1, 500, 50); };
-  for (const char* bad : {"x=501", "x=0", "x=-1", "x=%2B5", "x=", "x=1e3", "x=5%20", "x=99999999999999999999",
-                          "x=0x10"}) {
+  for (const char* bad : {"x=501", "x=0", "x=-1", "x=%2B5", "x=", "x=1e3", "x=5%20",
+                          "x=99999999999999999999", "x=0x10"}) {
     INFO(bad);
     CHECK(refused(bad, as_limit));
   }
   CHECK(refused("x=yes", [](const Query& v) { v.Bool("x", false); }));
-  for (const char* bad : {"x=yesterday", "x=2026-02-30", "x=-5", "x=2026-11-30T08:00", "x=99999999999999"}) {
+  for (const char* bad :
+       {"x=yesterday", "x=2026-02-30", "x=-5", "x=2026-11-30T08:00", "x=99999999999999"}) {
     INFO(bad);
     CHECK(refused(bad, [](const Query& v) { v.Time("x"); }));
   }
-  for (const char* bad : {"x=AAAAAAAA-0000-4000-8000-000000000001", "x=1'%20OR%20'1'='1", "x=..%2F..%2Fetc"}) {
+  for (const char* bad :
+       {"x=AAAAAAAA-0000-4000-8000-000000000001", "x=1'%20OR%20'1'='1", "x=..%2F..%2Fetc"}) {
     INFO(bad);
     CHECK(refused(bad, [](const Query& v) { v.DeviceId("x"); }));
   }
 }
 
 TEST_CASE("cursors: opaque, exact, and only for their own sort and filters", "[api]") {
-  beacon::Cursor c{"-hostname", "status=active\n", std::string("web\x01\xff", 5), "aaaaaaaa-0000-4000-8000-000000000001"};
+  beacon::Cursor c{"-hostname", "status=active\n", std::string("web\x01\xff", 5),
+                   "aaaaaaaa-0000-4000-8000-000000000001"};
   const std::string text = beacon::EncodeCursor(c);
-  CHECK(text.find_first_not_of("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_") ==
-        std::string::npos);
+  CHECK(
+      text.find_first_not_of("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_") ==
+      std::string::npos);
   beacon::Cursor back = beacon::DecodeCursor(text, "-hostname", "status=active\n");
   CHECK(back.key == c.key);
   CHECK(back.device_id == c.device_id);

@@ -55,8 +55,8 @@ std::vector<inventory::DeviceState> Devices(int count) {
 
 // Every page of a query, following the cursor (the key and id of the last
 // item) through `snapshots[i]` for page i (the last one for the rest).
-std::vector<std::string> AllPages(const std::vector<std::shared_ptr<const beacon::EstateSnapshot>>& snapshots,
-                                  DeviceQuery q) {
+std::vector<std::string> AllPages(
+    const std::vector<std::shared_ptr<const beacon::EstateSnapshot>>& snapshots, DeviceQuery q) {
   std::vector<std::string> ids;
   for (size_t page = 0;; ++page) {
     const auto& snap = *snapshots[std::min(page, snapshots.size() - 1)];
@@ -65,7 +65,8 @@ std::vector<std::string> AllPages(const std::vector<std::shared_ptr<const beacon
     for (const auto* d : got->items) ids.push_back(d->state.device_id);
     if (!got->more) break;
     REQUIRE(page < 1000);
-    q.after = std::make_pair(beacon::SortKeyText(*got->items.back(), q.sort), got->items.back()->state.device_id);
+    q.after = std::make_pair(beacon::SortKeyText(*got->items.back(), q.sort),
+                             got->items.back()->state.device_id);
   }
   return ids;
 }
@@ -105,7 +106,8 @@ TEST_CASE("every sort pages through every device exactly once, in order", "[api]
           }
           return std::make_pair(std::string(), int64_t{0});
         };
-        auto ka = std::make_pair(key(a), a.state.device_id), kb = std::make_pair(key(b), b.state.device_id);
+        auto ka = std::make_pair(key(a), a.state.device_id),
+             kb = std::make_pair(key(b), b.state.device_id);
         CHECK((desc ? kb < ka : ka < kb));
       }
     }
@@ -175,7 +177,8 @@ TEST_CASE("a cursor key this sort cannot have is refused", "[api]") {
   CHECK(beacon::ListDevices(*snap, q).ok());
 }
 
-TEST_CASE("the view reads the store when stale, answering from the old snapshot meanwhile", "[api]") {
+TEST_CASE("the view reads the store when stale, answering from the old snapshot meanwhile",
+          "[api]") {
   testing_support::TempDir dir("estate-view");
   auto store = inventory::OpenSqliteStore(dir.path + "/store.sqlite");
   REQUIRE(store.ok());

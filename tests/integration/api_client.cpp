@@ -32,7 +32,8 @@ ApiAnswer ParseRaw(const std::string& data) {
   size_t pos = head.find("\r\n");
   while (pos != std::string::npos && pos < head.size()) {
     size_t next = head.find("\r\n", pos + 2);
-    std::string line = head.substr(pos + 2, (next == std::string::npos ? head.size() : next) - pos - 2);
+    std::string line =
+        head.substr(pos + 2, (next == std::string::npos ? head.size() : next) - pos - 2);
     size_t colon = line.find(':');
     if (colon != std::string::npos) {
       std::string name = Lower(line.substr(0, colon)), value = line.substr(colon + 1);
@@ -82,8 +83,8 @@ ApiAnswer ApiClient::Get(const std::string& target, const std::string& token) {
   return a;
 }
 
-ApiAnswer ApiClient::Post(const std::string& target, const std::string& token, const std::string& body,
-                          const std::string& content_type) {
+ApiAnswer ApiClient::Post(const std::string& target, const std::string& token,
+                          const std::string& body, const std::string& content_type) {
   std::string head = "POST " + target + " HTTP/1.1";
   if (!token.empty()) head += "\r\nAuthorization: Bearer " + token;
   if (!content_type.empty()) head += "\r\nContent-Type: " + content_type;
@@ -159,9 +160,13 @@ ApiEstate::ApiEstate(int count) {
   REQUIRE(run.exit_code == 0);
   client_device = e.DeviceOf("client");
   // Its inventory is imported once the central's spool is empty.
-  REQUIRE(WaitUntil([&] { return CountFiles(e.dir + "/central/spool/ready") == 0 && e.Store()->GetDevice(client_device).ok() &&
-                                 e.Store()->GetDevice(client_device)->inventory_at > 0; },
-                    std::chrono::seconds(60)));
+  REQUIRE(WaitUntil(
+      [&] {
+        return CountFiles(e.dir + "/central/spool/ready") == 0 &&
+               e.Store()->GetDevice(client_device).ok() &&
+               e.Store()->GetDevice(client_device)->inventory_at > 0;
+      },
+      std::chrono::seconds(60)));
   admin_token = CreateToken(e.CtlArgs(), "ops", "admin");
   read_token = CreateToken(e.CtlArgs(), "viewer", "read");
   api = std::make_unique<ApiClient>(admin_port, e.pki + "/ca.pem");
@@ -173,7 +178,8 @@ void ApiEstate::AddDevice(const std::string& id, const std::string& host) {
   Seed(**store, id, host, 1, static_cast<int64_t>(std::time(nullptr)));
 }
 
-std::string CreateToken(const std::vector<std::string>& ctl_args, const std::string& name, const std::string& role) {
+std::string CreateToken(const std::vector<std::string>& ctl_args, const std::string& name,
+                        const std::string& role) {
   std::vector<std::string> argv = ctl_args;
   argv.insert(argv.end(), {"token", "create", "--name", name, "--role", role});
   CommandResult r = Run(argv);

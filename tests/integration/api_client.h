@@ -70,6 +70,7 @@ struct ApiEstate {
 std::string SeededId(int n);
 
 // Asks beaconctl for a token (`token create --name NAME --role ROLE`).
-std::string CreateToken(const std::vector<std::string>& ctl_args, const std::string& name, const std::string& role);
+std::string CreateToken(const std::vector<std::string>& ctl_args, const std::string& name,
+                        const std::string& role);
 
 }  // namespace harness

@@ -30,7 +30,8 @@ json OpenApi() {
 }
 
 // The schema documented for `status` of `method path`, or null.
-json ResponseSchema(const json& doc, const std::string& path, const std::string& method, int status) {
+json ResponseSchema(const json& doc, const std::string& path, const std::string& method,
+                    int status) {
   const json& op = doc["paths"][path][method];
   const std::string code = std::to_string(status);
   if (!op["responses"].contains(code)) return nullptr;
@@ -42,7 +43,8 @@ json ResponseSchema(const json& doc, const std::string& path, const std::string&
   return response["content"]["application/json"]["schema"];
 }
 
-void Conforms(const json& doc, const std::string& path, const std::string& method, const ApiAnswer& a) {
+void Conforms(const json& doc, const std::string& path, const std::string& method,
+              const ApiAnswer& a) {
   INFO(method << " " << path << " -> " << a.status << " " << a.raw);
   json schema = ResponseSchema(doc, path, method, a.status);
   REQUIRE_FALSE(schema.is_null());  // the status is documented
@@ -68,11 +70,14 @@ TEST_CASE("the schema checker finds missing fields, wrong types and undocumented
   json ref = {{"$ref", "#/components/schemas/T"}};
   CHECK(testing_support::SchemaErrors(json{{"a", 1}, {"b", "x"}, {"c", {true}}}, ref, doc).empty());
   CHECK(testing_support::SchemaErrors(json{{"a", 1}, {"b", nullptr}}, ref, doc).empty());
-  CHECK(testing_support::SchemaErrors(json{{"a", 1}}, ref, doc).size() == 1);                    // b missing
-  CHECK(testing_support::SchemaErrors(json{{"a", "1"}, {"b", "x"}}, ref, doc).size() == 1);      // a's type
-  CHECK(testing_support::SchemaErrors(json{{"a", 1}, {"b", "z"}}, ref, doc).size() == 1);        // enum
-  CHECK(testing_support::SchemaErrors(json{{"a", 1}, {"b", "x"}, {"d", 0}}, ref, doc).size() == 1);  // extra
-  CHECK(testing_support::SchemaErrors(json{{"a", 1}, {"b", "x"}, {"c", {1}}}, ref, doc).size() == 1);
+  CHECK(testing_support::SchemaErrors(json{{"a", 1}}, ref, doc).size() == 1);  // b missing
+  CHECK(testing_support::SchemaErrors(json{{"a", "1"}, {"b", "x"}}, ref, doc).size() ==
+        1);  // a's type
+  CHECK(testing_support::SchemaErrors(json{{"a", 1}, {"b", "z"}}, ref, doc).size() == 1);  // enum
+  CHECK(testing_support::SchemaErrors(json{{"a", 1}, {"b", "x"}, {"d", 0}}, ref, doc).size() ==
+        1);  // extra
+  CHECK(testing_support::SchemaErrors(json{{"a", 1}, {"b", "x"}, {"c", {1}}}, ref, doc).size() ==
+        1);
 }
 
 TEST_CASE("API: docs/openapi.json documents exactly the served routes, and the answers match it") {
@@ -103,7 +108,8 @@ TEST_CASE("API: docs/openapi.json documents exactly the served routes, and the a
     const json& op = p.value()["get"];
     std::string target = p.key();
     const bool on_action = target.rfind("/api/v1/actions/", 0) == 0;
-    if (auto at = target.find("{id}"); at != std::string::npos) target.replace(at, 4, on_action ? action : x.client_device);
+    if (auto at = target.find("{id}"); at != std::string::npos)
+      target.replace(at, 4, on_action ? action : x.client_device);
     // Required query parameters, from the document's own examples.
     std::string query;
     for (const auto& param : op.value("parameters", json::array())) {
@@ -118,21 +124,27 @@ TEST_CASE("API: docs/openapi.json documents exactly the served routes, and the a
     Conforms(doc, p.key(), "get", ok);
     // Every GET documents its refusals too.
     Conforms(doc, p.key(), "get", x.api->Get(target + query, ""));
-    Conforms(doc, p.key(), "get", x.api->Get(target + (query.empty() ? "?" : query + "&") + "bogus=1", x.read_token));
+    Conforms(doc, p.key(), "get",
+             x.api->Get(target + (query.empty() ? "?" : query + "&") + "bogus=1", x.read_token));
   }
   // Paged, filtered and not found.
-  ApiAnswer page = x.api->Get("/api/v1/devices?limit=2&sort=-last_seen&status=active", x.read_token);
+  ApiAnswer page =
+      x.api->Get("/api/v1/devices?limit=2&sort=-last_seen&status=active", x.read_token);
   Conforms(doc, "/api/v1/devices", "get", page);
   REQUIRE(page.body["next_cursor"].is_string());
   Conforms(doc, "/api/v1/devices", "get",
            x.api->Get("/api/v1/devices?limit=2&sort=-last_seen&status=active&cursor=" +
                           page.body["next_cursor"].get<std::string>(),
                       x.read_token));
-  Conforms(doc, "/api/v1/devices/{id}", "get", x.api->Get("/api/v1/devices/" + harness::SeededId(999), x.read_token));
-  Conforms(doc, "/api/v1/software", "get", x.api->Get("/api/v1/software?name=openssl&below=3.0.12", x.read_token));
+  Conforms(doc, "/api/v1/devices/{id}", "get",
+           x.api->Get("/api/v1/devices/" + harness::SeededId(999), x.read_token));
+  Conforms(doc, "/api/v1/software", "get",
+           x.api->Get("/api/v1/software?name=openssl&below=3.0.12", x.read_token));
   Conforms(doc, "/api/v1/actions", "post", x.api->Post("/api/v1/actions", x.read_token, "{}"));
-  Conforms(doc, "/api/v1/actions", "post", x.api->Post("/api/v1/actions", x.admin_token, "{\"kind\":1}"));
+  Conforms(doc, "/api/v1/actions", "post",
+           x.api->Post("/api/v1/actions", x.admin_token, "{\"kind\":1}"));
   const std::string cancel = "/api/v1/actions/" + action + "/cancel";
   Conforms(doc, "/api/v1/actions/{id}/cancel", "post", x.api->Post(cancel, x.admin_token, "", ""));
-  Conforms(doc, "/api/v1/actions/{id}/cancel", "post", x.api->Post(cancel, x.admin_token, "", ""));  // 409
+  Conforms(doc, "/api/v1/actions/{id}/cancel", "post",
+           x.api->Post(cancel, x.admin_token, "", ""));  // 409
 }

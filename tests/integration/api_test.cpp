@@ -24,7 +24,8 @@ using std::chrono::seconds;
 std::string Err(const ApiAnswer& a) {
   if (!a.body.is_object() || !a.body.contains("error")) return "(no JSON error: " + a.raw + ")";
   const auto& e = a.body["error"];
-  return e["code"].get<std::string>() + " " + (e["parameter"].is_null() ? "" : e["parameter"].get<std::string>());
+  return e["code"].get<std::string>() + " " +
+         (e["parameter"].is_null() ? "" : e["parameter"].get<std::string>());
 }
 
 void CheckJsonHeaders(const ApiAnswer& a) {
@@ -34,11 +35,13 @@ void CheckJsonHeaders(const ApiAnswer& a) {
 }
 
 // Every device id the list gives, page by page with `limit`, from `query`.
-std::vector<std::string> Pages(ApiEstate& x, const std::string& query, int limit, int* pages = nullptr) {
+std::vector<std::string> Pages(ApiEstate& x, const std::string& query, int limit,
+                               int* pages = nullptr) {
   std::vector<std::string> ids;
   std::string cursor;
   for (int page = 0; page < 1000; ++page) {
-    std::string target = "/api/v1/devices?limit=" + std::to_string(limit) + (query.empty() ? "" : "&" + query) +
+    std::string target = "/api/v1/devices?limit=" + std::to_string(limit) +
+                         (query.empty() ? "" : "&" + query) +
                          (cursor.empty() ? "" : "&cursor=" + cursor);
     ApiAnswer a = x.api->Get(target, x.read_token);
     INFO(target << " -> " << a.raw);
@@ -54,7 +57,9 @@ std::vector<std::string> Pages(ApiEstate& x, const std::string& query, int limit
 
 }  // namespace
 
-TEST_CASE("API: tokens: none, malformed, unknown or revoked is 401, and a read token may not write (403)") {
+TEST_CASE(
+    "API: tokens: none, malformed, unknown or revoked is 401, and a read token may not write "
+    "(403)") {
   ApiEstate x(5);
   ApiAnswer none = x.api->Get("/api/v1/summary", "");
   CHECK(none.status == 401);
@@ -63,8 +68,10 @@ TEST_CASE("API: tokens: none, malformed, unknown or revoked is 401, and a read t
   CheckJsonHeaders(none);
   CHECK(x.api->Get("/api/v1/summary", "bkt_123").status == 401);
   CHECK(x.api->Get("/api/v1/summary", "bkt_" + std::string(64, 'A')).status == 401);
-  CHECK(x.api->Get("/api/v1/summary", "bkt_" + std::string(64, '0')).status == 401);  // well-formed, unknown
-  CHECK(x.api->Raw("GET /api/v1/summary HTTP/1.1\r\nAuthorization: Basic " + x.read_token).status == 401);
+  CHECK(x.api->Get("/api/v1/summary", "bkt_" + std::string(64, '0')).status ==
+        401);  // well-formed, unknown
+  CHECK(x.api->Raw("GET /api/v1/summary HTTP/1.1\r\nAuthorization: Basic " + x.read_token).status ==
+        401);
   // Even an unknown path needs a token first.
   CHECK(x.api->Get("/api/v1/nothing-here", "").status == 401);
 
@@ -99,15 +106,18 @@ TEST_CASE("API: the summary's figures are beaconctl status's") {
         if (a.status != 200 || ctl.exit_code != 0) return false;
         std::map<std::string, int64_t> want;
         for (const auto& row : nlohmann::json::parse(ctl.output)) {
-          want[row["group"].get<std::string>() + "/" + row["name"].get<std::string>()] = row["count"];
+          want[row["group"].get<std::string>() + "/" + row["name"].get<std::string>()] =
+              row["count"];
         }
         const auto& b = a.body;
         std::map<std::string, int64_t> got;
         got["devices/total"] = b["devices"]["total"];
-        for (auto it = b["devices"]["by_status"].begin(); it != b["devices"]["by_status"].end(); ++it) {
+        for (auto it = b["devices"]["by_status"].begin(); it != b["devices"]["by_status"].end();
+             ++it) {
           got["status/" + it.key()] = it.value();
         }
-        for (auto it = b["devices"]["by_condition"].begin(); it != b["devices"]["by_condition"].end(); ++it) {
+        for (auto it = b["devices"]["by_condition"].begin();
+             it != b["devices"]["by_condition"].end(); ++it) {
           got["condition/" + it.key()] = it.value();
         }
         got["beacons/online"] = b["beacons"]["online"];
@@ -128,7 +138,9 @@ TEST_CASE("API: the summary's figures are beaconctl status's") {
   CHECK(a.body["as_of_unix"].is_number_integer());
 }
 
-TEST_CASE("API: the device list pages with a cursor, every device exactly once, one added between pages included") {
+TEST_CASE(
+    "API: the device list pages with a cursor, every device exactly once, one added between pages "
+    "included") {
   ApiEstate x(40);
   const int total = 41;
   int pages = 0;
@@ -143,8 +155,9 @@ TEST_CASE("API: the device list pages with a cursor, every device exactly once, 
   CHECK(first.body["total"] == total);
   const std::string added = harness::SeededId(900);
   x.AddDevice(added, "zzz-added");
-  REQUIRE(WaitUntil([&] { return x.api->Get("/api/v1/devices?q=zzz-added", x.read_token).body["total"] == 1; },
-                    seconds(30)));
+  REQUIRE(WaitUntil(
+      [&] { return x.api->Get("/api/v1/devices?q=zzz-added", x.read_token).body["total"] == 1; },
+      seconds(30)));
   std::vector<std::string> seen;
   for (const auto& d : first.body["items"]) seen.push_back(d["device_id"]);
   std::string cursor = first.body["next_cursor"];
@@ -163,16 +176,18 @@ TEST_CASE("API: the device list pages with a cursor, every device exactly once, 
   ApiAnswer sorted = x.api->Get("/api/v1/devices?limit=5&sort=-last_seen", x.read_token);
   REQUIRE(sorted.status == 200);
   const std::string c = sorted.body["next_cursor"];
-  CHECK(x.api->Get("/api/v1/devices?limit=5&sort=-last_seen&cursor=" + c, x.read_token).status == 200);
+  CHECK(x.api->Get("/api/v1/devices?limit=5&sort=-last_seen&cursor=" + c, x.read_token).status ==
+        200);
   CHECK(Err(x.api->Get("/api/v1/devices?limit=5&sort=hostname&cursor=" + c, x.read_token)) ==
         "invalid_cursor cursor");
-  CHECK(Err(x.api->Get("/api/v1/devices?limit=5&sort=-last_seen&status=active&cursor=" + c, x.read_token)) ==
-        "invalid_cursor cursor");
+  CHECK(Err(x.api->Get("/api/v1/devices?limit=5&sort=-last_seen&status=active&cursor=" + c,
+                       x.read_token)) == "invalid_cursor cursor");
 }
 
 TEST_CASE("API: search, filters and sorts") {
   ApiEstate x(40);
-  ApiAnswer found = x.api->Get("/api/v1/devices?q=API-01", x.read_token);  // case ignored: api-010..api-019
+  ApiAnswer found =
+      x.api->Get("/api/v1/devices?q=API-01", x.read_token);  // case ignored: api-010..api-019
   REQUIRE(found.status == 200);
   CHECK(found.body["total"] == 10);
   ApiAnswer by_id = x.api->Get("/api/v1/devices?q=" + x.client_device.substr(9, 9), x.read_token);
@@ -182,7 +197,8 @@ TEST_CASE("API: search, filters and sorts") {
   ApiAnswer gone = x.api->Get("/api/v1/devices?status=disconnected&limit=500", x.read_token);
   CHECK(gone.body["total"] == 8);
   for (const auto& d : gone.body["items"]) CHECK(d["status"] == "disconnected");
-  CHECK(x.api->Get("/api/v1/devices?via=dmz-2&os=debian*", x.read_token).body["total"] == 6);  // 6, 12, ..., 36
+  CHECK(x.api->Get("/api/v1/devices?via=dmz-2&os=debian*", x.read_token).body["total"] ==
+        6);  // 6, 12, ..., 36
 
   ApiAnswer recent = x.api->Get("/api/v1/devices?sort=-last_seen&limit=500", x.read_token);
   REQUIRE(recent.status == 200);
@@ -236,7 +252,9 @@ TEST_CASE("API: the device page and its parts, for a real client") {
   CHECK(unknown.status == 404);
   CHECK(Err(unknown) == "not_found id");
   CheckJsonHeaders(unknown);
-  CHECK(x.api->Get("/api/v1/devices/" + harness::SeededId(777) + "/software", x.read_token).status == 404);
+  CHECK(
+      x.api->Get("/api/v1/devices/" + harness::SeededId(777) + "/software", x.read_token).status ==
+      404);
   CHECK(Err(x.api->Get("/api/v1/devices/NOT-A-UUID", x.read_token)) == "invalid_parameter id");
 }
 
@@ -245,7 +263,8 @@ TEST_CASE("API: software by name, with Debian version comparison") {
   ApiAnswer all = x.api->Get("/api/v1/software?name=openssl", x.read_token);
   REQUIRE(all.status == 200);
   int seeded = 0;
-  for (const auto& r : all.body["items"]) seeded += r["device_id"].get<std::string>().rfind("bbbbbbbb", 0) == 0;
+  for (const auto& r : all.body["items"])
+    seeded += r["device_id"].get<std::string>().rfind("bbbbbbbb", 0) == 0;
   CHECK(seeded == 10);
   ApiAnswer old = x.api->Get("/api/v1/software?name=openssl&below=3.0.13-1~deb12u1", x.read_token);
   REQUIRE(old.status == 200);
@@ -253,7 +272,8 @@ TEST_CASE("API: software by name, with Debian version comparison") {
   for (const auto& r : old.body["items"]) versions.insert(r["version"].get<std::string>());
   CHECK(versions.count("3.0.11-1~deb12u2") == 1);
   CHECK(versions.count("3.0.13-1~deb12u1") == 0);
-  ApiAnswer range = x.api->Get("/api/v1/software?name=openssl&at_least=3.0.12&below=3.1", x.read_token);
+  ApiAnswer range =
+      x.api->Get("/api/v1/software?name=openssl&at_least=3.0.12&below=3.1", x.read_token);
   for (const auto& r : range.body["items"]) CHECK(r["version"] != "3.0.11-1~deb12u2");
 
   // The real device's own package, at its own version: at_least finds it, below does not.
@@ -268,26 +288,32 @@ TEST_CASE("API: software by name, with Debian version comparison") {
     return false;
   };
   if (name.size() >= 2 && version.find_first_of("0123456789") == 0) {
-    CHECK(has_client(x.api->Get("/api/v1/software?name=" + name + "&at_least=" + version, x.read_token)));
-    CHECK_FALSE(has_client(x.api->Get("/api/v1/software?name=" + name + "&below=" + version, x.read_token)));
+    CHECK(has_client(
+        x.api->Get("/api/v1/software?name=" + name + "&at_least=" + version, x.read_token)));
+    CHECK_FALSE(has_client(
+        x.api->Get("/api/v1/software?name=" + name + "&below=" + version, x.read_token)));
   }
   CHECK(Err(x.api->Get("/api/v1/software?name=*", x.read_token)) == "invalid_parameter name");
-  CHECK(Err(x.api->Get("/api/v1/software?name=openssl&below=abc", x.read_token)) == "invalid_parameter below");
+  CHECK(Err(x.api->Get("/api/v1/software?name=openssl&below=abc", x.read_token)) ==
+        "invalid_parameter below");
 }
 
 TEST_CASE("API: an action is created pending, listed and cancelled, and beaconctl sees the same") {
   ApiEstate x(3);
-  ApiAnswer made = x.api->Post("/api/v1/actions", x.admin_token,
-                               "{\"kind\":\"inventory\",\"device\":\"" + x.client_device + "\",\"expires_in\":3600}");
+  ApiAnswer made = x.api->Post(
+      "/api/v1/actions", x.admin_token,
+      "{\"kind\":\"inventory\",\"device\":\"" + x.client_device + "\",\"expires_in\":3600}");
   INFO(made.raw);
   REQUIRE(made.status == 201);
   CheckJsonHeaders(made);
   REQUIRE(made.body["total"] == 1);
   const std::string id = made.body["items"][0]["id"];
   CHECK(made.body["items"][0]["state"] == "pending");
-  CHECK(made.body["items"][0]["expires_unix"].get<int64_t>() - made.body["items"][0]["created_unix"].get<int64_t>() ==
+  CHECK(made.body["items"][0]["expires_unix"].get<int64_t>() -
+            made.body["items"][0]["created_unix"].get<int64_t>() ==
         3600);
-  ApiAnswer listed = x.api->Get("/api/v1/actions?device=" + x.client_device + "&state=pending", x.read_token);
+  ApiAnswer listed =
+      x.api->Get("/api/v1/actions?device=" + x.client_device + "&state=pending", x.read_token);
   REQUIRE(listed.status == 200);
   CHECK(listed.body["items"][0]["id"] == id);
   CHECK(x.api->Get("/api/v1/actions/" + id, x.read_token).body["kind"] == "inventory");
@@ -303,18 +329,21 @@ TEST_CASE("API: an action is created pending, listed and cancelled, and beaconct
   INFO(cancelled.raw);
   REQUIRE(cancelled.status == 200);
   CHECK(cancelled.body["state"] == "cancelled");
-  CHECK(nlohmann::json::parse(x.e.Ctl({"action", "show", id, "--json"}).output)["state"] == "cancelled");
+  CHECK(nlohmann::json::parse(x.e.Ctl({"action", "show", id, "--json"}).output)["state"] ==
+        "cancelled");
   ApiAnswer again = x.api->Post("/api/v1/actions/" + id + "/cancel", x.admin_token, "", "");
   CHECK(again.status == 409);
   CHECK(Err(again) == "conflict id");
 
   // A group: one action per member, as beaconctl expands it.
-  ApiAnswer group = x.api->Post("/api/v1/actions", x.admin_token, "{\"kind\":\"policy\",\"group\":\"default\"}");
+  ApiAnswer group =
+      x.api->Post("/api/v1/actions", x.admin_token, "{\"kind\":\"policy\",\"group\":\"default\"}");
   REQUIRE(group.status == 201);
   CHECK(group.body["total"] == 4);
-  CHECK(x.api->Post("/api/v1/actions", x.admin_token, "{\"kind\":\"policy\",\"group\":\"nosuch\"}").status == 404);
-  CHECK(Err(x.api->Post("/api/v1/actions/" + harness::SeededId(5) + "/cancel", x.admin_token, "", "")) ==
-        "not_found id");
+  CHECK(x.api->Post("/api/v1/actions", x.admin_token, "{\"kind\":\"policy\",\"group\":\"nosuch\"}")
+            .status == 404);
+  CHECK(Err(x.api->Post("/api/v1/actions/" + harness::SeededId(5) + "/cancel", x.admin_token, "",
+                        "")) == "not_found id");
 }
 
 TEST_CASE("API: hostile and malformed input is 400 with a JSON error naming the parameter") {
@@ -347,7 +376,8 @@ TEST_CASE("API: hostile and malformed input is 400 with a JSON error naming the 
       {"/api/v1/devices?via=a%20b", "invalid_parameter via"},
       {"/api/v1/devices?q=x&&limit=1", "malformed_query "},
       {"/api/v1/software", "invalid_parameter name"},
-      {"/api/v1/software?name=%25%27%20OR%201%3D1%20--&below=1", "ok"},  // SQL-looking: just a pattern
+      {"/api/v1/software?name=%25%27%20OR%201%3D1%20--&below=1",
+       "ok"},  // SQL-looking: just a pattern
       {"/api/v1/software?name=ssl&at_least=1.0%00", "invalid_parameter at_least"},
       {"/api/v1/changes", "invalid_parameter since"},
       {"/api/v1/changes?since=yesterday", "invalid_parameter since"},
@@ -399,15 +429,20 @@ TEST_CASE("API: hostile and malformed input is 400 with a JSON error naming the 
       {"not json", "invalid_body "},
       {"[1]", "invalid_body "},
       {"{\"kind\":\"inventory\",\"device\":\"" + dev + "\",\"extra\":1}", "invalid_body extra"},
-      {"{\"kind\":\"inventory\",\"kind\":\"logs\",\"device\":\"" + dev + "\"}", "invalid_body kind"},
+      {"{\"kind\":\"inventory\",\"kind\":\"logs\",\"device\":\"" + dev + "\"}",
+       "invalid_body kind"},
       {"{\"kind\":\"reboot\",\"device\":\"" + dev + "\"}", "invalid_body kind"},
       {"{\"kind\":\"inventory\"}", "invalid_body device"},
-      {"{\"kind\":\"inventory\",\"device\":\"" + dev + "\",\"group\":\"default\"}", "invalid_body group"},
+      {"{\"kind\":\"inventory\",\"device\":\"" + dev + "\",\"group\":\"default\"}",
+       "invalid_body group"},
       {"{\"kind\":\"inventory\",\"device\":\"x'; DROP TABLE actions; --\"}", "invalid_body device"},
       {"{\"kind\":\"inventory\",\"group\":\"../etc\"}", "invalid_body group"},
-      {"{\"kind\":\"inventory\",\"device\":\"" + dev + "\",\"expires_in\":0}", "invalid_body expires_in"},
-      {"{\"kind\":\"inventory\",\"device\":\"" + dev + "\",\"expires_in\":2592001}", "invalid_body expires_in"},
-      {"{\"kind\":\"inventory\",\"device\":\"" + dev + "\",\"expires_in\":\"24h\"}", "invalid_body expires_in"},
+      {"{\"kind\":\"inventory\",\"device\":\"" + dev + "\",\"expires_in\":0}",
+       "invalid_body expires_in"},
+      {"{\"kind\":\"inventory\",\"device\":\"" + dev + "\",\"expires_in\":2592001}",
+       "invalid_body expires_in"},
+      {"{\"kind\":\"inventory\",\"device\":\"" + dev + "\",\"expires_in\":\"24h\"}",
+       "invalid_body expires_in"},
       {"{\"kind\":\"inventory\",\"device\":\"" + dev + "\"} trailing", "invalid_body "},
       {"{\"kind\":\"inv\xff\",\"device\":\"" + dev + "\"}", "invalid_body "},
       {"{\"kind\":\"inventory\\u0000\",\"device\":\"" + dev + "\"}", "invalid_body kind"},
@@ -420,7 +455,8 @@ TEST_CASE("API: hostile and malformed input is 400 with a JSON error naming the 
     CHECK(Err(r) == b.code);
   }
   CHECK(x.api->Post("/api/v1/actions", a, "{}", "text/plain").status == 415);
-  ApiAnswer big = x.api->Post("/api/v1/actions", a, "{\"kind\":\"" + std::string(17000, 'x') + "\"}");
+  ApiAnswer big =
+      x.api->Post("/api/v1/actions", a, "{\"kind\":\"" + std::string(17000, 'x') + "\"}");
   CHECK(big.status == 413);  // the engine's, before the body is read
   // Nothing was created by any of it.
   CHECK(x.api->Get("/api/v1/actions", t).body["total"] == 0);

@@ -278,6 +278,64 @@ TEST_CASE("kill -9 of the relay ten times during uploads: each acknowledged uplo
   CHECK(Occurrences(log, "relay beacon 'dmz' listening") == 11);
 }
 
+TEST_CASE("kill -9 of the central four times while it imports a backlog in batches: each upload stored once") {
+  Estate e;
+  e.StartCentral();
+  e.StartDmz();
+  e.StopCentral();
+  // A backlog in the relay while the central is down: 400 uploads from 4
+  // devices, each acknowledged (durable in the relay's spool).
+  std::vector<Key> keys;
+  std::map<Key, std::string> sha;
+  for (int d = 0; d < 4; ++d) {
+    const std::string device = common::NewUuid();
+    auto http = Http(e.dmz_port, e.pki + "/ca.pem", e.IssueDevice(device));
+    REQUIRE(http.ok());
+    for (int i = 0; i < 100; ++i) {
+      const std::string upload = common::NewUuid();
+      const std::string body = Body(512 + static_cast<size_t>(i) * 37, static_cast<uint64_t>(d * 1000 + i));
+      auto res = PutLogs(**http, device, upload, body);
+      REQUIRE(res.ok());
+      REQUIRE(res->status == 201);
+      keys.push_back({device, upload});
+      sha[{device, upload}] = common::Sha256Hex(body);
+    }
+  }
+  // The central comes back and is killed while the store grows: the kills
+  // fall inside batches (64 uploads, one transaction each) or between them.
+  auto stored_count = [&] {
+    auto stored = StoredUploads(e);
+    size_t n = 0;
+    for (const auto& k : keys) n += stored && RowsFor(*stored, k) > 0;
+    return n;
+  };
+  std::mt19937 rng(7);
+  for (int i = 0; i < 4; ++i) {
+    INFO("kill " << i);
+    e.StartCentral();
+    const size_t before = stored_count();
+    if (before == keys.size()) break;  // all in before the next kill could land
+    const size_t more = 1 + rng() % 40;
+    REQUIRE(WaitUntil([&] { return stored_count() >= std::min(keys.size(), before + more); }, seconds(60)));
+    e.central->Kill();
+    e.central.reset();
+  }
+  e.StartCentral();
+  REQUIRE(WaitUntil([&] { return SpoolsDrained(e); }, seconds(120)));
+  REQUIRE(WaitUntil([&] { return AllStored(e, keys); }, seconds(30)));
+  auto stored = StoredUploads(e);
+  REQUIRE(stored);
+  size_t duplicated = 0, wrong = 0;
+  for (const auto& k : keys) {
+    duplicated += RowsFor(*stored, k) > 1;
+    wrong += (*stored)[k].sha256 != sha[k];
+  }
+  CHECK(duplicated == 0);
+  CHECK(wrong == 0);
+  CHECK(CountFiles(e.dir + "/dmz/spool/rejected") == 0);
+  CHECK(CountFiles(e.dir + "/central/spool/rejected") == 0);
+}
+
 TEST_CASE("a vanished ready/ entry is reported as lost and does not block the others") {
   Estate e;
   e.StartCentral();

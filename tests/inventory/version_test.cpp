@@ -64,7 +64,8 @@ bool DpkgSays(const std::string& a, const char* op, const std::string& b) {
     // dpkg warns about bad syntax on stderr; the order is what counts.
     FILE* devnull = std::freopen("/dev/null", "w", stderr);
     (void)devnull;
-    ::execl("/usr/bin/dpkg", "dpkg", "--compare-versions", a.c_str(), op, b.c_str(), static_cast<char*>(nullptr));
+    ::execl("/usr/bin/dpkg", "dpkg", "--compare-versions", a.c_str(), op, b.c_str(),
+            static_cast<char*>(nullptr));
     ::_exit(127);
   }
   int status = 0;
@@ -97,13 +98,13 @@ TEST_CASE("the version table agrees with dpkg --compare-versions", "[version]") 
 }
 
 TEST_CASE("version syntax: what a query may name", "[version]") {
-  for (const char* good : {"1.0", "0", "1:2.3", "1.0-1", "1.0-1+deb12u1", "2.0~rc1", "1.2-3-4", "1:2:3-1",
-                           "3.0.11-1~deb12u2", "7.88.1"}) {
+  for (const char* good : {"1.0", "0", "1:2.3", "1.0-1", "1.0-1+deb12u1", "2.0~rc1", "1.2-3-4",
+                           "1:2:3-1", "3.0.11-1~deb12u2", "7.88.1"}) {
     INFO(good);
     CHECK(inventory::IsDebianVersion(good));
   }
-  for (const char* bad : {"", "a1.0", "1.0-", ":1.0", "x:1.0", "1:", "1.0 2", "1.0_1", "1.0-1:2", "1:2.0-",
-                          "1.0-a_b", "-1", "1.0\n"}) {
+  for (const char* bad : {"", "a1.0", "1.0-", ":1.0", "x:1.0", "1:", "1.0 2", "1.0_1", "1.0-1:2",
+                          "1:2.0-", "1.0-a_b", "-1", "1.0\n"}) {
     INFO(bad);
     CHECK_FALSE(inventory::IsDebianVersion(bad));
   }

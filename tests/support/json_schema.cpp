@@ -12,7 +12,8 @@ const json& Resolve(const json& schema, const json& document, std::vector<std::s
   if (!schema.contains("$ref")) return schema;
   const std::string ref = schema["$ref"];
   const std::string prefix = "#/components/schemas/";
-  if (ref.rfind(prefix, 0) != 0 || !document["components"]["schemas"].contains(ref.substr(prefix.size()))) {
+  if (ref.rfind(prefix, 0) != 0 ||
+      !document["components"]["schemas"].contains(ref.substr(prefix.size()))) {
     errors->push_back(path + ": unresolvable $ref " + ref);
     return kEmpty;
   }
@@ -33,7 +34,8 @@ void Check(const json& value, const json& raw_schema, const json& document, cons
            std::vector<std::string>* errors) {
   const json& schema = Resolve(raw_schema, document, errors, path);
   if (value.is_null()) {
-    if (!schema.value("nullable", false) && schema.contains("type")) errors->push_back(path + ": null, not nullable");
+    if (!schema.value("nullable", false) && schema.contains("type"))
+      errors->push_back(path + ": null, not nullable");
     return;
   }
   if (schema.contains("type")) {
@@ -64,7 +66,8 @@ void Check(const json& value, const json& raw_schema, const json& document, cons
   if (value.is_object()) {
     const json props = schema.value("properties", json::object());
     for (const auto& r : schema.value("required", json::array())) {
-      if (!value.contains(r.get<std::string>())) errors->push_back(path + ": missing required " + r.get<std::string>());
+      if (!value.contains(r.get<std::string>()))
+        errors->push_back(path + ": missing required " + r.get<std::string>());
     }
     for (auto it = value.begin(); it != value.end(); ++it) {
       const std::string sub = path + "/" + it.key();

@@ -18,18 +18,19 @@
 namespace beacon {
 
 inline constexpr const char* kActionKinds[] = {"inventory", "logs", "policy", "diagnose"};
-inline constexpr const char* kActionStates[] = {"pending", "delivered", "done", "failed", "expired", "cancelled"};
-inline constexpr int64_t kDefaultActionLifetime = 86400;     // 24 h
-inline constexpr int64_t kMaxActionLifetime = 30 * 86400;    // 30 days
-std::string ActionKindNames();   // "inventory, logs, policy, diagnose"
-std::string ActionStateNames();  // "pending, delivered, ..."
+inline constexpr const char* kActionStates[] = {"pending", "delivered", "done",
+                                                "failed",  "expired",   "cancelled"};
+inline constexpr int64_t kDefaultActionLifetime = 86400;   // 24 h
+inline constexpr int64_t kMaxActionLifetime = 30 * 86400;  // 30 days
+std::string ActionKindNames();                             // "inventory, logs, policy, diagnose"
+std::string ActionStateNames();                            // "pending, delivered, ..."
 bool IsActionState(const std::string& state);
 
 // What an administrator asks for: one kind, for one device or one group.
 struct ActionRequest {
   std::string kind;
-  std::string device;  // a device id, or ""
-  std::string group;   // a group name, or ""
+  std::string device;                         // a device id, or ""
+  std::string group;                          // a group name, or ""
   int64_t lifetime = kDefaultActionLifetime;  // seconds until it expires
 };
 
@@ -45,7 +46,8 @@ common::Status CheckActionRequest(const ActionRequest& request, ActionField* fie
 // every device the store knows for "default". NotFound for a group the
 // revision does not have (or any group but "default" before the first
 // publish); FailedPrecondition for a group with no devices now.
-common::StatusOr<std::vector<std::string>> GroupMembers(inventory::Store& store, const std::string& policy_state,
+common::StatusOr<std::vector<std::string>> GroupMembers(inventory::Store& store,
+                                                        const std::string& policy_state,
                                                         const std::string& group);
 
 // Checks the request (as CheckActionRequest, InvalidArgument), finds its
@@ -54,6 +56,7 @@ common::StatusOr<std::vector<std::string>> GroupMembers(inventory::Store& store,
 // ids, all in one store write. Returns them as created.
 common::StatusOr<std::vector<inventory::ActionRow>> CreateActions(inventory::Store& store,
                                                                   const std::string& policy_state,
-                                                                  const ActionRequest& request, int64_t now);
+                                                                  const ActionRequest& request,
+                                                                  int64_t now);
 
 }  // namespace beacon

@@ -17,8 +17,8 @@ namespace beacon {
 
 // Statuses in their documented order (inventory::DeviceStatus).
 inline constexpr inventory::DeviceStatus kDeviceStatuses[] = {
-    inventory::DeviceStatus::kNeverConnected, inventory::DeviceStatus::kPending, inventory::DeviceStatus::kActive,
-    inventory::DeviceStatus::kDisconnected};
+    inventory::DeviceStatus::kNeverConnected, inventory::DeviceStatus::kPending,
+    inventory::DeviceStatus::kActive, inventory::DeviceStatus::kDisconnected};
 inline constexpr size_t kStatusCount = std::size(kDeviceStatuses);
 inline constexpr size_t kConditionCount = std::size(inventory::kConditions);
 

@@ -24,15 +24,16 @@ common::StatusOr<LatestTree> ReadLatestTree(const std::string& policy_state);
 
 struct DeviceResolution {
   int64_t revision = 0;
-  bool known = false;          // the store has heard of the device
-  policy::DeviceFacts facts;   // device_id always set; the rest when known
+  bool known = false;         // the store has heard of the device
+  policy::DeviceFacts facts;  // device_id always set; the rest when known
   policy::Resolution resolution;
 };
 
 // FailedPrecondition "nothing has been published yet" before the first
 // publish. An unknown device is resolved as a device with no inventory
 // (known = false): it gets the default group, as it would from the central.
-common::StatusOr<DeviceResolution> ResolveDevice(inventory::Store& store, const std::string& policy_state,
+common::StatusOr<DeviceResolution> ResolveDevice(inventory::Store& store,
+                                                 const std::string& policy_state,
                                                  const std::string& device_id);
 
 }  // namespace beacon

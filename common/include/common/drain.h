@@ -49,6 +49,22 @@ struct Attempt {
   int http_status = 0;  // the peer's HTTP status when it answered (200 and 201 both map to OK)
 };
 
+// What the loop did with one attempted entry (Options::settled), for
+// counting: each attempt ends in exactly one of these.
+enum class Settled {
+  kDelivered,  // the peer took it (OK): removed from the spool
+  kDuplicate,  // the peer had it already (AlreadyExists): removed
+  kRejected,   // its own bytes are proven bad: moved to rejected/
+  kHeld,       // held back alone (scope kEntry) with its own backoff
+  kRetried,    // it stays, and the queue backs off (the peer is down or busy,
+               // or the spool could not be changed; also every entry of a
+               // batch settled after the queue began backing off)
+  kStopped,    // as kRetried, but the peer or the configuration refuses us
+  kLost,       // it vanished from ready/ behind the loop's back: forgotten
+};
+// "delivered", "duplicate", "rejected", "held", "retried", "stopped", "lost".
+const char* SettledName(Settled s);
+
 class Drain {
  public:
   using Clock = std::chrono::steady_clock;
@@ -67,6 +83,11 @@ class Drain {
     uint64_t batch_bytes = 64u << 20;
     // The monotonic clock; tests step their own.
     std::function<Clock::time_point()> now = [] { return Clock::now(); };
+    // Called on the loop's thread once per attempted entry, after the loop
+    // acted on it, with what it did (metrics count here, so that outcomes
+    // are decided in this one place). Must be cheap and must not call into
+    // the Drain. Null: none.
+    std::function<void(const SpoolMeta&, Settled)> settled;
   };
 
   Drain(Spool* spool, Deliver deliver, Options options, std::function<Status()> probe = nullptr);
@@ -105,8 +126,8 @@ class Drain {
   };
   void BackOff(const Attempt& attempt, Outcome outcome, Pass* pass);
   // Acts on one entry's attempt (remove, reject, hold back, or back the
-  // queue off).
-  void Settle(const SpoolMeta& meta, const Attempt& attempt, Pass* pass);
+  // queue off) and says what it did.
+  Settled Settle(const SpoolMeta& meta, const Attempt& attempt, Pass* pass);
   std::chrono::milliseconds UntilNextHold(Clock::time_point now) const;
 
   Spool* spool_;

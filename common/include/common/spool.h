@@ -119,6 +119,19 @@ class Spool {
   size_t Count() const;
   uint64_t Bytes() const;
 
+  // What the spool holds, read under one lock in O(1) (for metrics).
+  struct Stats {
+    size_t entries = 0;          // ready entries (Count())
+    uint64_t bytes = 0;          // their body bytes (Bytes())
+    // The smallest received_at among ready entries (unix seconds, when the
+    // first beacon made the upload durable, so it may come from another
+    // beacon's clock); 0 when the spool is empty.
+    int64_t oldest_received_at = 0;
+    size_t receiving = 0;        // Writers alive (bodies being received)
+    uint64_t rejected_bytes = 0;  // bytes of the files in rejected/
+  };
+  Stats stats() const;
+
   // Reads up to `len` bytes of the entry's body starting at `offset`.
   // NotFound if the entry is not indexed or its file vanished; DataLoss if
   // the file is shorter than its header says; other codes for I/O errors.
@@ -172,6 +185,7 @@ class Spool {
   uint64_t bytes_ = 0;     // bytes of ready bodies
   uint64_t rejected_bytes_ = 0;  // bytes of files in rejected/
   std::map<std::string, Entry> entries_;  // by SpoolKey
+  std::multiset<int64_t> received_;       // received_at of each entry in entries_
   std::set<std::string> receiving_;       // keys with a Writer alive
 };
 
