@@ -41,6 +41,18 @@ export function clear(node) {
   return node;
 }
 
+// Replaces node's children / adds children, as el() takes them (null skipped,
+// arrays flattened, strings as text). The DOM's own replaceChildren and
+// append would turn null into the text "null" and an array into a string.
+export function fill(node, ...children) {
+  node.replaceChildren();
+  return append(node, children);
+}
+
+export function add(node, ...children) {
+  return append(node, children);
+}
+
 // A table: columns are {title, cell: row => node|text, class?, sort?: key}
 // (sort: the header becomes a button calling onSort(key)).
 export function table(columns, rows, opts = {}) {

@@ -14,6 +14,9 @@ as the login form would leave it), and navigates straight to the page:
 The time is the dashboard's own mark "dashboard:loaded:PAGE" (dom.js
 loaded()) from the navigation's start (or from the click). Beside it: the
 API request's own duration (Resource Timing) and the bytes transferred.
+References in the same run, each in a new browser too: one small file of the
+same listener (/ui/favicon.svg: a TLS handshake and one request), and the
+login form without a token (the static files alone, to its load event).
 """
 
 import argparse
@@ -61,6 +64,18 @@ def load(b, url, page, api):
             b.driver.execute_script(API_TIME, api), b.driver.execute_script(BYTES))
 
 
+def reference(pin, url):
+    """A new browser's load event for url, in ms from the navigation's start."""
+    b = Browser(pin)
+    try:
+        b.driver.get(url)
+        b.wait("the load event", lambda d: d.execute_script(
+            "return performance.getEntriesByType('navigation')[0].loadEventEnd > 0"))
+        return b.driver.execute_script("return performance.getEntriesByType('navigation')[0].loadEventEnd")
+    finally:
+        b.quit()
+
+
 def in_app(b):
     """Summary, then a click on Devices: ms from the click to the list shown,
     and the API request's own duration."""
@@ -93,6 +108,8 @@ def main():
     results = {k: [] for k in ("summary", "summary ready", "summary api", "summary bytes", "devices",
                                  "devices ready", "devices api", "devices bytes", "click", "click api")}
     for _ in range(args.runs):
+        results.setdefault("favicon", []).append(reference(pin, args.url + "ui/favicon.svg"))
+        results.setdefault("login", []).append(reference(pin, args.url))
         for page, api in (("summary", "/api/v1/summary"), ("devices", "/api/v1/devices")):
             b = logged_in_browser(pin, args.token, args.role)
             try:
@@ -114,6 +131,8 @@ def main():
         print(report("  transferred", results[page + " bytes"], "KiB"))
     print(report("summary -> devices (click)", results["click"]))
     print(report("  GET /api/v1/devices", results["click api"]))
+    print(report("reference: favicon.svg", results["favicon"]))
+    print(report("reference: login form", results["login"]))
 
 
 if __name__ == "__main__":

@@ -2,7 +2,7 @@
 // and, with an admin token, a form to queue one for a device or a group
 // (POST /api/v1/actions) and a Cancel button for a pending or delivered one
 // (POST /api/v1/actions/{id}/cancel). A read token sees neither.
-import {clear, deviceLink, el, errorBox, heading, loaded, loading, statusBadge, table, when} from '../dom.js';
+import {clear, deviceLink, el, errorBox, fill, heading, loaded, loading, statusBadge, table, when} from '../dom.js';
 
 const STATES = ['pending', 'delivered', 'done', 'failed', 'expired', 'cancelled'];
 const KINDS = {
@@ -66,14 +66,14 @@ export function actionForm(api, {device, onCreated}) {
     if (device) body.device = device;
     else body[targetKind.value] = target.value.trim();
     submit.disabled = true;
-    message.replaceChildren();
+    clear(message);
     try {
       const answer = await api.post('/actions', body);
-      message.replaceChildren(el('div', {class: 'alert alert-success py-1 mb-0'},
+      fill(message, el('div', {class: 'alert alert-success py-1 mb-0'},
         'Queued ' + answer.total + (answer.total === 1 ? ' action.' : ' actions.')));
       if (onCreated) onCreated(answer);
     } catch (err) {
-      message.replaceChildren(errorBox(err));
+      fill(message, errorBox(err));
     } finally {
       submit.disabled = false;
     }
@@ -87,7 +87,7 @@ export async function cancelAction(api, action, where, done) {
     await api.post('/actions/' + encodeURIComponent(action.id) + '/cancel');
     done();
   } catch (e) {
-    where.replaceChildren(errorBox(e));
+    fill(where, errorBox(e));
   }
 }
 
@@ -110,14 +110,14 @@ export function mount(view, ctx) {
       if (mine !== generation) return;
       const cancel = c.role === 'admin' ?
         (a) => cancelAction(c.api, a, problems, () => load({...c, params})) : null;
-      list.replaceChildren(actionsTable(answer.items, {cancel}),
+      fill(list, actionsTable(answer.items, {cancel}),
         answer.truncated ? el('p', {class: 'text-muted small'}, 'The newest 500 are shown.') : null);
       loaded(view);
     } catch (e) {
-      if (e.name !== 'AbortError' && mine === generation) list.replaceChildren(errorBox(e));
+      if (e.name !== 'AbortError' && mine === generation) fill(list, errorBox(e));
     }
   };
-  clear(view).append(heading('Actions', stateSelect),
+  fill(view, heading('Actions', stateSelect),
     ctx.role === 'admin' ? actionForm(ctx.api, {onCreated: () => load({...ctx, params})}) :
       el('p', {class: 'text-muted small', id: 'actions-read-only'},
         'This token may only read: queueing and cancelling actions needs an admin token.'),

@@ -1,7 +1,7 @@
 // #/beacons: every beacon (GET /api/v1/beacons): online or offline and why,
 // version, role, last contact, spool depth and oldest entry, upstream,
 // disk, certificate and open health messages.
-import {ago, badge, bytes, clear, count, el, errorBox, heading, loaded, loading, statusBadge, table, when}
+import {ago, badge, bytes, count, el, errorBox, fill, heading, loaded, loading, statusBadge, table, when}
   from '../dom.js';
 
 const COLUMNS = [
@@ -28,15 +28,15 @@ export function mount(view, ctx) {
   const load = async (c) => {
     try {
       const answer = await c.api.get('/beacons', null, c.signal);
-      list.replaceChildren(answer.items.length === 0 ?
+      fill(list, answer.items.length === 0 ?
         el('p', {class: 'text-muted'}, 'No beacon has reported yet.') :
         table(COLUMNS, answer.items, {rowAttrs: (b) => ({'data-beacon': b.name}), class: 'beacons'}));
       loaded(view);
     } catch (e) {
-      if (e.name !== 'AbortError') list.replaceChildren(errorBox(e));
+      if (e.name !== 'AbortError') fill(list, errorBox(e));
     }
   };
-  clear(view).append(heading('Beacons',
+  fill(view, heading('Beacons',
     el('button', {type: 'button', class: 'btn btn-sm btn-outline-secondary', on: {click: () => load(ctx)}}, 'Refresh')),
     list);
   load(ctx);

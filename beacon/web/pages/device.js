@@ -3,7 +3,7 @@
 // a filter box), usage, uploads, health, actions (queue and cancel with an
 // admin token), policy (sync and which group gave each part), files, and the
 // time line of its changes. Each tab reads its own endpoint when opened.
-import {badge, bytes, clear, count, duration, el, errorBox, facts, loaded, loading, statusBadge, table, when}
+import {add, badge, bytes, count, duration, el, errorBox, facts, fill, loaded, loading, statusBadge, table, when}
   from '../dom.js';
 import {actionForm, actionsTable, cancelAction} from './actions.js';
 
@@ -52,14 +52,14 @@ function software(api, id, box, signal) {
                               spellcheck: 'false'});
   const shown = el('small', {class: 'text-muted', id: 'software-count'});
   const list = el('div', {id: 'software-list'}, loading());
-  box.append(el('div', {class: 'row'}, el('div', {class: 'col-md-4'}, filter), el('div', {class: 'col'}, shown)), list);
+  add(box, el('div', {class: 'row'}, el('div', {class: 'col-md-4'}, filter), el('div', {class: 'col'}, shown)), list);
   api.get('/devices/' + encodeURIComponent(id) + '/software', null, signal).then((answer) => {
     const render = () => {
       const needle = filter.value.trim().toLowerCase();
       const items = needle ? answer.items.filter((p) =>
         p.name.toLowerCase().includes(needle) || p.version.toLowerCase().includes(needle)) : answer.items;
       shown.textContent = count(items.length) + ' of ' + count(answer.total) + ' packages';
-      list.replaceChildren(table([
+      fill(list, table([
         {title: 'Package', cell: (p) => el('a', {href: '#/software?name=' + encodeURIComponent(p.name)}, p.name)},
         {title: 'Version', class: 'mono', cell: (p) => p.version},
         {title: 'Architecture', cell: (p) => p.arch},
@@ -67,19 +67,19 @@ function software(api, id, box, signal) {
     };
     filter.addEventListener('input', render);
     render();
-  }).catch((e) => e.name !== 'AbortError' && list.replaceChildren(errorBox(e)));
+  }).catch((e) => e.name !== 'AbortError' && fill(list, errorBox(e)));
 }
 
 function usage(api, id, box, signal) {
-  box.append(loading());
+  add(box, loading());
   api.get('/devices/' + encodeURIComponent(id) + '/usage', null, signal).then((answer) => {
-    box.replaceChildren(answer.items.length === 0 ? el('p', {class: 'text-muted'}, 'No usage reported.') : table([
+    fill(box, answer.items.length === 0 ? el('p', {class: 'text-muted'}, 'No usage reported.') : table([
       {title: 'Program', class: 'mono', cell: (u) => u.program},
       {title: 'Running time', class: 'text-end', cell: (u) => duration(u.seconds)},
       {title: 'Launches', class: 'text-end', cell: (u) => count(u.launches)},
       {title: 'Last seen', cell: (u) => when(u.last_seen, u.last_seen_unix)},
     ], answer.items));
-  }).catch((e) => e.name !== 'AbortError' && box.replaceChildren(errorBox(e)));
+  }).catch((e) => e.name !== 'AbortError' && fill(box, errorBox(e)));
 }
 
 function uploads(d) {
@@ -116,7 +116,7 @@ function health(d) {
 function actions(ctx, d, box, reload) {
   const problems = el('div');
   const cancel = ctx.role === 'admin' ? (a) => cancelAction(ctx.api, a, problems, reload) : null;
-  box.append(
+  add(box, 
     ctx.role === 'admin' ? actionForm(ctx.api, {device: d.device_id, onCreated: reload}) :
       el('p', {class: 'text-muted small', id: 'actions-read-only'},
         'This token may only read: queueing and cancelling actions needs an admin token.'),
@@ -125,16 +125,16 @@ function actions(ctx, d, box, reload) {
 
 function policy(api, d, box, signal) {
   const p = d.policy;
-  box.append(facts([
+  add(box, facts([
     ['Applied revision', String(p.applied_revision)],
     ['Served revision', [String(p.served_revision), ' (since ', when(p.served_since, p.served_since_unix, '-'), ')']],
     ['Newest published', String(p.published_revision)],
     ['In sync', p.in_sync ? badge('yes', 'success') : badge('no', 'warning')],
   ]));
   const resolution = el('div', {id: 'resolution'}, loading());
-  box.append(el('h2', {class: 'h6 mt-3'}, 'Which group gave each part'), resolution);
+  add(box, el('h2', {class: 'h6 mt-3'}, 'Which group gave each part'), resolution);
   api.get('/devices/' + encodeURIComponent(d.device_id) + '/resolution', null, signal).then((r) => {
-    resolution.replaceChildren(
+    fill(resolution, 
       el('p', null, 'Groups: ', r.groups.length ? r.groups.join(', ') : 'none', ' (revision ' + r.revision + ')'),
       table([
         {title: 'File', class: 'mono', cell: (o) => o.file},
@@ -143,28 +143,28 @@ function policy(api, d, box, signal) {
       ], r.origins),
       r.files.map((f) => el('details', {class: 'mb-2'}, el('summary', {class: 'mono'}, f.name),
                             el('pre', {class: 'policy-file'}, f.content))));
-  }).catch((e) => e.name !== 'AbortError' && resolution.replaceChildren(errorBox(e)));
+  }).catch((e) => e.name !== 'AbortError' && fill(resolution, errorBox(e)));
 }
 
 function files(api, id, box, signal) {
-  box.append(loading());
+  add(box, loading());
   api.get('/devices/' + encodeURIComponent(id) + '/files', null, signal).then((answer) => {
-    box.replaceChildren(answer.items.length === 0 ?
+    fill(box, answer.items.length === 0 ?
       el('p', {class: 'text-muted'}, 'No file evidence (policy.xml <file-evidence> selects the files).') : table([
         {title: 'Path', class: 'mono', cell: (f) => f.path},
         {title: 'Size', class: 'text-end', cell: (f) => bytes(f.size)},
         {title: 'Modified', cell: (f) => when(f.modified, f.modified_unix, '-')},
         {title: 'SHA-256', class: 'mono small', cell: (f) => f.sha256},
       ], answer.items));
-  }).catch((e) => e.name !== 'AbortError' && box.replaceChildren(errorBox(e)));
+  }).catch((e) => e.name !== 'AbortError' && fill(box, errorBox(e)));
 }
 
 // The time line, newest first.
 function changes(api, id, box, signal) {
-  box.append(loading());
+  add(box, loading());
   api.get('/devices/' + encodeURIComponent(id) + '/changes', null, signal).then((answer) => {
     const items = answer.items.slice().reverse();
-    box.replaceChildren(items.length === 0 ? el('p', {class: 'text-muted'}, 'No changes recorded yet.') : table([
+    fill(box, items.length === 0 ? el('p', {class: 'text-muted'}, 'No changes recorded yet.') : table([
       {title: 'When', cell: (c) => when(c.at, c.at_unix)},
       {title: 'Part', cell: (c) => c.part},
       {title: 'Item', class: 'mono', cell: (c) => c.key},
@@ -172,7 +172,7 @@ function changes(api, id, box, signal) {
       {title: 'Before', class: 'mono', cell: (c) => c.before},
       {title: 'After', class: 'mono', cell: (c) => c.after},
     ], items, {class: 'timeline'}));
-  }).catch((e) => e.name !== 'AbortError' && box.replaceChildren(errorBox(e)));
+  }).catch((e) => e.name !== 'AbortError' && fill(box, errorBox(e)));
 }
 
 export function mount(view, ctx) {
@@ -184,25 +184,25 @@ export function mount(view, ctx) {
   const header = el('div', {class: 'mb-3'});
   const tabs = el('ul', {class: 'nav nav-tabs mb-3', role: 'tablist'});
   const body = el('div', {id: 'device-tab'});
-  clear(view).append(header, tabs, body);
+  fill(view, header, tabs, body);
 
   const showTab = () => {
-    tabs.replaceChildren(...Object.entries(TABS).map(([t, title]) => el('li', {class: 'nav-item'},
+    fill(tabs, ...Object.entries(TABS).map(([t, title]) => el('li', {class: 'nav-item'},
       el('a', {class: 'nav-link' + (t === tab ? ' active' : ''), href: '#/device/' + encodeURIComponent(id) + '/' + t,
                'data-tab': t, 'aria-current': t === tab ? 'page' : null}, title))));
     const box = el('div', {'data-tab-body': tab});
-    body.replaceChildren(box);
+    fill(body, box);
     const reload = () => load(current, true);
     switch (tab) {
       case 'software': return software(current.api, id, box, current.signal);
       case 'usage': return usage(current.api, id, box, current.signal);
-      case 'uploads': return box.append(...[uploads(device)].flat());
-      case 'health': return box.append(health(device));
+      case 'uploads': return add(box, uploads(device));
+      case 'health': return add(box, health(device));
       case 'actions': return actions(current, device, box, reload);
       case 'policy': return policy(current.api, device, box, current.signal);
       case 'files': return files(current.api, id, box, current.signal);
       case 'changes': return changes(current.api, id, box, current.signal);
-      default: return box.append(overview(device));
+      default: return add(box, overview(device));
     }
   };
 
@@ -214,10 +214,10 @@ export function mount(view, ctx) {
     const mine = ++generation;
     try {
       if (!device || fresh) {
-        if (!device) body.replaceChildren(loading());
+        if (!device) fill(body, loading());
         device = await c.api.get('/devices/' + encodeURIComponent(id), null, c.signal);
         if (mine !== generation) return;
-        header.replaceChildren(
+        fill(header, 
           el('h1', {class: 'h3', id: 'device-hostname'}, device.hostname || device.device_id),
           el('div', {class: 'd-flex flex-wrap gap-2 align-items-center'},
             statusBadge(device.status), el('span', {class: 'text-muted', id: 'device-why'}, device.why),
@@ -228,7 +228,7 @@ export function mount(view, ctx) {
       showTab();
       loaded(view);
     } catch (e) {
-      if (e.name !== 'AbortError' && mine === generation) body.replaceChildren(errorBox(e));
+      if (e.name !== 'AbortError' && mine === generation) fill(body, errorBox(e));
     }
   };
   load(ctx, false);

@@ -2,7 +2,7 @@
 // (GET /api/v1/devices): search by host name or id, filters, sortable
 // columns, and pages by the API's cursor. The cursor only goes forward, so
 // "Previous" walks back through the cursors this tab has followed.
-import {asOf, badge, clear, count, deviceLink, el, errorBox, loaded, loading, statusBadge, table, when}
+import {asOf, badge, count, deviceLink, el, errorBox, fill, loaded, loading, statusBadge, table, when}
   from '../dom.js';
 
 export const STATUSES = ['never-connected', 'pending', 'active', 'disconnected'];
@@ -81,7 +81,7 @@ export function mount(view, ctx) {
     el('div', {class: 'col-md-2'}, el('button', {class: 'btn btn-sm btn-primary', type: 'submit'}, 'Search')));
   const info = el('span', {class: 'text-muted', id: 'devices-total'});
   const results = el('div', {id: 'devices-results'}, loading());
-  clear(view).append(el('div', {class: 'd-flex flex-wrap align-items-baseline gap-3 mb-3'},
+  fill(view, el('div', {class: 'd-flex flex-wrap align-items-baseline gap-3 mb-3'},
     el('h1', {class: 'h3 mb-0'}, 'Devices'), info), form, results);
 
   const load = async (c) => {
@@ -107,7 +107,7 @@ export function mount(view, ctx) {
       // Where this page sits: after the pages whose cursors led here.
       const at = cursor ? trail.indexOf(cursor) : -1;
       const first = at < 0 ? (cursor ? null : 0) : (at + 1) * PAGE;
-      info.replaceChildren(count(page.total) + (page.total === 1 ? ' device' : ' devices'), ' ', asOf(page));
+      fill(info, count(page.total) + (page.total === 1 ? ' device' : ' devices'), ' ', asOf(page));
       const prev = el('button', {type: 'button', class: 'btn btn-sm btn-outline-secondary', id: 'devices-prev',
                                  disabled: !cursor,
                                  on: {click: () => {
@@ -126,17 +126,18 @@ export function mount(view, ctx) {
       const range = page.items.length === 0 ? '' :
         first === null ? page.items.length + ' shown' :
         'showing ' + count(first + 1) + '\u2013' + count(first + page.items.length) + ' of ' + count(page.total);
-      results.replaceChildren(
+      // The pager above the list, where it stays in view with 50 rows below.
+      fill(results,
+        el('div', {class: 'd-flex align-items-center gap-2 mb-2'}, prev, next,
+           el('small', {class: 'text-muted', id: 'devices-range'}, range)),
         page.items.length === 0 ? el('p', {class: 'text-muted', id: 'devices-none'}, 'No device matches.') :
           table(COLUMNS, page.items, {
             sort, onSort: (s) => c.navigate(hashFor(params, {sort: s === 'hostname' ? null : s, cursor: null})),
-            rowAttrs: (d) => ({'data-device-id': d.device_id}), class: 'devices'}),
-        el('div', {class: 'd-flex align-items-center gap-2'}, prev, next,
-           el('small', {class: 'text-muted', id: 'devices-range'}, range)));
+            rowAttrs: (d) => ({'data-device-id': d.device_id}), class: 'devices'}));
       results.removeAttribute('aria-busy');
       loaded(view);
     } catch (e) {
-      if (e.name !== 'AbortError' && mine === generation) results.replaceChildren(errorBox(e));
+      if (e.name !== 'AbortError' && mine === generation) fill(results, errorBox(e));
     }
   };
   load(ctx);

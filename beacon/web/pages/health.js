@@ -1,6 +1,6 @@
 // #/health?open=1|0: health messages of devices and beacons
 // (GET /api/v1/health), open ones (the default) or every one, newest first.
-import {clear, el, errorBox, heading, loaded, loading} from '../dom.js';
+import {el, errorBox, fill, heading, loaded, loading} from '../dom.js';
 import {healthTable} from './device.js';
 
 export function mount(view, ctx) {
@@ -16,16 +16,16 @@ export function mount(view, ctx) {
     try {
       const answer = await c.api.get('/health', {open: open ? 1 : 0, limit: 1000}, c.signal);
       if (mine !== generation) return;
-      list.replaceChildren(answer.items.length === 0 ?
+      fill(list, answer.items.length === 0 ?
         el('p', {class: 'text-muted', id: 'health-none'}, open ? 'No open health messages.' : 'No health messages.') :
         healthTable(answer.items, true),
         answer.truncated ? el('p', {class: 'text-muted small'}, 'The newest 1,000 are shown.') : null);
       loaded(view);
     } catch (e) {
-      if (e.name !== 'AbortError' && mine === generation) list.replaceChildren(errorBox(e));
+      if (e.name !== 'AbortError' && mine === generation) fill(list, errorBox(e));
     }
   };
-  clear(view).append(heading('Health messages', which), list);
+  fill(view, heading('Health messages', which), list);
   load(ctx);
   return {update: load};
 }

@@ -2,7 +2,7 @@
 // (GET /api/v1/software): a name glob (* and ?, case ignored), optionally
 // only versions below one and/or at least one (Debian version order), and
 // the devices, linking to their pages.
-import {clear, count, deviceLink, el, errorBox, heading, loaded, loading, table} from '../dom.js';
+import {clear, count, deviceLink, el, errorBox, fill, heading, loaded, loading, table} from '../dom.js';
 
 export function mount(view, ctx) {
   let generation = 0;
@@ -24,7 +24,7 @@ export function mount(view, ctx) {
     }
     ctx.navigate('#/software?' + p.toString());
   });
-  clear(view).append(heading('Software'),
+  fill(view, heading('Software'),
     el('p', {class: 'text-muted small'},
       'Which devices have a package. * matches any run of characters and ? one; versions compare as dpkg does.'),
     form, results);
@@ -35,17 +35,17 @@ export function mount(view, ctx) {
     below.value = c.params.get('below') || '';
     atLeast.value = c.params.get('at_least') || '';
     if (!name.value) {
-      results.replaceChildren();
+      clear(results);
       loaded(view);
       return;
     }
-    results.replaceChildren(loading());
+    fill(results, loading());
     try {
       const answer = await c.api.get('/software', {name: name.value, below: below.value, at_least: atLeast.value,
                                                    limit: 1000}, c.signal);
       if (mine !== generation) return;
       const devices = new Set(answer.items.map((r) => r.device_id));
-      results.replaceChildren(
+      fill(results, 
         el('p', {id: 'software-total'}, count(answer.total) + (answer.total === 1 ? ' match' : ' matches') +
            (answer.truncated ? ' (the first ' + count(answer.items.length) + ' shown)' : '') +
            ' on ' + count(devices.size) + (devices.size === 1 ? ' device' : ' devices')),
@@ -58,7 +58,7 @@ export function mount(view, ctx) {
         ], answer.items, {rowAttrs: (r) => ({'data-device-id': r.device_id}), class: 'software-matches'}));
       loaded(view);
     } catch (e) {
-      if (e.name !== 'AbortError' && mine === generation) results.replaceChildren(errorBox(e));
+      if (e.name !== 'AbortError' && mine === generation) fill(results, errorBox(e));
     }
   };
   load(ctx);

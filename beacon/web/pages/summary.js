@@ -2,7 +2,7 @@
 // per status and condition, beacons, open health messages, pending actions,
 // policy revisions, and two charts from the summary's history series:
 // check-ins over time and devices per status over time.
-import {asOf, clear, count, el, errorBox, heading, loaded, loading} from '../dom.js';
+import {asOf, count, el, errorBox, fill, heading, loaded, loading} from '../dom.js';
 
 const STATUSES = ['active', 'pending', 'never-connected', 'disconnected'];
 const STATUS_COLOURS = {
@@ -78,7 +78,7 @@ function charts(summary, since, now, range) {
   const statusBox = box('Devices per status', 'chart-status');
   const row = el('div', {class: 'row g-3 mb-4'}, checkinBox.node, statusBox.node);
   if (typeof window.Chart !== 'function') {
-    row.replaceChildren(el('p', {class: 'text-muted'},
+    fill(row, el('p', {class: 'text-muted'},
       'Charts need Chart.js (the central serves it from the libjs-chart.js package, which is not installed).'));
     return {row, made};
   }
@@ -142,7 +142,7 @@ function render(view, summary, rangeName, refresh, navigate, since, now) {
     card('Policy revision served', p.served_revision, 'policy:served_revision', null,
          p.served_revision === p.published_revision ? 'secondary' : 'warning'));
   const {row, made} = charts(summary, since, now, RANGES[rangeName]);
-  clear(view).append(
+  fill(view, 
     heading('Estate', asOf(summary), rangeSelect,
             el('button', {type: 'button', class: 'btn btn-sm btn-outline-secondary', id: 'refresh',
                           on: {click: refresh}}, 'Refresh')),
@@ -166,14 +166,14 @@ export function mount(view, ctx) {
     const rangeName = RANGES[c.params.get('range')] ? c.params.get('range') : '24h';
     const now = Math.floor(Date.now() / 1000);
     const since = now - RANGES[rangeName];
-    if (!view.firstChild || view.querySelector('.loading')) view.replaceChildren(loading());
+    if (!view.firstChild || view.querySelector('.loading')) fill(view, loading());
     try {
       const [summary] = await Promise.all([c.api.get('/summary', {since}, c.signal), loadChart()]);
       if (mine !== generation) return;
       destroyCharts();
       charts = render(view, summary, rangeName, () => load(c), c.navigate, since, now);
     } catch (e) {
-      if (e.name !== 'AbortError' && mine === generation) view.replaceChildren(errorBox(e));
+      if (e.name !== 'AbortError' && mine === generation) fill(view, errorBox(e));
     }
   };
   load(ctx);
