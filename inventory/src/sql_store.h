@@ -83,6 +83,8 @@ class SqlStore final : public Store {
   common::StatusOr<DeviceRow> GetDevice(const std::string& device_id) override;
   common::StatusOr<std::vector<std::string>> DeviceAddresses(const std::string& device_id) override;
   common::StatusOr<std::vector<FileEvidence>> DeviceFiles(const std::string& device_id) override;
+  common::StatusOr<Hardware> DeviceHardware(const std::string& device_id) override;
+  common::StatusOr<std::vector<Section>> DeviceSections(const std::string& device_id) override;
   common::Status ImportUsage(const UploadInfo& info, const Usage& usage) override;
   common::StatusOr<std::vector<UsageRow>> UsageSummary(const std::string& device_id) override;
   common::StatusOr<std::vector<SoftwareRow>> DeviceSoftware(const std::string& device_id) override;
@@ -266,6 +268,10 @@ class SqlStore final : public Store {
   common::Status InsertHistory(const std::string& device_id, const std::string& part,
                                const std::string& key, const std::string& value, int64_t first_seen,
                                int64_t last_seen, int64_t gone_at, bool baseline);
+  // NotFound unless the device is in `db`: reads that list a device's rows
+  // call it first, in the same snapshot, so that an unknown id (a typo) is
+  // NotFound rather than an empty list that looks like "nothing there".
+  common::Status RequireDevice(Conn* db, const std::string& device_id);
   common::StatusOr<std::vector<SoftwareRow>> QuerySoftware(Conn* db, const char* sql,
                                                            const std::string& arg,
                                                            const std::string& what);

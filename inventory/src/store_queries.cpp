@@ -183,21 +183,22 @@ StatusOr<std::vector<SoftwareRow>> SqlStore::QuerySoftware(Conn* db, const char*
   return rows;
 }
 
+Status SqlStore::RequireDevice(Conn* db, const std::string& device_id) {
+  Stmt s(db, path_ + ": get device " + device_id);
+  RETURN_IF_ERROR(s.Prepare("SELECT 1 FROM devices WHERE device_id = ?1"));
+  RETURN_IF_ERROR(s.Bind(1, device_id));
+  ASSIGN_OR_RETURN(bool row, s.Step());
+  if (!row) return common::NotFound(path_ + ": no device '" + device_id + "'");
+  return Status::Ok();
+}
+
 StatusOr<std::vector<SoftwareRow>> SqlStore::DeviceSoftware(const std::string& device_id) {
   return Read([&](Conn* db) -> StatusOr<std::vector<SoftwareRow>> {
     // The existence check and the list must see the same snapshot, or an
     // import committing in between could pair "exists" with another state.
     Transaction snapshot(db, TxnKind::kSnapshot);
     RETURN_IF_ERROR(snapshot.Begin());
-    // A separate existence check, so that an unknown id (a typo) is NotFound
-    // rather than an empty list that looks like "no packages".
-    {
-      Stmt s(db, path_ + ": get device " + device_id);
-      RETURN_IF_ERROR(s.Prepare("SELECT 1 FROM devices WHERE device_id = ?1"));
-      RETURN_IF_ERROR(s.Bind(1, device_id));
-      ASSIGN_OR_RETURN(bool row, s.Step());
-      if (!row) return common::NotFound(path_ + ": no device '" + device_id + "'");
-    }
+    RETURN_IF_ERROR(RequireDevice(db, device_id));
     return QuerySoftware(db, R"sql(
       SELECT p.device_id, d.hostname, v.name, v.version, v.arch
       FROM packages p JOIN package_versions v ON v.id = p.version_id

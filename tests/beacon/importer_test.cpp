@@ -225,6 +225,12 @@ class DamagedStore : public inventory::Store {
   common::StatusOr<std::vector<inventory::FileEvidence>> DeviceFiles(const std::string& d) override {
     return real_->DeviceFiles(d);
   }
+  common::StatusOr<inventory::Hardware> DeviceHardware(const std::string& d) override {
+    return real_->DeviceHardware(d);
+  }
+  common::StatusOr<std::vector<inventory::Section>> DeviceSections(const std::string& d) override {
+    return real_->DeviceSections(d);
+  }
   common::StatusOr<std::vector<inventory::SoftwareRow>> DeviceSoftware(const std::string& d) override {
     return real_->DeviceSoftware(d);
   }

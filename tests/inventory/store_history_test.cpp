@@ -227,4 +227,61 @@ TEST_CASE("store: a volatile section is replaced by each document carrying it, n
   CHECK(history_rows() == "0");
 }
 
+TEST_CASE("store: a device's hardware and sections read back as its current inventory reported them",
+          "[store][history]") {
+  testing_support::TempDir dir("store-hardware");
+  auto store = Open(dir);
+  const std::string path = dir.path + "/store.sqlite";
+  CHECK(store->DeviceHardware(kDev).status().code() == common::Code::kNotFound);
+  CHECK(store->DeviceSections(kDev).status().code() == common::Code::kNotFound);
+  // Known from a check-in only: no inventory yet, so nothing, not NotFound.
+  inventory::Checkin checkin;
+  checkin.device_id = kDev;
+  checkin.seen_at = kT - 60;
+  checkin.via = "relay-1";
+  REQUIRE(store->RecordCheckins({checkin}).ok());
+  REQUIRE(store->DeviceHardware(kDev).ok());
+  CHECK(*store->DeviceHardware(kDev) == inventory::Hardware{});
+  CHECK(store->DeviceSections(kDev)->empty());
+
+  Inventory one = Base();
+  one.hardware = {.vendor = "QEMU", .model = "Standard PC (Q35 + ICH9, 2009)", .serial = "",
+                  .cpu_model = "AMD EPYC 7B13", .cpu_cores = 2, .memory_bytes = 25769803776,
+                  .disks = {{"vda", "", 107374182400}, {"vdb", "QEMU HARDDISK", 1073741824}},
+                  .interfaces = {{.name = "lo", .mac = "", .addresses = {"127.0.0.1/8", "::1/128"}},
+                                 {.name = "eth0", .mac = "52:54:00:12:34:56", .addresses = {}},
+                                 {.name = "br0", .mac = "aa:bb:cc:dd:ee:ff", .addresses = {"192.0.2.7/24"},
+                                  .is_virtual = true}}};
+  // Text as hostile as a collector may pass on: quotes, a newline, markup, UTF-8.
+  Item odd{.key = "0000:00:1f.2"};
+  odd.Add("vendor_name", "Intel \"Corp\"\n<script>alert(1)</script> Ünïcode");
+  one.sections[1].items.push_back(odd);
+  one.sections[1].notes = {"/sys/bus/pci: partly unreadable", "second note"};
+  one.sections[1].SortItems();
+  REQUIRE(store->ImportInventory(Upload("u1", kT), one).ok());
+  auto hw = store->DeviceHardware(kDev);
+  REQUIRE(hw.ok());
+  CHECK(*hw == one.hardware);
+  auto sections = store->DeviceSections(kDev);
+  REQUIRE(sections.ok());
+  CHECK(*sections == one.sections);
+
+  // A newer inventory replaces both; volatile fields come back as last reported.
+  Inventory two = Base();
+  two.sequence = 2;
+  two.hardware.memory_bytes = 8589934592;
+  two.sections[0].items[0] = Item{.key = "/"};
+  two.sections[0].items[0].Add("type", "ext4");
+  two.sections[0].items[0].Add("free_bytes", "500");
+  REQUIRE(store->ImportInventory(Upload("u2", kT + 3600), two).ok());
+  CHECK(*store->DeviceHardware(kDev) == two.hardware);
+  CHECK(*store->DeviceSections(kDev) == two.sections);
+
+  // Fields the importer did not write are reported, not guessed at.
+  REQUIRE(testing_support::ExecTestStore(path, "UPDATE items SET fields = '[1' WHERE section = 'pci'").ok());
+  auto broken = store->DeviceSections(kDev);
+  CHECK(broken.status().code() == common::Code::kDataLoss);
+  CHECK_THAT(broken.status().message(), Catch::Contains("pci item '0000:00:03.0'"));
+}
+
 }  // namespace

@@ -36,6 +36,7 @@
 #include "inventory/estate.h"
 #include "inventory/identity_store.h"
 #include "inventory/inventory.h"
+#include "inventory/sections.h"
 #include "inventory/usage.h"
 
 namespace inventory {
@@ -155,6 +156,18 @@ class Store : public IdentityStore, public EstateStore {
   // The addresses of the device's interfaces in its current inventory, as
   // reported ("192.0.2.7/24"); empty before its first inventory.
   virtual common::StatusOr<std::vector<std::string>> DeviceAddresses(const std::string& device_id) = 0;
+
+  // The hardware summary of the device's current inventory: vendor, model,
+  // serial, CPU, memory, disks and interfaces (with their addresses), in the
+  // order reported. All empty before its first inventory. NotFound for a
+  // device the store does not know.
+  virtual common::StatusOr<Hardware> DeviceHardware(const std::string& device_id) = 0;
+  // The detailed sections of the device's current inventory
+  // (inventory/sections.h), sorted by name, items by key, each item with
+  // every field as last reported (volatile ones included: IsVolatileField
+  // tells which) and each section with its notes. Empty before its first
+  // inventory. NotFound for a device the store does not know.
+  virtual common::StatusOr<std::vector<Section>> DeviceSections(const std::string& device_id) = 0;
 
   // Programs by estimated running time (samples x interval), most used
   // first, over all stored periods; `device_id` "" for the whole estate.
