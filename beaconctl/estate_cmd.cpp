@@ -2,6 +2,8 @@
 
 #include <CLI/CLI.hpp>
 #include <algorithm>
+#include <cstdio>
+#include <iterator>
 #include <nlohmann/json.hpp>
 #include <ostream>
 
@@ -169,6 +171,21 @@ Status Devices(inventory::Store& store, int64_t now, const std::string& status, 
   return Status::Ok();
 }
 
+// A size for people: "24.0 GiB", "512.0 MiB"; "-" for 0 (not reported).
+std::string HumanBytes(uint64_t bytes) {
+  if (bytes == 0) return "-";
+  const char* units[] = {"B", "KiB", "MiB", "GiB", "TiB", "PiB"};
+  double v = static_cast<double>(bytes);
+  size_t u = 0;
+  while (v >= 1024 && u + 1 < std::size(units)) {
+    v /= 1024;
+    ++u;
+  }
+  char buf[32];
+  std::snprintf(buf, sizeof buf, u == 0 ? "%.0f %s" : "%.1f %s", v, units[u]);
+  return buf;
+}
+
 Status Show(inventory::Store& store, int64_t now, const std::string& id, Format format, std::ostream& out) {
   if (!common::IsUuid(id)) return Usage("'" + common::Printable(id) + "' is not a device id (a lower-case UUID)");
   ASSIGN_OR_RETURN(auto rules, store.GetEstateRules());
@@ -181,6 +198,9 @@ Status Show(inventory::Store& store, int64_t now, const std::string& id, Format 
   const inventory::DeviceVerdict v = inventory::DeviceStatusOf(d, rules, now);
   ASSIGN_OR_RETURN(auto vias, store.DeviceVias(id));
   ASSIGN_OR_RETURN(auto uploads, store.RecentUploads(id, 10));
+  auto hardware = store.DeviceHardware(id);  // NotFound for a device only enrolled: none
+  if (!hardware.ok() && hardware.status().code() != common::Code::kNotFound) return hardware.status();
+  const inventory::Hardware hw = hardware.ok() ? *hardware : inventory::Hardware{};
   inventory::HealthFilter open;
   open.device = id;
   open.open_only = true;
@@ -213,6 +233,13 @@ Status Show(inventory::Store& store, int64_t now, const std::string& id, Format 
       {{.field = "clone_suspected", .header = "CLONE SUSPECTED"}, Value::Bool(d.clone_suspected)},
       {{.field = "open_errors", .header = "OPEN ERRORS"}, Value::Int(d.open_errors)},
       {{.field = "open_warnings", .header = "OPEN WARNINGS"}, Value::Int(d.open_warnings)},
+      {{.field = "vendor", .header = "VENDOR"}, Value::Untrusted(hw.vendor)},
+      {{.field = "model", .header = "MODEL"}, Value::Untrusted(hw.model)},
+      {{.field = "serial", .header = "SERIAL"}, Value::Untrusted(hw.serial)},
+      {{.field = "cpu_model", .header = "CPU"}, Value::Untrusted(hw.cpu_model)},
+      {{.field = "cpu_cores", .header = "CPU CORES"}, Value::Int(hw.cpu_cores)},
+      {{.field = "memory_bytes", .header = "MEMORY"},
+       Value::Int(static_cast<int64_t>(hw.memory_bytes)).Shown(HumanBytes(hw.memory_bytes))},
   };
   for (auto& [c, val] : more) {
     columns.push_back(c);
@@ -233,6 +260,14 @@ Status Show(inventory::Store& store, int64_t now, const std::string& id, Format 
                                 Value::Int(static_cast<int64_t>(u.size)), Value::Time(u.received_at),
                                 Value::Untrusted(u.via)});
   }
+  Listing disk_list;
+  disk_list.columns = {{.field = "name", .header = "DISK"},
+                       {.field = "model", .header = "MODEL"},
+                       {.field = "size_bytes", .header = "SIZE", .right = true}};
+  for (const auto& disk : hw.disks) {
+    disk_list.rows.push_back({Value::Untrusted(disk.name), Value::Untrusted(disk.model),
+                              Value::Int(static_cast<int64_t>(disk.size_bytes)).Shown(HumanBytes(disk.size_bytes))});
+  }
   Listing health_list = HealthListing(health);
   Listing action_list;
   action_list.columns = {{.field = "id", .header = "ACTION"},
@@ -247,6 +282,7 @@ Status Show(inventory::Store& store, int64_t now, const std::string& id, Format 
 
   if (format == Format::kJson) {
     nlohmann::ordered_json doc = JsonObject(columns, row);
+    doc["disks"] = JsonArray(disk_list);
     doc["vias"] = JsonArray(via_list);
     doc["health"] = JsonArray(health_list);
     doc["uploads"] = JsonArray(upload_list);
@@ -259,6 +295,8 @@ Status Show(inventory::Store& store, int64_t now, const std::string& id, Format 
     return Status::Ok();
   }
   PrintFields(out, columns, row);
+  out << "\ndisks:\n";
+  Print(out, format, disk_list, "(none)");
   out << "\ncheck-ins through:\n";
   Print(out, format, via_list, "(none)");
   out << "\nopen health messages:\n";

@@ -27,6 +27,7 @@ const std::vector<RouteEntry>& Table() {
       {{"GET", "/api/v1/devices/{id}", false}, DeviceRoute},
       {{"GET", "/api/v1/devices/{id}/software", false}, DeviceSoftwareRoute},
       {{"GET", "/api/v1/devices/{id}/files", false}, DeviceFilesRoute},
+      {{"GET", "/api/v1/devices/{id}/sections", false}, DeviceSectionsRoute},
       {{"GET", "/api/v1/devices/{id}/usage", false}, DeviceUsageRoute},
       {{"GET", "/api/v1/devices/{id}/changes", false}, DeviceChangesRoute},
       {{"GET", "/api/v1/devices/{id}/resolution", false}, DeviceResolutionRoute},

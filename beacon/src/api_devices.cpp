@@ -1,6 +1,8 @@
 // /api/v1/devices and /api/v1/devices/{id}[/...]: the device list from the
 // estate view, and one device read live from the store.
 #include <algorithm>
+#include <optional>
+#include <string>
 
 #include "api_handlers.h"
 #include "beacon/estate_report.h"
@@ -31,11 +33,12 @@ inventory::DeviceState KnownDevice(ApiContext& ctx) {
   return Must(std::move(state));
 }
 
-// A store read about a device that the store may not know for want of an
-// inventory (DeviceSoftware says NotFound then): an empty list.
+// A store read about a device that the store may not know for want of a
+// check-in or an inventory (an enrolled device: DeviceSoftware says NotFound
+// then): nothing, as for a device without any.
 template <typename T>
-std::vector<T> OrEmpty(common::StatusOr<std::vector<T>> v) {
-  if (!v.ok() && v.status().code() == common::Code::kNotFound) return {};
+T OrEmpty(common::StatusOr<T> v) {
+  if (!v.ok() && v.status().code() == common::Code::kNotFound) return T{};
   return Must(std::move(v));
 }
 
@@ -144,6 +147,7 @@ ApiReply DeviceRoute(ApiContext& ctx) {
   PutTime(j, "certificate_expires", d.cert_not_after);
   j["clone_suspected"] = d.clone_suspected;
   j["addresses"] = addresses;
+  j["hardware"] = HardwareJson(OrEmpty(ctx.store.DeviceHardware(id)));
   Json policy;
   policy["applied_revision"] = d.policy_revision;
   policy["served_revision"] = rules.policy_revision;
@@ -194,6 +198,22 @@ ApiReply DeviceFilesRoute(ApiContext& ctx) {
   const std::string id = KnownDevice(ctx).device_id;
   Json items = Json::array();
   for (const auto& f : OrEmpty(ctx.store.DeviceFiles(id))) items.push_back(FileJson(f));
+  const int64_t n = static_cast<int64_t>(items.size());
+  return {200, ListJson(std::move(items), n)};
+}
+
+ApiReply DeviceSectionsRoute(ApiContext& ctx) {
+  const Query q = Query::Parse(ctx.req.query, {"name"});
+  const std::optional<std::string> name = q.Get("name");
+  if (name && (name->empty() || name->find_first_not_of("abcdefghijklmnopqrstuvwxyz0123456789_") !=
+                                    std::string::npos)) {
+    BadParameter("name", "name must be a section name: lower-case letters, digits and '_'");
+  }
+  const std::string id = KnownDevice(ctx).device_id;
+  Json items = Json::array();
+  for (const auto& section : OrEmpty(ctx.store.DeviceSections(id))) {
+    if (!name || section.name == *name) items.push_back(SectionJson(section));
+  }
   const int64_t n = static_cast<int64_t>(items.size());
   return {200, ListJson(std::move(items), n)};
 }

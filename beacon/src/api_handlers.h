@@ -49,6 +49,7 @@ ApiReply ListDevicesRoute(ApiContext& ctx);
 ApiReply DeviceRoute(ApiContext& ctx);
 ApiReply DeviceSoftwareRoute(ApiContext& ctx);
 ApiReply DeviceFilesRoute(ApiContext& ctx);
+ApiReply DeviceSectionsRoute(ApiContext& ctx);
 ApiReply DeviceUsageRoute(ApiContext& ctx);
 ApiReply DeviceChangesRoute(ApiContext& ctx);
 ApiReply DeviceResolutionRoute(ApiContext& ctx);

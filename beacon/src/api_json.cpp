@@ -1,6 +1,7 @@
 #include "api_json.h"
 
 #include "common/time.h"
+#include "inventory/sections.h"
 
 namespace beacon {
 
@@ -135,6 +136,45 @@ Json FileJson(const inventory::FileEvidence& f) {
   j["size"] = f.size;
   PutTime(j, "modified", f.modified);
   j["sha256"] = f.sha256;
+  return j;
+}
+
+Json HardwareJson(const inventory::Hardware& h) {
+  if (h == inventory::Hardware{}) return nullptr;
+  Json j;
+  j["vendor"] = h.vendor;
+  j["model"] = h.model;
+  j["serial"] = h.serial;
+  j["cpu_model"] = h.cpu_model;
+  j["cpu_cores"] = h.cpu_cores;
+  j["memory_bytes"] = h.memory_bytes;
+  Json disks = Json::array();
+  for (const auto& d : h.disks) disks.push_back(Json{{"name", d.name}, {"model", d.model}, {"size_bytes", d.size_bytes}});
+  j["disks"] = std::move(disks);
+  Json nics = Json::array();
+  for (const auto& n : h.interfaces) {
+    nics.push_back(Json{{"name", n.name}, {"mac", n.mac}, {"virtual", n.is_virtual}, {"addresses", n.addresses}});
+  }
+  j["interfaces"] = std::move(nics);
+  return j;
+}
+
+Json SectionJson(const inventory::Section& s) {
+  Json j;
+  j["name"] = s.name;
+  j["volatile"] = inventory::IsVolatileSection(s.name);
+  j["notes"] = s.notes;
+  Json items = Json::array();
+  for (const auto& item : s.items) {
+    Json fields = Json::object();
+    Json volatile_fields = Json::array();
+    for (const auto& f : item.fields) {
+      fields[f.name] = f.value;
+      if (inventory::IsVolatileField(s.name, f.name)) volatile_fields.push_back(f.name);
+    }
+    items.push_back(Json{{"key", item.key}, {"fields", std::move(fields)}, {"volatile_fields", std::move(volatile_fields)}});
+  }
+  j["items"] = std::move(items);
   return j;
 }
 

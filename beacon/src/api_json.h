@@ -29,6 +29,12 @@ Json SoftwareJson(const inventory::SoftwareRow& r, bool with_device);
 Json UsageJson(const inventory::UsageRow& r);
 Json ChangeJson(const inventory::ChangeRow& r);
 Json FileJson(const inventory::FileEvidence& f);
+// The device page's "hardware": null when the store holds none (no
+// inventory yet).
+Json HardwareJson(const inventory::Hardware& h);
+// One detailed section (inventory/sections.h), its items' fields as an
+// object in the collector's order and the volatile ones named.
+Json SectionJson(const inventory::Section& s);
 Json RevisionJson(const policy::Revision& r);
 
 // {"items": [...], "total": N} (and "truncated" when `truncated` is set).

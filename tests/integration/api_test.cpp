@@ -239,6 +239,60 @@ TEST_CASE("API: the device page and its parts, for a real client") {
   REQUIRE(sw.status == 200);
   CHECK(sw.body["total"] == d.body["packages"]);
   CHECK(x.api->Get(base + "/files", x.read_token).status == 200);
+
+  // Hardware and sections: what the store holds for the real client's own
+  // machine, field for field.
+  {
+    auto store = x.e.Store();
+    auto hw = store->DeviceHardware(x.client_device);
+    REQUIRE(hw.ok());
+    const auto& h = d.body["hardware"];
+    REQUIRE(h.is_object());
+    CHECK(h["cpu_cores"] == hw->cpu_cores);
+    CHECK(h["cpu_cores"].get<int64_t>() > 0);
+    CHECK(h["memory_bytes"] == hw->memory_bytes);
+    CHECK(h["cpu_model"] == hw->cpu_model);
+    REQUIRE(h["disks"].size() == hw->disks.size());
+    REQUIRE(h["interfaces"].size() == hw->interfaces.size());
+    for (size_t i = 0; i < hw->interfaces.size(); ++i) {
+      CHECK(h["interfaces"][i]["name"] == hw->interfaces[i].name);
+      CHECK(h["interfaces"][i]["addresses"] == hw->interfaces[i].addresses);
+    }
+    auto sections = store->DeviceSections(x.client_device);
+    REQUIRE(sections.ok());
+    REQUIRE(!sections->empty());
+    ApiAnswer all = x.api->Get(base + "/sections", x.read_token);
+    REQUIRE(all.status == 200);
+    REQUIRE(all.body["total"] == sections->size());
+    for (size_t i = 0; i < sections->size(); ++i) {
+      const auto& want = (*sections)[i];
+      const auto& got = all.body["items"][i];
+      INFO(want.name);
+      CHECK(got["name"] == want.name);
+      CHECK(got["notes"] == want.notes);
+      REQUIRE(got["items"].size() == want.items.size());
+      for (size_t k = 0; k < want.items.size(); ++k) {
+        CHECK(got["items"][k]["key"] == want.items[k].key);
+        CHECK(got["items"][k]["fields"].size() == want.items[k].fields.size());
+        for (const auto& f : want.items[k].fields) CHECK(got["items"][k]["fields"][f.name] == f.value);
+      }
+    }
+    // One section by name; the volatile fields are named (free space of a file system).
+    ApiAnswer fs = x.api->Get(base + "/sections?name=filesystems", x.read_token);
+    REQUIRE(fs.status == 200);
+    REQUIRE(fs.body["total"] == 1);
+    CHECK(fs.body["items"][0]["name"] == "filesystems");
+    bool free_is_volatile = false;
+    for (const auto& item : fs.body["items"][0]["items"]) {
+      for (const auto& v : item["volatile_fields"]) free_is_volatile = free_is_volatile || v == "free_bytes";
+    }
+    CHECK(free_is_volatile);
+    CHECK(x.api->Get(base + "/sections?name=no_such_section", x.read_token).body["total"] == 0);
+    CHECK(Err(x.api->Get(base + "/sections?name=CPU", x.read_token)) == "invalid_parameter name");
+    CHECK(Err(x.api->Get(base + "/sections?name=", x.read_token)) == "invalid_parameter name");
+    CHECK(Err(x.api->Get(base + "/sections?name=cpu%27%3B--", x.read_token)) == "invalid_parameter name");
+    CHECK(x.api->Get("/api/v1/devices/" + harness::SeededId(777) + "/sections", x.read_token).status == 404);
+  }
   CHECK(x.api->Get(base + "/usage", x.read_token).status == 200);
   ApiAnswer changes = x.api->Get(base + "/changes", x.read_token);
   CHECK(changes.status == 200);

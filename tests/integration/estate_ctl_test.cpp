@@ -66,6 +66,9 @@ void Inventoried(inventory::Store& s, const std::string& device, const std::stri
   inv.sequence = 7;
   inv.os.hostname = host;
   inv.os.pretty_name = os;
+  inv.hardware = {.vendor = "QEMU", .model = "Standard PC (Q35 + ICH9, 2009)", .serial = "",
+                  .cpu_model = "AMD EPYC 7B13", .cpu_cores = 2, .memory_bytes = 25769803776,
+                  .disks = {{"vda", "", 107374182400}}, .interfaces = {}};
   auto st = s.ImportInventory(Upload(device, "inventory", "dmz-1", kNow - ago), inv);
   INFO(st.ToString());
   REQUIRE(st.ok());
@@ -266,6 +269,9 @@ TEST_CASE("beaconctl device show: status and why, path, inventory, sync, health,
   CHECK(std::regex_search(show.output, std::regex("STATUS +active")));
   CHECK(std::regex_search(show.output, std::regex("SERVED REVISION +3")));
   CHECK(std::regex_search(show.output, std::regex("INVENTORY +20[0-9-]+ [0-9:]+Z \\(#7\\)")));
+  CHECK(std::regex_search(show.output, std::regex("CPU +AMD EPYC 7B13\n")));
+  CHECK(std::regex_search(show.output, std::regex("MEMORY +24.0 GiB\n")));
+  CHECK(std::regex_search(show.output, std::regex("vda +- +100.0 GiB\n")));
   CHECK(Has(show.output, "check-ins through:"));
   CHECK(Has(show.output, "client.disk-short"));
   CHECK_FALSE(Has(show.output, "client.clock-skew"));  // cleared: not open
@@ -280,6 +286,10 @@ TEST_CASE("beaconctl device show: status and why, path, inventory, sync, health,
   CHECK(doc.at("outbox_depth") == 0);
   CHECK(doc.at("clone_suspected") == false);
   CHECK(doc.at("open_errors") == 1);
+  CHECK(doc.at("cpu_cores") == 2);
+  CHECK(doc.at("memory_bytes") == 25769803776);
+  CHECK(doc.at("serial") == "");
+  CHECK(doc.at("disks").at(0).at("size_bytes") == 107374182400);
   CHECK(doc.at("vias").at(0).at("via") == "dmz-1");
   CHECK(Ids(doc.at("health")) == std::vector<std::string>{"client.disk-short"});
   CHECK(doc.at("uploads").size() == 2);  // the inventory and the health document
@@ -289,6 +299,8 @@ TEST_CASE("beaconctl device show: status and why, path, inventory, sync, health,
   auto never = f.Json({"device", "show", kNever, "--json"});
   CHECK(never.at("status") == "never-connected");
   CHECK(never.at("certificate_expires_unix") == kNow + 10 * 86400);
+  CHECK(never.at("memory_bytes") == 0);  // enrolled only: no hardware
+  CHECK(never.at("disks").empty());
   CHECK(f.Ctl({"device", "show", "not-a-uuid"}).exit_code == 2);
   auto unknown = f.Ctl({"device", "show", kUnknown});
   CHECK(unknown.exit_code == 1);
