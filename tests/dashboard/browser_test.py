@@ -12,6 +12,9 @@ What it checks, in order (each step waits with a deadline, never a sleep):
   - an admin token logs in as "admin"; the summary's counts equal
     `beaconctl status --json`, and its charts are drawn;
   - the device list finds the device by its host name; its page shows it;
+  - the hardware tab shows the processor, cores, memory and disks that
+    `beaconctl device show DEVICE --json` gives, and exactly the inventory
+    sections the store holds, free space marked as changing on its own;
   - the software tab finds one of its packages with the version
     `beaconctl software DEVICE --json` gives;
   - an action queued from its page shows up pending, and so does it in
@@ -228,7 +231,7 @@ class DashboardTest:
 
     def every_tab(self):
         """Each tab of the device page shows its data (or says there is none), no error."""
-        for tab in ("overview", "usage", "uploads", "health", "policy", "files", "changes", "software", "actions"):
+        for tab in ("overview", "hardware", "usage", "uploads", "health", "policy", "files", "changes", "software", "actions"):
             self.find('[data-tab="%s"]' % tab).click()
             body = '[data-tab-body="%s"]' % tab
             self.b.wait("the %s tab" % tab, lambda d: self.find(body) is not None and
@@ -241,6 +244,35 @@ class DashboardTest:
         assert "inventory" in self.text('[data-tab-body="uploads"]')
         self.find('[data-tab="policy"]').click()
         self.b.wait("the policy's groups", lambda d: "Groups: default" in (self.text("#resolution") or ""))
+
+    def hardware_matches_store(self, device):
+        shown = self.e.ctl_json("device", "show", device)
+        self.find('[data-tab="hardware"]').click()
+        self.b.wait("the hardware summary", lambda d: self.find("#hw-memory") is not None)
+        assert self.text("#hw-cpu") == shown["cpu_model"], (self.text("#hw-cpu"), shown["cpu_model"])
+        assert self.text("#hw-cores") == str(shown["cpu_cores"]), (self.text("#hw-cores"), shown["cpu_cores"])
+        memory = self.find("#hw-memory").get_attribute("data-bytes")
+        assert memory == str(shown["memory_bytes"]), (memory, shown["memory_bytes"])
+        disks = [row.find_elements(By.TAG_NAME, "td")[0].text
+                 for row in self.d.find_elements(By.CSS_SELECTOR, "table.disks tbody tr")]
+        assert disks == [d["name"] for d in shown["disks"]], (disks, shown["disks"])
+        # The sections: the store's own list, read beside the central.
+        with sqlite3.connect(os.path.join(self.e.central_dir, "store.sqlite"), timeout=30) as db:
+            stored = [r[0] for r in db.execute("SELECT name FROM sections WHERE device_id = ? ORDER BY name",
+                                               (device,))]
+        assert stored, "the store holds no section for the device"
+        self.b.wait("the inventory sections", lambda d: self.find("#sections details.section") is not None)
+        names = [e.get_attribute("data-section")
+                 for e in self.d.find_elements(By.CSS_SELECTOR, "#sections details.section")]
+        assert names == stored, (names, stored)
+        fs = self.find('details[data-section="filesystems"]')
+        summary = fs.find_element(By.TAG_NAME, "summary")
+        # A DOM click: ChromeDriver's pointer misplaces a <summary> far down the page (Bootstrap's smooth scrolling).
+        self.d.execute_script("arguments[0].click()", summary)
+        self.b.wait("the file systems table", lambda d: fs.find_element(By.TAG_NAME, "table").is_displayed())
+        headers = [th.text for th in fs.find_elements(By.TAG_NAME, "th")]
+        assert "free_bytes ~" in headers and "type" in headers, headers
+        self.screenshot("device-hardware")
 
     def find_package(self, device):
         packages = self.e.ctl_json("software", device)
@@ -373,6 +405,8 @@ def main():
             t.drain_console()
         print("-- every tab", flush=True)
         t.every_tab()
+        print("-- hardware tab", flush=True)
+        t.hardware_matches_store(device)
         print("-- software tab", flush=True)
         package = t.find_package(device)
         for name, step in [("actions", lambda: t.action_round_trip(device)),

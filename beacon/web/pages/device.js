@@ -1,14 +1,16 @@
 // #/device/ID[/TAB]: one device (GET /api/v1/devices/{id}) with tabs:
-// overview (OS, addresses, check-ins, inventory, certificate), software (with
+// overview (OS, addresses, check-ins, inventory, certificate), hardware
+// (pages/hardware.js), software (with
 // a filter box), usage, uploads, health, actions (queue and cancel with an
 // admin token), policy (sync and which group gave each part), files, and the
 // time line of its changes. Each tab reads its own endpoint when opened.
 import {add, badge, bytes, count, duration, el, errorBox, facts, fill, loaded, loading, statusBadge, table, when}
   from '../dom.js';
 import {actionForm, actionsTable, cancelAction} from './actions.js';
+import {hardware, hardwareLine} from './hardware.js';
 
 const TABS = {
-  overview: 'Overview', software: 'Software', usage: 'Usage', uploads: 'Uploads', health: 'Health',
+  overview: 'Overview', hardware: 'Hardware', software: 'Software', usage: 'Usage', uploads: 'Uploads', health: 'Health',
   actions: 'Actions', policy: 'Policy', files: 'Files', changes: 'Time line',
 };
 
@@ -23,6 +25,7 @@ function overview(d) {
       ['Host name', d.hostname],
       ['Operating system', d.os],
       ['Addresses', d.addresses.length ? el('span', {class: 'mono'}, d.addresses.join(', ')) : null],
+      ['Hardware', hardwareLine(d.hardware)],
       ['Client version', d.client_version],
       ['Enrolled', when(d.enrolled, d.enrolled_unix)],
       ['First seen', when(d.first_seen, d.first_seen_unix)],
@@ -194,6 +197,7 @@ export function mount(view, ctx) {
     fill(body, box);
     const reload = () => load(current, true);
     switch (tab) {
+      case 'hardware': return hardware(current.api, device, box, current.signal);
       case 'software': return software(current.api, id, box, current.signal);
       case 'usage': return usage(current.api, id, box, current.signal);
       case 'uploads': return add(box, uploads(device));
