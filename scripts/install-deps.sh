@@ -1,6 +1,8 @@
 #!/bin/sh
 # Installs the Debian 12 packages needed to build and test, if any is missing.
 set -eu
+# libsystemd-dev: sd_notify(3) for the services (common/src/service.cpp);
+# systemd: systemd-analyze, which the units' test runs (tests/conf/).
 # The last two lines: the web dashboard's libraries, served by the central
 # from /usr/share/javascript (libjs-bootstrap5, libjs-chart.js), and its
 # browser test's tools (headless Chromium driven by Selenium).
@@ -8,6 +10,7 @@ pkgs="g++ cmake make pkg-config openssl iproute2 ca-certificates
       libcpp-httplib-dev libssl-dev libpugixml-dev libsqlite3-dev catch2
       libcli11-dev nlohmann-json3-dev zlib1g-dev libboost1.81-dev libarchive-dev
       squid rpm pciutils libpq-dev postgresql prometheus-cpp-dev prometheus
+      libsystemd-dev systemd
       libjs-bootstrap5 libjs-chart.js
       chromium chromium-driver python3-selenium"
 missing=""

@@ -1,9 +1,7 @@
 #include "beacon/beacon.h"
 
-#include <CLI/CLI.hpp>
-
 #include <ctime>
-#include <iostream>
+#include <mutex>
 #include <thread>
 
 #include "action_board.h"
@@ -16,12 +14,12 @@
 #include "trust.h"
 #include "beacon/facts.h"
 #include "checkins.h"
-#include "diagnose.h"
 #include "common/fs.h"
 #include "common/http_server.h"
 #include "common/log.h"
 #include "common/protocol.h"
 #include "common/process.h"
+#include "common/service.h"
 #include "common/spool.h"
 #include "common/uuid.h"
 #include "dashboard.h"
@@ -40,6 +38,19 @@ using common::Status;
 using common::StatusOr;
 
 namespace {
+// The identity in `cert_file`, which must be a beacon certificate of the
+// estate: it is what clients see and what a relay presents upstream.
+StatusOr<common::PeerIdentity> OwnIdentity(const std::string& cert_file) {
+  ASSIGN_OR_RETURN(std::string pem, common::ReadFile(cert_file, 1 << 20));
+  auto own = common::IdentityFromPem(pem);
+  if (!own.ok() || !own->is_beacon()) {
+    return common::InvalidArgument(cert_file + ": not a beacon certificate of the estate (" +
+                                   (own.ok() ? "it names a device" : own.status().message()) +
+                                   "); make one with `beaconctl beacon issue`");
+  }
+  return *own;
+}
+
 // A periodic task's failure: one the next run may not meet (the store is
 // unreachable for a while: Unavailable) is a warning; any other an error.
 void LogHousekeeping(const std::string& what, const Status& st) {
@@ -65,7 +76,7 @@ struct Beacon::Impl {
   std::unique_ptr<Relay> relay;                   // relay only
   std::unique_ptr<Enroller> enroller;             // central only
   std::unique_ptr<TrustState> trust;
-  common::PeerIdentity own;  // what this beacon's certificate says
+  common::PeerIdentity own;  // what this beacon's certificate says (own_mu)
   std::unique_ptr<ActionBoard> actions;             // central only
   std::unique_ptr<SelfCheck> self_check;
   std::unique_ptr<AgentApi> api;
@@ -77,6 +88,16 @@ struct Beacon::Impl {
   CheckinTracker checkins;
   uint64_t reported_dropped = 0;
   common::StopFlag stop;
+  common::Config config;  // as at start-up: a reload reports what differs
+  std::mutex reload_mu;   // one Reload() at a time
+
+  // This beacon's certificate as last loaded (start-up or a reload); the
+  // health thread reads it.
+  common::PeerIdentity Own() {
+    std::lock_guard<std::mutex> lock(own_mu);
+    return own;
+  }
+  std::mutex own_mu;  // guards `own` after start-up
 
   // Makes the trust bundle's changes take effect: new client CAs for the
   // listener, and on a relay new connections upstream.
@@ -241,18 +262,8 @@ StatusOr<std::unique_ptr<Beacon>> Beacon::Create(const common::Config& config) {
   im.metrics = std::make_unique<Metrics>(Metrics::Options{s.central, s.name, s.metrics_refresh_interval, nullptr});
   Metrics* metrics = im.metrics.get();
 
-  // This beacon's own certificate must be a beacon certificate: it is
-  // what clients see and what a relay presents upstream.
-  {
-    ASSIGN_OR_RETURN(std::string pem, common::ReadFile(s.server.cert_file, 1 << 20));
-    auto own = common::IdentityFromPem(pem);
-    if (!own.ok() || !own->is_beacon()) {
-      return common::InvalidArgument(s.server.cert_file + ": not a beacon certificate of the estate (" +
-                                     (own.ok() ? "it names a device" : own.status().message()) +
-                                     "); make one with `beaconctl beacon issue`");
-    }
-    im.own = *own;
-  }
+  ASSIGN_OR_RETURN(im.own, OwnIdentity(s.server.cert_file));
+  im.config = config;
   std::string trust_path;
   if (s.central) {
     ASSIGN_OR_RETURN(im.store, inventory::OpenStore(s.store));
@@ -326,7 +337,7 @@ StatusOr<std::unique_ptr<Beacon>> Beacon::Create(const common::Config& config) {
     parts.settings = &im.settings;
     parts.spool = im.spool.get();
     parts.trust = im.trust.get();
-    parts.own = im.own;
+    parts.own = [&im] { return im.Own(); };
     if (im.relay) parts.upstream = [relay = im.relay.get()] { return relay->upstream_state(); };
     ASSIGN_OR_RETURN(im.self_check, SelfCheck::Open(std::move(parts)));
   }
@@ -382,7 +393,7 @@ int Beacon::admin_port() const { return impl_->admin->port(); }
 void Beacon::Run() {
   Impl& im = *impl_;
   std::vector<std::thread> threads;
-  threads.reserve(8);  // (also keeps GCC 12 from a false -Warray-bounds on emplace_back)
+  threads.reserve(9);  // (also keeps GCC 12 from a false -Warray-bounds on emplace_back)
   if (im.importer) {
     threads.emplace_back([&im] {
       while (im.stop.SleepFor(im.settings.policy_refresh_interval)) {
@@ -421,6 +432,27 @@ void Beacon::Run() {
     while (im.stop.SleepFor(im.settings.checkin_flush_interval)) im.FlushCheckins();
     im.FlushCheckins();
   });
+  if (const auto interval = common::service::KeepAliveInterval(); interval.count() > 0) {
+    // The keep-alive proves the engine's I/O threads turn (their sweeps
+    // advance, about one a second each), not merely that this thread runs.
+    threads.emplace_back([&im, interval] {
+      uint64_t last = 0;
+      while (im.stop.SleepFor(interval)) {
+        const uint64_t sweeps = im.server->stats().sweeps;
+        if (sweeps != last) {
+          common::service::KeepAlive();
+        } else {
+          common::LogError("watchdog: an I/O thread has not swept for " + std::to_string(interval.count()) +
+                           " ms; not telling the service manager that all is well");
+        }
+        last = sweeps;
+      }
+    });
+  }
+  // Listeners bound and spool scanned (Create): ready. Connections arriving
+  // before Serve() wait in the listen backlog.
+  common::service::Ready((im.settings.central ? "central" : "relay") + std::string(" serving on port ") +
+                         std::to_string(im.agent->port()));
   im.server->Serve();
   im.stop.Stop();
   im.spool->Wake();
@@ -428,55 +460,40 @@ void Beacon::Run() {
   common::LogInfo("stopped");
 }
 
+Status Beacon::Reload(const common::Config& config) {
+  Impl& im = *impl_;
+  std::lock_guard<std::mutex> lock(im.reload_mu);
+  // Everything is checked before anything is applied.
+  ASSIGN_OR_RETURN(Settings next, Settings::FromConfig(config));
+  common::LogLevel level;
+  if (!common::ParseLogLevel(next.log_level, &level)) {
+    return common::InvalidArgument("log_level must be debug, info, warn or error, not '" + next.log_level + "'");
+  }
+  // The running paths: a new path is a restart-only change (below).
+  ASSIGN_OR_RETURN(common::PeerIdentity own, OwnIdentity(im.settings.server.cert_file));
+  // Checks the certificate against its key and swaps the listener's TLS
+  // context; on error the old one stays.
+  RETURN_IF_ERROR(im.server->ReloadTls());
+  {
+    std::lock_guard<std::mutex> own_lock(im.own_mu);
+    im.own = own;
+  }
+  if (im.cache) im.cache->ResetConnections();  // upstream: new connections present the new certificate
+  std::string restart;
+  for (const std::string& key : common::ChangedKeys(im.config, config, ConfigKeys())) {
+    if (key != "log_level") restart += (restart.empty() ? "" : ", ") + key;
+  }
+  if (!restart.empty()) common::LogWarn("reload: changed, not applied until a restart: " + restart);
+  // Said before the level changes, so that it is seen whatever the new level.
+  common::LogInfo("reloaded: log_level " + next.log_level + ", certificate serial " + own.serial);
+  common::SetLogLevel(level);
+  return Status::Ok();
+}
+
 void Beacon::Stop() {
   impl_->stop.Stop();
   impl_->spool->Wake();
   impl_->server->Stop();
-}
-
-int BeaconMain(int argc, char** argv) {
-  common::BlockTerminationSignals();  // before the server engine starts its threads
-  common::SetLogTag("beacon");
-  std::string config_path = "/etc/beacon/beacon.conf", data_dir;
-  CLI::App app(
-      "Serves the agent API over HTTPS. With 'upstream' set it relays uploads and policy;\n"
-      "with 'store = sqlite' it is the central and imports uploads into the store.",
-      "beacon");
-  app.add_option("--config", config_path, "configuration file")->capture_default_str();
-  app.add_option("--data-dir", data_dir, "overrides the configuration's data_dir");
-  app.set_version_flag("--version", std::string("beacon ") + BEACON_VERSION);
-  app.footer("Configuration keys:\n" + common::ConfigHelp(ConfigKeys()));
-  bool json = false;
-  CLI::App* diagnose = app.add_subcommand(
-      "diagnose", "check the way to the upstream step by step (docs/diagnose.md); exit 1 if a step failed");
-  diagnose->add_flag("--json", json, "print the report as JSON");
-  diagnose->fallthrough();
-  try {
-    app.parse(argc, argv);
-  } catch (const CLI::ParseError& e) {
-    // --help and --version end here with 0; a usage error with 2.
-    int rc = app.exit(e);
-    return rc == 0 ? 0 : 2;
-  }
-  if (diagnose->parsed()) return DiagnoseMain(config_path, data_dir, json);
-  auto config = common::LoadConfig(config_path, &ConfigKeys());
-  if (!config.ok()) {
-    std::cerr << "beacon: " << config.status().message() << "\n";
-    return 2;
-  }
-  if (!data_dir.empty()) (void)config->Set("data_dir", data_dir, "--data-dir");
-
-  auto beacon = Beacon::Create(*config);
-  if (!beacon.ok()) {
-    common::LogError(beacon.status().ToString());
-    return 1;
-  }
-  // The signal thread may call Stop() at any moment until the process ends,
-  // so the Beacon is never destroyed: it is released, and the OS reclaims it.
-  Beacon* b = beacon->release();
-  common::StopOnTerminationSignals([b] { b->Stop(); });
-  b->Run();
-  return 0;
 }
 
 }  // namespace beacon

@@ -123,7 +123,8 @@ void SelfCheck::CheckCertificates(int64_t now) {
     expired = expired || at <= now;
     expiring.push_back(what + (at <= now ? " expired at " : " expires at ") + common::FormatRfc3339(at));
   };
-  note("this beacon's certificate (serial " + parts_.own.serial + ")", parts_.own.not_after);
+  const common::PeerIdentity own = parts_.own();
+  note("this beacon's certificate (serial " + own.serial + ")", own.not_after);
   const common::pki::TrustBundle bundle = parts_.trust->bundle();
   for (const std::string& ca : bundle.ca_pems) {
     if (auto at = common::CertNotAfter(ca); at.ok()) note("an estate CA certificate", *at);
@@ -161,7 +162,7 @@ inventory::Health SelfCheck::Check(int64_t now) {
   inventory::HealthBeacon status;
   status.version = BEACON_VERSION;
   status.interval = parts_.settings->health_interval.count();
-  status.cert_not_after = parts_.own.not_after;
+  status.cert_not_after = parts_.own().not_after;
   CheckSpool(now, &status);
   CheckUpstream(now, &status);
   CheckCertificates(now);

@@ -31,7 +31,8 @@ class SelfCheck {
     const Settings* settings = nullptr;
     const common::Spool* spool = nullptr;
     const TrustState* trust = nullptr;
-    common::PeerIdentity own;  // this beacon's certificate
+    // This beacon's certificate as now loaded (a reload may renew it).
+    std::function<common::PeerIdentity()> own;
     // Relay: its upstream's state; null on the central.
     std::function<UpstreamState()> upstream;
     common::Env* env = nullptr;  // null: Env::Default()

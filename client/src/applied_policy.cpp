@@ -29,6 +29,7 @@ int64_t UtcOffset(int64_t t) {
 
 AppliedPolicy::AppliedPolicy(const ClientSettings& settings, std::string device, StateFile* state)
     : settings_(settings),
+      log_level_configured_(settings.log_level_set),
       device_(std::move(device)),
       dir_(settings.state_dir + "/policy"),
       state_(state) {}
@@ -69,7 +70,7 @@ void AppliedPolicy::Load() {
   load("schedule.xml", policy::ParseScheduleXml, &schedule_);
   load("failover.xml", policy::ParseFailoverXml, &failover_);
   // The policy's log level, unless this machine's configuration sets one.
-  if (policy_ && !settings_.log_level_set) {
+  if (policy_ && !log_level_configured_) {
     (void)common::SetLogLevelFrom(policy::LogLevelName(policy_->log_level));
   }
 }

@@ -38,6 +38,10 @@ class AppliedPolicy {
   // cannot be read is logged and treated as absent. Applies policy.xml's log
   // level unless the configuration sets one.
   void Load();
+  // A reload (SIGHUP): whether the configuration now sets log_level (then
+  // policy.xml's level is ignored) instead of the start-up configuration's
+  // say. Takes effect at the next Load().
+  void set_log_level_configured(bool configured) { log_level_configured_ = configured; }
 
   // The applied revision; 0 before the first policy.
   int64_t Revision() const;
@@ -83,6 +87,7 @@ class AppliedPolicy {
   AppliedPolicy(const ClientSettings& settings, std::string device, StateFile* state);
 
   const ClientSettings settings_;
+  bool log_level_configured_;  // settings_.log_level_set until a reload says otherwise
   const std::string device_;
   const std::string dir_;  // STATE_DIR/policy
   StateFile* state_;

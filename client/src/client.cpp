@@ -17,6 +17,7 @@
 #include "common/time.h"
 #include "common/protocol.h"
 #include "common/retry.h"
+#include "common/service.h"
 #include "common/spool.h"
 #include "common/uuid.h"
 #include "health_checks.h"
@@ -333,10 +334,38 @@ Status Client::RunOnce() {
   return first;
 }
 
-void Client::RunLoop(common::StopFlag& stop) {
+Status Client::Reconfigure(const ClientSettings& next) {
   Impl& im = *impl_;
+  RETURN_IF_ERROR(next.Validate());
+  common::SetLogLevel(next.log_level);
+  im.applied->set_log_level_configured(next.log_level_set);
+  im.applied->Load();  // the policy's level, unless the file sets one
+  return Status::Ok();
+}
+
+void Client::RunLoop(common::StopFlag& stop, const std::function<void()>& between_steps) {
+  Impl& im = *impl_;
+  // Proof of progress for the watchdog, and the caller's chance to reload.
+  auto step_done = [&] {
+    common::service::KeepAlive();
+    if (between_steps) between_steps();
+  };
+  const auto keep_alive = common::service::KeepAliveInterval();
+  // Sleeps `d` as the schedule says, waking for the watchdog (this thread
+  // pings it itself, so a hang anywhere in the loop still stops the pings)
+  // and for a Wake(); false once stopped.
+  auto sleep = [&](std::chrono::milliseconds d) {
+    const auto until = std::chrono::steady_clock::now() + d;
+    for (;;) {
+      auto left = std::chrono::ceil<std::chrono::milliseconds>(until - std::chrono::steady_clock::now());
+      if (left.count() <= 0) return true;
+      if (!stop.SleepFor(keep_alive.count() > 0 ? std::min(left, keep_alive) : left)) return false;
+      step_done();
+    }
+  };
   bool first = true;
   while (!stop.stopped()) {
+    step_done();
     // The state folder is held only while a round works, so that
     // `inventory --now` or `status` can run between rounds; after taking it
     // again, everything another process may have changed is read anew.
@@ -353,7 +382,7 @@ void Client::RunLoop(common::StopFlag& stop) {
       if (!reloaded.ok()) {
         common::LogError("cannot read the state folder again: " + reloaded.ToString());
         im.lock.reset();
-        if (!stop.SleepFor(std::chrono::minutes(1))) break;
+        if (!sleep(std::chrono::minutes(1))) break;
         continue;
       }
       im.applied->Load();
@@ -376,7 +405,7 @@ void Client::RunLoop(common::StopFlag& stop) {
         }
         auto wait = im.enroll_backoff->Next(floor);
         im.lock.reset();
-        if (!stop.SleepFor(wait)) break;
+        if (!sleep(wait)) break;
         continue;
       }
       im.enroll_backoff->Reset();
@@ -389,6 +418,7 @@ void Client::RunLoop(common::StopFlag& stop) {
       if (due == 0 || due > now) continue;
       Status st = (this->*e.run)();
       if (!st.ok()) common::LogWarn(std::string(e.title) + " failed: " + st.ToString());
+      step_done();
     }
     int64_t sample_due = im.NextSample();
     if (sample_due != 0 && sample_due <= Now()) {
@@ -397,6 +427,7 @@ void Client::RunLoop(common::StopFlag& stop) {
     }
     im.Renew();
     im.CheckHealth();
+    step_done();
     // The drain loop logs its own failures and backs off (a quarantined
     // upload leaves nothing to retry). The next round is when the next
     // event is due or the backoff ends, whichever comes first.
@@ -415,7 +446,7 @@ void Client::RunLoop(common::StopFlag& stop) {
       wait = std::min(wait, std::chrono::ceil<std::chrono::milliseconds>(until_retry));
     }
     im.lock.reset();
-    if (!stop.SleepFor(wait)) break;
+    if (!sleep(wait)) break;
   }
 }
 

@@ -5,6 +5,7 @@
 #include <unistd.h>
 
 #include <CLI/CLI.hpp>
+#include <atomic>
 #include <cstdlib>
 #include <iostream>
 #include <string>
@@ -13,6 +14,7 @@
 #include "common/fs.h"
 #include "common/log.h"
 #include "common/process.h"
+#include "common/service.h"
 #include "common/time.h"
 #include "diagnose.h"
 
@@ -158,6 +160,34 @@ int Diagnose(const Command& cmd) {
   return rc;
 }
 
+// SIGHUP in `run` (docs/service.md): reads the configuration file again and
+// gives it to the client (its log_level); keys that changed otherwise are
+// reported as needing a restart. A file that does not load or validate
+// changes nothing. Tells the service manager RELOADING=1, then READY=1.
+void Reload(const Command& cmd, const common::Config& running, Client& c) {
+  common::service::Reloading();
+  auto config = common::LoadConfig(cmd.config_path, &ConfigKeys());
+  common::Status st = config.status();
+  if (st.ok() && !cmd.data_dir.empty()) st = config->Set("state_dir", cmd.data_dir, "--data-dir");
+  common::StatusOr<ClientSettings> settings =
+      st.ok() ? ClientSettings::FromConfig(*config) : common::StatusOr<ClientSettings>(st);
+  if (!settings.ok()) st = settings.status();
+  // Said before the level changes, so that it is seen whatever the new level.
+  if (st.ok()) common::LogInfo("reloading: log_level " + config->GetString("log_level"));
+  if (st.ok()) st = c.Reconfigure(*settings);
+  if (!st.ok()) {
+    common::LogError("reload refused, the running configuration stays: " + st.ToString());
+    common::service::Ready("reload refused: " + st.message());
+    return;
+  }
+  std::string restart;
+  for (const std::string& key : common::ChangedKeys(running, *config, ConfigKeys())) {
+    if (key != "log_level") restart += (restart.empty() ? "" : ", ") + key;
+  }
+  if (!restart.empty()) common::LogWarn("reload: changed, not applied until a restart: " + restart);
+  common::service::Ready("reloaded");
+}
+
 int Execute(const Command& cmd) {
   if (cmd.diagnose->parsed()) return Diagnose(cmd);
   auto config = common::LoadConfig(cmd.config_path, &ConfigKeys());
@@ -202,10 +232,20 @@ int Execute(const Command& cmd) {
     if (!st.ok()) return Fail(kExitRuntime, st.ToString());
     return kExitOk;
   }
-  // Static: the signal thread may still use it while the process exits.
+  // Static: the signal thread may still use them while the process exits.
   static common::StopFlag stop;
-  common::StopOnTerminationSignals([] { stop.Stop(); });
-  c.RunLoop(stop);
+  static std::atomic<bool> reload_asked{false};
+  // SIGHUP only asks: the Client is used from the loop's thread alone, which
+  // reloads between steps (at once if it sleeps).
+  common::StopOnTerminationSignals([] { stop.Stop(); },
+                                   [] {
+                                     reload_asked = true;
+                                     stop.Wake();
+                                   });
+  common::service::Ready("running; device " + c.device_id());
+  c.RunLoop(stop, [&] {
+    if (reload_asked.exchange(false)) Reload(cmd, *config, c);
+  });
   return kExitOk;
 }
 
@@ -213,6 +253,7 @@ int Execute(const Command& cmd) {
 
 int ClientMain(int argc, char** argv) {
   common::SetLogTag("client");
+  common::UseJournalIfConnected();
   CLI::App app;
   app.name("beacon-client");
   Command cmd;

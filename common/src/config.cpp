@@ -121,6 +121,22 @@ const std::string& Config::Raw(const std::string& name) const {
 }
 
 std::string Config::GetString(const std::string& name) const { return Raw(name); }
+
+std::vector<std::string> ChangedKeys(const Config& a, const Config& b, const std::vector<ConfigKey>& keys) {
+  std::vector<std::string> changed;
+  for (const ConfigKey& k : keys) {
+    bool same = false;
+    switch (k.type) {
+      case KeyType::kString: same = a.GetString(k.name) == b.GetString(k.name); break;
+      case KeyType::kInt: same = a.GetInt(k.name) == b.GetInt(k.name); break;
+      case KeyType::kBool: same = a.GetBool(k.name) == b.GetBool(k.name); break;
+      case KeyType::kBytes: same = a.GetBytes(k.name) == b.GetBytes(k.name); break;
+      case KeyType::kDuration: same = a.GetSeconds(k.name) == b.GetSeconds(k.name); break;
+    }
+    if (!same) changed.push_back(k.name);
+  }
+  return changed;
+}
 int64_t Config::GetInt(const std::string& name) const {
   auto v = ParseInt(Raw(name));
   return v.ok() ? *v : 0;

@@ -63,6 +63,7 @@ struct IoThread {
   std::list<Session*> sessions;
   std::string date;  // "Date: ...\r\n", refreshed by the sweep
   std::function<void()> on_empty;  // while stopping: the last session has gone
+  std::atomic<uint64_t> sweeps{0};  // rounds of the periodic sweep (ServerStats::sweeps)
 };
 
 // What every session shares: options, TLS context, pool, counters.

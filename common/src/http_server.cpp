@@ -9,6 +9,7 @@
 #include <openssl/x509v3.h>
 #include <sys/socket.h>
 
+#include <algorithm>
 #include <csignal>
 
 #include <boost/asio/post.hpp>
@@ -370,6 +371,7 @@ struct HttpServer::Impl {
     t.date = DateLine();
     bool force = stopping() && now.time_since_epoch().count() >= stop_deadline.load();
     engine::Sweep(t, now, stopping(), force);
+    ++t.sweeps;
     if (stopping() && t.sessions.empty()) {
       sweeps[i]->cancel();  // nothing left: let this thread's loop end
       return;
@@ -486,6 +488,10 @@ ServerStats HttpServer::stats() const {
   out.refused_identity = s.refused_identity;
   out.refused_admission = s.refused_admission;
   out.tls_reloads = s.tls_reloads;
+  for (size_t i = 0; i < impl_->io.size(); ++i) {
+    const uint64_t n = impl_->io[i]->sweeps;
+    out.sweeps = i == 0 ? n : std::min(out.sweeps, n);
+  }
   return out;
 }
 

@@ -6,6 +6,7 @@
 #include <thread>
 
 #include "common/log.h"
+#include "common/service.h"
 
 namespace common {
 
@@ -16,6 +17,7 @@ sigset_t TerminationSignals() {
   sigemptyset(&set);
   sigaddset(&set, SIGINT);
   sigaddset(&set, SIGTERM);
+  sigaddset(&set, SIGHUP);
   return set;
 }
 
@@ -28,14 +30,27 @@ void BlockTerminationSignals() {
   ::signal(SIGPIPE, SIG_IGN);
 }
 
-void StopOnTerminationSignals(std::function<void()> on_signal) {
+void StopOnTerminationSignals(std::function<void()> on_stop, std::function<void()> on_reload) {
   BlockTerminationSignals();
   sigset_t set = TerminationSignals();
-  std::thread([set, on_signal = std::move(on_signal)] {
-    int sig = 0;
-    sigwait(&set, &sig);
-    LogInfo("signal " + std::to_string(sig) + ": shutting down");
-    on_signal();
+  std::thread([set, on_stop = std::move(on_stop), on_reload = std::move(on_reload)] {
+    for (;;) {
+      int sig = 0;
+      if (sigwait(&set, &sig) != 0) continue;
+      if (sig == SIGHUP) {
+        if (on_reload) {
+          LogInfo("signal " + std::to_string(sig) + ": reloading");
+          on_reload();
+        } else {
+          LogInfo("signal " + std::to_string(sig) + ": nothing to reload");
+        }
+        continue;
+      }
+      LogInfo("signal " + std::to_string(sig) + ": shutting down");
+      service::Stopping();
+      on_stop();
+      return;
+    }
   }).detach();
 }
 

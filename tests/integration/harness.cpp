@@ -68,17 +68,35 @@ static std::vector<char*> Argv(const std::vector<std::string>& args) {
 }
 
 Process::Process(const std::vector<std::string>& argv, const std::string& log_path)
+    : Process(argv, log_path, {}) {}
+
+Process::Process(const std::vector<std::string>& argv, const std::string& log_path,
+                 const std::vector<std::string>& env)
     : log_path_(log_path) {
   auto args = Argv(argv);
+  // Built before fork(): the child of a threaded test may not allocate.
+  std::vector<std::string> vars = env;
+  for (char** e = environ; *e != nullptr; ++e) {
+    const std::string var = *e;
+    const std::string name = var.substr(0, var.find('=') + 1);
+    if (std::none_of(env.begin(), env.end(), [&](const std::string& v) { return v.rfind(name, 0) == 0; })) {
+      vars.push_back(var);
+    }
+  }
+  auto envp = Argv(vars);
   pid_ = ::fork();
   REQUIRE(pid_ >= 0);
   if (pid_ == 0) {
     int fd = ::open(log_path.c_str(), O_WRONLY | O_CREAT | O_APPEND, 0644);
     ::dup2(fd, 1);
     ::dup2(fd, 2);
-    ::execv(args[0], args.data());
+    ::execve(args[0], args.data(), envp.data());
     ::_exit(127);
   }
+}
+
+void Process::Signal(int sig) {
+  if (pid_ > 0) ::kill(pid_, sig);
 }
 
 Process::~Process() {

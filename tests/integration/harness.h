@@ -32,7 +32,11 @@ void MergeConfig(const std::string& path, const std::string& extra_config);
 class Process {
  public:
   Process(const std::vector<std::string>& argv, const std::string& log_path);
+  // With `env` ("NAME=value") added to (or replacing in) this process's environment.
+  Process(const std::vector<std::string>& argv, const std::string& log_path, const std::vector<std::string>& env);
   ~Process();
+  // Sends `sig` (SIGHUP for a reload).
+  void Signal(int sig);
   // SIGTERM, then SIGKILL after 10 s; returns the exit status.
   int Stop();
   // SIGKILL at once (a crash: nothing is flushed or closed cleanly), then

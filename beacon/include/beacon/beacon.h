@@ -28,10 +28,19 @@ class Beacon {
   int port() const;        // the agent API listener
   int admin_port() const;  // the administrators' listener
   // Serves until Stop(); starts and joins the background threads (relay or
-  // importer, check-in flusher).
+  // importer, check-in flusher). Tells the service manager READY=1 once
+  // serving (common/service.h), and while a watchdog is on, keeps it alive
+  // only while every I/O thread of the server engine keeps sweeping.
   void Run();
   // Thread-safe and signal-thread-safe: asks Run() to return.
   void Stop();
+  // SIGHUP (docs/service.md): takes `config` (the file read again) if all of
+  // it is valid: its log_level, and the certificate and key files (the same
+  // paths) read again for new connections, upstream ones included. Changed
+  // keys that need a restart are logged as such and not applied. Any error
+  // (a bad file, a certificate that is not a beacon's, a key that does not
+  // match) is returned and nothing is applied. Any thread; one at a time.
+  common::Status Reload(const common::Config& config);
 
  private:
   Beacon();
@@ -40,7 +49,8 @@ class Beacon {
 };
 
 // main(): parses arguments (--config, --data-dir, --help, --version), loads
-// the configuration and runs a Beacon until SIGINT/SIGTERM. Returns the exit code.
+// the configuration and runs a Beacon until SIGINT/SIGTERM, reloading on
+// SIGHUP (beacon/src/command_line.cpp). Returns the exit code.
 int BeaconMain(int argc, char** argv);
 
 }  // namespace beacon

@@ -10,6 +10,7 @@
 #pragma once
 
 #include <chrono>
+#include <functional>
 #include <memory>
 #include <optional>
 #include <string>
@@ -91,8 +92,21 @@ class Client {
   // The daemon loop: until enrolled, enrollment alone (with backoff); then
   // each schedule.xml event when it is due, usage samples at the policy's
   // interval, a renewal step each round, the outbox flushed with backoff,
-  // until `stop` is set.
-  void RunLoop(common::StopFlag& stop);
+  // until `stop` is set. While the service manager's watchdog is on
+  // (common/service.h), this thread keeps it alive after every step and
+  // every watchdog interval while it sleeps, so a step that hangs stops the
+  // pings. `between_steps`, if set, is called on the loop's thread at the
+  // same points, and at once after a stop.Wake() (SIGHUP's reload); the
+  // schedule is unchanged by a Wake().
+  void RunLoop(common::StopFlag& stop, const std::function<void()>& between_steps = nullptr);
+
+  // A reloaded configuration (SIGHUP, docs/service.md), on the loop's
+  // thread: applies its log_level (or, when the file no longer sets one,
+  // the applied policy.xml's) and reads the applied policy again. Nothing
+  // else of `next` is used: the caller reports the keys that need a
+  // restart. InvalidArgument, with nothing applied, if `next` does not
+  // Validate().
+  common::Status Reconfigure(const ClientSettings& next);
 
   // Human-readable state for `beacon-client status`.
   std::string StatusReport() const;

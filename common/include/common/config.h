@@ -72,6 +72,11 @@ StatusOr<Config> LoadConfig(const std::string& path, const std::vector<ConfigKey
 // A config of defaults only.
 Config DefaultConfig(const std::vector<ConfigKey>* keys);
 
+// The keys of `keys` whose values differ between `a` and `b`, compared as
+// their types read them ("60m" is "1h"), in the table's order. A reload uses
+// it to say which changes need a restart.
+std::vector<std::string> ChangedKeys(const Config& a, const Config& b, const std::vector<ConfigKey>& keys);
+
 // Human-readable table of keys for --help.
 std::string ConfigHelp(const std::vector<ConfigKey>& keys);
 

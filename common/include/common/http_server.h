@@ -193,6 +193,10 @@ struct ServerStats {
   uint64_t refused_identity = 0;   // 401: identified route, no verified identity
   uint64_t refused_admission = 0;  // 403: the admit hook refused the identity
   uint64_t tls_reloads = 0;        // successful ReloadTls() calls
+  // Sweep rounds of the I/O thread that swept least: each I/O thread sweeps
+  // about once a second while its loop turns, so this grows only while every
+  // loop does (the beacon's watchdog keep-alive is tied to it).
+  uint64_t sweeps = 0;
 };
 
 class HttpServer {

@@ -1,4 +1,7 @@
 // Logging to stderr (and optionally a file), one line per event: "2026-11-22T16:00:00Z INFO beacon: msg".
+// When stderr is the journal (see UseJournalIfConnected), stderr's lines are
+// "<4>WARN beacon: msg" instead: sd-daemon(3)'s priority prefix and no time
+// (the journal keeps its own). The log file always has the first form.
 //
 // Thread-safe. Callers must not pass unvalidated request data (header values,
 // paths) in messages: anything from the network is validated first.
@@ -23,6 +26,12 @@ void SetLogTag(const std::string& tag);
 // fails the caller.
 void SetLogFile(const std::string& path, uint64_t max_bytes);
 void Log(LogLevel level, const std::string& message);
+// Chooses stderr's line format: the journal's when $JOURNAL_STREAM names
+// stderr's device and inode ("DEV:INO", as systemd.exec(5) sets it for a
+// service whose stderr goes to the journal), the plain one otherwise. Called
+// once by each main() before the first line; call it again after stderr is
+// replaced. Returns whether the journal format is now in use.
+bool UseJournalIfConnected();
 
 inline void LogDebug(const std::string& m) { Log(LogLevel::kDebug, m); }
 inline void LogInfo(const std::string& m) { Log(LogLevel::kInfo, m); }
