@@ -47,7 +47,7 @@ class AdminApi {
   struct Parts {
     inventory::Store* store = nullptr;     // the central's store; must outlive the API
     std::string policy_state;              // DATA_DIR/policy-state: published revisions
-    std::chrono::seconds view_max_age{5};  // how stale the estate view may get
+    EstateView* view = nullptr;            // the central's (shared with /metrics); must outlive the API
   };
   explicit AdminApi(Parts parts);
   ~AdminApi();

@@ -11,6 +11,7 @@
 #include "common/identity.h"
 #include "common/pki.h"
 #include "enroller.h"
+#include "estate_view.h"
 #include "trust.h"
 #include "beacon/facts.h"
 #include "checkins.h"
@@ -69,6 +70,9 @@ struct Beacon::Impl {
   // Before everything that reports to it (the drain loops, the server).
   std::unique_ptr<Metrics> metrics;
   std::unique_ptr<inventory::Store> store;        // central only
+  // Central only: every device with its status, for the admin API and
+  // /metrics; re-read when a request finds it older than 5 s.
+  std::unique_ptr<EstateView> view;
   std::unique_ptr<policy::ManifestSigner> signer;  // central only
   std::unique_ptr<policy::PolicySource> policy;   // central only
   std::unique_ptr<Importer> importer;             // central only
@@ -368,11 +372,15 @@ StatusOr<std::unique_ptr<Beacon>> Beacon::Create(const common::Config& config) {
     sources.server = im.server.get();
     sources.spool = im.spool.get();
     sources.store = im.store.get();
+    if (im.store) {
+      im.view = std::make_unique<EstateView>(im.store.get(), kEstateViewMaxAge);
+      sources.view = im.view.get();
+    }
     if (im.relay) sources.upstream_up = [relay = im.relay.get()] { return relay->upstream_state().ok; };
     metrics->Attach(std::move(sources));
   }
   if (im.store) {
-    im.admin_api = std::make_unique<AdminApi>(AdminApi::Parts{im.store.get(), s.data_dir + "/policy-state"});
+    im.admin_api = std::make_unique<AdminApi>(AdminApi::Parts{im.store.get(), s.data_dir + "/policy-state", im.view.get()});
     im.admin_api->Register(*im.admin);
     im.dashboard = std::make_unique<Dashboard>(s.dashboard_js_dir);
     im.dashboard->Register(*im.admin);

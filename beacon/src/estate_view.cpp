@@ -244,14 +244,18 @@ void EstateView::Run() {
     if (stopping_) return;
     lock.unlock();
     common::StatusOr<std::shared_ptr<const EstateSnapshot>> snap = common::Unavailable("");
+    const auto started = std::chrono::steady_clock::now();
     auto rules = store_->GetEstateRules();
     common::StatusOr<std::vector<inventory::DeviceState>> devices = rules.status();
     if (rules.ok()) devices = store_->ListDeviceStates();
     if (devices.ok()) {
-      snap = BuildSnapshot(std::move(*devices), *rules, static_cast<int64_t>(std::time(nullptr)));
+      auto built = BuildSnapshot(std::move(*devices), *rules, static_cast<int64_t>(std::time(nullptr)));
+      std::const_pointer_cast<EstateSnapshot>(built)->read_seconds =
+          std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
+      snap = std::move(built);
     } else {
       snap = devices.status();
-      common::LogWarn("admin API: cannot read the estate view from the store: " +
+      common::LogWarn("estate view: cannot read the estate from the store: " +
                       devices.status().ToString());
     }
     lock.lock();

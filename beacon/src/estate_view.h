@@ -1,4 +1,4 @@
-// The admin API's in-memory view of the estate (docs/api.md, "as_of"): every
+// The central's in-memory view of the estate (docs/api.md, "as_of"): every
 // device's stored state with its status and conditions computed at one
 // time, and the device list's filters, sorts and keyset paging over it.
 //
@@ -8,7 +8,9 @@
 // every `max_age`, on a thread of its own, only when a request finds it
 // stale; that request, and every other until the new view is in, is answered
 // from the old one. Store reads never block the importer (WAL readers; MVCC
-// on PostgreSQL). The answers say how old the view is.
+// on PostgreSQL). The answers say how old the view is. One view serves the
+// admin API and /metrics (devices per status), so the estate is read once
+// for both.
 //
 // Thread safety: EstateView is thread-safe. A snapshot is immutable once
 // published and shared (shared_ptr<const>), so a request keeps the one it
@@ -51,6 +53,7 @@ struct ViewDevice {
 
 struct EstateSnapshot {
   int64_t taken_at = 0;  // unix seconds: the verdicts' time, and when the store was read
+  double read_seconds = 0;  // how long reading the store and building this took
   inventory::EstateRules rules;
   std::vector<ViewDevice> devices;
   // Per sort, the indexes of `devices` in ascending order.
@@ -89,6 +92,9 @@ std::string SortKeyText(const ViewDevice& d, DeviceSort sort);
 // InvalidArgument when `after` holds a key this sort cannot have (a time
 // that is not decimal, an unknown status name).
 common::StatusOr<DevicePage> ListDevices(const EstateSnapshot& snapshot, const DeviceQuery& query);
+
+// How stale the central's view may get before a request asks for a new one.
+inline constexpr std::chrono::seconds kEstateViewMaxAge{5};
 
 class EstateView {
  public:

@@ -19,6 +19,7 @@
 
 #include "common/log.h"
 #include "common/protocol.h"
+#include "estate_view.h"
 
 namespace beacon {
 
@@ -308,10 +309,11 @@ void Metrics::Impl::ReadSpool() {
   spool_rejected_bytes->Set(static_cast<double>(st.rejected_bytes));
 }
 
-// Reads every device's state (and the beacons'): at 100,000 devices a
-// noticeable read, hence at most every estate_refresh. Under scrape_mu.
+// Devices per status from the estate view (shared with the admin API, so
+// the estate is read once for both) and the beacons' open messages, at most
+// every estate_refresh. Under scrape_mu.
 void Metrics::Impl::RefreshEstate() {
-  if (sources.store == nullptr) return;
+  if (sources.store == nullptr || sources.view == nullptr) return;
   const auto started = std::chrono::steady_clock::now();
   if (estate_done && started - estate_at < options.estate_refresh) return;
   estate_done = true;
@@ -320,21 +322,18 @@ void Metrics::Impl::RefreshEstate() {
     estate_refresh_errors->Increment();
     common::LogWarn("metrics: devices per status not computed, the last values stay: " + st.ToString());
   };
-  auto rules = sources.store->GetEstateRules();
-  if (!rules.ok()) return failed(rules.status());
-  auto states = sources.store->ListDeviceStates();
-  if (!states.ok()) return failed(states.status());
+  auto snapshot = sources.view->Get();
+  if (!snapshot.ok()) return failed(snapshot.status());
   auto beacons = sources.store->ListBeacons();
   if (!beacons.ok()) return failed(beacons.status());
-  const int64_t now = Now();
+  const EstateSnapshot& view = **snapshot;
   std::map<std::string, int64_t> by_status, by_condition;
   int64_t errors = 0, warnings = 0;
-  for (const inventory::DeviceState& d : *states) {
-    inventory::DeviceVerdict v = inventory::DeviceStatusOf(d, *rules, now);
-    ++by_status[inventory::DeviceStatusName(v.status)];
-    for (const std::string& c : v.conditions) ++by_condition[c];
-    errors += d.open_errors;
-    warnings += d.open_warnings;
+  for (const ViewDevice& d : view.devices) {
+    ++by_status[inventory::DeviceStatusName(d.verdict.status)];
+    for (const std::string& c : d.verdict.conditions) ++by_condition[c];
+    errors += d.state.open_errors;
+    warnings += d.state.open_warnings;
   }
   for (auto& [status, gauge] : devices) gauge->Set(static_cast<double>(by_status[status]));
   for (auto& [condition, gauge] : devices_condition) gauge->Set(static_cast<double>(by_condition[condition]));
@@ -347,8 +346,8 @@ void Metrics::Impl::RefreshEstate() {
   }
   open_beacon_errors->Set(static_cast<double>(errors));
   open_beacon_warnings->Set(static_cast<double>(warnings));
-  estate_refreshed_at->Set(static_cast<double>(now));
-  estate_refresh_seconds->Set(std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count());
+  estate_refreshed_at->Set(static_cast<double>(view.taken_at));
+  estate_refresh_seconds->Set(view.read_seconds);
 }
 
 Metrics::Metrics(Options options) : impl_(std::make_unique<Impl>(std::move(options))) {}

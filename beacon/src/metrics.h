@@ -13,10 +13,10 @@
 //   - read at scrape time from the Sources: the engine's ServerStats, the
 //     spool's stats, the relay's upstream state, and on the central the
 //     devices per status and condition and the open health messages. Those
-//     last need every device's state from the store, so they are computed at
-//     most every Options::estate_refresh and cached; the computation runs on
-//     the scraping worker thread, and store reads never wait for the
-//     importer.
+//     come from the estate view the admin API uses (estate_view.h: every
+//     device's state, re-read from the store when older than a few seconds,
+//     on its own thread), at most every Options::estate_refresh; store reads
+//     never wait for the importer.
 //
 // Label values are bounded: a request is counted under its route's pattern
 // ("" when no route took it), never its path; methods and statuses are the
@@ -44,6 +44,8 @@
 
 namespace beacon {
 
+class EstateView;
+
 class Metrics {
  public:
   struct Options {
@@ -61,7 +63,8 @@ class Metrics {
     const common::HttpServer* server = nullptr;
     const common::Spool* spool = nullptr;
     std::function<bool()> upstream_up;          // relay: the upstream answers
-    inventory::EstateStore* store = nullptr;    // central
+    inventory::EstateStore* store = nullptr;    // central: open health messages of beacons
+    EstateView* view = nullptr;                 // central: devices per status (the admin API's view)
   };
 
   explicit Metrics(Options options);

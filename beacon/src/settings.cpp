@@ -68,7 +68,7 @@ const std::vector<common::ConfigKey>& ConfigKeys() {
       {"health_retention", KeyType::kDuration, "90d", "central: cleared health messages are deleted this long after the central learnt of their clearing (open ones are kept)", 3600, 3650 * 86400},
       {"history_interval", KeyType::kDuration, "5m", "central: how often the devices per status and the check-ins are recorded as a point of the estate's history (the dashboard's charts)", 1, 86400},
       {"history_retention", KeyType::kDuration, "90d", "central: points of the estate's history older than this are deleted", 3600, 3650 * 86400},
-      {"metrics_refresh_interval", KeyType::kDuration, "15s", "central: GET /metrics computes devices per status and open health messages from the store at most this often (one read of every device's state; scrapes in between get the last values)", 1, 86400},
+      {"metrics_refresh_interval", KeyType::kDuration, "15s", "central: GET /metrics takes devices per status and open health messages from the estate view (shared with the admin API) at most this often; scrapes in between get the last values", 1, 86400},
       {"log_level", KeyType::kString, "info", "debug, info, warn or error"},
   };
   return keys;
