@@ -22,6 +22,7 @@ struct RouteEntry {
 
 const std::vector<RouteEntry>& Table() {
   static const std::vector<RouteEntry> table = {
+      {{"GET", "/api/v1/token", false}, TokenRoute},
       {{"GET", "/api/v1/summary", false}, SummaryRoute},
       {{"GET", "/api/v1/devices", false}, ListDevicesRoute},
       {{"GET", "/api/v1/devices/{id}", false}, DeviceRoute},
@@ -87,9 +88,8 @@ bool IsLowerHex(const std::string& s) {
   return s.find_first_not_of("0123456789abcdef") == std::string::npos;
 }
 
-// The token's name and role, or an ApiError (401 / 403).
-void Authenticate(inventory::Store& store, const common::HttpRequest& req, bool admin,
-                  std::string* who) {
+// The request's live token, or an ApiError (401 / 403).
+inventory::ApiToken Authenticate(inventory::Store& store, const common::HttpRequest& req, bool admin) {
   const std::string header = req.header("Authorization");
   // The scheme's name is case-insensitive (RFC 9110 section 11.1).
   std::string scheme = header.substr(0, 7);
@@ -117,25 +117,24 @@ void Authenticate(inventory::Store& store, const common::HttpRequest& req, bool 
     throw ApiError(403, "forbidden",
                    "this needs an admin token; token '" + found->name + "' may only read");
   }
-  *who = found->name;
+  return std::move(*found);
 }
 
 }  // namespace
 
 struct AdminApi::Impl {
   Parts parts;
-  std::unique_ptr<EstateView> view;
 
   void Serve(const RouteEntry* entry, const common::HttpRequest& req, common::HttpResponse& res) {
     try {
-      std::string who;
-      Authenticate(*parts.store, req, entry != nullptr && entry->route.admin, &who);
+      const inventory::ApiToken token =
+          Authenticate(*parts.store, req, entry != nullptr && entry->route.admin);
       if (entry == nullptr) return NoRoute(req, res);
-      ApiContext ctx{*parts.store, *view, parts.policy_state, req,
-                     static_cast<int64_t>(std::time(nullptr))};
+      ApiContext ctx{*parts.store, *parts.view, parts.policy_state, req,
+                     static_cast<int64_t>(std::time(nullptr)), token};
       ApiReply reply = entry->fn(ctx);
       if (entry->route.method == "POST") {
-        common::LogInfo("admin API: token '" + who + "': " + req.method + " " + req.path + " -> " +
+        common::LogInfo("admin API: token '" + token.name + "': " + req.method + " " + req.path + " -> " +
                         std::to_string(reply.status));
       }
       Answer(res, reply.status, reply.body);
@@ -165,7 +164,6 @@ struct AdminApi::Impl {
 
 AdminApi::AdminApi(Parts parts) : impl_(new Impl) {
   impl_->parts = std::move(parts);
-  impl_->view = std::make_unique<EstateView>(impl_->parts.store, impl_->parts.view_max_age);
 }
 
 AdminApi::~AdminApi() = default;

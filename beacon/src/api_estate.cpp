@@ -74,6 +74,16 @@ Json HistoryJson(ApiContext& ctx, int64_t since) {
 
 }  // namespace
 
+ApiReply TokenRoute(ApiContext& ctx) {
+  Query::Parse(ctx.req.query, {});
+  Json j;
+  j["id"] = ctx.token.id;
+  j["name"] = ctx.token.name;
+  j["role"] = ctx.token.role;
+  PutTime(j, "created", ctx.token.created_at);
+  return {200, std::move(j)};
+}
+
 ApiReply SummaryRoute(ApiContext& ctx) {
   const Query q = Query::Parse(ctx.req.query, {"since"});
   const int64_t since = q.Time("since").value_or(ctx.now - kDefaultHistory);

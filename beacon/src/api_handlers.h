@@ -23,6 +23,7 @@ struct ApiContext {
   const std::string& policy_state;
   const common::HttpRequest& req;
   int64_t now;  // unix seconds when the request was taken up
+  const inventory::ApiToken& token;  // the request's, checked: live, and admin for an admin route
 };
 
 struct ApiReply {
@@ -55,6 +56,7 @@ ApiReply DeviceChangesRoute(ApiContext& ctx);
 ApiReply DeviceResolutionRoute(ApiContext& ctx);
 
 // api_estate.cpp
+ApiReply TokenRoute(ApiContext& ctx);
 ApiReply SummaryRoute(ApiContext& ctx);
 ApiReply SoftwareRoute(ApiContext& ctx);
 ApiReply UsageRoute(ApiContext& ctx);

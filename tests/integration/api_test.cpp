@@ -78,6 +78,14 @@ TEST_CASE(
   ApiAnswer ok = x.api->Get("/api/v1/summary", x.read_token);
   CHECK(ok.status == 200);
   CheckJsonHeaders(ok);
+  // Who a token is: what beaconctl token list says of it.
+  ApiAnswer me = x.api->Get("/api/v1/token", x.read_token);
+  REQUIRE(me.status == 200);
+  CHECK(me.body["name"] == "viewer");
+  CHECK(me.body["role"] == "read");
+  CHECK(me.body["id"].get<std::string>().size() == 12);
+  CHECK(x.api->Get("/api/v1/token", x.admin_token).body["role"] == "admin");
+  CHECK(x.api->Get("/api/v1/token", "").status == 401);
   const std::string body = "{\"kind\":\"inventory\",\"device\":\"" + x.client_device + "\"}";
   ApiAnswer forbidden = x.api->Post("/api/v1/actions", x.read_token, body);
   CHECK(forbidden.status == 403);

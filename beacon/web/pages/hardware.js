@@ -17,7 +17,7 @@ function summary(hw) {
       ['Vendor', hw.vendor],
       ['Model', hw.model],
       ['Serial number', hw.serial ? el('span', {class: 'mono'}, hw.serial) : el('span', {class: 'text-muted'},
-        'not reported (DMI serials are readable by root only)')],
+        'not reported (reading the DMI serial needs root or CAP_DAC_READ_SEARCH)')],
       ['Processor', el('span', {id: 'hw-cpu'}, hw.cpu_model)],
       ['Logical processors', el('span', {id: 'hw-cores'}, String(hw.cpu_cores))],
       ['Memory', el('span', {id: 'hw-memory', 'data-bytes': String(hw.memory_bytes)}, bytes(hw.memory_bytes))],
