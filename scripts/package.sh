@@ -32,19 +32,30 @@ upstream=$(sed -n 's/^project(beacon VERSION \([0-9.]*\).*/\1/p' CMakeLists.txt)
 [ -n "$upstream" ] || { echo "package.sh: no project(beacon VERSION ...) in CMakeLists.txt" >&2; exit 1; }
 version=$upstream$suffix-1
 
-# The copy: every file git tracks or would track (uncommitted edits included),
-# with their times, so that make sees unchanged files as unchanged. The
-# CMake build folder (obj-*) stays; debhelper's logs and stamps do not, or dh
-# would skip the steps it thinks done.
+# The copy: every file git tracks or would track (uncommitted edits
+# included). A file whose content changed is copied with a new time, so make
+# rebuilds what uses it even when its own time is older than the copy's
+# objects; an unchanged file keeps its time, so nothing using it is rebuilt.
+# Files gone from the tree go from the copy. The CMake build folder (obj-*)
+# stays; debhelper's logs and stamps in debian/ do not, or dh would skip the
+# steps it thinks done.
 mkdir -p "$out"
 out=$(cd "$out" && pwd)
 trees=$root/build/packages/tree
 tree=$trees/beacon
 mkdir -p "$tree"
-find "$tree" -mindepth 1 -maxdepth 1 ! -name 'obj-*' -exec rm -rf {} +
-git ls-files -z --cached --others --exclude-standard | while IFS= read -r -d '' f; do
-  [ -e "$f" ] && printf '%s\0' "$f"
-done | tar -c --null -T - -f - | tar -x -C "$tree" -f -
+rm -rf "$tree/debian"
+git ls-files -z --cached --others --exclude-standard >"$trees/files.z"
+while IFS= read -r -d '' f; do
+  [ -f "$f" ] || continue
+  if ! cmp -s "$f" "$tree/$f"; then
+    mkdir -p "$tree/$(dirname "$f")"
+    cp --preserve=mode "$f" "$tree/$f"
+  fi
+done <"$trees/files.z"
+tr '\0' '\n' <"$trees/files.z" | sort >"$trees/files.want"
+(cd "$tree" && find . -path './obj-*' -prune -o -type f -print | sed 's|^\./||' | sort) >"$trees/files.have"
+comm -23 "$trees/files.have" "$trees/files.want" | while IFS= read -r f; do rm -f "$tree/$f"; done
 
 commit=$(git rev-parse --short HEAD 2>/dev/null || echo unknown)
 maintainer=$(sed -n 's/^Maintainer: //p' debian/control)
