@@ -110,7 +110,15 @@ new_dir=$build/packages
 for p in beacon beacon-client; do
   [ -f "$new_dir/${p}_${new_version}_$arch.deb" ] || fail "no $new_dir/${p}_${new_version}_$arch.deb: run package_test first"
 done
-"$src/scripts/package.sh" --out "$work/old" --version-suffix "~old" >/dev/null
+# Built again only when the tree changed since the last run (the digest of
+# every file package.sh copies), which saves a package build on a rerun.
+stamp=$(cd "$src" && git ls-files -z --cached --others --exclude-standard | xargs -0 sha256sum 2>/dev/null | sha256sum || true)
+if [ "$(cat "$work/old/stamp" 2>/dev/null)" != "$stamp" ] ||
+   [ ! -f "$work/old/beacon-client_${old_version}_$arch.deb" ] || [ ! -f "$work/old/beacon_${old_version}_$arch.deb" ]; then
+  rm -rf "$work/old"
+  "$src/scripts/package.sh" --out "$work/old" --version-suffix "~old" >/dev/null
+  echo "$stamp" >"$work/old/stamp"
+fi
 
 step "a minbase Debian 12 root from $mirror (cached in $cache)"
 base=$cache/bookworm-minbase.tar
