@@ -10,6 +10,7 @@
 #include <iostream>
 #include <string>
 
+#include "bootstrap.h"
 #include "client/client.h"
 #include "common/fs.h"
 #include "common/log.h"
@@ -38,6 +39,11 @@ struct Command {
   CLI::App* enroll = nullptr;
   CLI::App* diagnose = nullptr;
   std::string secret;  // enroll --secret; overrides enroll_secret
+  // enroll's set-up options (bootstrap.h): with --server, the configuration
+  // is written first and the service started after.
+  std::string enroll_server;
+  std::string enroll_ca;
+  std::string enroll_policy_key;
   // diagnose's options
   bool json = false;
   std::string server;
@@ -76,6 +82,20 @@ void Declare(CLI::App& app, Command& c) {
       "enroll", "enroll this device now (waits up to enroll_wait) and print its certificate");
   c.enroll->add_option("--secret", c.secret, "enrollment secret; overrides the configuration's enroll_secret")
       ->type_name("S");
+  CLI::Option* server = c.enroll->add_option(
+      "--server", c.enroll_server,
+      "set up first: write this beacon (https://host:port) into the configuration, with --ca; then "
+      "enroll and, as root under systemd, enable and start beacon-client.service");
+  server->type_name("URL");
+  CLI::Option* ca = c.enroll->add_option("--ca", c.enroll_ca, "the estate CA bundle (PEM), copied beside the configuration as ca.pem")
+      ->type_name("FILE");
+  server->needs(ca);
+  ca->needs(server);
+  c.enroll->add_option("--policy-key", c.enroll_policy_key,
+                       "the estate's policy public key (PEM Ed25519), copied beside the configuration as policy.pub; "
+                       "default: keep the configured policy_public_key")
+      ->type_name("FILE")
+      ->needs(server);
   c.diagnose = app.add_subcommand(
       "diagnose",
       "check the path to the beacon step by step (configuration, dns, tcp, proxy, tls, http, identity, "
@@ -190,6 +210,12 @@ void Reload(const Command& cmd, const common::Config& running, Client& c) {
 
 int Execute(const Command& cmd) {
   if (cmd.diagnose->parsed()) return Diagnose(cmd);
+  const bool bootstrap = cmd.enroll->parsed() && !cmd.enroll_server.empty();
+  if (bootstrap) {
+    common::Status st = WriteBootstrapConfig({cmd.config_path, cmd.enroll_server, cmd.enroll_ca, cmd.enroll_policy_key});
+    if (!st.ok()) return Fail(kExitUsage, st.ToString() + " (nothing was written)");
+    std::cout << "configuration written to " << cmd.config_path << "\n";
+  }
   auto config = common::LoadConfig(cmd.config_path, &ConfigKeys());
   if (!config.ok()) return Fail(kExitUsage, config.status().message());
   if (!cmd.data_dir.empty()) (void)config->Set("state_dir", cmd.data_dir, "--data-dir");
@@ -216,6 +242,12 @@ int Execute(const Command& cmd) {
     const common::PeerIdentity cert = *c.Certificate();
     std::cout << "device " << c.device_id() << (already ? " is already enrolled" : " enrolled") << ": certificate serial "
               << cert.serial << ", expires " << common::FormatRfc3339(cert.not_after) << "\n";
+    if (bootstrap) {
+      // Root enrolled, the service's user must read what root wrote.
+      st = HandStateToOwner(settings->state_dir);
+      if (!st.ok()) return Fail(kExitRuntime, st.ToString());
+      std::cout << StartService() << "\n";
+    }
     return kExitOk;
   }
   if (cmd.inventory->parsed()) {

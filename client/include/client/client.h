@@ -118,7 +118,8 @@ class Client {
 };
 
 // main(): beacon-client [--config FILE] [--data-dir DIR] run [--once] |
-// inventory --now | enroll [--secret S] | status | diagnose [--json]
+// inventory --now | enroll [--secret S] [--server URL --ca FILE
+// [--policy-key FILE]] | status | diagnose [--json]
 // [--server URL] [--bundle FILE] [--upload] [--no-upload-test]; --help, --version. Exit codes: 0 success, 1
 // runtime error, 2 usage or configuration error.
 int ClientMain(int argc, char** argv);
