@@ -37,20 +37,32 @@ harness::CommandResult Enroll(const std::string& conf, const std::string& state,
   return harness::Run(argv);
 }
 
+// A central and a relay, and an empty folder for the client's configuration.
+struct Setup {
+  Setup() {
+    e.StartCentral();
+    e.StartDmz();
+    url = "https://127.0.0.1:" + std::to_string(e.dmz_port);
+    fs::create_directories(etc);
+  }
+  Estate e;
+  const std::string etc = e.dir + "/etc";
+  const std::string conf = etc + "/client.conf";
+  std::string url;  // the relay's
+};
+
 }  // namespace
 
 TEST_CASE("enroll --server: writes the configuration, keeps its other lines, copies the CA and key, enrolls") {
-  Estate e;
-  e.StartCentral();
-  e.StartDmz();
-  const std::string etc = e.dir + "/etc";
-  fs::create_directories(etc);
-  const std::string conf = etc + "/client.conf";
+  Setup x;
+  Estate& e = x.e;
+  const std::string& etc = x.etc;
+  const std::string& conf = x.conf;
   // An edited configuration: its comment, its other keys and its mode stay.
   WriteText(conf, "# edited by hand\nserver = https://old.example.org:8443\nsite = lab\nenroll_wait = 60s\n"
                   "backoff_base = 1s\nbackoff_cap = 2s\n");
   ::chmod(conf.c_str(), 0600);
-  const std::string url = "https://127.0.0.1:" + std::to_string(e.dmz_port);
+  const std::string& url = x.url;
   auto r = Enroll(conf, e.dir + "/state",
                   {"--server", url, "--ca", e.pki + "/ca.pem", "--policy-key", e.certs + "/policy.pub", "--secret",
                    e.enroll_secret});
@@ -82,13 +94,11 @@ TEST_CASE("enroll --server: writes the configuration, keeps its other lines, cop
 }
 
 TEST_CASE("enroll --server: a bad URL or CA file is refused before anything is written, a wrong secret says why") {
-  Estate e;
-  e.StartCentral();
-  e.StartDmz();
-  const std::string etc = e.dir + "/etc";
-  fs::create_directories(etc);
-  const std::string conf = etc + "/client.conf";
-  const std::string url = "https://127.0.0.1:" + std::to_string(e.dmz_port);
+  Setup x;
+  Estate& e = x.e;
+  const std::string& etc = x.etc;
+  const std::string& conf = x.conf;
+  const std::string& url = x.url;
   const std::string key = e.certs + "/policy.pub";
   WriteText(e.dir + "/not-a-ca.pem", "hello\n");
 
