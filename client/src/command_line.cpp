@@ -246,6 +246,10 @@ int Execute(const Command& cmd) {
       // Root enrolled, the service's user must read what root wrote.
       st = HandStateToOwner(settings->state_dir);
       if (!st.ok()) return Fail(kExitRuntime, st.ToString());
+      // Let go of the state folder first: the service's `run` takes its
+      // lock, and `systemctl enable --now` waits for the service's READY=1
+      // (Type=notify), which would otherwise wait for this process.
+      client->reset();
       std::cout << StartService() << "\n";
     }
     return kExitOk;
