@@ -16,10 +16,9 @@
 #      build (package_test's, BUILD/packages), keep the edited conffiles,
 #      start again: both uploads are in the store exactly once;
 #   4. `dpkg -r` keeps data, users and configuration; `dpkg -P` removes them.
-# The minbase root is cached as a tar in BUILD/install-cache (made once, from
-# the mirror in /etc/apt/sources.list.d/debian.sources), with the .debs apt
-# fetched, so a rerun downloads nothing. Everything it starts is stopped, and
-# /proc unmounted and the root deleted, whatever happens.
+# service_test.sh runs the same packages under systemd. The root and the
+# estate come from lib.sh. Everything it starts is stopped, and /proc
+# unmounted and the root deleted, whatever happens.
 #   install_test.sh SOURCE_DIR BUILD_DIR
 set -euo pipefail
 if [ "$(id -u)" -ne 0 ] || ! command -v debootstrap >/dev/null; then
@@ -29,15 +28,8 @@ fi
 src=$(cd "$1" && pwd)
 build=$(cd "$2" && pwd)
 work=$build/install-test
-cache=$build/install-cache
 root=$work/root
-arch=$(dpkg --print-architecture)
-upstream=$(sed -n 's/^project(beacon VERSION \([0-9.]*\).*/\1/p' "$src/CMakeLists.txt")
-old_version=$upstream~old-1
-new_version=$upstream-1
-mirror=$(sed -n 's/^URIs: *\([^ ]*\).*/\1/p' /etc/apt/sources.list.d/debian.sources 2>/dev/null | head -n 1)
-mirror=${mirror:-http://deb.debian.org/debian}
-started=$SECONDS
+. "$src/tests/package/lib.sh"
 
 pids=()
 cleanup() {
@@ -50,25 +42,6 @@ cleanup() {
   exit $rc
 }
 trap cleanup EXIT
-
-step() { echo "== [$((SECONDS - started)) s] $*"; }
-fail() { echo "install_test: $*" >&2; exit 1; }
-in_root() { chroot "$root" "$@"; }
-# Runs a command inside the root as `user` (setpriv execs, so $! of a
-# background call is the process itself).
-as_user() { local user=$1; shift; chroot "$root" setpriv --reuid="$user" --regid="$user" --init-groups "$@"; }
-# wait_for DESCRIPTION SECONDS COMMAND...: polls COMMAND every 0.2 s.
-wait_for() {
-  local what=$1 limit=$2; shift 2
-  local deadline=$((SECONDS + limit))
-  until "$@" >/dev/null 2>&1; do
-    [ $SECONDS -lt $deadline ] || fail "gave up waiting for $what"
-    sleep 0.2
-  done
-}
-expect() { local what=$1; shift; "$@" >/dev/null 2>&1 || fail "$what"; }
-mode_of() { in_root stat -c '%U:%G %a' "$1"; }
-expect_mode() { local got; got=$(mode_of "$1"); [ "$got" = "$2" ] || fail "$1 is $got, expected $2"; }
 
 # Starts a beacon or client inside the root as `user`, its output in
 # work/NAME.log; sets started_pid.
@@ -89,61 +62,19 @@ stop() {
   wait "$pid" 2>/dev/null || true
 }
 
-apt_install() {
-  mkdir -p "$cache/archives"
-  find "$cache/archives" -name '*.deb' -exec cp -n {} "$root/var/cache/apt/archives/" \;
-  local apt=(env DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends
-             -o Dpkg::Options::=--force-confold "$@")
-  if ! in_root "${apt[@]}" >>"$work/apt.log" 2>&1; then
-    # The cached lists may be older than the mirror: refresh once.
-    in_root apt-get update -q >>"$work/apt.log" 2>&1 || fail "apt-get update failed: see $work/apt.log"
-    in_root "${apt[@]}" >>"$work/apt.log" 2>&1 || { tail -n 30 "$work/apt.log" >&2; fail "apt-get install $*"; }
-  fi
-  find "$root/var/cache/apt/archives" -maxdepth 1 -name '*.deb' -exec cp -n {} "$cache/archives/" \;
-}
-
-mkdir -p "$work" "$cache"
+mkdir -p "$work"
 rm -f "$work"/*.log
 
 step "packages: the newer build from package_test ($new_version), an older one to upgrade from ($old_version)"
-new_dir=$build/packages
-for p in beacon beacon-client; do
-  [ -f "$new_dir/${p}_${new_version}_$arch.deb" ] || fail "no $new_dir/${p}_${new_version}_$arch.deb: run package_test first"
-done
-# Built again only when the tree changed since the last run (the digest of
-# every file package.sh copies), which saves a package build on a rerun.
-stamp=$(cd "$src" && git ls-files -z --cached --others --exclude-standard | xargs -0 sha256sum 2>/dev/null | sha256sum || true)
-if [ "$(cat "$work/old/stamp" 2>/dev/null)" != "$stamp" ] ||
-   [ ! -f "$work/old/beacon-client_${old_version}_$arch.deb" ] || [ ! -f "$work/old/beacon_${old_version}_$arch.deb" ]; then
-  rm -rf "$work/old"
-  "$src/scripts/package.sh" --out "$work/old" --version-suffix "~old" >/dev/null
-  echo "$stamp" >"$work/old/stamp"
-fi
+find_debs
 
-step "a minbase Debian 12 root from $mirror (cached in $cache)"
-base=$cache/bookworm-minbase.tar
-if [ ! -f "$base" ]; then
-  tmp=$cache/bootstrap
-  rm -rf --one-file-system "$tmp"
-  debootstrap --variant=minbase bookworm "$tmp" "$mirror" >"$cache/debootstrap.log" 2>&1 ||
-    fail "debootstrap failed: see $cache/debootstrap.log"
-  cp /etc/resolv.conf "$tmp/etc/resolv.conf"
-  chroot "$tmp" apt-get update -q >>"$cache/debootstrap.log" 2>&1 || fail "apt-get update in the new root failed"
-  tar -C "$tmp" -cf "$base.part" . && mv "$base.part" "$base"
-  rm -rf --one-file-system "$tmp"
-fi
+step "a Debian 12 root from $mirror (cached in $cache)"
 if mountpoint -q "$root/proc"; then umount "$root/proc"; fi
-rm -rf --one-file-system "$root"
-mkdir -p "$root"
-tar -C "$root" -xf "$base"
-cp /etc/resolv.conf "$root/etc/resolv.conf"
+make_root
 mount -t proc proc "$root/proc"
-mkdir -p "$root/tmp/pkgs/old" "$root/tmp/pkgs/new"
-cp "$work/old/"*"_${old_version}_$arch.deb" "$root/tmp/pkgs/old/"
-cp "$new_dir/beacon_${new_version}_$arch.deb" "$new_dir/beacon-client_${new_version}_$arch.deb" "$root/tmp/pkgs/new/"
 
 step "install $old_version with its dependencies (apt-get install ./*.deb)"
-apt_install "/tmp/pkgs/old/beacon_${old_version}_$arch.deb" "/tmp/pkgs/old/beacon-client_${old_version}_$arch.deb"
+apt_install "/root/pkgs/old/beacon_${old_version}_$arch.deb" "/root/pkgs/old/beacon-client_${old_version}_$arch.deb"
 for p in beacon beacon-client; do
   [ "$(in_root dpkg-query -W -f='${Version}' $p)" = "$old_version" ] || fail "$p is not $old_version"
 done
@@ -164,6 +95,11 @@ for u in beacon beacon-client; do
   uid=$(in_root id -u "$u")
   [ "$uid" -lt 1000 ] || fail "$u is not a system user (uid $uid)"
 done
+# Enabled at installation (deb-systemd-helper works without a running
+# systemd); service_test.sh shows them start under it.
+for u in beacon beacon-client; do
+  [ -L "$root/etc/systemd/system/multi-user.target.wants/$u.service" ] || fail "$u.service is not enabled"
+done
 expect_mode /var/lib/beacon "beacon:beacon 750"
 expect_mode /var/lib/beacon-client "beacon-client:beacon-client 700"
 expect_mode /etc/beacon "root:beacon 750"
@@ -180,27 +116,10 @@ import socket
 s = [socket.socket() for _ in range(3)]
 for x in s: x.bind(("127.0.0.1", 0))
 print(*[x.getsockname()[1] for x in s])')
-ctl=(beaconctl)
-as_user beacon "${ctl[@]}" ca init --name "Install test CA" >/dev/null
-as_user beacon "${ctl[@]}" beacon issue central --host 127.0.0.1 --out /tmp/pki >/dev/null
-as_user beacon "${ctl[@]}" beacon issue dmz --host 127.0.0.1 --out /tmp/pki >/dev/null
-in_root install -o root -g beacon -m 0644 /tmp/pki/central.pem /etc/beacon/beacon.pem
-in_root install -o root -g beacon -m 0640 /tmp/pki/central.key /etc/beacon/beacon.key
+make_estate "https://127.0.0.1:$relay_port"
+as_user beacon beaconctl beacon issue dmz --host 127.0.0.1 --out /tmp/pki >/dev/null
 in_root install -o root -g beacon -m 0644 /tmp/pki/dmz.pem /etc/beacon/relay.pem
 in_root install -o root -g beacon -m 0640 /tmp/pki/dmz.key /etc/beacon/relay.key
-in_root install -o root -g root -m 0644 /tmp/pki/ca.pem /etc/beacon/ca.pem
-# The policy signing pair (the root has no openssl; the host's makes it).
-openssl genpkey -algorithm ed25519 -out "$work/policy.key" 2>/dev/null
-openssl pkey -in "$work/policy.key" -pubout -out "$work/policy.pub" 2>/dev/null
-cp "$work/policy.key" "$work/policy.pub" "$root/tmp/pki/"
-in_root install -o root -g beacon -m 0640 /tmp/pki/policy.key /etc/beacon/policy.key
-in_root install -o root -g root -m 0644 /tmp/pki/policy.pub /etc/beacon/policy.pub
-secret=$(as_user beacon "${ctl[@]}" enroll secret create --uses 1 --expires 1h)
-as_user beacon mkdir -p /var/lib/beacon/policy
-as_user beacon cp -r /usr/share/doc/beacon/examples/policy/. /var/lib/beacon/policy/
-printf '<failover version="1">\n  <beacon url="https://127.0.0.1:%s" priority="0"/>\n</failover>\n' "$relay_port" \
-  | as_user beacon tee /var/lib/beacon/policy/default/failover.xml >/dev/null
-as_user beacon "${ctl[@]}" policy publish -m "install test" >/dev/null
 
 # The central's conffile, edited (the upgrade must keep the edit); the
 # relay's configuration from the example, beside it.
@@ -246,7 +165,7 @@ echo "relay spool: $spooled"
 echo "client outbox: $queued"
 
 step "upgrade to $new_version with them waiting"
-apt_install "/tmp/pkgs/new/beacon_${new_version}_$arch.deb" "/tmp/pkgs/new/beacon-client_${new_version}_$arch.deb"
+apt_install "/root/pkgs/new/beacon_${new_version}_$arch.deb" "/root/pkgs/new/beacon-client_${new_version}_$arch.deb"
 for p in beacon beacon-client; do
   [ "$(in_root dpkg-query -W -f='${Version}' $p)" = "$new_version" ] || fail "$p was not upgraded"
 done
