@@ -101,6 +101,10 @@ int64_t AppliedPolicy::NextDue(const policy::Schedule& schedule, policy::EventKi
                                int64_t last_run, int64_t now) const {
   const policy::ScheduleEvent* e = schedule.Find(kind);
   if (e == nullptr) return 0;
+  // The first policy check is at once: until then the device follows only
+  // its configuration's defaults, and enrollment, which just happened, is
+  // the same one request per device that the spread would only delay.
+  if (kind == policy::EventKind::kPolicyCheck && last_run == 0) return now;
   return policy::NextRun(*e, device_, last_run, now, UtcOffset(now));
 }
 

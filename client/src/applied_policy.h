@@ -71,7 +71,8 @@ class AppliedPolicy {
   // policy (or if it has none), policy_interval and inventory_interval.
   policy::Schedule EffectiveSchedule() const;
   // When `kind` is next due after a run at `last_run`, with this device's
-  // spread and the local UTC offset; 0 if the schedule does not run it.
+  // spread and the local UTC offset; 0 if the schedule does not run it. A
+  // policy check that never ran (last_run 0) is due `now`.
   int64_t NextDue(const policy::Schedule& schedule, policy::EventKind kind, int64_t last_run,
                   int64_t now) const;
 
