@@ -11,10 +11,15 @@
 // Everything printed from the store was reported by devices and is therefore
 // untrusted; control characters are replaced before they reach a terminal.
 #include <CLI/CLI.hpp>
+#include <pwd.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
 #include <cstddef>
 #include <cstdint>
 #include <cstdio>
 #include <ctime>
+#include <filesystem>
 #include <iostream>
 #include <memory>
 #include <string>
@@ -302,6 +307,22 @@ common::Status CmdFindSoftware(inventory::Store& store, const std::string& patte
   return common::Status::Ok();
 }
 
+// Root may not work on a central's folder that another user owns (the
+// packaged /var/lib/beacon belongs to the service user `beacon`): what it
+// created there (a CA key, a published revision, the store's -wal and -shm
+// files) would be root's, and the service could no longer read or write
+// it. Names that user and how to run as it; Ok when the folder is absent.
+common::Status CheckRunAsOwner(const std::string& dir) {
+  struct stat st {};
+  if (::geteuid() != 0 || ::stat(dir.c_str(), &st) != 0 || st.st_uid == 0) return common::Status::Ok();
+  const struct passwd* pw = ::getpwuid(st.st_uid);
+  const std::string user = pw != nullptr ? pw->pw_name : std::to_string(st.st_uid);
+  return common::FailedPrecondition(
+      dir + " belongs to the user '" + user + "': run beaconctl as that user (sudo -u " + user +
+      " beaconctl ..., or setpriv --reuid=" + user + " --regid=" + user +
+      " --init-groups beaconctl ...); files root made there would be unusable to the service");
+}
+
 // The exit code of a command's Status: "usage: " errors are usage errors.
 int Finish(const common::Status& st, std::ostream& out, std::ostream& err) {
   out.flush();
@@ -319,6 +340,12 @@ int Finish(const common::Status& st, std::ostream& out, std::ostream& err) {
 int Run(const std::vector<std::string>& args, std::ostream& out, std::ostream& err) {
   CommandLine cl;
   if (int code = cl.Parse(args, out, err); code >= 0) return code;
+  const std::filesystem::path store_dir = std::filesystem::path(cl.store_).parent_path();
+  const std::string folder = cl.store_.empty() ? cl.DataDir() : store_dir.empty() ? "." : store_dir.string();
+  if (common::Status st = CheckRunAsOwner(folder); !st.ok()) {
+    err << "beaconctl: " << st.message() << '\n';
+    return kExitUsage;
+  }
 
   const int64_t now = static_cast<int64_t>(std::time(nullptr));
   if (cl.token_->Chosen()) return Finish(cl.token_->Run(cl.Store(), now, out), out, err);

@@ -2,6 +2,8 @@
 // action) and the --json/--csv output layer, run as the real executable on a
 // store built through the Store API in a temporary data directory.
 #include <catch2/catch.hpp>
+#include <unistd.h>
+
 #include <algorithm>
 #include <ctime>
 #include <filesystem>
@@ -447,4 +449,27 @@ TEST_CASE("beaconctl token: create prints a token once, the store keeps its dige
   CHECK((*store)->FindApiToken(common::Sha256Hex(token))->revoked_at > 0);
   CHECK(f.Ctl({"token", "revoke", "ops"}).exit_code == 1);
   CHECK_FALSE(by_name(f.Json({"token", "list", "--json"}), "ops").at("revoked").is_null());
+}
+
+TEST_CASE("beaconctl as root on a central folder another user owns: refused, naming the user, nothing made") {
+  if (::geteuid() != 0) {
+    WARN("not run: needs root (to give the folder to another user)");
+    return;
+  }
+  Fixture f;
+  const auto files_before = std::distance(std::filesystem::recursive_directory_iterator(f.dir),
+                                          std::filesystem::recursive_directory_iterator());
+  REQUIRE(::chown(f.dir.c_str(), 65534, 65534) == 0);  // nobody: the packaged folder is beacon's
+  for (const std::vector<std::string>& args :
+       {std::vector<std::string>{"devices"}, {"token", "create", "--name", "late"}, {"policy", "publish", "-m", "x"}}) {
+    auto r = f.Ctl(args);
+    INFO(args[0] << ": " << r.output);
+    CHECK(r.exit_code == 2);
+    CHECK(Has(r.output, "belongs to the user 'nobody': run beaconctl as that user (sudo -u nobody"));
+  }
+  CHECK(std::distance(std::filesystem::recursive_directory_iterator(f.dir),
+                      std::filesystem::recursive_directory_iterator()) == files_before);
+  // Its owner may: the same command as that user works.
+  REQUIRE(::chown(f.dir.c_str(), 0, 0) == 0);
+  CHECK(f.Ctl({"devices"}).exit_code == 0);
 }
