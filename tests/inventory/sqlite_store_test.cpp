@@ -3,6 +3,8 @@
 // API so that they do not depend on the code under test.
 #include <sqlite3.h>
 #include <stdlib.h>
+#include <sys/syscall.h>
+#include <unistd.h>
 
 #include <atomic>
 #include <catch2/catch.hpp>
@@ -22,6 +24,7 @@
 #include "inventory/store.h"
 #include "support/test_store.h"
 #include "support/usage_sample.h"
+#include "support/wait.h"
 
 namespace {
 
@@ -1037,19 +1040,27 @@ TEST_CASE("queries do not wait for the store's own writer", "[sqlite_store][sqli
   // the store's writer and then waits for the lock (busy_timeout, 5 s).
   RawConnection raw(path);
   raw.Exec("BEGIN IMMEDIATE");
-  std::atomic<bool> started{false}, done{false};
+  std::atomic<bool> done{false};
+  std::atomic<pid_t> importer_tid{0};
   common::Status import_status;
   std::thread importer([&] {
-    started = true;
+    importer_tid = ::gettid();
     import_status = store->ImportInventory(
         Upload("u-2", kDev1, 2000),
         Numbered(MakeInventory(kDev1, "2026-11-22T17:00:00Z", {"zsh"}, "host-b"), 2));
     done = true;
   });
-  while (!started) std::this_thread::yield();
-  // Lets the import reach its wait. If it has not got there yet, the test
-  // proves less but is not wrong; nothing below depends on timing.
-  std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  // The import has reached its wait once its thread sleeps in SQLite's busy
+  // handler (which retries the lock between sleeps): it holds the store's
+  // writer then, and the queries below must not queue behind it.
+  auto waiting_for_lock = [&] {
+    if (importer_tid == 0) return false;
+    std::ifstream syscall("/proc/self/task/" + std::to_string(importer_tid.load()) + "/syscall");
+    long number = -1;
+    syscall >> number;
+    return number == SYS_clock_nanosleep || number == SYS_nanosleep;
+  };
+  REQUIRE(testing_support::WaitUntil(waiting_for_lock, std::chrono::seconds(4)));
 
   auto dev = store->GetDevice(kDev1);
   INFO(dev.status().ToString());

@@ -39,8 +39,7 @@ cleanup() {
   if [ -n "$nspawn_pid" ] && kill -0 "$nspawn_pid" 2>/dev/null; then
     [ -z "$leader" ] || in_ct journalctl --no-pager -o short-precise -u beacon -u beacon-client >"$work/journal.log" 2>&1 || true
     [ -z "$leader" ] || in_ct systemctl --no-block poweroff >/dev/null 2>&1 || true
-    for _ in $(seq 1 150); do kill -0 "$nspawn_pid" 2>/dev/null || break; sleep 0.2; done
-    kill -KILL "$nspawn_pid" 2>/dev/null || true
+    timeout 30 tail --pid="$nspawn_pid" -f /dev/null || kill -KILL "$nspawn_pid" 2>/dev/null || true
     wait "$nspawn_pid" 2>/dev/null || true
   fi
   if mountpoint -q "$root/proc"; then umount "$root/proc" || umount -l "$root/proc"; fi
